@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "parse-util.h"
+
+int safe_atou64(const char *s, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (isempty(s))
+                return -EINVAL;
+        for (const char *p = s; *p; p++) {
+                if (*p < '0' || *p > '9')
+                        return -EINVAL;
+                if (v > (UINT64_MAX - (uint64_t) (*p - '0')) / 10)
+                        return -ERANGE;
+                v = v * 10 + (uint64_t) (*p - '0');
+        }
+        *ret = v;
+        return 0;
+}
+
+int parse_size(const char *s, uint64_t *ret_bytes) {
+        static const struct {
+                char suffix;
+                unsigned shift;
+        } table[] = {
+                { 'K', 10 }, { 'M', 20 }, { 'G', 30 }, { 'T', 40 }, { 'P', 50 }, { 'E', 60 },
+        };
+        char digits[32];
+        uint64_t v;
+        size_t len;
+        unsigned shift = 0;
+        int r;
+
+        if (isempty(s))
+                return -EINVAL;
+        if (streq(s, "infinity")) {
+                *ret_bytes = UINT64_MAX;
+                return 0;
+        }
+        len = strlen(s);
+        if (len >= sizeof(digits))
+                return -ERANGE;
+        memcpy(digits, s, len + 1);
+        for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                if (digits[len - 1] == table[i].suffix) {
+                        shift = table[i].shift;
+                        digits[--len] = 0;
+                        break;
+                }
+        r = safe_atou64(digits, &v);
+        if (r < 0)
+                return r;
+        if (shift > 0 && v > (UINT64_MAX >> shift))
+                return -ERANGE;
+        *ret_bytes = v << shift;
+        return 0;
+}
+
+int parse_percent(const char *s, uint64_t *ret_percent) {
+        char digits[32];
+        size_t len;
+
+        if (isempty(s))
+                return -EINVAL;
+        len = strlen(s);
+        if (len >= sizeof(digits) || s[len - 1] != '%')
+                return -EINVAL;
+        memcpy(digits, s, len - 1);
+        digits[len - 1] = 0;
+        return safe_atou64(digits, ret_percent);
+}
+
+int parse_sec(const char *s, usec_t *ret_usec) {
+        static const struct {
+                const char *suffix;
+                usec_t factor;
+        } table[] = {
+                { "ms", USEC_PER_MSEC }, { "min", 60 * USEC_PER_SEC }, { "s", USEC_PER_SEC }, { "", USEC_PER_SEC },
+        };
+        char buf[64];
+        size_t len;
+        char *dot, *end;
+        uint64_t whole, frac = 0, frac_div = 1;
+        int r;
+
+        if (isempty(s) || strlen(s) >= sizeof(buf))
+                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                size_t sl = strlen(table[i].suffix);
+
+                len = strlen(s);
+                if (len <= sl || strcmp(s + len - sl, table[i].suffix) != 0)
+                        continue;
+                memcpy(buf, s, len - sl);
+                buf[len - sl] = 0;
+                dot = strchr(buf, '.');
+                if (dot) {
+                        *dot = 0;
+                        if (isempty(dot + 1) || strlen(dot + 1) > 6)
+                                return -EINVAL;
+                        for (end = dot + 1; *end; end++) {
+                                if (*end < '0' || *end > '9')
+                                        return -EINVAL;
+                                frac = frac * 10 + (uint64_t) (*end - '0');
+                                frac_div *= 10;
+                        }
+                }
+                r = safe_atou64(buf, &whole);
+                if (r < 0)
+                        return r;
+                if (whole > UINT64_MAX / table[i].factor / 2)
+                        return -ERANGE;
+                *ret_usec = whole * table[i].factor + frac * table[i].factor / frac_div;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+int parse_cpu_set(const char *s, uint8_t **ret_bits, size_t *ret_n_bytes) {
+        _cleanup_(freep) uint8_t *bits = NULL;
+        size_t n_bytes = 0;
+        const char *p = s;
+
+        if (isempty(s))
+                return -EINVAL;
+        bits = calloc(CPU_SET_MAX_CPUS / 8, 1);
+        if (!bits)
+                return -ENOMEM;
+        for (;;) {
+                uint64_t lo, hi;
+                char num[16];
+                size_t n;
+
+                n = strspn(p, "0123456789");
+                if (n == 0 || n >= sizeof(num))
+                        return -EINVAL;
+                memcpy(num, p, n);
+                num[n] = 0;
+                if (safe_atou64(num, &lo) < 0)
+                        return -EINVAL;
+                p += n;
+                hi = lo;
+                if (*p == '-') {
+                        p++;
+                        n = strspn(p, "0123456789");
+                        if (n == 0 || n >= sizeof(num))
+                                return -EINVAL;
+                        memcpy(num, p, n);
+                        num[n] = 0;
+                        if (safe_atou64(num, &hi) < 0)
+                                return -EINVAL;
+                        p += n;
+                }
+                if (lo > hi)
+                        return -EINVAL;
+                if (hi >= CPU_SET_MAX_CPUS)
+                        return -ERANGE;
+                for (uint64_t c = lo; c <= hi; c++)
+                        bits[c / 8] |= (uint8_t) (1u << (c % 8));
+                n_bytes = MAX(n_bytes, (size_t) hi / 8 + 1);
+                if (*p == 0)
+                        break;
+                if (*p != ',')
+                        return -EINVAL;
+                p++;
+        }
+        *ret_n_bytes = n_bytes;
+        *ret_bits = TAKE_PTR(bits);
+        return 0;
+}
+
+char *cpu_set_to_string(const uint8_t *bits, size_t n_bytes) {
+        size_t cap = n_bytes * 8 * 12 + 1, len = 0;
+        char *out = malloc(cap);
+
+        if (!out)
+                return NULL;
+        out[0] = 0;
+        for (size_t c = 0; c < n_bytes * 8; c++) {
+                size_t end = c;
+
+                if (!(bits[c / 8] & (1u << (c % 8))))
+                        continue;
+                while (end + 1 < n_bytes * 8 && (bits[(end + 1) / 8] & (1u << ((end + 1) % 8))))
+                        end++;
+                if (end == c)
+                        len += (size_t) snprintf(out + len, cap - len, "%s%zu", len ? "," : "", c);
+                else
+                        len += (size_t) snprintf(out + len, cap - len, "%s%zu-%zu", len ? "," : "", c, end);
+                c = end;
+        }
+        return out;
+}
+
+int parse_boolean(const char *s) {
+        static const char *const yes[] = { "1", "yes", "true", "on" }, *const no[] = { "0", "no", "false", "off" };
+
+        if (!s)
+                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+                if (strcasecmp(s, yes[i]) == 0)
+                        return 1;
+                if (strcasecmp(s, no[i]) == 0)
+                        return 0;
+        }
+        return -EINVAL;
+}

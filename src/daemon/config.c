@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "config.h"
+#include "fileio.h"
+#include "log.h"
+#include "parse-util.h"
+#include "strv.h"
+#include "unit-name.h"
+
+typedef enum KeyType {
+        KEY_STRING,
+        KEY_STRV,    /* whitespace-separated, appended on repeat */
+        KEY_SEC,
+        KEY_U64,
+        KEY_ROOT,
+        KEY_AUTH,
+        KEY_PIDFILES,
+} KeyType;
+
+typedef struct ConfigKey {
+        const char *section, *key;
+        KeyType type;
+        size_t offset;
+} ConfigKey;
+
+#define K(s, k, t, field) { s, k, t, offsetof(Config, field) }
+static const ConfigKey keys[] = {
+        K("Source", "File", KEY_STRING, source_file),
+        K("ZooKeeper", "Hosts", KEY_STRING, zk_hosts),
+        K("ZooKeeper", "Prefix", KEY_STRING, zk_prefix),
+        K("ZooKeeper", "Auth", KEY_AUTH, zk_auth),
+        K("ZooKeeper", "SessionTimeoutSec", KEY_SEC, zk_session_timeout_usec),
+        K("Slices", "Root", KEY_ROOT, root),
+        K("Slices", "Protected", KEY_STRV, protected),
+        K("Tasks", "UpdateIntervalSec", KEY_SEC, tasks_interval_usec),
+        K("Tasks", "PidFiles", KEY_PIDFILES, pid_files),
+        K("Sample", "IntervalSec", KEY_SEC, sample_interval_usec),
+        K("Redis", "Address", KEY_STRING, redis_address),
+        K("Redis", "Prefix", KEY_STRING, redis_prefix),
+        K("Redis", "ExpireSec", KEY_U64, redis_expire_sec),
+        K("Web", "Listen", KEY_STRING, web_listen),
+        K("Control", "Socket", KEY_STRING, control_socket),
+};
+
+static int set_string(char **field, const char *value) {
+        char *copy = strdup(value);
+
+        if (!copy)
+                return -ENOMEM;
+        free(*field);
+        *field = copy;
+        return 0;
+}
+
+void config_init(Config *c) {
+        *c = (Config) {
+                .zk_session_timeout_usec = 10 * USEC_PER_SEC,
+                .tasks_interval_usec = 30 * USEC_PER_SEC,
+                .sample_interval_usec = USEC_PER_SEC,
+                .redis_expire_sec = 300,
+        };
+        set_string(&c->redis_prefix, "cgroup_arch");
+        set_string(&c->web_listen, "127.0.0.1:43409");
+        set_string(&c->control_socket, CONFIG_DEFAULT_RUNTIME_DIR "/control.sock");
+}
+
+void config_done(Config *c) {
+        free(c->source_file);
+        free(c->zk_hosts);
+        free(c->zk_prefix);
+        free(c->zk_auth);
+        free(c->root);
+        strv_free(c->protected);
+        strv_free(c->pid_files);
+        free(c->redis_address);
+        free(c->redis_prefix);
+        free(c->web_listen);
+        free(c->control_socket);
+        *c = (Config) { 0 };
+}
+
+int config_set(Config *c, const char *section, const char *key, const char *value, char *error, size_t error_size) {
+        const ConfigKey *k = NULL;
+        void *field;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (streq(keys[i].section, section) && streq(keys[i].key, key))
+                        k = &keys[i];
+        if (!k) {
+                bool known_section = streq(section, "FairShare");
+
+                for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                        known_section |= streq(keys[i].section, section);
+                if (streq(section, "FairShare")) {
+                        /* Reserved for per-user fair share, which this version does not implement. */
+                        log_warning("[FairShare] %s= is not supported by this version; ignored.", key);
+                        return 0;
+                }
+                snprintf(error, error_size, known_section ? "unknown key %s= in section [%s]" : "unknown section [%s]",
+                         known_section ? key : section, section);
+                return -EINVAL;
+        }
+        field = (char *) c + k->offset;
+        if (strlen(value) > 4096) {
+                snprintf(error, error_size, "%s= is longer than 4096 bytes", key);
+                return -EINVAL;
+        }
+
+        switch (k->type) {
+        case KEY_STRING:
+                return set_string(field, value);
+        case KEY_AUTH:
+                if (!isempty(value) && (strncmp(value, "digest:", 7) != 0 || !strchr(value + 7, ':'))) {
+                        snprintf(error, error_size, "%s= must be digest:USER:PASSWORD", key);
+                        return -EINVAL;
+                }
+                return set_string(field, value);
+        case KEY_ROOT: {
+                char *root = NULL;
+
+                r = unit_name_normalize_root(value, &root);
+                if (r == -EINVAL) {
+                        snprintf(error, error_size,
+                                 "%s=%s is not a slice name prefix (parts of [A-Za-z0-9:_.] joined by '-')", key, value);
+                        return r;
+                }
+                if (r < 0)
+                        return r;
+                free(c->root);
+                c->root = root;
+                return 0;
+        }
+        case KEY_STRV:
+        case KEY_PIDFILES: {
+                _cleanup_(strv_freep) char **words = NULL;
+                char ***l = field;
+
+                r = strv_split_whitespace(value, &words);
+                if (r < 0)
+                        return r;
+                if (isempty(value))
+                        *l = strv_free(*l); /* an empty assignment resets the list, as in systemd */
+                for (size_t i = 0; words[i]; i++) {
+                        if (k->type == KEY_PIDFILES) {
+                                const char *colon = strchr(words[i], ':');
+                                if (!colon || colon == words[i] || colon[1] != '/') {
+                                        snprintf(error, error_size, "%s= entry \"%s\" must be GROUP:/ABSOLUTE/GLOB",
+                                                 key, words[i]);
+                                        return -EINVAL;
+                                }
+                        }
+                        if (strv_length(*l) >= 1024) {
+                                snprintf(error, error_size, "%s= has more than 1024 entries", key);
+                                return -EINVAL;
+                        }
+                        r = strv_extend(l, words[i]);
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
+        }
+        case KEY_SEC: {
+                usec_t u;
+
+                r = parse_sec(value, &u);
+                if (r < 0 || u == 0 || u > 24 * 3600 * USEC_PER_SEC) {
+                        snprintf(error, error_size, "%s=%s is not a duration between 1ms and 24h (e.g. 30, 1.5, 500ms)",
+                                 key, value);
+                        return -EINVAL;
+                }
+                *(usec_t *) field = u;
+                return 0;
+        }
+        case KEY_U64: {
+                uint64_t u;
+
+                r = safe_atou64(value, &u);
+                if (r < 0 || u == 0 || u > 86400) {
+                        snprintf(error, error_size, "%s=%s is not an integer between 1 and 86400", key, value);
+                        return -EINVAL;
+                }
+                *(uint64_t *) field = u;
+                return 0;
+        }
+        }
+        return -EINVAL;
+}
+
+typedef struct LoadState {
+        Config *config;
+        char *error;
+        size_t error_size;
+        int r;
+} LoadState;
+
+static int on_ini_entry(void *userdata, const char *section, const char *key, const char *value) {
+        LoadState *s = userdata;
+
+        if (s->r < 0) /* inih goes on after an error: keep the first one */
+                return 0;
+        if (!key) /* a section header alone */
+                return 1;
+        s->r = config_set(s->config, section, key, value ? value : "", s->error, s->error_size);
+        return s->r >= 0;
+}
+
+int config_load(Config *c, const char *path, char *error, size_t error_size) {
+        _cleanup_(fclosep) FILE *f = NULL;
+        _cleanup_(freep) char *data = NULL;
+        char inner[512] = "";
+        LoadState s = { .config = c, .error = inner, .error_size = sizeof(inner) };
+        size_t size;
+        int line, r;
+
+        r = read_file_bounded(path, CONFIG_MAX_BYTES, &data, &size);
+        if (r == -ENOENT)
+                return r;
+        if (r < 0) {
+                snprintf(error, error_size, "%s: cannot read: %s", path, strerror(-r));
+                return r;
+        }
+        if (size == 0)
+                return 0;
+        f = fmemopen(data, size, "r");
+        if (!f)
+                return -errno;
+        line = ini_parse_file(f, on_ini_entry, &s);
+        if (line != 0) {
+                if (line < 0) {
+                        snprintf(error, error_size, "%s: cannot parse", path);
+                        return -EINVAL;
+                }
+                snprintf(error, error_size, "%s:%d: %s", path, line, s.r < 0 ? inner : "syntax error");
+                return s.r < 0 ? s.r : -EINVAL;
+        }
+        return 0;
+}

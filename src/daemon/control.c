@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "control.h"
+#include "fileio.h"
+#include "log.h"
+#include "time-util.h"
+
+#define CLIENT_TIMEOUT_USEC (10 * USEC_PER_SEC)
+
+typedef struct Client Client;
+struct Client {
+        ControlServer *server;
+        Client *next;
+        int fd;
+        char *in;
+        size_t in_len;
+        char *out;
+        size_t out_len, out_done;
+        sd_event_source *io, *timeout;
+};
+
+struct ControlServer {
+        sd_event *event;
+        char *path;
+        int fd;
+        sd_event_source *io;
+        Client *clients;
+        size_t n_clients;
+        ControlHandler handler;
+        void *userdata;
+};
+
+static void client_free(Client *c) {
+        ControlServer *s = c->server;
+
+        for (Client **p = &s->clients; *p; p = &(*p)->next)
+                if (*p == c) {
+                        *p = c->next;
+                        break;
+                }
+        s->n_clients--;
+        sd_event_source_disable_unref(c->io);
+        sd_event_source_disable_unref(c->timeout);
+        if (c->fd >= 0)
+                close(c->fd);
+        free(c->in);
+        free(c->out);
+        free(c);
+}
+
+static int client_answer(Client *c, json_t *answer) {
+        char *text = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
+
+        json_decref(answer);
+        if (!text)
+                text = strdup("{\"error\":\"out of memory\"}");
+        if (!text)
+                return -ENOMEM;
+        c->out_len = strlen(text) + 1;
+        c->out = realloc(text, c->out_len + 1);
+        if (!c->out) {
+                free(text);
+                return -ENOMEM;
+        }
+        c->out[c->out_len - 1] = '\n';
+        return sd_event_source_set_io_events(c->io, EPOLLOUT);
+}
+
+static void client_handle(Client *c) {
+        json_error_t jerr;
+        json_t *req = json_loadb(c->in, c->in_len, 0, &jerr), *answer;
+
+        if (!req)
+                answer = json_pack("{s:s}", "error", "request is not valid JSON");
+        else if (!json_is_object(req) || !json_is_string(json_object_get(req, "cmd")))
+                answer = json_pack("{s:s}", "error", "request must be an object with a string \"cmd\"");
+        else
+                answer = c->server->handler(req, c->server->userdata);
+        json_decref(req);
+        if (client_answer(c, answer) < 0)
+                client_free(c);
+}
+
+static int on_client_io(sd_event_source *es _unused_, int fd, uint32_t revents, void *userdata) {
+        Client *c = userdata;
+
+        if (c->out) {
+                while (c->out_done < c->out_len) {
+                        ssize_t n = send(fd, c->out + c->out_done, c->out_len - c->out_done, MSG_NOSIGNAL);
+                        if (n < 0) {
+                                if (errno == EAGAIN)
+                                        return 0;
+                                client_free(c);
+                                return 0;
+                        }
+                        c->out_done += (size_t) n;
+                }
+                client_free(c);
+                return 0;
+        }
+        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+                for (;;) {
+                        ssize_t n;
+                        char *nl;
+
+                        if (c->in_len >= CONTROL_REQUEST_MAX) {
+                                if (client_answer(c, json_pack("{s:s}", "error", "request larger than 64 KiB")) < 0)
+                                        client_free(c);
+                                return 0;
+                        }
+                        n = recv(fd, c->in + c->in_len, CONTROL_REQUEST_MAX - c->in_len, 0);
+                        if (n < 0) {
+                                if (errno == EAGAIN)
+                                        return 0;
+                                client_free(c);
+                                return 0;
+                        }
+                        nl = n > 0 ? memchr(c->in + c->in_len, '\n', (size_t) n) : NULL;
+                        c->in_len += (size_t) n;
+                        if (n == 0 || nl) {
+                                if (nl)
+                                        c->in_len = (size_t) (nl - c->in);
+                                client_handle(c);
+                                return 0;
+                        }
+                }
+        }
+        return 0;
+}
+
+static int on_client_timeout(sd_event_source *es _unused_, uint64_t usec _unused_, void *userdata) {
+        client_free(userdata);
+        return 0;
+}
+
+static int on_accept(sd_event_source *es _unused_, int fd, uint32_t revents _unused_, void *userdata) {
+        ControlServer *s = userdata;
+        _cleanup_(closep) int cfd = -EBADF;
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        Client *c;
+        int r;
+
+        cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0)
+                return 0;
+        if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0) {
+                static const char refuse[] = "{\"error\":\"permission denied: the control socket is for root\"}\n";
+                (void) !send(cfd, refuse, sizeof(refuse) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+                return 0;
+        }
+        if (s->n_clients >= CONTROL_CLIENTS_MAX) {
+                static const char busy[] = "{\"error\":\"too many control clients\"}\n";
+                (void) !send(cfd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+                return 0;
+        }
+        c = calloc(1, sizeof(Client));
+        if (!c)
+                return 0;
+        c->server = s;
+        c->fd = -EBADF;
+        c->next = s->clients;
+        s->clients = c;
+        s->n_clients++;
+        c->in = malloc(CONTROL_REQUEST_MAX);
+        if (!c->in) {
+                client_free(c);
+                return 0;
+        }
+        c->fd = TAKE_FD(cfd);
+        r = sd_event_add_io(s->event, &c->io, c->fd, EPOLLIN, on_client_io, c);
+        if (r >= 0)
+                r = sd_event_add_time_relative(s->event, &c->timeout, CLOCK_MONOTONIC, CLIENT_TIMEOUT_USEC, 0,
+                                               on_client_timeout, c);
+        if (r < 0)
+                client_free(c);
+        return 0;
+}
+
+int control_server_new(sd_event *event, const char *path, ControlHandler handler, void *userdata,
+                       ControlServer **ret) {
+        _cleanup_(control_server_freep) ControlServer *s = NULL;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_(freep) char *dir = NULL;
+        char *slash;
+        int r;
+
+        if (isempty(path) || path[0] != '/' || strlen(path) >= sizeof(sa.sun_path))
+                return -EINVAL;
+        s = calloc(1, sizeof(ControlServer));
+        if (!s)
+                return -ENOMEM;
+        s->fd = -EBADF;
+        s->event = sd_event_ref(event);
+        s->handler = handler;
+        s->userdata = userdata;
+        s->path = strdup(path);
+        dir = strdup(path);
+        if (!s->path || !dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        if (slash != dir) {
+                *slash = 0;
+                r = mkdir_p(dir, 0755);
+                if (r < 0)
+                        return r;
+        }
+        strcpy(sa.sun_path, path);
+        s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (s->fd < 0)
+                return -errno;
+        (void) unlink(path); /* a stale socket from a previous run */
+        if (bind(s->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return -errno;
+        if (chmod(path, 0600) < 0 || listen(s->fd, 16) < 0)
+                return -errno;
+        r = sd_event_add_io(event, &s->io, s->fd, EPOLLIN, on_accept, s);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+ControlServer *control_server_free(ControlServer *s) {
+        if (!s)
+                return NULL;
+        while (s->clients)
+                client_free(s->clients);
+        sd_event_source_disable_unref(s->io);
+        if (s->fd >= 0) {
+                close(s->fd);
+                unlink(s->path);
+        }
+        sd_event_unref(s->event);
+        free(s->path);
+        free(s);
+        return NULL;
+}

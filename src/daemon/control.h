@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* The control socket: a root-only Unix stream socket; one JSON request line in, one JSON answer out. */
+#pragma once
+
+#include <jansson.h>
+#include <systemd/sd-event.h>
+
+#include "macro.h"
+
+#define CONTROL_REQUEST_MAX (64 * 1024)
+#define CONTROL_CLIENTS_MAX 64
+
+typedef struct ControlServer ControlServer;
+
+/* Returns the answer (a new reference) to a parsed request. */
+typedef json_t *(*ControlHandler)(const json_t *request, void *userdata);
+
+int control_server_new(sd_event *event, const char *path, ControlHandler handler, void *userdata,
+                       ControlServer **ret);
+ControlServer *control_server_free(ControlServer *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ControlServer *, control_server_free)

@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "control.h"
+#include "file-source.h"
+#include "log.h"
+#include "manager.h"
+#include "realizer.h"
+#include "tree-parse.h"
+#include "unit-name.h"
+
+struct Manager {
+        const Config *config;
+        bool dry_run, dry_run_json;
+        int exit_status;
+        sd_event *event;
+        sd_bus *bus;
+        FileSource *file;
+        Realizer *realizer;
+        ControlServer *control;
+        sd_event_source *sigterm, *sigint, *sighup;
+        Tree *tree;           /* the last good tree, applied */
+        uint64_t version;     /* bumped on every accepted change */
+        uint64_t tree_hash;   /* of the bytes of the last good tree, to ignore rewrites without change */
+        usec_t tree_loaded_usec;
+        char *last_error;
+        usec_t last_error_usec;
+        bool have_read;
+};
+
+static uint64_t hash_bytes(const char *data, size_t size) {
+        uint64_t h = 1469598103934665603ULL;
+
+        for (size_t i = 0; i < size; i++)
+                h = (h ^ (uint8_t) data[i]) * 1099511628211ULL;
+        return h ^ size;
+}
+
+static void manager_update_status(Manager *m) {
+        size_t slices = 0, failed = 0;
+
+        if (m->dry_run)
+                return;
+        if (m->realizer)
+                realizer_counts(m->realizer, &slices, &failed);
+        if (!m->tree)
+                sd_notifyf(false, "STATUS=Waiting for a valid tree%s%.200s", m->last_error ? ": " : "",
+                           m->last_error ? m->last_error : "");
+        else
+                sd_notifyf(false, "STATUS=%zu slices, tree version %" PRIu64 "%s%s", slices, m->version,
+                           failed ? ", some changes failed" : "", m->last_error ? ", last tree update rejected" : "");
+}
+
+/* Logs a tree error once per distinct cause and keeps it for `status`. */
+static void manager_set_error(Manager *m, int error, const char *message) {
+        if (!m->last_error || !streq(m->last_error, message)) {
+                log_internal(LOG_ERR, error, NULL, "Tree not applied, keeping the last good one: %s", message);
+                free(m->last_error);
+                m->last_error = strdup(message);
+        }
+        m->last_error_usec = now_usec(CLOCK_REALTIME);
+        if (m->dry_run) {
+                fprintf(stderr, "Tree rejected: %s\n", message);
+                m->exit_status = EXIT_FAILURE;
+                sd_event_exit(m->event, EXIT_FAILURE);
+        }
+        manager_update_status(m);
+}
+
+/* Checks what only the daemon knows about: unit name lengths under the configured root. */
+static int manager_check_tree(Manager *m, const Tree *t, char *msg, size_t msg_size) {
+        for (size_t i = 0; i < t->n_nodes; i++) {
+                _cleanup_(freep) char *unit = NULL;
+                int r = unit_name_from_path(m->config->root, t->nodes[i]->path, &unit);
+
+                if (r == -ENAMETOOLONG) {
+                        snprintf(msg, msg_size, "group \"%.300s\": its unit name would be longer than %d bytes",
+                                 t->nodes[i]->path, UNIT_NAME_MAX);
+                        return -EINVAL;
+                }
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static void on_tree_file(FileSource *s, int error, const char *data, size_t size, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_(tree_unrefp) Tree *tree = NULL;
+        TreeError err;
+        char msg[1100];
+        uint64_t h;
+        int r;
+
+        m->have_read = true;
+        if (error < 0) {
+                if (error == -EFBIG)
+                        snprintf(msg, sizeof(msg), "tree file %s is larger than the limit of %u bytes",
+                                 file_source_path(s), TREE_JSON_MAX);
+                else
+                        snprintf(msg, sizeof(msg), "cannot read tree file %s: %s", file_source_path(s),
+                                 strerror(-error));
+                manager_set_error(m, error, msg);
+                return;
+        }
+        h = hash_bytes(data, size);
+        if (m->tree && h == m->tree_hash) {
+                /* Rewritten with the same bytes: nothing to do, but an earlier error is now stale. */
+                if (m->last_error) {
+                        m->last_error = (free(m->last_error), NULL);
+                        manager_update_status(m);
+                }
+                return;
+        }
+        r = tree_parse_json(data, size, &tree, &err);
+        if (r == -ENOMEM) {
+                log_oom();
+                return;
+        }
+        if (r < 0) {
+                manager_set_error(m, r, err.message);
+                return;
+        }
+        r = manager_check_tree(m, tree, msg, sizeof(msg));
+        if (r < 0) {
+                manager_set_error(m, r, msg);
+                return;
+        }
+        for (size_t i = 0; i < tree->n_nodes; i++) {
+                _cleanup_(freep) char *unit = NULL;
+
+                if (unit_name_from_path(m->config->root, tree->nodes[i]->path, &unit) >= 0 &&
+                    realizer_is_protected(m->realizer, unit, tree->nodes[i]->path))
+                        log_notice("Group %s maps to protected unit %s: it is left alone.", tree->nodes[i]->path, unit);
+        }
+
+        tree_unref(m->tree);
+        m->tree = TAKE_PTR(tree);
+        m->tree_hash = h;
+        m->version++;
+        m->tree_loaded_usec = now_usec(CLOCK_REALTIME);
+        m->last_error = (free(m->last_error), NULL);
+        log_info("Tree version %" PRIu64 " loaded from %s: %zu groups (%s schema).", m->version, file_source_path(s),
+                 m->tree->n_nodes, tree_schema_to_string(m->tree->schema));
+        realizer_set_tree(m->realizer, m->tree);
+        manager_update_status(m);
+}
+
+static void on_pass_done(Realizer *r, void *userdata) {
+        Manager *m = userdata;
+
+        if (m->dry_run) {
+                json_t *plan = realizer_plan_json(r, true);
+                size_t n = json_array_size(plan), i;
+                json_t *item;
+
+                if (m->dry_run_json) {
+                        char *text = json_dumps(plan, JSON_INDENT(2));
+                        if (text)
+                                printf("%s\n", text);
+                        free(text);
+                } else if (n == 0)
+                        printf("Nothing to do: systemd matches the tree.\n");
+                else
+                        json_array_foreach(plan, i, item) {
+                                const char *note = json_string_value(json_object_get(item, "error"));
+                                char *props = json_dumps(json_object_get(item, "properties"), JSON_COMPACT);
+
+                                printf("%-7s %-40s %s%s%s%s\n", json_string_value(json_object_get(item, "op")),
+                                       json_string_value(json_object_get(item, "unit")), props ? props : "",
+                                       note ? " (skipped: " : "", note ? note : "", note ? ")" : "");
+                                free(props);
+                        }
+                json_decref(plan);
+                fflush(stdout);
+                sd_event_exit(m->event, EXIT_SUCCESS);
+                return;
+        }
+        manager_update_status(m);
+}
+
+static json_t *manager_status_json(Manager *m) {
+        json_t *o = json_object();
+
+        if (!o)
+                return NULL;
+        json_object_set_new(o, "version", m->tree ? json_integer((json_int_t) m->version) : json_null());
+        json_object_set_new(o, "source", json_pack("{s:s, s:s}", "type", "file", "path",
+                                                   m->config->source_file ? m->config->source_file : ""));
+        json_object_set_new(o, "schema", m->tree ? json_string(tree_schema_to_string(m->tree->schema)) : json_null());
+        json_object_set_new(o, "groups", json_integer(m->tree ? (json_int_t) m->tree->n_nodes : 0));
+        json_object_set_new(o, "root", m->config->root ? json_string(m->config->root) : json_null());
+        json_object_set_new(o, "tree_loaded_usec", json_integer((json_int_t) m->tree_loaded_usec));
+        json_object_set_new(o, "last_error",
+                            m->last_error ? json_pack("{s:s, s:I}", "message", m->last_error, "usec",
+                                                      (json_int_t) m->last_error_usec)
+                                          : json_null());
+        json_object_set_new(o, "slices", realizer_status_json(m->realizer));
+        return o;
+}
+
+static json_t *on_control(const json_t *request, void *userdata) {
+        Manager *m = userdata;
+        const char *cmd = json_string_value(json_object_get(request, "cmd"));
+
+        if (streq(cmd, "status"))
+                return manager_status_json(m);
+        if (streq(cmd, "plan")) {
+                json_t *o = json_object();
+                json_object_set_new(o, "version", m->tree ? json_integer((json_int_t) m->version) : json_null());
+                json_object_set_new(o, "items", realizer_plan_json(m->realizer, false));
+                return o;
+        }
+        return json_pack("{s:s}", "error", "unknown cmd (expected \"status\" or \"plan\")");
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        if (si->ssi_signo == SIGHUP) {
+                log_info("SIGHUP: re-reading the tree and re-checking every slice.");
+                sd_notify(false, "RELOADING=1");
+                if (m->file)
+                        file_source_read(m->file);
+                realizer_request_pass(m->realizer);
+                sd_notify(false, "READY=1");
+                manager_update_status(m);
+                return 0;
+        }
+        log_info("Received %s, exiting. Slices stay: they are the desired state.", strsignal((int) si->ssi_signo));
+        sd_notify(false, "STOPPING=1");
+        return sd_event_exit(sd_event_source_get_event(s), EXIT_SUCCESS);
+}
+
+int manager_new(const ManagerOptions *options, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        const Config *c = options->config;
+        RealizerConfig rc = {
+                .root = c->root,
+                .protected = c->protected,
+                .runtime_dir = options->runtime_dir,
+                .repair_interval_usec = c->tasks_interval_usec,
+                .dry_run = options->dry_run,
+        };
+        sigset_t mask;
+        int r;
+
+        m = calloc(1, sizeof(Manager));
+        if (!m)
+                return log_oom();
+        m->config = c;
+        m->dry_run = options->dry_run;
+        m->dry_run_json = options->dry_run_json;
+
+        if (isempty(c->source_file)) {
+                if (!isempty(c->zk_hosts))
+                        log_error("[ZooKeeper] is configured, but this version reads the tree only from "
+                                  "[Source] File=.");
+                else
+                        log_error("No tree source: set [Source] File= (or pass --tree-file=PATH).");
+                return -EINVAL;
+        }
+        if (!isempty(c->zk_hosts))
+                log_warning("[ZooKeeper] is not supported by this version; using [Source] File=%s.", c->source_file);
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create event loop: %s", STRERROR(r));
+        r = sd_bus_open_system(&m->bus);
+        if (r < 0)
+                return log_error_errno(r, "Cannot connect to the system bus: %s", STRERROR(r));
+        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Cannot attach the bus to the event loop: %s", STRERROR(r));
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        if ((r = sd_event_add_signal(m->event, &m->sigterm, SIGTERM, on_signal, m)) < 0 ||
+            (r = sd_event_add_signal(m->event, &m->sigint, SIGINT, on_signal, m)) < 0 ||
+            (!m->dry_run && (r = sd_event_add_signal(m->event, &m->sighup, SIGHUP, on_signal, m)) < 0))
+                return log_error_errno(r, "Cannot watch signals: %s", STRERROR(r));
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                return log_error_errno(r, "Cannot enable the watchdog: %s", STRERROR(r));
+
+        r = realizer_new(m->event, m->bus, &rc, on_pass_done, m, &m->realizer);
+        if (r < 0)
+                return r;
+        r = file_source_new(m->event, c->source_file, TREE_JSON_MAX, on_tree_file, m, &m->file);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch tree file %s: %s", c->source_file, STRERROR(r));
+        if (!m->dry_run && !isempty(c->control_socket)) {
+                r = control_server_new(m->event, c->control_socket, on_control, m, &m->control);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot listen on control socket %s: %s", c->control_socket, STRERROR(r));
+        }
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        control_server_free(m->control);
+        file_source_free(m->file);
+        realizer_free(m->realizer);
+        sd_event_source_disable_unref(m->sigterm);
+        sd_event_source_disable_unref(m->sigint);
+        sd_event_source_disable_unref(m->sighup);
+        sd_bus_flush_close_unref(m->bus);
+        sd_event_unref(m->event);
+        tree_unref(m->tree);
+        free(m->last_error);
+        free(m);
+        return NULL;
+}
+
+int manager_run(Manager *m) {
+        int r;
+
+        file_source_read(m->file);
+        if (!m->dry_run) {
+                /* Without a valid tree no pass runs: an unreadable tree must never read as "remove all". */
+                sd_notify(false, "READY=1");
+                manager_update_status(m);
+        }
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %s", STRERROR(r));
+        return m->exit_status ? m->exit_status : r;
+}

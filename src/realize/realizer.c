@@ -1,0 +1,1084 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-props.h"
+#include "log.h"
+#include "ownership.h"
+#include "realizer.h"
+#include "strv.h"
+#include "tree-diff.h"
+#include "unit-name.h"
+
+#define SYSTEMD_DEST "org.freedesktop.systemd1"
+#define SYSTEMD_PATH "/org/freedesktop/systemd1"
+#define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
+#define MAX_IN_FLIGHT 256
+#define EARLY_JOBS_MAX 64
+#define DEFAULT_JOB_TIMEOUT_USEC (30 * USEC_PER_SEC)
+
+typedef enum OpState {
+        OP_PENDING,
+        OP_RUNNING,
+        OP_DONE,
+        OP_FAILED,
+        OP_SKIPPED,
+        _OP_STATE_MAX,
+} OpState;
+
+typedef struct Pass Pass;
+
+typedef struct Op {
+        Pass *pass;
+        PlanOp kind;
+        char *unit, *path;
+        const TreeNode *node; /* desired node (create/change) or NULL */
+        unsigned depth;
+        uint32_t mask;
+        bool accounting;
+        OpState state;
+        char *error;
+        char *job;
+        bool wrote_record;
+        bool fallback;
+        sd_bus_slot *slot;
+        sd_event_source *timer;
+} Op;
+
+/* What a pass learnt about one slice it looked at: a desired one or one we own. */
+typedef struct Candidate {
+        Pass *pass;
+        char *unit, *path, *object;
+        bool desired, owned, exists;
+        char active_state[32];
+        uint64_t tasks_current;
+        bool accounting_on, have_props;
+        TreeSettings settings;
+        sd_bus_slot *slot;
+} Candidate;
+
+struct Pass {
+        Realizer *realizer;
+        Tree *desired;
+        Candidate *cands;
+        size_t n_cands;
+        StrMap cand_by_unit;
+        size_t n_get_pending;
+        Op *ops;
+        size_t n_ops, next, stage_end, in_flight, n_finished;
+        sd_bus_slot *list_slot;
+        usec_t started_usec, finished_usec;
+        bool finished;
+};
+
+typedef struct EarlyJob {
+        char *job, *result;
+} EarlyJob;
+
+struct Realizer {
+        sd_event *event;
+        sd_bus *bus;
+        char *root;
+        char **protected;
+        usec_t repair_interval_usec, job_timeout_usec;
+        bool dry_run;
+        Ownership own;
+        Tree *desired;
+        char **desired_units; /* unit names of the desired tree, keys of desired_by_unit */
+        StrMap desired_by_unit;
+        Pass *current, *last;
+        bool pass_again;
+        sd_event_source *defer, *repair_timer;
+        sd_bus_slot *job_removed_slot, *unit_removed_slot, *reloading_slot;
+        EarlyJob early[EARLY_JOBS_MAX];
+        size_t early_next;
+        StrMap logged; /* unit → last error logged for it, so a failing unit logs once per cause */
+        char **logged_keys;
+        RealizerPassDone on_pass_done;
+        void *userdata;
+};
+
+static const char *const op_state_table[_OP_STATE_MAX] = {
+        [OP_PENDING] = "pending", [OP_RUNNING] = "running", [OP_DONE] = "done",
+        [OP_FAILED] = "failed",   [OP_SKIPPED] = "skipped",
+};
+
+static void pass_step(Pass *p);
+static int op_start(Op *op);
+
+/* ---- helpers ---- */
+
+static void log_unit_error_once(Realizer *r, const char *unit, int error, const char *message) {
+        char *prev, *copy;
+
+        if (!unit || !message)
+                return;
+        prev = strmap_get(&r->logged, unit);
+
+        if (prev && streq(prev, message))
+                return;
+        log_slice(LOG_ERR, error, unit, "%s: %s", unit, message);
+        copy = strdup(message);
+        if (!copy)
+                return;
+        if (prev) {
+                /* Keys are the unit strings kept in logged_keys; only the value changes. */
+                strmap_remove(&r->logged, unit);
+                for (size_t i = 0; r->logged_keys && r->logged_keys[i]; i++)
+                        if (streq(r->logged_keys[i], unit)) {
+                                free(prev);
+                                strmap_put(&r->logged, r->logged_keys[i], copy);
+                                return;
+                        }
+                free(copy);
+                return;
+        }
+        if (strv_extend(&r->logged_keys, unit) < 0) {
+                free(copy);
+                return;
+        }
+        if (strmap_put(&r->logged, r->logged_keys[strv_length(r->logged_keys) - 1], copy) < 0)
+                free(copy);
+}
+
+static void forget_unit_error(Realizer *r, const char *unit) {
+        free(strmap_remove(&r->logged, unit));
+        /* The key string stays in logged_keys (bounded by the number of units ever seen failing). */
+}
+
+bool realizer_is_protected(const Realizer *r, const char *unit, const char *path) {
+        const char *name;
+
+        if (strv_contains((char *const *) unit_name_always_protected, unit))
+                return true;
+        if (strv_contains(r->protected, unit))
+                return true;
+        if (!path)
+                return false;
+        name = strrchr(path, '/');
+        name = name ? name + 1 : path;
+        return strv_contains(r->protected, path) || strv_contains(r->protected, name);
+}
+
+static int op_order(const void *a, const void *b) {
+        const Op *x = a, *y = b;
+
+        if (x->kind != y->kind)
+                return (int) x->kind - (int) y->kind;
+        if (x->kind == PLAN_CHANGE || x->depth == y->depth)
+                return 0;
+        return (x->depth < y->depth ? -1 : 1) * (x->kind == PLAN_STOP ? -1 : 1);
+}
+
+/* Records the outcome of an op without moving the pass on. */
+static void op_set_result(Op *op, OpState state, int error, const char *message) {
+        Pass *p = op->pass;
+        Realizer *r = p->realizer;
+
+        op->slot = sd_bus_slot_unref(op->slot);
+        op->timer = sd_event_source_disable_unref(op->timer);
+        op->state = state;
+        free(op->error);
+        op->error = message ? strdup(message) : NULL;
+        if (state == OP_FAILED && message)
+                log_unit_error_once(r, op->unit, error, message);
+        else if (state == OP_DONE) {
+                forget_unit_error(r, op->unit);
+                log_slice(LOG_INFO, 0, op->unit, "%s %s (group %s).",
+                          op->kind == PLAN_CREATE ? "Created" : op->kind == PLAN_CHANGE ? "Updated" : "Stopped",
+                          op->unit, op->path);
+        }
+        p->in_flight--;
+        p->n_finished++;
+}
+
+static void op_finish(Op *op, OpState state, int error, const char *message) {
+        op_set_result(op, state, error, message);
+        pass_step(op->pass);
+}
+
+static void op_fail_bus(Op *op, const sd_bus_error *e, int r, const char *what) {
+        char msg[512];
+
+        snprintf(msg, sizeof(msg), "%s failed: %s", what, e && e->message ? e->message : strerror(r < 0 ? -r : r));
+        op_finish(op, OP_FAILED, r, msg);
+}
+
+/* ---- jobs ---- */
+
+static void op_job_result(Op *op, const char *result) {
+        char msg[256];
+
+        if (streq(result, "done")) {
+                if (op->kind == PLAN_STOP) {
+                        int k = ownership_remove(&op->pass->realizer->own, op->unit);
+                        if (k < 0)
+                                log_warning_errno(k, "Failed to remove ownership record of %s: %s", op->unit, STRERROR(k));
+                }
+                op_finish(op, OP_DONE, 0, NULL);
+                return;
+        }
+        snprintf(msg, sizeof(msg), "%s job finished with result \"%s\"", op->kind == PLAN_STOP ? "stop" : "start",
+                 result);
+        op_finish(op, OP_FAILED, -EIO, msg);
+}
+
+static int on_active_state(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _unused_) {
+        Op *op = userdata;
+        const char *state = NULL;
+        int r;
+
+        if (sd_bus_message_is_method_error(m, NULL)) {
+                op_fail_bus(op, sd_bus_message_get_error(m), -EIO, "reading ActiveState after a job timeout");
+                return 0;
+        }
+        r = sd_bus_message_read(m, "v", "s", &state);
+        if (r < 0) {
+                op_fail_bus(op, NULL, r, "reading ActiveState after a job timeout");
+                return 0;
+        }
+        if ((op->kind == PLAN_STOP) == streq(state, "inactive") || (op->kind != PLAN_STOP && streq(state, "active")))
+                op_job_result(op, "done");
+        else {
+                char msg[128];
+                snprintf(msg, sizeof(msg), "job timed out, unit is %s", state);
+                op_finish(op, OP_FAILED, -ETIMEDOUT, msg);
+        }
+        return 0;
+}
+
+static int on_job_timeout(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+        Op *op = userdata;
+        _cleanup_(freep) char *object = NULL;
+        int r;
+
+        /* The job did not report back: ask the unit what state it is in. */
+        op->timer = sd_event_source_disable_unref(op->timer);
+        op->slot = sd_bus_slot_unref(op->slot);
+        r = sd_bus_path_encode(SYSTEMD_PATH "/unit", op->unit, &object);
+        if (r >= 0)
+                r = sd_bus_call_method_async(op->pass->realizer->bus, &op->slot, SYSTEMD_DEST, object,
+                                             "org.freedesktop.DBus.Properties", "Get", on_active_state, op, "ss",
+                                             "org.freedesktop.systemd1.Unit", "ActiveState");
+        if (r < 0)
+                op_fail_bus(op, NULL, r, "reading ActiveState after a job timeout");
+        return 0;
+}
+
+static Op *find_running_job(Realizer *r, const char *job) {
+        Pass *p = r->current;
+
+        for (size_t i = 0; p && i < p->n_ops; i++)
+                if (p->ops[i].state == OP_RUNNING && p->ops[i].job && streq(p->ops[i].job, job))
+                        return &p->ops[i];
+        return NULL;
+}
+
+static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _unused_) {
+        Realizer *r = userdata;
+        const char *job, *unit, *result;
+        uint32_t id;
+        Op *op;
+
+        if (sd_bus_message_read(m, "uoss", &id, &job, &unit, &result) < 0)
+                return 0;
+        op = find_running_job(r, job);
+        if (op) {
+                op_job_result(op, result);
+                return 0;
+        }
+        /* The signal can overtake the method reply that tells us the job path: keep it a while. */
+        EarlyJob *e = &r->early[r->early_next];
+        free(e->job);
+        free(e->result);
+        e->job = strdup(job);
+        e->result = strdup(result);
+        r->early_next = (r->early_next + 1) % EARLY_JOBS_MAX;
+        return 0;
+}
+
+static void op_wait_job(Op *op, const char *job) {
+        Realizer *r = op->pass->realizer;
+        int k;
+
+        free(op->job);
+        op->job = strdup(job);
+        if (!op->job) {
+                op_finish(op, OP_FAILED, -ENOMEM, "out of memory");
+                return;
+        }
+        for (size_t i = 0; i < EARLY_JOBS_MAX; i++)
+                if (r->early[i].job && streq(r->early[i].job, job)) {
+                        _cleanup_(freep) char *result = TAKE_PTR(r->early[i].result);
+                        free(r->early[i].job);
+                        r->early[i].job = NULL;
+                        op_job_result(op, result ? result : "failed");
+                        return;
+                }
+        k = sd_event_add_time_relative(r->event, &op->timer, CLOCK_MONOTONIC, r->job_timeout_usec, 0,
+                                       on_job_timeout, op);
+        if (k < 0)
+                op_finish(op, OP_FAILED, k, "cannot arm job timer");
+}
+
+static int on_job_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _unused_) {
+        Op *op = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        const char *job;
+        int r;
+
+        op->slot = sd_bus_slot_unref(op->slot);
+        if (e) {
+                Realizer *rz = op->pass->realizer;
+
+                if (op->kind == PLAN_CREATE && !op->fallback &&
+                    sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists")) {
+                        /* Loaded but not running (or created meanwhile): set properties, then start it. */
+                        if (op->wrote_record) {
+                                ownership_remove(&rz->own, op->unit);
+                                op->wrote_record = false;
+                        }
+                        op->fallback = true;
+                        r = op_start(op);
+                        if (r < 0)
+                                op_fail_bus(op, NULL, r, "SetUnitProperties");
+                        return 0;
+                }
+                if (op->kind == PLAN_STOP && sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit")) {
+                        op_job_result(op, "done");
+                        return 0;
+                }
+                op_fail_bus(op, e, sd_bus_message_get_errno(m),
+                            op->kind == PLAN_STOP ? "StopUnit" : op->fallback ? "StartUnit" : "StartTransientUnit");
+                return 0;
+        }
+        r = sd_bus_message_read(m, "o", &job);
+        if (r < 0) {
+                op_fail_bus(op, NULL, r, "reading job path");
+                return 0;
+        }
+        op_wait_job(op, job);
+        return 0;
+}
+
+static int on_set_properties_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _unused_) {
+        Op *op = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        int r;
+
+        op->slot = sd_bus_slot_unref(op->slot);
+        if (e) {
+                op_fail_bus(op, e, sd_bus_message_get_errno(m), "SetUnitProperties");
+                return 0;
+        }
+        if (op->kind == PLAN_CHANGE) {
+                op_finish(op, OP_DONE, 0, NULL);
+                return 0;
+        }
+        /* Fallback creation: properties are set, now start the unit. */
+        r = sd_bus_call_method_async(op->pass->realizer->bus, &op->slot, SYSTEMD_DEST, SYSTEMD_PATH,
+                                     SYSTEMD_MANAGER, "StartUnit", on_job_reply, op, "ss", op->unit, "fail");
+        if (r < 0)
+                op_fail_bus(op, NULL, r, "StartUnit");
+        return 0;
+}
+
+static int op_start(Op *op) {
+        Realizer *r = op->pass->realizer;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        const uint32_t all = (1u << _TREE_PROP_MAX) - 1;
+        int k;
+
+        if (op->kind == PLAN_STOP)
+                return sd_bus_call_method_async(r->bus, &op->slot, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
+                                                "StopUnit", on_job_reply, op, "ss", op->unit, "replace");
+
+        if (op->kind == PLAN_CHANGE || op->fallback) {
+                k = sd_bus_message_new_method_call(r->bus, &m, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
+                                                   "SetUnitProperties");
+                if (k >= 0)
+                        k = sd_bus_message_append(m, "sb", op->unit, 1);
+                if (k >= 0)
+                        k = sd_bus_message_open_container(m, 'a', "(sv)");
+                if (k >= 0)
+                        k = bus_props_append(m, &op->node->settings, op->fallback ? all : op->mask,
+                                             op->fallback || op->accounting);
+                if (k >= 0)
+                        k = sd_bus_message_close_container(m);
+                if (k < 0)
+                        return k;
+                return sd_bus_call_async(r->bus, &op->slot, m, on_set_properties_reply, op, 0);
+        }
+
+        /* Record ownership before creating, so a crash right after the call cannot leave an unrecorded
+         * unit of ours behind. */
+        if (!ownership_get(&r->own, op->unit)) {
+                k = ownership_add(&r->own, op->unit, op->path);
+                if (k < 0)
+                        return k;
+                op->wrote_record = true;
+        }
+        k = sd_bus_message_new_method_call(r->bus, &m, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
+                                           "StartTransientUnit");
+        if (k >= 0)
+                k = sd_bus_message_append(m, "ss", op->unit, "fail");
+        if (k >= 0)
+                k = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (k >= 0) {
+                char desc[512];
+                snprintf(desc, sizeof(desc), "slicekeeper group %s", op->path);
+                k = sd_bus_message_append(m, "(sv)", "Description", "s", desc);
+        }
+        if (k >= 0)
+                k = bus_props_append(m, &op->node->settings, all, /* accounting= */ true);
+        if (k >= 0)
+                k = sd_bus_message_close_container(m);
+        if (k >= 0)
+                k = sd_bus_message_append(m, "a(sa(sv))", 0);
+        if (k < 0)
+                return k;
+        return sd_bus_call_async(r->bus, &op->slot, m, on_job_reply, op, 0);
+}
+
+/* ---- pass ---- */
+
+static void pass_free(Pass *p) {
+        if (!p)
+                return;
+        for (size_t i = 0; i < p->n_ops; i++) {
+                sd_bus_slot_unref(p->ops[i].slot);
+                sd_event_source_disable_unref(p->ops[i].timer);
+                free(p->ops[i].unit);
+                free(p->ops[i].path);
+                free(p->ops[i].error);
+                free(p->ops[i].job);
+        }
+        free(p->ops);
+        for (size_t i = 0; i < p->n_cands; i++) {
+                sd_bus_slot_unref(p->cands[i].slot);
+                free(p->cands[i].unit);
+                free(p->cands[i].path);
+                free(p->cands[i].object);
+                tree_settings_done(&p->cands[i].settings);
+        }
+        free(p->cands);
+        strmap_done(&p->cand_by_unit);
+        sd_bus_slot_unref(p->list_slot);
+        tree_unref(p->desired);
+        free(p);
+}
+
+static void pass_complete(Pass *p) {
+        Realizer *r = p->realizer;
+        size_t counts[_OP_STATE_MAX] = { 0 }, kinds[_PLAN_OP_MAX] = { 0 };
+
+        p->finished = true;
+        p->finished_usec = now_usec(CLOCK_REALTIME);
+        for (size_t i = 0; i < p->n_ops; i++) {
+                counts[p->ops[i].state]++;
+                if (p->ops[i].state == OP_DONE)
+                        kinds[p->ops[i].kind]++;
+        }
+        if (!r->dry_run && (counts[OP_DONE] || counts[OP_FAILED]))
+                log_info("Pass finished: %zu created, %zu updated, %zu stopped, %zu failed, %zu skipped.",
+                         kinds[PLAN_CREATE], kinds[PLAN_CHANGE], kinds[PLAN_STOP], counts[OP_FAILED],
+                         counts[OP_SKIPPED]);
+        pass_free(r->last);
+        r->last = p;
+        r->current = NULL;
+        if (r->on_pass_done)
+                r->on_pass_done(r, r->userdata);
+        if (r->pass_again && !r->dry_run) {
+                r->pass_again = false;
+                realizer_request_pass(r);
+        }
+}
+
+static bool same_stage(const Op *a, const Op *b) {
+        return a->kind == b->kind && (a->kind == PLAN_CHANGE || a->depth == b->depth);
+}
+
+static void pass_step(Pass *p) {
+        if (p->finished)
+                return;
+        for (;;) {
+                /* Start what the current stage still has, up to the in-flight cap. */
+                while (p->next < p->stage_end && p->in_flight < MAX_IN_FLIGHT) {
+                        Op *op = &p->ops[p->next++];
+                        int k;
+
+                        if (op->state != OP_PENDING) {
+                                p->n_finished++;
+                                continue;
+                        }
+                        op->state = OP_RUNNING;
+                        p->in_flight++;
+                        k = op_start(op);
+                        if (k < 0) {
+                                char msg[256];
+                                snprintf(msg, sizeof(msg), "cannot send request: %s", strerror(-k));
+                                op_set_result(op, OP_FAILED, k, msg);
+                        }
+                }
+                if (p->in_flight > 0)
+                        return;
+                if (p->next < p->n_ops && p->next >= p->stage_end) {
+                        /* The stage is done: children wait for their parents, parents for their children. */
+                        size_t end = p->next + 1;
+
+                        while (end < p->n_ops && same_stage(&p->ops[p->next], &p->ops[end]))
+                                end++;
+                        p->stage_end = end;
+                        continue;
+                }
+                if (p->next >= p->n_ops) {
+                        pass_complete(p);
+                        return;
+                }
+                return;
+        }
+}
+
+static int ops_add(Pass *p, size_t *cap, PlanOp kind, const char *unit, const char *path, const TreeNode *node,
+                   uint32_t mask, bool accounting) {
+        Op *op;
+
+        if (p->n_ops == *cap) {
+                size_t ncap = MAX(*cap * 2, (size_t) 16);
+                Op *n = realloc(p->ops, ncap * sizeof(Op));
+                if (!n)
+                        return -ENOMEM;
+                p->ops = n;
+                *cap = ncap;
+        }
+        op = &p->ops[p->n_ops];
+        *op = (Op) {
+                .pass = p, .kind = kind, .node = node, .mask = mask, .accounting = accounting,
+                .depth = tree_path_depth(path), .state = OP_PENDING,
+        };
+        op->unit = strdup(unit);
+        op->path = strdup(path);
+        if (!op->unit || !op->path) {
+                free(op->unit);
+                free(op->path);
+                return -ENOMEM;
+        }
+        p->n_ops++;
+        return 0;
+}
+
+static int pass_plan(Pass *p) {
+        Realizer *r = p->realizer;
+        _cleanup_(tree_unrefp) Tree *observed = tree_new(TREE_SCHEMA_NATIVE);
+        _cleanup_(plan_freep) Plan *plan = NULL;
+        size_t cap = 0;
+        int k;
+
+        if (!observed)
+                return -ENOMEM;
+        /* The observed tree holds the running slices whose unit name is what their path maps to now. */
+        for (size_t i = 0; i < p->n_cands; i++) {
+                Candidate *c = &p->cands[i];
+                TreeNode *n;
+
+                if (!c->have_props)
+                        continue;
+                k = tree_add(observed, c->path, &n);
+                if (k == -EEXIST)
+                        continue;
+                if (k < 0)
+                        return k;
+                n->settings = c->settings;
+                c->settings = (TreeSettings) { 0 };
+        }
+        k = tree_diff(observed, p->desired, &plan);
+        if (k < 0)
+                return k;
+
+        for (size_t i = 0; i < plan->n_items; i++) {
+                const PlanItem *it = &plan->items[i];
+                _cleanup_(freep) char *unit = NULL;
+                const TreeNode *desired = it->op == PLAN_STOP ? NULL : it->node;
+
+                k = unit_name_from_path(r->root, it->node->path, &unit);
+                if (k < 0)
+                        return k;
+                k = ops_add(p, &cap, it->op, unit, it->node->path, desired, it->changed, it->op == PLAN_CHANGE);
+                if (k < 0)
+                        return k;
+        }
+        /* Slices whose properties match but whose accounting was switched off get it back. */
+        for (size_t i = 0; i < p->n_cands; i++) {
+                Candidate *c = &p->cands[i];
+                const TreeNode *n = p->desired ? tree_find(p->desired, c->path) : NULL;
+                bool planned = false;
+
+                if (!c->have_props || c->accounting_on || !n)
+                        continue;
+                for (size_t j = 0; j < p->n_ops && !planned; j++)
+                        planned = streq(p->ops[j].unit, c->unit);
+                if (!planned) {
+                        k = ops_add(p, &cap, PLAN_CHANGE, c->unit, c->path, n, 0, true);
+                        if (k < 0)
+                                return k;
+                }
+        }
+        /* Owned units not under the current naming (Root= changed) are stopped as well. */
+        for (size_t i = 0; i < p->n_cands; i++) {
+                Candidate *c = &p->cands[i];
+                _cleanup_(freep) char *expected = NULL;
+
+                if (!c->owned || !c->exists || c->desired)
+                        continue;
+                if (unit_name_from_path(r->root, c->path, &expected) >= 0 && streq(expected, c->unit))
+                        continue;
+                k = ops_add(p, &cap, PLAN_STOP, c->unit, c->path, NULL, 0, false);
+                if (k < 0)
+                        return k;
+        }
+
+        /* Apply the rules: only ours are stopped, protected units are never touched, a slice that still
+         * holds processes is not stopped (that would kill them). */
+        for (size_t i = 0; i < p->n_ops; i++) {
+                Op *op = &p->ops[i];
+                Candidate *c = strmap_get(&p->cand_by_unit, op->unit);
+                char msg[160];
+
+                if (realizer_is_protected(r, op->unit, op->path)) {
+                        op->state = OP_SKIPPED;
+                        op->error = strdup("protected");
+                } else if (op->kind == PLAN_STOP && !ownership_get(&r->own, op->unit)) {
+                        op->state = OP_SKIPPED;
+                        op->error = strdup("not created by slicekeeper");
+                } else if (op->kind == PLAN_STOP && c && c->tasks_current != UINT64_MAX && c->tasks_current > 0) {
+                        snprintf(msg, sizeof(msg), "removed from the tree but still holds %" PRIu64
+                                 " tasks; it is stopped once empty", c->tasks_current);
+                        op->state = OP_SKIPPED;
+                        op->error = strdup(msg);
+                        log_unit_error_once(r, op->unit, 0, msg);
+                }
+        }
+        qsort(p->ops, p->n_ops, sizeof(Op), op_order);
+        return 0;
+}
+
+static void pass_observed(Pass *p) {
+        int k;
+
+        k = pass_plan(p);
+        if (k < 0) {
+                log_error_errno(k, "Cannot compute plan: %s", STRERROR(k));
+                for (size_t i = 0; i < p->n_ops; i++)
+                        p->ops[i].state = OP_FAILED;
+        }
+        if (p->realizer->dry_run) {
+                pass_complete(p);
+                return;
+        }
+        p->stage_end = 0;
+        pass_step(p);
+}
+
+static int on_get_all(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _unused_) {
+        Candidate *c = userdata;
+        Pass *p = c->pass;
+        int k;
+
+        c->slot = sd_bus_slot_unref(c->slot);
+        if (sd_bus_message_is_method_error(m, NULL))
+                log_debug("Cannot read properties of %s: %s", c->unit, sd_bus_message_get_error(m)->message);
+        else {
+                k = bus_props_read(m, &c->settings, &c->tasks_current, &c->accounting_on);
+                if (k < 0)
+                        log_warning_errno(k, "Cannot parse properties of %s: %s", c->unit, STRERROR(k));
+                else
+                        c->have_props = true;
+        }
+        if (--p->n_get_pending == 0)
+                pass_observed(p);
+        return 0;
+}
+
+static int cands_add(Pass *p, size_t *cap, const char *unit, const char *path, bool desired, bool owned) {
+        Candidate *c = strmap_get(&p->cand_by_unit, unit);
+
+        if (c) {
+                c->desired |= desired;
+                c->owned |= owned;
+                return 0;
+        }
+        if (p->n_cands == *cap)
+                return -ENOBUFS; /* sized up front */
+        c = &p->cands[p->n_cands];
+        *c = (Candidate) { .pass = p, .desired = desired, .owned = owned, .tasks_current = UINT64_MAX };
+        c->unit = strdup(unit);
+        c->path = strdup(path);
+        if (!c->unit || !c->path) {
+                free(c->unit);
+                free(c->path);
+                return -ENOMEM;
+        }
+        p->n_cands++;
+        return strmap_put(&p->cand_by_unit, c->unit, c);
+}
+
+static int on_list_units(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _unused_) {
+        Pass *p = userdata;
+        Realizer *r = p->realizer;
+        const char *name, *desc, *load, *active, *sub, *following, *object, *jobtype, *jobpath;
+        uint32_t jobid;
+        int k;
+
+        p->list_slot = sd_bus_slot_unref(p->list_slot);
+        if (sd_bus_message_is_method_error(m, NULL)) {
+                log_error("Cannot list units: %s", sd_bus_message_get_error(m)->message);
+                pass_complete(p);
+                return 0;
+        }
+        k = sd_bus_message_enter_container(m, 'a', "(ssssssouso)");
+        while (k >= 0 && (k = sd_bus_message_read(m, "(ssssssouso)", &name, &desc, &load, &active, &sub, &following,
+                                                    &object, &jobid, &jobtype, &jobpath)) > 0) {
+                Candidate *c = strmap_get(&p->cand_by_unit, name);
+
+                if (!c)
+                        continue;
+                c->exists = true;
+                snprintf(c->active_state, sizeof(c->active_state), "%s", active);
+                c->object = strdup(object);
+        }
+        if (k < 0) {
+                log_error_errno(k, "Cannot parse unit list: %s", STRERROR(k));
+                pass_complete(p);
+                return 0;
+        }
+
+        p->n_get_pending = 1; /* held until every request is sent */
+        for (size_t i = 0; i < p->n_cands; i++) {
+                Candidate *c = &p->cands[i];
+
+                if (!c->exists || !c->object ||
+                    !(streq(c->active_state, "active") || streq(c->active_state, "activating") ||
+                      streq(c->active_state, "reloading")))
+                        continue;
+                k = sd_bus_call_method_async(r->bus, &c->slot, SYSTEMD_DEST, c->object,
+                                             "org.freedesktop.DBus.Properties", "GetAll", on_get_all, c, "s",
+                                             "org.freedesktop.systemd1.Slice");
+                if (k < 0) {
+                        log_warning_errno(k, "Cannot ask for properties of %s: %s", c->unit, STRERROR(k));
+                        continue;
+                }
+                p->n_get_pending++;
+        }
+        if (--p->n_get_pending == 0)
+                pass_observed(p);
+        return 0;
+}
+
+static int pass_start(Realizer *r) {
+        Pass *p;
+        size_t cap;
+        int k;
+
+        p = calloc(1, sizeof(Pass));
+        if (!p)
+                return -ENOMEM;
+        p->realizer = r;
+        p->desired = tree_ref(r->desired);
+        p->started_usec = now_usec(CLOCK_REALTIME);
+        cap = (p->desired ? p->desired->n_nodes : 0) + r->own.n + 1;
+        p->cands = calloc(cap, sizeof(Candidate));
+        if (!p->cands) {
+                pass_free(p);
+                return -ENOMEM;
+        }
+        r->current = p;
+
+        for (size_t i = 0; p->desired && i < p->desired->n_nodes; i++) {
+                _cleanup_(freep) char *unit = NULL;
+
+                k = unit_name_from_path(r->root, p->desired->nodes[i]->path, &unit);
+                if (k >= 0)
+                        k = cands_add(p, &cap, unit, p->desired->nodes[i]->path, true, false);
+                if (k < 0)
+                        goto fail;
+        }
+        for (size_t i = 0; i < r->own.n; i++) {
+                k = cands_add(p, &cap, r->own.names[i], r->own.paths[i], false, true);
+                if (k < 0)
+                        goto fail;
+        }
+        k = sd_bus_call_method_async(r->bus, &p->list_slot, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
+                                     "ListUnitsByPatterns", on_list_units, p, "asas", 0, 1, "*.slice");
+        if (k < 0)
+                goto fail;
+        return 0;
+fail:
+        r->current = NULL;
+        pass_free(p);
+        return k;
+}
+
+static int on_defer(sd_event_source *s _unused_, void *userdata) {
+        Realizer *r = userdata;
+        int k;
+
+        sd_event_source_set_enabled(r->defer, SD_EVENT_OFF);
+        if (!r->desired)
+                return 0; /* no tree yet: never read that as "remove everything" */
+        if (r->current) {
+                r->pass_again = true;
+                return 0;
+        }
+        k = pass_start(r);
+        if (k < 0)
+                log_error_errno(k, "Cannot start a pass: %s", STRERROR(k));
+        return 0;
+}
+
+void realizer_request_pass(Realizer *r) {
+        if (r->current) {
+                r->pass_again = true;
+                return;
+        }
+        sd_event_source_set_enabled(r->defer, SD_EVENT_ONESHOT);
+}
+
+static void desired_units_clear(Realizer *r) {
+        strmap_done(&r->desired_by_unit);
+        r->desired_units = strv_free(r->desired_units);
+}
+
+void realizer_set_tree(Realizer *r, Tree *desired) {
+        size_t n = desired ? desired->n_nodes : 0;
+
+        tree_unref(r->desired);
+        r->desired = tree_ref(desired);
+        desired_units_clear(r);
+        r->desired_units = calloc(n + 1, sizeof(char *));
+        for (size_t i = 0; r->desired_units && i < n; i++) {
+                if (unit_name_from_path(r->root, desired->nodes[i]->path, &r->desired_units[i]) < 0 ||
+                    strmap_put(&r->desired_by_unit, r->desired_units[i], desired->nodes[i]) < 0)
+                        break; /* only the drift trigger uses this map; a pass still sees every unit */
+        }
+        realizer_request_pass(r);
+}
+
+/* ---- triggers: drift repair ---- */
+
+static int on_repair_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Realizer *r = userdata;
+
+        realizer_request_pass(r);
+        sd_event_source_set_time(s, usec + r->repair_interval_usec);
+        sd_event_source_set_enabled(s, SD_EVENT_ON);
+        return 0;
+}
+
+static bool is_candidate(Realizer *r, const char *unit) {
+        return ownership_get(&r->own, unit) || strmap_get(&r->desired_by_unit, unit);
+}
+
+static int on_unit_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _unused_) {
+        Realizer *r = userdata;
+        const char *unit, *object;
+
+        /* A slice of ours vanished (stopped by hand, or by us): look again. */
+        if (sd_bus_message_read(m, "so", &unit, &object) >= 0 && is_candidate(r, unit))
+                realizer_request_pass(r);
+        return 0;
+}
+
+static int on_reloading(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _unused_) {
+        Realizer *r = userdata;
+        int active;
+
+        if (sd_bus_message_read(m, "b", &active) >= 0 && !active) {
+                log_info("systemd reloaded: checking for drift.");
+                realizer_request_pass(r);
+        }
+        return 0;
+}
+
+/* ---- lifecycle ---- */
+
+int realizer_new(sd_event *event, sd_bus *bus, const RealizerConfig *config, RealizerPassDone on_pass_done,
+                 void *userdata, Realizer **ret) {
+        _cleanup_(realizer_freep) Realizer *r = NULL;
+        _cleanup_(freep) char *units_dir = NULL;
+        int k;
+
+        r = calloc(1, sizeof(Realizer));
+        if (!r)
+                return -ENOMEM;
+        r->event = sd_event_ref(event);
+        r->bus = sd_bus_ref(bus);
+        r->dry_run = config->dry_run;
+        r->on_pass_done = on_pass_done;
+        r->userdata = userdata;
+        r->repair_interval_usec = config->repair_interval_usec;
+        r->job_timeout_usec = config->job_timeout_usec ? config->job_timeout_usec : DEFAULT_JOB_TIMEOUT_USEC;
+        if (config->root) {
+                r->root = strdup(config->root);
+                if (!r->root)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; config->protected && config->protected[i]; i++)
+                if (strv_extend(&r->protected, config->protected[i]) < 0)
+                        return -ENOMEM;
+
+        if (asprintf(&units_dir, "%s/units", config->runtime_dir) < 0)
+                return -ENOMEM;
+        k = ownership_load(&r->own, units_dir);
+        if (k < 0)
+                return log_error_errno(k, "Cannot load ownership records from %s: %s", units_dir, STRERROR(k));
+        if (r->own.n > 0)
+                log_info("Adopting %zu slice(s) recorded in %s.", r->own.n, units_dir);
+
+        k = sd_event_add_defer(event, &r->defer, on_defer, r);
+        if (k < 0)
+                return k;
+        sd_event_source_set_enabled(r->defer, SD_EVENT_OFF);
+
+        /* Matches go out before any job is started, so no JobRemoved is missed. */
+        k = sd_bus_match_signal_async(bus, &r->job_removed_slot, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
+                                      "JobRemoved", on_job_removed, NULL, r);
+        if (k >= 0 && !r->dry_run)
+                k = sd_bus_match_signal_async(bus, &r->unit_removed_slot, SYSTEMD_DEST, SYSTEMD_PATH,
+                                              SYSTEMD_MANAGER, "UnitRemoved", on_unit_removed, NULL, r);
+        if (k >= 0 && !r->dry_run)
+                k = sd_bus_match_signal_async(bus, &r->reloading_slot, SYSTEMD_DEST, SYSTEMD_PATH,
+                                              SYSTEMD_MANAGER, "Reloading", on_reloading, NULL, r);
+        if (k >= 0)
+                /* systemd only emits JobRemoved/UnitRemoved to subscribed clients. */
+                k = sd_bus_call_method_async(bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe",
+                                             NULL, NULL, "");
+        if (k < 0)
+                return log_error_errno(k, "Cannot subscribe to systemd signals: %s", STRERROR(k));
+
+        if (r->repair_interval_usec > 0 && !r->dry_run) {
+                k = sd_event_add_time_relative(event, &r->repair_timer, CLOCK_MONOTONIC, r->repair_interval_usec,
+                                               USEC_PER_SEC / 10, on_repair_timer, r);
+                if (k < 0)
+                        return k;
+        }
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
+Realizer *realizer_free(Realizer *r) {
+        if (!r)
+                return NULL;
+        pass_free(r->current);
+        pass_free(r->last);
+        sd_event_source_disable_unref(r->defer);
+        sd_event_source_disable_unref(r->repair_timer);
+        sd_bus_slot_unref(r->job_removed_slot);
+        sd_bus_slot_unref(r->unit_removed_slot);
+        sd_bus_slot_unref(r->reloading_slot);
+        for (size_t i = 0; i < EARLY_JOBS_MAX; i++) {
+                free(r->early[i].job);
+                free(r->early[i].result);
+        }
+        for (size_t i = 0; r->logged_keys && r->logged_keys[i]; i++)
+                free(strmap_get(&r->logged, r->logged_keys[i]));
+        strmap_done(&r->logged);
+        strv_free(r->logged_keys);
+        ownership_done(&r->own);
+        desired_units_clear(r);
+        tree_unref(r->desired);
+        strv_free(r->protected);
+        free(r->root);
+        sd_bus_unref(r->bus);
+        sd_event_unref(r->event);
+        free(r);
+        return NULL;
+}
+
+/* ---- status ---- */
+
+static json_t *settings_json(const TreeSettings *s, uint32_t mask) {
+        json_t *o = json_object();
+
+        for (TreeProp p = 0; o && p < _TREE_PROP_MAX; p++) {
+                _cleanup_(freep) char *v = NULL;
+
+                if (!(mask & (1u << p)) || !(s->set_mask & (1u << p)))
+                        continue;
+                v = prop_value_to_string(p, s->value[p], s->cpus, s->n_cpus);
+                if (v)
+                        json_object_set_new(o, prop_info(p)->dbus_name, json_string(v));
+        }
+        return o;
+}
+
+static const Op *find_op(const Pass *p, const char *unit) {
+        for (size_t i = 0; p && i < p->n_ops; i++)
+                if (streq(p->ops[i].unit, unit))
+                        return &p->ops[i];
+        return NULL;
+}
+
+static json_t *op_json(const Op *op) {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "op", plan_op_to_string(op->kind), "unit", op->unit, "group",
+                              op->path, "state", op_state_table[op->state]);
+
+        if (!o)
+                return NULL;
+        if (op->node)
+                json_object_set_new(o, "properties", settings_json(&op->node->settings,
+                                                                   op->kind == PLAN_CREATE ? ~0u : op->mask));
+        if (op->accounting && op->kind == PLAN_CHANGE)
+                json_object_set_new(o, "accounting", json_true());
+        json_object_set_new(o, "error", op->error ? json_string(op->error) : json_null());
+        return o;
+}
+
+json_t *realizer_status_json(const Realizer *r) {
+        const Pass *p = r->last;
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && p && i < p->n_cands; i++) {
+                const Candidate *c = &p->cands[i];
+                const Op *op = find_op(r->current, c->unit);
+                const TreeNode *n = r->desired ? tree_find(r->desired, c->path) : NULL;
+                json_t *o;
+
+                if (!op)
+                        op = find_op(p, c->unit);
+                o = json_pack("{s:s, s:s, s:b, s:b, s:b, s:s}", "unit", c->unit, "group", c->path, "desired",
+                              c->desired, "owned", ownership_get(&r->own, c->unit) != NULL, "protected",
+                              realizer_is_protected(r, c->unit, c->path), "active_state",
+                              op && op->kind == PLAN_STOP && op->state == OP_DONE ? "inactive" :
+                              op && op->kind == PLAN_CREATE && op->state == OP_DONE ? "active" :
+                              c->exists ? c->active_state : "inactive");
+                if (!o)
+                        continue;
+                if (n)
+                        json_object_set_new(o, "properties", settings_json(&n->settings, ~0u));
+                json_object_set_new(o, "last_op", op ? op_json(op) : json_null());
+                json_array_append_new(a, o);
+        }
+        return a;
+}
+
+json_t *realizer_plan_json(const Realizer *r, bool include_done) {
+        const Pass *p = r->current ? r->current : r->last;
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && p && i < p->n_ops; i++)
+                if (include_done || p->ops[i].state != OP_DONE)
+                        json_array_append_new(a, op_json(&p->ops[i]));
+        return a;
+}
+
+void realizer_counts(const Realizer *r, size_t *ret_slices, size_t *ret_failed) {
+        size_t failed = 0;
+
+        for (size_t i = 0; r->last && i < r->last->n_ops; i++)
+                failed += r->last->ops[i].state == OP_FAILED;
+        *ret_slices = r->desired ? r->desired->n_nodes : 0;
+        *ret_failed = failed;
+}

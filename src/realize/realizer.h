@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* Makes systemd match the desired tree: a pass observes the candidate slices over sd-bus, diffs them
+ * against the tree and applies the plan asynchronously (StartTransientUnit, SetUnitProperties, StopUnit),
+ * stopping only units it recorded as its own and never a protected one. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "time-util.h"
+#include "tree.h"
+
+typedef struct Realizer Realizer;
+
+typedef struct RealizerConfig {
+        const char *root;         /* slice prefix, NULL for top level */
+        char *const *protected;   /* unit names, group names or group paths never touched */
+        const char *runtime_dir;  /* ownership records live in <runtime_dir>/units */
+        usec_t repair_interval_usec; /* a drift-repair pass this often (0: only on events) */
+        usec_t job_timeout_usec;
+        bool dry_run;             /* compute one plan, call on_pass_done, change nothing */
+} RealizerConfig;
+
+typedef void (*RealizerPassDone)(Realizer *r, void *userdata);
+
+int realizer_new(sd_event *event, sd_bus *bus, const RealizerConfig *config, RealizerPassDone on_pass_done,
+                 void *userdata, Realizer **ret);
+Realizer *realizer_free(Realizer *r);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Realizer *, realizer_free)
+
+/* Takes a reference on the tree and schedules a pass. */
+void realizer_set_tree(Realizer *r, Tree *desired);
+void realizer_request_pass(Realizer *r);
+
+/* Whether the unit for `path` would be left alone because it is protected. */
+bool realizer_is_protected(const Realizer *r, const char *unit, const char *path);
+
+/* [{"unit", "group", "owned", "active_state", "properties": {...}, "state", "error"}] for every slice
+ * the daemon manages or has recorded. */
+json_t *realizer_status_json(const Realizer *r);
+/* The items of the latest pass that are not done: [{"op", "unit", "group", "properties", "state", "error"}]. */
+json_t *realizer_plan_json(const Realizer *r, bool include_done);
+/* Counters of the latest finished pass. */
+void realizer_counts(const Realizer *r, size_t *ret_slices, size_t *ret_failed);

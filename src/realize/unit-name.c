@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "unit-name.h"
+
+const char *const unit_name_always_protected[] = {
+        "-.slice", "system.slice", "user.slice", "machine.slice", "init.scope", NULL,
+};
+
+static bool valid_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ':' || c == '_' ||
+               c == '.';
+}
+
+char *unit_name_escape(const char *name) {
+        size_t len = strlen(name);
+        char *out = malloc(len * 4 + 1), *o = out;
+
+        if (!out)
+                return NULL;
+        for (const char *c = name; *c; c++) {
+                if (valid_char(*c) && !(c == name && *c == '.'))
+                        *o++ = *c;
+                else
+                        o += sprintf(o, "\\x%02x", (unsigned) (unsigned char) *c);
+        }
+        *o = 0;
+        return out;
+}
+
+int unit_name_from_path(const char *root, const char *path, char **ret) {
+        size_t cap = (root ? strlen(root) : 0) + strlen(path) * 4 + sizeof("-.slice") + 1, len = 0;
+        _cleanup_(freep) char *out = malloc(cap);
+        const char *p = path;
+
+        if (!out)
+                return -ENOMEM;
+        out[0] = 0;
+        if (!isempty(root))
+                len = (size_t) snprintf(out, cap, "%s", root);
+        for (;;) {
+                size_t n = strcspn(p, "/");
+                _cleanup_(freep) char *component = strndup(p, n), *escaped = NULL;
+
+                if (!component)
+                        return -ENOMEM;
+                if (n == 0)
+                        return -EINVAL;
+                escaped = unit_name_escape(component);
+                if (!escaped)
+                        return -ENOMEM;
+                len += (size_t) snprintf(out + len, cap - len, "%s%s", len > 0 ? "-" : "", escaped);
+                p += n;
+                if (*p == 0)
+                        break;
+                p++;
+        }
+        len += (size_t) snprintf(out + len, cap - len, ".slice");
+        if (len > UNIT_NAME_MAX)
+                return -ENAMETOOLONG;
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+bool unit_name_root_is_valid(const char *root) {
+        bool part_empty = true;
+
+        if (isempty(root) || strlen(root) > 128)
+                return false;
+        for (const char *c = root; *c; c++) {
+                if (*c == '-') {
+                        if (part_empty)
+                                return false;
+                        part_empty = true;
+                } else if (valid_char(*c))
+                        part_empty = false;
+                else
+                        return false;
+        }
+        return !part_empty;
+}
+
+int unit_name_normalize_root(const char *root, char **ret) {
+        _cleanup_(freep) char *r = NULL;
+        size_t len;
+
+        if (isempty(root)) {
+                *ret = NULL;
+                return 0;
+        }
+        r = strdup(root);
+        if (!r)
+                return -ENOMEM;
+        len = strlen(r);
+        if (len > 6 && streq(r + len - 6, ".slice"))
+                r[len - 6] = 0;
+        if (!unit_name_root_is_valid(r))
+                return -EINVAL;
+        *ret = TAKE_PTR(r);
+        return 0;
+}

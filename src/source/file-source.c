@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <libgen.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+
+#include "file-source.h"
+#include "fileio.h"
+#include "log.h"
+#include "time-util.h"
+
+/* Editors and `cp` write in several steps: wait this long after the last event before reading. */
+#define SETTLE_USEC (50 * USEC_PER_MSEC)
+
+struct FileSource {
+        sd_event *event;
+        char *path, *dir, *base;
+        size_t max_bytes;
+        int inotify_fd;
+        sd_event_source *io, *settle;
+        FileSourceHandler handler;
+        void *userdata;
+};
+
+void file_source_read(FileSource *s) {
+        _cleanup_(freep) char *data = NULL;
+        size_t size = 0;
+        int r;
+
+        r = read_file_bounded(s->path, s->max_bytes, &data, &size);
+        if (r < 0)
+                s->handler(s, r, NULL, 0, s->userdata);
+        else
+                s->handler(s, 0, data, size, s->userdata);
+}
+
+static int on_settle(sd_event_source *es _unused_, uint64_t usec _unused_, void *userdata) {
+        file_source_read(userdata);
+        return 0;
+}
+
+static int on_inotify(sd_event_source *es _unused_, int fd, uint32_t revents _unused_, void *userdata) {
+        FileSource *s = userdata;
+        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+        bool relevant = false;
+        ssize_t n;
+
+        for (;;) {
+                n = read(fd, buf, sizeof(buf));
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                break;
+                        return log_error_errno(-errno, "Cannot read inotify events: %s", STRERROR(-errno));
+                }
+                for (char *p = buf; p < buf + n;) {
+                        struct inotify_event *e = (struct inotify_event *) p;
+
+                        if (e->len > 0 && streq(e->name, s->base))
+                                relevant = true;
+                        if (e->mask & IN_Q_OVERFLOW)
+                                relevant = true;
+                        p += sizeof(struct inotify_event) + e->len;
+                }
+        }
+        if (relevant) {
+                uint64_t now;
+
+                sd_event_now(s->event, CLOCK_MONOTONIC, &now);
+                sd_event_source_set_time(s->settle, now + SETTLE_USEC);
+                sd_event_source_set_enabled(s->settle, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+int file_source_new(sd_event *event, const char *path, size_t max_bytes, FileSourceHandler handler, void *userdata,
+                    FileSource **ret) {
+        _cleanup_(file_source_freep) FileSource *s = NULL;
+        _cleanup_(freep) char *d = NULL, *b = NULL;
+        int r;
+
+        if (isempty(path) || path[0] != '/')
+                return -EINVAL;
+        s = calloc(1, sizeof(FileSource));
+        if (!s)
+                return -ENOMEM;
+        s->inotify_fd = -EBADF;
+        s->event = sd_event_ref(event);
+        s->handler = handler;
+        s->userdata = userdata;
+        s->max_bytes = max_bytes;
+        s->path = strdup(path);
+        d = strdup(path);
+        b = strdup(path);
+        if (!s->path || !d || !b)
+                return -ENOMEM;
+        s->dir = strdup(dirname(d));
+        s->base = strdup(basename(b));
+        if (!s->dir || !s->base)
+                return -ENOMEM;
+
+        s->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (s->inotify_fd < 0)
+                return -errno;
+        if (inotify_add_watch(s->inotify_fd, s->dir,
+                              IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB) < 0)
+                return -errno;
+        r = sd_event_add_io(event, &s->io, s->inotify_fd, EPOLLIN, on_inotify, s);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time(event, &s->settle, CLOCK_MONOTONIC, 0, 0, on_settle, s);
+        if (r < 0)
+                return r;
+        sd_event_source_set_enabled(s->settle, SD_EVENT_OFF);
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+FileSource *file_source_free(FileSource *s) {
+        if (!s)
+                return NULL;
+        sd_event_source_disable_unref(s->io);
+        sd_event_source_disable_unref(s->settle);
+        if (s->inotify_fd >= 0)
+                close(s->inotify_fd);
+        sd_event_unref(s->event);
+        free(s->path);
+        free(s->dir);
+        free(s->base);
+        free(s);
+        return NULL;
+}
+
+const char *file_source_path(const FileSource *s) {
+        return s->path;
+}

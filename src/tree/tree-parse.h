@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* JSON → Tree for both schemas (cgrouparch per-controller trees merged by path, and the native one),
+ * with every limit and range checked. Pure: bytes in, tree or a message naming the JSON path out. */
+#pragma once
+
+#include <stddef.h>
+
+#include "tree.h"
+
+typedef struct TreeError {
+        char message[2048];
+} TreeError;
+
+/* Returns 0 and a new tree, or a negative errno with err->message set:
+ * -EFBIG (over 4 MiB), -EBADMSG (not JSON), -EINVAL (schema, type, range, name), -E2BIG (too many
+ * groups), -ELOOP (too deep), -ENOMEM. */
+int tree_parse_json(const char *data, size_t size, Tree **ret, TreeError *err);

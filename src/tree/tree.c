@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strv.h"
+#include "tree.h"
+
+Tree *tree_new(TreeSchema schema) {
+        Tree *t = calloc(1, sizeof(Tree));
+
+        if (!t)
+                return NULL;
+        t->n_ref = 1;
+        t->schema = schema;
+        return t;
+}
+
+Tree *tree_ref(Tree *t) {
+        if (t)
+                t->n_ref++;
+        return t;
+}
+
+static void node_free(TreeNode *n) {
+        if (!n)
+                return;
+        free(n->name);
+        free(n->path);
+        free(n->children);
+        tree_settings_done(&n->settings);
+        strv_free(n->pid_files);
+        free(n);
+}
+
+Tree *tree_unref(Tree *t) {
+        if (!t || --t->n_ref > 0)
+                return NULL;
+        for (size_t i = 0; i < t->n_nodes; i++)
+                node_free(t->nodes[i]);
+        free(t->nodes);
+        strmap_done(&t->by_path);
+        free(t);
+        return NULL;
+}
+
+unsigned tree_path_depth(const char *path) {
+        unsigned d = 1;
+
+        for (const char *p = path; *p; p++)
+                d += *p == '/';
+        return d;
+}
+
+static int grow(void ***array, size_t *cap, size_t need) {
+        void **n;
+        size_t ncap;
+
+        if (need <= *cap)
+                return 0;
+        ncap = MAX(*cap * 2, (size_t) 8);
+        n = realloc(*array, ncap * sizeof(void *));
+        if (!n)
+                return -ENOMEM;
+        *array = n;
+        *cap = ncap;
+        return 0;
+}
+
+int tree_add(Tree *t, const char *path, TreeNode **ret) {
+        TreeNode *n, *parent = NULL;
+        const char *slash;
+        int r;
+
+        if (tree_find(t, path))
+                return -EEXIST;
+        if (grow((void ***) &t->nodes, &t->cap_nodes, t->n_nodes + 1) < 0)
+                return -ENOMEM;
+
+        n = calloc(1, sizeof(TreeNode));
+        if (!n)
+                return -ENOMEM;
+        n->path = strdup(path);
+        slash = strrchr(path, '/');
+        n->name = strdup(slash ? slash + 1 : path);
+        if (!n->path || !n->name) {
+                node_free(n);
+                return -ENOMEM;
+        }
+        n->depth = tree_path_depth(path);
+        if (slash) {
+                char parent_path[slash - path + 1];
+
+                memcpy(parent_path, path, (size_t) (slash - path));
+                parent_path[slash - path] = 0;
+                parent = tree_find(t, parent_path);
+        }
+        if (parent && grow((void ***) &parent->children, &parent->cap_children, parent->n_children + 1) < 0) {
+                node_free(n);
+                return -ENOMEM;
+        }
+        r = strmap_put(&t->by_path, n->path, n);
+        if (r < 0) {
+                node_free(n);
+                return r;
+        }
+        if (parent) {
+                n->parent = parent;
+                parent->children[parent->n_children++] = n;
+        }
+        t->nodes[t->n_nodes++] = n;
+        if (ret)
+                *ret = n;
+        return 0;
+}
+
+TreeNode *tree_find(const Tree *t, const char *path) {
+        return strmap_get(&t->by_path, path);
+}
+
+uint64_t tree_settings_effective(const TreeSettings *s, TreeProp p) {
+        return (s->set_mask & (1u << p)) ? s->value[p] : prop_info(p)->default_value;
+}
+
+static size_t cpus_trimmed(const TreeSettings *s) {
+        size_t n = (s->set_mask & (1u << TREE_PROP_ALLOWED_CPUS)) ? s->n_cpus : 0;
+
+        while (n > 0 && s->cpus[n - 1] == 0)
+                n--;
+        return n;
+}
+
+uint32_t tree_settings_diff(const TreeSettings *a, const TreeSettings *b) {
+        uint32_t mask = 0;
+
+        for (TreeProp p = 0; p < _TREE_PROP_MAX; p++) {
+                if (prop_info(p)->kind == PROP_KIND_CPUS) {
+                        size_t na = cpus_trimmed(a), nb = cpus_trimmed(b);
+
+                        if (na != nb || (na > 0 && memcmp(a->cpus, b->cpus, na) != 0))
+                                mask |= 1u << p;
+                } else if (tree_settings_effective(a, p) != tree_settings_effective(b, p))
+                        mask |= 1u << p;
+        }
+        return mask;
+}
+
+void tree_settings_set(TreeSettings *s, TreeProp p, uint64_t value, uint8_t *cpus, size_t n_cpus) {
+        s->set_mask |= 1u << p;
+        s->value[p] = value;
+        if (prop_info(p)->kind == PROP_KIND_CPUS) {
+                free(s->cpus);
+                s->cpus = cpus;
+                s->n_cpus = n_cpus;
+                while (s->n_cpus > 0 && s->cpus[s->n_cpus - 1] == 0)
+                        s->n_cpus--;
+        }
+}
+
+void tree_settings_done(TreeSettings *s) {
+        free(s->cpus);
+        *s = (TreeSettings) { 0 };
+}
+
+const char *tree_schema_to_string(TreeSchema s) {
+        static const char *const table[_TREE_SCHEMA_MAX] = {
+                [TREE_SCHEMA_CGROUPARCH] = "cgrouparch",
+                [TREE_SCHEMA_NATIVE] = "native",
+        };
+        return s >= 0 && s < _TREE_SCHEMA_MAX ? table[s] : NULL;
+}

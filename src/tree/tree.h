@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/* The resource tree: groups addressed by path ("a/b/c"), each with settings in systemd's units.
+ * A Tree keeps every node in one array, parents before children, and indexes nodes by path. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "macro.h"
+#include "props.h"
+#include "strmap.h"
+
+#define TREE_NAME_MAX 64
+#define TREE_DEPTH_MAX 16
+#define TREE_GROUPS_MAX 10000
+#define TREE_JSON_MAX (4u * 1024u * 1024u)
+#define TREE_PID_FILES_MAX 64
+#define TREE_PID_FILE_PATH_MAX 4096
+
+typedef enum TreeSchema {
+        TREE_SCHEMA_CGROUPARCH,
+        TREE_SCHEMA_NATIVE,
+        _TREE_SCHEMA_MAX,
+} TreeSchema;
+
+typedef struct TreeSettings {
+        uint32_t set_mask; /* bit per TreeProp: set explicitly; unset ones mean systemd's default */
+        uint64_t value[_TREE_PROP_MAX];
+        uint8_t *cpus; /* AllowedCPUs bitmask, trailing zero bytes trimmed */
+        size_t n_cpus;
+} TreeSettings;
+
+typedef struct TreeNode TreeNode;
+struct TreeNode {
+        char *name;  /* last path component */
+        char *path;  /* "a/b/c" */
+        unsigned depth; /* 1 for a top-level group */
+        TreeNode *parent;
+        TreeNode **children;
+        size_t n_children, cap_children;
+        TreeSettings settings;
+        char **pid_files;
+};
+
+typedef struct Tree {
+        unsigned n_ref;
+        TreeSchema schema;
+        TreeNode **nodes; /* every node, parents before children */
+        size_t n_nodes, cap_nodes;
+        StrMap by_path;
+} Tree;
+
+Tree *tree_new(TreeSchema schema);
+Tree *tree_ref(Tree *t);
+Tree *tree_unref(Tree *t);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Tree *, tree_unref)
+
+/* Adds the group at `path`; its parent is linked when present. -EEXIST if the path exists. */
+int tree_add(Tree *t, const char *path, TreeNode **ret);
+TreeNode *tree_find(const Tree *t, const char *path);
+
+/* The value systemd will hold for the property: the set one, or the default. */
+uint64_t tree_settings_effective(const TreeSettings *s, TreeProp p);
+/* Mask of properties whose effective values differ. */
+uint32_t tree_settings_diff(const TreeSettings *a, const TreeSettings *b);
+/* Sets a property, taking over `cpus` for AllowedCPUs. */
+void tree_settings_set(TreeSettings *s, TreeProp p, uint64_t value, uint8_t *cpus, size_t n_cpus);
+void tree_settings_done(TreeSettings *s);
+
+/* The number of path components. */
+unsigned tree_path_depth(const char *path);
+const char *tree_schema_to_string(TreeSchema s);
