@@ -37,6 +37,7 @@ typedef struct Op {
         char *unit, *path;
         const TreeNode *node; /* desired node (create/change) or NULL */
         unsigned depth;
+        size_t index; /* position in the plan: keeps the order stable within a stage */
         uint32_t mask;
         bool accounting;
         OpState state;
@@ -169,7 +170,7 @@ static int op_order(const void *a, const void *b) {
         if (x->kind != y->kind)
                 return (int) x->kind - (int) y->kind;
         if (x->kind == PLAN_CHANGE || x->depth == y->depth)
-                return 0;
+                return x->index < y->index ? -1 : x->index > y->index;
         return (x->depth < y->depth ? -1 : 1) * (x->kind == PLAN_STOP ? -1 : 1);
 }
 
@@ -557,7 +558,7 @@ static int ops_add(Pass *p, size_t *cap, PlanOp kind, const char *unit, const ch
         op = &p->ops[p->n_ops];
         *op = (Op) {
                 .pass = p, .kind = kind, .node = node, .mask = mask, .accounting = accounting,
-                .depth = tree_path_depth(path), .state = OP_PENDING,
+                .depth = tree_path_depth(path), .index = p->n_ops, .state = OP_PENDING,
         };
         op->unit = strdup(unit);
         op->path = strdup(path);
@@ -661,7 +662,8 @@ static int pass_plan(Pass *p) {
                         log_unit_error_once(r, op->unit, 0, msg);
                 }
         }
-        qsort(p->ops, p->n_ops, sizeof(Op), op_order);
+        if (p->n_ops > 0)
+                qsort(p->ops, p->n_ops, sizeof(Op), op_order);
         return 0;
 }
 

@@ -75,7 +75,8 @@ int tree_diff(Tree *old, Tree *new, Plan **ret) {
                 if (!new || !tree_find(new, on->path))
                         push(ranked, &n, (PlanItem) { PLAN_STOP, on, NULL, 0 });
         }
-        qsort(ranked, n, sizeof(Ranked), ranked_order);
+        if (n > 0)
+                qsort(ranked, n, sizeof(Ranked), ranked_order);
 
         plan->items = calloc(MAX(n, (size_t) 1), sizeof(PlanItem));
         if (!plan->items)
