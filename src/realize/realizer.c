@@ -627,6 +627,20 @@ static int pass_plan(Pass *p) {
                                 return k;
                 }
         }
+        /* A record of ours whose unit is gone and no longer wanted has nothing left to stop: forget it,
+         * so records do not pile up. */
+        for (size_t i = 0; i < p->n_cands; i++) {
+                Candidate *c = &p->cands[i];
+
+                if (c->owned && !c->exists && !c->desired) {
+                        k = ownership_remove(&r->own, c->unit);
+                        if (k < 0)
+                                log_warning_errno(k, "Cannot remove stale ownership record of %s: %s", c->unit,
+                                                  STRERROR(k));
+                        else
+                                log_info("Forgot %s: it is gone and no longer in the tree.", c->unit);
+                }
+        }
         /* Owned units not under the current naming (Root= changed) are stopped as well. */
         for (size_t i = 0; i < p->n_cands; i++) {
                 Candidate *c = &p->cands[i];

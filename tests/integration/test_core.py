@@ -123,6 +123,20 @@ def test_a_removed_group_that_still_holds_processes_is_kept(daemon, slices, tb):
     # Once empty, the next pass stops it.
     tb.systemctl('stop', 'worker.service')
     wait_for(lambda: not slices.active(A), 6, what=f'{A} to stop once empty')
+    wait_for(lambda: daemon.owned_records() == [B], 2, what='its ownership record removed')
+
+
+def test_stale_ownership_records_are_forgotten(daemon, slices, tb):
+    start_example(daemon, slices)
+    daemon.stop_cleanly()
+    # While the daemon is away, a slice of ours is stopped by hand and its group leaves the tree.
+    tb.systemctl('stop', B1)
+    tree = copy.deepcopy(EXAMPLE_TREE)
+    del tree['cpu']['sub_cgroup']['test_cgroup_b']['sub_cgroup']
+    daemon.write_tree(tree)
+    daemon.start()
+    wait_for(lambda: daemon.owned_records() == sorted([A, B]), 5, what='the stale record dropped')
+    assert 'Forgot test_cgroup_b-test_cgroup_b_sub1.slice' in daemon.journal()
 
 
 def test_protected_and_foreign_slices_are_never_stopped(daemon, slices, tb):
