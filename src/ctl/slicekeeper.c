@@ -105,7 +105,8 @@ static void print_props(const json_t *props) {
 
 static int verb_status(void) {
         _cleanup_(json_decrefp) json_t *s = NULL;
-        const json_t *err, *slices, *slice;
+        const json_t *err, *slices, *slice, *source;
+        const char *type;
         size_t i;
         int r;
 
@@ -116,13 +117,23 @@ static int verb_status(void) {
                 print_json(s);
                 return 0;
         }
+        source = json_object_get(s, "source");
+        type = json_string_value(json_object_get(source, "type"));
+        if (type && streq(type, "zookeeper"))
+                printf("Source:     ZooKeeper %s, node %s, %s%s%s\n",
+                       json_string_value(json_object_get(source, "hosts")),
+                       json_string_value(json_object_get(source, "node")),
+                       json_string_value(json_object_get(source, "state")),
+                       json_is_string(json_object_get(source, "session_id")) ? ", session " : "",
+                       json_is_string(json_object_get(source, "session_id")) ?
+                               json_string_value(json_object_get(source, "session_id")) : "");
+        else
+                printf("Source:     file %s\n", json_string_value(json_object_get(source, "path")));
         if (json_is_integer(json_object_get(s, "version")))
-                printf("Tree:       version %" JSON_INTEGER_FORMAT ", %s schema, %" JSON_INTEGER_FORMAT
-                       " groups, from %s\n",
+                printf("Tree:       version %" JSON_INTEGER_FORMAT ", %s schema, %" JSON_INTEGER_FORMAT " groups\n",
                        json_integer_value(json_object_get(s, "version")),
                        json_string_value(json_object_get(s, "schema")),
-                       json_integer_value(json_object_get(s, "groups")),
-                       json_string_value(json_object_get(json_object_get(s, "source"), "path")));
+                       json_integer_value(json_object_get(s, "groups")));
         else
                 printf("Tree:       none applied yet\n");
         err = json_object_get(s, "last_error");

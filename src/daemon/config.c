@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "parse-util.h"
 #include "strv.h"
 #include "unit-name.h"
+#include "zk-util.h"
 
 typedef enum KeyType {
         KEY_STRING,
@@ -21,6 +24,8 @@ typedef enum KeyType {
         KEY_ROOT,
         KEY_AUTH,
         KEY_PIDFILES,
+        KEY_ZK_HOSTS,
+        KEY_ZK_PREFIX,
 } KeyType;
 
 typedef struct ConfigKey {
@@ -32,8 +37,8 @@ typedef struct ConfigKey {
 #define K(s, k, t, field) { s, k, t, offsetof(Config, field) }
 static const ConfigKey keys[] = {
         K("Source", "File", KEY_STRING, source_file),
-        K("ZooKeeper", "Hosts", KEY_STRING, zk_hosts),
-        K("ZooKeeper", "Prefix", KEY_STRING, zk_prefix),
+        K("ZooKeeper", "Hosts", KEY_ZK_HOSTS, zk_hosts),
+        K("ZooKeeper", "Prefix", KEY_ZK_PREFIX, zk_prefix),
         K("ZooKeeper", "Auth", KEY_AUTH, zk_auth),
         K("ZooKeeper", "SessionTimeoutSec", KEY_SEC, zk_session_timeout_usec),
         K("Slices", "Root", KEY_ROOT, root),
@@ -115,6 +120,24 @@ int config_set(Config *c, const char *section, const char *key, const char *valu
 
         switch (k->type) {
         case KEY_STRING:
+                return set_string(field, value);
+        case KEY_ZK_HOSTS:
+                if (!isempty(value) && zk_hosts_validate(value, error, error_size) < 0)
+                        return -EINVAL;
+                return set_string(field, value);
+        case KEY_ZK_PREFIX:
+                if (!isempty(value)) {
+                        _cleanup_(freep) char *node = NULL;
+
+                        r = zk_node_path(value, &node);
+                        if (r == -EINVAL) {
+                                snprintf(error, error_size, "%s=%s is not an absolute ZooKeeper path without a trailing "
+                                                            "'/', empty, \".\" or \"..\" components", key, value);
+                                return r;
+                        }
+                        if (r < 0)
+                                return r;
+                }
                 return set_string(field, value);
         case KEY_AUTH:
                 if (!isempty(value) && (strncmp(value, "digest:", 7) != 0 || !strchr(value + 7, ':'))) {
@@ -205,15 +228,74 @@ static int on_ini_entry(void *userdata, const char *section, const char *key, co
 
         if (s->r < 0) /* inih goes on after an error: keep the first one */
                 return 0;
-        if (!key) /* a section header alone */
-                return 1;
         s->r = config_set(s->config, section, key, value ? value : "", s->error, s->error_size);
         return s->r >= 0;
 }
 
+/* libinih as Debian builds it cuts lines at 200 bytes, treats indented lines as continuations and never
+ * reports a section header on its own. Normalise first, so none of that can misread a file: leading
+ * whitespace is dropped (as systemd does), a long line is an error, and every header is checked. Line
+ * numbers are kept. */
+#define INI_LINE_MAX 199
+
+static int config_normalize(const char *path, const char *data, size_t size, char **ret, char *error,
+                            size_t error_size) {
+        _cleanup_(freep) char *out = malloc(size + 1);
+        size_t o = 0;
+        unsigned line = 1;
+
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i < size; line++) {
+                size_t end = i, start;
+
+                while (end < size && data[end] != '\n')
+                        end++;
+                start = i;
+                while (start < end && (data[start] == ' ' || data[start] == '\t'))
+                        start++;
+                if (memchr(data + start, 0, end - start)) {
+                        snprintf(error, error_size, "%s:%u: line contains a NUL byte", path, line);
+                        return -EINVAL;
+                }
+                if (end - start > INI_LINE_MAX) {
+                        snprintf(error, error_size,
+                                 "%s:%u: line is longer than %d bytes (split a list over several assignments)", path,
+                                 line, INI_LINE_MAX);
+                        return -EINVAL;
+                }
+                if (start < end && data[start] == '[') {
+                        const char *close = memchr(data + start, ']', end - start);
+                        char name[INI_LINE_MAX + 1];
+                        bool known = false;
+
+                        if (!close) {
+                                snprintf(error, error_size, "%s:%u: section header without ']'", path, line);
+                                return -EINVAL;
+                        }
+                        snprintf(name, sizeof(name), "%.*s", (int) (close - data - start - 1), data + start + 1);
+                        known = streq(name, "FairShare");
+                        for (size_t k = 0; k < ELEMENTSOF(keys); k++)
+                                known |= streq(keys[k].section, name);
+                        if (!known) {
+                                snprintf(error, error_size, "%s:%u: unknown section [%s]", path, line, name);
+                                return -EINVAL;
+                        }
+                }
+                memcpy(out + o, data + start, end - start);
+                o += end - start;
+                if (end < size)
+                        out[o++] = '\n';
+                i = end + 1;
+        }
+        out[o] = 0;
+        *ret = TAKE_PTR(out);
+        return (int) MIN(o, (size_t) INT32_MAX);
+}
+
 int config_load(Config *c, const char *path, char *error, size_t error_size) {
         _cleanup_(fclosep) FILE *f = NULL;
-        _cleanup_(freep) char *data = NULL;
+        _cleanup_(freep) char *data = NULL, *normalized = NULL;
         char inner[512] = "";
         LoadState s = { .config = c, .error = inner, .error_size = sizeof(inner) };
         size_t size;
@@ -226,9 +308,10 @@ int config_load(Config *c, const char *path, char *error, size_t error_size) {
                 snprintf(error, error_size, "%s: cannot read: %s", path, strerror(-r));
                 return r;
         }
-        if (size == 0)
-                return 0;
-        f = fmemopen(data, size, "r");
+        r = config_normalize(path, data, size, &normalized, error, error_size);
+        if (r <= 0)
+                return r;
+        f = fmemopen(normalized, (size_t) r, "r");
         if (!f)
                 return -errno;
         line = ini_parse_file(f, on_ini_entry, &s);

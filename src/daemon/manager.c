@@ -14,6 +14,7 @@
 #include "realizer.h"
 #include "tree-parse.h"
 #include "unit-name.h"
+#include "zk-source.h"
 
 struct Manager {
         const Config *config;
@@ -22,11 +23,12 @@ struct Manager {
         sd_event *event;
         sd_bus *bus;
         FileSource *file;
+        ZkSource *zk;
         Realizer *realizer;
         ControlServer *control;
         sd_event_source *sigterm, *sigint, *sighup;
         Tree *tree;           /* the last good tree, applied */
-        uint64_t version;     /* bumped on every accepted change */
+        int64_t version;      /* ZooKeeper: the node's stat.version; file: bumped on every accepted change */
         uint64_t tree_hash;   /* of the bytes of the last good tree, to ignore rewrites without change */
         usec_t tree_loaded_usec;
         char *last_error;
@@ -50,10 +52,10 @@ static void manager_update_status(Manager *m) {
         if (m->realizer)
                 realizer_counts(m->realizer, &slices, &failed);
         if (!m->tree)
-                sd_notifyf(false, "STATUS=Waiting for a valid tree%s%.200s", m->last_error ? ": " : "",
-                           m->last_error ? m->last_error : "");
+                sd_notifyf(false, "STATUS=%s%s%.200s", m->zk ? "Waiting for ZooKeeper" : "Waiting for a valid tree",
+                           m->last_error ? ": " : "", m->last_error ? m->last_error : "");
         else
-                sd_notifyf(false, "STATUS=%zu slices, tree version %" PRIu64 "%s%s", slices, m->version,
+                sd_notifyf(false, "STATUS=%zu slices, tree version %" PRIi64 "%s%s", slices, m->version,
                            failed ? ", some changes failed" : "", m->last_error ? ", last tree update rejected" : "");
 }
 
@@ -90,32 +92,29 @@ static int manager_check_tree(Manager *m, const Tree *t, char *msg, size_t msg_s
         return 0;
 }
 
-static void on_tree_file(FileSource *s, int error, const char *data, size_t size, void *userdata) {
-        Manager *m = userdata;
+/* A read of the tree from either source: bytes and the source's version (-1: count changes ourselves),
+ * or an error. Only a valid tree replaces the last good one. */
+static void manager_tree_input(Manager *m, const char *origin, int error, const char *message, const char *data,
+                               size_t size, int64_t version) {
         _cleanup_(tree_unrefp) Tree *tree = NULL;
         TreeError err;
         char msg[1100];
         uint64_t h;
         int r;
 
-        m->have_read = true;
         if (error < 0) {
-                if (error == -EFBIG)
-                        snprintf(msg, sizeof(msg), "tree file %s is larger than the limit of %u bytes",
-                                 file_source_path(s), TREE_JSON_MAX);
-                else
-                        snprintf(msg, sizeof(msg), "cannot read tree file %s: %s", file_source_path(s),
-                                 strerror(-error));
-                manager_set_error(m, error, msg);
+                manager_set_error(m, error, message ? message : STRERROR(error));
                 return;
         }
         h = hash_bytes(data, size);
         if (m->tree && h == m->tree_hash) {
-                /* Rewritten with the same bytes: nothing to do, but an earlier error is now stale. */
-                if (m->last_error) {
+                /* The same bytes again: nothing to apply, but keep the source's version and drop a stale
+                 * error (the source is readable again). */
+                if (version >= 0)
+                        m->version = version;
+                if (m->last_error)
                         m->last_error = (free(m->last_error), NULL);
-                        manager_update_status(m);
-                }
+                manager_update_status(m);
                 return;
         }
         r = tree_parse_json(data, size, &tree, &err);
@@ -143,13 +142,33 @@ static void on_tree_file(FileSource *s, int error, const char *data, size_t size
         tree_unref(m->tree);
         m->tree = TAKE_PTR(tree);
         m->tree_hash = h;
-        m->version++;
+        m->version = version >= 0 ? version : m->version + 1;
         m->tree_loaded_usec = now_usec(CLOCK_REALTIME);
         m->last_error = (free(m->last_error), NULL);
-        log_info("Tree version %" PRIu64 " loaded from %s: %zu groups (%s schema).", m->version, file_source_path(s),
+        log_info("Tree version %" PRIi64 " loaded from %s: %zu groups (%s schema).", m->version, origin,
                  m->tree->n_nodes, tree_schema_to_string(m->tree->schema));
         realizer_set_tree(m->realizer, m->tree);
         manager_update_status(m);
+}
+
+static void on_tree_file(FileSource *s, int error, const char *data, size_t size, void *userdata) {
+        Manager *m = userdata;
+        char msg[1100];
+
+        if (error == -EFBIG)
+                snprintf(msg, sizeof(msg), "tree file %s is larger than the limit of %u bytes", file_source_path(s),
+                         TREE_JSON_MAX);
+        else if (error < 0)
+                snprintf(msg, sizeof(msg), "cannot read tree file %s: %s", file_source_path(s), STRERROR(error));
+        manager_tree_input(m, file_source_path(s), error, error < 0 ? msg : NULL, data, size, -1);
+}
+
+static void on_tree_zk(ZkSource *s, int error, const char *message, const char *data, size_t size, int64_t version,
+                       void *userdata) {
+        char origin[1100];
+
+        snprintf(origin, sizeof(origin), "ZooKeeper node %s", zk_source_node(s));
+        manager_tree_input(userdata, origin, error, message, data, size, version);
 }
 
 static void on_pass_done(Realizer *r, void *userdata) {
@@ -191,8 +210,13 @@ static json_t *manager_status_json(Manager *m) {
         if (!o)
                 return NULL;
         json_object_set_new(o, "version", m->tree ? json_integer((json_int_t) m->version) : json_null());
-        json_object_set_new(o, "source", json_pack("{s:s, s:s}", "type", "file", "path",
-                                                   m->config->source_file ? m->config->source_file : ""));
+        if (m->zk) {
+                json_t *zk = zk_source_status_json(m->zk);
+                json_object_set_new(zk, "type", json_string("zookeeper"));
+                json_object_set_new(o, "source", zk);
+        } else
+                json_object_set_new(o, "source", json_pack("{s:s, s:s}", "type", "file", "path",
+                                                           m->config->source_file ? m->config->source_file : ""));
         json_object_set_new(o, "schema", m->tree ? json_string(tree_schema_to_string(m->tree->schema)) : json_null());
         json_object_set_new(o, "groups", json_integer(m->tree ? (json_int_t) m->tree->n_nodes : 0));
         json_object_set_new(o, "root", m->config->root ? json_string(m->config->root) : json_null());
@@ -228,6 +252,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                 sd_notify(false, "RELOADING=1");
                 if (m->file)
                         file_source_read(m->file);
+                if (m->zk)
+                        zk_source_reread(m->zk);
                 realizer_request_pass(m->realizer);
                 sd_notify(false, "READY=1");
                 manager_update_status(m);
@@ -258,16 +284,18 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         m->dry_run = options->dry_run;
         m->dry_run_json = options->dry_run_json;
 
-        if (isempty(c->source_file)) {
-                if (!isempty(c->zk_hosts))
-                        log_error("[ZooKeeper] is configured, but this version reads the tree only from "
-                                  "[Source] File=.");
-                else
-                        log_error("No tree source: set [Source] File= (or pass --tree-file=PATH).");
+        if (isempty(c->source_file) && isempty(c->zk_hosts)) {
+                log_error("No tree source: set [ZooKeeper] Hosts= and Prefix=, or [Source] File= (--tree-file=PATH).");
                 return -EINVAL;
         }
-        if (!isempty(c->zk_hosts))
-                log_warning("[ZooKeeper] is not supported by this version; using [Source] File=%s.", c->source_file);
+        if (!isempty(c->source_file) && !isempty(c->zk_hosts)) {
+                log_error("Both [Source] File= and [ZooKeeper] Hosts= are set: choose one tree source.");
+                return -EINVAL;
+        }
+        if (!isempty(c->zk_hosts) && isempty(c->zk_prefix)) {
+                log_error("[ZooKeeper] Hosts= needs Prefix= (the tree is <Prefix>/arch_conf).");
+                return -EINVAL;
+        }
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -295,9 +323,22 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         r = realizer_new(m->event, m->bus, &rc, on_pass_done, m, &m->realizer);
         if (r < 0)
                 return r;
-        r = file_source_new(m->event, c->source_file, TREE_JSON_MAX, on_tree_file, m, &m->file);
-        if (r < 0)
-                return log_error_errno(r, "Cannot watch tree file %s: %s", c->source_file, STRERROR(r));
+        if (!isempty(c->zk_hosts)) {
+                ZkSourceConfig zc = {
+                        .hosts = c->zk_hosts,
+                        .prefix = c->zk_prefix,
+                        .auth = isempty(c->zk_auth) ? NULL : c->zk_auth,
+                        .session_timeout_usec = c->zk_session_timeout_usec,
+                        .max_bytes = TREE_JSON_MAX,
+                };
+                r = zk_source_new(m->event, &zc, on_tree_zk, m, &m->zk);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot set up the ZooKeeper source: %s", STRERROR(r));
+        } else {
+                r = file_source_new(m->event, c->source_file, TREE_JSON_MAX, on_tree_file, m, &m->file);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot watch tree file %s: %s", c->source_file, STRERROR(r));
+        }
         if (!m->dry_run && !isempty(c->control_socket)) {
                 r = control_server_new(m->event, c->control_socket, on_control, m, &m->control);
                 if (r < 0)
@@ -312,6 +353,7 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         control_server_free(m->control);
         file_source_free(m->file);
+        zk_source_free(m->zk);
         realizer_free(m->realizer);
         sd_event_source_disable_unref(m->sigterm);
         sd_event_source_disable_unref(m->sigint);
@@ -327,7 +369,10 @@ Manager *manager_free(Manager *m) {
 int manager_run(Manager *m) {
         int r;
 
-        file_source_read(m->file);
+        if (m->file)
+                file_source_read(m->file);
+        else
+                zk_source_start(m->zk);
         if (!m->dry_run) {
                 /* Without a valid tree no pass runs: an unreadable tree must never read as "remove all". */
                 sd_notify(false, "READY=1");

@@ -16,12 +16,12 @@ typedef struct Parser {
         Tree *tree;
         TreeError *err;
         StrMap by_name; /* cgrouparch: group name → node, to reject one name at two paths */
-        char jpath[1024];
+        char jpath[4096]; /* room for 16 levels of quoted 64-byte names and the key */
         size_t jpath_len;
 } Parser;
 
 _printf_(3, 4) static int fail(Parser *p, int error, const char *format, ...) {
-        char msg[768];
+        char msg[1024];
         va_list ap;
 
         va_start(ap, format);
@@ -154,6 +154,11 @@ static int set_prop(Parser *p, TreeNode *n, const PropInfo *info, PropFromJson c
                 _cleanup_(freep) char *shown = json_dumps(v, JSON_ENCODE_ANY);
 
                 return fail(p, -EINVAL, "out of range: must be %s, got %.64s", reason, shown ? shown : "?");
+        }
+        if (r < 0 && json_is_string(v)) {
+                _cleanup_(freep) char *shown = json_dumps(v, JSON_ENCODE_ANY);
+
+                return fail(p, -EINVAL, "must be %s, got the string %.80s", reason, shown ? shown : "?");
         }
         if (r < 0)
                 return fail(p, -EINVAL, "must be %s, got %s", reason, json_type_name(v));

@@ -8,7 +8,7 @@
 #include "tree.h"
 
 typedef struct TreeError {
-        char message[2048];
+        char message[5200];
 } TreeError;
 
 /* Returns 0 and a new tree, or a negative errno with err->message set:

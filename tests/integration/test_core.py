@@ -205,7 +205,7 @@ INVALID = [
     ('unknown key', {'cpu': {'sub_cgroup': {'x': {'conf': {'shares': 5}}}}},
      '$.cpu.sub_cgroup.x.conf.shares: unknown key "shares" for controller cpu'),
     ('wrong type', {'cpu': {'sub_cgroup': {'x': {'conf': {'share': '1024'}}}}},
-     '$.cpu.sub_cgroup.x.conf.share: must be an integer between 2 and 262144 (cpu.shares), got a string'),
+     '$.cpu.sub_cgroup.x.conf.share: must be an integer between 2 and 262144 (cpu.shares), got the string "1024"'),
     ('negative share', {'cpu': {'sub_cgroup': {'x': {'conf': {'share': -5}}}}},
      '$.cpu.sub_cgroup.x.conf.share: out of range: must be an integer between 2 and 262144 (cpu.shares), got -5'),
     ('slash in name', {'cpu': {'sub_cgroup': {'a/b': {'conf': {'share': 5}}}}},

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+#include "macro.h"
+#include "zk-machine.h"
+
+#define BACKOFF_MIN_USEC (250 * USEC_PER_MSEC)
+#define BACKOFF_MAX_USEC (10 * USEC_PER_SEC)
+
+void zk_machine_init(ZkMachine *m, bool have_auth, usec_t connect_timeout_usec) {
+        *m = (ZkMachine) {
+                .phase = ZK_PHASE_IDLE,
+                .have_auth = have_auth,
+                .connect_timeout_usec = connect_timeout_usec,
+                .backoff_min_usec = BACKOFF_MIN_USEC,
+                .backoff_max_usec = BACKOFF_MAX_USEC,
+        };
+}
+
+usec_t zk_backoff_usec(unsigned attempt, usec_t min_usec, usec_t max_usec) {
+        usec_t d = min_usec;
+
+        for (unsigned i = 0; i < attempt && d < max_usec; i++)
+                d *= 2;
+        return MIN(d, max_usec);
+}
+
+static unsigned arm(ZkMachine *m, usec_t delay) {
+        m->timer_usec = delay;
+        return ZK_ACTION_ARM_TIMER;
+}
+
+static unsigned backoff(ZkMachine *m) {
+        return arm(m, zk_backoff_usec(m->attempt++, m->backoff_min_usec, m->backoff_max_usec));
+}
+
+/* Session up: authenticate first when configured, then read. */
+static unsigned session_up(ZkMachine *m) {
+        m->attempt = 0;
+        if (m->have_auth) {
+                m->phase = ZK_PHASE_AUTHENTICATING;
+                return ZK_ACTION_DISARM_TIMER | ZK_ACTION_AUTH;
+        }
+        m->phase = ZK_PHASE_READING;
+        return ZK_ACTION_DISARM_TIMER | ZK_ACTION_READ;
+}
+
+unsigned zk_machine_step(ZkMachine *m, ZkEvent event) {
+        switch (event) {
+        case ZK_EVENT_START:
+                if (m->phase != ZK_PHASE_IDLE)
+                        return 0;
+                m->phase = ZK_PHASE_CONNECTING;
+                return ZK_ACTION_OPEN | arm(m, m->connect_timeout_usec);
+
+        case ZK_EVENT_CONNECTED:
+                if (m->phase == ZK_PHASE_IDLE || m->phase == ZK_PHASE_BACKOFF)
+                        return 0; /* from a handle already closed */
+                if (m->phase != ZK_PHASE_CONNECTING) {
+                        /* Reconnected within the session: credentials and watches are restored by the
+                         * client, but re-read anyway so nothing missed meanwhile is lost. */
+                        m->phase = ZK_PHASE_READING;
+                        return ZK_ACTION_DISARM_TIMER | ZK_ACTION_READ;
+                }
+                return session_up(m);
+
+        case ZK_EVENT_CONNECTION_LOST:
+                if (m->phase == ZK_PHASE_IDLE || m->phase == ZK_PHASE_BACKOFF || m->phase == ZK_PHASE_CONNECTING)
+                        return 0;
+                /* The client tries the other hosts; give it until the connect timeout. */
+                m->phase = ZK_PHASE_CONNECTING;
+                return arm(m, m->connect_timeout_usec);
+
+        case ZK_EVENT_EXPIRED:
+        case ZK_EVENT_AUTH_FAILED:
+                if (m->phase == ZK_PHASE_IDLE || m->phase == ZK_PHASE_BACKOFF)
+                        return 0;
+                /* The handle is unusable: drop it (and the session), open a fresh one later. */
+                m->phase = ZK_PHASE_BACKOFF;
+                return ZK_ACTION_CLOSE | ZK_ACTION_FORGET_SESSION | backoff(m);
+
+        case ZK_EVENT_AUTH_DONE:
+                if (m->phase != ZK_PHASE_AUTHENTICATING)
+                        return 0;
+                m->phase = ZK_PHASE_READING;
+                return ZK_ACTION_READ;
+
+        case ZK_EVENT_READ_DONE:
+                if (m->phase != ZK_PHASE_READING)
+                        return 0;
+                m->phase = ZK_PHASE_WATCHING;
+                m->attempt = 0;
+                return 0;
+
+        case ZK_EVENT_READ_FAILED:
+                if (m->phase != ZK_PHASE_READING)
+                        return 0;
+                m->phase = ZK_PHASE_READ_BACKOFF;
+                return backoff(m);
+
+        case ZK_EVENT_NODE_CHANGED:
+        case ZK_EVENT_REREAD:
+                if (m->phase != ZK_PHASE_WATCHING && m->phase != ZK_PHASE_READING)
+                        return 0;
+                m->phase = ZK_PHASE_READING;
+                return ZK_ACTION_READ;
+
+        case ZK_EVENT_TIMER:
+                switch (m->phase) {
+                case ZK_PHASE_CONNECTING:
+                        /* No session within the timeout: close this handle, back off, try again. The
+                         * session is kept so a quick return can still resume it. */
+                        m->phase = ZK_PHASE_BACKOFF;
+                        return ZK_ACTION_CLOSE | backoff(m);
+                case ZK_PHASE_BACKOFF:
+                        m->phase = ZK_PHASE_CONNECTING;
+                        m->reconnects++;
+                        return ZK_ACTION_OPEN | arm(m, m->connect_timeout_usec);
+                case ZK_PHASE_READ_BACKOFF:
+                        m->phase = ZK_PHASE_READING;
+                        return ZK_ACTION_READ;
+                default:
+                        return 0;
+                }
+
+        default:
+                return 0;
+        }
+}
+
+const char *zk_phase_to_string(ZkPhase p) {
+        static const char *const table[_ZK_PHASE_MAX] = {
+                [ZK_PHASE_IDLE] = "idle",
+                [ZK_PHASE_CONNECTING] = "connecting",
+                [ZK_PHASE_AUTHENTICATING] = "authenticating",
+                [ZK_PHASE_READING] = "reading",
+                [ZK_PHASE_WATCHING] = "watching",
+                [ZK_PHASE_READ_BACKOFF] = "read-backoff",
+                [ZK_PHASE_BACKOFF] = "backoff",
+        };
+        return p >= 0 && p < _ZK_PHASE_MAX ? table[p] : "?";
+}
+
+const char *zk_event_to_string(ZkEvent e) {
+        static const char *const table[_ZK_EVENT_MAX] = {
+                [ZK_EVENT_START] = "start",
+                [ZK_EVENT_CONNECTED] = "connected",
+                [ZK_EVENT_CONNECTION_LOST] = "connection-lost",
+                [ZK_EVENT_EXPIRED] = "expired",
+                [ZK_EVENT_AUTH_FAILED] = "auth-failed",
+                [ZK_EVENT_AUTH_DONE] = "auth-done",
+                [ZK_EVENT_READ_DONE] = "read-done",
+                [ZK_EVENT_READ_FAILED] = "read-failed",
+                [ZK_EVENT_NODE_CHANGED] = "node-changed",
+                [ZK_EVENT_TIMER] = "timer",
+                [ZK_EVENT_REREAD] = "reread",
+        };
+        return e >= 0 && e < _ZK_EVENT_MAX ? table[e] : "?";
+}

@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <zookeeper/zookeeper.h>
+
+#include "log.h"
+#include "zk-machine.h"
+#include "zk-source.h"
+#include "zk-util.h"
+
+struct ZkSource {
+        sd_event *event;
+        char *hosts, *node, *credentials;
+        int session_timeout_ms;
+        size_t max_bytes;
+        ZkSourceHandler handler;
+        void *userdata;
+
+        ZkMachine machine;
+        zhandle_t *zh;
+        clientid_t session;  /* kept to resume the session on a new handle */
+        bool have_session;
+        bool connected;
+        uint64_t generation; /* bumped per handle: callbacks of a closed handle are ignored */
+
+        int fd;
+        sd_event_source *io, *zk_timer, *machine_timer, *defer;
+        unsigned pending;    /* ZkAction bits waiting for the defer source */
+        char *last_state_logged;
+};
+
+static void zk_update_sources(ZkSource *s);
+
+/* Callbacks carry the source and the handle generation they were issued for. */
+typedef struct Token {
+        ZkSource *source;
+        uint64_t generation;
+} Token;
+
+static void *token_new(ZkSource *s) {
+        Token *t = malloc(sizeof(Token));
+
+        if (t)
+                *t = (Token) { s, s->generation };
+        return t;
+}
+
+/* Returns the source if the token's handle is still the live one, else NULL; frees the token when
+ * `consume`. */
+static ZkSource *token_source(const void *data, bool consume) {
+        Token *t = (Token *) data;
+        ZkSource *s;
+
+        if (!t)
+                return NULL;
+        s = t->generation == t->source->generation && t->source->zh ? t->source : NULL;
+        if (consume)
+                free(t);
+        return s;
+}
+
+_printf_(3, 4) static void log_state(ZkSource *s, int level, const char *format, ...) {
+        char msg[512];
+        va_list ap;
+
+        va_start(ap, format);
+        vsnprintf(msg, sizeof(msg), format, ap);
+        va_end(ap);
+        if (s->last_state_logged && streq(s->last_state_logged, msg))
+                return; /* once per distinct state */
+        log_internal(level, 0, NULL, "%s", msg);
+        free(s->last_state_logged);
+        s->last_state_logged = strdup(msg);
+}
+
+static void machine_feed(ZkSource *s, ZkEvent event) {
+        unsigned actions = zk_machine_step(&s->machine, event);
+
+        log_debug("ZooKeeper: %s → %s.", zk_event_to_string(event), zk_phase_to_string(s->machine.phase));
+        if (actions & ZK_ACTION_DISARM_TIMER)
+                sd_event_source_set_enabled(s->machine_timer, SD_EVENT_OFF);
+        if (actions & ZK_ACTION_ARM_TIMER) {
+                uint64_t now, jitter = 0, delay = s->machine.timer_usec;
+
+                /* ±12.5% jitter, so a fleet that lost its ensemble does not come back in lockstep. */
+                if (getrandom(&jitter, sizeof(jitter), GRND_NONBLOCK) == sizeof(jitter) && delay >= 8)
+                        delay = delay - delay / 8 + jitter % (delay / 4 + 1);
+                sd_event_now(s->event, CLOCK_MONOTONIC, &now);
+                sd_event_source_set_time(s->machine_timer, now + delay);
+                sd_event_source_set_enabled(s->machine_timer, SD_EVENT_ONESHOT);
+        }
+        /* Handle operations run from a defer source: never close a handle inside zookeeper_process(). */
+        s->pending |= actions & (ZK_ACTION_OPEN | ZK_ACTION_CLOSE | ZK_ACTION_FORGET_SESSION | ZK_ACTION_AUTH |
+                                 ZK_ACTION_READ);
+        if (s->pending)
+                sd_event_source_set_enabled(s->defer, SD_EVENT_ONESHOT);
+}
+
+/* ---- callbacks from the client library (inside zookeeper_process) ---- */
+
+static void on_node_watch(zhandle_t *zh, int type, int state, const char *path, void *ctx) {
+        ZkSource *s = ctx;
+
+        if (zh != s->zh || type == ZOO_SESSION_EVENT || type == ZOO_NOTWATCHING_EVENT)
+                return;
+        log_debug("ZooKeeper: watch fired on %s (type %d).", path ? path : "?", type);
+        machine_feed(s, ZK_EVENT_NODE_CHANGED);
+}
+
+static void on_session(zhandle_t *zh, int type, int state, const char *path, void *ctx) {
+        ZkSource *s = ctx;
+
+        if (zh != s->zh || type != ZOO_SESSION_EVENT)
+                return;
+        if (state == ZOO_CONNECTED_STATE) {
+                const clientid_t *id = zoo_client_id(zh);
+
+                s->connected = true;
+                if (id) {
+                        s->session = *id;
+                        s->have_session = true;
+                }
+                log_state(s, LOG_INFO, "ZooKeeper: connected to %s.",
+                          zoo_get_current_server(zh) ? zoo_get_current_server(zh) : s->hosts);
+                machine_feed(s, ZK_EVENT_CONNECTED);
+        } else if (state == ZOO_CONNECTING_STATE) {
+                s->connected = false;
+                log_state(s, LOG_WARNING, "ZooKeeper: connection to %s lost; reconnecting, slices unchanged.",
+                          s->hosts);
+                machine_feed(s, ZK_EVENT_CONNECTION_LOST);
+        } else if (state == ZOO_EXPIRED_SESSION_STATE) {
+                s->connected = false;
+                log_state(s, LOG_WARNING, "ZooKeeper: session expired; opening a new one, slices unchanged.");
+                machine_feed(s, ZK_EVENT_EXPIRED);
+        } else if (state == ZOO_AUTH_FAILED_STATE) {
+                s->connected = false;
+                log_state(s, LOG_ERR, "ZooKeeper: authentication failed at %s; retrying.", s->hosts);
+                machine_feed(s, ZK_EVENT_AUTH_FAILED);
+        }
+}
+
+static void on_auth(int rc, const void *data) {
+        ZkSource *s = token_source(data, true);
+
+        if (!s)
+                return;
+        if (rc == ZOK)
+                machine_feed(s, ZK_EVENT_AUTH_DONE);
+        else if (rc == ZAUTHFAILED) {
+                char msg[300];
+                snprintf(msg, sizeof(msg), "ZooKeeper refused the credentials of [ZooKeeper] Auth= (%s)", zerror(rc));
+                s->handler(s, zk_error_to_errno(rc), msg, NULL, 0, -1, s->userdata);
+                machine_feed(s, ZK_EVENT_AUTH_FAILED);
+        }
+        /* Connection loss and closing are reported by session events. */
+}
+
+static void report_error(ZkSource *s, int zrc, const char *what) {
+        char msg[1200];
+
+        snprintf(msg, sizeof(msg), "%s %s: %s", what, s->node, zerror(zrc));
+        s->handler(s, zk_error_to_errno(zrc), msg, NULL, 0, -1, s->userdata);
+}
+
+static void on_exists(int rc, const struct Stat *stat, const void *data) {
+        ZkSource *s = token_source(data, true);
+
+        if (!s)
+                return;
+        if (rc == ZOK)
+                /* Created between our read and the exists call: the watch is set, read it now. */
+                machine_feed(s, ZK_EVENT_NODE_CHANGED);
+        else if (rc == ZNONODE)
+                machine_feed(s, ZK_EVENT_READ_DONE); /* watching for its creation */
+        else if (rc != ZCONNECTIONLOSS && rc != ZCLOSING && rc != ZOPERATIONTIMEOUT && rc != ZSESSIONEXPIRED) {
+                report_error(s, rc, "cannot watch");
+                machine_feed(s, ZK_EVENT_READ_FAILED);
+        }
+}
+
+static void on_data(int rc, const char *value, int value_len, const struct Stat *stat, const void *data) {
+        ZkSource *s = token_source(data, true);
+        char msg[1200];
+        int r;
+
+        if (!s)
+                return;
+        switch (rc) {
+        case ZOK:
+                if (value_len < 0 || (size_t) value_len > s->max_bytes) {
+                        snprintf(msg, sizeof(msg), "node %s is %d bytes, larger than the limit of %zu bytes", s->node,
+                                 value_len, s->max_bytes);
+                        s->handler(s, -EFBIG, msg, NULL, 0, stat ? stat->version : -1, s->userdata);
+                } else
+                        s->handler(s, 0, NULL, value ? value : "", (size_t) value_len, stat ? stat->version : -1,
+                                   s->userdata);
+                machine_feed(s, ZK_EVENT_READ_DONE);
+                return;
+        case ZNONODE: {
+                void *t = token_new(s);
+
+                snprintf(msg, sizeof(msg), "node %s does not exist", s->node);
+                s->handler(s, -ENOENT, msg, NULL, 0, -1, s->userdata);
+                /* Watch for its creation. */
+                r = t ? zoo_awexists(s->zh, s->node, on_node_watch, s, on_exists, t) : ZSYSTEMERROR;
+                if (r != ZOK) {
+                        free(t);
+                        machine_feed(s, ZK_EVENT_READ_FAILED);
+                }
+                return;
+        }
+        case ZNOAUTH:
+                snprintf(msg, sizeof(msg), "not allowed to read %s: the node's ACL refuses our identity "
+                                           "(check [ZooKeeper] Auth=)", s->node);
+                s->handler(s, -EACCES, msg, NULL, 0, -1, s->userdata);
+                machine_feed(s, ZK_EVENT_READ_FAILED);
+                return;
+        case ZCONNECTIONLOSS:
+        case ZOPERATIONTIMEOUT:
+        case ZCLOSING:
+        case ZSESSIONEXPIRED:
+                return; /* the session events drive what happens next */
+        default:
+                report_error(s, rc, "cannot read");
+                machine_feed(s, ZK_EVENT_READ_FAILED);
+        }
+}
+
+/* ---- actions ---- */
+
+static void zk_close(ZkSource *s) {
+        zhandle_t *zh = s->zh;
+
+        if (!zh)
+                return;
+        /* Completions called by zookeeper_close() must see a dead generation. */
+        s->generation++;
+        s->zh = NULL;
+        s->connected = false;
+        s->io = sd_event_source_disable_unref(s->io);
+        s->fd = -EBADF;
+        sd_event_source_set_enabled(s->zk_timer, SD_EVENT_OFF);
+        zookeeper_close(zh);
+}
+
+static void on_zk_log(const char *message) {
+        log_debug("zookeeper: %s", message);
+}
+
+static void zk_open(ZkSource *s) {
+        zk_close(s);
+        s->generation++;
+        /* A numeric host list resolves without blocking; names go through getaddrinfo once per handle. */
+        s->zh = zookeeper_init2(s->hosts, on_session, s->session_timeout_ms, s->have_session ? &s->session : NULL,
+                                s, 0, on_zk_log);
+        if (!s->zh) {
+                log_state(s, LOG_ERR, "ZooKeeper: cannot create a client for %s; retrying.", s->hosts);
+                machine_feed(s, ZK_EVENT_EXPIRED); /* back off and try a fresh handle */
+                return;
+        }
+        log_debug("ZooKeeper: opened a client for %s%s.", s->hosts, s->have_session ? ", resuming the session" : "");
+}
+
+static void zk_read(ZkSource *s) {
+        void *t = token_new(s);
+        int rc;
+
+        if (!s->zh || !t) {
+                free(t);
+                return;
+        }
+        rc = zoo_awget(s->zh, s->node, on_node_watch, s, on_data, t);
+        if (rc != ZOK) {
+                free(t);
+                log_debug("ZooKeeper: cannot send read: %s", zerror(rc));
+                machine_feed(s, ZK_EVENT_READ_FAILED);
+        }
+}
+
+static void zk_auth(ZkSource *s) {
+        void *t = token_new(s);
+        int rc;
+
+        if (!s->zh || !t) {
+                free(t);
+                return;
+        }
+        rc = zoo_add_auth(s->zh, "digest", s->credentials, (int) strlen(s->credentials), on_auth, t);
+        if (rc != ZOK) {
+                free(t);
+                machine_feed(s, ZK_EVENT_AUTH_FAILED);
+        }
+}
+
+static int on_defer(sd_event_source *es _unused_, void *userdata) {
+        ZkSource *s = userdata;
+
+        while (s->pending) {
+                unsigned a = s->pending;
+
+                s->pending = 0;
+                if (a & ZK_ACTION_CLOSE)
+                        zk_close(s);
+                if (a & ZK_ACTION_FORGET_SESSION)
+                        s->have_session = false;
+                if (a & ZK_ACTION_OPEN)
+                        zk_open(s);
+                if (a & ZK_ACTION_AUTH)
+                        zk_auth(s);
+                if (a & ZK_ACTION_READ)
+                        zk_read(s);
+        }
+        zk_update_sources(s);
+        return 0;
+}
+
+static int on_machine_timer(sd_event_source *es _unused_, uint64_t usec _unused_, void *userdata) {
+        ZkSource *s = userdata;
+
+        if (s->machine.phase == ZK_PHASE_CONNECTING)
+                log_state(s, LOG_WARNING, "ZooKeeper: no session with %s yet; retrying with backoff, slices unchanged.",
+                          s->hosts);
+        machine_feed(s, ZK_EVENT_TIMER);
+        return 0;
+}
+
+/* ---- driving the client from sd-event ---- */
+
+static void zk_process(ZkSource *s, int events) {
+        int rc;
+
+        if (!s->zh)
+                return;
+        rc = zookeeper_process(s->zh, events);
+        if (rc != ZOK && rc != ZNOTHING)
+                log_debug("ZooKeeper: process: %s", zerror(rc));
+        if (s->zh && is_unrecoverable(s->zh) == ZINVALIDSTATE && s->machine.phase != ZK_PHASE_BACKOFF)
+                machine_feed(s, ZK_EVENT_EXPIRED);
+        zk_update_sources(s);
+}
+
+static int on_zk_io(sd_event_source *es _unused_, int fd _unused_, uint32_t revents, void *userdata) {
+        ZkSource *s = userdata;
+        int events = 0;
+
+        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
+                events |= ZOOKEEPER_READ;
+        if (revents & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+                events |= ZOOKEEPER_WRITE;
+        zk_process(s, events);
+        return 0;
+}
+
+static int on_zk_timer(sd_event_source *es _unused_, uint64_t usec _unused_, void *userdata) {
+        zk_process(userdata, 0);
+        return 0;
+}
+
+/* Asks the client what it waits for (a socket, a direction, a deadline) and arms sources to match. */
+static void zk_update_sources(ZkSource *s) {
+        struct timeval tv = { 0 };
+        int fd = -1, interest = 0, rc;
+        uint64_t now, timeout_usec;
+
+        if (!s->zh)
+                return;
+        rc = zookeeper_interest(s->zh, &fd, &interest, &tv);
+        if (rc != ZOK && rc != ZNOTHING && rc != ZCONNECTIONLOSS && rc != ZOPERATIONTIMEOUT) {
+                log_debug("ZooKeeper: interest: %s", zerror(rc));
+                if (rc == ZINVALIDSTATE && s->machine.phase != ZK_PHASE_BACKOFF)
+                        machine_feed(s, ZK_EVENT_EXPIRED);
+        }
+        if (fd != s->fd) {
+                s->io = sd_event_source_disable_unref(s->io);
+                s->fd = fd;
+                if (fd >= 0 && sd_event_add_io(s->event, &s->io, fd, 0, on_zk_io, s) < 0)
+                        s->fd = -EBADF;
+        }
+        if (s->io)
+                sd_event_source_set_io_events(s->io, ((interest & ZOOKEEPER_READ) ? EPOLLIN : 0) |
+                                                             ((interest & ZOOKEEPER_WRITE) ? EPOLLOUT : 0));
+        /* The client wants to be called again after tv even without I/O (pings, connect timeouts).
+         * At least 1 ms, so a zero timeout cannot spin the loop. */
+        timeout_usec = (uint64_t) tv.tv_sec * USEC_PER_SEC + (uint64_t) tv.tv_usec;
+        timeout_usec = CLAMP(timeout_usec, USEC_PER_MSEC, 60 * USEC_PER_SEC);
+        sd_event_now(s->event, CLOCK_MONOTONIC, &now);
+        sd_event_source_set_time(s->zk_timer, now + timeout_usec);
+        sd_event_source_set_enabled(s->zk_timer, SD_EVENT_ONESHOT);
+}
+
+/* ---- lifecycle ---- */
+
+int zk_source_new(sd_event *event, const ZkSourceConfig *config, ZkSourceHandler handler, void *userdata,
+                  ZkSource **ret) {
+        _cleanup_(zk_source_freep) ZkSource *s = NULL;
+        int r;
+
+        s = calloc(1, sizeof(ZkSource));
+        if (!s)
+                return -ENOMEM;
+        s->fd = -EBADF;
+        s->event = sd_event_ref(event);
+        s->handler = handler;
+        s->userdata = userdata;
+        s->max_bytes = config->max_bytes;
+        s->session_timeout_ms = (int) CLAMP(config->session_timeout_usec / USEC_PER_MSEC, (usec_t) 1000,
+                                            (usec_t) 3600 * 1000);
+        s->hosts = strdup(config->hosts);
+        if (!s->hosts)
+                return -ENOMEM;
+        r = zk_node_path(config->prefix, &s->node);
+        if (r < 0)
+                return r;
+        if (config->auth) {
+                const char *cred = zk_auth_credentials(config->auth);
+                if (!cred)
+                        return -EINVAL;
+                s->credentials = strdup(cred);
+                if (!s->credentials)
+                        return -ENOMEM;
+        }
+        zk_machine_init(&s->machine, s->credentials != NULL, config->session_timeout_usec);
+
+        r = sd_event_add_time(event, &s->zk_timer, CLOCK_MONOTONIC, 0, 0, on_zk_timer, s);
+        if (r >= 0)
+                r = sd_event_add_time(event, &s->machine_timer, CLOCK_MONOTONIC, 0, 0, on_machine_timer, s);
+        if (r >= 0)
+                r = sd_event_add_defer(event, &s->defer, on_defer, s);
+        if (r < 0)
+                return r;
+        sd_event_source_set_enabled(s->zk_timer, SD_EVENT_OFF);
+        sd_event_source_set_enabled(s->machine_timer, SD_EVENT_OFF);
+        sd_event_source_set_enabled(s->defer, SD_EVENT_OFF);
+
+        /* The client's own log goes through ours at debug level instead of to stderr. */
+        zoo_set_debug_level(ZOO_LOG_LEVEL_WARN);
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+void zk_source_start(ZkSource *s) {
+        machine_feed(s, ZK_EVENT_START);
+}
+
+void zk_source_reread(ZkSource *s) {
+        machine_feed(s, ZK_EVENT_REREAD);
+}
+
+ZkSource *zk_source_free(ZkSource *s) {
+        if (!s)
+                return NULL;
+        zk_close(s);
+        sd_event_source_disable_unref(s->io);
+        sd_event_source_disable_unref(s->zk_timer);
+        sd_event_source_disable_unref(s->machine_timer);
+        sd_event_source_disable_unref(s->defer);
+        sd_event_unref(s->event);
+        free(s->hosts);
+        free(s->node);
+        if (s->credentials) {
+                explicit_bzero(s->credentials, strlen(s->credentials));
+                free(s->credentials);
+        }
+        free(s->last_state_logged);
+        free(s);
+        return NULL;
+}
+
+const char *zk_source_node(const ZkSource *s) {
+        return s->node;
+}
+
+json_t *zk_source_status_json(const ZkSource *s) {
+        char session[32];
+
+        snprintf(session, sizeof(session), "0x%" PRIx64, (uint64_t) s->session.client_id);
+        return json_pack("{s:s, s:s, s:s, s:b, s:s?, s:I}", "state", zk_phase_to_string(s->machine.phase), "hosts",
+                         s->hosts, "node", s->node, "connected", s->connected, "session_id",
+                         s->have_session ? session : NULL, "reconnects", (json_int_t) s->machine.reconnects);
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* The tree from ZooKeeper: the single-threaded client (zookeeper_st) driven from sd-event through
+ * zookeeper_interest()/zookeeper_process(), a data watch on <Prefix>/arch_conf, digest auth, and
+ * reconnects with capped exponential backoff. Never gives up, never exits. */
+#pragma once
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "macro.h"
+#include "time-util.h"
+
+typedef struct ZkSource ZkSource;
+
+typedef struct ZkSourceConfig {
+        const char *hosts;     /* "host:port,..." (validated) */
+        const char *prefix;    /* the tree is <prefix>/arch_conf */
+        const char *auth;      /* "digest:user:password" or NULL */
+        usec_t session_timeout_usec;
+        size_t max_bytes;      /* a node larger than this is refused */
+} ZkSourceConfig;
+
+/* A read of the node: error 0 with its bytes and stat.version, or error < 0 with a message
+ * (-ENOENT: missing, -EACCES: not authorized, -EFBIG: too large, ...). */
+typedef void (*ZkSourceHandler)(ZkSource *s, int error, const char *message, const char *data, size_t size,
+                                int64_t version, void *userdata);
+
+int zk_source_new(sd_event *event, const ZkSourceConfig *config, ZkSourceHandler handler, void *userdata,
+                  ZkSource **ret);
+ZkSource *zk_source_free(ZkSource *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ZkSource *, zk_source_free)
+
+void zk_source_start(ZkSource *s);
+/* Reads the node again (SIGHUP). */
+void zk_source_reread(ZkSource *s);
+const char *zk_source_node(const ZkSource *s);
+/* {"state", "hosts", "node", "session_id", "reconnects", "connected"} */
+json_t *zk_source_status_json(const ZkSource *s);

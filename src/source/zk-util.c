@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zookeeper/zookeeper.h>
+
+#include "macro.h"
+#include "parse-util.h"
+#include "zk-util.h"
+
+int zk_error_to_errno(int zrc) {
+        switch (zrc) {
+        case ZOK: return 0;
+        case ZNONODE: return -ENOENT;
+        case ZNOAUTH: return -EACCES;
+        case ZAUTHFAILED: return -EPERM;
+        case ZCONNECTIONLOSS: return -ECONNRESET;
+        case ZOPERATIONTIMEOUT: return -ETIMEDOUT;
+        case ZSESSIONEXPIRED: return -ESTALE;
+        case ZCLOSING: return -ESHUTDOWN;
+        case ZINVALIDSTATE: return -ENOTCONN;
+        case ZBADARGUMENTS: return -EINVAL;
+        case ZMARSHALLINGERROR: return -EBADMSG;
+        case ZNOTHING: return -ENODATA;
+        case ZNODEEXISTS: return -EEXIST;
+        case ZUNIMPLEMENTED: return -EOPNOTSUPP;
+        default: return -EIO;
+        }
+}
+
+int zk_hosts_validate(const char *hosts, char *error, size_t error_size) {
+        const char *p = hosts;
+        unsigned n = 0;
+
+        if (isempty(hosts)) {
+                snprintf(error, error_size, "Hosts= is empty");
+                return -EINVAL;
+        }
+        if (strlen(hosts) > 4096) {
+                snprintf(error, error_size, "Hosts= is longer than 4096 bytes");
+                return -EINVAL;
+        }
+        for (;;) {
+                size_t len = strcspn(p, ",");
+                char entry[4097], *colon;
+                uint64_t port;
+
+                memcpy(entry, p, len);
+                entry[len] = 0;
+                colon = strrchr(entry, ':');
+                if (!colon || colon == entry) {
+                        snprintf(error, error_size, "Hosts= entry \"%s\" is not host:port", entry);
+                        return -EINVAL;
+                }
+                *colon = 0;
+                if (safe_atou64(colon + 1, &port) < 0 || port < 1 || port > 65535) {
+                        snprintf(error, error_size, "Hosts= entry \"%s:%s\" has no port between 1 and 65535", entry,
+                                 colon + 1);
+                        return -EINVAL;
+                }
+                if (strpbrk(entry, " \t/")) {
+                        snprintf(error, error_size, "Hosts= entry \"%s\" is not a host name or address", entry);
+                        return -EINVAL;
+                }
+                if (++n > ZK_HOSTS_MAX) {
+                        snprintf(error, error_size, "Hosts= has more than %d entries", ZK_HOSTS_MAX);
+                        return -EINVAL;
+                }
+                p += len;
+                if (*p == 0)
+                        break;
+                p++;
+        }
+        return 0;
+}
+
+int zk_node_path(const char *prefix, char **ret) {
+        size_t len;
+        char *path;
+
+        if (isempty(prefix) || prefix[0] != '/')
+                return -EINVAL;
+        len = strlen(prefix);
+        if (len > ZK_PREFIX_MAX || (len > 1 && prefix[len - 1] == '/') || strstr(prefix, "//") ||
+            strstr(prefix, "/./") || strstr(prefix, "/../") || (len >= 2 && streq(prefix + len - 2, "/.")) ||
+            (len >= 3 && streq(prefix + len - 3, "/..")))
+                return -EINVAL;
+        for (const char *c = prefix; *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        return -EINVAL;
+        if (asprintf(&path, "%s/%s", len == 1 ? "" : prefix, ZK_TREE_NODE) < 0)
+                return -ENOMEM;
+        *ret = path;
+        return 0;
+}
+
+const char *zk_auth_credentials(const char *auth) {
+        if (!auth || strncmp(auth, "digest:", 7) != 0 || !strchr(auth + 7, ':') || auth[7] == ':')
+                return NULL;
+        return auth + 7;
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/* Pure helpers of the ZooKeeper source: error translation, host list and prefix validation. */
+#pragma once
+
+#include <stddef.h>
+
+#define ZK_HOSTS_MAX 64
+#define ZK_PREFIX_MAX 1024
+#define ZK_TREE_NODE "arch_conf"
+
+/* ZOO_* / Z* return codes → negative errno. The only place they are translated. */
+int zk_error_to_errno(int zrc);
+
+/* "host:port,host:port": 1..64 entries, non-empty host, port 1..65535. On failure writes why to error. */
+int zk_hosts_validate(const char *hosts, char *error, size_t error_size);
+
+/* "/cluster_a/service_rank" → "/cluster_a/service_rank/arch_conf"; "/" → "/arch_conf". The prefix must be
+ * absolute, without a trailing '/', empty components, "." or "..". */
+int zk_node_path(const char *prefix, char **ret);
+
+/* "digest:user:password" → "user:password" (a pointer into auth), or NULL when not of that form. */
+const char *zk_auth_credentials(const char *auth);

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "macro.h"
+#include "strmap.h"
+#include "tests.h"
+
+#define N_KEYS 20000
+
+/* Deterministic xorshift PRNG so failures reproduce. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static uint64_t rng(void) {
+        rng_state ^= rng_state << 13;
+        rng_state ^= rng_state >> 7;
+        rng_state ^= rng_state << 17;
+        return rng_state;
+}
+
+/* Values are the key's index + 1 so that no value is NULL. */
+static void *value_of(size_t i) {
+        return (void *) (uintptr_t) (i + 1);
+}
+
+static char (*make_keys(size_t n))[16] {
+        char (*keys)[16] = calloc(n, sizeof(*keys));
+
+        ASSERT_TRUE(keys != NULL);
+        for (size_t i = 0; i < n; i++)
+                snprintf(keys[i], sizeof(keys[i]), "key-%zu", i);
+        return keys;
+}
+
+TEST(test_empty_map) {
+        StrMap m = { 0 };
+
+        ASSERT_TRUE(strmap_get(&m, "a") == NULL);
+        ASSERT_TRUE(strmap_remove(&m, "a") == NULL);
+        ASSERT_EQ_INT(m.n, 0);
+        strmap_done(&m);
+}
+
+TEST(test_put_get_remove_one) {
+        StrMap m = { 0 };
+        int x = 1;
+
+        ASSERT_EQ_INT(strmap_put(&m, "a", &x), 0);
+        ASSERT_EQ_INT(m.n, 1);
+        ASSERT_TRUE(strmap_get(&m, "a") == &x);
+        ASSERT_TRUE(strmap_get(&m, "b") == NULL);
+        ASSERT_TRUE(strmap_remove(&m, "b") == NULL);
+        ASSERT_TRUE(strmap_remove(&m, "a") == &x);
+        ASSERT_EQ_INT(m.n, 0);
+        ASSERT_TRUE(strmap_get(&m, "a") == NULL);
+        ASSERT_TRUE(strmap_remove(&m, "a") == NULL);
+        strmap_done(&m);
+        ASSERT_EQ_INT(m.cap, 0);
+}
+
+TEST(test_lookup_compares_contents) {
+        StrMap m = { 0 };
+        char other[] = "same";
+        int x = 1;
+
+        ASSERT_EQ_INT(strmap_put(&m, "same", &x), 0);
+        ASSERT_TRUE(strmap_get(&m, other) == &x); /* a different pointer to equal bytes */
+        strmap_done(&m);
+}
+
+TEST(test_duplicate_is_eexist) {
+        StrMap m = { 0 };
+        char dup[] = "a";
+        int x = 1, y = 2;
+
+        ASSERT_EQ_INT(strmap_put(&m, "a", &x), 0);
+        ASSERT_EQ_INT(strmap_put(&m, dup, &y), -EEXIST);
+        ASSERT_EQ_INT(m.n, 1);
+        ASSERT_TRUE(strmap_get(&m, "a") == &x); /* the first value stays */
+        strmap_done(&m);
+}
+
+TEST(test_many_keys) {
+        _cleanup_(freep) char (*keys)[16] = make_keys(N_KEYS);
+        StrMap m = { 0 };
+
+        for (size_t i = 0; i < N_KEYS; i++)
+                ASSERT_EQ_INT(strmap_put(&m, keys[i], value_of(i)), 0);
+        ASSERT_EQ_INT(m.n, N_KEYS);
+        ASSERT_TRUE(m.cap >= 2 * m.n); /* load factor at most 1/2 */
+        for (size_t i = 0; i < N_KEYS; i++)
+                ASSERT_TRUE(strmap_get(&m, keys[i]) == value_of(i));
+        for (size_t i = 0; i < N_KEYS; i++)
+                ASSERT_EQ_INT(strmap_put(&m, keys[i], NULL), -EEXIST);
+        ASSERT_TRUE(strmap_get(&m, "key-20000") == NULL);
+        ASSERT_TRUE(strmap_get(&m, "") == NULL);
+        strmap_done(&m);
+}
+
+/* Removes every key in random order; after each batch every remaining key must still be found and every
+ * removed one must be gone. Backward-shift deletion moves entries, so a wrong shift loses keys. */
+TEST(test_remove_random_order_keeps_others) {
+        _cleanup_(freep) char (*keys)[16] = make_keys(N_KEYS);
+        _cleanup_(freep) size_t *order = calloc(N_KEYS, sizeof(size_t));
+        _cleanup_(freep) bool *present = calloc(N_KEYS, sizeof(bool));
+        StrMap m = { 0 };
+        const size_t batch = 500;
+
+        ASSERT_TRUE(order && present);
+        for (size_t i = 0; i < N_KEYS; i++) {
+                ASSERT_EQ_INT(strmap_put(&m, keys[i], value_of(i)), 0);
+                present[i] = true;
+                order[i] = i;
+        }
+        for (size_t i = N_KEYS - 1; i > 0; i--) { /* Fisher-Yates */
+                size_t j = rng() % (i + 1), t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+        }
+
+        for (size_t done = 0; done < N_KEYS; done += batch) {
+                for (size_t i = done; i < done + batch && i < N_KEYS; i++) {
+                        ASSERT_TRUE(strmap_remove(&m, keys[order[i]]) == value_of(order[i]));
+                        present[order[i]] = false;
+                }
+                ASSERT_EQ_INT(m.n, N_KEYS - MIN(done + batch, (size_t) N_KEYS));
+                for (size_t i = 0; i < N_KEYS; i++)
+                        ASSERT_TRUE(strmap_get(&m, keys[i]) == (present[i] ? value_of(i) : NULL));
+        }
+        ASSERT_EQ_INT(m.n, 0);
+        strmap_done(&m);
+}
+
+/* Remove then put again: freed slots are reusable and nothing is found twice. */
+TEST(test_remove_then_reinsert) {
+        _cleanup_(freep) char (*keys)[16] = make_keys(1000);
+        StrMap m = { 0 };
+
+        for (size_t i = 0; i < 1000; i++)
+                ASSERT_EQ_INT(strmap_put(&m, keys[i], value_of(i)), 0);
+        for (size_t i = 0; i < 1000; i += 2)
+                ASSERT_TRUE(strmap_remove(&m, keys[i]) == value_of(i));
+        for (size_t i = 0; i < 1000; i += 2)
+                ASSERT_EQ_INT(strmap_put(&m, keys[i], value_of(i)), 0);
+        ASSERT_EQ_INT(m.n, 1000);
+        for (size_t i = 0; i < 1000; i++)
+                ASSERT_TRUE(strmap_get(&m, keys[i]) == value_of(i));
+        strmap_done(&m);
+}
+
+/* Small tables (16 slots, at most 8 keys) under random puts and removes, checked against a plain array
+ * after every operation. Many different key sets give many collision patterns, including probe runs
+ * that wrap around the end of the table. */
+TEST(test_small_table_model) {
+        enum { SETS = 2000, PER_SET = 8 };
+        _cleanup_(freep) char (*keys)[16] = calloc(SETS * PER_SET, sizeof(*keys));
+
+        ASSERT_TRUE(keys != NULL);
+        for (size_t i = 0; i < SETS * PER_SET; i++) /* random names: more varied home slots than "key-N" */
+                snprintf(keys[i], sizeof(keys[i]), "%" PRIx64, rng());
+
+        for (size_t set = 0; set < SETS; set++) {
+                char (*k)[16] = keys + set * PER_SET;
+                bool present[PER_SET] = { false };
+                StrMap m = { 0 };
+
+                for (int op = 0; op < 200; op++) {
+                        size_t x = rng() % PER_SET;
+
+                        if (present[x]) {
+                                ASSERT_TRUE(strmap_remove(&m, k[x]) == value_of(x));
+                                present[x] = false;
+                        } else {
+                                ASSERT_EQ_INT(strmap_put(&m, k[x], value_of(x)), 0);
+                                present[x] = true;
+                        }
+                        ASSERT_EQ_INT(m.cap, 16);
+                        for (size_t i = 0; i < PER_SET; i++)
+                                ASSERT_TRUE(strmap_get(&m, k[i]) == (present[i] ? value_of(i) : NULL));
+                }
+                strmap_done(&m);
+        }
+}
+
+/* The same with a bigger universe of keys and tables that grow. */
+TEST(test_medium_table_model) {
+        enum { U = 300 };
+        _cleanup_(freep) char (*keys)[16] = make_keys(U);
+        bool present[U] = { false };
+        StrMap m = { 0 };
+        size_t n = 0;
+
+        for (int op = 0; op < 30000; op++) {
+                size_t k = rng() % U;
+
+                if (present[k]) {
+                        ASSERT_TRUE(strmap_remove(&m, keys[k]) == value_of(k));
+                        present[k] = false;
+                        n--;
+                } else {
+                        ASSERT_EQ_INT(strmap_put(&m, keys[k], value_of(k)), 0);
+                        present[k] = true;
+                        n++;
+                }
+                ASSERT_EQ_INT(m.n, n);
+                if (op % 10 == 0)
+                        for (size_t i = 0; i < U; i++)
+                                ASSERT_TRUE(strmap_get(&m, keys[i]) == (present[i] ? value_of(i) : NULL));
+        }
+        strmap_done(&m);
+}
+
+int main(void) {
+        RUN(test_empty_map);
+        RUN(test_put_get_remove_one);
+        RUN(test_lookup_compares_contents);
+        RUN(test_duplicate_is_eexist);
+        RUN(test_many_keys);
+        RUN(test_remove_random_order_keeps_others);
+        RUN(test_remove_then_reinsert);
+        RUN(test_small_table_model);
+        RUN(test_medium_table_model);
+        return 0;
+}
