@@ -61,6 +61,8 @@ static void manager_update_status(Manager *m) {
 
 /* Logs a tree error once per distinct cause and keeps it for `status`. */
 static void manager_set_error(Manager *m, int error, const char *message) {
+        if (!message)
+                message = "unknown error";
         if (!m->last_error || !streq(m->last_error, message)) {
                 log_internal(LOG_ERR, error, NULL, "Tree not applied, keeping the last good one: %s", message);
                 free(m->last_error);

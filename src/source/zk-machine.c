@@ -19,7 +19,7 @@ usec_t zk_backoff_usec(unsigned attempt, usec_t min_usec, usec_t max_usec) {
         usec_t d = min_usec;
 
         for (unsigned i = 0; i < attempt && d < max_usec; i++)
-                d *= 2;
+                d = d > max_usec / 2 ? max_usec : d * 2; /* saturate instead of wrapping */
         return MIN(d, max_usec);
 }
 
@@ -32,13 +32,18 @@ static unsigned backoff(ZkMachine *m) {
         return arm(m, zk_backoff_usec(m->attempt++, m->backoff_min_usec, m->backoff_max_usec));
 }
 
-/* Session up: authenticate first when configured, then read. */
+/* Session up: authenticate first when configured and not done on this handle yet, then read. The
+ * backoff resets only once credentials are accepted, so a server that refuses them keeps backing off. */
 static unsigned session_up(ZkMachine *m) {
-        m->attempt = 0;
-        if (m->have_auth) {
+        if (m->have_auth && !m->authenticated) {
                 m->phase = ZK_PHASE_AUTHENTICATING;
+                if (m->auth_sent)
+                        /* The client re-sends pending credentials on reconnect and completes them. */
+                        return ZK_ACTION_DISARM_TIMER;
+                m->auth_sent = true;
                 return ZK_ACTION_DISARM_TIMER | ZK_ACTION_AUTH;
         }
+        m->attempt = 0;
         m->phase = ZK_PHASE_READING;
         return ZK_ACTION_DISARM_TIMER | ZK_ACTION_READ;
 }
@@ -54,12 +59,8 @@ unsigned zk_machine_step(ZkMachine *m, ZkEvent event) {
         case ZK_EVENT_CONNECTED:
                 if (m->phase == ZK_PHASE_IDLE || m->phase == ZK_PHASE_BACKOFF)
                         return 0; /* from a handle already closed */
-                if (m->phase != ZK_PHASE_CONNECTING) {
-                        /* Reconnected within the session: credentials and watches are restored by the
-                         * client, but re-read anyway so nothing missed meanwhile is lost. */
-                        m->phase = ZK_PHASE_READING;
-                        return ZK_ACTION_DISARM_TIMER | ZK_ACTION_READ;
-                }
+                /* On the same handle after a connection loss, the client restores credentials and
+                 * watches itself (session_up() skips AUTH); re-read anyway so nothing missed is lost. */
                 return session_up(m);
 
         case ZK_EVENT_CONNECTION_LOST:
@@ -75,11 +76,14 @@ unsigned zk_machine_step(ZkMachine *m, ZkEvent event) {
                         return 0;
                 /* The handle is unusable: drop it (and the session), open a fresh one later. */
                 m->phase = ZK_PHASE_BACKOFF;
+                m->authenticated = m->auth_sent = false;
                 return ZK_ACTION_CLOSE | ZK_ACTION_FORGET_SESSION | backoff(m);
 
         case ZK_EVENT_AUTH_DONE:
                 if (m->phase != ZK_PHASE_AUTHENTICATING)
                         return 0;
+                m->authenticated = true;
+                m->attempt = 0;
                 m->phase = ZK_PHASE_READING;
                 return ZK_ACTION_READ;
 
@@ -109,6 +113,7 @@ unsigned zk_machine_step(ZkMachine *m, ZkEvent event) {
                         /* No session within the timeout: close this handle, back off, try again. The
                          * session is kept so a quick return can still resume it. */
                         m->phase = ZK_PHASE_BACKOFF;
+                        m->authenticated = m->auth_sent = false; /* a new handle starts without credentials */
                         return ZK_ACTION_CLOSE | backoff(m);
                 case ZK_PHASE_BACKOFF:
                         m->phase = ZK_PHASE_CONNECTING;

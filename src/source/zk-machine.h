@@ -46,6 +46,8 @@ typedef enum ZkAction {
 typedef struct ZkMachine {
         ZkPhase phase;
         bool have_auth;           /* digest credentials configured */
+        bool auth_sent;           /* credentials handed to the current handle */
+        bool authenticated;       /* ... and accepted */
         unsigned attempt;         /* failures since the last good state, for backoff */
         usec_t connect_timeout_usec; /* how long a handle may try before it is closed and reopened */
         usec_t backoff_min_usec, backoff_max_usec;

@@ -424,7 +424,7 @@ int zk_source_new(sd_event *event, const ZkSourceConfig *config, ZkSourceHandler
                 if (!s->credentials)
                         return -ENOMEM;
         }
-        zk_machine_init(&s->machine, s->credentials != NULL, config->session_timeout_usec);
+        zk_machine_init(&s->machine, s->credentials != NULL, (usec_t) s->session_timeout_ms * USEC_PER_MSEC);
 
         r = sd_event_add_time(event, &s->zk_timer, CLOCK_MONOTONIC, 0, 0, on_zk_timer, s);
         if (r >= 0)

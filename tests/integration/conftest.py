@@ -71,6 +71,38 @@ class Daemon:
         self.write_file(self.config_path,
                         f'[Source]\nFile={self.tree_path}\n\n[Tasks]\nUpdateIntervalSec=2\n{extra}\n')
 
+    def write_zk_config(self, zk, prefix, auth=None, session_timeout=4, extra=''):
+        """The tree from ZooKeeper instead of a file; the testbed shares the host's loopback."""
+        auth_line = f'Auth=digest:{auth}\n' if auth else ''
+        self.write_file(self.config_path,
+                        f'[ZooKeeper]\nHosts={zk.hosts}\nPrefix={prefix}\n{auth_line}'
+                        f'SessionTimeoutSec={session_timeout}\n\n[Tasks]\nUpdateIntervalSec=2\n{extra}\n')
+
+    def main_pid(self):
+        return int(self.tb.show(self.unit, 'MainPID'))
+
+    def host_pid(self):
+        """The daemon's pid as the host sees it (MainPID is in the testbed's pid namespace)."""
+        inner = self.main_pid()
+        for entry in os.listdir('/proc'):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f'/proc/{entry}/status') as f:
+                    nspid = next((line.split()[1:] for line in f if line.startswith('NSpid:')), [])
+            except OSError:
+                continue
+            if len(nspid) == 2 and int(nspid[1]) == inner and self.tb.pid != int(entry):
+                with open(f'/proc/{entry}/comm') as f:
+                    if f.read().strip() == 'slicekeeperd':
+                        return int(entry)
+        raise AssertionError(f'no host pid for daemon pid {inner}')
+
+    def cpu_seconds(self):
+        with open(f'/proc/{self.host_pid()}/stat') as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
     def start(self, *args):
         self.tb.run(['systemctl', 'reset-failed', self.unit], check=False)
         self.tb.run(['systemd-run', f'--unit={self.unit}', '-p', 'Type=notify', '-p', 'WatchdogSec=20s',
@@ -95,8 +127,9 @@ class Daemon:
         wait_for(lambda: self.tb.show(self.unit, 'ActiveState') in ('failed', 'inactive'), 10,
                  what=f'{self.unit} (pid {pid}) to die')
 
-    def journal(self):
-        return self.tb.run(['journalctl', '--no-pager', '-o', 'cat', '-u', self.unit], check=False).stdout[-6000:]
+    def journal(self, full=False):
+        out = self.tb.run(['journalctl', '--no-pager', '-o', 'cat', '-u', self.unit], check=False).stdout
+        return out if full else out[-6000:]
 
     def ctl(self, *args, check=True):
         return self.tb.run([CTL, *args], check=check)
@@ -173,6 +206,17 @@ def daemon(tb):
     yield d
     if tb.show(d.unit, 'ActiveState') == 'active':
         d.stop_cleanly()
+
+
+@pytest.fixture
+def zk():
+    from servers import ZkServer
+    server = ZkServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
 
 
 @pytest.fixture

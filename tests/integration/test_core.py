@@ -136,7 +136,7 @@ def test_stale_ownership_records_are_forgotten(daemon, slices, tb):
     daemon.write_tree(tree)
     daemon.start()
     wait_for(lambda: daemon.owned_records() == sorted([A, B]), 5, what='the stale record dropped')
-    assert 'Forgot test_cgroup_b-test_cgroup_b_sub1.slice' in daemon.journal()
+    assert 'Forgot test_cgroup_b-test_cgroup_b_sub1.slice' in daemon.journal(full=True)
 
 
 def test_protected_and_foreign_slices_are_never_stopped(daemon, slices, tb):
@@ -239,7 +239,7 @@ def test_invalid_trees_are_rejected_and_change_nothing(daemon, slices, tb):
         assert daemon.owned_records() == records, name
     assert not failures, '\n'.join(failures)
     # Each distinct cause is logged once, naming the path.
-    journal = daemon.journal()
+    journal = daemon.journal(full=True)
     assert journal.count('unknown key "shares" for controller cpu') == 1, journal
     # Fixing the tree applies the fix and clears the error.
     tree = copy.deepcopy(EXAMPLE_TREE)
@@ -296,7 +296,7 @@ def test_kill9_then_restart_adopts_and_repairs_without_restarting(daemon, slices
     ours = sorted(line.split()[0] for line in listed if line.startswith('test_cgroup'))
     assert ours == sorted(EXAMPLE_UNITS)
     status = daemon.wait_status(lambda s: all(x['owned'] for x in s['slices']) and len(s['slices']) == 3)
-    journal = daemon.journal()
+    journal = daemon.journal(full=True)
     assert 'Adopting 3 slice(s)' in journal
     assert f'Created {A}' not in journal.split('Adopting')[-1]
 
@@ -305,7 +305,7 @@ def test_sigterm_stops_cleanly_and_leaves_slices(daemon, slices, tb):
     start_example(daemon, slices)
     daemon.stop_cleanly()
     assert all_active(slices, EXAMPLE_UNITS)
-    assert 'exiting. Slices stay' in daemon.journal()
+    assert 'exiting. Slices stay' in daemon.journal(full=True)
 
 
 def test_control_socket_refuses_non_root_and_garbage(daemon, slices, tb):
