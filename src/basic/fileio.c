@@ -28,8 +28,9 @@ int read_file_bounded(const char *path, size_t max_bytes, char **ret_data, size_
         if ((uint64_t) st.st_size > max_bytes)
                 return -EFBIG;
 
-        /* The size may change under us: read until EOF, but never past max_bytes + 1. */
-        cap = (size_t) st.st_size + 1;
+        /* The size may change under us: read until EOF, but never past max_bytes + 1. Files in /proc report
+         * size 0, and sysctl files end after the first read: start with a buffer that holds them whole. */
+        cap = MAX((size_t) st.st_size + 1, MIN((size_t) 4096, max_bytes + 1));
         buf = malloc(cap + 1);
         if (!buf)
                 return -ENOMEM;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* slicekeeper: the command line. Asks the daemon over its control socket; never talks to ZooKeeper or Redis. */
 #include <errno.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -18,12 +19,18 @@ static const char *arg_socket = DEFAULT_SOCKET;
 static bool arg_json = false;
 
 
+static int ask_args(const char *cmd, json_t *args, json_t **ret);
+
 static int ask(const char *cmd, json_t **ret) {
+        return ask_args(cmd, NULL, ret);
+}
+
+static int ask_args(const char *cmd, json_t *args, json_t **ret) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_(closep) int fd = -EBADF;
         _cleanup_(freep) char *buf = NULL;
         size_t len = 0, cap = 0;
-        char request[128];
+        _cleanup_(freep) char *request = NULL;
         json_error_t jerr;
         json_t *answer;
 
@@ -38,7 +45,20 @@ static int ask(const char *cmd, json_t **ret) {
                 fprintf(stderr, "Cannot reach slicekeeperd at %s: %s (is it running?)\n", arg_socket, strerror(errno));
                 return r;
         }
-        snprintf(request, sizeof(request), "{\"cmd\":\"%s\"}\n", cmd);
+        {
+                json_t *req = json_pack("{s:s}", "cmd", cmd);
+                char *text;
+
+                if (req && args)
+                        json_object_set(req, "args", args);
+                text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+                json_decref(req);
+                if (!text || asprintf(&request, "%s\n", text) < 0) {
+                        free(text);
+                        return -ENOMEM;
+                }
+                free(text);
+        }
         if (send(fd, request, strlen(request), MSG_NOSIGNAL) < 0) {
                 fprintf(stderr, "Cannot send request: %s\n", strerror(errno));
                 return -errno;
@@ -189,31 +209,119 @@ static int verb_plan(void) {
         return 0;
 }
 
+static bool arg_shell = false;
+
+static int resolve_slices(char **names, size_t n, json_t **ret) {
+        _cleanup_(json_decrefp) json_t *list = json_array(), *args = NULL;
+
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(list, json_string(names[i]));
+        args = json_pack("{s:O}", "names", list);
+        return args ? ask_args("exec_args", args, ret) : -ENOMEM;
+}
+
+static int verb_exec_args(char **names, size_t n) {
+        _cleanup_(json_decrefp) json_t *answer = NULL;
+        const char *key;
+        json_t *v;
+        bool failed = false;
+        int r;
+
+        if (n == 0) {
+                fprintf(stderr, "exec-args needs at least one group name.\n");
+                return -EINVAL;
+        }
+        r = resolve_slices(names, n, &answer);
+        if (r < 0)
+                return r;
+        json_object_foreach(answer, key, v)
+                failed |= !json_is_string(v);
+        if (!arg_shell)
+                print_json(answer);
+        else
+                /* One argument per line for $(...): errors go to stderr instead. */
+                for (size_t i = 0; i < n; i++) {
+                        v = json_object_get(answer, names[i]);
+                        if (json_is_string(v))
+                                printf("%s\n", json_string_value(v));
+                        else
+                                fprintf(stderr, "%s: %s\n", names[i],
+                                        json_string_value(json_object_get(v, "error")));
+                }
+        return failed ? -ENOENT : 0;
+}
+
+static int verb_run(const char *mode, char **argv, int argc) {
+        _cleanup_(json_decrefp) json_t *answer = NULL;
+        const json_t *arg;
+        const char *args[argc + 16];
+        int n = 0, r;
+
+        if (argc < 3 || !streq(argv[1], "--")) {
+                fprintf(stderr, "usage: slicekeeper run [--scope|--service] NAME -- CMD [ARGS...]\n");
+                return -EINVAL;
+        }
+        r = resolve_slices(&argv[0], 1, &answer);
+        if (r < 0)
+                return r;
+        arg = json_object_get(answer, argv[0]);
+        if (!json_is_string(arg)) {
+                fprintf(stderr, "%s: %s\n", argv[0], json_string_value(json_object_get(arg, "error")));
+                return -ENOENT;
+        }
+        args[n++] = "systemd-run";
+        args[n++] = "--quiet";
+        if (streq(mode, "scope"))
+                args[n++] = "--scope";
+        else {
+                /* --wait passes the service's exit status through; --pipe connects our stdio. */
+                args[n++] = "--wait";
+                args[n++] = "--pipe";
+                args[n++] = "--collect";
+        }
+        args[n++] = json_string_value(arg);
+        args[n++] = "--";
+        for (int i = 2; i < argc; i++)
+                args[n++] = argv[i];
+        args[n] = NULL;
+        fflush(stdout);
+        execvp("systemd-run", (char *const *) args);
+        fprintf(stderr, "Cannot run systemd-run: %s\n", strerror(errno));
+        return -errno;
+}
+
 static void help(void) {
         printf("%s [OPTIONS...] COMMAND\n\n"
                "Query slicekeeperd.\n\n"
                "Commands:\n"
                "  status                 Managed slices, their properties, tree version, last error\n"
-               "  plan                   Changes not applied yet (pending, failed or skipped)\n\n"
+               "  plan                   Changes not applied yet (pending, failed or skipped)\n"
+               "  exec-args NAME...      JSON {NAME: \"--slice=UNIT\"} to pass to systemd-run\n"
+               "  run [--scope|--service] NAME -- CMD...\n"
+               "                         Run CMD in the group's slice (default --scope), passing\n"
+               "                         its exit status through\n\n"
                "Options:\n"
                "  -h --help              Show this help\n"
                "     --json              Print JSON\n"
+               "     --shell             exec-args: print only the arguments, one per line\n"
                "     --socket=PATH       Control socket (default " DEFAULT_SOCKET ")\n",
                program_invocation_short_name);
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_JSON = 0x100, ARG_SOCKET };
+        enum { ARG_JSON = 0x100, ARG_SOCKET, ARG_SHELL };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "socket", required_argument, NULL, ARG_SOCKET },
+                { "shell", no_argument, NULL, ARG_SHELL },
                 { 0 },
         };
         const char *verb;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        /* Stop at the verb: what follows belongs to it (run passes options to its command). */
+        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
@@ -224,20 +332,52 @@ int main(int argc, char *argv[]) {
                 case ARG_SOCKET:
                         arg_socket = optarg;
                         break;
+                case ARG_SHELL:
+                        arg_shell = true;
+                        break;
                 default:
                         return EXIT_FAILURE;
                 }
-        if (optind != argc - 1) {
-                fprintf(stderr, "Expected one command (status or plan); see --help.\n");
+        if (optind >= argc) {
+                fprintf(stderr, "Expected a command (status, plan, exec-args, run); see --help.\n");
                 return EXIT_FAILURE;
         }
         verb = argv[optind];
-        if (streq(verb, "status"))
-                r = verb_status();
-        else if (streq(verb, "plan"))
-                r = verb_plan();
-        else {
-                fprintf(stderr, "Unknown command \"%s\" (status or plan); see --help.\n", verb);
+        if (streq(verb, "status") || streq(verb, "plan")) {
+                for (int i = optind + 1; i < argc; i++) {
+                        if (!streq(argv[i], "--json")) {
+                                fprintf(stderr, "Unknown argument %s for %s.\n", argv[i], verb);
+                                return EXIT_FAILURE;
+                        }
+                        arg_json = true;
+                }
+                r = streq(verb, "status") ? verb_status() : verb_plan();
+        }
+        else if (streq(verb, "exec-args")) {
+                int first = optind + 1;
+
+                while (first < argc && argv[first][0] == '-') {
+                        if (streq(argv[first], "--shell"))
+                                arg_shell = true;
+                        else if (!streq(argv[first], "--json")) {
+                                fprintf(stderr, "Unknown option %s for exec-args.\n", argv[first]);
+                                return EXIT_FAILURE;
+                        }
+                        first++;
+                }
+                r = verb_exec_args(&argv[first], (size_t) (argc - first));
+        } else if (streq(verb, "run")) {
+                const char *mode = "scope";
+                int first = optind + 1;
+
+                if (first < argc && (streq(argv[first], "--scope") || streq(argv[first], "--service"))) {
+                        mode = argv[first] + 2;
+                        first++;
+                }
+                r = verb_run(mode, &argv[first], argc - first);
+        } else {
+                fprintf(stderr, "Unknown command or extra arguments: %s (status, plan, exec-args, run); see --help.\n",
+                        verb);
                 return EXIT_FAILURE;
         }
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dirent.h>
 #include <ini.h>
 
 #include "config.h"
@@ -24,6 +25,7 @@ typedef enum KeyType {
         KEY_ROOT,
         KEY_AUTH,
         KEY_PIDFILES,
+        KEY_BOOL,
         KEY_ZK_HOSTS,
         KEY_ZK_PREFIX,
 } KeyType;
@@ -45,6 +47,7 @@ static const ConfigKey keys[] = {
         K("Slices", "Protected", KEY_STRV, protected),
         K("Tasks", "UpdateIntervalSec", KEY_SEC, tasks_interval_usec),
         K("Tasks", "PidFiles", KEY_PIDFILES, pid_files),
+        K("Tasks", "AllowNonRootPidFiles", KEY_BOOL, allow_non_root_pid_files),
         K("Sample", "IntervalSec", KEY_SEC, sample_interval_usec),
         K("Redis", "Address", KEY_STRING, redis_address),
         K("Redis", "Prefix", KEY_STRING, redis_prefix),
@@ -113,6 +116,8 @@ int config_set(Config *c, const char *section, const char *key, const char *valu
                 return -EINVAL;
         }
         field = (char *) c + k->offset;
+        c->n_keys_set++;
+        c->n_pid_file_keys_set += k->type == KEY_PIDFILES;
         if (strlen(value) > 4096) {
                 snprintf(error, error_size, "%s= is longer than 4096 bytes", key);
                 return -EINVAL;
@@ -121,6 +126,14 @@ int config_set(Config *c, const char *section, const char *key, const char *valu
         switch (k->type) {
         case KEY_STRING:
                 return set_string(field, value);
+        case KEY_BOOL:
+                r = parse_boolean(value);
+                if (r < 0) {
+                        snprintf(error, error_size, "%s=%s is not a boolean (yes/no)", key, value);
+                        return -EINVAL;
+                }
+                *(bool *) field = r;
+                return 0;
         case KEY_ZK_HOSTS:
                 if (!isempty(value) && zk_hosts_validate(value, error, error_size) < 0)
                         return -EINVAL;
@@ -324,4 +337,50 @@ int config_load(Config *c, const char *path, char *error, size_t error_size) {
                 return s.r < 0 ? s.r : -EINVAL;
         }
         return 0;
+}
+
+static int conf_filter(const struct dirent *de) {
+        size_t len = strlen(de->d_name);
+
+        return de->d_name[0] != '.' && len > 5 && streq(de->d_name + len - 5, ".conf");
+}
+
+int config_load_pid_file_dropins(const char *dir, char ***pid_files, char *error, size_t error_size) {
+        struct dirent **names = NULL;
+        int n, r = 0;
+
+        n = scandir(dir, &names, conf_filter, alphasort);
+        if (n < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (n > 256) {
+                snprintf(error, error_size, "%s: more than 256 drop-ins", dir);
+                r = -E2BIG;
+        }
+        for (int i = 0; r >= 0 && i < n; i++) {
+                _cleanup_(freep) char *path = NULL;
+                Config c;
+
+                if (asprintf(&path, "%s/%s", dir, names[i]->d_name) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                config_init(&c);
+                r = config_load(&c, path, error, error_size);
+                if (r >= 0 && c.n_keys_set != c.n_pid_file_keys_set) {
+                        snprintf(error, error_size, "%s: a pid file drop-in may only set [Tasks] PidFiles=", path);
+                        r = -EINVAL;
+                }
+                for (size_t j = 0; r >= 0 && c.pid_files && c.pid_files[j]; j++) {
+                        if (strv_length(*pid_files) >= 4096) {
+                                snprintf(error, error_size, "%s: more than 4096 pid file entries in all", path);
+                                r = -E2BIG;
+                        } else
+                                r = strv_extend(pid_files, c.pid_files[j]);
+                }
+                config_done(&c);
+        }
+        for (int i = 0; i < n; i++)
+                free(names[i]);
+        free(names);
+        return r;
 }

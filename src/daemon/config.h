@@ -2,6 +2,7 @@
 /* slicekeeperd.conf: INI keys of DESIGN.md's configuration reference, parsed and validated up front. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "time-util.h"
@@ -18,11 +19,13 @@ typedef struct Config {
         char **protected;
         usec_t tasks_interval_usec;
         char **pid_files;  /* "GROUP:GLOB" */
+        bool allow_non_root_pid_files;
         usec_t sample_interval_usec;
         char *redis_address, *redis_prefix;
         uint64_t redis_expire_sec;
         char *web_listen;
         char *control_socket;
+        unsigned n_keys_set, n_pid_file_keys_set; /* to hold drop-ins to PidFiles= only */
 } Config;
 
 void config_init(Config *c);
@@ -30,5 +33,9 @@ void config_done(Config *c);
 /* Parses `path` into c. -ENOENT when missing (the caller decides whether that is fine); other errors set
  * `error` to "PATH:LINE: message". */
 int config_load(Config *c, const char *path, char *error, size_t error_size);
+/* Appends the PidFiles= entries of every "*.conf" file in DIR (in name order) to *pid_files. Drop-ins may hold only
+ * [Tasks] PidFiles=. A missing directory is fine. */
+int config_load_pid_file_dropins(const char *dir, char ***pid_files, char *error, size_t error_size);
+
 /* Sets one key as the file would ("Section", "Key", "value"), for command-line overrides. */
 int config_set(Config *c, const char *section, const char *key, const char *value, char *error, size_t error_size);

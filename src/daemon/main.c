@@ -12,6 +12,7 @@
 
 static const char *arg_config = NULL;
 static const char *arg_runtime_dir = CONFIG_DEFAULT_RUNTIME_DIR;
+static const char *arg_pidfiles_dir = "/etc/slicekeeper/pidfiles.d";
 static bool arg_dry_run = false;
 static bool arg_json = false;
 static LogTarget arg_log_target = LOG_TARGET_AUTO;
@@ -33,6 +34,7 @@ static void help(void) {
                "     --root=NAME            Put slices under NAME.slice ([Slices] Root=)\n"
                "     --control-socket=PATH  Control socket ([Control] Socket=)\n"
                "     --runtime-dir=DIR      Ownership records (default " CONFIG_DEFAULT_RUNTIME_DIR ")\n"
+               "     --pidfiles-dir=DIR     Pid file drop-ins (default /etc/slicekeeper/pidfiles.d)\n"
                "     --dry-run              Print the plan and change nothing\n"
                "     --json                 With --dry-run: print the plan as JSON\n"
                "     --log-target=TARGET    auto, console or journal\n"
@@ -47,6 +49,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_ROOT,
                 ARG_CONTROL_SOCKET,
                 ARG_RUNTIME_DIR,
+                ARG_PIDFILES_DIR,
                 ARG_DRY_RUN,
                 ARG_JSON,
                 ARG_LOG_TARGET,
@@ -60,6 +63,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "root", required_argument, NULL, ARG_ROOT },
                 { "control-socket", required_argument, NULL, ARG_CONTROL_SOCKET },
                 { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
+                { "pidfiles-dir", required_argument, NULL, ARG_PIDFILES_DIR },
                 { "dry-run", no_argument, NULL, ARG_DRY_RUN },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "log-target", required_argument, NULL, ARG_LOG_TARGET },
@@ -96,6 +100,13 @@ static int parse_argv(int argc, char *argv[]) {
                                 return -EINVAL;
                         }
                         arg_runtime_dir = optarg;
+                        break;
+                case ARG_PIDFILES_DIR:
+                        if (optarg[0] != '/') {
+                                fprintf(stderr, "--pidfiles-dir= must be an absolute path.\n");
+                                return -EINVAL;
+                        }
+                        arg_pidfiles_dir = optarg;
                         break;
                 case ARG_DRY_RUN:
                         arg_dry_run = true;
@@ -172,6 +183,7 @@ static int run(int argc, char *argv[]) {
         ManagerOptions options = {
                 .config = &config,
                 .runtime_dir = arg_runtime_dir,
+                .pidfiles_dir = arg_pidfiles_dir,
                 .dry_run = arg_dry_run,
                 .dry_run_json = arg_json,
         };

@@ -7,11 +7,13 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "attacher.h"
 #include "control.h"
 #include "file-source.h"
 #include "log.h"
 #include "manager.h"
 #include "realizer.h"
+#include "strv.h"
 #include "tree-parse.h"
 #include "unit-name.h"
 #include "zk-source.h"
@@ -25,6 +27,8 @@ struct Manager {
         FileSource *file;
         ZkSource *zk;
         Realizer *realizer;
+        Attacher *attacher;
+        char **pid_files;     /* [Tasks] PidFiles= and the drop-ins */
         ControlServer *control;
         sd_event_source *sigterm, *sigint, *sighup;
         Tree *tree;           /* the last good tree, applied */
@@ -150,6 +154,8 @@ static void manager_tree_input(Manager *m, const char *origin, int error, const 
         log_info("Tree version %" PRIi64 " loaded from %s: %zu groups (%s schema).", m->version, origin,
                  m->tree->n_nodes, tree_schema_to_string(m->tree->schema));
         realizer_set_tree(m->realizer, m->tree);
+        if (m->attacher && attacher_set_groups(m->attacher, m->tree, m->pid_files) < 0)
+                log_oom();
         manager_update_status(m);
 }
 
@@ -203,6 +209,9 @@ static void on_pass_done(Realizer *r, void *userdata) {
                 sd_event_exit(m->event, EXIT_SUCCESS);
                 return;
         }
+        /* Slices may have just come up: their processes can move now. */
+        if (m->attacher)
+                attacher_request_pass(m->attacher);
         manager_update_status(m);
 }
 
@@ -228,7 +237,63 @@ static json_t *manager_status_json(Manager *m) {
                                                       (json_int_t) m->last_error_usec)
                                           : json_null());
         json_object_set_new(o, "slices", realizer_status_json(m->realizer));
+        if (m->attacher)
+                json_object_set_new(o, "tasks", attacher_status_json(m->attacher));
         return o;
+}
+
+/* GROUP is a path or a unique name, as in PidFiles=. */
+static const TreeNode *manager_find_group(const Manager *m, const char *group, const char **ret_error) {
+        const TreeNode *found = NULL;
+
+        if (!m->tree) {
+                *ret_error = "no tree applied yet";
+                return NULL;
+        }
+        if (strchr(group, '/')) {
+                found = tree_find(m->tree, group);
+                *ret_error = found ? NULL : "no such group in the tree";
+                return found;
+        }
+        for (size_t i = 0; i < m->tree->n_nodes; i++)
+                if (streq(m->tree->nodes[i]->name, group)) {
+                        if (found) {
+                                *ret_error = "ambiguous group name: give its path";
+                                return NULL;
+                        }
+                        found = m->tree->nodes[i];
+                }
+        *ret_error = found ? NULL : "no such group in the tree";
+        return found;
+}
+
+/* {"NAME": "--slice=UNIT"} or {"NAME": {"error": "..."}} per name: what to pass to systemd-run. */
+static json_t *manager_exec_args(const Manager *m, const json_t *names) {
+        json_t *o = json_object(), *v;
+        size_t i;
+
+        if (!json_is_array(names) || json_array_size(names) == 0 || json_array_size(names) > 1024)
+                return json_pack("{s:s}", "error", "args.names must be an array of 1..1024 group names");
+        json_array_foreach(names, i, v) {
+                const char *name = json_string_value(v), *error = NULL;
+                _cleanup_(freep) char *unit = NULL, *arg = NULL;
+                const TreeNode *n;
+
+                if (!name || strlen(name) > 4096)
+                        return (json_decref(o), json_pack("{s:s}", "error", "args.names must hold strings"));
+                n = manager_find_group(m, name, &error);
+                if (n && unit_name_from_path(m->config->root, n->path, &unit) >= 0 &&
+                    asprintf(&arg, "--slice=%s", unit) >= 0)
+                        json_object_set_new(o, name, json_string(arg));
+                else
+                        json_object_set_new(o, name, json_pack("{s:s}", "error", error ? error : "out of memory"));
+        }
+        return o;
+}
+
+static bool manager_slice_ready(const char *slice, void *userdata) {
+        Manager *m = userdata;
+        return realizer_unit_active(m->realizer, slice);
 }
 
 static json_t *on_control(const json_t *request, void *userdata) {
@@ -237,13 +302,15 @@ static json_t *on_control(const json_t *request, void *userdata) {
 
         if (streq(cmd, "status"))
                 return manager_status_json(m);
+        if (streq(cmd, "exec_args"))
+                return manager_exec_args(m, json_object_get(json_object_get(request, "args"), "names"));
         if (streq(cmd, "plan")) {
                 json_t *o = json_object();
                 json_object_set_new(o, "version", m->tree ? json_integer((json_int_t) m->version) : json_null());
                 json_object_set_new(o, "items", realizer_plan_json(m->realizer, false));
                 return o;
         }
-        return json_pack("{s:s}", "error", "unknown cmd (expected \"status\" or \"plan\")");
+        return json_pack("{s:s}", "error", "unknown cmd (expected \"status\", \"plan\" or \"exec_args\")");
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -341,6 +408,28 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
                 if (r < 0)
                         return log_error_errno(r, "Cannot watch tree file %s: %s", c->source_file, STRERROR(r));
         }
+        if (!m->dry_run) {
+                char error[1024] = "";
+                AttacherConfig ac = {
+                        .root = c->root,
+                        .interval_usec = c->tasks_interval_usec,
+                        .allow_non_root_files = c->allow_non_root_pid_files,
+                        .proc_root = "/proc",
+                        .slice_ready = manager_slice_ready,
+                        .userdata = m,
+                };
+
+                for (size_t i = 0; c->pid_files && c->pid_files[i]; i++)
+                        if (strv_extend(&m->pid_files, c->pid_files[i]) < 0)
+                                return log_oom();
+                r = config_load_pid_file_dropins(options->pidfiles_dir ? options->pidfiles_dir :
+                                                 "/etc/slicekeeper/pidfiles.d", &m->pid_files, error, sizeof(error));
+                if (r < 0)
+                        return log_error_errno(r, "Configuration error: %s", error[0] ? error : STRERROR(r));
+                r = attacher_new(m->event, m->bus, &ac, &m->attacher);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot set up pid file attachment: %s", STRERROR(r));
+        }
         if (!m->dry_run && !isempty(c->control_socket)) {
                 r = control_server_new(m->event, c->control_socket, on_control, m, &m->control);
                 if (r < 0)
@@ -354,6 +443,8 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         control_server_free(m->control);
+        attacher_free(m->attacher);
+        strv_free(m->pid_files);
         file_source_free(m->file);
         zk_source_free(m->zk);
         realizer_free(m->realizer);

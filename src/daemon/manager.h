@@ -13,6 +13,7 @@ typedef struct Manager Manager;
 typedef struct ManagerOptions {
         const Config *config;
         const char *runtime_dir;
+        const char *pidfiles_dir; /* drop-ins with [Tasks] PidFiles= */
         bool dry_run;
         bool dry_run_json;
 } ManagerOptions;

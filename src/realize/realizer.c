@@ -1098,3 +1098,16 @@ void realizer_counts(const Realizer *r, size_t *ret_slices, size_t *ret_failed) 
         *ret_slices = r->desired ? r->desired->n_nodes : 0;
         *ret_failed = failed;
 }
+
+bool realizer_unit_active(const Realizer *r, const char *unit) {
+        const Pass *p = r->last;
+        const Op *op = find_op(p, unit);
+        const Candidate *c;
+
+        if (op && op->state == OP_DONE)
+                return op->kind != PLAN_STOP;
+        if (op && op->state == OP_FAILED)
+                return false;
+        c = p ? strmap_get(&p->cand_by_unit, unit) : NULL;
+        return c && c->exists && streq(c->active_state, "active");
+}

@@ -42,5 +42,8 @@ bool realizer_is_protected(const Realizer *r, const char *unit, const char *path
 json_t *realizer_status_json(const Realizer *r);
 /* The items of the latest pass that are not done: [{"op", "unit", "group", "properties", "state", "error"}]. */
 json_t *realizer_plan_json(const Realizer *r, bool include_done);
+/* Whether the latest finished pass left `unit` running (created, updated or found active). */
+bool realizer_unit_active(const Realizer *r, const char *unit);
+
 /* Counters of the latest finished pass. */
 void realizer_counts(const Realizer *r, size_t *ret_slices, size_t *ret_failed);

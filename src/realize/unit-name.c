@@ -103,3 +103,36 @@ int unit_name_normalize_root(const char *root, char **ret) {
         *ret = TAKE_PTR(r);
         return 0;
 }
+
+int unit_name_slice_cgroup_path(const char *slice, char **ret) {
+        size_t len = strlen(slice), stem_len, cap, o = 0;
+        _cleanup_(freep) char *out = NULL;
+
+        if (len <= 6 || !streq(slice + len - 6, ".slice") || slice[0] == '-')
+                return -EINVAL;
+        stem_len = len - 6;
+        cap = (stem_len + 7) * (stem_len + 1) / 2 + stem_len * 8 + 2;
+        out = malloc(cap);
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i <= stem_len; i++)
+                if (i == stem_len || slice[i] == '-') {
+                        if (i == 0 || slice[i - 1] == '-')
+                                return -EINVAL;
+                        o += (size_t) snprintf(out + o, cap - o, "/%.*s.slice", (int) i, slice);
+                }
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+int unit_name_group_scope(const char *slice, char **ret) {
+        size_t len = strlen(slice);
+        char *s;
+
+        if (len <= 6 || !streq(slice + len - 6, ".slice"))
+                return -EINVAL;
+        if (asprintf(&s, "%.*s.scope", (int) (len - 6), slice) < 0)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}

@@ -18,5 +18,11 @@ int unit_name_from_path(const char *root, const char *path, char **ret);
 bool unit_name_root_is_valid(const char *root);
 int unit_name_normalize_root(const char *root, char **ret);
 
+/* "a-b-c.slice" → "/a.slice/a-b.slice/a-b-c.slice": where systemd puts a slice in the cgroup tree. */
+int unit_name_slice_cgroup_path(const char *slice, char **ret);
+
+/* The delegated scope that holds a group's processes: "a-b.slice" → "a-b.scope". */
+int unit_name_group_scope(const char *slice, char **ret);
+
 /* Units slicekeeper never stops whatever the configuration says. */
 extern const char *const unit_name_always_protected[];

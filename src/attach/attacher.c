@@ -1,0 +1,683 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fnmatch.h>
+#include <glob.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <limits.h>
+#include <unistd.h>
+
+#include "attacher.h"
+#include "fileio.h"
+#include "log.h"
+#include "parse-util.h"
+#include "pidfile.h"
+#include "proc-table.h"
+#include "strv.h"
+#include "unit-name.h"
+
+#define SYSTEMD_DEST "org.freedesktop.systemd1"
+#define SYSTEMD_PATH "/org/freedesktop/systemd1"
+#define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
+#define SETTLE_USEC (20 * USEC_PER_MSEC)
+
+typedef struct Watch {
+        int wd;
+        char *dir;
+} Watch;
+
+/* The last refusal of one pid file, so each distinct cause is logged once. */
+typedef struct Refusal {
+        char *file, *reason;
+        usec_t usec;
+} Refusal;
+
+typedef struct Group {
+        Attacher *attacher;
+        char *path, *slice, *scope, *scope_cgroup;
+        char **patterns;
+        pid_t *pids;        /* in the scope after the last pass */
+        size_t n_pids;
+        pid_t *sending;     /* being moved by the request in flight */
+        size_t n_sending;
+        Refusal *refusals;
+        size_t n_refusals;
+        ssize_t last_refusal; /* index into refusals, -1: none */
+        bool scope_known;   /* the scope existed at the last success */
+        bool fallback;      /* the request in flight is the second way round */
+        sd_bus_slot *slot;
+} Group;
+
+struct Attacher {
+        sd_event *event;
+        sd_bus *bus;
+        char *root, *proc_root;
+        bool allow_non_root_files;
+        usec_t interval_usec;
+        AttacherSliceReady slice_ready;
+        void *userdata;
+        pid_t pid_max;
+
+        Group *groups;
+        size_t n_groups;
+        char **unresolved;
+        size_t in_flight;
+        bool running, again;
+        uint64_t passes;
+
+        int inotify_fd;
+        Watch *watches;
+        size_t n_watches;
+        sd_event_source *inotify_io, *settle, *interval;
+};
+
+static void pass_start(Attacher *a);
+
+/* ---- groups ---- */
+
+static void group_done(Group *g) {
+        sd_bus_slot_unref(g->slot);
+        free(g->path);
+        free(g->slice);
+        free(g->scope);
+        free(g->scope_cgroup);
+        strv_free(g->patterns);
+        free(g->pids);
+        free(g->sending);
+        for (size_t i = 0; i < g->n_refusals; i++) {
+                free(g->refusals[i].file);
+                free(g->refusals[i].reason);
+        }
+        free(g->refusals);
+}
+
+static void groups_clear(Attacher *a) {
+        for (size_t i = 0; i < a->n_groups; i++)
+                group_done(&a->groups[i]);
+        free(a->groups);
+        a->groups = NULL;
+        a->n_groups = 0;
+        /* Their requests are cancelled with their slots: no pass is in flight any more. */
+        a->in_flight = 0;
+        a->running = a->again = false;
+        a->unresolved = strv_free(a->unresolved);
+}
+
+static Group *group_find(Attacher *a, const char *path) {
+        for (size_t i = 0; i < a->n_groups; i++)
+                if (streq(a->groups[i].path, path))
+                        return &a->groups[i];
+        return NULL;
+}
+
+static int group_add_pattern(Attacher *a, const char *path, const char *pattern) {
+        Group *g = group_find(a, path);
+        int r;
+
+        if (!g) {
+                Group *n = realloc(a->groups, (a->n_groups + 1) * sizeof(Group));
+
+                if (!n)
+                        return -ENOMEM;
+                a->groups = n;
+                g = &a->groups[a->n_groups];
+                *g = (Group) { .attacher = a, .last_refusal = -1 };
+                g->path = strdup(path);
+                if (!g->path)
+                        return -ENOMEM;
+                a->n_groups++;
+                r = unit_name_from_path(a->root, path, &g->slice);
+                if (r >= 0)
+                        r = unit_name_group_scope(g->slice, &g->scope);
+                if (r >= 0)
+                        r = unit_name_slice_cgroup_path(g->slice, &g->scope_cgroup);
+                if (r < 0)
+                        return r;
+                /* The scope's cgroup sits in its slice's. */
+                char *full;
+                if (asprintf(&full, "%s/%s", g->scope_cgroup, g->scope) < 0)
+                        return -ENOMEM;
+                free(g->scope_cgroup);
+                g->scope_cgroup = full;
+        }
+        if (strv_contains(g->patterns, pattern))
+                return 0;
+        return strv_extend(&g->patterns, pattern);
+}
+
+/* GROUP is a path ("a/b") or, when unique, a name. */
+static const TreeNode *resolve_group(const Tree *tree, const char *group) {
+        const TreeNode *found = NULL;
+
+        if (strchr(group, '/'))
+                return tree_find(tree, group);
+        for (size_t i = 0; i < tree->n_nodes; i++)
+                if (streq(tree->nodes[i]->name, group)) {
+                        if (found)
+                                return NULL; /* ambiguous */
+                        found = tree->nodes[i];
+                }
+        return found;
+}
+
+static void watches_rebuild(Attacher *a);
+
+int attacher_set_groups(Attacher *a, Tree *tree, char *const *local_entries) {
+        int r;
+
+        /* Replies of the old groups must not land in the new ones. */
+        groups_clear(a);
+        for (size_t i = 0; tree && i < tree->n_nodes; i++)
+                for (size_t j = 0; tree->nodes[i]->pid_files && tree->nodes[i]->pid_files[j]; j++) {
+                        r = group_add_pattern(a, tree->nodes[i]->path, tree->nodes[i]->pid_files[j]);
+                        if (r < 0)
+                                return r;
+                }
+        for (size_t i = 0; local_entries && local_entries[i]; i++) {
+                _cleanup_(freep) char *group = strdup(local_entries[i]);
+                char *colon = group ? strchr(group, ':') : NULL;
+                const TreeNode *n;
+
+                if (!colon)
+                        return -ENOMEM; /* validated at config time: only allocation can fail here */
+                *colon = 0;
+                n = tree ? resolve_group(tree, group) : NULL;
+                if (!n) {
+                        log_warning("PidFiles=%s: no group \"%s\" in the tree (or the name is ambiguous); ignored "
+                                    "until the tree has it.", local_entries[i], group);
+                        r = strv_extend(&a->unresolved, local_entries[i]);
+                } else
+                        r = group_add_pattern(a, n->path, colon + 1);
+                if (r < 0)
+                        return r;
+        }
+        watches_rebuild(a);
+        attacher_request_pass(a);
+        return 0;
+}
+
+/* ---- refusals ---- */
+
+static void refuse(Group *g, const char *file, const char *reason) {
+        Refusal *r = NULL;
+
+        for (size_t i = 0; i < g->n_refusals; i++)
+                if (streq(g->refusals[i].file, file))
+                        r = &g->refusals[i];
+        if (r && r->reason && streq(r->reason, reason)) {
+                g->last_refusal = r - g->refusals;
+                return; /* the same cause again: already logged */
+        }
+        log_slice(LOG_WARNING, 0, g->slice, "Not moving anything for pid file %s (group %s): it %s.", file, g->path,
+                  reason);
+        if (!r) {
+                Refusal *n = realloc(g->refusals, (g->n_refusals + 1) * sizeof(Refusal));
+                if (!n)
+                        return;
+                g->refusals = n;
+                r = &g->refusals[g->n_refusals++];
+                *r = (Refusal) { .file = strdup(file) };
+        }
+        free(r->reason);
+        r->reason = strdup(reason);
+        r->usec = now_usec(CLOCK_REALTIME);
+        g->last_refusal = r - g->refusals;
+}
+
+static void accept_file(Group *g, const char *file) {
+        for (size_t i = 0; i < g->n_refusals; i++)
+                if (streq(g->refusals[i].file, file) && g->refusals[i].reason) {
+                        log_slice(LOG_INFO, 0, g->slice, "Pid file %s (group %s) is usable again.", file, g->path);
+                        free(g->refusals[i].reason);
+                        g->refusals[i].reason = NULL;
+                        if (g->last_refusal == (ssize_t) i)
+                                g->last_refusal = -1;
+                }
+}
+
+/* ---- one pass ---- */
+
+static bool pid_in_list(const pid_t *l, size_t n, pid_t p) {
+        for (size_t i = 0; i < n; i++)
+                if (l[i] == p)
+                        return true;
+        return false;
+}
+
+static int pid_push(pid_t **l, size_t *n, pid_t p) {
+        pid_t *nl;
+
+        if (pid_in_list(*l, *n, p))
+                return 0;
+        nl = realloc(*l, (*n + 1) * sizeof(pid_t));
+        if (!nl)
+                return -ENOMEM;
+        nl[(*n)++] = p;
+        *l = nl;
+        return 0;
+}
+
+/* Whether the process already sits in the group's scope (then no D-Bus call is made for it). */
+static bool pid_in_scope(Attacher *a, const Group *g, pid_t pid) {
+        _cleanup_(freep) char *file = NULL, *data = NULL, *path = NULL;
+
+        if (asprintf(&file, "%s/%d/cgroup", a->proc_root, (int) pid) < 0 ||
+            read_file_bounded(file, 64 * 1024, &data, NULL) < 0 || proc_parse_cgroup(data, &path) < 0)
+                return false;
+        return streq(path, g->scope_cgroup);
+}
+
+/* Reads one pid file and, if it passes every check, adds its process and descendants to `out`. */
+static void consider_file(Attacher *a, Group *g, const ProcTable *procs, const char *file, pid_t **out,
+                          size_t *n_out) {
+        PidFileOptions o = { .require_root_owner = !a->allow_non_root_files, .pid_max = a->pid_max };
+        _cleanup_(freep) pid_t *tree = NULL;
+        const ProcEntry *e;
+        char reason[256];
+        size_t n_tree = 0;
+        pid_t pid;
+        int r;
+
+        r = pidfile_read(file, &o, &pid, reason, sizeof(reason));
+        if (r == -ENOENT) {
+                refuse(g, file, "does not exist");
+                return;
+        }
+        if (r < 0) {
+                refuse(g, file, reason);
+                return;
+        }
+        e = proc_table_find(procs, pid);
+        if (pid == 1)
+                snprintf(reason, sizeof(reason), "names PID 1");
+        else if (!e)
+                snprintf(reason, sizeof(reason), "names pid %d, which does not exist", (int) pid);
+        else if (e->kthread)
+                snprintf(reason, sizeof(reason), "names pid %d, a kernel thread", (int) pid);
+        else if (proc_table_is_self_or_ancestor(procs, pid, getpid()))
+                snprintf(reason, sizeof(reason), "names pid %d, slicekeeperd itself or one of its ancestors", (int) pid);
+        else
+                reason[0] = 0;
+        if (reason[0]) {
+                refuse(g, file, reason);
+                return;
+        }
+        accept_file(g, file);
+        if (proc_table_subtree(procs, pid, &tree, &n_tree) < 0)
+                return;
+        for (size_t i = 0; i < n_tree; i++) {
+                const ProcEntry *d = proc_table_find(procs, tree[i]);
+                if (d && !d->kthread && tree[i] != getpid())
+                        (void) pid_push(out, n_out, tree[i]);
+        }
+}
+
+static void group_finish(Group *g, bool ok) {
+        Attacher *a = g->attacher;
+
+        g->slot = sd_bus_slot_unref(g->slot);
+        if (ok) {
+                g->scope_known = true;
+                for (size_t i = 0; i < g->n_sending; i++)
+                        (void) pid_push(&g->pids, &g->n_pids, g->sending[i]);
+                log_slice(LOG_INFO, 0, g->scope, "Moved %zu process(es) into %s (group %s).", g->n_sending, g->scope,
+                          g->path);
+        }
+        free(g->sending);
+        g->sending = NULL;
+        g->n_sending = 0;
+        if (--a->in_flight == 0) {
+                a->running = false;
+                if (a->again) {
+                        a->again = false;
+                        pass_start(a);
+                }
+        }
+}
+
+static int group_send(Group *g, bool attach);
+
+static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _unused_) {
+        Group *g = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        bool was_attach = g->scope_known != g->fallback;
+
+        g->slot = sd_bus_slot_unref(g->slot);
+        if (!e) {
+                group_finish(g, true);
+                return 0;
+        }
+        if (!g->fallback) {
+                /* The scope was not what we thought: gone (attach failed) or there (start failed). */
+                g->fallback = true;
+                if (group_send(g, !was_attach) >= 0)
+                        return 0;
+        }
+        log_slice(LOG_ERR, sd_bus_message_get_errno(m), g->scope, "Cannot move processes into %s: %s", g->scope,
+                  e->message);
+        g->scope_known = false;
+        group_finish(g, false);
+        return 0;
+}
+
+static int group_send(Group *g, bool attach) {
+        Attacher *a = g->attacher;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        if (attach) {
+                r = sd_bus_message_new_method_call(a->bus, &m, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
+                                                   "AttachProcessesToUnit");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "ss", g->scope, "");
+                if (r >= 0)
+                        r = sd_bus_message_append_array(m, 'u', g->sending, g->n_sending * sizeof(pid_t));
+        } else {
+                char desc[512];
+
+                snprintf(desc, sizeof(desc), "slicekeeper processes of group %s", g->path);
+                r = sd_bus_message_new_method_call(a->bus, &m, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
+                                                   "StartTransientUnit");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "ss", g->scope, "fail");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "(sv)");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "(sv)(sv)(sv)", "Slice", "s", g->slice, "Delegate", "b", 1,
+                                                  "Description", "s", desc);
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'r', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "PIDs");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "au");
+                if (r >= 0)
+                        r = sd_bus_message_append_array(m, 'u', g->sending, g->n_sending * sizeof(pid_t));
+                for (int i = 0; r >= 0 && i < 3; i++)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "a(sa(sv))", 0);
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_call_async(a->bus, &g->slot, m, on_reply, g, 0);
+}
+
+static void group_pass(Attacher *a, Group *g, const ProcTable *procs) {
+        _cleanup_(freep) pid_t *found = NULL;
+        size_t n_found = 0;
+
+        for (size_t p = 0; g->patterns && g->patterns[p]; p++) {
+                glob_t gl = { 0 };
+                int r = glob(g->patterns[p], GLOB_NOSORT | GLOB_NOESCAPE, NULL, &gl);
+
+                if (r == GLOB_NOMATCH) {
+                        if (!strpbrk(g->patterns[p], "*?["))
+                                refuse(g, g->patterns[p], "does not exist");
+                } else if (r == 0)
+                        for (size_t i = 0; i < gl.gl_pathc && i < ATTACHER_MATCHES_MAX; i++)
+                                consider_file(a, g, procs, gl.gl_pathv[i], &found, &n_found);
+                globfree(&gl);
+        }
+
+        /* Keep what is in the scope; send only what is not there yet. */
+        free(g->pids);
+        g->pids = NULL;
+        g->n_pids = 0;
+        for (size_t i = 0; i < n_found; i++) {
+                if (pid_in_scope(a, g, found[i]))
+                        (void) pid_push(&g->pids, &g->n_pids, found[i]);
+                else
+                        (void) pid_push(&g->sending, &g->n_sending, found[i]);
+        }
+        if (g->n_sending == 0)
+                return;
+        if (a->slice_ready && !a->slice_ready(g->slice, a->userdata)) {
+                log_debug("Group %s: slice %s is not up yet; moving its processes on a later pass.", g->path, g->slice);
+                free(g->sending);
+                g->sending = NULL;
+                g->n_sending = 0;
+                return;
+        }
+        g->fallback = false;
+        if (group_send(g, g->scope_known) < 0) {
+                log_slice(LOG_ERR, 0, g->scope, "Cannot send the request for %s.", g->scope);
+                free(g->sending);
+                g->sending = NULL;
+                g->n_sending = 0;
+                return;
+        }
+        a->in_flight++;
+}
+
+static void pass_start(Attacher *a) {
+        ProcTable procs;
+        int r;
+
+        if (a->running) {
+                a->again = true;
+                return;
+        }
+        if (a->n_groups == 0)
+                return;
+        r = proc_table_load(a->proc_root, &procs);
+        if (r < 0) {
+                log_error_errno(r, "Cannot read %s: %s", a->proc_root, STRERROR(r));
+                return;
+        }
+        a->passes++;
+        a->running = true;
+        a->in_flight = 1; /* held until every group has sent */
+        for (size_t i = 0; i < a->n_groups; i++)
+                group_pass(a, &a->groups[i], &procs);
+        proc_table_done(&procs);
+        if (--a->in_flight == 0) {
+                a->running = false;
+                if (a->again) {
+                        a->again = false;
+                        pass_start(a);
+                }
+        }
+}
+
+/* ---- triggers ---- */
+
+static int on_settle(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+        pass_start(userdata);
+        return 0;
+}
+
+void attacher_request_pass(Attacher *a) {
+        uint64_t now;
+
+        sd_event_now(a->event, CLOCK_MONOTONIC, &now);
+        sd_event_source_set_time(a->settle, now + SETTLE_USEC);
+        sd_event_source_set_enabled(a->settle, SD_EVENT_ONESHOT);
+}
+
+static int on_interval(sd_event_source *s, uint64_t usec, void *userdata) {
+        Attacher *a = userdata;
+
+        pass_start(a);
+        sd_event_source_set_time(s, usec + a->interval_usec);
+        sd_event_source_set_enabled(s, SD_EVENT_ON);
+        return 0;
+}
+
+static bool name_matches(const Attacher *a, const char *dir, const char *name) {
+        char full[PATH_MAX];
+
+        snprintf(full, sizeof(full), "%s/%s", dir, name);
+        for (size_t i = 0; i < a->n_groups; i++)
+                for (size_t p = 0; a->groups[i].patterns && a->groups[i].patterns[p]; p++)
+                        if (fnmatch(a->groups[i].patterns[p], full, FNM_PATHNAME | FNM_NOESCAPE) == 0)
+                                return true;
+        return false;
+}
+
+static int on_inotify(sd_event_source *s _unused_, int fd, uint32_t revents _unused_, void *userdata) {
+        Attacher *a = userdata;
+        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+        bool relevant = false;
+        ssize_t n;
+
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+                for (char *p = buf; p < buf + n;) {
+                        struct inotify_event *e = (struct inotify_event *) p;
+
+                        if (e->mask & IN_Q_OVERFLOW)
+                                relevant = true;
+                        for (size_t i = 0; e->len > 0 && i < a->n_watches; i++)
+                                if (a->watches[i].wd == e->wd && name_matches(a, a->watches[i].dir, e->name))
+                                        relevant = true;
+                        p += sizeof(struct inotify_event) + e->len;
+                }
+        if (relevant)
+                attacher_request_pass(a);
+        return 0;
+}
+
+static void watches_clear(Attacher *a) {
+        for (size_t i = 0; i < a->n_watches; i++)
+                free(a->watches[i].dir);
+        free(a->watches);
+        a->watches = NULL;
+        a->n_watches = 0;
+        a->inotify_io = sd_event_source_disable_unref(a->inotify_io);
+        if (a->inotify_fd >= 0)
+                close(a->inotify_fd);
+        a->inotify_fd = -EBADF;
+}
+
+/* Watches the directory of every pattern (up to its first wildcard), so a pid file written or replaced
+ * is seen at once. Patterns with wildcards in directories are still read on every interval. */
+static void watches_rebuild(Attacher *a) {
+        watches_clear(a);
+        a->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (a->inotify_fd < 0) {
+                log_warning_errno(-errno, "Cannot watch pid files (inotify): %s; reading them every interval only.",
+                                  STRERROR(errno));
+                return;
+        }
+        for (size_t i = 0; i < a->n_groups; i++)
+                for (size_t p = 0; a->groups[i].patterns && a->groups[i].patterns[p]; p++) {
+                        _cleanup_(freep) char *dir = strdup(a->groups[i].patterns[p]);
+                        char *slash, *wild;
+                        int wd;
+
+                        if (!dir)
+                                continue;
+                        wild = strpbrk(dir, "*?[");
+                        if (wild)
+                                *wild = 0;
+                        slash = strrchr(dir, '/');
+                        if (!slash)
+                                continue;
+                        *(slash == dir ? slash + 1 : slash) = 0;
+                        wd = inotify_add_watch(a->inotify_fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB);
+                        if (wd < 0) {
+                                log_debug("Cannot watch %s: %s", dir, strerror(errno));
+                                continue;
+                        }
+                        Watch *nw = realloc(a->watches, (a->n_watches + 1) * sizeof(Watch));
+                        if (!nw)
+                                continue;
+                        a->watches = nw;
+                        a->watches[a->n_watches++] = (Watch) { wd, TAKE_PTR(dir) };
+                }
+        if (sd_event_add_io(a->event, &a->inotify_io, a->inotify_fd, EPOLLIN, on_inotify, a) < 0)
+                log_warning("Cannot watch pid files; reading them every interval only.");
+}
+
+/* ---- lifecycle ---- */
+
+static pid_t read_pid_max(const char *proc_root) {
+        _cleanup_(freep) char *path = NULL, *data = NULL;
+        uint64_t v;
+
+        if (asprintf(&path, "%s/sys/kernel/pid_max", proc_root) < 0 || read_file_bounded(path, 64, &data, NULL) < 0)
+                return 4194304;
+        data[strcspn(data, "\n")] = 0;
+        if (safe_atou64(data, &v) < 0 || v < 2 || v > 4194304)
+                return 4194304;
+        return (pid_t) v;
+}
+
+int attacher_new(sd_event *event, sd_bus *bus, const AttacherConfig *config, Attacher **ret) {
+        _cleanup_(attacher_freep) Attacher *a = NULL;
+        int r;
+
+        a = calloc(1, sizeof(Attacher));
+        if (!a)
+                return -ENOMEM;
+        a->inotify_fd = -EBADF;
+        a->event = sd_event_ref(event);
+        a->bus = sd_bus_ref(bus);
+        a->allow_non_root_files = config->allow_non_root_files;
+        a->interval_usec = config->interval_usec;
+        a->slice_ready = config->slice_ready;
+        a->userdata = config->userdata;
+        a->proc_root = strdup(config->proc_root ? config->proc_root : "/proc");
+        if (!a->proc_root || (config->root && !(a->root = strdup(config->root))))
+                return -ENOMEM;
+        a->pid_max = read_pid_max(a->proc_root);
+
+        r = sd_event_add_time(event, &a->settle, CLOCK_MONOTONIC, 0, 0, on_settle, a);
+        if (r >= 0)
+                r = sd_event_add_time_relative(event, &a->interval, CLOCK_MONOTONIC, a->interval_usec,
+                                               USEC_PER_SEC / 10, on_interval, a);
+        if (r < 0)
+                return r;
+        sd_event_source_set_enabled(a->settle, SD_EVENT_OFF);
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+Attacher *attacher_free(Attacher *a) {
+        if (!a)
+                return NULL;
+        groups_clear(a);
+        watches_clear(a);
+        sd_event_source_disable_unref(a->settle);
+        sd_event_source_disable_unref(a->interval);
+        sd_bus_unref(a->bus);
+        sd_event_unref(a->event);
+        free(a->root);
+        free(a->proc_root);
+        free(a);
+        return NULL;
+}
+
+json_t *attacher_status_json(const Attacher *a) {
+        json_t *groups = json_object(), *o;
+
+        for (size_t i = 0; groups && i < a->n_groups; i++) {
+                const Group *g = &a->groups[i];
+                json_t *pids = json_array(), *files = json_array(), *refusals = json_array();
+
+                for (size_t j = 0; j < g->n_pids; j++)
+                        json_array_append_new(pids, json_integer(g->pids[j]));
+                for (size_t j = 0; g->patterns && g->patterns[j]; j++)
+                        json_array_append_new(files, json_string(g->patterns[j]));
+                for (size_t j = 0; j < g->n_refusals; j++)
+                        if (g->refusals[j].reason)
+                                json_array_append_new(refusals, json_pack("{s:s, s:s, s:I}", "file", g->refusals[j].file,
+                                                                          "reason", g->refusals[j].reason, "usec",
+                                                                          (json_int_t) g->refusals[j].usec));
+                json_object_set_new(groups, g->path,
+                                    json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "slice", g->slice, "scope", g->scope,
+                                              "pid_files", files, "pids", pids, "refusals", refusals, "last_refusal",
+                                              g->last_refusal >= 0 && g->refusals[g->last_refusal].reason ?
+                                                      json_pack("{s:s, s:s}", "file", g->refusals[g->last_refusal].file,
+                                                                "reason", g->refusals[g->last_refusal].reason) :
+                                                      json_null()));
+        }
+        o = json_pack("{s:o, s:o, s:I}", "groups", groups ? groups : json_object(), "unresolved", json_array(),
+                      "passes", (json_int_t) a->passes);
+        for (size_t i = 0; o && a->unresolved && a->unresolved[i]; i++)
+                json_array_append_new(json_object_get(o, "unresolved"), json_string(a->unresolved[i]));
+        return o;
+}

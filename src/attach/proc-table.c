@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "macro.h"
+#include "parse-util.h"
+#include "proc-table.h"
+
+#define PF_KTHREAD 0x00200000UL
+
+int proc_parse_stat(const char *line, pid_t *ret_ppid, unsigned long *ret_flags) {
+        const char *p = strrchr(line, ')'); /* comm may hold spaces and parentheses */
+        char state;
+        int ppid;
+        unsigned long flags;
+
+        if (!p)
+                return -EINVAL;
+        /* ") S ppid pgrp session tty_nr tpgid flags" */
+        if (sscanf(p + 1, " %c %d %*d %*d %*d %*d %lu", &state, &ppid, &flags) != 3 || ppid < 0)
+                return -EINVAL;
+        *ret_ppid = ppid;
+        *ret_flags = flags;
+        return 0;
+}
+
+static int entry_cmp(const void *a, const void *b) {
+        const ProcEntry *x = a, *y = b;
+        return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+int proc_table_load(const char *proc_root, ProcTable *ret) {
+        _cleanup_(closedirp) DIR *d = opendir(proc_root);
+        ProcTable t = { 0 };
+        size_t cap = 0;
+        struct dirent *de;
+
+        if (!d)
+                return -errno;
+        while ((de = readdir(d))) {
+                _cleanup_(freep) char *path = NULL, *data = NULL;
+                uint64_t pid;
+                pid_t ppid;
+                unsigned long flags;
+
+                if (safe_atou64(de->d_name, &pid) < 0 || pid == 0 || pid > INT32_MAX)
+                        continue;
+                if (asprintf(&path, "%s/%s/stat", proc_root, de->d_name) < 0)
+                        goto oom;
+                if (read_file_bounded(path, 4096, &data, NULL) < 0 || proc_parse_stat(data, &ppid, &flags) < 0)
+                        continue; /* gone meanwhile */
+                if (t.n == cap) {
+                        ProcEntry *n;
+                        if (cap >= PROC_TABLE_MAX)
+                                break;
+                        cap = MAX(cap * 2, (size_t) 256);
+                        n = realloc(t.entries, cap * sizeof(ProcEntry));
+                        if (!n)
+                                goto oom;
+                        t.entries = n;
+                }
+                t.entries[t.n++] = (ProcEntry) { (pid_t) pid, ppid, (flags & PF_KTHREAD) || pid == 2 || ppid == 2 };
+        }
+        if (t.n > 0)
+                qsort(t.entries, t.n, sizeof(ProcEntry), entry_cmp);
+        *ret = t;
+        return 0;
+oom:
+        free(t.entries);
+        return -ENOMEM;
+}
+
+void proc_table_done(ProcTable *t) {
+        free(t->entries);
+        *t = (ProcTable) { 0 };
+}
+
+const ProcEntry *proc_table_find(const ProcTable *t, pid_t pid) {
+        ProcEntry key = { .pid = pid };
+
+        return t->n ? bsearch(&key, t->entries, t->n, sizeof(ProcEntry), entry_cmp) : NULL;
+}
+
+int proc_table_subtree(const ProcTable *t, pid_t pid, pid_t **ret, size_t *ret_n) {
+        pid_t *out = malloc(sizeof(pid_t) * (t->n + 1));
+        size_t n = 0;
+
+        if (!out)
+                return -ENOMEM;
+        out[n++] = pid;
+        /* Breadth first over the parent links; each entry is visited once per level it may join. */
+        for (size_t head = 0; head < n; head++)
+                for (size_t i = 0; i < t->n; i++)
+                        if (t->entries[i].ppid == out[head] && t->entries[i].pid != out[head] && n <= t->n)
+                                out[n++] = t->entries[i].pid;
+        *ret = out;
+        *ret_n = n;
+        return 0;
+}
+
+bool proc_table_is_self_or_ancestor(const ProcTable *t, pid_t pid, pid_t self) {
+        pid_t p = self;
+
+        for (size_t steps = 0; p > 0 && steps <= t->n; steps++) {
+                const ProcEntry *e;
+
+                if (p == pid)
+                        return true;
+                e = proc_table_find(t, p);
+                if (!e)
+                        return false;
+                p = e->ppid;
+        }
+        return false;
+}
+
+int proc_parse_cgroup(const char *data, char **ret_path) {
+        const char *unified = NULL, *line = data;
+        size_t unified_len = 0;
+
+        while (line && *line) {
+                const char *end = strchr(line, '\n'), *c1 = strchr(line, ':'), *c2;
+                size_t len = end ? (size_t) (end - line) : strlen(line);
+
+                c2 = c1 && c1 < line + len ? memchr(c1 + 1, ':', (size_t) (line + len - c1 - 1)) : NULL;
+                if (c2) {
+                        size_t ctl_len = (size_t) (c2 - c1 - 1);
+
+                        if (ctl_len == strlen("name=systemd") && strncmp(c1 + 1, "name=systemd", ctl_len) == 0) {
+                                *ret_path = strndup(c2 + 1, (size_t) (line + len - c2 - 1));
+                                return *ret_path ? 0 : -ENOMEM;
+                        }
+                        if (ctl_len == 0 && strncmp(line, "0:", 2) == 0) {
+                                unified = c2 + 1;
+                                unified_len = (size_t) (line + len - c2 - 1);
+                        }
+                }
+                line = end ? end + 1 : NULL;
+        }
+        if (!unified)
+                return -ENOENT;
+        *ret_path = strndup(unified, unified_len);
+        return *ret_path ? 0 : -ENOMEM;
+}

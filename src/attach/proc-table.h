@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* A snapshot of /proc: every process's parent and whether it is a kernel thread, to find descendants
+ * and refuse what must never be moved. Reads under a given proc root, so tests can use a fake one. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define PROC_TABLE_MAX 1000000
+
+typedef struct ProcEntry {
+        pid_t pid, ppid;
+        bool kthread;
+} ProcEntry;
+
+typedef struct ProcTable {
+        ProcEntry *entries; /* sorted by pid */
+        size_t n;
+} ProcTable;
+
+int proc_table_load(const char *proc_root, ProcTable *ret);
+void proc_table_done(ProcTable *t);
+const ProcEntry *proc_table_find(const ProcTable *t, pid_t pid);
+/* pid and all its descendants (pid first), into a new array. */
+int proc_table_subtree(const ProcTable *t, pid_t pid, pid_t **ret, size_t *ret_n);
+/* Whether `pid` is `self` or an ancestor of it. */
+bool proc_table_is_self_or_ancestor(const ProcTable *t, pid_t pid, pid_t self);
+
+/* Parses one /proc/PID/stat line: ppid and flags. Pure. */
+int proc_parse_stat(const char *line, pid_t *ret_ppid, unsigned long *ret_flags);
+
+/* From /proc/PID/cgroup contents: the path of the name=systemd hierarchy, else of the unified one ("0::").
+ * Pure; the result points into a new string. */
+int proc_parse_cgroup(const char *data, char **ret_path);
