@@ -1,0 +1,279 @@
+# SPDX-License-Identifier: MIT
+"""Processes go where the tree says (issue 4): pid files, delegated scopes, exec-args, run."""
+import json
+import time
+
+import pytest
+
+from conftest import CTL, wait_for
+
+GROUP = 'test_cgroup_a'
+SLICE = 'test_cgroup_a.slice'
+SCOPE = 'test_cgroup_a.scope'
+SCOPE_CGROUP = f'/{SLICE}/{SCOPE}'
+APP_DIR = '/run/app'
+
+# A forking daemon: a child, a grandchild, then the pid file (as real daemons do, written last).
+FORKING_DAEMON = '''#!/bin/sh
+sleep 300 &
+sh -c 'sleep 300 & wait' &
+echo $$ > "$1.tmp" && mv "$1.tmp" "$1"
+wait
+'''
+
+
+def tree_with_pid_files(*files, group=GROUP):
+    return {'slices': {group: {'cpu_weight': 200, 'pid_files': list(files)}, 'test_cgroup_b': {}}}
+
+
+def cgroup_of(tb, pid):
+    """The name=systemd path of a process, read inside the testbed (pids are the testbed's)."""
+    out = tb.run(['cat', f'/proc/{pid}/cgroup'], check=False).stdout
+    for line in out.splitlines():
+        if ':name=systemd:' in line:
+            return line.split(':', 2)[2]
+    return None
+
+
+def subtree(tb, pid):
+    out = tb.run(['ps', '-e', '-o', 'pid=,ppid=']).stdout
+    children = {}
+    for line in out.splitlines():
+        p, pp = map(int, line.split())
+        children.setdefault(pp, []).append(p)
+    result, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        result.append(p)
+        todo.extend(children.get(p, []))
+    return sorted(result)
+
+
+def start_app(daemon, tb, name='app', pidfile=f'{APP_DIR}/app.pid'):
+    tb.run(['mkdir', '-p', APP_DIR])
+    daemon.write_file(f'{APP_DIR}/forking.sh', FORKING_DAEMON)
+    tb.run(['chmod', '755', f'{APP_DIR}/forking.sh'])
+    tb.run(['systemd-run', f'--unit={name}', f'{APP_DIR}/forking.sh', pidfile])
+    wait_for(lambda: tb.run(['test', '-s', pidfile], check=False).returncode == 0, 5, what=f'{pidfile}')
+    pid = int(tb.run(['cat', pidfile]).stdout)
+    wait_for(lambda: len(subtree(tb, pid)) == 4, 5, what='the app and its children')  # sh, sleep, sh, sleep
+    return pid
+
+
+def tasks(daemon):
+    return daemon.status()['tasks']
+
+
+# Done means 1 ------------------------------------------------------------------------------------
+
+def test_forking_daemon_and_children_move_in_one_pass(daemon, slices, tb):
+    pid = start_app(daemon, tb)
+    family = subtree(tb, pid)
+    assert cgroup_of(tb, pid) == '/system.slice/app.service'
+    daemon.write_tree(tree_with_pid_files(f'{APP_DIR}/app.pid'))
+    daemon.start()
+    status = daemon.wait_status(lambda s: sorted(s['tasks']['groups'][GROUP]['pids']) == family, 10,
+                                what='the app and all its children attached')
+    assert status['tasks']['passes'] >= 1
+    for p in family:
+        assert cgroup_of(tb, p) == SCOPE_CGROUP, p
+    # And in the cgroup v1 cpu hierarchy (read inside, so the pids are the testbed's).
+    procs = tb.run(['cat', f'/sys/fs/cgroup/cpu/{SLICE}/{SCOPE}/cgroup.procs']).stdout.split()
+    assert sorted(map(int, procs)) == family
+    assert tb.show(SCOPE, 'Delegate') == 'yes' and tb.show(SCOPE, 'Slice') == SLICE
+    # The app's service still runs; its processes simply live in the group now.
+    assert tb.show('app.service', 'ActiveState') == 'active'
+    journal = daemon.journal(full=True)
+    assert journal.count(f'Moved {len(family)} process(es) into {SCOPE}') == 1
+
+
+def test_pids_already_in_the_scope_cost_no_dbus_call(daemon, slices, tb):
+    pid = start_app(daemon, tb)
+    daemon.write_tree(tree_with_pid_files(f'{APP_DIR}/app.pid'))
+    daemon.start()
+    daemon.wait_status(lambda s: pid in s['tasks']['groups'][GROUP]['pids'], 10, what='the app attached')
+    passes = tasks(daemon)['passes']
+    daemon.wait_status(lambda s: s['tasks']['passes'] >= passes + 2, 10, what='two more passes')
+    assert daemon.journal(full=True).count('Moved ') == 1  # later passes found them in place
+
+
+# Done means 2 ------------------------------------------------------------------------------------
+
+def test_rewritten_pid_file_moves_the_new_process_within_a_second(daemon, slices, tb):
+    daemon.write_config('[Tasks]\nUpdateIntervalSec=60')  # only inotify can be this fast
+    pid = start_app(daemon, tb)
+    daemon.write_tree(tree_with_pid_files(f'{APP_DIR}/app.pid'))
+    daemon.start()
+    daemon.wait_status(lambda s: pid in s['tasks']['groups'][GROUP]['pids'], 10, what='the first app attached')
+    tb.run(['systemd-run', '--unit=app2', 'sleep', '300'])
+    new = int(tb.show('app2.service', 'MainPID'))
+    assert cgroup_of(tb, new) == '/system.slice/app2.service'
+    start = time.monotonic()
+    daemon.write_file(f'{APP_DIR}/app.pid', f'{new}\n')
+    wait_for(lambda: cgroup_of(tb, new) == SCOPE_CGROUP, 1.0, interval=0.02, what='the new process within 1 s')
+    print(f'rewritten pid file: process moved {1000 * (time.monotonic() - start):.0f} ms after the write')
+
+
+def test_scope_is_recreated_after_it_vanished(daemon, slices, tb):
+    tb.run(['mkdir', '-p', APP_DIR])
+    tb.run(['systemd-run', '--unit=one', 'sleep', '300'])
+    first = int(tb.show('one.service', 'MainPID'))
+    daemon.write_file(f'{APP_DIR}/app.pid', f'{first}\n')
+    daemon.write_tree(tree_with_pid_files(f'{APP_DIR}/app.pid'))
+    daemon.start()
+    wait_for(lambda: cgroup_of(tb, first) == SCOPE_CGROUP, 10, what='the first process attached')
+    tb.run(['kill', str(first)])
+    wait_for(lambda: tb.show(SCOPE, 'ActiveState') != 'active', 10, what='the scope to die with its last process')
+    tb.run(['systemd-run', '--unit=two', 'sleep', '300'])
+    second = int(tb.show('two.service', 'MainPID'))
+    daemon.write_file(f'{APP_DIR}/app.pid', f'{second}\n')
+    wait_for(lambda: cgroup_of(tb, second) == SCOPE_CGROUP, 5, what='a new scope for the second process')
+    assert tb.show(SCOPE, 'ActiveState') == 'active'
+
+
+# Done means 3 ------------------------------------------------------------------------------------
+
+def refused_cases(tb, daemon, victim, daemon_pid):
+    """(file name, how to make it, the reason the status must give). Each names, or tries to name, a
+    process that must not move."""
+    d = APP_DIR
+    return [
+        ('pid1.pid', lambda p: daemon.write_file(p, '1\n'), 'names PID 1'),
+        ('self.pid', lambda p: daemon.write_file(p, f'{daemon_pid}\n'),
+         'slicekeeperd itself or one of its ancestors'),
+        ('missing-pid.pid', lambda p: daemon.write_file(p, '31999\n'), 'names pid 31999, which does not exist'),
+        ('garbage.pid', lambda p: daemon.write_file(p, f'{victim} please\n'), 'does not hold a single decimal pid'),
+        ('two.pid', lambda p: daemon.write_file(p, f'{victim}\n{victim}\n'), 'does not hold a single decimal pid'),
+        ('negative.pid', lambda p: daemon.write_file(p, f'-{victim}\n'), 'does not hold a single decimal pid'),
+        ('huge.pid', lambda p: daemon.write_file(p, '99999999999\n'), 'outside 1..'),
+        ('zero.pid', lambda p: daemon.write_file(p, '0\n'), 'names pid 0, outside 1..'),
+        ('empty.pid', lambda p: daemon.write_file(p, ''), 'is empty'),
+        ('big.pid', lambda p: daemon.write_file(p, f'{victim}\n' + ' ' * 70), 'more than 64'),
+        ('fifo.pid', lambda p: tb.run(['mkfifo', p]), 'is not a regular file (a FIFO)'),
+        ('device.pid', lambda p: tb.run(['ln', '-s', '/dev/null', p]), 'is not a regular file (a character device)'),
+        ('dir.pid', lambda p: tb.run(['mkdir', p]), 'is not a regular file (a directory)'),
+        ('user.pid', lambda p: (daemon.write_file(p, f'{victim}\n'), tb.run(['chown', '65534', p])),
+         'writable by a non-root user (owner uid 65534'),
+        ('worldwritable.pid', lambda p: (daemon.write_file(p, f'{victim}\n'), tb.run(['chmod', '666', p])),
+         'writable by a non-root user (owner uid 0, mode 0666)'),
+        ('absent.pid', lambda p: None, 'does not exist'),
+    ]
+
+
+def test_every_refused_input_moves_nothing(daemon, slices, tb):
+    tb.run(['mkdir', '-p', APP_DIR])
+    tb.run(['systemd-run', '--unit=victim', 'sleep', '300'])
+    victim = int(tb.show('victim.service', 'MainPID'))
+    # Start with the pid files absent, so the daemon's pid is known before its own file is written.
+    names = [c[0] for c in refused_cases(tb, daemon, victim, 0)]
+    daemon.write_tree(tree_with_pid_files(*[f'{APP_DIR}/{n}' for n in names]))
+    daemon.start()
+    cases = refused_cases(tb, daemon, victim, daemon.main_pid())
+    for name, make, _ in cases:
+        make(f'{APP_DIR}/{name}')
+    expected = {f'{APP_DIR}/{name}': reason for name, _, reason in cases}
+
+    def all_refused(s):
+        got = {r['file']: r['reason'] for r in s['tasks']['groups'][GROUP]['refusals']}
+        return all(f in got and reason in got[f] for f, reason in expected.items())
+    try:
+        status = daemon.wait_status(all_refused, 10, what='every refusal')
+    finally:
+        pass
+    passes = status['tasks']['passes']
+    daemon.wait_status(lambda s: s['tasks']['passes'] >= passes + 2, 10, what='two more passes')
+    status = daemon.status()
+    assert status['tasks']['groups'][GROUP]['pids'] == []
+    assert cgroup_of(tb, victim) == '/system.slice/victim.service'
+    assert cgroup_of(tb, 1) == '/init.scope'
+    assert cgroup_of(tb, daemon.main_pid()) == '/system.slice/slicekeeperd.service'
+    assert tb.show(SCOPE, 'ActiveState') == 'inactive'  # no scope was ever made
+    journal = daemon.journal(full=True)
+    lines = journal.splitlines()
+    for f, reason in expected.items():  # one journal line per distinct cause, over several passes
+        hits = [line for line in lines if f'pid file {f} (group {GROUP})' in line and reason in line]
+        assert len(hits) == 1, (f, reason, hits)
+    assert 'Moved ' not in journal
+
+
+def test_non_root_pid_files_can_be_allowed(daemon, slices, tb):
+    tb.run(['mkdir', '-p', APP_DIR])
+    tb.run(['systemd-run', '--unit=victim', 'sleep', '300'])
+    victim = int(tb.show('victim.service', 'MainPID'))
+    daemon.write_file(f'{APP_DIR}/user.pid', f'{victim}\n')
+    tb.run(['chown', '65534', f'{APP_DIR}/user.pid'])
+    daemon.write_config('[Tasks]\nUpdateIntervalSec=2\nAllowNonRootPidFiles=yes')
+    daemon.write_tree(tree_with_pid_files(f'{APP_DIR}/user.pid'))
+    daemon.start()
+    wait_for(lambda: cgroup_of(tb, victim) == SCOPE_CGROUP, 10, what='the process of a non-root pid file')
+
+
+# Host-local pid files ----------------------------------------------------------------------------
+
+def test_config_and_dropin_pid_files_with_globs(daemon, slices, tb):
+    tb.run(['mkdir', '-p', f'{APP_DIR}/b', '/run/sktest/pidfiles.d'])
+    for unit in ('web1', 'web2', 'other'):
+        tb.run(['systemd-run', f'--unit={unit}', 'sleep', '300'])
+    pids = {u: int(tb.show(f'{u}.service', 'MainPID')) for u in ('web1', 'web2', 'other')}
+    daemon.write_file(f'{APP_DIR}/b/web1.pid', f'{pids["web1"]}\n')
+    daemon.write_file(f'{APP_DIR}/b/web2.pid', f'{pids["web2"]}\n')
+    daemon.write_file(f'{APP_DIR}/other.pid', f'{pids["other"]}\n')
+    daemon.write_config(f'[Tasks]\nUpdateIntervalSec=2\nPidFiles=test_cgroup_b:{APP_DIR}/b/*.pid nosuchgroup:/x.pid')
+    daemon.write_file('/run/sktest/pidfiles.d/10-other.conf', f'[Tasks]\nPidFiles={GROUP}:{APP_DIR}/other.pid\n')
+    daemon.write_tree({'slices': {GROUP: {}, 'test_cgroup_b': {}}})
+    daemon.start('--pidfiles-dir=/run/sktest/pidfiles.d')
+    wait_for(lambda: cgroup_of(tb, pids['web1']) == '/test_cgroup_b.slice/test_cgroup_b.scope'
+             and cgroup_of(tb, pids['web2']) == '/test_cgroup_b.slice/test_cgroup_b.scope'
+             and cgroup_of(tb, pids['other']) == SCOPE_CGROUP, 10, what='glob and drop-in pid files attached')
+    status = daemon.status()
+    assert status['tasks']['unresolved'] == ['nosuchgroup:/x.pid']
+    assert 'PidFiles=nosuchgroup:/x.pid: no group "nosuchgroup"' in daemon.journal(full=True)
+    # A new file matching the glob is seen at once (inotify on the directory).
+    tb.run(['systemd-run', '--unit=web3', 'sleep', '300'])
+    web3 = int(tb.show('web3.service', 'MainPID'))
+    daemon.write_file(f'{APP_DIR}/b/web3.pid', f'{web3}\n')
+    wait_for(lambda: cgroup_of(tb, web3) == '/test_cgroup_b.slice/test_cgroup_b.scope', 1.0,
+             what='a new pid file matching the glob')
+
+
+def test_bad_dropin_is_refused_at_start(daemon, tb):
+    from conftest import DAEMON
+    tb.run(['mkdir', '-p', '/run/sktest/bad.d'])
+    daemon.write_file('/run/sktest/bad.d/x.conf', '[Slices]\nRoot=sk\n')
+    daemon.write_tree({'slices': {}})
+    r = tb.run(['systemd-run', '--wait', '--pipe', '-q', DAEMON, f'--config={daemon.config_path}',
+                '--pidfiles-dir=/run/sktest/bad.d', '--log-target=console'], check=False)
+    assert r.returncode != 0 and 'x.conf: a pid file drop-in may only set [Tasks] PidFiles=' in r.stderr, r.stderr
+
+
+# Done means 4 ------------------------------------------------------------------------------------
+
+def test_exec_args_and_run_against_the_live_daemon(daemon, slices, tb):
+    daemon.write_tree({'cpu': {'sub_cgroup': {'test_cgroup_a': {'conf': {'share': 1024}},
+                                              'test_cgroup_b': {'sub_cgroup': {'test_cgroup_b_sub1': {}}}}}})
+    daemon.start()
+    wait_for(lambda: slices.active('test_cgroup_b-test_cgroup_b_sub1.slice'), 10, what='the slices')
+    before = slices.snapshot(['test_cgroup_a.slice'])
+    out = json.loads(daemon.ctl('exec-args', 'test_cgroup_a', 'test_cgroup_b_sub1', 'test_cgroup_b/test_cgroup_b_sub1',
+                                'nope', check=False).stdout)
+    assert out == {'test_cgroup_a': '--slice=test_cgroup_a.slice',
+                   'test_cgroup_b_sub1': '--slice=test_cgroup_b-test_cgroup_b_sub1.slice',
+                   'test_cgroup_b/test_cgroup_b_sub1': '--slice=test_cgroup_b-test_cgroup_b_sub1.slice',
+                   'nope': {'error': 'no such group in the tree'}}
+    assert daemon.ctl('exec-args', 'nope', check=False).returncode != 0
+    # systemd-run $(slicekeeper exec-args --shell NAME) lands in the slice.
+    r = tb.run(['sh', '-c', f'systemd-run --quiet --wait --pipe $({CTL} exec-args --shell test_cgroup_b_sub1) '
+                            'cat /proc/self/cgroup'])
+    assert ':name=systemd:/test_cgroup_b.slice/test_cgroup_b-test_cgroup_b_sub1.slice/run-' in r.stdout
+    # run: a scope (default) or a service, exit status passed through.
+    r = tb.run([CTL, 'run', 'test_cgroup_a', '--', 'sh', '-c', 'grep name=systemd /proc/self/cgroup; exit 7'],
+               check=False)
+    assert r.returncode == 7 and ':name=systemd:/test_cgroup_a.slice/run-' in r.stdout
+    r = tb.run([CTL, 'run', '--service', 'test_cgroup_a', '--', 'sh', '-c', 'grep name=systemd /proc/self/cgroup; '
+                                                                          'exit 5'], check=False)
+    assert r.returncode == 5 and ':name=systemd:/test_cgroup_a.slice/run-' in r.stdout
+    r = tb.run([CTL, 'run', 'nope', '--', 'true'], check=False)
+    assert r.returncode != 0 and 'nope: no such group in the tree' in r.stderr
+    # None of it changed the tree or a slice.
+    assert slices.snapshot(['test_cgroup_a.slice']) == before
+    assert daemon.status()['version'] == 1
