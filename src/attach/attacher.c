@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "attacher.h"
+#include "cgroup-util.h"
 #include "fileio.h"
 #include "log.h"
 #include "parse-util.h"
@@ -23,6 +24,7 @@
 #define SYSTEMD_PATH "/org/freedesktop/systemd1"
 #define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
 #define SETTLE_USEC (20 * USEC_PER_MSEC)
+#define JOB_TIMEOUT_USEC (30 * USEC_PER_SEC)
 
 typedef struct Watch {
         int wd;
@@ -49,16 +51,19 @@ typedef struct Group {
         bool scope_known;   /* the scope existed at the last success */
         bool fallback;      /* the request in flight is the second way round */
         sd_bus_slot *slot;
+        sd_event_source *job_timer; /* a scope start job that does not report back */
 } Group;
 
 struct Attacher {
         sd_event *event;
         sd_bus *bus;
         char *root, *proc_root;
+        char *systemd_hierarchy; /* the cgroup mount where systemd tracks units, NULL if none found */
         bool allow_non_root_files;
         usec_t interval_usec;
         AttacherSliceReady slice_ready;
         void *userdata;
+        JobWatch *jobs;
         pid_t pid_max;
 
         Group *groups;
@@ -67,6 +72,8 @@ struct Attacher {
         size_t in_flight;
         bool running, again;
         uint64_t passes;
+        usec_t pass_started_usec, last_pass_usec; /* CLOCK_MONOTONIC; the duration of the last full pass */
+        size_t pass_moved, last_pass_moved;
 
         int inotify_fd;
         Watch *watches;
@@ -76,9 +83,24 @@ struct Attacher {
 
 static void pass_start(Attacher *a);
 
+/* The last request of a pass came back (or none was needed). */
+static void pass_end(Attacher *a) {
+        a->running = false;
+        a->last_pass_usec = now_usec(CLOCK_MONOTONIC) - a->pass_started_usec;
+        a->last_pass_moved = a->pass_moved;
+        if (a->pass_moved > 0)
+                log_debug("Attach pass moved %zu process(es) in %" PRIu64 " us.", a->pass_moved, a->last_pass_usec);
+        if (a->again) {
+                a->again = false;
+                pass_start(a);
+        }
+}
+
 /* ---- groups ---- */
 
 static void group_done(Group *g) {
+        job_watch_cancel(g->attacher->jobs, g);
+        sd_event_source_disable_unref(g->job_timer);
         sd_bus_slot_unref(g->slot);
         free(g->path);
         free(g->slice);
@@ -260,14 +282,35 @@ static int pid_push(pid_t **l, size_t *n, pid_t p) {
         return 0;
 }
 
-/* Whether the process already sits in the group's scope (then no D-Bus call is made for it). */
-static bool pid_in_scope(Attacher *a, const Group *g, pid_t pid) {
-        _cleanup_(freep) char *file = NULL, *data = NULL, *path = NULL;
+/* The processes in the group's scope now: one read of its cgroup.procs in systemd's own hierarchy (where
+ * it tracks units), instead of one /proc/PID/cgroup per process. Empty when the scope does not exist. */
+static int scope_members(Attacher *a, const Group *g, pid_t **ret, size_t *ret_n) {
+        _cleanup_(freep) char *file = NULL, *data = NULL;
+        pid_t *pids = NULL;
+        size_t n = 0;
 
-        if (asprintf(&file, "%s/%d/cgroup", a->proc_root, (int) pid) < 0 ||
-            read_file_bounded(file, 64 * 1024, &data, NULL) < 0 || proc_parse_cgroup(data, &path) < 0)
-                return false;
-        return streq(path, g->scope_cgroup);
+        *ret = NULL;
+        *ret_n = 0;
+        if (!a->systemd_hierarchy)
+                return 0;
+        if (asprintf(&file, "%s%s/cgroup.procs", a->systemd_hierarchy, g->scope_cgroup) < 0)
+                return -ENOMEM;
+        if (read_file_bounded(file, 16 * 1024 * 1024, &data, NULL) < 0)
+                return 0;
+        for (char *line = data, *end; *line; line = end) {
+                uint64_t v;
+
+                end = line + strcspn(line, "\n");
+                if (*end)
+                        *end++ = 0;
+                if (safe_atou64(line, &v) >= 0 && v > 0 && v <= INT32_MAX && pid_push(&pids, &n, (pid_t) v) < 0) {
+                        free(pids);
+                        return -ENOMEM;
+                }
+        }
+        *ret = pids;
+        *ret_n = n;
+        return 0;
 }
 
 /* Reads one pid file and, if it passes every check, adds its process and descendants to `out`. */
@@ -319,35 +362,66 @@ static void group_finish(Group *g, bool ok) {
         Attacher *a = g->attacher;
 
         g->slot = sd_bus_slot_unref(g->slot);
+        g->job_timer = sd_event_source_disable_unref(g->job_timer);
+        job_watch_cancel(a->jobs, g);
         if (ok) {
                 g->scope_known = true;
                 for (size_t i = 0; i < g->n_sending; i++)
                         (void) pid_push(&g->pids, &g->n_pids, g->sending[i]);
                 log_slice(LOG_INFO, 0, g->scope, "Moved %zu process(es) into %s (group %s).", g->n_sending, g->scope,
                           g->path);
+                a->pass_moved += g->n_sending;
         }
         free(g->sending);
         g->sending = NULL;
         g->n_sending = 0;
-        if (--a->in_flight == 0) {
-                a->running = false;
-                if (a->again) {
-                        a->again = false;
-                        pass_start(a);
-                }
-        }
+        if (--a->in_flight == 0)
+                pass_end(a);
 }
 
 static int group_send(Group *g, bool attach);
 
+static void on_scope_job_done(const char *result, void *userdata) {
+        Group *g = userdata;
+
+        if (!streq(result, "done")) {
+                log_slice(LOG_ERR, 0, g->scope, "Starting %s failed: job result \"%s\".", g->scope, result);
+                g->scope_known = false;
+        }
+        group_finish(g, streq(result, "done"));
+}
+
+static int on_job_timeout(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+        Group *g = userdata;
+
+        log_slice(LOG_ERR, -ETIMEDOUT, g->scope, "Starting %s did not finish; trying again on the next pass.", g->scope);
+        g->scope_known = false;
+        group_finish(g, false);
+        return 0;
+}
+
 static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _unused_) {
         Group *g = userdata;
+        Attacher *a = g->attacher;
         const sd_bus_error *e = sd_bus_message_get_error(m);
         bool was_attach = g->scope_known != g->fallback;
+        const char *job;
 
         g->slot = sd_bus_slot_unref(g->slot);
-        if (!e) {
+        if (!e && was_attach) {
+                /* AttachProcessesToUnit moves the processes before it replies. */
                 group_finish(g, true);
+                return 0;
+        }
+        if (!e) {
+                /* A scope takes its PIDs when its start job runs: wait for the job. */
+                if (sd_bus_message_read(m, "o", &job) < 0 ||
+                    sd_event_add_time_relative(a->event, &g->job_timer, CLOCK_MONOTONIC, JOB_TIMEOUT_USEC, 0,
+                                               on_job_timeout, g) < 0 ||
+                    job_watch_add(a->jobs, job, on_scope_job_done, g) < 0) {
+                        g->scope_known = false;
+                        group_finish(g, false);
+                }
                 return 0;
         }
         if (!g->fallback) {
@@ -406,9 +480,18 @@ static int group_send(Group *g, bool attach) {
         return sd_bus_call_async(a->bus, &g->slot, m, on_reply, g, 0);
 }
 
+static int pid_cmp(const void *x, const void *y) {
+        pid_t a = *(const pid_t *) x, b = *(const pid_t *) y;
+        return a < b ? -1 : a > b;
+}
+
+static bool pid_in_sorted(const pid_t *l, size_t n, pid_t p) {
+        return n > 0 && bsearch(&p, l, n, sizeof(pid_t), pid_cmp);
+}
+
 static void group_pass(Attacher *a, Group *g, const ProcTable *procs) {
-        _cleanup_(freep) pid_t *found = NULL;
-        size_t n_found = 0;
+        _cleanup_(freep) pid_t *found = NULL, *members = NULL;
+        size_t n_found = 0, n_members = 0;
 
         for (size_t p = 0; g->patterns && g->patterns[p]; p++) {
                 glob_t gl = { 0 };
@@ -427,8 +510,12 @@ static void group_pass(Attacher *a, Group *g, const ProcTable *procs) {
         free(g->pids);
         g->pids = NULL;
         g->n_pids = 0;
+        if (n_found > 0 && scope_members(a, g, &members, &n_members) < 0)
+                return;
+        if (n_members > 1)
+                qsort(members, n_members, sizeof(pid_t), pid_cmp);
         for (size_t i = 0; i < n_found; i++) {
-                if (pid_in_scope(a, g, found[i]))
+                if (pid_in_sorted(members, n_members, found[i]))
                         (void) pid_push(&g->pids, &g->n_pids, found[i]);
                 else
                         (void) pid_push(&g->sending, &g->n_sending, found[i]);
@@ -470,17 +557,15 @@ static void pass_start(Attacher *a) {
         }
         a->passes++;
         a->running = true;
+        a->pass_started_usec = now_usec(CLOCK_MONOTONIC);
+        a->pass_moved = 0;
         a->in_flight = 1; /* held until every group has sent */
         for (size_t i = 0; i < a->n_groups; i++)
                 group_pass(a, &a->groups[i], &procs);
         proc_table_done(&procs);
-        if (--a->in_flight == 0) {
-                a->running = false;
-                if (a->again) {
-                        a->again = false;
-                        pass_start(a);
-                }
-        }
+        log_debug("Attach pass prepared in %" PRIu64 " us.", now_usec(CLOCK_MONOTONIC) - a->pass_started_usec);
+        if (--a->in_flight == 0)
+                pass_end(a);
 }
 
 /* ---- triggers ---- */
@@ -620,10 +705,15 @@ int attacher_new(sd_event *event, sd_bus *bus, const AttacherConfig *config, Att
         a->interval_usec = config->interval_usec;
         a->slice_ready = config->slice_ready;
         a->userdata = config->userdata;
+        a->jobs = config->jobs;
         a->proc_root = strdup(config->proc_root ? config->proc_root : "/proc");
         if (!a->proc_root || (config->root && !(a->root = strdup(config->root))))
                 return -ENOMEM;
         a->pid_max = read_pid_max(a->proc_root);
+        r = cgroup_systemd_hierarchy(&a->systemd_hierarchy);
+        if (r < 0)
+                log_warning_errno(r, "Cannot find systemd's cgroup hierarchy: %s; every pass will ask systemd to "
+                                  "move processes even when they are in place.", STRERROR(r));
 
         r = sd_event_add_time(event, &a->settle, CLOCK_MONOTONIC, 0, 0, on_settle, a);
         if (r >= 0)
@@ -647,6 +737,7 @@ Attacher *attacher_free(Attacher *a) {
         sd_event_unref(a->event);
         free(a->root);
         free(a->proc_root);
+        free(a->systemd_hierarchy);
         free(a);
         return NULL;
 }
@@ -675,8 +766,9 @@ json_t *attacher_status_json(const Attacher *a) {
                                                                 "reason", g->refusals[g->last_refusal].reason) :
                                                       json_null()));
         }
-        o = json_pack("{s:o, s:o, s:I}", "groups", groups ? groups : json_object(), "unresolved", json_array(),
-                      "passes", (json_int_t) a->passes);
+        o = json_pack("{s:o, s:o, s:I, s:{s:I, s:I}}", "groups", groups ? groups : json_object(), "unresolved",
+                      json_array(), "passes", (json_int_t) a->passes, "last_pass", "usec",
+                      (json_int_t) a->last_pass_usec, "moved", (json_int_t) a->last_pass_moved);
         for (size_t i = 0; o && a->unresolved && a->unresolved[i]; i++)
                 json_array_append_new(json_object_get(o, "unresolved"), json_string(a->unresolved[i]));
         return o;

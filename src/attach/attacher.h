@@ -9,6 +9,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "job-watch.h"
 #include "time-util.h"
 #include "tree.h"
 
@@ -24,6 +25,7 @@ typedef struct AttacherConfig {
         const char *proc_root;       /* "/proc" */
         AttacherSliceReady slice_ready;
         void *userdata;
+        JobWatch *jobs;              /* JobRemoved for this bus; outlives the attacher */
 } AttacherConfig;
 
 #define ATTACHER_MATCHES_MAX 1024 /* files per glob */

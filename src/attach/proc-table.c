@@ -117,32 +117,3 @@ bool proc_table_is_self_or_ancestor(const ProcTable *t, pid_t pid, pid_t self) {
         }
         return false;
 }
-
-int proc_parse_cgroup(const char *data, char **ret_path) {
-        const char *unified = NULL, *line = data;
-        size_t unified_len = 0;
-
-        while (line && *line) {
-                const char *end = strchr(line, '\n'), *c1 = strchr(line, ':'), *c2;
-                size_t len = end ? (size_t) (end - line) : strlen(line);
-
-                c2 = c1 && c1 < line + len ? memchr(c1 + 1, ':', (size_t) (line + len - c1 - 1)) : NULL;
-                if (c2) {
-                        size_t ctl_len = (size_t) (c2 - c1 - 1);
-
-                        if (ctl_len == strlen("name=systemd") && strncmp(c1 + 1, "name=systemd", ctl_len) == 0) {
-                                *ret_path = strndup(c2 + 1, (size_t) (line + len - c2 - 1));
-                                return *ret_path ? 0 : -ENOMEM;
-                        }
-                        if (ctl_len == 0 && strncmp(line, "0:", 2) == 0) {
-                                unified = c2 + 1;
-                                unified_len = (size_t) (line + len - c2 - 1);
-                        }
-                }
-                line = end ? end + 1 : NULL;
-        }
-        if (!unified)
-                return -ENOENT;
-        *ret_path = strndup(unified, unified_len);
-        return *ret_path ? 0 : -ENOMEM;
-}

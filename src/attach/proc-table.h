@@ -29,7 +29,3 @@ bool proc_table_is_self_or_ancestor(const ProcTable *t, pid_t pid, pid_t self);
 
 /* Parses one /proc/PID/stat line: ppid and flags. Pure. */
 int proc_parse_stat(const char *line, pid_t *ret_ppid, unsigned long *ret_flags);
-
-/* From /proc/PID/cgroup contents: the path of the name=systemd hierarchy, else of the unified one ("0::").
- * Pure; the result points into a new string. */
-int proc_parse_cgroup(const char *data, char **ret_path);

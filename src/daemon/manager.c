@@ -26,6 +26,7 @@ struct Manager {
         sd_bus *bus;
         FileSource *file;
         ZkSource *zk;
+        JobWatch *jobs;
         Realizer *realizer;
         Attacher *attacher;
         char **pid_files;     /* [Tasks] PidFiles= and the drop-ins */
@@ -389,6 +390,11 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         if (r < 0)
                 return log_error_errno(r, "Cannot enable the watchdog: %s", STRERROR(r));
 
+        /* The JobRemoved match goes out before any job is started, so none is missed. */
+        r = job_watch_new(m->bus, &m->jobs);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch systemd jobs: %s", STRERROR(r));
+        rc.jobs = m->jobs;
         r = realizer_new(m->event, m->bus, &rc, on_pass_done, m, &m->realizer);
         if (r < 0)
                 return r;
@@ -417,6 +423,7 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
                         .proc_root = "/proc",
                         .slice_ready = manager_slice_ready,
                         .userdata = m,
+                        .jobs = m->jobs,
                 };
 
                 for (size_t i = 0; c->pid_files && c->pid_files[i]; i++)
@@ -448,6 +455,7 @@ Manager *manager_free(Manager *m) {
         file_source_free(m->file);
         zk_source_free(m->zk);
         realizer_free(m->realizer);
+        job_watch_free(m->jobs);
         sd_event_source_disable_unref(m->sigterm);
         sd_event_source_disable_unref(m->sigint);
         sd_event_source_disable_unref(m->sighup);

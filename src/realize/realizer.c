@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bus-props.h"
+#include "job-watch.h"
 #include "log.h"
 #include "ownership.h"
 #include "realizer.h"
@@ -17,7 +18,6 @@
 #define SYSTEMD_PATH "/org/freedesktop/systemd1"
 #define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
 #define MAX_IN_FLIGHT 256
-#define EARLY_JOBS_MAX 64
 #define DEFAULT_JOB_TIMEOUT_USEC (30 * USEC_PER_SEC)
 
 typedef enum OpState {
@@ -75,10 +75,6 @@ struct Pass {
         bool finished;
 };
 
-typedef struct EarlyJob {
-        char *job, *result;
-} EarlyJob;
-
 struct Realizer {
         sd_event *event;
         sd_bus *bus;
@@ -93,9 +89,8 @@ struct Realizer {
         Pass *current, *last;
         bool pass_again;
         sd_event_source *defer, *repair_timer;
-        sd_bus_slot *job_removed_slot, *unit_removed_slot, *reloading_slot;
-        EarlyJob early[EARLY_JOBS_MAX];
-        size_t early_next;
+        JobWatch *jobs; /* shared with the attacher; not owned */
+        sd_bus_slot *unit_removed_slot, *reloading_slot;
         StrMap logged; /* unit → last error logged for it, so a failing unit logs once per cause */
         char **logged_keys;
         RealizerPassDone on_pass_done;
@@ -181,6 +176,7 @@ static void op_set_result(Op *op, OpState state, int error, const char *message)
 
         op->slot = sd_bus_slot_unref(op->slot);
         op->timer = sd_event_source_disable_unref(op->timer);
+        job_watch_cancel(r->jobs, op);
         op->state = state;
         free(op->error);
         op->error = message ? strdup(message) : NULL;
@@ -258,6 +254,7 @@ static int on_job_timeout(sd_event_source *s _unused_, uint64_t usec _unused_, v
 
         /* The job did not report back: ask the unit what state it is in. */
         op->timer = sd_event_source_disable_unref(op->timer);
+        job_watch_cancel(op->pass->realizer->jobs, op);
         op->slot = sd_bus_slot_unref(op->slot);
         r = sd_bus_path_encode(SYSTEMD_PATH "/unit", op->unit, &object);
         if (r >= 0)
@@ -269,36 +266,8 @@ static int on_job_timeout(sd_event_source *s _unused_, uint64_t usec _unused_, v
         return 0;
 }
 
-static Op *find_running_job(Realizer *r, const char *job) {
-        Pass *p = r->current;
-
-        for (size_t i = 0; p && i < p->n_ops; i++)
-                if (p->ops[i].state == OP_RUNNING && p->ops[i].job && streq(p->ops[i].job, job))
-                        return &p->ops[i];
-        return NULL;
-}
-
-static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _unused_) {
-        Realizer *r = userdata;
-        const char *job, *unit, *result;
-        uint32_t id;
-        Op *op;
-
-        if (sd_bus_message_read(m, "uoss", &id, &job, &unit, &result) < 0)
-                return 0;
-        op = find_running_job(r, job);
-        if (op) {
-                op_job_result(op, result);
-                return 0;
-        }
-        /* The signal can overtake the method reply that tells us the job path: keep it a while. */
-        EarlyJob *e = &r->early[r->early_next];
-        free(e->job);
-        free(e->result);
-        e->job = strdup(job);
-        e->result = strdup(result);
-        r->early_next = (r->early_next + 1) % EARLY_JOBS_MAX;
-        return 0;
+static void on_op_job_done(const char *result, void *userdata) {
+        op_job_result(userdata, result);
 }
 
 static void op_wait_job(Op *op, const char *job) {
@@ -311,18 +280,16 @@ static void op_wait_job(Op *op, const char *job) {
                 op_finish(op, OP_FAILED, -ENOMEM, "out of memory");
                 return;
         }
-        for (size_t i = 0; i < EARLY_JOBS_MAX; i++)
-                if (r->early[i].job && streq(r->early[i].job, job)) {
-                        _cleanup_(freep) char *result = TAKE_PTR(r->early[i].result);
-                        free(r->early[i].job);
-                        r->early[i].job = NULL;
-                        op_job_result(op, result ? result : "failed");
-                        return;
-                }
         k = sd_event_add_time_relative(r->event, &op->timer, CLOCK_MONOTONIC, r->job_timeout_usec, 0,
                                        on_job_timeout, op);
-        if (k < 0)
+        if (k < 0) {
                 op_finish(op, OP_FAILED, k, "cannot arm job timer");
+                return;
+        }
+        /* Last: it may finish the op at once when the job is already gone. */
+        k = job_watch_add(r->jobs, job, on_op_job_done, op);
+        if (k < 0)
+                op_finish(op, OP_FAILED, k, "cannot wait for the job");
 }
 
 static int on_job_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _unused_) {
@@ -450,6 +417,7 @@ static void pass_free(Pass *p) {
         if (!p)
                 return;
         for (size_t i = 0; i < p->n_ops; i++) {
+                job_watch_cancel(p->realizer->jobs, &p->ops[i]);
                 sd_bus_slot_unref(p->ops[i].slot);
                 sd_event_source_disable_unref(p->ops[i].timer);
                 free(p->ops[i].unit);
@@ -958,10 +926,10 @@ int realizer_new(sd_event *event, sd_bus *bus, const RealizerConfig *config, Rea
                 return k;
         sd_event_source_set_enabled(r->defer, SD_EVENT_OFF);
 
-        /* Matches go out before any job is started, so no JobRemoved is missed. */
-        k = sd_bus_match_signal_async(bus, &r->job_removed_slot, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
-                                      "JobRemoved", on_job_removed, NULL, r);
-        if (k >= 0 && !r->dry_run)
+        /* The JobRemoved match (config->jobs) went out before this: no job of ours can be missed. */
+        r->jobs = config->jobs;
+        k = 0;
+        if (!r->dry_run)
                 k = sd_bus_match_signal_async(bus, &r->unit_removed_slot, SYSTEMD_DEST, SYSTEMD_PATH,
                                               SYSTEMD_MANAGER, "UnitRemoved", on_unit_removed, NULL, r);
         if (k >= 0 && !r->dry_run)
@@ -991,13 +959,8 @@ Realizer *realizer_free(Realizer *r) {
         pass_free(r->last);
         sd_event_source_disable_unref(r->defer);
         sd_event_source_disable_unref(r->repair_timer);
-        sd_bus_slot_unref(r->job_removed_slot);
         sd_bus_slot_unref(r->unit_removed_slot);
         sd_bus_slot_unref(r->reloading_slot);
-        for (size_t i = 0; i < EARLY_JOBS_MAX; i++) {
-                free(r->early[i].job);
-                free(r->early[i].result);
-        }
         for (size_t i = 0; r->logged_keys && r->logged_keys[i]; i++)
                 free(strmap_get(&r->logged, r->logged_keys[i]));
         strmap_done(&r->logged);

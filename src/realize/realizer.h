@@ -9,6 +9,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "job-watch.h"
 #include "time-util.h"
 #include "tree.h"
 
@@ -21,6 +22,7 @@ typedef struct RealizerConfig {
         usec_t repair_interval_usec; /* a drift-repair pass this often (0: only on events) */
         usec_t job_timeout_usec;
         bool dry_run;             /* compute one plan, call on_pass_done, change nothing */
+        JobWatch *jobs;           /* JobRemoved for this bus; outlives the realizer */
 } RealizerConfig;
 
 typedef void (*RealizerPassDone)(Realizer *r, void *userdata);

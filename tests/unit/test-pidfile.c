@@ -486,41 +486,6 @@ TEST(test_parse_stat_refuses_garbage) {
         }
 }
 
-/* ---- proc_parse_cgroup ---- */
-
-TEST(test_parse_cgroup_hybrid_prefers_name_systemd) {
-        _cleanup_(freep) char *a = NULL, *b = NULL;
-
-        ASSERT_EQ_INT(proc_parse_cgroup("12:pids:/a\n1:name=systemd:/a.slice/a.scope\n0::/a.slice/a.scope\n", &a), 0);
-        ASSERT_STREQ(a, "/a.slice/a.scope");
-        /* The unified line first and different: name=systemd still wins. */
-        ASSERT_EQ_INT(proc_parse_cgroup("0::/other\n4:memory:/m\n1:name=systemd:/s.slice/t.scope\n", &b), 0);
-        ASSERT_STREQ(b, "/s.slice/t.scope");
-}
-
-TEST(test_parse_cgroup_pure_v2) {
-        _cleanup_(freep) char *a = NULL, *b = NULL, *c = NULL;
-
-        ASSERT_EQ_INT(proc_parse_cgroup("0::/x.slice/y.scope\n", &a), 0);
-        ASSERT_STREQ(a, "/x.slice/y.scope");
-        ASSERT_EQ_INT(proc_parse_cgroup("0::/x.slice/y.scope", &b), 0); /* no trailing newline */
-        ASSERT_STREQ(b, "/x.slice/y.scope");
-        /* "10::" is not the unified hierarchy, and a path may hold ':'. */
-        ASSERT_EQ_INT(proc_parse_cgroup("10::/wrong\n0::/x:y.slice\n", &c), 0);
-        ASSERT_STREQ(c, "/x:y.slice");
-}
-
-TEST(test_parse_cgroup_none) {
-        char *p = NULL;
-
-        ASSERT_EQ_INT(proc_parse_cgroup("", &p), -ENOENT);
-        ASSERT_EQ_INT(proc_parse_cgroup("12:pids:/a\n4:memory:/b\n", &p), -ENOENT);
-        ASSERT_EQ_INT(proc_parse_cgroup("10::/not-unified\n", &p), -ENOENT);
-        ASSERT_EQ_INT(proc_parse_cgroup("garbage\n", &p), -ENOENT);
-        ASSERT_EQ_INT(proc_parse_cgroup("1:name=elogind:/a\n", &p), -ENOENT);
-        ASSERT_TRUE(p == NULL);
-}
-
 /* ---- proc_table on a fake proc root ---- */
 
 TEST(test_proc_table_load_fake_sorted_and_skips_junk) {
@@ -767,9 +732,6 @@ int main(void) {
         RUN(test_read_refuses_bad_content);
         RUN(test_parse_stat_weird_comm);
         RUN(test_parse_stat_refuses_garbage);
-        RUN(test_parse_cgroup_hybrid_prefers_name_systemd);
-        RUN(test_parse_cgroup_pure_v2);
-        RUN(test_parse_cgroup_none);
         RUN(test_proc_table_load_fake_sorted_and_skips_junk);
         RUN(test_proc_table_find);
         RUN(test_proc_table_kthreads);
