@@ -385,7 +385,9 @@ static void on_scope_job_done(const char *result, void *userdata) {
         Group *g = userdata;
 
         if (!streq(result, "done")) {
-                log_slice(LOG_ERR, 0, g->scope, "Starting %s failed: job result \"%s\".", g->scope, result);
+                const char *scope = g->scope ? g->scope : "the scope";
+
+                log_slice(LOG_ERR, 0, scope, "Starting %s failed: job result \"%s\".", scope, result);
                 g->scope_known = false;
         }
         group_finish(g, streq(result, "done"));
