@@ -384,6 +384,8 @@ static int group_send(Group *g, bool attach);
 static void on_scope_job_done(const char *result, void *userdata) {
         Group *g = userdata;
 
+        if (!result)
+                result = "unknown";
         if (!streq(result, "done")) {
                 const char *scope = g->scope ? g->scope : "the scope";
 
