@@ -1,1 +1,3 @@
 /* SPDX-License-Identifier: MIT */
+/* placeholder: being written */
+typedef int placeholder_t;
