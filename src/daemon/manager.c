@@ -7,7 +7,13 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "api.h"
 #include "attacher.h"
+#include "http-server.h"
+#include "metrics.h"
+#include "record.h"
+#include "redis-sink.h"
+#include "sampler.h"
 #include "control.h"
 #include "file-source.h"
 #include "log.h"
@@ -30,6 +36,10 @@ struct Manager {
         Realizer *realizer;
         Attacher *attacher;
         char **pid_files;     /* [Tasks] PidFiles= and the drop-ins */
+        Sampler *sampler;
+        RedisSink *redis;
+        WebServer *web;
+        json_t *tree_json;    /* the last good tree as JSON, for get_conf */
         ControlServer *control;
         sd_event_source *sigterm, *sigint, *sighup;
         Tree *tree;           /* the last good tree, applied */
@@ -149,6 +159,10 @@ static void manager_tree_input(Manager *m, const char *origin, int error, const 
         tree_unref(m->tree);
         m->tree = TAKE_PTR(tree);
         m->tree_hash = h;
+        json_decref(m->tree_json);
+        m->tree_json = json_loadb(data, size, 0, NULL); /* valid: it just parsed */
+        if (m->sampler && sampler_set_tree(m->sampler, m->tree) < 0)
+                log_oom();
         m->version = version >= 0 ? version : m->version + 1;
         m->tree_loaded_usec = now_usec(CLOCK_REALTIME);
         m->last_error = (free(m->last_error), NULL);
@@ -210,9 +224,11 @@ static void on_pass_done(Realizer *r, void *userdata) {
                 sd_event_exit(m->event, EXIT_SUCCESS);
                 return;
         }
-        /* Slices may have just come up: their processes can move now. */
+        /* Slices may have just come up: their processes can move now, their files can be sampled. */
         if (m->attacher)
                 attacher_request_pass(m->attacher);
+        if (m->sampler)
+                sampler_rescan(m->sampler);
         manager_update_status(m);
 }
 
@@ -240,7 +256,82 @@ static json_t *manager_status_json(Manager *m) {
         json_object_set_new(o, "slices", realizer_status_json(m->realizer));
         if (m->attacher)
                 json_object_set_new(o, "tasks", attacher_status_json(m->attacher));
+        if (m->sampler)
+                json_object_set_new(o, "sampler", sampler_status_json(m->sampler));
+        if (m->redis)
+                json_object_set_new(o, "redis", redis_sink_status_json(m->redis));
+        if (m->web)
+                json_object_set_new(o, "web", json_pack("{s:I, s:I}", "clients",
+                                                        (json_int_t) web_server_clients(m->web), "dropped",
+                                                        (json_int_t) web_server_dropped(m->web)));
         return o;
+}
+
+static json_t *on_api_status(void *userdata) {
+        return manager_status_json(userdata);
+}
+
+static char *on_ws_message(WebClient *c, const char *text, size_t size, void *userdata) {
+        Manager *m = userdata;
+        ApiContext ctx = {
+                .ring = sampler_ring(m->sampler),
+                .now_sec = now_usec(CLOCK_REALTIME) / USEC_PER_SEC,
+                .conf = m->tree_json,
+                .conf_version = m->tree ? m->version : -1,
+                .status = on_api_status,
+                .userdata = m,
+        };
+        ApiAction action;
+        char *answer = api_handle(&ctx, text, size, &action);
+
+        if (action != API_ACTION_NONE)
+                web_client_set_subscribed(c, action == API_ACTION_SUBSCRIBE);
+        return answer;
+}
+
+static char *on_metrics(void *userdata) {
+        Manager *m = userdata;
+        json_t *redis = m->redis ? redis_sink_status_json(m->redis) : NULL;
+        MetricsExtra x = {
+                .sweep_cpu_usec_total = sampler_sweep_cpu_usec_total(m->sampler),
+                .sweep_cpu_usec_last = sampler_sweep_cpu_usec_last(m->sampler),
+                .ticks = sampler_ticks(m->sampler),
+                .redis_written = (uint64_t) json_integer_value(json_object_get(redis, "written")),
+                .redis_dropped = (uint64_t) json_integer_value(json_object_get(redis, "dropped")),
+                .websocket_clients = m->web ? web_server_clients(m->web) : 0,
+        };
+        char *text = metrics_render(ring_latest(sampler_ring(m->sampler)), &x);
+
+        json_decref(redis);
+        return text;
+}
+
+/* Every second: the record goes to Redis and to websocket subscribers. */
+static void on_sample(Sampler *sampler, const RingSlot *slot, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_(freep) char *text = NULL;
+        json_t *record;
+        int r;
+
+        if (!m->redis && !(m->web && web_server_clients(m->web) > 0))
+                return;
+        record = record_to_json(slot);
+        text = record ? json_dumps(record, JSON_COMPACT) : NULL;
+        json_decref(record);
+        if (!text)
+                return;
+        if (m->redis) {
+                r = redis_sink_push(m->redis, slot->unix_sec, text, strlen(text));
+                if (r < 0)
+                        log_debug("Cannot queue the record for Redis: %s", STRERROR(r));
+        }
+        if (m->web && web_server_clients(m->web) > 0) {
+                _cleanup_(freep) char *pushed = NULL;
+
+                /* Subscribers get show_account's shape for the one second. */
+                if (asprintf(&pushed, "{\"%" PRIu64 "\":%s}", slot->unix_sec, text) >= 0)
+                        web_server_broadcast(m->web, pushed, strlen(pushed));
+        }
 }
 
 /* GROUP is a path or a unique name, as in PidFiles=. */
@@ -437,6 +528,34 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
                 if (r < 0)
                         return log_error_errno(r, "Cannot set up pid file attachment: %s", STRERROR(r));
         }
+        if (!m->dry_run) {
+                SamplerConfig sc = {
+                        .interval_usec = c->sample_interval_usec,
+                        .window_sec = c->redis_expire_sec,
+                        .root = c->root,
+                };
+
+                r = sampler_new(m->event, &sc, on_sample, m, &m->sampler);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot set up sampling: %s", STRERROR(r));
+                if (!isempty(c->redis_address)) {
+                        RedisSinkConfig rc2 = {
+                                .address = c->redis_address,
+                                .prefix = c->redis_prefix,
+                                .expire_sec = (unsigned) c->redis_expire_sec,
+                        };
+                        r = redis_sink_new(m->event, &rc2, &m->redis);
+                        if (r < 0)
+                                return log_error_errno(r, "Cannot set up Redis at %s: %s", c->redis_address, STRERROR(r));
+                }
+                if (!isempty(c->web_listen)) {
+                        WebHandlers wh = { .message = on_ws_message, .metrics = on_metrics, .userdata = m };
+
+                        r = web_server_new(m->event, c->web_listen, &wh, &m->web);
+                        if (r < 0)
+                                return log_error_errno(r, "Cannot listen on %s: %s", c->web_listen, STRERROR(r));
+                }
+        }
         if (!m->dry_run && !isempty(c->control_socket)) {
                 r = control_server_new(m->event, c->control_socket, on_control, m, &m->control);
                 if (r < 0)
@@ -450,6 +569,10 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         control_server_free(m->control);
+        web_server_free(m->web);
+        redis_sink_free(m->redis);
+        sampler_free(m->sampler);
+        json_decref(m->tree_json);
         attacher_free(m->attacher);
         strv_free(m->pid_files);
         file_source_free(m->file);

@@ -1,1 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* Which hierarchy (v1 or cgroup2) holds each controller, from mountinfo text, and strict parsers for the
+ * cgroup v1 and v2 statistics files the sampler reads. Pure: bytes in, numbers out; no I/O, no logging. */
 #pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum CgController {
+        CG_CPU,
+        CG_CPUACCT,
+        CG_MEMORY,
+        CG_IO, /* blkio on v1, io on v2 */
+        CG_PIDS,
+        _CG_CONTROLLER_MAX,
+} CgController;
+
+typedef struct CgroupLayout {
+        char *v1[_CG_CONTROLLER_MAX]; /* mount point of the v1 hierarchy holding it, or NULL */
+        char *unified;                /* cgroup2 mount point or NULL */
+} CgroupLayout;
+
+/* The controller's name in v1 super options ("blkio" for CG_IO), NULL when out of range. */
+const char *cg_controller_v1_name(CgController c);
+
+/* Fills *ret from /proc/self/mountinfo text. v1 hierarchies are matched by the controller names in their
+ * super options (co-mounted ones such as "cpu,cpuacct" fill both slots with the same path); the cgroup2
+ * mount is only recorded, since which controllers it offers is in cgroup.controllers, not in mountinfo.
+ * The first mount of a hierarchy wins. Mount points are unescaped (\040 → ' '). -ENOENT when there is no
+ * cgroup mount at all; *ret is set only on success. Free with cgroup_layout_done(). */
+int cgroup_layout_from_mountinfo(const char *mountinfo, CgroupLayout *ret);
+void cgroup_layout_done(CgroupLayout *l);
+
+/* Every parser below takes a file's bytes (not NUL-terminated), accepts a missing trailing newline,
+ * returns -EINVAL on anything the kernel would not write (empty input, stray spaces, signs, NUL bytes)
+ * and -ERANGE on a number above UINT64_MAX, and sets its output only on success. */
+
+/* A single-number file: cpuacct.usage (ns), memory.current, memory.usage_in_bytes, pids.current.
+ * "max" → UINT64_MAX. */
+int cg_parse_u64(const char *data, size_t size, uint64_t *ret);
+
+/* v2 cpu.stat ("usage_usec N\nuser_usec N\n..."): usage_usec. -ENODATA when the key is missing. */
+int cg_parse_cpu_stat_usage_usec(const char *data, size_t size, uint64_t *ret);
+
+/* Records carry CPU time in ns on v1 and v2 alike: cpu.stat's usage_usec × 1000, saturating. */
+static inline uint64_t cg_usec_to_nsec(uint64_t usec) {
+        return usec > UINT64_MAX / 1000 ? UINT64_MAX : usec * 1000;
+}
+
+#define CG_IO_DEVICES_MAX 64
+
+typedef struct CgIoDevice {
+        unsigned major, minor;
+        uint64_t read_bytes, write_bytes, read_ios, write_ios;
+} CgIoDevice;
+
+typedef struct CgIoStats {
+        CgIoDevice dev[CG_IO_DEVICES_MAX];
+        size_t n;
+} CgIoStats;
+
+/* v2 io.stat ("8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0"). Keys other than the four kept are
+ * ignored (dbytes, dios, cost.*, use_delay, ...); a device with no keys (the kernel prints "8:0 " when
+ * all its counters are zero) is kept with zeros; an empty file is no devices. Devices beyond
+ * CG_IO_DEVICES_MAX are dropped, which is not an error. */
+int cg_parse_io_stat(const char *data, size_t size, CgIoStats *ret);
+
+/* v1 blkio.throttle.io_service_bytes (ops=false: Read/Write → *_bytes) or blkio.throttle.io_serviced
+ * (ops=true: Read/Write → *_ios), merged into *io: a device already present gets the other half filled
+ * in, so zero *io once and call twice. Sync/Async/Discard/Total and the final "Total N" are checked
+ * and skipped. On failure *io is left as it was. */
+int cg_parse_blkio(const char *data, size_t size, bool ops, CgIoStats *io);
+
+typedef struct CgPressure {
+        bool have_some, have_full;
+        uint64_t some_total_usec, full_total_usec;
+} CgPressure;
+
+/* cpu.pressure, memory.pressure, io.pressure, or /proc/pressure/{cpu,memory,io} ("some avg10=0.00 avg60=0.00
+ * avg300=0.00 total=123\nfull ...\n"): the total= of each line. "some" is required; "full" may be
+ * missing (cpu.pressure before Linux 5.13). */
+int cg_parse_pressure(const char *data, size_t size, CgPressure *ret);

@@ -1,1 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* hiredis ↔ sd-event: drives one redisAsyncContext from one sd-event io source (EPOLLIN/EPOLLOUT toggled by
+ * hiredis's addRead/delRead/addWrite/delWrite hooks). hiredis 0.14 has no timer hook: timeouts are the
+ * caller's job. */
 #pragma once
+
+#include <hiredis/async.h>
+#include <systemd/sd-event.h>
+
+/* Attaches before redisAsyncSetConnectCallback(), which already asks for the first write event. The io
+ * source lives until hiredis frees the context (its cleanup hook drops it), whoever frees it. 0, or
+ * -EEXIST (already attached to an event loop), -EIO (the context is in error), -EBADF, -ENOMEM, or
+ * sd_event_add_io()'s error. */
+int redis_event_attach(redisAsyncContext *ac, sd_event *event);

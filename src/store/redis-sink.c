@@ -1,3 +1,565 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder: being written */
-typedef int placeholder_t;
+#include <errno.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "log.h"
+#include "parse-util.h"
+#include "redis-event.h"
+#include "redis-sink.h"
+#include "time-util.h"
+#include "zk-machine.h"
+
+#define CONNECT_TIMEOUT_USEC (2 * USEC_PER_SEC)
+/* hiredis 0.14 has no command timeout: a host that vanished without a RST would hold the pipeline for
+ * TCP's retransmission timeout (~15 min). */
+#define REPLY_TIMEOUT_USEC (15 * USEC_PER_SEC)
+#define BACKOFF_MIN_USEC (250 * USEC_PER_MSEC)
+#define BACKOFF_MAX_USEC (10 * USEC_PER_SEC)
+#define DEFAULT_PREFIX "cgroup_arch"
+#define DEFAULT_EXPIRE_SEC 300U
+
+typedef struct Record {
+        uint64_t unix_sec;
+        usec_t queued_usec; /* CLOCK_MONOTONIC when pushed: the record's age is how long it waited */
+        char *json;
+        size_t size;
+} Record;
+
+struct RedisSink {
+        sd_event *event;
+        char *address;         /* as configured: status and logs */
+        char *host;            /* TCP host, or the unix socket path when port == 0 */
+        int port;
+        char *prefix;
+        char *key;             /* "<prefix>/account/" with room for a number, reused per SET */
+        size_t key_prefix_len;
+        unsigned expire_sec;
+        size_t backlog_max;
+
+        /* The live context. Callbacks of any other context (one we are freeing) are stale and ignored. */
+        redisAsyncContext *ac;
+        bool connected;
+        bool reset_requested;  /* a reply callback wants the context dropped: done by the defer source */
+        bool pipeline_clean;   /* no error reply in the pipeline in flight so far */
+        unsigned attempt;      /* failures since the last clean pipeline: the backoff's exponent */
+        uint64_t n_connects;
+
+        Record *queue;         /* ring of backlog_max records: pushed, not sent yet, oldest at queue_head */
+        size_t queue_head, queue_len;
+        Record *flight;        /* the pipeline in flight, oldest first; [0, n_answered) are answered */
+        size_t n_flight, n_answered;
+        usec_t flight_sent_usec;
+
+        sd_event_source *timer; /* by state: reconnect backoff, connect timeout, reply timeout */
+        sd_event_source *defer; /* sends pipelines and frees contexts, outside hiredis callbacks */
+
+        uint64_t dropped, written, errors, reconnects;
+        char *last_error;
+        char *last_logged;     /* the last cause logged: each distinct cause once */
+        bool degraded;         /* nothing written yet, or a failure since the last clean pipeline */
+        bool logged_drop;
+};
+
+/* ---- the backlog ---- */
+
+static Record *queue_at(RedisSink *s, size_t i) {
+        return &s->queue[(s->queue_head + i) % s->backlog_max];
+}
+
+static Record queue_pop_front(RedisSink *s) {
+        Record r = s->queue[s->queue_head];
+
+        s->queue[s->queue_head] = (Record) { 0 };
+        s->queue_head = (s->queue_head + 1) % s->backlog_max;
+        s->queue_len--;
+        return r;
+}
+
+static void queue_push_back(RedisSink *s, Record r) {
+        *queue_at(s, s->queue_len++) = r;
+}
+
+static void queue_push_front(RedisSink *s, Record r) {
+        s->queue_head = (s->queue_head + s->backlog_max - 1) % s->backlog_max;
+        s->queue[s->queue_head] = r;
+        s->queue_len++;
+}
+
+static void note_dropped(RedisSink *s, const char *why) {
+        s->dropped++;
+        if (s->logged_drop)
+                return;
+        s->logged_drop = true;
+        log_warning("Redis: %s for %s; dropping the oldest records until Redis takes them again.", why,
+                    s->address);
+}
+
+static void queue_drop_front(RedisSink *s, const char *why) {
+        Record r = queue_pop_front(s);
+
+        free(r.json);
+        note_dropped(s, why);
+}
+
+static void queue_drop_expired(RedisSink *s, usec_t now) {
+        usec_t max_age = (usec_t) s->expire_sec * USEC_PER_SEC;
+
+        while (s->queue_len > 0 && now - MIN(now, s->queue[s->queue_head].queued_usec) >= max_age)
+                queue_drop_front(s, "records older than the expiry time");
+}
+
+/* The unanswered part of the pipeline goes back in front of the queue (SET is idempotent); when the queue
+ * has no room for all of it, the oldest records are the ones dropped. */
+static void flight_requeue(RedisSink *s) {
+        for (size_t i = s->n_flight; i > s->n_answered; i--) {
+                Record *r = &s->flight[i - 1];
+
+                if (s->queue_len < s->backlog_max)
+                        queue_push_front(s, *r);
+                else {
+                        free(r->json);
+                        note_dropped(s, "backlog full");
+                }
+                *r = (Record) { 0 };
+        }
+        s->n_flight = s->n_answered = 0;
+}
+
+/* ---- state, logging, timers ---- */
+
+#define RETRYING "reconnecting with backoff, records kept in RAM"
+
+/* Records the cause for status and logs it once per distinct cause: "Redis at ADDRESS: CAUSE; THEN." */
+_printf_(4, 5) static void sink_error(RedisSink *s, int level, const char *then, const char *format, ...) {
+        char cause[400];
+        va_list ap;
+
+        va_start(ap, format);
+        vsnprintf(cause, sizeof(cause), format, ap);
+        va_end(ap);
+        s->degraded = true;
+        free(s->last_error);
+        s->last_error = strdup(cause);
+        if (s->last_logged && streq(s->last_logged, cause))
+                return;
+        log_internal(level, 0, NULL, "Redis at %s: %s; %s.", s->address, cause, then);
+        free(s->last_logged);
+        s->last_logged = strdup(cause);
+}
+
+static usec_t sink_now(RedisSink *s) {
+        uint64_t now;
+
+        if (sd_event_now(s->event, CLOCK_MONOTONIC, &now) < 0)
+                now = now_usec(CLOCK_MONOTONIC);
+        return now;
+}
+
+static void timer_arm(RedisSink *s, usec_t delay) {
+        (void) sd_event_source_set_time(s->timer, sink_now(s) + delay);
+        (void) sd_event_source_set_enabled(s->timer, SD_EVENT_ONESHOT);
+}
+
+static void timer_disarm(RedisSink *s) {
+        (void) sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
+}
+
+static void sink_kick(RedisSink *s) {
+        (void) sd_event_source_set_enabled(s->defer, SD_EVENT_ONESHOT);
+}
+
+static void sink_schedule_reconnect(RedisSink *s) {
+        usec_t delay = zk_backoff_usec(s->attempt, BACKOFF_MIN_USEC, BACKOFF_MAX_USEC);
+
+        if (s->attempt < 64)
+                s->attempt++;
+        log_debug("Redis: reconnecting to %s in %" PRIu64 " ms.", s->address, delay / USEC_PER_MSEC);
+        timer_arm(s, delay);
+}
+
+/* Drops the live context ourselves. Never from inside a hiredis callback: from the timer, the defer
+ * source, or redis_sink_free(). */
+static void sink_disconnect(RedisSink *s) {
+        redisAsyncContext *ac = TAKE_PTR(s->ac);
+
+        s->connected = false;
+        s->reset_requested = false;
+        timer_disarm(s);
+        /* Runs the pending reply callbacks with NULL, then the disconnect callback: all see a stale context. */
+        if (ac)
+                redisAsyncFree(ac);
+        flight_requeue(s);
+}
+
+/* hiredis is freeing the live context itself (connection failed or lost); inside its callbacks. */
+static void sink_context_gone(RedisSink *s, const char *why) {
+        s->ac = NULL;
+        s->connected = false;
+        s->reset_requested = false;
+        flight_requeue(s);
+        sink_error(s, LOG_WARNING, RETRYING, "connection lost: %s", why);
+        sink_schedule_reconnect(s);
+}
+
+/* ---- hiredis callbacks ---- */
+
+static void on_connect(const redisAsyncContext *ac, int status) {
+        RedisSink *s = ac->data;
+
+        if (!s || ac != s->ac)
+                return;
+        if (status != REDIS_OK) {
+                /* hiredis frees the context when we return. */
+                s->ac = NULL;
+                s->connected = false;
+                sink_error(s, LOG_WARNING, RETRYING, "cannot connect: %s",
+                           ac->errstr ? ac->errstr : "unknown error");
+                sink_schedule_reconnect(s);
+                return;
+        }
+        s->connected = true;
+        timer_disarm(s);
+        log_debug("Redis: connected to %s, %zu records queued.", s->address, s->queue_len);
+        sink_kick(s);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status) {
+        RedisSink *s = ac->data;
+
+        if (!s || ac != s->ac)
+                return;
+        sink_context_gone(s, status == REDIS_OK ? "closed" : ac->errstr ? ac->errstr : "unknown error");
+}
+
+static void pipeline_done(RedisSink *s) {
+        usec_t now = sink_now(s);
+        size_t n = s->n_flight;
+
+        log_debug("Redis: pipeline of %zu SETs answered in %" PRIu64 " µs.", n, now - s->flight_sent_usec);
+        s->n_flight = s->n_answered = 0;
+        timer_disarm(s);
+        if (!s->pipeline_clean) {
+                /* A new connection may help (a failover made this one a replica, OOM, LOADING); the
+                 * backoff keeps a refusing server from being hammered. */
+                s->reset_requested = true;
+                sink_kick(s);
+                return;
+        }
+        s->attempt = 0;
+        s->logged_drop = false;
+        if (s->degraded) {
+                log_info("Redis: writing to %s (%zu records in the first pipeline).", s->address, n);
+                s->degraded = false;
+                free(s->last_logged);
+                s->last_logged = NULL;
+        }
+        if (s->queue_len > 0)
+                sink_kick(s);
+}
+
+static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
+        RedisSink *s = privdata;
+        redisReply *reply = r;
+        Record *rec;
+
+        if (ac != s->ac)
+                return;
+        if (!reply) {
+                /* hiredis is failing the context: every pending reply gets NULL, then it is freed. */
+                sink_context_gone(s, ac->err && ac->errstr ? ac->errstr : "no reply");
+                return;
+        }
+        if (s->n_answered >= s->n_flight)
+                return; /* one callback per SET sent: cannot happen */
+        rec = &s->flight[s->n_answered++];
+        if (reply->type == REDIS_REPLY_ERROR) {
+                s->errors++;
+                s->pipeline_clean = false;
+                sink_error(s, LOG_WARNING, "record dropped, reconnecting", "SET refused: %.*s",
+                           (int) MIN(reply->len, (size_t) 200), reply->str ? reply->str : "");
+        } else
+                s->written++;
+        free(rec->json);
+        rec->json = NULL;
+        if (s->n_answered == s->n_flight)
+                pipeline_done(s);
+}
+
+/* ---- sending ---- */
+
+static int sink_send(RedisSink *s, const Record *rec, usec_t now) {
+        char ex[24];
+        unsigned waited_sec = (unsigned) ((now - MIN(now, rec->queued_usec)) / USEC_PER_SEC);
+        int key_len, ex_len;
+
+        key_len = snprintf(s->key + s->key_prefix_len, 24, "%" PRIu64, rec->unix_sec);
+        /* Older ones were dropped, so at least 1 s remains. */
+        ex_len = snprintf(ex, sizeof(ex), "%u", s->expire_sec - MIN(waited_sec, s->expire_sec - 1));
+        if (key_len < 0 || ex_len < 0)
+                return -EINVAL;
+
+        const char *argv[] = { "SET", s->key, rec->json, "EX", ex };
+        const size_t argvlen[] = { 3, s->key_prefix_len + (size_t) key_len, rec->size, 2, (size_t) ex_len };
+
+        /* Appends to the output buffer only: all of a pipeline leaves in the next writes. */
+        if (redisAsyncCommandArgv(s->ac, on_reply, s, (int) ELEMENTSOF(argv), argv, argvlen) != REDIS_OK)
+                return -EIO;
+        return 0;
+}
+
+static void sink_flush(RedisSink *s) {
+        usec_t now = sink_now(s);
+        size_t n = 0;
+
+        if (!s->ac || !s->connected || s->n_flight > 0)
+                return;
+        queue_drop_expired(s, now);
+        if (s->queue_len == 0)
+                return;
+
+        while (s->queue_len > 0)
+                s->flight[n++] = queue_pop_front(s);
+        s->n_flight = n;
+        s->n_answered = 0;
+        s->pipeline_clean = true;
+        s->flight_sent_usec = now;
+        for (size_t i = 0; i < n; i++)
+                if (sink_send(s, &s->flight[i], now) < 0) {
+                        sink_error(s, LOG_WARNING, RETRYING, "cannot queue a command: %s",
+                                   s->ac->errstr ? s->ac->errstr : "unknown error");
+                        sink_disconnect(s);
+                        sink_schedule_reconnect(s);
+                        return;
+                }
+        log_debug("Redis: sent a pipeline of %zu SETs to %s.", n, s->address);
+        timer_arm(s, REPLY_TIMEOUT_USEC);
+}
+
+static void sink_connect(RedisSink *s) {
+        redisAsyncContext *ac;
+        int r;
+
+        if (s->n_connects++ > 0)
+                s->reconnects++;
+        /* Non-blocking connect; a host name still goes through getaddrinfo() in hiredis. */
+        ac = s->port > 0 ? redisAsyncConnect(s->host, s->port) : redisAsyncConnectUnix(s->host);
+        if (!ac) {
+                sink_error(s, LOG_ERR, RETRYING, "cannot create a client: %s", STRERROR(ENOMEM));
+                sink_schedule_reconnect(s);
+                return;
+        }
+        if (ac->err) {
+                /* A unix socket connect() fails at once; TCP fails here on resolution or no route. */
+                sink_error(s, LOG_WARNING, RETRYING, "cannot connect: %s",
+                           ac->errstr ? ac->errstr : "unknown error");
+                redisAsyncFree(ac);
+                sink_schedule_reconnect(s);
+                return;
+        }
+        r = redis_event_attach(ac, s->event);
+        if (r < 0) {
+                sink_error(s, LOG_ERR, RETRYING, "cannot watch the connection: %s", STRERROR(r));
+                redisAsyncFree(ac);
+                sink_schedule_reconnect(s);
+                return;
+        }
+        ac->data = s;
+        s->ac = ac;
+        s->connected = false;
+        /* After attaching: setting the connect callback asks for the first write event. */
+        (void) redisAsyncSetConnectCallback(ac, on_connect);
+        (void) redisAsyncSetDisconnectCallback(ac, on_disconnect);
+        timer_arm(s, CONNECT_TIMEOUT_USEC);
+}
+
+/* ---- sd-event callbacks ---- */
+
+static int on_timer(sd_event_source *es _unused_, uint64_t usec _unused_, void *userdata) {
+        RedisSink *s = userdata;
+
+        if (!s->ac)
+                sink_connect(s);
+        else if (!s->connected) {
+                sink_error(s, LOG_WARNING, RETRYING, "no connection within %" PRIu64 " s",
+                           CONNECT_TIMEOUT_USEC / USEC_PER_SEC);
+                sink_disconnect(s);
+                sink_schedule_reconnect(s);
+        } else if (s->n_flight > 0) {
+                sink_error(s, LOG_WARNING, RETRYING, "no answer to %zu SETs within %" PRIu64 " s",
+                           s->n_flight - s->n_answered, REPLY_TIMEOUT_USEC / USEC_PER_SEC);
+                sink_disconnect(s);
+                sink_schedule_reconnect(s);
+        }
+        return 0;
+}
+
+static int on_defer(sd_event_source *es _unused_, void *userdata) {
+        RedisSink *s = userdata;
+
+        if (s->reset_requested) {
+                sink_disconnect(s);
+                sink_schedule_reconnect(s);
+                return 0;
+        }
+        sink_flush(s);
+        return 0;
+}
+
+/* ---- lifecycle ---- */
+
+/* "host:port", "[v6]:port" or "/path". */
+static int parse_address(const char *address, char **ret_host, int *ret_port) {
+        _cleanup_(freep) char *host = NULL;
+        const char *colon;
+        uint64_t port;
+        size_t n;
+
+        if (isempty(address))
+                return -EINVAL;
+        if (address[0] == '/') {
+                if (strlen(address) >= sizeof(((struct sockaddr_un *) NULL)->sun_path))
+                        return -ENAMETOOLONG;
+                host = strdup(address);
+                if (!host)
+                        return -ENOMEM;
+                *ret_host = TAKE_PTR(host);
+                *ret_port = 0;
+                return 0;
+        }
+        colon = strrchr(address, ':');
+        if (!colon || colon == address || safe_atou64(colon + 1, &port) < 0 || port == 0 || port > 65535)
+                return -EINVAL;
+        n = (size_t) (colon - address);
+        if (address[0] == '[') {
+                if (n < 3 || address[n - 1] != ']')
+                        return -EINVAL;
+                host = strndup(address + 1, n - 2);
+        } else {
+                if (memchr(address, ':', n))
+                        return -EINVAL; /* an IPv6 address needs brackets */
+                host = strndup(address, n);
+        }
+        if (!host)
+                return -ENOMEM;
+        *ret_host = TAKE_PTR(host);
+        *ret_port = (int) port;
+        return 0;
+}
+
+int redis_sink_new(sd_event *event, const RedisSinkConfig *c, RedisSink **ret) {
+        _cleanup_(redis_sink_freep) RedisSink *s = NULL;
+        int r;
+
+        if (!event || !c || !ret)
+                return -EINVAL;
+        s = calloc(1, sizeof(RedisSink));
+        if (!s)
+                return -ENOMEM;
+        s->event = sd_event_ref(event);
+        s->degraded = true;
+        s->expire_sec = c->expire_sec > 0 ? c->expire_sec : DEFAULT_EXPIRE_SEC;
+        s->backlog_max = c->backlog_max > 0 ? c->backlog_max : s->expire_sec;
+
+        r = parse_address(c->address, &s->host, &s->port);
+        if (r < 0)
+                return r;
+        s->address = strdup(c->address);
+        s->prefix = strdup(c->prefix ? c->prefix : DEFAULT_PREFIX);
+        if (!s->address || !s->prefix)
+                return -ENOMEM;
+        s->key_prefix_len = strlen(s->prefix) + strlen("/account/");
+        s->key = malloc(s->key_prefix_len + 24);
+        s->queue = calloc(s->backlog_max, sizeof(Record));
+        s->flight = calloc(s->backlog_max, sizeof(Record));
+        if (!s->key || !s->queue || !s->flight)
+                return -ENOMEM;
+        snprintf(s->key, s->key_prefix_len + 24, "%s/account/", s->prefix);
+
+        r = sd_event_add_time(event, &s->timer, CLOCK_MONOTONIC, 0, 10 * USEC_PER_MSEC, on_timer, s);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(s->timer, "redis-timer");
+        r = sd_event_add_defer(event, &s->defer, on_defer, s);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(s->defer, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(s->defer, "redis-defer");
+
+        sink_connect(s);
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+RedisSink *redis_sink_free(RedisSink *s) {
+        if (!s)
+                return NULL;
+        if (s->ac)
+                sink_disconnect(s); /* the in-flight pipeline returns to the queue, freed below */
+        s->timer = sd_event_source_disable_unref(s->timer);
+        s->defer = sd_event_source_disable_unref(s->defer);
+        if (s->queue)
+                while (s->queue_len > 0)
+                        free(queue_pop_front(s).json);
+        if (s->flight)
+                for (size_t i = 0; i < s->n_flight; i++)
+                        free(s->flight[i].json);
+        free(s->queue);
+        free(s->flight);
+        sd_event_unref(s->event);
+        free(s->address);
+        free(s->host);
+        free(s->prefix);
+        free(s->key);
+        free(s->last_error);
+        free(s->last_logged);
+        free(s);
+        return NULL;
+}
+
+int redis_sink_push(RedisSink *s, uint64_t unix_sec, const char *json, size_t size) {
+        Record rec;
+
+        if (!s || (!json && size > 0))
+                return -EINVAL;
+        if (size > REDIS_SINK_RECORD_MAX_BYTES)
+                return -EFBIG;
+        rec = (Record) {
+                .unix_sec = unix_sec,
+                .queued_usec = sink_now(s),
+                .json = malloc(MAX(size, (size_t) 1)),
+                .size = size,
+        };
+        if (!rec.json)
+                return -ENOMEM;
+        if (size > 0)
+                memcpy(rec.json, json, size);
+
+        queue_drop_expired(s, rec.queued_usec);
+        if (s->queue_len >= s->backlog_max)
+                queue_drop_front(s, "backlog full");
+        queue_push_back(s, rec);
+        if (s->connected && s->n_flight == 0)
+                sink_kick(s);
+        return 0;
+}
+
+json_t *redis_sink_status_json(const RedisSink *s) {
+        return json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:s?, s:I}",
+                         "address", s->address,
+                         "connected", s->connected,
+                         "backlog", (json_int_t) (s->queue_len + s->n_flight - s->n_answered),
+                         "in_flight", (json_int_t) (s->n_flight - s->n_answered),
+                         "dropped", (json_int_t) s->dropped,
+                         "written", (json_int_t) s->written,
+                         "errors", (json_int_t) s->errors,
+                         "last_error", s->last_error,
+                         "reconnects", (json_int_t) s->reconnects);
+}

@@ -1,1 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* The per-second writer to Redis: one `SET <prefix>/account/<unix_sec> <json> EX <n>` per record, all queued
+ * records in one pipeline, at most one pipeline in flight. Owns the async connection, its reconnects with
+ * capped backoff, and a bounded backlog kept while Redis is away or slow. Never blocks the loop. */
 #pragma once
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "macro.h"
+
+/* A record larger than this is refused with -EFBIG. */
+#define REDIS_SINK_RECORD_MAX_BYTES ((size_t) 16 * 1024 * 1024)
+
+typedef struct RedisSink RedisSink;
+
+typedef struct RedisSinkConfig {
+        const char *address; /* "host:port", "[v6addr]:port", or an absolute unix socket path */
+        const char *prefix;  /* NULL: "cgroup_arch" */
+        unsigned expire_sec; /* 0: 300 */
+        size_t backlog_max;  /* records kept while Redis is away; 0: expire_sec */
+} RedisSinkConfig;
+
+/* Connects at once, asynchronously; a failed connect only schedules a retry. -EINVAL for a bad address.
+ * A host name (not a numeric address) is resolved by hiredis with a blocking getaddrinfo() per connect. */
+int redis_sink_new(sd_event *event, const RedisSinkConfig *c, RedisSink **ret);
+/* Drops the connection (and an in-flight pipeline) and every queued record. Not from an sd-event callback
+ * of this sink (it has none the caller sees, so any other callback is fine). */
+RedisSink *redis_sink_free(RedisSink *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(RedisSink *, redis_sink_free)
+
+/* Queues one record (copied); all queued records go out as ONE pipeline when connected and no previous
+ * pipeline is still in flight. Beyond backlog_max the oldest records are dropped (and counted); records
+ * queued for expire_sec or longer are dropped too (Redis would have expired them), and a record sent late
+ * gets EX reduced by the time it waited, so its key expires when it would have. Never blocks.
+ * 0, or -EFBIG (size > REDIS_SINK_RECORD_MAX_BYTES), -EINVAL, -ENOMEM. */
+int redis_sink_push(RedisSink *s, uint64_t unix_sec, const char *json, size_t size);
+
+/* {"address", "connected", "backlog" (queued + in flight), "in_flight", "dropped" (backlog cap or age),
+ *  "written" (SETs answered OK), "errors" (SETs answered with an error), "last_error" (string or null),
+ *  "reconnects" (connection attempts after the first)} */
+json_t *redis_sink_status_json(const RedisSink *s);

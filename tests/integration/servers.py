@@ -110,3 +110,40 @@ class ZkServer:
     @property
     def hosts(self):
         return f'127.0.0.1:{self.port}'
+
+
+class RedisServer:
+    """redis-server (Debian's redis-server package) on 127.0.0.1, no persistence."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix='sk-redis-')
+        self.port = free_port()
+        self.proc = None
+        self.log = os.path.join(self.dir, 'server.log')
+
+    def start(self, timeout=15):
+        assert self.proc is None
+        log = open(self.log, 'ab')
+        self.proc = subprocess.Popen(
+            ['redis-server', '--port', str(self.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+             '--daemonize', 'no', '--dir', self.dir],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        wait_port(self.port, timeout, self.proc, self.log)
+        return self
+
+    def stop(self, timeout=15):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.kill()  # like a crash: no goodbye to clients
+            self.proc.wait(timeout)
+        self.proc = None
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    @property
+    def address(self):
+        return f'127.0.0.1:{self.port}'

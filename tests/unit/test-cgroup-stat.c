@@ -1,2 +1,629 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cgroup-stat.h"
+#include "fileio.h"
+#include "macro.h"
 #include "tests.h"
-int main(void) { return 0; }
+
+/* Fixtures live in tests/data/cgroup/ (the working directory is tests/data); README.md there says where
+ * each one comes from. Most are real files copied from a hybrid-layout Debian 12 test VM (kernel 6.18);
+ * v2-io.stat and mountinfo-v2 are written from Documentation/admin-guide/cgroup-v2.rst since that VM has
+ * no io controller on cgroup2 and no pure-v2 mount. */
+static char *fixture(const char *name, size_t *ret_size) {
+        char path[256], *data = NULL;
+        size_t size = 0;
+
+        ASSERT_TRUE((size_t) snprintf(path, sizeof(path), "cgroup/%s", name) < sizeof(path));
+        ASSERT_EQ_INT(read_file_bounded(path, 1024 * 1024, &data, &size), 0);
+        *ret_size = size;
+        return data;
+}
+
+/* A string literal's bytes without its NUL, the way the sampler hands over what pread() returned. */
+#define S(lit) (lit), (sizeof(lit) - 1)
+
+static const CgIoDevice *find_dev(const CgIoStats *io, unsigned major, unsigned minor) {
+        for (size_t i = 0; i < io->n; i++)
+                if (io->dev[i].major == major && io->dev[i].minor == minor)
+                        return &io->dev[i];
+        return NULL;
+}
+
+/* ---- layout ---- */
+
+TEST(test_layout_hybrid) {
+        _cleanup_(cgroup_layout_done) CgroupLayout l = { 0 };
+        _cleanup_(freep) char *mi = NULL;
+        size_t size;
+
+        /* This machine's own /proc/self/mountinfo: cpu and cpuacct apart, blkio, cgroup2 at unified/. */
+        mi = fixture("mountinfo-hybrid", &size);
+        ASSERT_EQ_INT(cgroup_layout_from_mountinfo(mi, &l), 0);
+        ASSERT_STREQ(l.v1[CG_CPU], "/sys/fs/cgroup/cpu");
+        ASSERT_STREQ(l.v1[CG_CPUACCT], "/sys/fs/cgroup/cpuacct");
+        ASSERT_STREQ(l.v1[CG_MEMORY], "/sys/fs/cgroup/memory");
+        ASSERT_STREQ(l.v1[CG_IO], "/sys/fs/cgroup/blkio");
+        ASSERT_STREQ(l.v1[CG_PIDS], "/sys/fs/cgroup/pids");
+        ASSERT_STREQ(l.unified, "/sys/fs/cgroup/unified");
+}
+
+TEST(test_layout_comounted) {
+        _cleanup_(cgroup_layout_done) CgroupLayout l = { 0 };
+        _cleanup_(freep) char *mi = NULL;
+        size_t size;
+
+        /* A legacy (all-v1) host in systemd's classic layout: "cpu,cpuacct" co-mounted, no cgroup2. */
+        mi = fixture("mountinfo-v1-comounted", &size);
+        ASSERT_EQ_INT(cgroup_layout_from_mountinfo(mi, &l), 0);
+        ASSERT_STREQ(l.v1[CG_CPU], "/sys/fs/cgroup/cpu,cpuacct");
+        ASSERT_STREQ(l.v1[CG_CPUACCT], "/sys/fs/cgroup/cpu,cpuacct");
+        ASSERT_TRUE(l.v1[CG_CPU] != l.v1[CG_CPUACCT]); /* each slot owns its string */
+        ASSERT_STREQ(l.v1[CG_MEMORY], "/sys/fs/cgroup/memory");
+        ASSERT_STREQ(l.v1[CG_IO], "/sys/fs/cgroup/blkio");
+        ASSERT_STREQ(l.v1[CG_PIDS], "/sys/fs/cgroup/pids");
+        ASSERT_TRUE(l.unified == NULL);
+}
+
+TEST(test_layout_pure_v2) {
+        _cleanup_(cgroup_layout_done) CgroupLayout l = { 0 };
+        _cleanup_(freep) char *mi = NULL;
+        size_t size;
+
+        mi = fixture("mountinfo-v2", &size);
+        ASSERT_EQ_INT(cgroup_layout_from_mountinfo(mi, &l), 0);
+        for (CgController c = 0; c < _CG_CONTROLLER_MAX; c++)
+                ASSERT_TRUE(l.v1[c] == NULL);
+        ASSERT_STREQ(l.unified, "/sys/fs/cgroup");
+}
+
+TEST(test_layout_exact_words) {
+        _cleanup_(cgroup_layout_done) CgroupLayout l = { 0 };
+
+        /* "cpuset" and "cpuacct_x" are not "cpu"; the first mount of a hierarchy wins; mount points are
+         * unescaped; the last line has no newline. */
+        ASSERT_EQ_INT(cgroup_layout_from_mountinfo(
+                              "33 30 0:30 / /sys/fs/cgroup/cpuset rw - cgroup cgroup rw,cpuset\n"
+                              "34 30 0:31 / /a rw - cgroup cgroup rw,cpuacct_x,name=cpu\n"
+                              "35 30 0:32 / /my\\040cg/cpu rw shared:1 master:2 - cgroup cgroup rw,cpu\n"
+                              "36 30 0:33 / /second/cpu rw - cgroup cgroup rw,cpu\n"
+                              "37 30 0:34 / /u1 rw - cgroup2 cgroup2 rw\n"
+                              "38 30 0:35 / /u2 rw - cgroup2 cgroup2 rw",
+                              &l),
+                      0);
+        ASSERT_STREQ(l.v1[CG_CPU], "/my cg/cpu");
+        ASSERT_TRUE(l.v1[CG_CPUACCT] == NULL);
+        ASSERT_TRUE(l.v1[CG_MEMORY] == NULL);
+        ASSERT_STREQ(l.unified, "/u1");
+        ASSERT_STREQ(cg_controller_v1_name(CG_IO), "blkio");
+        ASSERT_TRUE(cg_controller_v1_name(_CG_CONTROLLER_MAX) == NULL);
+}
+
+TEST(test_layout_none) {
+        CgroupLayout l = { .unified = (char *) "untouched" };
+
+        ASSERT_EQ_INT(cgroup_layout_from_mountinfo("21 26 0:20 / /proc rw,relatime - proc proc rw\n", &l),
+                      -ENOENT);
+        ASSERT_EQ_INT(cgroup_layout_from_mountinfo("", &l), -ENOENT);
+        ASSERT_EQ_INT(cgroup_layout_from_mountinfo("cgroup2 without separator\n", &l), -ENOENT);
+        ASSERT_EQ_INT(cgroup_layout_from_mountinfo("1 2 0:3 / - cgroup2 cgroup2 rw\n", &l), -ENOENT);
+        ASSERT_STREQ(l.unified, "untouched");
+}
+
+TEST(test_layout_this_machine) {
+        _cleanup_(cgroup_layout_done) CgroupLayout l = { 0 };
+        _cleanup_(freep) char *mi = NULL;
+        bool any = false;
+
+        /* Wherever the tests run there is some cgroup mount; which one is not assumed. */
+        ASSERT_EQ_INT(read_file_bounded("/proc/self/mountinfo", 1024 * 1024, &mi, NULL), 0);
+        ASSERT_EQ_INT(cgroup_layout_from_mountinfo(mi, &l), 0);
+        for (CgController c = 0; c < _CG_CONTROLLER_MAX; c++)
+                any = any || (l.v1[c] && l.v1[c][0] == '/');
+        ASSERT_TRUE(any || (l.unified && l.unified[0] == '/'));
+}
+
+/* ---- single numbers ---- */
+
+TEST(test_u64_real) {
+        _cleanup_(freep) char *usage = NULL, *mem = NULL, *pids = NULL;
+        size_t n1, n2, n3;
+        uint64_t v;
+
+        usage = fixture("v1-cpuacct.usage", &n1);
+        ASSERT_EQ_INT(cg_parse_u64(usage, n1, &v), 0);
+        ASSERT_EQ_U64(v, UINT64_C(2229949447633));
+        mem = fixture("v1-memory.usage_in_bytes", &n2);
+        ASSERT_EQ_INT(cg_parse_u64(mem, n2, &v), 0);
+        ASSERT_EQ_U64(v, UINT64_C(216920064));
+        pids = fixture("v1-pids.current", &n3);
+        ASSERT_EQ_INT(cg_parse_u64(pids, n3, &v), 0);
+        ASSERT_EQ_U64(v, 4);
+}
+
+TEST(test_u64_max) {
+        _cleanup_(freep) char *pids_max = NULL;
+        size_t n;
+        uint64_t v = 0;
+
+        pids_max = fixture("v1-pids.max", &n);
+        ASSERT_EQ_INT(cg_parse_u64(pids_max, n, &v), 0);
+        ASSERT_EQ_U64(v, UINT64_MAX);
+        v = 0;
+        ASSERT_EQ_INT(cg_parse_u64(S("max"), &v), 0);
+        ASSERT_EQ_U64(v, UINT64_MAX);
+        ASSERT_EQ_INT(cg_parse_u64(S("maxx\n"), &v), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_u64(S("Max\n"), &v), -EINVAL);
+}
+
+TEST(test_u64_missing_newline) {
+        uint64_t v = 0;
+
+        ASSERT_EQ_INT(cg_parse_u64(S("216920064"), &v), 0);
+        ASSERT_EQ_U64(v, UINT64_C(216920064));
+        ASSERT_EQ_INT(cg_parse_u64(S("0"), &v), 0);
+        ASSERT_EQ_U64(v, 0);
+}
+
+TEST(test_u64_garbage) {
+        uint64_t v = 42;
+
+        ASSERT_EQ_INT(cg_parse_u64(S(""), &v), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_u64(NULL, 0, &v), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_u64(S("\n"), &v), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_u64(S("abc\n"), &v), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_u64(S("12a\n"), &v), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_u64(S(" 12\n"), &v), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_u64(S("12 \n"), &v), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_u64(S("12\n\n"), &v), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_u64(S("12\n13\n"), &v), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_u64(S("+12\n"), &v), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_u64(S("1.5\n"), &v), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_u64(S("0x10\n"), &v), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_u64(S("12\0"), &v), -EINVAL);
+        ASSERT_EQ_U64(v, 42);
+}
+
+TEST(test_u64_negative) {
+        uint64_t v = 42;
+
+        ASSERT_EQ_INT(cg_parse_u64(S("-1\n"), &v), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_u64(S("-0"), &v), -EINVAL);
+        ASSERT_EQ_U64(v, 42);
+}
+
+TEST(test_u64_overflow) {
+        uint64_t v = 42;
+
+        ASSERT_EQ_INT(cg_parse_u64(S("18446744073709551616\n"), &v), -ERANGE); /* 2^64 */
+        ASSERT_EQ_INT(cg_parse_u64(S("99999999999999999999999999999999999999999\n"), &v), -ERANGE);
+        ASSERT_EQ_U64(v, 42);
+        ASSERT_EQ_INT(cg_parse_u64(S("18446744073709551615\n"), &v), 0); /* 2^64 - 1 */
+        ASSERT_EQ_U64(v, UINT64_MAX);
+}
+
+/* ---- cpu.stat ---- */
+
+TEST(test_cpu_stat_real) {
+        _cleanup_(freep) char *stat = NULL;
+        size_t n;
+        uint64_t usec = 0;
+
+        stat = fixture("v2-cpu.stat", &n);
+        ASSERT_EQ_INT(cg_parse_cpu_stat_usage_usec(stat, n, &usec), 0);
+        ASSERT_EQ_U64(usec, UINT64_C(2215764000));
+        /* The record's unit is ns, as cpuacct.usage on v1. */
+        ASSERT_EQ_U64(cg_usec_to_nsec(usec), UINT64_C(2215764000000));
+        ASSERT_EQ_U64(cg_usec_to_nsec(UINT64_MAX / 1000 + 1), UINT64_MAX);
+}
+
+TEST(test_cpu_stat_missing_newline) {
+        uint64_t usec = 0;
+
+        ASSERT_EQ_INT(cg_parse_cpu_stat_usage_usec(S("user_usec 1\nusage_usec 77"), &usec), 0);
+        ASSERT_EQ_U64(usec, 77);
+}
+
+TEST(test_cpu_stat_missing_key) {
+        uint64_t usec = 42;
+
+        ASSERT_EQ_INT(cg_parse_cpu_stat_usage_usec(S("user_usec 1\nsystem_usec 2\n"), &usec), -ENODATA);
+        ASSERT_EQ_INT(cg_parse_cpu_stat_usage_usec(S("usage_usecs 1\n"), &usec), -ENODATA);
+        ASSERT_EQ_U64(usec, 42);
+}
+
+TEST(test_cpu_stat_garbage) {
+        uint64_t usec = 42;
+
+        ASSERT_EQ_INT(cg_parse_cpu_stat_usage_usec(S(""), &usec), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_cpu_stat_usage_usec(S("\n"), &usec), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_cpu_stat_usage_usec(S("usage_usec\n"), &usec), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_cpu_stat_usage_usec(S("usage_usec 1 2\n"), &usec), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_cpu_stat_usage_usec(S("usage_usec -1\n"), &usec), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_cpu_stat_usage_usec(S("usage_usec 1\nuser_usec x\n"), &usec), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_cpu_stat_usage_usec(S("usage_usec 1\n\nuser_usec 2\n"), &usec), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_cpu_stat_usage_usec(S("usage_usec 1\nusage_usec 2\n"), &usec), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_cpu_stat_usage_usec(S("usage_usec 18446744073709551616\n"), &usec), -ERANGE);
+        ASSERT_EQ_U64(usec, 42);
+}
+
+/* ---- io.stat ---- */
+
+TEST(test_io_stat_doc) {
+        _cleanup_(freep) char *stat = NULL;
+        CgIoStats io;
+        const CgIoDevice *d;
+        size_t n;
+
+        stat = fixture("v2-io.stat", &n);
+        ASSERT_EQ_INT(cg_parse_io_stat(stat, n, &io), 0);
+        ASSERT_EQ_INT(io.n, 2);
+        d = find_dev(&io, 8, 16);
+        ASSERT_TRUE(d);
+        ASSERT_EQ_U64(d->read_bytes, 1459200);
+        ASSERT_EQ_U64(d->write_bytes, 314773504);
+        ASSERT_EQ_U64(d->read_ios, 192);
+        ASSERT_EQ_U64(d->write_ios, 353);
+        d = find_dev(&io, 8, 0);
+        ASSERT_TRUE(d);
+        ASSERT_EQ_U64(d->read_bytes, 90430464);
+        ASSERT_EQ_U64(d->write_bytes, 299008000);
+        ASSERT_EQ_U64(d->read_ios, 8950);
+        ASSERT_EQ_U64(d->write_ios, 1252);
+}
+
+TEST(test_io_stat_unknown_keys) {
+        CgIoStats io;
+        const CgIoDevice *d;
+
+        /* Policies append their own keys (io.latency's use_delay, iocost's cost.*, not all integers); a
+         * device without counters is printed as "MAJ:MIN " and may then get a double space. */
+        ASSERT_EQ_INT(cg_parse_io_stat(S("254:0 rbytes=5 wbytes=6 rios=7 wios=8 dbytes=9 dios=10 "
+                                         "use_delay=0 delay_nsec=0 cost.vrate=100.00\n"
+                                         "254:16 \n"
+                                         "259:0  cost.usage=0 cost.wait=0\n"),
+                                       &io),
+                      0);
+        ASSERT_EQ_INT(io.n, 3);
+        d = find_dev(&io, 254, 0);
+        ASSERT_TRUE(d);
+        ASSERT_EQ_U64(d->read_bytes, 5);
+        ASSERT_EQ_U64(d->write_bytes, 6);
+        ASSERT_EQ_U64(d->read_ios, 7);
+        ASSERT_EQ_U64(d->write_ios, 8);
+        d = find_dev(&io, 254, 16);
+        ASSERT_TRUE(d);
+        ASSERT_EQ_U64(d->read_bytes + d->write_bytes + d->read_ios + d->write_ios, 0);
+        ASSERT_TRUE(find_dev(&io, 259, 0));
+}
+
+TEST(test_io_stat_line_without_eq) {
+        CgIoStats io = { .n = 7 };
+
+        ASSERT_EQ_INT(cg_parse_io_stat(S("8:0 rbytes=1 wbytes=2\n8:16 rbytes 1 wbytes 2\n"), &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_io_stat(S("8:0 rbytes=1 wbytes\n"), &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_io_stat(S("8:0 garbage\n"), &io), -EINVAL);
+        ASSERT_EQ_INT(io.n, 7);
+}
+
+TEST(test_io_stat_garbage) {
+        CgIoStats io = { .n = 7 };
+
+        ASSERT_EQ_INT(cg_parse_io_stat(S("garbage\n"), &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_io_stat(S("\n"), &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_io_stat(S("8:0 rbytes=1\n\n8:16 rbytes=1\n"), &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_io_stat(S("rbytes=1 wbytes=2\n"), &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_io_stat(S("8 rbytes=1\n"), &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_io_stat(S("8:x rbytes=1\n"), &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_io_stat(S("-8:0 rbytes=1\n"), &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_io_stat(S("8:0 rbytes=-1\n"), &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_io_stat(S("8:0 rbytes=\n"), &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_io_stat(S("8:0 =5\n"), &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_io_stat(S("8:0 rbytes=1x\n"), &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_io_stat(S("8:0\trbytes=1\n"), &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_io_stat(S("8:0 rbytes=1\0"), &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_io_stat(S("8:0 rbytes=18446744073709551616\n"), &io), -ERANGE);
+        ASSERT_EQ_INT(cg_parse_io_stat(S("4294967296:0 rbytes=1\n"), &io), -EINVAL);
+        ASSERT_EQ_INT(io.n, 7);
+}
+
+TEST(test_io_stat_empty) {
+        CgIoStats io = { .n = 7 };
+
+        /* A cgroup that has done no I/O has an empty io.stat: no devices, not an error. */
+        ASSERT_EQ_INT(cg_parse_io_stat(S(""), &io), 0);
+        ASSERT_EQ_INT(io.n, 0);
+        io.n = 7;
+        ASSERT_EQ_INT(cg_parse_io_stat(NULL, 0, &io), 0);
+        ASSERT_EQ_INT(io.n, 0);
+}
+
+TEST(test_io_stat_65_devices) {
+        char buf[66 * 96];
+        size_t len = 0;
+        CgIoStats io;
+
+        for (unsigned i = 0; i < 65; i++)
+                len += (size_t) snprintf(buf + len, sizeof(buf) - len,
+                                         "8:%u rbytes=%u wbytes=%u rios=%u wios=%u dbytes=0 dios=0\n",
+                                         i * 16, i + 1000, i + 2000, i + 3000, i + 4000);
+        ASSERT_TRUE(len < sizeof(buf));
+        ASSERT_EQ_INT(cg_parse_io_stat(buf, len, &io), 0);
+        ASSERT_EQ_INT(io.n, CG_IO_DEVICES_MAX);
+        ASSERT_EQ_INT(io.n, 64);
+        for (unsigned i = 0; i < 64; i++) {
+                ASSERT_EQ_INT(io.dev[i].major, 8);
+                ASSERT_EQ_INT(io.dev[i].minor, i * 16);
+                ASSERT_EQ_U64(io.dev[i].read_bytes, i + 1000);
+                ASSERT_EQ_U64(io.dev[i].write_bytes, i + 2000);
+                ASSERT_EQ_U64(io.dev[i].read_ios, i + 3000);
+                ASSERT_EQ_U64(io.dev[i].write_ios, i + 4000);
+        }
+        ASSERT_TRUE(find_dev(&io, 8, 64 * 16) == NULL);
+
+        /* Devices past the cap are dropped, but still checked. */
+        io.n = 0;
+        len += (size_t) snprintf(buf + len, sizeof(buf) - len, "8:9999 rbytes=-1\n");
+        ASSERT_TRUE(len < sizeof(buf));
+        ASSERT_EQ_INT(cg_parse_io_stat(buf, len, &io), -EINVAL);
+        ASSERT_EQ_INT(io.n, 0);
+}
+
+TEST(test_io_stat_glued_lines) {
+        CgIoStats io;
+
+        /* Linux 5.15 to 5.18 ("blk-cgroup: stop using seq_get_buf" until its fix) printed "8:16 " without a
+         * newline for a device without counters, so the next device followed on the same line. */
+        ASSERT_EQ_INT(cg_parse_io_stat(S("8:16 8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0\n"), &io),
+                      0);
+        ASSERT_EQ_INT(io.n, 2);
+        ASSERT_EQ_U64(find_dev(&io, 8, 16)->read_bytes, 0);
+        ASSERT_EQ_U64(find_dev(&io, 8, 0)->read_bytes, 1);
+        ASSERT_EQ_U64(find_dev(&io, 8, 0)->write_ios, 4);
+}
+
+TEST(test_io_stat_missing_newline) {
+        CgIoStats io;
+
+        ASSERT_EQ_INT(cg_parse_io_stat(S("8:0 rbytes=1 wbytes=2 rios=3 wios=4\n"
+                                         "8:16 rbytes=5 wbytes=6 rios=7 wios=8"),
+                                       &io),
+                      0);
+        ASSERT_EQ_INT(io.n, 2);
+        ASSERT_EQ_U64(find_dev(&io, 8, 16)->write_ios, 8);
+}
+
+/* ---- blkio ---- */
+
+TEST(test_blkio_real) {
+        _cleanup_(freep) char *bytes = NULL, *ops = NULL;
+        size_t nb, no;
+        CgIoStats io = { .n = 0 };
+        const CgIoDevice *d;
+
+        /* A child cgroup of this machine after 4 MiB of O_DIRECT writes and reads on /dev/vda (254:0). */
+        bytes = fixture("v1-blkio.throttle.io_service_bytes", &nb);
+        ops = fixture("v1-blkio.throttle.io_serviced", &no);
+        ASSERT_EQ_INT(cg_parse_blkio(bytes, nb, /* ops= */ false, &io), 0);
+        ASSERT_EQ_INT(io.n, 1);
+        ASSERT_EQ_U64(io.dev[0].read_ios, 0);
+        ASSERT_EQ_INT(cg_parse_blkio(ops, no, /* ops= */ true, &io), 0);
+        ASSERT_EQ_INT(io.n, 1);
+        d = find_dev(&io, 254, 0);
+        ASSERT_TRUE(d);
+        ASSERT_EQ_U64(d->read_bytes, 4194304);
+        ASSERT_EQ_U64(d->write_bytes, 4206592);
+        ASSERT_EQ_U64(d->read_ios, 64);
+        ASSERT_EQ_U64(d->write_ios, 68);
+}
+
+TEST(test_blkio_root_real) {
+        _cleanup_(freep) char *bytes = NULL;
+        size_t n;
+        CgIoStats io = { .n = 0 };
+
+        /* The root cgroup's, where Discard is non-zero: it must not leak into Write. */
+        bytes = fixture("v1-root-blkio.throttle.io_service_bytes", &n);
+        ASSERT_EQ_INT(cg_parse_blkio(bytes, n, /* ops= */ false, &io), 0);
+        ASSERT_EQ_INT(io.n, 1);
+        ASSERT_EQ_U64(io.dev[0].read_bytes, 114688);
+        ASSERT_EQ_U64(io.dev[0].write_bytes, 126976);
+}
+
+TEST(test_blkio_total_only) {
+        CgIoStats io = { .n = 0 };
+
+        /* What this machine's blkio files held before any throttled I/O: no devices. */
+        ASSERT_EQ_INT(cg_parse_blkio(S("Total 0\n"), /* ops= */ false, &io), 0);
+        ASSERT_EQ_INT(cg_parse_blkio(S("Total 0\n"), /* ops= */ true, &io), 0);
+        ASSERT_EQ_INT(io.n, 0);
+}
+
+TEST(test_blkio_garbage) {
+        CgIoStats io = { .n = 1, .dev[0] = { .major = 8, .read_bytes = 5 } };
+
+        ASSERT_EQ_INT(cg_parse_blkio(S(""), false, &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_blkio(S("\n"), false, &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_blkio(S("garbage\n"), false, &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_blkio(S("8:0 Read\nTotal 0\n"), false, &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_blkio(S("8:0 Read 1 2\nTotal 0\n"), false, &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_blkio(S("8:0 Read -1\nTotal 0\n"), false, &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_blkio(S("8:0 Read 1\nTotal x\n"), false, &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_blkio(S("Total\n"), false, &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_blkio(S("Total 0\n8:0 Read 1\n"), false, &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_blkio(S("8-0 Read 1\nTotal 1\n"), false, &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_blkio(S("8:0 Read 99\n\nTotal 1\n"), false, &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_blkio(S("8:0 Read 99\nTotal 1\0"), false, &io), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_blkio(S("8:0 Read 18446744073709551616\nTotal 0\n"), false, &io), -ERANGE);
+        /* A failed merge leaves the earlier half alone. */
+        ASSERT_EQ_INT(io.n, 1);
+        ASSERT_EQ_U64(io.dev[0].read_bytes, 5);
+}
+
+TEST(test_blkio_65_devices) {
+        char buf[65 * 6 * 32 + 32];
+        size_t len = 0;
+        CgIoStats io = { .n = 0 };
+
+        for (unsigned i = 0; i < 65; i++)
+                len += (size_t) snprintf(buf + len, sizeof(buf) - len,
+                                         "8:%u Read %u\n8:%u Write %u\n8:%u Sync 0\n8:%u Async 0\n"
+                                         "8:%u Discard 0\n8:%u Total 0\n",
+                                         i, i + 100, i, i + 200, i, i, i, i);
+        len += (size_t) snprintf(buf + len, sizeof(buf) - len, "Total 0\n");
+        ASSERT_TRUE(len < sizeof(buf));
+        ASSERT_EQ_INT(cg_parse_blkio(buf, len, /* ops= */ false, &io), 0);
+        ASSERT_EQ_INT(io.n, 64);
+        ASSERT_EQ_U64(io.dev[63].read_bytes, 163);
+        ASSERT_EQ_U64(io.dev[63].write_bytes, 263);
+        ASSERT_TRUE(find_dev(&io, 8, 64) == NULL);
+        ASSERT_EQ_INT(cg_parse_blkio(buf, len, /* ops= */ true, &io), 0);
+        ASSERT_EQ_INT(io.n, 64);
+        ASSERT_EQ_U64(io.dev[0].read_ios, 100);
+}
+
+TEST(test_blkio_missing_newline) {
+        CgIoStats io = { .n = 0 };
+
+        ASSERT_EQ_INT(cg_parse_blkio(S("8:0 Read 3\n8:0 Write 4\nTotal 7"), /* ops= */ true, &io), 0);
+        ASSERT_EQ_INT(io.n, 1);
+        ASSERT_EQ_U64(io.dev[0].read_ios, 3);
+        ASSERT_EQ_U64(io.dev[0].write_ios, 4);
+}
+
+TEST(test_io_same_record_v1_v2) {
+        CgIoStats v1 = { .n = 0 }, v2;
+
+        /* The record does not say which hierarchy the numbers came from. */
+        ASSERT_EQ_INT(cg_parse_blkio(S("8:0 Read 10\n8:0 Write 20\n8:0 Sync 30\n8:0 Async 0\n8:0 Discard 0\n"
+                                       "8:0 Total 30\nTotal 30\n"),
+                                     /* ops= */ false, &v1),
+                      0);
+        ASSERT_EQ_INT(cg_parse_blkio(S("8:0 Read 1\n8:0 Write 2\n8:0 Sync 3\n8:0 Async 0\n8:0 Discard 0\n"
+                                       "8:0 Total 3\nTotal 3\n"),
+                                     /* ops= */ true, &v1),
+                      0);
+        ASSERT_EQ_INT(cg_parse_io_stat(S("8:0 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0 dios=0\n"), &v2),
+                      0);
+        ASSERT_EQ_INT(v1.n, v2.n);
+        ASSERT_TRUE(memcmp(&v1.dev[0], &v2.dev[0], sizeof(CgIoDevice)) == 0);
+}
+
+/* ---- pressure ---- */
+
+static void check_pressure_fixture(const char *name, uint64_t some, uint64_t full) {
+        _cleanup_(freep) char *data = NULL;
+        CgPressure p;
+        size_t n;
+
+        data = fixture(name, &n);
+        ASSERT_EQ_INT(cg_parse_pressure(data, n, &p), 0);
+        ASSERT_TRUE(p.have_some);
+        ASSERT_TRUE(p.have_full);
+        ASSERT_EQ_U64(p.some_total_usec, some);
+        ASSERT_EQ_U64(p.full_total_usec, full);
+}
+
+TEST(test_pressure_real) {
+        check_pressure_fixture("v2-cpu.pressure", UINT64_C(398323347), 0);
+        check_pressure_fixture("v2-io.pressure", UINT64_C(7847525), UINT64_C(6358495));
+        check_pressure_fixture("v2-memory.pressure", 0, 0);
+        check_pressure_fixture("proc-pressure-cpu", UINT64_C(398323424), 0);
+        check_pressure_fixture("proc-pressure-io", UINT64_C(7847525), UINT64_C(6358495));
+        check_pressure_fixture("proc-pressure-memory", 0, 0);
+}
+
+TEST(test_pressure_without_full) {
+        _cleanup_(freep) char *data = NULL;
+        CgPressure p = { .have_full = true, .full_total_usec = 9 };
+        const char *nl;
+        size_t n;
+
+        /* cpu.pressure before Linux 5.13 is just the "some" line: take the real file's first line, with
+         * and without its newline. */
+        data = fixture("v2-cpu.pressure", &n);
+        nl = memchr(data, '\n', n);
+        ASSERT_TRUE(nl);
+        ASSERT_EQ_INT(cg_parse_pressure(data, (size_t) (nl - data) + 1, &p), 0);
+        ASSERT_TRUE(p.have_some);
+        ASSERT_TRUE(!p.have_full);
+        ASSERT_EQ_U64(p.some_total_usec, UINT64_C(398323347));
+        ASSERT_EQ_U64(p.full_total_usec, 0);
+        ASSERT_EQ_INT(cg_parse_pressure(data, (size_t) (nl - data), &p), 0);
+        ASSERT_EQ_U64(p.some_total_usec, UINT64_C(398323347));
+}
+
+TEST(test_pressure_missing_newline) {
+        CgPressure p;
+
+        ASSERT_EQ_INT(cg_parse_pressure(S("some avg10=0.00 avg60=0.00 avg300=0.00 total=5\n"
+                                          "full avg10=0.00 avg60=0.00 avg300=0.00 total=3"),
+                                        &p),
+                      0);
+        ASSERT_EQ_U64(p.some_total_usec, 5);
+        ASSERT_TRUE(p.have_full);
+        ASSERT_EQ_U64(p.full_total_usec, 3);
+}
+
+TEST(test_pressure_garbage) {
+        CgPressure p = { .some_total_usec = 42 };
+
+        ASSERT_EQ_INT(cg_parse_pressure(S(""), &p), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_pressure(S("\n"), &p), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_pressure(S("garbage\n"), &p), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_pressure(S("some avg10=0.00 avg60=0.00 avg300=0.00\n"), &p), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_pressure(S("some avg10=0.00 total=abc\n"), &p), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_pressure(S("some avg10=0.00 total=-1\n"), &p), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_pressure(S("some avg10=x total=1\n"), &p), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_pressure(S("some avg10 total=1\n"), &p), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_pressure(S("some total=1 total=2\n"), &p), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_pressure(S("some total=1\nsome total=2\n"), &p), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_pressure(S("full total=1\n"), &p), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_pressure(S("most total=1\n"), &p), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_pressure(S("some total=1\n\nfull total=2\n"), &p), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_pressure(S("some total=1\0"), &p), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_pressure(S("some total=18446744073709551616\n"), &p), -ERANGE);
+        ASSERT_EQ_U64(p.some_total_usec, 42);
+}
+
+int main(void) {
+        RUN(test_layout_hybrid);
+        RUN(test_layout_comounted);
+        RUN(test_layout_pure_v2);
+        RUN(test_layout_exact_words);
+        RUN(test_layout_none);
+        RUN(test_layout_this_machine);
+        RUN(test_u64_real);
+        RUN(test_u64_max);
+        RUN(test_u64_missing_newline);
+        RUN(test_u64_garbage);
+        RUN(test_u64_negative);
+        RUN(test_u64_overflow);
+        RUN(test_cpu_stat_real);
+        RUN(test_cpu_stat_missing_newline);
+        RUN(test_cpu_stat_missing_key);
+        RUN(test_cpu_stat_garbage);
+        RUN(test_io_stat_doc);
+        RUN(test_io_stat_unknown_keys);
+        RUN(test_io_stat_line_without_eq);
+        RUN(test_io_stat_garbage);
+        RUN(test_io_stat_empty);
+        RUN(test_io_stat_65_devices);
+        RUN(test_io_stat_glued_lines);
+        RUN(test_io_stat_missing_newline);
+        RUN(test_blkio_real);
+        RUN(test_blkio_root_real);
+        RUN(test_blkio_total_only);
+        RUN(test_blkio_garbage);
+        RUN(test_blkio_65_devices);
+        RUN(test_blkio_missing_newline);
+        RUN(test_io_same_record_v1_v2);
+        RUN(test_pressure_real);
+        RUN(test_pressure_without_full);
+        RUN(test_pressure_missing_newline);
+        RUN(test_pressure_garbage);
+        return 0;
+}

@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cgroup-stat.h"
+#include "fileio.h"
+#include "log.h"
+#include "sampler.h"
+#include "unit-name.h"
+
+#define READ_BUFFER_SIZE (64 * 1024) /* io.stat of a host with many disks fits */
+#define RESCAN_USEC (5 * USEC_PER_SEC)
+
+typedef enum SampleFile {
+        FILE_CPU_V2,       /* cpu.stat usage_usec */
+        FILE_CPU_V1,       /* cpuacct.usage (ns) */
+        FILE_MEMORY_V2,    /* memory.current */
+        FILE_MEMORY_V1,    /* memory.usage_in_bytes */
+        FILE_PIDS_V2,      /* pids.current */
+        FILE_PIDS_V1,
+        FILE_IO_V2,        /* io.stat */
+        FILE_IO_V1_BYTES,  /* blkio.throttle.io_service_bytes */
+        FILE_IO_V1_OPS,    /* blkio.throttle.io_serviced */
+        FILE_PRESSURE_CPU,
+        FILE_PRESSURE_MEMORY,
+        FILE_PRESSURE_IO,
+        _FILE_MAX,
+} SampleFile;
+
+typedef struct FileSpec {
+        const char *name;
+        bool v2;
+        CgController controller; /* which v1 hierarchy */
+        SampleFile alternative;  /* the v2 file to prefer over this v1 one, or _FILE_MAX */
+} FileSpec;
+
+static const FileSpec file_specs[_FILE_MAX] = {
+        [FILE_CPU_V2] = { "cpu.stat", true, CG_CPU, _FILE_MAX },
+        [FILE_CPU_V1] = { "cpuacct.usage", false, CG_CPUACCT, FILE_CPU_V2 },
+        [FILE_MEMORY_V2] = { "memory.current", true, CG_MEMORY, _FILE_MAX },
+        [FILE_MEMORY_V1] = { "memory.usage_in_bytes", false, CG_MEMORY, FILE_MEMORY_V2 },
+        [FILE_PIDS_V2] = { "pids.current", true, CG_PIDS, _FILE_MAX },
+        [FILE_PIDS_V1] = { "pids.current", false, CG_PIDS, FILE_PIDS_V2 },
+        [FILE_IO_V2] = { "io.stat", true, CG_IO, _FILE_MAX },
+        [FILE_IO_V1_BYTES] = { "blkio.throttle.io_service_bytes", false, CG_IO, FILE_IO_V2 },
+        [FILE_IO_V1_OPS] = { "blkio.throttle.io_serviced", false, CG_IO, FILE_IO_V2 },
+        [FILE_PRESSURE_CPU] = { "cpu.pressure", true, CG_CPU, _FILE_MAX },
+        [FILE_PRESSURE_MEMORY] = { "memory.pressure", true, CG_MEMORY, _FILE_MAX },
+        [FILE_PRESSURE_IO] = { "io.pressure", true, CG_IO, _FILE_MAX },
+};
+
+typedef struct SliceFiles {
+        char *cgroup; /* "/a.slice/a-b.slice", "" for the root */
+        int fd[_FILE_MAX];
+        bool complete; /* every file that can exist is open */
+} SliceFiles;
+
+struct Sampler {
+        sd_event *event;
+        usec_t interval_usec;
+        char *root;
+        CgroupLayout layout;
+        Ring ring;
+        SliceSet *set;
+        SliceFiles *files; /* set->n entries */
+        char *buffer;
+        sd_event_source *timer;
+        usec_t last_rescan_usec;
+        uint64_t ticks;
+        usec_t sweep_last_usec, sweep_max_usec, sweep_total_usec;
+        SamplerTick tick;
+        void *userdata;
+};
+
+static void files_close(SliceFiles *f) {
+        for (size_t i = 0; i < _FILE_MAX; i++)
+                if (f->fd[i] >= 0) {
+                        close(f->fd[i]);
+                        f->fd[i] = -EBADF;
+                }
+        f->complete = false;
+}
+
+static void files_free(SliceFiles *files, size_t n) {
+        for (size_t i = 0; files && i < n; i++) {
+                files_close(&files[i]);
+                free(files[i].cgroup);
+        }
+        free(files);
+}
+
+static int open_at(const char *mount, const char *cgroup, const char *name) {
+        char path[PATH_MAX];
+        int fd;
+
+        if (!mount)
+                return -ENOENT;
+        if (snprintf(path, sizeof(path), "%s%s/%s", mount, cgroup, name) >= (int) sizeof(path))
+                return -ENAMETOOLONG;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        return fd < 0 ? -errno : fd;
+}
+
+static bool dir_exists(const char *mount, const char *cgroup) {
+        char path[PATH_MAX];
+
+        return snprintf(path, sizeof(path), "%s%s", mount, cgroup) < (int) sizeof(path) && access(path, F_OK) == 0;
+}
+
+/* Opens what is missing. A v1 file is opened only when its v2 alternative is not there: on a hybrid host
+ * the cgroup2 mount still offers cpu.stat and the pressure files, and they win. A file that does not exist
+ * in an existing cgroup directory is simply not offered here (no such controller); a missing directory
+ * means the slice is not there yet, so the slice is looked at again on the next rescan. */
+static void files_open(Sampler *s, SliceFiles *f) {
+        bool complete = true;
+
+        for (SampleFile i = 0; i < _FILE_MAX; i++) {
+                const FileSpec *spec = &file_specs[i];
+                const char *mount = spec->v2 ? s->layout.unified : s->layout.v1[spec->controller];
+                int fd;
+
+                if (f->fd[i] >= 0 || !mount)
+                        continue;
+                if (spec->alternative != _FILE_MAX && f->fd[spec->alternative] >= 0)
+                        continue;
+                fd = open_at(mount, f->cgroup, spec->name);
+                if (fd >= 0) {
+                        f->fd[i] = fd;
+                        /* A v2 file that appeared late replaces the v1 ones read meanwhile. */
+                        for (SampleFile j = 0; j < _FILE_MAX; j++)
+                                if (file_specs[j].alternative == i && f->fd[j] >= 0) {
+                                        close(f->fd[j]);
+                                        f->fd[j] = -EBADF;
+                                }
+                } else if (fd != -ENOENT || !dir_exists(mount, f->cgroup))
+                        complete = false;
+        }
+        f->complete = complete;
+}
+
+static int read_fd(Sampler *s, SliceFiles *f, SampleFile i, size_t *ret_size) {
+        ssize_t n;
+
+        if (f->fd[i] < 0)
+                return -EBADF;
+        n = pread(f->fd[i], s->buffer, READ_BUFFER_SIZE - 1, 0);
+        if (n < 0) {
+                int r = -errno;
+                /* The cgroup went away (ENODEV): close, and look again on the next rescan. */
+                close(f->fd[i]);
+                f->fd[i] = -EBADF;
+                f->complete = false;
+                return r;
+        }
+        if ((size_t) n >= READ_BUFFER_SIZE - 1)
+                return -EFBIG; /* might be cut: better no number than a wrong one */
+        s->buffer[n] = 0;
+        *ret_size = (size_t) n;
+        return 0;
+}
+
+static void sample_slice(Sampler *s, SliceFiles *f, SampleValues *v) {
+        size_t size = 0;
+        uint64_t u;
+
+        if (read_fd(s, f, FILE_CPU_V2, &size) >= 0 && cg_parse_cpu_stat_usage_usec(s->buffer, size, &u) >= 0) {
+                v->cpu_usage_nsec = cg_usec_to_nsec(u);
+                v->have |= SAMPLE_HAVE_CPU;
+        } else if (read_fd(s, f, FILE_CPU_V1, &size) >= 0 && cg_parse_u64(s->buffer, size, &u) >= 0) {
+                v->cpu_usage_nsec = u;
+                v->have |= SAMPLE_HAVE_CPU;
+        }
+        if ((read_fd(s, f, FILE_MEMORY_V2, &size) >= 0 || read_fd(s, f, FILE_MEMORY_V1, &size) >= 0) &&
+            cg_parse_u64(s->buffer, size, &u) >= 0) {
+                v->memory_bytes = u;
+                v->have |= SAMPLE_HAVE_MEMORY;
+        }
+        if ((read_fd(s, f, FILE_PIDS_V2, &size) >= 0 || read_fd(s, f, FILE_PIDS_V1, &size) >= 0) &&
+            cg_parse_u64(s->buffer, size, &u) >= 0) {
+                v->pids = u;
+                v->have |= SAMPLE_HAVE_PIDS;
+        }
+        {
+                CgIoStats io = { .n = 0 };
+                bool ok = false;
+
+                if (read_fd(s, f, FILE_IO_V2, &size) >= 0)
+                        ok = cg_parse_io_stat(s->buffer, size, &io) >= 0;
+                else {
+                        if (read_fd(s, f, FILE_IO_V1_BYTES, &size) >= 0)
+                                ok = cg_parse_blkio(s->buffer, size, false, &io) >= 0;
+                        if (read_fd(s, f, FILE_IO_V1_OPS, &size) >= 0)
+                                ok = cg_parse_blkio(s->buffer, size, true, &io) >= 0 || ok;
+                }
+                if (ok) {
+                        v->have |= SAMPLE_HAVE_IO;
+                        if (io.n > 0) {
+                                v->io = calloc(io.n, sizeof(SampleIo));
+                                for (size_t d = 0; v->io && d < io.n; d++)
+                                        v->io[d] = (SampleIo) { io.dev[d].major, io.dev[d].minor,
+                                                                io.dev[d].read_bytes, io.dev[d].write_bytes,
+                                                                io.dev[d].read_ios, io.dev[d].write_ios };
+                                v->n_io = v->io ? (uint16_t) io.n : 0;
+                        }
+                }
+        }
+        for (int r = 0; r < 3; r++) {
+                CgPressure p;
+
+                if (read_fd(s, f, (SampleFile) (FILE_PRESSURE_CPU + r), &size) < 0 ||
+                    cg_parse_pressure(s->buffer, size, &p) < 0)
+                        continue;
+                if (p.have_some) {
+                        v->pressure_usec[r * 2] = p.some_total_usec;
+                        v->pressure_have |= 1u << (r * 2);
+                }
+                if (p.have_full) {
+                        v->pressure_usec[r * 2 + 1] = p.full_total_usec;
+                        v->pressure_have |= 1u << (r * 2 + 1);
+                }
+                v->have |= SAMPLE_HAVE_PRESSURE;
+        }
+}
+
+static uint64_t next_tick(const Sampler *s, uint64_t now) {
+        return (now / s->interval_usec + 1) * s->interval_usec;
+}
+
+static void sweep(Sampler *s, uint64_t unix_sec) {
+        _cleanup_(freep) SampleValues *values = NULL;
+        usec_t cpu_before = now_usec(CLOCK_PROCESS_CPUTIME_ID), spent;
+        const RingSlot *slot;
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+        if (!s->set)
+                return;
+        if (now - s->last_rescan_usec >= RESCAN_USEC)
+                sampler_rescan(s);
+        values = calloc(MAX(s->set->n, (size_t) 1), sizeof(SampleValues));
+        if (!values) {
+                log_oom();
+                return;
+        }
+        for (size_t i = 0; i < s->set->n; i++)
+                sample_slice(s, &s->files[i], &values[i]);
+        if (ring_put(&s->ring, unix_sec, s->set, values) < 0)
+                return;
+        values = NULL; /* the ring owns them */
+        spent = now_usec(CLOCK_PROCESS_CPUTIME_ID) - cpu_before;
+        s->ticks++;
+        s->sweep_last_usec = spent;
+        s->sweep_total_usec += spent;
+        s->sweep_max_usec = MAX(s->sweep_max_usec, spent);
+        slot = ring_get(&s->ring, unix_sec);
+        if (slot && s->tick)
+                s->tick(s, slot, s->userdata);
+}
+
+static int on_timer(sd_event_source *es, uint64_t usec, void *userdata) {
+        Sampler *s = userdata;
+        uint64_t now = now_usec(CLOCK_REALTIME);
+
+        /* The second we sample for: the whole second the timer was set to, even when it fires late. */
+        sweep(s, usec / USEC_PER_SEC);
+        sd_event_source_set_time(es, next_tick(s, now));
+        sd_event_source_set_enabled(es, SD_EVENT_ON);
+        return 0;
+}
+
+void sampler_rescan(Sampler *s) {
+        for (size_t i = 0; s->set && i < s->set->n; i++)
+                if (!s->files[i].complete)
+                        files_open(s, &s->files[i]);
+        s->last_rescan_usec = now_usec(CLOCK_MONOTONIC);
+}
+
+int sampler_set_tree(Sampler *s, const Tree *tree) {
+        _cleanup_(slice_set_unrefp) SliceSet *set = NULL;
+        SliceFiles *files;
+        size_t n = 1 + (tree ? tree->n_nodes : 0);
+        int r;
+
+        set = slice_set_new(n);
+        files = calloc(n, sizeof(SliceFiles));
+        if (!set || !files) {
+                free(files);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                for (size_t k = 0; k < _FILE_MAX; k++)
+                        files[i].fd[k] = -EBADF;
+                if (i == 0) {
+                        /* The root: the Root= slice, or the whole machine ("-.slice", cgroup "/"). */
+                        set->paths[0] = strdup("");
+                        set->units[0] = s->root ? NULL : strdup("-.slice");
+                        if (s->root && asprintf(&set->units[0], "%s.slice", s->root) < 0)
+                                set->units[0] = NULL;
+                        if (s->root)
+                                r = unit_name_slice_cgroup_path(set->units[0] ? set->units[0] : "", &files[0].cgroup);
+                        else
+                                r = (files[0].cgroup = strdup("")) ? 0 : -ENOMEM;
+                } else {
+                        set->paths[i] = strdup(tree->nodes[i - 1]->path);
+                        r = unit_name_from_path(s->root, tree->nodes[i - 1]->path, &set->units[i]);
+                        if (r >= 0)
+                                r = unit_name_slice_cgroup_path(set->units[i], &files[i].cgroup);
+                }
+                if (r < 0 || !set->paths[i] || !set->units[i]) {
+                        files_free(files, i + 1);
+                        return r < 0 ? r : -ENOMEM;
+                }
+                files_open(s, &files[i]);
+        }
+        files_free(s->files, s->set ? s->set->n : 0);
+        slice_set_unref(s->set);
+        s->files = files;
+        s->set = TAKE_PTR(set);
+        s->last_rescan_usec = now_usec(CLOCK_MONOTONIC);
+        return 0;
+}
+
+int sampler_new(sd_event *event, const SamplerConfig *config, SamplerTick tick, void *userdata, Sampler **ret) {
+        _cleanup_(sampler_freep) Sampler *s = NULL;
+        _cleanup_(freep) char *mountinfo = NULL;
+        int r;
+
+        s = calloc(1, sizeof(Sampler));
+        if (!s)
+                return -ENOMEM;
+        s->event = sd_event_ref(event);
+        s->tick = tick;
+        s->userdata = userdata;
+        s->interval_usec = MAX(config->interval_usec / USEC_PER_SEC, (usec_t) 1) * USEC_PER_SEC;
+        if (config->root && !(s->root = strdup(config->root)))
+                return -ENOMEM;
+        s->buffer = malloc(READ_BUFFER_SIZE);
+        if (!s->buffer)
+                return -ENOMEM;
+        r = ring_init(&s->ring, MAX(config->window_sec, (size_t) 1));
+        if (r < 0)
+                return r;
+        r = read_file_bounded(config->mountinfo ? config->mountinfo : "/proc/self/mountinfo", 1024 * 1024, &mountinfo,
+                              NULL);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read mountinfo: %s", STRERROR(r));
+        r = cgroup_layout_from_mountinfo(mountinfo, &s->layout);
+        if (r < 0)
+                return log_error_errno(r, "Cannot find the cgroup hierarchies: %s", STRERROR(r));
+        r = sd_event_add_time(event, &s->timer, CLOCK_REALTIME, next_tick(s, now_usec(CLOCK_REALTIME)),
+                              USEC_PER_MSEC, on_timer, s);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+Sampler *sampler_free(Sampler *s) {
+        if (!s)
+                return NULL;
+        sd_event_source_disable_unref(s->timer);
+        files_free(s->files, s->set ? s->set->n : 0);
+        slice_set_unref(s->set);
+        ring_done(&s->ring);
+        cgroup_layout_done(&s->layout);
+        sd_event_unref(s->event);
+        free(s->buffer);
+        free(s->root);
+        free(s);
+        return NULL;
+}
+
+const Ring *sampler_ring(const Sampler *s) {
+        return &s->ring;
+}
+
+usec_t sampler_sweep_cpu_usec_total(const Sampler *s) {
+        return s->sweep_total_usec;
+}
+
+uint64_t sampler_ticks(const Sampler *s) {
+        return s->ticks;
+}
+
+usec_t sampler_sweep_cpu_usec_last(const Sampler *s) {
+        return s->sweep_last_usec;
+}
+
+json_t *sampler_status_json(const Sampler *s) {
+        json_t *layout = json_object();
+
+        for (CgController c = 0; c < _CG_CONTROLLER_MAX; c++) {
+                static const char *const names[_CG_CONTROLLER_MAX] = {
+                        [CG_CPU] = "cpu", [CG_CPUACCT] = "cpuacct", [CG_MEMORY] = "memory", [CG_IO] = "io",
+                        [CG_PIDS] = "pids",
+                };
+                json_object_set_new(layout, names[c], s->layout.v1[c] ? json_string(s->layout.v1[c]) : json_null());
+        }
+        json_object_set_new(layout, "unified", s->layout.unified ? json_string(s->layout.unified) : json_null());
+        return json_pack("{s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:o}", "slices", (json_int_t) (s->set ? s->set->n : 0),
+                         "ticks", (json_int_t) s->ticks, "sweep_cpu_usec", "last", (json_int_t) s->sweep_last_usec,
+                         "avg", (json_int_t) (s->ticks ? s->sweep_total_usec / s->ticks : 0), "max",
+                         (json_int_t) s->sweep_max_usec, "sweep_cpu_usec_total", (json_int_t) s->sweep_total_usec,
+                         "layout", layout);
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* Samples every managed slice on each whole second: cgroup files kept open and re-read with pread, v2
+ * files preferred where they exist, v1 otherwise (per controller, from /proc/self/mountinfo). Keeps the
+ * window in a ring and hands each second to the caller (Redis, websocket subscribers). */
+#pragma once
+
+#include <jansson.h>
+#include <systemd/sd-event.h>
+
+#include "ring.h"
+#include "time-util.h"
+#include "tree.h"
+
+typedef struct Sampler Sampler;
+
+typedef struct SamplerConfig {
+        usec_t interval_usec;  /* [Sample] IntervalSec= (a whole number of seconds) */
+        size_t window_sec;     /* [Redis] ExpireSec=: the RAM window */
+        const char *root;      /* slice prefix, as the realizer's */
+        const char *mountinfo; /* path, normally /proc/self/mountinfo */
+} SamplerConfig;
+
+/* After every sweep, with the slot just stored. */
+typedef void (*SamplerTick)(Sampler *s, const RingSlot *slot, void *userdata);
+
+int sampler_new(sd_event *event, const SamplerConfig *config, SamplerTick tick, void *userdata, Sampler **ret);
+Sampler *sampler_free(Sampler *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Sampler *, sampler_free)
+
+/* The slices to sample: the root and every group of the tree. */
+int sampler_set_tree(Sampler *s, const Tree *tree);
+/* Try again to open files that were missing (slices that have just been created). */
+void sampler_rescan(Sampler *s);
+
+const Ring *sampler_ring(const Sampler *s);
+/* {"slices", "ticks", "sweep_usec": {"last", "avg", "max"}, "sweep_cpu_usec_total", "layout": {...}} */
+json_t *sampler_status_json(const Sampler *s);
+/* CPU time the daemon spent sweeping, in total and in the last sweep. */
+usec_t sampler_sweep_cpu_usec_total(const Sampler *s);
+usec_t sampler_sweep_cpu_usec_last(const Sampler *s);
+uint64_t sampler_ticks(const Sampler *s);

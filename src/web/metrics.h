@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* GET /metrics: Prometheus text format with cAdvisor-style names and units, from the latest second. Pure. */
+#pragma once
+
+#include <stdint.h>
+
+#include "ring.h"
+#include "time-util.h"
+
+typedef struct MetricsExtra {
+        usec_t sweep_cpu_usec_total, sweep_cpu_usec_last;
+        uint64_t ticks;
+        uint64_t redis_written, redis_dropped;
+        uint64_t websocket_clients;
+} MetricsExtra;
+
+char *metrics_render(const RingSlot *latest, const MetricsExtra *extra);
