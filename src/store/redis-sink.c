@@ -92,27 +92,31 @@ static void queue_push_front(RedisSink *s, Record r) {
         s->queue_len++;
 }
 
-static void note_dropped(RedisSink *s, const char *why) {
+static void note_dropped(RedisSink *s, bool by_age) {
         s->dropped++;
         if (s->logged_drop)
                 return;
         s->logged_drop = true;
-        log_warning("Redis: %s for %s; dropping the oldest records until Redis takes them again.", why,
-                    s->address);
+        if (by_age)
+                log_warning("Redis at %s: records waited %u s (ExpireSec) and would have expired; dropping them.",
+                            s->address, s->expire_sec);
+        else
+                log_warning("Redis at %s: backlog full (%zu records); dropping the oldest until Redis takes them "
+                            "again.", s->address, s->backlog_max);
 }
 
-static void queue_drop_front(RedisSink *s, const char *why) {
+static void queue_drop_front(RedisSink *s, bool by_age) {
         Record r = queue_pop_front(s);
 
         free(r.json);
-        note_dropped(s, why);
+        note_dropped(s, by_age);
 }
 
 static void queue_drop_expired(RedisSink *s, usec_t now) {
         usec_t max_age = (usec_t) s->expire_sec * USEC_PER_SEC;
 
         while (s->queue_len > 0 && now - MIN(now, s->queue[s->queue_head].queued_usec) >= max_age)
-                queue_drop_front(s, "records older than the expiry time");
+                queue_drop_front(s, /* by_age= */ true);
 }
 
 /* The unanswered part of the pipeline goes back in front of the queue (SET is idempotent); when the queue
@@ -125,7 +129,7 @@ static void flight_requeue(RedisSink *s) {
                         queue_push_front(s, *r);
                 else {
                         free(r->json);
-                        note_dropped(s, "backlog full");
+                        note_dropped(s, /* by_age= */ false);
                 }
                 *r = (Record) { 0 };
         }
@@ -280,10 +284,14 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
                 return; /* one callback per SET sent: cannot happen */
         rec = &s->flight[s->n_answered++];
         if (reply->type == REDIS_REPLY_ERROR) {
+                size_t n = reply->str ? MIN(reply->len, (size_t) 200) : 0;
+
+                while (n > 0 && reply->str[n - 1] == '.')
+                        n--;
                 s->errors++;
                 s->pipeline_clean = false;
-                sink_error(s, LOG_WARNING, "record dropped, reconnecting", "SET refused: %.*s",
-                           (int) MIN(reply->len, (size_t) 200), reply->str ? reply->str : "");
+                sink_error(s, LOG_WARNING, "record dropped, reconnecting", "SET refused: %.*s", (int) n,
+                           reply->str ? reply->str : "");
         } else
                 s->written++;
         free(rec->json);
@@ -544,7 +552,7 @@ int redis_sink_push(RedisSink *s, uint64_t unix_sec, const char *json, size_t si
 
         queue_drop_expired(s, rec.queued_usec);
         if (s->queue_len >= s->backlog_max)
-                queue_drop_front(s, "backlog full");
+                queue_drop_front(s, /* by_age= */ false);
         queue_push_back(s, rec);
         if (s->connected && s->n_flight == 0)
                 sink_kick(s);

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -675,7 +676,7 @@ TEST(test_api_show_account_nr_slot_bounds) {
         snprintf(req, sizeof(req), "{\"cmd\": \"show_account\", \"args\": {\"start_slot\": %d, \"end_slot\": %d}}",
                  1, API_SLOTS_MAX);
         j = call(&ctx, req, NULL);
-        assert_slots(j, &r, 1, 1001);
+        assert_slots(j, &r, 1, API_SLOTS_MAX);
         json_decref(j);
         ring_done(&r);
 }
@@ -783,7 +784,7 @@ TEST(test_api_error_message_is_escaped_json) {
         ctx.ring = &r;
         answer = api_handle(&ctx, "{\"cmd\": \"x\"}", 12, &action);
         ASSERT_TRUE(answer != NULL);
-        ASSERT_TRUE(strncmp(answer, "{\"error\":", 9) == 0 || strncmp(answer, "{\"error\": ", 10) == 0);
+        ASSERT_TRUE(strncmp(answer, "{\"error\":", 9) == 0);
         ASSERT_TRUE(strchr(answer, '\n') == NULL); /* one websocket text frame, one line */
         free(answer);
         ring_done(&r);
@@ -810,8 +811,6 @@ TEST(test_api_size_is_honoured) {
         j = call_n(&ctx, "{\"cmd\": \"status\"}{{{garbage", 17, NULL);
         assert_json_eq(j, "{}");
         json_decref(j);
-        /* a request cut short by size is bad JSON */
-        assert_error(&ctx, "{\"cmd\": \"status\"}"); /* sanity: the whole one is fine... */
         ring_done(&r);
 }
 
@@ -1179,7 +1178,7 @@ static const char *label_of(const PromSample *s, const char *name) {
 }
 
 /* The value of the one sample of `name` whose labels include the given pairs (NULL-terminated). */
-static const char *prom_value(const Prom *m, const char *name, ...) {
+__attribute__((sentinel)) static const char *prom_value(const Prom *m, const char *name, ...) {
         const char *found = NULL;
         size_t n_found = 0;
 
