@@ -47,8 +47,14 @@ static void client_free(Client *c) {
         s->n_clients--;
         sd_event_source_disable_unref(c->io);
         sd_event_source_disable_unref(c->timeout);
-        if (c->fd >= 0)
+        if (c->fd >= 0) {
+                char drain[4096];
+
+                /* Closing with unread input makes the kernel send a reset; read what is there first. */
+                for (int i = 0; i < 16 && recv(c->fd, drain, sizeof(drain), MSG_DONTWAIT) > 0; i++)
+                        ;
                 close(c->fd);
+        }
         free(c->in);
         free(c->out);
         free(c);

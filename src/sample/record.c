@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "macro.h"
 #include "record.h"
 
 typedef enum Controller {
@@ -15,6 +16,11 @@ typedef enum Controller {
 
 static const char *const controller_names[_CTL_MAX] = { "cpu", "blkio", "memory", "pids", "pressure" };
 
+/* JSON integers are signed: a saturated counter shows as the largest one, never as a negative. */
+static json_t *counter(uint64_t v) {
+        return json_integer((json_int_t) MIN(v, (uint64_t) INT64_MAX));
+}
+
 static json_t *value_json(Controller c, const SampleValues *v) {
         json_t *o = json_object();
 
@@ -23,26 +29,26 @@ static json_t *value_json(Controller c, const SampleValues *v) {
         switch (c) {
         case CTL_CPU:
                 if (v->have & SAMPLE_HAVE_CPU)
-                        json_object_set_new(o, "usage", json_integer((json_int_t) v->cpu_usage_nsec));
+                        json_object_set_new(o, "usage", counter(v->cpu_usage_nsec));
                 break;
         case CTL_MEMORY:
                 if (v->have & SAMPLE_HAVE_MEMORY)
-                        json_object_set_new(o, "usage", json_integer((json_int_t) v->memory_bytes));
+                        json_object_set_new(o, "usage", counter(v->memory_bytes));
                 break;
         case CTL_PIDS:
                 if (v->have & SAMPLE_HAVE_PIDS)
-                        json_object_set_new(o, "current", json_integer((json_int_t) v->pids));
+                        json_object_set_new(o, "current", counter(v->pids));
                 break;
         case CTL_BLKIO:
                 for (size_t i = 0; (v->have & SAMPLE_HAVE_IO) && i < v->n_io; i++) {
                         char dev[32];
 
                         snprintf(dev, sizeof(dev), "%u:%u", v->io[i].major, v->io[i].minor);
-                        json_object_set_new(o, dev, json_pack("{s:I, s:I, s:I, s:I}",
-                                                              "Read", (json_int_t) v->io[i].read_bytes,
-                                                              "Write", (json_int_t) v->io[i].write_bytes,
-                                                              "ReadOps", (json_int_t) v->io[i].read_ios,
-                                                              "WriteOps", (json_int_t) v->io[i].write_ios));
+                        json_object_set_new(o, dev, json_pack("{s:o, s:o, s:o, s:o}",
+                                                              "Read", counter(v->io[i].read_bytes),
+                                                              "Write", counter(v->io[i].write_bytes),
+                                                              "ReadOps", counter(v->io[i].read_ios),
+                                                              "WriteOps", counter(v->io[i].write_ios)));
                 }
                 break;
         case CTL_PRESSURE: {
@@ -59,7 +65,7 @@ static json_t *value_json(Controller c, const SampleValues *v) {
                                 if (!p)
                                         p = json_object();
                                 json_object_set_new(p, k == 0 ? "some" : "full",
-                                                    json_integer((json_int_t) v->pressure_usec[kind]));
+                                                    counter(v->pressure_usec[kind]));
                         }
                         if (p)
                                 json_object_set_new(o, res[r], p);

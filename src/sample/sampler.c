@@ -400,7 +400,12 @@ json_t *sampler_status_json(const Sampler *s) {
                 json_object_set_new(layout, names[c], s->layout.v1[c] ? json_string(s->layout.v1[c]) : json_null());
         }
         json_object_set_new(layout, "unified", s->layout.unified ? json_string(s->layout.unified) : json_null());
-        return json_pack("{s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:o}", "slices", (json_int_t) (s->set ? s->set->n : 0),
+        size_t complete = 0;
+
+        for (size_t i = 0; s->set && i < s->set->n; i++)
+                complete += s->files[i].complete;
+        return json_pack("{s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:o}", "slices",
+                         (json_int_t) (s->set ? s->set->n : 0), "slices_complete", (json_int_t) complete,
                          "ticks", (json_int_t) s->ticks, "sweep_cpu_usec", "last", (json_int_t) s->sweep_last_usec,
                          "avg", (json_int_t) (s->ticks ? s->sweep_total_usec / s->ticks : 0), "max",
                          (json_int_t) s->sweep_max_usec, "sweep_cpu_usec_total", (json_int_t) s->sweep_total_usec,

@@ -33,7 +33,8 @@ int sampler_set_tree(Sampler *s, const Tree *tree);
 void sampler_rescan(Sampler *s);
 
 const Ring *sampler_ring(const Sampler *s);
-/* {"slices", "ticks", "sweep_usec": {"last", "avg", "max"}, "sweep_cpu_usec_total", "layout": {...}} */
+/* {"slices", "slices_complete" (all files open), "ticks", "sweep_cpu_usec": {"last", "avg", "max"},
+ *  "sweep_cpu_usec_total", "layout": {...}} */
 json_t *sampler_status_json(const Sampler *s);
 /* CPU time the daemon spent sweeping, in total and in the last sweep. */
 usec_t sampler_sweep_cpu_usec_total(const Sampler *s);

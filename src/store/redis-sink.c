@@ -20,6 +20,8 @@
 /* hiredis 0.14 has no command timeout: a host that vanished without a RST would hold the pipeline for
  * TCP's retransmission timeout (~15 min). */
 #define REPLY_TIMEOUT_USEC (15 * USEC_PER_SEC)
+/* Records per pipeline, by size: a bigger backlog leaves in consecutive pipelines, one round trip each. */
+#define PIPELINE_MAX_BYTES ((size_t) 4 * 1024 * 1024)
 #define BACKOFF_MIN_USEC (250 * USEC_PER_MSEC)
 #define BACKOFF_MAX_USEC (10 * USEC_PER_SEC)
 #define DEFAULT_PREFIX "cgroup_arch"
@@ -332,8 +334,16 @@ static void sink_flush(RedisSink *s) {
         if (s->queue_len == 0)
                 return;
 
-        while (s->queue_len > 0)
-                s->flight[n++] = queue_pop_front(s);
+        /* Bounded per pipeline: hiredis 0.14 grows its output buffer 1 MiB per realloc (quadratic copying
+         * for big pipelines) and formats everything here, inside one loop iteration. */
+        for (size_t bytes = 0; s->queue_len > 0; n++) {
+                size_t size = s->queue[s->queue_head].size;
+
+                if (n > 0 && bytes + size > PIPELINE_MAX_BYTES)
+                        break;
+                bytes += size;
+                s->flight[n] = queue_pop_front(s);
+        }
         s->n_flight = n;
         s->n_answered = 0;
         s->pipeline_clean = true;
@@ -346,7 +356,8 @@ static void sink_flush(RedisSink *s) {
                         sink_schedule_reconnect(s);
                         return;
                 }
-        log_debug("Redis: sent a pipeline of %zu SETs to %s.", n, s->address);
+        log_debug("Redis: sent a pipeline of %zu SETs to %s (queued in %" PRIu64 " µs).", n, s->address,
+                  now_usec(CLOCK_MONOTONIC) - now);
         timer_arm(s, REPLY_TIMEOUT_USEC);
 }
 

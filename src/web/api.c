@@ -23,10 +23,12 @@ json_t *api_show_account(const Ring *ring, uint64_t start, uint64_t end) {
                 const RingSlot *slot = ring_get(ring, sec);
                 char key[32];
 
-                if (!slot)
-                        continue; /* cgrouparch left out missing slots too */
-                snprintf(key, sizeof(key), "%" PRIu64, sec);
-                json_object_set_new(answer, key, record_to_json(slot));
+                if (slot) { /* cgrouparch left out missing slots too */
+                        snprintf(key, sizeof(key), "%" PRIu64, sec);
+                        json_object_set_new(answer, key, record_to_json(slot));
+                }
+                if (sec == end)
+                        break; /* end may be UINT64_MAX: never wrap */
         }
         return answer;
 }

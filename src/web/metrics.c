@@ -63,7 +63,7 @@ char *metrics_render(const RingSlot *s, const MetricsExtra *x) {
                         }
                 head(f, "slicekeeper_io_bytes_total", "counter", "Bytes read and written by the slice, per device.");
                 for (size_t i = 0; i < s->set->n; i++)
-                        for (size_t d = 0; d < s->values[i].n_io; d++)
+                        for (size_t d = 0; (s->values[i].have & SAMPLE_HAVE_IO) && d < s->values[i].n_io; d++)
                                 for (int w = 0; w < 2; w++) {
                                         fputs("slicekeeper_io_bytes_total", f);
                                         labels(f, s, i);
@@ -73,7 +73,7 @@ char *metrics_render(const RingSlot *s, const MetricsExtra *x) {
                                 }
                 head(f, "slicekeeper_io_operations_total", "counter", "Read and write operations of the slice, per device.");
                 for (size_t i = 0; i < s->set->n; i++)
-                        for (size_t d = 0; d < s->values[i].n_io; d++)
+                        for (size_t d = 0; (s->values[i].have & SAMPLE_HAVE_IO) && d < s->values[i].n_io; d++)
                                 for (int w = 0; w < 2; w++) {
                                         fputs("slicekeeper_io_operations_total", f);
                                         labels(f, s, i);
@@ -100,8 +100,8 @@ char *metrics_render(const RingSlot *s, const MetricsExtra *x) {
                 head(f, "slicekeeper_sweep_cpu_seconds_total", "counter", "CPU time the daemon spent sampling.");
                 fprintf(f, "slicekeeper_sweep_cpu_seconds_total %" PRIu64 ".%06" PRIu64 "\n",
                         x->sweep_cpu_usec_total / 1000000, x->sweep_cpu_usec_total % 1000000);
-                head(f, "slicekeeper_sweep_cpu_seconds", "gauge", "CPU time of the last sweep.");
-                fprintf(f, "slicekeeper_sweep_cpu_seconds %" PRIu64 ".%06" PRIu64 "\n",
+                head(f, "slicekeeper_last_sweep_cpu_seconds", "gauge", "CPU time of the last sweep.");
+                fprintf(f, "slicekeeper_last_sweep_cpu_seconds %" PRIu64 ".%06" PRIu64 "\n",
                         x->sweep_cpu_usec_last / 1000000, x->sweep_cpu_usec_last % 1000000);
                 head(f, "slicekeeper_sweeps_total", "counter", "Sweeps done.");
                 fprintf(f, "slicekeeper_sweeps_total %" PRIu64 "\n", x->ticks);

@@ -32,7 +32,8 @@ static void sha1_block(uint32_t h[static 5], const uint8_t *block) {
                 uint32_t f, k, tmp;
 
                 if (t >= 16)
-                        w[t & 15] = rol32(w[(t - 3) & 15] ^ w[(t - 8) & 15] ^ w[(t - 14) & 15] ^ w[t & 15], 1);
+                        w[t & 15] = rol32(w[(t - 3) & 15] ^ w[(t - 8) & 15] ^ w[(t - 14) & 15] ^ w[t & 15],
+                                          1);
 
                 if (t < 20) {
                         f = (b & c) | (~b & d);

@@ -55,7 +55,8 @@ static bool opcode_is_known(unsigned op) {
 /* RFC 6455 7.4: what may appear in a close frame. 1004-1006 and 1015 are reserved or only for local
  * reporting, 1012-2999 are not assigned to applications, 3000-4999 belong to libraries and apps. */
 static bool close_code_valid(uint16_t code) {
-        return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999);
+        return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) ||
+               (code >= 3000 && code <= 4999);
 }
 
 bool ws_utf8_valid(const uint8_t *s, size_t n) {
@@ -219,7 +220,8 @@ static bool header_finish(WsDecoder *d, WsEvent *ev) {
 
 /* Copies n payload bytes to dst, unmasking; offset is where in the payload they start, which picks
  * the mask byte. */
-static void unmask(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t mask[static 4], uint64_t offset) {
+static void unmask(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t mask[static 4],
+                   uint64_t offset) {
         for (size_t i = 0; i < n; i++)
                 dst[i] = src[i] ^ mask[(offset + i) & 3];
 }

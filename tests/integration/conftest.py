@@ -135,7 +135,12 @@ class Daemon:
         return self.tb.run([CTL, *args], check=check)
 
     def status(self):
-        return json.loads(self.ctl('status', '--json').stdout)
+        r = self.ctl('status', '--json', check=False)
+        if r.returncode != 0:
+            raise AssertionError(f'slicekeeper status failed: {r.stderr}\n'
+                                 f'unit: {self.tb.show(self.unit, "ActiveState")}/{self.tb.show(self.unit, "Result")}\n'
+                                 f'journal:\n{self.journal()}')
+        return json.loads(r.stdout)
 
     def plan(self):
         return json.loads(self.ctl('plan', '--json').stdout)
@@ -145,7 +150,11 @@ class Daemon:
 
         def check():
             nonlocal last
-            last = self.status()
+            try:
+                last = self.status()
+            except AssertionError as e:  # not answering yet counts as "not yet"; the message is kept
+                last = {'status_error': str(e)[:3000]}
+                return False
             return predicate(last)
         try:
             wait_for(check, timeout, what=what)

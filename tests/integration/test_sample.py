@@ -260,7 +260,8 @@ def test_metrics_parse_and_agree_with_show_account(daemon, slices, tb):
     for dev, io in record['blkio']['value'].items():
         key = (('device', dev), ('group', ''), ('operation', 'read'), ('slice', '-.slice'))
         assert samples[('slicekeeper_io_bytes_total', key)] == io['Read']
-    assert 'slicekeeper_sweep_cpu_seconds' in families and samples[('slicekeeper_sweeps_total', ())] >= 2
+    assert families['slicekeeper_sweep_cpu_seconds'].type == 'counter' and 'slicekeeper_last_sweep_cpu_seconds' in families
+    assert samples[('slicekeeper_sweeps_total', ())] >= 2
     assert families['slicekeeper_cpu_usage_seconds'].type == 'counter'
     health = urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=10).read()
     assert health == b'ok\n'

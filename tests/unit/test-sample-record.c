@@ -507,7 +507,8 @@ static json_t *call(const ApiContext *ctx, const char *text, ApiAction *ret_acti
         return call_n(ctx, text, strlen(text), ret_action);
 }
 
-static void assert_error(const ApiContext *ctx, const char *text) {
+/* The answer is {"error": "..."}; when mention is given, the message names it (the offending argument). */
+static void assert_error_mentions(const ApiContext *ctx, const char *text, const char *mention) {
         ApiAction action;
         json_t *j = call(ctx, text, &action);
         const char *msg = json_string_value(json_object_get(j, "error"));
@@ -518,8 +519,14 @@ static void assert_error(const ApiContext *ctx, const char *text) {
                 abort();
         }
         ASSERT_TRUE(msg[0] != 0);
+        if (mention)
+                ASSERT_CONTAINS(msg, mention);
         ASSERT_EQ_INT(action, API_ACTION_NONE);
         json_decref(j);
+}
+
+static void assert_error(const ApiContext *ctx, const char *text) {
+        assert_error_mentions(ctx, text, NULL);
 }
 
 /* The answer holds exactly the seconds lo..hi that the ring has, each with its own record. */
@@ -647,8 +654,10 @@ TEST(test_api_show_account_start_after_end) {
 
         api_ring(&r);
         ctx.ring = &r;
-        assert_error(&ctx, "{\"cmd\": \"show_account\", \"args\": {\"start_slot\": 996, \"end_slot\": 995}}");
-        assert_error(&ctx, "{\"cmd\": \"show_account\", \"args\": {\"start_slot\": 1001}}"); /* end = now */
+        assert_error_mentions(&ctx, "{\"cmd\": \"show_account\", \"args\": {\"start_slot\": 996, \"end_slot\": 995}}",
+                              "start_slot");
+        assert_error_mentions(&ctx, "{\"cmd\": \"show_account\", \"args\": {\"start_slot\": 1001}}", /* end = now */
+                              "start_slot");
         ring_done(&r);
 }
 
@@ -660,10 +669,11 @@ TEST(test_api_show_account_nr_slot_bounds) {
 
         api_ring(&r);
         ctx.ring = &r;
-        assert_error(&ctx, "{\"cmd\": \"show_account\", \"args\": {\"nr_slot\": 0}}");
+        assert_error_mentions(&ctx, "{\"cmd\": \"show_account\", \"args\": {\"nr_slot\": 0}}", "nr_slot");
         snprintf(req, sizeof(req), "{\"cmd\": \"show_account\", \"args\": {\"nr_slot\": %d}}", API_SLOTS_MAX + 1);
-        assert_error(&ctx, req);
-        assert_error(&ctx, "{\"cmd\": \"show_account\", \"args\": {\"nr_slot\": 9223372036854775807}}");
+        assert_error_mentions(&ctx, req, "nr_slot");
+        assert_error_mentions(&ctx, "{\"cmd\": \"show_account\", \"args\": {\"nr_slot\": 9223372036854775807}}",
+                              "nr_slot");
         /* an explicit start may not widen the range past the limit either */
         snprintf(req, sizeof(req), "{\"cmd\": \"show_account\", \"args\": {\"start_slot\": %d, \"end_slot\": %d}}",
                  1, API_SLOTS_MAX + 1);
@@ -696,7 +706,7 @@ TEST(test_api_show_account_bad_argument_types) {
 
                         snprintf(req, sizeof(req), "{\"cmd\": \"show_account\", \"args\": {\"%s\": %s}}", names[n],
                                  bad[b]);
-                        assert_error(&ctx, req);
+                        assert_error_mentions(&ctx, req, names[n]);
                 }
         ring_done(&r);
 }
@@ -1383,7 +1393,7 @@ TEST(test_metrics_extra_counters) {
         char *text = render_slot(&m, &x);
 
         ASSERT_STREQ(prom_value(&m, "slicekeeper_sweep_cpu_seconds_total", NULL), "12.345678");
-        ASSERT_STREQ(prom_value(&m, "slicekeeper_sweep_cpu_seconds", NULL), "0.000250");
+        ASSERT_STREQ(prom_value(&m, "slicekeeper_last_sweep_cpu_seconds", NULL), "0.000250");
         ASSERT_STREQ(prom_value(&m, "slicekeeper_sweeps_total", NULL), "86400");
         ASSERT_STREQ(prom_value(&m, "slicekeeper_redis_records_written_total", NULL), "86000");
         ASSERT_STREQ(prom_value(&m, "slicekeeper_redis_records_dropped_total", NULL), "400");

@@ -34,22 +34,27 @@ static const char *sha1_hex(const void *data, size_t size) {
 
 typedef struct Buf {
         uint8_t *data;
-        size_t size;
+        size_t size, alloc;
 } Buf;
 
 static void buf_done(Buf *b) {
         free(b->data);
         b->data = NULL;
-        b->size = 0;
+        b->size = b->alloc = 0;
 }
 
+/* Grows by doubling: frames are built a byte at a time, and under ASan every realloc() moves. */
 static void buf_add(Buf *b, const void *p, size_t n) {
-        uint8_t *d = realloc(b->data, b->size + n + 1);
+        if (b->size + n > b->alloc) {
+                size_t alloc = MAX(b->size + n, 2 * b->alloc);
+                uint8_t *d = realloc(b->data, alloc);
 
-        ASSERT_TRUE(d);
+                ASSERT_TRUE(d);
+                b->data = d;
+                b->alloc = alloc;
+        }
         if (n > 0)
-                memcpy(d + b->size, p, n);
-        b->data = d;
+                memcpy(b->data + b->size, p, n);
         b->size += n;
 }
 
@@ -296,8 +301,8 @@ TEST(test_sha1_448_bits) {
 }
 
 TEST(test_sha1_896_bits) {
-        const char *s = "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqr"
-                        "lmnopqrsmnopqrstnopqrstu";
+        const char *s = "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnop"
+                        "jklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu";
 
         ASSERT_STREQ(sha1_hex(s, strlen(s)), "a49b2446a02c645bf419f995b67091253a04a259");
 }
@@ -469,7 +474,8 @@ TEST(test_length_non_minimal_accepted) {
 }
 
 TEST(test_binary_message) {
-        static const uint8_t bin[] = { 0x00, 0xff, 0xc0, 0xaf, 0xed, 0xa0, 0x80, 0x00 }; /* not UTF-8: fine */
+        /* Not UTF-8, which binary need not be. */
+        static const uint8_t bin[] = { 0x00, 0xff, 0xc0, 0xaf, 0xed, 0xa0, 0x80, 0x00 };
         _cleanup_(buf_done) Buf b = { 0 };
         Events e;
 
@@ -608,7 +614,8 @@ TEST(test_length_top_bit_refused) {
 
 TEST(test_declared_length_over_max_not_allocated) {
         /* 2^40 bytes announced, 1 MiB allowed: refused on the header alone, nothing allocated. */
-        static const uint8_t frame[] = { 0x82, 0xff, 0, 0, 0x01, 0, 0, 0, 0, 0, 0x37, 0xfa, 0x21, 0x3d, 'x' };
+        static const uint8_t frame[] = { 0x82, 0xff, 0, 0, 0x01, 0, 0, 0, 0, 0, /* 2^40 */
+                                         0x37, 0xfa, 0x21, 0x3d, 'x' };
         Events e;
 
         decode_max(frame, sizeof(frame), MIB, &e);
@@ -766,7 +773,8 @@ TEST(test_utf8_valid_function) {
         static const char *const good[] = {
                 "", "plain ascii", "κόσμε", "\xf0\x9f\x98\x80" /* U+1F600 */,
                 "\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80", "\xed\x9f\xbf" /* U+D7FF */,
-                "\xee\x80\x80" /* U+E000 */, "\xef\xbf\xbf", "\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf" /* U+10FFFF */,
+                "\xee\x80\x80" /* U+E000 */, "\xef\xbf\xbf", "\xf0\x90\x80\x80",
+                "\xf4\x8f\xbf\xbf" /* U+10FFFF */,
         };
         static const char *const bad[] = {
                 "\xc0\xaf", "\xc1\xbf", "\xe0\x80\xaf", "\xf0\x80\x80\xaf",    /* overlong */
@@ -874,9 +882,10 @@ TEST(test_close_one_byte_refused) {
 }
 
 TEST(test_close_codes) {
-        static const uint16_t good[] = { 1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999 };
-        static const uint16_t bad[] = { 0, 999, 1004, 1005, 1006, 1012, 1013, 1014, 1015, 1016, 1100, 2000, 2999, 5000,
-                                        65535 };
+        static const uint16_t good[] = { 1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011,
+                                         3000, 3999, 4000, 4999 };
+        static const uint16_t bad[] = { 0, 999, 1004, 1005, 1006, 1012, 1013, 1014, 1015, 1016,
+                                        1100, 2000, 2999, 5000, 65535 };
 
         for (size_t i = 0; i < ELEMENTSOF(good); i++) {
                 _cleanup_(buf_done) Buf b = { 0 };
