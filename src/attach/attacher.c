@@ -25,6 +25,9 @@
 #define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
 #define SETTLE_USEC (20 * USEC_PER_MSEC)
 #define JOB_TIMEOUT_USEC (30 * USEC_PER_SEC)
+/* Requests in flight at once: the system bus allows 128 pending replies per connection, shared with
+ * the realizer. */
+#define CALLS_MAX 32
 
 typedef struct Watch {
         int wd;
@@ -50,6 +53,7 @@ typedef struct Group {
         ssize_t last_refusal; /* index into refusals, -1: none */
         bool scope_known;   /* the scope existed at the last success */
         bool fallback;      /* the request in flight is the second way round */
+        bool queued;        /* has processes to send, waiting for a free request slot */
         sd_bus_slot *slot;
         sd_event_source *job_timer; /* a scope start job that does not report back */
 } Group;
@@ -69,7 +73,9 @@ struct Attacher {
         Group *groups;
         size_t n_groups;
         char **unresolved;
-        size_t in_flight;
+        size_t in_flight;   /* groups of this pass not finished (queued or sent), +1 while sending */
+        size_t calls;       /* requests on the bus */
+        size_t send_next;   /* where the queue scan goes on */
         bool running, again;
         uint64_t passes;
         usec_t pass_started_usec, last_pass_usec; /* CLOCK_MONOTONIC; the duration of the last full pass */
@@ -123,7 +129,7 @@ static void groups_clear(Attacher *a) {
         a->groups = NULL;
         a->n_groups = 0;
         /* Their requests are cancelled with their slots: no pass is in flight any more. */
-        a->in_flight = 0;
+        a->in_flight = a->calls = a->send_next = 0;
         a->running = a->again = false;
         a->unresolved = strv_free(a->unresolved);
 }
@@ -358,6 +364,8 @@ static void consider_file(Attacher *a, Group *g, const ProcTable *procs, const c
         }
 }
 
+static void send_queued(Attacher *a);
+
 static void group_finish(Group *g, bool ok) {
         Attacher *a = g->attacher;
 
@@ -375,11 +383,34 @@ static void group_finish(Group *g, bool ok) {
         free(g->sending);
         g->sending = NULL;
         g->n_sending = 0;
+        a->calls--;
+        send_queued(a);
         if (--a->in_flight == 0)
                 pass_end(a);
 }
 
 static int group_send(Group *g, bool attach);
+
+/* Sends queued groups while request slots are free. */
+static void send_queued(Attacher *a) {
+        for (; a->send_next < a->n_groups && a->calls < CALLS_MAX; a->send_next++) {
+                Group *g = &a->groups[a->send_next];
+
+                if (!g->queued)
+                        continue;
+                g->queued = false;
+                g->fallback = false;
+                if (group_send(g, g->scope_known) < 0) {
+                        log_slice(LOG_ERR, 0, g->scope, "Cannot send the request for %s.", g->scope);
+                        free(g->sending);
+                        g->sending = NULL;
+                        g->n_sending = 0;
+                        a->in_flight--;
+                        continue;
+                }
+                a->calls++;
+        }
+}
 
 static void on_scope_job_done(const char *result, void *userdata) {
         Group *g = userdata;
@@ -533,14 +564,7 @@ static void group_pass(Attacher *a, Group *g, const ProcTable *procs) {
                 g->n_sending = 0;
                 return;
         }
-        g->fallback = false;
-        if (group_send(g, g->scope_known) < 0) {
-                log_slice(LOG_ERR, 0, g->scope, "Cannot send the request for %s.", g->scope);
-                free(g->sending);
-                g->sending = NULL;
-                g->n_sending = 0;
-                return;
-        }
+        g->queued = true;
         a->in_flight++;
 }
 
@@ -567,6 +591,8 @@ static void pass_start(Attacher *a) {
         for (size_t i = 0; i < a->n_groups; i++)
                 group_pass(a, &a->groups[i], &procs);
         proc_table_done(&procs);
+        a->send_next = 0;
+        send_queued(a);
         log_debug("Attach pass prepared in %" PRIu64 " us.", now_usec(CLOCK_MONOTONIC) - a->pass_started_usec);
         if (--a->in_flight == 0)
                 pass_end(a);

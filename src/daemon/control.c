@@ -29,7 +29,7 @@ struct ControlServer {
         sd_event *event;
         char *path;
         int fd;
-        sd_event_source *io;
+        sd_event_source *io, *resume; /* resume: the listener paused after running out of descriptors */
         Client *clients;
         size_t n_clients;
         ControlHandler handler;
@@ -145,6 +145,12 @@ static int on_client_timeout(sd_event_source *es _unused_, uint64_t usec _unused
         return 0;
 }
 
+static int on_resume(sd_event_source *es _unused_, uint64_t usec _unused_, void *userdata) {
+        ControlServer *s = userdata;
+
+        return sd_event_source_set_enabled(s->io, SD_EVENT_ON);
+}
+
 static int on_accept(sd_event_source *es _unused_, int fd, uint32_t revents _unused_, void *userdata) {
         ControlServer *s = userdata;
         _cleanup_(closep) int cfd = -EBADF;
@@ -154,8 +160,16 @@ static int on_accept(sd_event_source *es _unused_, int fd, uint32_t revents _unu
         int r;
 
         cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (cfd < 0)
+        if (cfd < 0) {
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                        /* The connection stays queued and the socket readable: pause instead of spinning. */
+                        log_warning("Control socket: cannot accept (%s); pausing it for 250 ms.", strerror(errno));
+                        sd_event_source_set_enabled(s->io, SD_EVENT_OFF);
+                        sd_event_source_set_time_relative(s->resume, 250 * USEC_PER_MSEC);
+                        sd_event_source_set_enabled(s->resume, SD_EVENT_ONESHOT);
+                }
                 return 0;
+        }
         if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0) {
                 static const char refuse[] = "{\"error\":\"permission denied: the control socket is for root\"}\n";
                 (void) !send(cfd, refuse, sizeof(refuse) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -227,8 +241,11 @@ int control_server_new(sd_event *event, const char *path, ControlHandler handler
         if (chmod(path, 0600) < 0 || listen(s->fd, 16) < 0)
                 return -errno;
         r = sd_event_add_io(event, &s->io, s->fd, EPOLLIN, on_accept, s);
+        if (r >= 0)
+                r = sd_event_add_time(event, &s->resume, CLOCK_MONOTONIC, 0, 0, on_resume, s);
         if (r < 0)
                 return r;
+        sd_event_source_set_enabled(s->resume, SD_EVENT_OFF);
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -239,6 +256,7 @@ ControlServer *control_server_free(ControlServer *s) {
         while (s->clients)
                 client_free(s->clients);
         sd_event_source_disable_unref(s->io);
+        sd_event_source_disable_unref(s->resume);
         if (s->fd >= 0) {
                 close(s->fd);
                 unlink(s->path);

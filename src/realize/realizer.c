@@ -17,7 +17,10 @@
 #define SYSTEMD_DEST "org.freedesktop.systemd1"
 #define SYSTEMD_PATH "/org/freedesktop/systemd1"
 #define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
-#define MAX_IN_FLIGHT 256
+/* dbus-daemon allows 128 pending replies per connection on the system bus; the attacher shares it. */
+#define MAX_IN_FLIGHT 64
+#define FAIL_BACKOFF_MIN_USEC USEC_PER_SEC
+#define FAIL_BACKOFF_MAX_USEC (30 * USEC_PER_SEC)
 #define DEFAULT_JOB_TIMEOUT_USEC (30 * USEC_PER_SEC)
 
 typedef enum OpState {
@@ -67,7 +70,7 @@ struct Pass {
         Candidate *cands;
         size_t n_cands;
         StrMap cand_by_unit;
-        size_t n_get_pending;
+        size_t n_get_pending, next_get;
         Op *ops;
         size_t n_ops, next, stage_end, in_flight, n_finished;
         sd_bus_slot *list_slot;
@@ -88,7 +91,8 @@ struct Realizer {
         StrMap desired_by_unit;
         Pass *current, *last;
         bool pass_again;
-        sd_event_source *defer, *repair_timer;
+        usec_t fail_backoff_usec; /* while passes keep failing, the next waits this long */
+        sd_event_source *pass_timer, *repair_timer;
         JobWatch *jobs; /* shared with the attacher; not owned */
         sd_bus_slot *unit_removed_slot, *reloading_slot;
         StrMap logged; /* unit → last error logged for it, so a failing unit logs once per cause */
@@ -455,6 +459,12 @@ static void pass_complete(Pass *p) {
                 log_info("Pass finished: %zu created, %zu updated, %zu stopped, %zu failed, %zu skipped.",
                          kinds[PLAN_CREATE], kinds[PLAN_CHANGE], kinds[PLAN_STOP], counts[OP_FAILED],
                          counts[OP_SKIPPED]);
+        /* A pass with failures is not repeated at once (signals about the failed units would do that):
+         * the next one waits, longer while failures go on. */
+        if (counts[OP_FAILED] > 0)
+                r->fail_backoff_usec = CLAMP(r->fail_backoff_usec * 2, FAIL_BACKOFF_MIN_USEC, FAIL_BACKOFF_MAX_USEC);
+        else
+                r->fail_backoff_usec = 0;
         pass_free(r->last);
         r->last = p;
         r->current = NULL;
@@ -666,6 +676,8 @@ static void pass_observed(Pass *p) {
         pass_step(p);
 }
 
+static void pass_issue_gets(Pass *p);
+
 static int on_get_all(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _unused_) {
         Candidate *c = userdata;
         Pass *p = c->pass;
@@ -681,9 +693,34 @@ static int on_get_all(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
                 else
                         c->have_props = true;
         }
-        if (--p->n_get_pending == 0)
-                pass_observed(p);
+        p->n_get_pending--;
+        pass_issue_gets(p);
         return 0;
+}
+
+/* Reads the properties of the running candidates, MAX_IN_FLIGHT at a time; plans once all are in. */
+static void pass_issue_gets(Pass *p) {
+        Realizer *r = p->realizer;
+
+        while (p->next_get < p->n_cands && p->n_get_pending < MAX_IN_FLIGHT) {
+                Candidate *c = &p->cands[p->next_get++];
+                int k;
+
+                if (!c->exists || !c->object ||
+                    !(streq(c->active_state, "active") || streq(c->active_state, "activating") ||
+                      streq(c->active_state, "reloading")))
+                        continue;
+                k = sd_bus_call_method_async(r->bus, &c->slot, SYSTEMD_DEST, c->object,
+                                             "org.freedesktop.DBus.Properties", "GetAll", on_get_all, c, "s",
+                                             "org.freedesktop.systemd1.Slice");
+                if (k < 0) {
+                        log_warning_errno(k, "Cannot ask for properties of %s: %s", c->unit, STRERROR(k));
+                        continue;
+                }
+                p->n_get_pending++;
+        }
+        if (p->n_get_pending == 0 && p->next_get >= p->n_cands)
+                pass_observed(p);
 }
 
 static int cands_add(Pass *p, size_t *cap, const char *unit, const char *path, bool desired, bool owned) {
@@ -711,7 +748,6 @@ static int cands_add(Pass *p, size_t *cap, const char *unit, const char *path, b
 
 static int on_list_units(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _unused_) {
         Pass *p = userdata;
-        Realizer *r = p->realizer;
         const char *name, *desc, *load, *active, *sub, *following, *object, *jobtype, *jobpath;
         uint32_t jobid;
         int k;
@@ -739,25 +775,8 @@ static int on_list_units(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
                 return 0;
         }
 
-        p->n_get_pending = 1; /* held until every request is sent */
-        for (size_t i = 0; i < p->n_cands; i++) {
-                Candidate *c = &p->cands[i];
-
-                if (!c->exists || !c->object ||
-                    !(streq(c->active_state, "active") || streq(c->active_state, "activating") ||
-                      streq(c->active_state, "reloading")))
-                        continue;
-                k = sd_bus_call_method_async(r->bus, &c->slot, SYSTEMD_DEST, c->object,
-                                             "org.freedesktop.DBus.Properties", "GetAll", on_get_all, c, "s",
-                                             "org.freedesktop.systemd1.Slice");
-                if (k < 0) {
-                        log_warning_errno(k, "Cannot ask for properties of %s: %s", c->unit, STRERROR(k));
-                        continue;
-                }
-                p->n_get_pending++;
-        }
-        if (--p->n_get_pending == 0)
-                pass_observed(p);
+        p->next_get = 0;
+        pass_issue_gets(p);
         return 0;
 }
 
@@ -805,11 +824,11 @@ fail:
         return k;
 }
 
-static int on_defer(sd_event_source *s _unused_, void *userdata) {
+static int on_pass_timer(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
         Realizer *r = userdata;
         int k;
 
-        sd_event_source_set_enabled(r->defer, SD_EVENT_OFF);
+        sd_event_source_set_enabled(r->pass_timer, SD_EVENT_OFF);
         if (!r->desired)
                 return 0; /* no tree yet: never read that as "remove everything" */
         if (r->current) {
@@ -823,11 +842,17 @@ static int on_defer(sd_event_source *s _unused_, void *userdata) {
 }
 
 void realizer_request_pass(Realizer *r) {
+        uint64_t now;
+
         if (r->current) {
                 r->pass_again = true;
                 return;
         }
-        sd_event_source_set_enabled(r->defer, SD_EVENT_ONESHOT);
+        if (sd_event_source_get_enabled(r->pass_timer, NULL) > 0)
+                return; /* already scheduled */
+        sd_event_now(r->event, CLOCK_MONOTONIC, &now);
+        sd_event_source_set_time(r->pass_timer, now + r->fail_backoff_usec);
+        sd_event_source_set_enabled(r->pass_timer, SD_EVENT_ONESHOT);
 }
 
 static void desired_units_clear(Realizer *r) {
@@ -837,6 +862,10 @@ static void desired_units_clear(Realizer *r) {
 
 void realizer_set_tree(Realizer *r, Tree *desired) {
         size_t n = desired ? desired->n_nodes : 0;
+
+        r->fail_backoff_usec = 0; /* a new tree is worth trying at once */
+        if (!r->current)
+                sd_event_source_set_enabled(r->pass_timer, SD_EVENT_OFF);
 
         tree_unref(r->desired);
         r->desired = tree_ref(desired);
@@ -921,10 +950,10 @@ int realizer_new(sd_event *event, sd_bus *bus, const RealizerConfig *config, Rea
         if (r->own.n > 0)
                 log_info("Adopting %zu slice(s) recorded in %s.", r->own.n, units_dir);
 
-        k = sd_event_add_defer(event, &r->defer, on_defer, r);
+        k = sd_event_add_time(event, &r->pass_timer, CLOCK_MONOTONIC, 0, 0, on_pass_timer, r);
         if (k < 0)
                 return k;
-        sd_event_source_set_enabled(r->defer, SD_EVENT_OFF);
+        sd_event_source_set_enabled(r->pass_timer, SD_EVENT_OFF);
 
         /* The JobRemoved match (config->jobs) went out before this: no job of ours can be missed. */
         r->jobs = config->jobs;
@@ -957,7 +986,7 @@ Realizer *realizer_free(Realizer *r) {
                 return NULL;
         pass_free(r->current);
         pass_free(r->last);
-        sd_event_source_disable_unref(r->defer);
+        sd_event_source_disable_unref(r->pass_timer);
         sd_event_source_disable_unref(r->repair_timer);
         sd_bus_slot_unref(r->unit_removed_slot);
         sd_bus_slot_unref(r->reloading_slot);

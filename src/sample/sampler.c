@@ -70,6 +70,7 @@ struct Sampler {
         char *buffer;
         sd_event_source *timer;
         usec_t last_rescan_usec;
+        bool logged_emfile;
         uint64_t ticks;
         usec_t sweep_last_usec, sweep_max_usec, sweep_total_usec;
         SamplerTick tick;
@@ -136,8 +137,16 @@ static void files_open(Sampler *s, SliceFiles *f) {
                                         close(f->fd[j]);
                                         f->fd[j] = -EBADF;
                                 }
-                } else if (fd != -ENOENT || !dir_exists(mount, f->cgroup))
-                        complete = false;
+                } else {
+                        if (fd == -EMFILE || fd == -ENFILE) {
+                                if (!s->logged_emfile)
+                                        log_error("Out of file descriptors opening cgroup files (about eight per "
+                                                  "slice are kept open); raise LimitNOFILE=.");
+                                s->logged_emfile = true;
+                        }
+                        if (fd != -ENOENT || !dir_exists(mount, f->cgroup))
+                                complete = false;
+                }
         }
         f->complete = complete;
 }

@@ -216,6 +216,10 @@ static void sink_context_gone(RedisSink *s, const char *why) {
 
 /* ---- hiredis callbacks ---- */
 
+static const char *ac_error(const redisAsyncContext *ac) {
+        return ac->err && !isempty(ac->errstr) ? ac->errstr : "unknown error";
+}
+
 static void on_connect(const redisAsyncContext *ac, int status) {
         RedisSink *s = ac->data;
 
@@ -225,8 +229,7 @@ static void on_connect(const redisAsyncContext *ac, int status) {
                 /* hiredis frees the context when we return. */
                 s->ac = NULL;
                 s->connected = false;
-                sink_error(s, LOG_WARNING, RETRYING, "cannot connect: %s",
-                           ac->errstr ? ac->errstr : "unknown error");
+                sink_error(s, LOG_WARNING, RETRYING, "cannot connect: %s", ac_error(ac));
                 sink_schedule_reconnect(s);
                 return;
         }
@@ -241,7 +244,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
 
         if (!s || ac != s->ac)
                 return;
-        sink_context_gone(s, status == REDIS_OK ? "closed" : ac->errstr ? ac->errstr : "unknown error");
+        sink_context_gone(s, status == REDIS_OK ? "closed" : ac_error(ac));
 }
 
 static void pipeline_done(RedisSink *s) {
@@ -279,7 +282,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
                 return;
         if (!reply) {
                 /* hiredis is failing the context: every pending reply gets NULL, then it is freed. */
-                sink_context_gone(s, ac->err && ac->errstr ? ac->errstr : "no reply");
+                sink_context_gone(s, ac_error(ac));
                 return;
         }
         if (s->n_answered >= s->n_flight)
@@ -350,8 +353,7 @@ static void sink_flush(RedisSink *s) {
         s->flight_sent_usec = now;
         for (size_t i = 0; i < n; i++)
                 if (sink_send(s, &s->flight[i], now) < 0) {
-                        sink_error(s, LOG_WARNING, RETRYING, "cannot queue a command: %s",
-                                   s->ac->errstr ? s->ac->errstr : "unknown error");
+                        sink_error(s, LOG_WARNING, RETRYING, "cannot queue a command: %s", ac_error(s->ac));
                         sink_disconnect(s);
                         sink_schedule_reconnect(s);
                         return;
@@ -376,8 +378,7 @@ static void sink_connect(RedisSink *s) {
         }
         if (ac->err) {
                 /* A unix socket connect() fails at once; TCP fails here on resolution or no route. */
-                sink_error(s, LOG_WARNING, RETRYING, "cannot connect: %s",
-                           ac->errstr ? ac->errstr : "unknown error");
+                sink_error(s, LOG_WARNING, RETRYING, "cannot connect: %s", ac_error(ac));
                 redisAsyncFree(ac);
                 sink_schedule_reconnect(s);
                 return;
@@ -521,7 +522,8 @@ RedisSink *redis_sink_free(RedisSink *s) {
         if (!s)
                 return NULL;
         if (s->ac)
-                sink_disconnect(s); /* the in-flight pipeline returns to the queue, freed below */
+                /* The pending reply callbacks run with NULL and see a stale context. */
+                redisAsyncFree(TAKE_PTR(s->ac));
         s->timer = sd_event_source_disable_unref(s->timer);
         s->defer = sd_event_source_disable_unref(s->defer);
         if (s->queue)

@@ -26,13 +26,14 @@ typedef struct RedisSinkConfig {
 /* Connects at once, asynchronously; a failed connect only schedules a retry. -EINVAL for a bad address.
  * A host name (not a numeric address) is resolved by hiredis with a blocking getaddrinfo() per connect. */
 int redis_sink_new(sd_event *event, const RedisSinkConfig *c, RedisSink **ret);
-/* Drops the connection (and an in-flight pipeline) and every queued record. Not from an sd-event callback
- * of this sink (it has none the caller sees, so any other callback is fine). */
+/* Drops the connection (and an in-flight pipeline) and every queued record. The sink calls back into no
+ * caller code, so this is safe from any of the caller's callbacks. */
 RedisSink *redis_sink_free(RedisSink *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(RedisSink *, redis_sink_free)
 
 /* Queues one record (copied); all queued records go out as ONE pipeline when connected and no previous
- * pipeline is still in flight. Beyond backlog_max the oldest records are dropped (and counted); records
+ * pipeline is still in flight (a backlog over 4 MiB leaves in consecutive pipelines, so no loop iteration
+ * formats more than that). Beyond backlog_max the oldest records are dropped (and counted); records
  * queued for expire_sec or longer are dropped too (Redis would have expired them), and a record sent late
  * gets EX reduced by the time it waited, so its key expires when it would have. Never blocks.
  * 0, or -EFBIG (size > REDIS_SINK_RECORD_MAX_BYTES), -EINVAL, -ENOMEM. */

@@ -54,8 +54,10 @@ static bool opcode_is_known(unsigned op) {
 
 /* RFC 6455 7.4: what may appear in a close frame. 1004-1006 and 1015 are reserved or only for local
  * reporting, 1012-2999 are not assigned to applications, 3000-4999 belong to libraries and apps. */
+/* RFC 6455 7.4 plus the codes IANA registered since (1012 service restart, 1013 try again later,
+ * 1014 bad gateway), which real peers send. */
 static bool close_code_valid(uint16_t code) {
-        return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) ||
+        return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
                (code >= 3000 && code <= 4999);
 }
 

@@ -100,7 +100,7 @@ int ws_decoder_feed(WsDecoder *d, const uint8_t *data, size_t size, size_t *ret_
  * sure TEXT is UTF-8. */
 int ws_frame_encode(WsOpcode op, const void *payload, size_t size, uint8_t **ret, size_t *ret_size);
 
-/* A close frame. code must be one a peer may send (1000-1003, 1007-1011, 3000-4999), else -EINVAL.
+/* A close frame. code must be one a peer may send (1000-1003, 1007-1014, 3000-4999), else -EINVAL.
  * reason may be NULL; it is cut to the 123 bytes that fit, at a UTF-8 character boundary. */
 int ws_frame_encode_close(uint16_t code, const char *reason, uint8_t **ret, size_t *ret_size);
 
