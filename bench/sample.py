@@ -70,18 +70,19 @@ def daemon_rss_kib(tb):
 
 
 def show_account_latency(port, nr_slot, repeat=5):
+    """Median latency, answer size and number of slots (or the error the daemon answered)."""
     import websocket
-    ws = websocket.create_connection(f'ws://127.0.0.1:{port}/', timeout=60)
-    times, sizes, slots = [], [], 0
+    ws = websocket.create_connection(f'ws://127.0.0.1:{port}/', timeout=120)
+    times, sizes, answer = [], [], {}
     for _ in range(repeat):
         start = time.monotonic()
         ws.send(json.dumps({'cmd': 'show_account', 'args': {'nr_slot': nr_slot}}))
-        answer = ws.recv()
+        text = ws.recv()
         times.append(time.monotonic() - start)
-        sizes.append(len(answer))
-        slots = len(json.loads(answer))
+        sizes.append(len(text))
+        answer = json.loads(text)
     ws.close()
-    return statistics.median(times), statistics.median(sizes), slots
+    return statistics.median(times), statistics.median(sizes), answer.get('error') or len(answer)
 
 
 def main():
@@ -105,10 +106,12 @@ def main():
                     ticks = status(tb, build)['sampler']['ticks']
                     testbed.wait_for(lambda: status(tb, build)['sampler']['ticks'] >= ticks + 300, 400, interval=5,
                                      what='a full 300 s window')
-                latency, size, slots = show_account_latency(port, 300)
                 rss = daemon_rss_kib(tb)
-                print(f'1000 slices, {slots} slots in the window: show_account nr_slot=300 answered in '
-                      f'{latency * 1000:.0f} ms ({size / 1e6:.1f} MB); daemon RSS {rss / 1024:.1f} MiB', flush=True)
+                print(f'1000 slices, full window: daemon RSS {rss / 1024:.1f} MiB', flush=True)
+                for nr in (300, 100, 30, 10, 1):
+                    latency, size, result = show_account_latency(port, nr)
+                    print(f'1000 slices: show_account nr_slot={nr}: {latency * 1000:.0f} ms, {size / 1e6:.2f} MB, '
+                          f'{result if isinstance(result, str) else str(result) + " slots"}', flush=True)
     print('\n| slices | slicekeeperd per sweep | per slice | % of one core | systemd-cgtop per iteration | ratio |')
     print('|---|---|---|---|---|---|')
     for n, ours, theirs in rows:

@@ -278,6 +278,7 @@ static char *on_ws_message(WebClient *c, const char *text, size_t size, void *us
                 .now_sec = now_usec(CLOCK_REALTIME) / USEC_PER_SEC,
                 .conf = m->tree_json,
                 .conf_version = m->tree ? m->version : -1,
+                .answer_max = WEB_ANSWER_MAX,
                 .status = on_api_status,
                 .userdata = m,
         };

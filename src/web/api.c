@@ -70,6 +70,25 @@ static char *show_account(const ApiContext *ctx, const json_t *args) {
                 snprintf(error, sizeof(error), "at most %d slots per request", API_SLOTS_MAX);
                 return error_text(error);
         }
+        if (ctx->answer_max > 0) {
+                /* Building the answer blocks the loop: refuse one that could not be sent anyway before
+                 * spending seconds on it. */
+                size_t estimate = 0;
+
+                for (uint64_t sec = start; sec <= end; sec++) {
+                        const RingSlot *slot = ring_get(ctx->ring, sec);
+
+                        if (slot)
+                                estimate += slot->set->n * API_RECORD_BYTES_PER_SLICE;
+                        if (sec == end)
+                                break;
+                }
+                if (estimate > ctx->answer_max) {
+                        snprintf(error, sizeof(error), "the answer would be about %zu MB, more than %zu MB: ask for "
+                                 "fewer slots (args.nr_slot)", estimate >> 20, ctx->answer_max >> 20);
+                        return error_text(error);
+                }
+        }
         answer = api_show_account(ctx->ring, start, end);
         text = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
         json_decref(answer);

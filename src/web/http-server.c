@@ -150,7 +150,18 @@ static int client_consume(WebClient *c, const uint8_t *data, size_t size) {
                         } else {
                                 _cleanup_(freep) char *reply =
                                         s->handlers.message(c, (const char *) e.payload, e.size, s->handlers.userdata);
-                                r = reply ? client_send(c, WS_OP_TEXT, reply, strlen(reply)) : 0;
+                                size_t n = reply ? strlen(reply) : 0;
+
+                                if (n > WEB_ANSWER_MAX) {
+                                        /* An answer must fit what a client may have queued: say so instead
+                                         * of dropping the client. */
+                                        char error[200];
+                                        snprintf(error, sizeof(error),
+                                                 "{\"error\":\"the answer is %zu bytes, more than the %u a client is sent "
+                                                 "at once; ask for fewer slots\"}", n, WEB_ANSWER_MAX);
+                                        r = client_send(c, WS_OP_TEXT, error, strlen(error));
+                                } else
+                                        r = reply ? client_send(c, WS_OP_TEXT, reply, n) : 0;
                         }
                         if (r < 0)
                                 return r;

@@ -9,7 +9,8 @@
 #include "macro.h"
 
 #define WEB_CLIENTS_MAX 256
-#define WEB_SEND_QUEUE_MAX (8u * 1024u * 1024u) /* a client further behind than this is dropped */
+#define WEB_SEND_QUEUE_MAX (16u * 1024u * 1024u) /* a client further behind than this is dropped */
+#define WEB_ANSWER_MAX (12u * 1024u * 1024u)      /* a larger answer is refused with an error */
 
 typedef struct WebServer WebServer;
 typedef struct WebClient WebClient;

@@ -324,3 +324,27 @@ s.sendall(b'{"cmd": "rm -rf"}\\n'); print(s.recv(4096).decode())
     assert json.loads(lines[0]) == {'error': 'request is not valid JSON'}
     assert 'unknown cmd' in json.loads(lines[1])['error']
     assert tb.show(daemon.unit, 'ActiveState') == 'active'
+
+
+def test_a_thousand_groups_apply_and_the_daemon_stays_responsive(daemon, slices, tb):
+    """1000 slices: creations must not exceed the bus's pending-reply limit, the sampler's ~8000 open
+    cgroup files must not exhaust descriptors, and nothing may spin afterwards."""
+    daemon.write_tree({'slices': {f'g{i:04d}': {'cpu_weight': 100 + i} for i in range(1000)}})
+    daemon.start()
+    status = daemon.wait_status(lambda s: sum(x['active_state'] == 'active' for x in s['slices']) == 1000, 180,
+                                what='1000 active slices')
+    assert not [x for x in status['slices'] if (x['last_op'] or {}).get('state') == 'failed']
+    assert slices.props('g0999.slice', 'CPUWeight')['CPUWeight'] == '1099'
+    daemon.wait_status(lambda s: s['sampler']['slices_complete'] == s['sampler']['slices'] == 1001, 30,
+                       what="every slice's cgroup files open")
+    start = time.monotonic()
+    daemon.status()
+    assert time.monotonic() - start < 2.0
+    cpu = daemon.cpu_seconds()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # five quiet seconds: sampling only, no spinning
+        time.sleep(0.5)
+    used = daemon.cpu_seconds() - cpu
+    print(f'1000 slices: daemon CPU over 5 quiet seconds: {used:.2f} s')
+    assert used < 2.0, used
+    assert 'pending replies' not in daemon.journal(full=True)

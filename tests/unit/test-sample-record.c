@@ -1422,8 +1422,26 @@ TEST(test_metrics_null_slot_and_extra) {
         free(text);
 }
 
+/* An answer that could not be sent is refused before it is built: 8 slots of one slice here. */
+TEST(test_api_show_account_refuses_an_answer_over_the_limit) {
+        _cleanup_(ring_done) Ring r = { 0 };
+        ApiContext ctx = { .now_sec = 1000 };
+        ApiAction action;
+        json_t *j;
+
+        api_ring(&r);
+        ctx.ring = &r;
+        ctx.answer_max = 8 * API_RECORD_BYTES_PER_SLICE - 1;
+        assert_error_mentions(&ctx, "{\"cmd\": \"show_account\"}", "fewer slots");
+        ctx.answer_max = 8 * API_RECORD_BYTES_PER_SLICE;
+        j = call(&ctx, "{\"cmd\": \"show_account\"}", &action);
+        ASSERT_EQ_INT(json_object_size(j), 8);
+        json_decref(j);
+}
+
 int main(void) {
         RUN(test_ring_init_zero_and_done_twice);
+        RUN(test_api_show_account_refuses_an_answer_over_the_limit);
         RUN(test_ring_put_get_by_second);
         RUN(test_ring_wrap_replaces_old_second);
         RUN(test_ring_put_same_second_twice_replaces);
