@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/random.h>
+#include <unistd.h>
 #include <zookeeper/zookeeper.h>
 
 #include "log.h"
@@ -28,6 +30,10 @@ struct ZkSource {
         bool connected;
         uint64_t generation; /* bumped per handle: callbacks of a closed handle are ignored */
 
+        /* The client closes and reopens its socket on its own, and the number can meanwhile go to another
+         * part of the daemon. So the socket sits in an epoll set of ours: a closed socket leaves it by
+         * itself, and nothing of ours ever touches a number the client no longer owns in sd-event's set. */
+        int epoll_fd;
         int fd;
         sd_event_source *io, *zk_timer, *machine_timer, *defer;
         unsigned pending;    /* ZkAction bits waiting for the defer source */
@@ -242,7 +248,6 @@ static void zk_close(ZkSource *s) {
         s->generation++;
         s->zh = NULL;
         s->connected = false;
-        s->io = sd_event_source_disable_unref(s->io);
         s->fd = -EBADF;
         sd_event_source_set_enabled(s->zk_timer, SD_EVENT_OFF);
         zookeeper_close(zh);
@@ -344,13 +349,17 @@ static void zk_process(ZkSource *s, int events) {
         zk_update_sources(s);
 }
 
-static int on_zk_io(sd_event_source *es _unused_, int fd _unused_, uint32_t revents, void *userdata) {
+static int on_zk_io(sd_event_source *es _unused_, int fd _unused_, uint32_t revents _unused_, void *userdata) {
         ZkSource *s = userdata;
-        int events = 0;
+        struct epoll_event ev;
+        int events = 0, n;
 
-        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
+        n = epoll_wait(s->epoll_fd, &ev, 1, 0);
+        if (n <= 0)
+                return 0;
+        if (ev.events & (EPOLLIN | EPOLLHUP | EPOLLERR))
                 events |= ZOOKEEPER_READ;
-        if (revents & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+        if (ev.events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
                 events |= ZOOKEEPER_WRITE;
         zk_process(s, events);
         return 0;
@@ -375,15 +384,18 @@ static void zk_update_sources(ZkSource *s) {
                 if (rc == ZINVALIDSTATE && s->machine.phase != ZK_PHASE_BACKOFF)
                         machine_feed(s, ZK_EVENT_EXPIRED);
         }
-        if (fd != s->fd) {
-                s->io = sd_event_source_disable_unref(s->io);
-                s->fd = fd;
-                if (fd >= 0 && sd_event_add_io(s->event, &s->io, fd, 0, on_zk_io, s) < 0)
-                        s->fd = -EBADF;
+        if (fd >= 0) {
+                struct epoll_event ev = {
+                        .events = ((interest & ZOOKEEPER_READ) ? EPOLLIN : 0) |
+                                  ((interest & ZOOKEEPER_WRITE) ? EPOLLOUT : 0),
+                        .data.fd = fd,
+                };
+
+                /* MOD fails with ENOENT when the socket is new (the old one left the set when closed). */
+                if (epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT)
+                        (void) epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &ev);
         }
-        if (s->io)
-                sd_event_source_set_io_events(s->io, ((interest & ZOOKEEPER_READ) ? EPOLLIN : 0) |
-                                                             ((interest & ZOOKEEPER_WRITE) ? EPOLLOUT : 0));
+        s->fd = fd;
         /* The client wants to be called again after tv even without I/O (pings, connect timeouts).
          * At least 1 ms, so a zero timeout cannot spin the loop. */
         timeout_usec = (uint64_t) tv.tv_sec * USEC_PER_SEC + (uint64_t) tv.tv_usec;
@@ -403,7 +415,7 @@ int zk_source_new(sd_event *event, const ZkSourceConfig *config, ZkSourceHandler
         s = calloc(1, sizeof(ZkSource));
         if (!s)
                 return -ENOMEM;
-        s->fd = -EBADF;
+        s->fd = s->epoll_fd = -EBADF;
         s->event = sd_event_ref(event);
         s->handler = handler;
         s->userdata = userdata;
@@ -426,7 +438,12 @@ int zk_source_new(sd_event *event, const ZkSourceConfig *config, ZkSourceHandler
         }
         zk_machine_init(&s->machine, s->credentials != NULL, (usec_t) s->session_timeout_ms * USEC_PER_MSEC);
 
-        r = sd_event_add_time(event, &s->zk_timer, CLOCK_MONOTONIC, 0, 0, on_zk_timer, s);
+        s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+        if (s->epoll_fd < 0)
+                return -errno;
+        r = sd_event_add_io(event, &s->io, s->epoll_fd, EPOLLIN, on_zk_io, s);
+        if (r >= 0)
+                r = sd_event_add_time(event, &s->zk_timer, CLOCK_MONOTONIC, 0, 0, on_zk_timer, s);
         if (r >= 0)
                 r = sd_event_add_time(event, &s->machine_timer, CLOCK_MONOTONIC, 0, 0, on_machine_timer, s);
         if (r >= 0)
@@ -456,6 +473,8 @@ ZkSource *zk_source_free(ZkSource *s) {
                 return NULL;
         zk_close(s);
         sd_event_source_disable_unref(s->io);
+        if (s->epoll_fd >= 0)
+                close(s->epoll_fd);
         sd_event_source_disable_unref(s->zk_timer);
         sd_event_source_disable_unref(s->machine_timer);
         sd_event_source_disable_unref(s->defer);
