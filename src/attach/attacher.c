@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "attacher.h"
-#include "cgroup-util.h"
+#include "cgroup-stat.h"
 #include "fileio.h"
 #include "log.h"
 #include "parse-util.h"
@@ -740,7 +740,19 @@ int attacher_new(sd_event *event, sd_bus *bus, const AttacherConfig *config, Att
         if (!a->proc_root || (config->root && !(a->root = strdup(config->root))))
                 return -ENOMEM;
         a->pid_max = read_pid_max(a->proc_root);
-        r = cgroup_systemd_hierarchy(&a->systemd_hierarchy);
+        {
+                CgroupLayout layout;
+
+                r = cgroup_layout_load(&layout);
+                if (r >= 0) {
+                        const char *h = cgroup_layout_systemd_hierarchy(&layout);
+
+                        a->systemd_hierarchy = h ? strdup(h) : NULL;
+                        if (!h)
+                                r = -ENOENT;
+                        cgroup_layout_done(&layout);
+                }
+        }
         if (r < 0)
                 log_warning_errno(r, "Cannot find systemd's cgroup hierarchy: %s; every pass will ask systemd to "
                                   "move processes even when they are in place.", STRERROR(r));

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cgroup-stat.h"
+#include "fileio.h"
 #include "macro.h"
 #include "parse-util.h"
 
@@ -132,7 +133,7 @@ static char *unescape_mount_path(const char *s, size_t n) {
         return out;
 }
 
-/* One mountinfo line, split the way cgroup-util.c does it: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS
+/* One mountinfo line: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS
  * [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS", finding the " - " separator rather than counting fields,
  * since the optional fields vary in number. Returns 1 for a cgroup or cgroup2 mount, 0 otherwise. */
 static int mountinfo_split(const char *line, size_t len, const char **ret_mp, size_t *ret_mp_n,
@@ -215,6 +216,12 @@ int cgroup_layout_from_mountinfo(const char *mountinfo, CgroupLayout *ret) {
                         const char *comma = memchr(opts + i, ',', opts_n - i);
                         size_t wn = comma ? (size_t) (comma - (opts + i)) : opts_n - i;
 
+                        if (!l.named_systemd && token_eq(opts + i, wn, "name=systemd")) {
+                                l.named_systemd = unescape_mount_path(mp, mp_n);
+                                if (!l.named_systemd)
+                                        return -ENOMEM;
+                        }
+
                         for (CgController c = 0; c < _CG_CONTROLLER_MAX; c++) {
                                 if (l.v1[c] || !token_eq(opts + i, wn, controller_v1_names[c]))
                                         continue;
@@ -241,6 +248,22 @@ void cgroup_layout_done(CgroupLayout *l) {
         }
         free(l->unified);
         l->unified = NULL;
+        free(l->named_systemd);
+        l->named_systemd = NULL;
+}
+
+const char *cgroup_layout_systemd_hierarchy(const CgroupLayout *l) {
+        return l->named_systemd ? l->named_systemd : l->unified;
+}
+
+int cgroup_layout_load(CgroupLayout *ret) {
+        _cleanup_(freep) char *data = NULL;
+        int r;
+
+        r = read_file_bounded("/proc/self/mountinfo", 1024 * 1024, &data, NULL);
+        if (r < 0)
+                return r;
+        return cgroup_layout_from_mountinfo(data, ret);
 }
 
 /* ---- single numbers ---- */

@@ -19,6 +19,7 @@ typedef enum CgController {
 typedef struct CgroupLayout {
         char *v1[_CG_CONTROLLER_MAX]; /* mount point of the v1 hierarchy holding it, or NULL */
         char *unified;                /* cgroup2 mount point or NULL */
+        char *named_systemd;          /* the v1 "name=systemd" hierarchy (legacy and hybrid hosts) or NULL */
 } CgroupLayout;
 
 /* The controller's name in v1 super options ("blkio" for CG_IO), NULL when out of range. */
@@ -31,6 +32,10 @@ const char *cg_controller_v1_name(CgController c);
  * cgroup mount at all; *ret is set only on success. Free with cgroup_layout_done(). */
 int cgroup_layout_from_mountinfo(const char *mountinfo, CgroupLayout *ret);
 void cgroup_layout_done(CgroupLayout *l);
+/* Reads /proc/self/mountinfo into *ret (the one function here that reads a file). */
+int cgroup_layout_load(CgroupLayout *ret);
+/* Where systemd tracks units: the name=systemd hierarchy when there is one, else the cgroup2 mount. */
+const char *cgroup_layout_systemd_hierarchy(const CgroupLayout *l);
 
 /* Every parser below takes a file's bytes (not NUL-terminated), accepts a missing trailing newline,
  * returns -EINVAL on anything the kernel would not write (empty input, stray spaces, signs, NUL bytes)

@@ -334,7 +334,6 @@ int sampler_set_tree(Sampler *s, const Tree *tree) {
 
 int sampler_new(sd_event *event, const SamplerConfig *config, SamplerTick tick, void *userdata, Sampler **ret) {
         _cleanup_(sampler_freep) Sampler *s = NULL;
-        _cleanup_(freep) char *mountinfo = NULL;
         int r;
 
         s = calloc(1, sizeof(Sampler));
@@ -352,11 +351,7 @@ int sampler_new(sd_event *event, const SamplerConfig *config, SamplerTick tick, 
         r = ring_init(&s->ring, MAX(config->window_sec, (size_t) 1));
         if (r < 0)
                 return r;
-        r = read_file_bounded(config->mountinfo ? config->mountinfo : "/proc/self/mountinfo", 1024 * 1024, &mountinfo,
-                              NULL);
-        if (r < 0)
-                return log_error_errno(r, "Cannot read mountinfo: %s", STRERROR(r));
-        r = cgroup_layout_from_mountinfo(mountinfo, &s->layout);
+        r = cgroup_layout_load(&s->layout);
         if (r < 0)
                 return log_error_errno(r, "Cannot find the cgroup hierarchies: %s", STRERROR(r));
         r = sd_event_add_time(event, &s->timer, CLOCK_REALTIME, next_tick(s, now_usec(CLOCK_REALTIME)),

@@ -17,7 +17,6 @@ typedef struct SamplerConfig {
         usec_t interval_usec;  /* [Sample] IntervalSec= (a whole number of seconds) */
         size_t window_sec;     /* [Redis] ExpireSec=: the RAM window */
         const char *root;      /* slice prefix, as the realizer's */
-        const char *mountinfo; /* path, normally /proc/self/mountinfo */
 } SamplerConfig;
 
 /* After every sweep, with the slot just stored. */

@@ -589,7 +589,42 @@ TEST(test_pressure_garbage) {
         ASSERT_EQ_U64(p.some_total_usec, 42);
 }
 
+/* Where systemd tracks units: name=systemd on hybrid/legacy hosts, else cgroup2. */
+static const char si_hybrid[] =
+        "34 33 0:29 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw,nsdelegate\n"
+        "35 33 0:30 / /sys/fs/cgroup/systemd rw,nosuid,nodev,noexec,relatime shared:11 - cgroup cgroup "
+        "rw,xattr,name=systemd\n"
+        "38 33 0:33 / /sys/fs/cgroup/cpu rw,nosuid,nodev,noexec,relatime shared:14 - cgroup cgroup rw,cpu\n";
+static const char si_pure_v2[] =
+        "26 24 0:23 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate\n";
+static const char si_many_optional[] =
+        "40 33 0:35 / /srv/cg rw shared:1 master:2 propagate_from:3 - cgroup cgroup rw,name=systemd\n";
+
+static void assert_systemd_hierarchy(const char *mountinfo, const char *expected) {
+        CgroupLayout l;
+
+        ASSERT_EQ_INT(cgroup_layout_from_mountinfo(mountinfo, &l), 0);
+        ASSERT_STREQ(cgroup_layout_systemd_hierarchy(&l), expected);
+        cgroup_layout_done(&l);
+}
+
+TEST(test_systemd_hierarchy) {
+        assert_systemd_hierarchy(si_hybrid, "/sys/fs/cgroup/systemd");
+        assert_systemd_hierarchy(si_pure_v2, "/sys/fs/cgroup");
+        assert_systemd_hierarchy(si_many_optional, "/srv/cg");
+}
+
+TEST(test_layout_load_this_machine) {
+        CgroupLayout l;
+
+        ASSERT_EQ_INT(cgroup_layout_load(&l), 0);
+        ASSERT_TRUE(cgroup_layout_systemd_hierarchy(&l) && cgroup_layout_systemd_hierarchy(&l)[0] == '/');
+        cgroup_layout_done(&l);
+}
+
 int main(void) {
+        RUN(test_systemd_hierarchy);
+        RUN(test_layout_load_this_machine);
         RUN(test_layout_hybrid);
         RUN(test_layout_comounted);
         RUN(test_layout_pure_v2);
