@@ -50,7 +50,6 @@ class Daemon:
     def __init__(self, tb):
         self.tb = tb
         self.unit = 'slicekeeperd.service'
-        self.host_work = f'/proc/{tb.pid}/root{WORK}'
         tb.run(['mkdir', '-p', WORK])
         self.tree_path = f'{WORK}/tree.json'
         self.config_path = f'{WORK}/slicekeeperd.conf'
@@ -58,7 +57,7 @@ class Daemon:
 
     # files inside the testbed, written from the host through /proc/PID/root
     def write_file(self, path, data):
-        host = f'/proc/{self.tb.pid}/root{path}'
+        host = self.tb.host_path(path)
         tmp = host + '.tmp'
         with open(tmp, 'wb') as f:
             f.write(data if isinstance(data, bytes) else data.encode())
@@ -84,6 +83,8 @@ class Daemon:
     def host_pid(self):
         """The daemon's pid as the host sees it (MainPID is in the testbed's pid namespace)."""
         inner = self.main_pid()
+        if self.tb.pid is None:  # the local systemd (the v2 VM): one pid namespace
+            return inner
         for entry in os.listdir('/proc'):
             if not entry.isdigit():
                 continue
@@ -196,8 +197,16 @@ class Slices:
         return self.tb.read_cgroup(controller, f'{self.cgroup_path(unit)}/{filename}').strip()
 
 
+LOCAL = os.environ.get('SLICEKEEPER_TESTBED') == 'local'
+
+
 @pytest.fixture
 def tb():
+    if LOCAL:  # tests/vm: this machine's own systemd on pure cgroup v2
+        import localsystem
+        with localsystem.LocalSystem(cleanup_paths=[WORK, '/run/slicekeeper', '/run/app']) as bed:
+            yield bed
+        return
     try:
         bed = tbmod.Testbed(binds=[REPO])
         bed.start()

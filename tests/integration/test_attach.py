@@ -27,11 +27,13 @@ def tree_with_pid_files(*files, group=GROUP):
 
 
 def cgroup_of(tb, pid):
-    """The name=systemd path of a process, read inside the testbed (pids are the testbed's)."""
-    out = tb.run(['cat', f'/proc/{pid}/cgroup'], check=False).stdout
-    for line in out.splitlines():
-        if ':name=systemd:' in line:
-            return line.split(':', 2)[2]
+    """systemd's view of a process's cgroup, read inside the testbed (pids are the testbed's): the
+    name=systemd hierarchy on a hybrid host, the one cgroup2 hierarchy ("0::") on a pure v2 one."""
+    lines = tb.run(['cat', f'/proc/{pid}/cgroup'], check=False).stdout.splitlines()
+    for marker in (':name=systemd:', '0::'):
+        for line in lines:
+            if marker in line and (marker != '0::' or line.startswith('0::')):
+                return line.split(':', 2)[2]
     return None
 
 
@@ -67,6 +69,11 @@ def tasks(daemon):
 # Done means 1 ------------------------------------------------------------------------------------
 
 def test_forking_daemon_and_children_move_in_one_pass(daemon, slices, tb):
+    check_forking_daemon_moves_in_one_pass(daemon, tb)
+
+
+def check_forking_daemon_moves_in_one_pass(daemon, tb):
+    """Also run on pure cgroup v2 (test_hierarchies.py)."""
     pid = start_app(daemon, tb)
     family = subtree(tb, pid)
     assert cgroup_of(tb, pid) == '/system.slice/app.service'
@@ -77,8 +84,10 @@ def test_forking_daemon_and_children_move_in_one_pass(daemon, slices, tb):
     assert status['tasks']['passes'] >= 1
     for p in family:
         assert cgroup_of(tb, p) == SCOPE_CGROUP, p
-    # And in the cgroup v1 cpu hierarchy (read inside, so the pids are the testbed's).
-    procs = tb.run(['cat', f'/sys/fs/cgroup/cpu/{SLICE}/{SCOPE}/cgroup.procs']).stdout.split()
+    # And in the kernel's member list: the v1 cpu hierarchy on a hybrid host, the one hierarchy on
+    # pure v2 (read inside, so the pids are the testbed's or the guest's).
+    hierarchy = '/sys/fs/cgroup' if tb.layout == 'v2' else '/sys/fs/cgroup/cpu'
+    procs = tb.run(['cat', f'{hierarchy}/{SLICE}/{SCOPE}/cgroup.procs']).stdout.split()
     assert sorted(map(int, procs)) == family
     assert tb.show(SCOPE, 'Delegate') == 'yes' and tb.show(SCOPE, 'Slice') == SLICE
     # The app's service still runs; its processes simply live in the group now.

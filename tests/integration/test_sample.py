@@ -26,13 +26,13 @@ def redis_server():
         server.close()
 
 
-def start_sampling(daemon, slices, redis_address=None, expire=300):
+def start_sampling(daemon, slices, redis_address=None, expire=300, tree=EXAMPLE_TREE):
     port = free_port()
     extra = f'[Web]\nListen=127.0.0.1:{port}\n[Redis]\nExpireSec={expire}\n'
     if redis_address:
         extra += f'Address={redis_address}\n'
     daemon.write_config(extra)
-    daemon.write_tree(EXAMPLE_TREE)
+    daemon.write_tree(tree)
     daemon.start()
     wait_for(lambda: all(slices.active(u) for u in EXAMPLE_UNITS), 10, what='the example slices')
     return port
@@ -59,6 +59,11 @@ def show_account(port, **args):
 
 def test_busy_loop_climbs_one_second_per_second_and_show_account_has_cgrouparchs_shape(daemon, slices, tb):
     port = start_sampling(daemon, slices)
+    check_busy_loop_and_record_shape(tb, port)
+
+
+def check_busy_loop_and_record_shape(tb, port):
+    """Also run on pure cgroup v2 (test_hierarchies.py): the same numbers, the same shape."""
     tb.run(['systemd-run', '--unit=busy', '--slice=test_cgroup_a.slice', 'sh', '-c', 'while :; do :; done'])
     started = int(time.time())
     wait_for(lambda: len([s for s in show_account(port, nr_slot=20) if int(s) > started + 1]) >= 5, 15,

@@ -47,6 +47,7 @@ BOOT_SCRIPT = os.path.join(HERE, 'boot-inside.sh')
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 
 CGROUP_ROOT = '/sys/fs/cgroup'
+TIME_SCALE = float(os.environ.get('SLICEKEEPER_TIME_SCALE', '1'))
 CGROUP_PREFIX = 'sktest-'
 TMPDIR_PREFIX = 'sktest-tb-'    # temp dirs: console.log, launcher.pid, root/ (a mount point inside)
 _CGROUP_NAME_RE = re.compile(r'^sktest-(\d+)$')
@@ -99,7 +100,10 @@ def wait_for(predicate, timeout, interval=0.05, what='condition'):
     """Poll predicate() until it returns something truthy, and return that.
 
     OSError and CalledProcessError count as "not yet" (a cgroup file that systemd has not
-    created yet, a unit that is not loaded yet); the last one is quoted if we time out."""
+    created yet, a unit that is not loaded yet); the last one is quoted if we time out.
+    SLICEKEEPER_TIME_SCALE (default 1) stretches every timeout: the v2 guest runs under software
+    emulation (tests/vm), where the same steps take several times longer."""
+    timeout *= TIME_SCALE
     deadline = time.monotonic() + timeout
     last_error = None
     while True:
@@ -294,6 +298,16 @@ def _set_parent_death_signal():
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
+def run_captured(full_argv, argv, check, timeout, input, env, cwd=None):
+    """Runs full_argv (argv, perhaps behind nsenter), text mode, output captured; a failure names argv."""
+    # Without input, stdin is /dev/null rather than ours: a test must never block on a tty.
+    stdin = {'input': input} if input is not None else {'stdin': subprocess.DEVNULL}
+    r = subprocess.run(full_argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd, **stdin)
+    if check and r.returncode != 0:
+        raise CommandFailed(r.returncode, argv, r.stdout, r.stderr)
+    return r
+
+
 class Testbed:
     """A systemd booted as PID 1 of private namespaces, with writable cgroup v1 controllers."""
     __test__ = False
@@ -309,6 +323,7 @@ class Testbed:
             raise ValueError(f'bad testbed name {name!r}')
         self.name = name
         self.pid = None                 # host pid of the inner systemd
+        self.layout = 'hybrid'          # what the inner systemd sees (localsystem.LocalSystem: 'v2')
         self.cgname = None              # sktest-<launcher pid>
         self.boot_seconds = None
         self.failed_units = ''          # `systemctl --failed` if the boot was degraded
@@ -609,19 +624,19 @@ class Testbed:
         Note: plain nsenter'd processes sit outside the namespace's cgroup root; start
         workloads under test with systemd-run."""
         argv = [str(a) for a in argv]
-        # Without input, stdin is /dev/null rather than ours: a test must never block on a tty.
-        stdin = {'input': input} if input is not None else {'stdin': subprocess.DEVNULL}
-        r = subprocess.run(self.nsenter_argv(argv, cwd), capture_output=True, text=True,
-                           timeout=timeout, env=self.inner_env(env), **stdin)
-        if check and r.returncode != 0:
-            raise CommandFailed(r.returncode, argv, r.stdout, r.stderr)
-        return r
+        return run_captured(self.nsenter_argv(argv, cwd), argv, check, timeout, input, self.inner_env(env))
 
     def systemctl(self, *args, **kw):
         return self.run(['systemctl', *args], **kw)
 
     def show(self, unit, prop):
         return self.run(['systemctl', 'show', '-P', prop, unit]).stdout.rstrip('\n')
+
+    def host_path(self, path):
+        """The host's path of a file inside (through the inner systemd's root)."""
+        if not self.pid:
+            raise TestbedError('testbed is not running')
+        return f'/proc/{self.pid}/root{path}'
 
     def cgroup_file(self, controller, relpath=''):
         """Host path of relpath below our cgroup in a hierarchy, as mounted on the host.

@@ -1,0 +1,22 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Runs inside the guest (skvm-suite.service, from tests/vm/build-image.sh): the tests that must hold on
+# every cgroup layout, against this guest's systemd on pure cgroup v2. Output goes to the serial
+# console, which tests/vm/run reads; the last line is "SKVM-END <exit status>". The service powers the
+# guest off when this ends.
+set -u
+share=$(cat /etc/skvm-share)
+build=
+for arg in $(cat /proc/cmdline); do
+        case "$arg" in skvm.build=*) build=${arg#skvm.build=} ;; esac
+done
+end() { echo "SKVM-END $1"; exit 0; }
+[ -n "$build" ] && [ -x "$build/slicekeeperd" ] || end "2 no daemon in skvm.build=$build"
+state=$(timeout 120 systemctl is-system-running --wait)
+echo "SKVM-BOOTED $state kernel=$(uname -r) cgroup2-controllers=$(tr ' ' , < /sys/fs/cgroup/cgroup.controllers)"
+[ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] || end "2 /sys/fs/cgroup is not cgroup2"
+cd "$share" || end "2 no share"
+SLICEKEEPER_TESTBED=local SLICEKEEPER_TIME_SCALE=4 SLICEKEEPER_BUILD="$build" PYTHONDONTWRITEBYTECODE=1 \
+        /usr/bin/python3 -m pytest -p no:cacheprovider -q -rfE --color=no --junitxml="$build/vm-integration.xml" \
+        tests/integration/test_hierarchies.py
+end $?
