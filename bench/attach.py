@@ -8,7 +8,10 @@
 3. libcgroup's `cgclassify -g cpu,memory,pids:/GROUP PID...` (one call, all pids; writes cgroupfs
    behind systemd's back, as cgrouparch did).
 
-Prints processes per second for each and the ratios; with --markdown, a table for bench/RESULTS.md."""
+Prints processes per second for each and the ratios; with --markdown, a table for bench/RESULTS.md.
+With --local it uses the machine's own systemd instead of the namespace testbed: that is how
+bench/vm-attach.sh runs it inside tests/vm's pure cgroup v2 guest, where every path below is the one
+hierarchy (cgclassify then writes that one hierarchy too)."""
 import argparse
 import json
 import os
@@ -20,6 +23,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, 'tests', 'testbed'))
 import testbed  # noqa: E402
+
+
+def hierarchy(tb, controller):
+    """Where a v1 controller's hierarchy is, as seen inside; on pure v2 every controller is in one."""
+    return '/sys/fs/cgroup' if tb.layout == 'v2' else f'/sys/fs/cgroup/{controller}'
 
 
 def spawn(tb, unit, n, piddir):
@@ -35,9 +43,9 @@ def spawn(tb, unit, n, piddir):
 def bench_slicekeeper(tb, build, n):
     spawn(tb, 'bench-sk', n, '/run/bench/sk')
     tb.run(['mkdir', '-p', '/run/bench/conf'])
-    with open(f'/proc/{tb.pid}/root/run/bench/conf/tree.json', 'w') as f:
+    with open(tb.host_path('/run/bench/conf/tree.json'), 'w') as f:
         json.dump({'slices': {'bench_sk': {'pid_files': ['/run/bench/sk/*.pid']}}}, f)
-    with open(f'/proc/{tb.pid}/root/run/bench/conf/sk.conf', 'w') as f:
+    with open(tb.host_path('/run/bench/conf/sk.conf'), 'w') as f:
         f.write('[Source]\nFile=/run/bench/conf/tree.json\n[Tasks]\nUpdateIntervalSec=3600\n')
     tb.run(['systemd-run', '--unit=skd', '-p', 'Type=notify', f'{build}/slicekeeperd',
             '--config=/run/bench/conf/sk.conf', '--log-level=debug'])
@@ -50,7 +58,7 @@ def bench_slicekeeper(tb, build, n):
     testbed.wait_for(lambda: sum(m for m, _ in moved()) >= n, 120, what=f'slicekeeperd to move {n} processes')
     passes = moved()
     assert len(passes) == 1 and passes[0][0] == n, f'expected one pass moving {n}: {passes}'
-    in_scope = tb.run(['sh', '-c', 'cat /sys/fs/cgroup/pids/bench_sk.slice/bench_sk.scope/cgroup.procs | wc -l'])
+    in_scope = tb.run(['sh', '-c', f'cat {hierarchy(tb, "pids")}/bench_sk.slice/bench_sk.scope/cgroup.procs | wc -l'])
     assert int(in_scope.stdout) == n, in_scope.stdout
     journal = tb.run(['journalctl', '-u', 'skd', '-o', 'cat', '--no-pager']).stdout
     # The last preparation before the moving pass ended: our own share (pid files, /proc, scope members).
@@ -70,11 +78,11 @@ def bench_systemd_run(tb, n):
 def bench_cgclassify(tb, n):
     pids = spawn(tb, 'bench-cg', n, '/run/bench/cg')
     for ctl in ('cpu', 'memory', 'pids'):
-        tb.run(['mkdir', '-p', f'/sys/fs/cgroup/{ctl}/bench_cg'])
+        tb.run(['mkdir', '-p', f'{hierarchy(tb, ctl)}/bench_cg'])
     out = tb.run(['sh', '-c', 'start=$(date +%s%N); cgclassify -g cpu,memory,pids:/bench_cg $(cat /run/bench/cg/*.pid); '
                               'rc=$?; end=$(date +%s%N); echo $rc $((end - start))'], timeout=600).stdout.split()
     assert out[-2] == '0', f'cgclassify failed: {out}'
-    moved = int(tb.run(['sh', '-c', 'wc -l < /sys/fs/cgroup/pids/bench_cg/cgroup.procs']).stdout)
+    moved = int(tb.run(['sh', '-c', f'wc -l < {hierarchy(tb, "pids")}/bench_cg/cgroup.procs']).stdout)
     assert moved == n, f'cgclassify moved {moved} of {n} ({len(pids)} spawned)'
     return int(out[-1]) / 1e9
 
@@ -84,9 +92,15 @@ def main():
     ap.add_argument('--count', type=int, default=1000)
     ap.add_argument('--build', default=os.path.join(REPO, 'build'))
     ap.add_argument('--markdown', action='store_true')
+    ap.add_argument('--local', action='store_true', help="this machine's systemd (tests/vm's guest)")
     args = ap.parse_args()
     n = args.count
-    with testbed.Testbed(binds=[REPO]) as tb:
+    if args.local:
+        import localsystem
+        bed = localsystem.LocalSystem(cleanup_paths=['/run/bench'])
+    else:
+        bed = testbed.Testbed(binds=[REPO])
+    with bed as tb:
         sk_total, sk_own = bench_slicekeeper(tb, os.path.abspath(args.build), n)
         results = {
             'slicekeeperd (one pass, StartTransientUnit with all PIDs)': sk_total,
@@ -96,6 +110,7 @@ def main():
     sk = results['slicekeeperd (one pass, StartTransientUnit with all PIDs)']
     rows = [(name, secs, n / secs, (n / sk) / (n / secs)) for name, secs in results.items()]
     if args.markdown:
+        print(f'cgroup layout: {tb.layout}\n')
         print(f'| method | {n} processes in | processes/s | slicekeeperd is × faster |')
         print('|---|---|---|---|')
         for name, secs, rate, ratio in rows:

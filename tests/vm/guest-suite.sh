@@ -6,9 +6,12 @@
 # guest off when this ends.
 set -u
 share=$(cat /etc/skvm-share)
-build=
+build= script=
 for arg in $(cat /proc/cmdline); do
-        case "$arg" in skvm.build=*) build=${arg#skvm.build=} ;; esac
+        case "$arg" in
+        skvm.build=*) build=${arg#skvm.build=} ;;
+        skvm.script=*) script=${arg#skvm.script=} ;;  # tests/vm/run --script: run that instead
+        esac
 done
 end() { echo "SKVM-END $1"; exit 0; }
 [ -n "$build" ] && [ -x "$build/slicekeeperd" ] || end "2 no daemon in skvm.build=$build"
@@ -16,6 +19,10 @@ state=$(timeout 120 systemctl is-system-running --wait)
 echo "SKVM-BOOTED $state kernel=$(uname -r) cgroup2-controllers=$(tr ' ' , < /sys/fs/cgroup/cgroup.controllers)"
 [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] || end "2 /sys/fs/cgroup is not cgroup2"
 cd "$share" || end "2 no share"
+if [ -n "$script" ]; then
+        SLICEKEEPER_TESTBED=local PYTHONDONTWRITEBYTECODE=1 "./$script" "$build"
+        end $?
+fi
 SLICEKEEPER_TESTBED=local SLICEKEEPER_TIME_SCALE=4 SLICEKEEPER_BUILD="$build" PYTHONDONTWRITEBYTECODE=1 \
         /usr/bin/python3 -m pytest -p no:cacheprovider -q -rfE --color=no --junitxml="$build/vm-integration.xml" \
         tests/integration/test_hierarchies.py
