@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/io_uring.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "fileio.h"
 #include "macro.h"
@@ -112,5 +116,188 @@ int mkdir_p(const char *path, unsigned mode) {
         }
         if (mkdir(p, (mode_t) mode) < 0 && errno != EEXIST)
                 return -errno;
+        return 0;
+}
+
+/* ---- batched re-reads ---- */
+
+/* The ring is driven with raw system calls and <linux/io_uring.h> (no liburing: a few dozen lines cover
+ * the one operation used). Only this process touches the submission side, so the tail is ours alone;
+ * the kernel's heads and tails are read with acquire and ours published with release. */
+struct PreadBatch {
+        int ring_fd; /* -EBADF: pread() only */
+        void *sq_ring, *cq_ring;
+        size_t sq_ring_size, cq_ring_size;
+        struct io_uring_sqe *sqes;
+        size_t sqes_size;
+        unsigned *sq_head, *sq_tail, *sq_mask, *sq_array, sq_entries;
+        unsigned *cq_head, *cq_tail, *cq_mask, cq_entries;
+        struct io_uring_cqe *cqes;
+        bool used_ring;
+};
+
+static void batch_ring_close(PreadBatch *b) {
+        if (b->sqes)
+                munmap(b->sqes, b->sqes_size);
+        if (b->cq_ring && b->cq_ring != b->sq_ring)
+                munmap(b->cq_ring, b->cq_ring_size);
+        if (b->sq_ring)
+                munmap(b->sq_ring, b->sq_ring_size);
+        if (b->ring_fd >= 0)
+                close(b->ring_fd);
+        *b = (PreadBatch) { .ring_fd = -EBADF };
+}
+
+static void *map_ring(int fd, size_t size, off_t offset) {
+        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, offset);
+
+        return p == MAP_FAILED ? NULL : p;
+}
+
+/* -errno when there is no io_uring (ENOSYS, EPERM under kernel.io_uring_disabled or a seccomp filter). */
+static int batch_ring_open(PreadBatch *b, unsigned depth) {
+        struct io_uring_params p = { 0 };
+        long fd;
+
+        fd = syscall(__NR_io_uring_setup, depth, &p);
+        if (fd < 0)
+                return negative_errno();
+        b->ring_fd = (int) fd;
+        b->sq_ring_size = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+        b->cq_ring_size = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+        if (p.features & IORING_FEAT_SINGLE_MMAP) {
+                b->sq_ring_size = b->cq_ring_size = MAX(b->sq_ring_size, b->cq_ring_size);
+                b->sq_ring = b->cq_ring = map_ring(b->ring_fd, b->sq_ring_size, IORING_OFF_SQ_RING);
+        } else {
+                b->sq_ring = map_ring(b->ring_fd, b->sq_ring_size, IORING_OFF_SQ_RING);
+                b->cq_ring = map_ring(b->ring_fd, b->cq_ring_size, IORING_OFF_CQ_RING);
+        }
+        b->sqes_size = p.sq_entries * sizeof(struct io_uring_sqe);
+        b->sqes = map_ring(b->ring_fd, b->sqes_size, IORING_OFF_SQES);
+        if (!b->sq_ring || !b->cq_ring || !b->sqes) {
+                int r = negative_errno();
+                batch_ring_close(b);
+                return r;
+        }
+        b->sq_head = (unsigned *) ((char *) b->sq_ring + p.sq_off.head);
+        b->sq_tail = (unsigned *) ((char *) b->sq_ring + p.sq_off.tail);
+        b->sq_mask = (unsigned *) ((char *) b->sq_ring + p.sq_off.ring_mask);
+        b->sq_array = (unsigned *) ((char *) b->sq_ring + p.sq_off.array);
+        b->sq_entries = p.sq_entries;
+        b->cq_head = (unsigned *) ((char *) b->cq_ring + p.cq_off.head);
+        b->cq_tail = (unsigned *) ((char *) b->cq_ring + p.cq_off.tail);
+        b->cq_mask = (unsigned *) ((char *) b->cq_ring + p.cq_off.ring_mask);
+        b->cqes = (struct io_uring_cqe *) ((char *) b->cq_ring + p.cq_off.cqes);
+        b->cq_entries = p.cq_entries;
+        return 0;
+}
+
+int pread_batch_new(unsigned depth, PreadBatch **ret) {
+        PreadBatch *b = calloc(1, sizeof(PreadBatch));
+
+        if (!b)
+                return -ENOMEM;
+        b->ring_fd = -EBADF;
+        (void) batch_ring_open(b, MAX(depth, 1u)); /* without it: pread() */
+        *ret = b;
+        return 0;
+}
+
+PreadBatch *pread_batch_free(PreadBatch *b) {
+        if (!b)
+                return NULL;
+        batch_ring_close(b);
+        free(b);
+        return NULL;
+}
+
+bool pread_batch_uses_io_uring(const PreadBatch *b) {
+        return b->used_ring;
+}
+
+static ssize_t pread_once(const PreadRequest *q) {
+        ssize_t n;
+
+        do
+                n = pread(q->fd, q->buf, q->size, 0);
+        while (n < 0 && errno == EINTR);
+        return n < 0 ? negative_errno() : n;
+}
+
+/* Queues what fits, submits, waits for everything in flight and collects the results. Returns how many
+ * requests are done, or -errno when io_uring_enter() itself failed (the rest is then read with pread). */
+static int batch_ring_run(PreadBatch *b, PreadRequest *reqs, size_t n) {
+        size_t queued = 0, completed = 0;
+
+        while (completed < n) {
+                unsigned tail = *b->sq_tail, head = __atomic_load_n(b->sq_head, __ATOMIC_ACQUIRE), cq_head, cq_tail;
+                long r;
+
+                /* In flight never exceeds the completion queue, so no completion can be dropped. */
+                while (queued < n && tail - head < b->sq_entries && queued - completed < b->cq_entries) {
+                        unsigned idx = tail & *b->sq_mask;
+
+                        b->sqes[idx] = (struct io_uring_sqe) {
+                                .opcode = IORING_OP_READ,
+                                .fd = reqs[queued].fd,
+                                .addr = (uint64_t) (uintptr_t) reqs[queued].buf,
+                                .len = (uint32_t) MIN(reqs[queued].size, (size_t) INT32_MAX),
+                                .off = 0,
+                                .user_data = queued,
+                        };
+                        b->sq_array[idx] = idx;
+                        reqs[queued].result = -EINPROGRESS;
+                        tail++;
+                        queued++;
+                }
+                __atomic_store_n(b->sq_tail, tail, __ATOMIC_RELEASE);
+                r = syscall(__NR_io_uring_enter, b->ring_fd, tail - head, (unsigned) (queued - completed),
+                            IORING_ENTER_GETEVENTS, NULL, 0);
+                if (r < 0 && errno != EINTR && errno != EAGAIN && errno != EBUSY)
+                        return negative_errno();
+                b->used_ring = true;
+
+                cq_head = *b->cq_head;
+                cq_tail = __atomic_load_n(b->cq_tail, __ATOMIC_ACQUIRE);
+                for (; cq_head != cq_tail; cq_head++) {
+                        const struct io_uring_cqe *c = &b->cqes[cq_head & *b->cq_mask];
+
+                        if (c->user_data < n && reqs[c->user_data].result == -EINPROGRESS) {
+                                reqs[c->user_data].result = c->res;
+                                completed++;
+                        }
+                }
+                __atomic_store_n(b->cq_head, cq_head, __ATOMIC_RELEASE);
+        }
+        return (int) MIN(completed, (size_t) INT32_MAX);
+}
+
+int pread_batch_run(PreadBatch *b, PreadRequest *reqs, size_t n) {
+        bool ring_ok = true;
+
+        b->used_ring = false;
+        if (b->ring_fd >= 0 && batch_ring_run(b, reqs, n) < 0) {
+                /* io_uring_enter() refused: pread() whatever has no result, and from now on. */
+                for (size_t i = 0; i < n; i++)
+                        if (reqs[i].result == -EINPROGRESS)
+                                reqs[i].result = pread_once(&reqs[i]);
+                batch_ring_close(b);
+                return 0;
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (b->ring_fd < 0 || !b->used_ring) {
+                        reqs[i].result = pread_once(&reqs[i]);
+                        continue;
+                }
+                /* A kernel without IORING_OP_READ (before 5.6) answers -EINVAL: pread() tells whether that
+                 * was the file's answer or the ring's. */
+                if (reqs[i].result == -EINVAL || reqs[i].result == -EOPNOTSUPP) {
+                        reqs[i].result = pread_once(&reqs[i]);
+                        if (reqs[i].result != -EINVAL && reqs[i].result != -EOPNOTSUPP)
+                                ring_ok = false;
+                }
+        }
+        if (!ring_ok)
+                batch_ring_close(b);
         return 0;
 }

@@ -39,6 +39,8 @@ struct Manager {
         Sampler *sampler;
         RedisSink *redis;
         WebServer *web;
+        RecordLayout *record_layout; /* of the sampler's current set, for the record of each second */
+        Buf record;                  /* {"<sec>":record}: subscribers get it all, Redis the record */
         json_t *tree_json;    /* the last good tree as JSON, for get_conf */
         ControlServer *control;
         sd_event_source *sigterm, *sigint, *sighup;
@@ -271,23 +273,52 @@ static json_t *on_api_status(void *userdata) {
         return manager_status_json(userdata);
 }
 
-static char *on_ws_message(WebClient *c, const char *text, size_t size, void *userdata) {
+/* A streamed show_account reads the ring as it is when each part is made. */
+typedef struct ManagerStream {
+        Manager *manager;
+        AccountStream *stream;
+} ManagerStream;
+
+static int on_stream_next(void *state, Buf *out, size_t want) {
+        ManagerStream *ms = state;
+
+        return account_stream_next(ms->stream, sampler_ring(ms->manager->sampler), out, want);
+}
+
+static void on_stream_free(void *state) {
+        ManagerStream *ms = state;
+
+        account_stream_free(ms->stream);
+        free(ms);
+}
+
+static void on_ws_message(WebClient *c, const char *text, size_t size, void *userdata, WebReply *ret) {
         Manager *m = userdata;
         ApiContext ctx = {
                 .ring = sampler_ring(m->sampler),
                 .now_sec = now_usec(CLOCK_REALTIME) / USEC_PER_SEC,
                 .conf = m->tree_json,
                 .conf_version = m->tree ? m->version : -1,
-                .answer_max = WEB_ANSWER_MAX,
                 .status = on_api_status,
                 .userdata = m,
         };
         ApiAction action;
-        char *answer = api_handle(&ctx, text, size, &action);
+        AccountStream *stream = NULL;
+        ManagerStream *ms;
 
+        ret->text = api_handle(&ctx, text, size, &action, &stream);
         if (action != API_ACTION_NONE)
                 web_client_set_subscribed(c, action == API_ACTION_SUBSCRIBE);
-        return answer;
+        if (!stream)
+                return;
+        ms = malloc(sizeof(ManagerStream));
+        if (!ms) {
+                account_stream_free(stream);
+                ret->text = strdup("{\"error\":\"out of memory\"}");
+                return;
+        }
+        *ms = (ManagerStream) { .manager = m, .stream = stream };
+        ret->stream = (WebStream) { .next = on_stream_next, .free = on_stream_free, .state = ms };
 }
 
 static char *on_metrics(void *userdata) {
@@ -301,38 +332,48 @@ static char *on_metrics(void *userdata) {
                 .redis_dropped = (uint64_t) json_integer_value(json_object_get(redis, "dropped")),
                 .websocket_clients = m->web ? web_server_clients(m->web) : 0,
         };
-        char *text = metrics_render(ring_latest(sampler_ring(m->sampler)), &x);
+        char *text = metrics_render(ring_last(sampler_ring(m->sampler)), &x);
 
         json_decref(redis);
         return text;
 }
 
-/* Every second: the record goes to Redis and to websocket subscribers. */
+/* Every second: the record goes to Redis and to websocket subscribers, written once for both. */
 static void on_sample(Sampler *sampler, const RingSlot *slot, void *userdata) {
         Manager *m = userdata;
-        _cleanup_(freep) char *text = NULL;
-        json_t *record;
+        const RingReader *last = ring_last(sampler_ring(sampler));
+        size_t record_from;
         int r;
 
         if (!m->redis && !(m->web && web_server_clients(m->web) > 0))
                 return;
-        record = record_to_json(slot);
-        text = record ? json_dumps(record, JSON_COMPACT) : NULL;
-        json_decref(record);
-        if (!text)
+        if (!last || last->seq != slot->seq)
+                return; /* the sampler hands over the second it just put */
+        m->record.size = 0;
+        r = record_layout_update(&m->record_layout, last->set);
+        if (r >= 0)
+                r = buf_put(&m->record, "{", 1);
+        if (r >= 0)
+                r = record_write_key(slot->unix_sec, &m->record);
+        record_from = m->record.size;
+        if (r >= 0)
+                r = record_write(m->record_layout, last->values, &m->record);
+        if (r >= 0)
+                r = buf_put(&m->record, "}", 1);
+        if (r < 0) {
+                log_debug("Cannot write the record of %" PRIu64 ": %s", slot->unix_sec, STRERROR(r));
                 return;
+        }
         if (m->redis) {
-                r = redis_sink_push(m->redis, slot->unix_sec, text, strlen(text));
+                /* Redis gets the record alone */
+                r = redis_sink_push(m->redis, slot->unix_sec, (const char *) m->record.data + record_from,
+                                    m->record.size - 1 - record_from);
                 if (r < 0)
                         log_debug("Cannot queue the record for Redis: %s", STRERROR(r));
         }
-        if (m->web && web_server_clients(m->web) > 0) {
-                _cleanup_(freep) char *pushed = NULL;
-
-                /* Subscribers get show_account's shape for the one second. */
-                if (asprintf(&pushed, "{\"%" PRIu64 "\":%s}", slot->unix_sec, text) >= 0)
-                        web_server_broadcast(m->web, pushed, strlen(pushed));
-        }
+        /* Subscribers get show_account's shape for the one second. */
+        if (m->web && web_server_clients(m->web) > 0)
+                web_server_broadcast(m->web, (const char *) m->record.data, m->record.size);
 }
 
 /* GROUP is a path or a unique name, as in PidFiles=. */
@@ -571,6 +612,8 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         control_server_free(m->control);
         web_server_free(m->web);
+        record_layout_free(m->record_layout);
+        buf_done(&m->record);
         redis_sink_free(m->redis);
         sampler_free(m->sampler);
         json_decref(m->tree_json);

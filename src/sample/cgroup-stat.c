@@ -340,18 +340,25 @@ static CgIoDevice *io_device(CgIoStats *io, unsigned major, unsigned minor) {
         return &io->dev[io->n++];
 }
 
+/* Copies the devices in use only: a CgIoStats is 2.5 KiB, of which a slice uses one or two entries. */
+static void io_stats_copy(CgIoStats *dst, const CgIoStats *src) {
+        dst->n = src->n;
+        memcpy(dst->dev, src->dev, src->n * sizeof(CgIoDevice));
+}
+
 int cg_parse_io_stat(const char *data, size_t size, CgIoStats *ret) {
         const char *p, *end, *line;
         size_t len;
-        CgIoStats io = { .n = 0 };
+        CgIoStats io;
         int r;
 
+        io.n = 0; /* io_device() fills each entry it hands out */
         r = check_text(data, size);
         if (r < 0)
                 return r;
         if (size == 0) {
                 /* No I/O on any device yet. */
-                *ret = io;
+                ret->n = 0;
                 return 0;
         }
         p = data;
@@ -402,7 +409,7 @@ int cg_parse_io_stat(const char *data, size_t size, CgIoStats *ret) {
                 if (!d)
                         return -EINVAL; /* an empty or blank line */
         }
-        *ret = io;
+        io_stats_copy(ret, &io);
         return 0;
 }
 
@@ -423,7 +430,7 @@ int cg_parse_blkio(const char *data, size_t size, bool ops, CgIoStats *io) {
                 return -EINVAL;
         if (io->n > CG_IO_DEVICES_MAX)
                 return -EINVAL;
-        merged = *io;
+        io_stats_copy(&merged, io);
         p = data;
         end = data + size;
         while (next_line(&p, end, &line, &len)) {
@@ -463,7 +470,7 @@ int cg_parse_blkio(const char *data, size_t size, bool ops, CgIoStats *io) {
                 else
                         *(ops ? &d->write_ios : &d->write_bytes) = v;
         }
-        *io = merged;
+        io_stats_copy(io, &merged);
         return 0;
 }
 

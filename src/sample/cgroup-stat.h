@@ -60,6 +60,7 @@ typedef struct CgIoDevice {
         uint64_t read_bytes, write_bytes, read_ios, write_ios;
 } CgIoDevice;
 
+/* Only the first n entries mean anything: a caller sets n = 0 and need not clear the table (2.5 KiB). */
 typedef struct CgIoStats {
         CgIoDevice dev[CG_IO_DEVICES_MAX];
         size_t n;

@@ -14,6 +14,13 @@
 
 #define READ_BUFFER_SIZE (64 * 1024) /* io.stat of a host with many disks fits */
 #define RESCAN_USEC (5 * USEC_PER_SEC)
+/* A sweep reads the files of up to BATCH_SLICES slices in one batch (one io_uring submission where there
+ * is io_uring), BATCH_REQUESTS reads at most, each into a SLOT_SIZE slot. A file that fills its slot may
+ * have been cut and is read again whole into the big buffer. On this kind of host entering the kernel
+ * costs more than reading a cgroup file itself (bench/RESULTS.md). */
+#define BATCH_SLICES 16
+#define BATCH_REQUESTS 128
+#define SLOT_SIZE 1024
 
 typedef enum SampleFile {
         FILE_CPU_V2,       /* cpu.stat usage_usec */
@@ -23,8 +30,8 @@ typedef enum SampleFile {
         FILE_PIDS_V2,      /* pids.current */
         FILE_PIDS_V1,
         FILE_IO_V2,        /* io.stat */
-        FILE_IO_V1_BYTES,  /* blkio.throttle.io_service_bytes */
-        FILE_IO_V1_OPS,    /* blkio.throttle.io_serviced */
+        FILE_IO_V1_BYTES,  /* blkio.throttle.io_service_bytes_recursive (a slice has no tasks of its own) */
+        FILE_IO_V1_OPS,    /* blkio.throttle.io_serviced_recursive */
         FILE_PRESSURE_CPU,
         FILE_PRESSURE_MEMORY,
         FILE_PRESSURE_IO,
@@ -46,8 +53,8 @@ static const FileSpec file_specs[_FILE_MAX] = {
         [FILE_PIDS_V2] = { "pids.current", true, CG_PIDS, _FILE_MAX },
         [FILE_PIDS_V1] = { "pids.current", false, CG_PIDS, FILE_PIDS_V2 },
         [FILE_IO_V2] = { "io.stat", true, CG_IO, _FILE_MAX },
-        [FILE_IO_V1_BYTES] = { "blkio.throttle.io_service_bytes", false, CG_IO, FILE_IO_V2 },
-        [FILE_IO_V1_OPS] = { "blkio.throttle.io_serviced", false, CG_IO, FILE_IO_V2 },
+        [FILE_IO_V1_BYTES] = { "blkio.throttle.io_service_bytes_recursive", false, CG_IO, FILE_IO_V2 },
+        [FILE_IO_V1_OPS] = { "blkio.throttle.io_serviced_recursive", false, CG_IO, FILE_IO_V2 },
         [FILE_PRESSURE_CPU] = { "cpu.pressure", true, CG_CPU, _FILE_MAX },
         [FILE_PRESSURE_MEMORY] = { "memory.pressure", true, CG_MEMORY, _FILE_MAX },
         [FILE_PRESSURE_IO] = { "io.pressure", true, CG_IO, _FILE_MAX },
@@ -59,6 +66,11 @@ typedef struct SliceFiles {
         bool complete; /* every file that can exist is open */
 } SliceFiles;
 
+/* Which request of the current batch read each of a slice's files; -1: none, read it when needed. */
+typedef struct SliceReads {
+        int req[_FILE_MAX];
+} SliceReads;
+
 struct Sampler {
         sd_event *event;
         usec_t interval_usec;
@@ -68,6 +80,10 @@ struct Sampler {
         SliceSet *set;
         SliceFiles *files; /* set->n entries */
         char *buffer;
+        PreadBatch *batch;
+        PreadRequest reqs[BATCH_REQUESTS];
+        SliceReads ahead[BATCH_SLICES];
+        char *slots; /* BATCH_REQUESTS × SLOT_SIZE */
         sd_event_source *timer;
         usec_t last_rescan_usec;
         bool logged_emfile;
@@ -151,59 +167,79 @@ static void files_open(Sampler *s, SliceFiles *f) {
         f->complete = complete;
 }
 
-static int read_fd(Sampler *s, SliceFiles *f, SampleFile i, size_t *ret_size) {
+/* A file's bytes: what the batch read ahead when it fit its slot, else read now into the big buffer. */
+static int read_file(Sampler *s, SliceFiles *f, const SliceReads *ahead, SampleFile i, const char **ret_data,
+                     size_t *ret_size) {
+        const PreadRequest *q = ahead && ahead->req[i] >= 0 ? &s->reqs[ahead->req[i]] : NULL;
+        char *buf = s->buffer;
         ssize_t n;
 
         if (f->fd[i] < 0)
                 return -EBADF;
-        n = pread(f->fd[i], s->buffer, READ_BUFFER_SIZE - 1, 0);
+        if (q && q->fd == f->fd[i] && (q->result < 0 || (size_t) q->result < q->size)) {
+                n = q->result;
+                buf = q->buf;
+        } else {
+                n = pread(f->fd[i], s->buffer, READ_BUFFER_SIZE - 1, 0);
+                if (n < 0)
+                        n = -errno;
+                else if ((size_t) n >= READ_BUFFER_SIZE - 1)
+                        return -EFBIG; /* might be cut: better no number than a wrong one */
+        }
         if (n < 0) {
-                int r = -errno;
                 /* The cgroup went away (ENODEV): close, and look again on the next rescan. */
                 close(f->fd[i]);
                 f->fd[i] = -EBADF;
                 f->complete = false;
-                return r;
+                return (int) n;
         }
-        if ((size_t) n >= READ_BUFFER_SIZE - 1)
-                return -EFBIG; /* might be cut: better no number than a wrong one */
-        s->buffer[n] = 0;
+        buf[n] = 0;
+        *ret_data = buf;
         *ret_size = (size_t) n;
         return 0;
 }
 
-static void sample_slice(Sampler *s, SliceFiles *f, SampleValues *v) {
+static void sample_slice(Sampler *s, SliceFiles *f, const SliceReads *ahead, SampleValues *v) {
+        const char *data = NULL;
         size_t size = 0;
         uint64_t u;
 
-        if (read_fd(s, f, FILE_CPU_V2, &size) >= 0 && cg_parse_cpu_stat_usage_usec(s->buffer, size, &u) >= 0) {
+        if (read_file(s, f, ahead, FILE_CPU_V2, &data, &size) >= 0 &&
+            cg_parse_cpu_stat_usage_usec(data, size, &u) >= 0) {
                 v->cpu_usage_nsec = cg_usec_to_nsec(u);
                 v->have |= SAMPLE_HAVE_CPU;
-        } else if (read_fd(s, f, FILE_CPU_V1, &size) >= 0 && cg_parse_u64(s->buffer, size, &u) >= 0) {
+        } else if (read_file(s, f, ahead, FILE_CPU_V1, &data, &size) >= 0 && cg_parse_u64(data, size, &u) >= 0) {
                 v->cpu_usage_nsec = u;
                 v->have |= SAMPLE_HAVE_CPU;
         }
-        if ((read_fd(s, f, FILE_MEMORY_V2, &size) >= 0 || read_fd(s, f, FILE_MEMORY_V1, &size) >= 0) &&
-            cg_parse_u64(s->buffer, size, &u) >= 0) {
+        if ((read_file(s, f, ahead, FILE_MEMORY_V2, &data, &size) >= 0 ||
+             read_file(s, f, ahead, FILE_MEMORY_V1, &data, &size) >= 0) &&
+            cg_parse_u64(data, size, &u) >= 0) {
                 v->memory_bytes = u;
                 v->have |= SAMPLE_HAVE_MEMORY;
         }
-        if ((read_fd(s, f, FILE_PIDS_V2, &size) >= 0 || read_fd(s, f, FILE_PIDS_V1, &size) >= 0) &&
-            cg_parse_u64(s->buffer, size, &u) >= 0) {
+        if ((read_file(s, f, ahead, FILE_PIDS_V2, &data, &size) >= 0 ||
+             read_file(s, f, ahead, FILE_PIDS_V1, &data, &size) >= 0) &&
+            cg_parse_u64(data, size, &u) >= 0) {
                 v->pids = u;
                 v->have |= SAMPLE_HAVE_PIDS;
         }
         {
-                CgIoStats io = { .n = 0 };
-                bool ok = false;
+                CgIoStats io;
+                bool ok = false, bytes_ok = false;
 
-                if (read_fd(s, f, FILE_IO_V2, &size) >= 0)
-                        ok = cg_parse_io_stat(s->buffer, size, &io) >= 0;
+                io.n = 0; /* entries are filled as devices are found: no need to clear 64 of them */
+                if (read_file(s, f, ahead, FILE_IO_V2, &data, &size) >= 0)
+                        ok = cg_parse_io_stat(data, size, &io) >= 0;
                 else {
-                        if (read_fd(s, f, FILE_IO_V1_BYTES, &size) >= 0)
-                                ok = cg_parse_blkio(s->buffer, size, false, &io) >= 0;
-                        if (read_fd(s, f, FILE_IO_V1_OPS, &size) >= 0)
-                                ok = cg_parse_blkio(s->buffer, size, true, &io) >= 0 || ok;
+                        if (read_file(s, f, ahead, FILE_IO_V1_BYTES, &data, &size) >= 0)
+                                ok = bytes_ok = cg_parse_blkio(data, size, false, &io) >= 0;
+                        /* Both files list the same devices: the kernel prints a line set for every blkg of
+                         * the cgroup that has throttle data, whatever its counts. When the byte counts name
+                         * no device (no throttle rule on any queue, the usual case), the op counts name none
+                         * either, and reading them would only cost a system call. */
+                        if (!(bytes_ok && io.n == 0) && read_file(s, f, ahead, FILE_IO_V1_OPS, &data, &size) >= 0)
+                                ok = cg_parse_blkio(data, size, true, &io) >= 0 || ok;
                 }
                 if (ok) {
                         v->have |= SAMPLE_HAVE_IO;
@@ -220,8 +256,8 @@ static void sample_slice(Sampler *s, SliceFiles *f, SampleValues *v) {
         for (int r = 0; r < 3; r++) {
                 CgPressure p;
 
-                if (read_fd(s, f, (SampleFile) (FILE_PRESSURE_CPU + r), &size) < 0 ||
-                    cg_parse_pressure(s->buffer, size, &p) < 0)
+                if (read_file(s, f, ahead, (SampleFile) (FILE_PRESSURE_CPU + r), &data, &size) < 0 ||
+                    cg_parse_pressure(data, size, &p) < 0)
                         continue;
                 if (p.have_some) {
                         v->pressure_usec[r * 2] = p.some_total_usec;
@@ -244,6 +280,7 @@ static void sweep(Sampler *s, uint64_t unix_sec) {
         usec_t cpu_before = now_usec(CLOCK_PROCESS_CPUTIME_ID), spent;
         const RingSlot *slot;
         uint64_t now = now_usec(CLOCK_MONOTONIC);
+        int r;
 
         if (!s->set)
                 return;
@@ -254,10 +291,41 @@ static void sweep(Sampler *s, uint64_t unix_sec) {
                 log_oom();
                 return;
         }
-        for (size_t i = 0; i < s->set->n; i++)
-                sample_slice(s, &s->files[i], &values[i]);
-        if (ring_put(&s->ring, unix_sec, s->set, values) < 0)
+        for (size_t start = 0, end; start < s->set->n; start = end) {
+                size_t n_req = 0;
+
+                /* Read ahead, in one batch, every file of the next slices that is read every time: all
+                 * but the blkio op counts, which are read only when the byte counts name a device. */
+                for (end = start; end < s->set->n && end - start < BATCH_SLICES; end++) {
+                        const SliceFiles *f = &s->files[end];
+                        SliceReads *ahead = &s->ahead[end - start];
+                        size_t want = 0;
+
+                        for (SampleFile i = 0; i < _FILE_MAX; i++)
+                                want += f->fd[i] >= 0 && i != FILE_IO_V1_OPS;
+                        if (n_req + want > BATCH_REQUESTS)
+                                break;
+                        for (SampleFile i = 0; i < _FILE_MAX; i++) {
+                                ahead->req[i] = -1;
+                                if (f->fd[i] < 0 || i == FILE_IO_V1_OPS)
+                                        continue;
+                                s->reqs[n_req] = (PreadRequest) { .fd = f->fd[i],
+                                                                  .buf = s->slots + n_req * SLOT_SIZE,
+                                                                  .size = SLOT_SIZE - 1 };
+                                ahead->req[i] = (int) n_req++;
+                        }
+                }
+                (void) pread_batch_run(s->batch, s->reqs, n_req);
+                for (size_t i = start; i < end; i++)
+                        sample_slice(s, &s->files[i], &s->ahead[i - start], &values[i]);
+        }
+        r = ring_put(&s->ring, unix_sec, s->set, values);
+        if (r < 0) {
+                /* Still ours, io arrays included; the second is missing from the window, as when late. */
+                log_warning("Could not keep the samples of %" PRIu64 " in the window: %s", unix_sec, STRERROR(r));
+                sample_values_free_array(TAKE_PTR(values), s->set->n);
                 return;
+        }
         values = NULL; /* the ring owns them */
         spent = now_usec(CLOCK_PROCESS_CPUTIME_ID) - cpu_before;
         s->ticks++;
@@ -346,8 +414,12 @@ int sampler_new(sd_event *event, const SamplerConfig *config, SamplerTick tick, 
         if (config->root && !(s->root = strdup(config->root)))
                 return -ENOMEM;
         s->buffer = malloc(READ_BUFFER_SIZE);
-        if (!s->buffer)
+        s->slots = malloc(BATCH_REQUESTS * SLOT_SIZE);
+        if (!s->buffer || !s->slots)
                 return -ENOMEM;
+        r = pread_batch_new(/* depth= */ BATCH_REQUESTS, &s->batch);
+        if (r < 0)
+                return r;
         r = ring_init(&s->ring, MAX(config->window_sec, (size_t) 1));
         if (r < 0)
                 return r;
@@ -371,6 +443,8 @@ Sampler *sampler_free(Sampler *s) {
         ring_done(&s->ring);
         cgroup_layout_done(&s->layout);
         sd_event_unref(s->event);
+        pread_batch_free(s->batch);
+        free(s->slots);
         free(s->buffer);
         free(s->root);
         free(s);
@@ -408,10 +482,10 @@ json_t *sampler_status_json(const Sampler *s) {
 
         for (size_t i = 0; s->set && i < s->set->n; i++)
                 complete += s->files[i].complete;
-        return json_pack("{s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:o}", "slices",
+        return json_pack("{s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:s, s:o}", "slices",
                          (json_int_t) (s->set ? s->set->n : 0), "slices_complete", (json_int_t) complete,
                          "ticks", (json_int_t) s->ticks, "sweep_cpu_usec", "last", (json_int_t) s->sweep_last_usec,
                          "avg", (json_int_t) (s->ticks ? s->sweep_total_usec / s->ticks : 0), "max",
                          (json_int_t) s->sweep_max_usec, "sweep_cpu_usec_total", (json_int_t) s->sweep_total_usec,
-                         "layout", layout);
+                         "reads", pread_batch_uses_io_uring(s->batch) ? "io_uring" : "pread", "layout", layout);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Samples every managed slice on each whole second: cgroup files kept open and re-read with pread, v2
- * files preferred where they exist, v1 otherwise (per controller, from /proc/self/mountinfo). Keeps the
- * window in a ring and hands each second to the caller (Redis, websocket subscribers). */
+/* Samples every managed slice on each whole second: cgroup files kept open and re-read in batches (io_uring,
+ * else pread), v2 files preferred where they exist, v1 otherwise (per controller, from /proc/self/mountinfo).
+ * Keeps the window in a ring and hands each second to the caller (Redis, websocket subscribers). */
 #pragma once
 
 #include <jansson.h>
@@ -33,7 +33,8 @@ void sampler_rescan(Sampler *s);
 
 const Ring *sampler_ring(const Sampler *s);
 /* {"slices", "slices_complete" (all files open), "ticks", "sweep_cpu_usec": {"last", "avg", "max"},
- *  "sweep_cpu_usec_total", "layout": {...}} */
+ *  "sweep_cpu_usec_total", "reads" ("io_uring" or "pread": how the last sweep read the files),
+ *  "layout": {...}} */
 json_t *sampler_status_json(const Sampler *s);
 /* CPU time the daemon spent sweeping, in total and in the last sweep. */
 usec_t sampler_sweep_cpu_usec_total(const Sampler *s);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ring.h"
-#include "strv.h"
+#include "slot-codec.h"
 
 SliceSet *slice_set_new(size_t n) {
         SliceSet *s = calloc(1, sizeof(SliceSet));
@@ -46,11 +47,114 @@ void sample_values_free_array(SampleValues *v, size_t n) {
         free(v);
 }
 
+void ring_reader_done(RingReader *rd) {
+        if (rd->set)
+                sample_values_free_array(rd->values, rd->set->n);
+        slice_set_unref(rd->set);
+        *rd = (RingReader) { 0 };
+}
+
+/* Zeros for set: the base of a key slot. The io arrays go (a key slot has no base device). */
+static int reader_reset(RingReader *rd, SliceSet *set) {
+        if (rd->set != set) {
+                ring_reader_done(rd);
+                rd->values = calloc(MAX(set->n, (size_t) 1), sizeof(SampleValues));
+                if (!rd->values)
+                        return -ENOMEM;
+                rd->set = slice_set_ref(set);
+        } else {
+                for (size_t i = 0; i < set->n; i++)
+                        free(rd->values[i].io);
+                memset(rd->values, 0, set->n * sizeof(SampleValues));
+        }
+        rd->seq = rd->unix_sec = 0;
+        return 0;
+}
+
+int ring_read(const Ring *r, uint64_t unix_sec, RingReader *rd) {
+        const RingSlot *slot = ring_get(r, unix_sec), *s;
+        uint64_t from = unix_sec;
+        int k;
+
+        if (!slot)
+                return -ENOENT;
+        if (rd->seq == slot->seq)
+                return 0;
+        /* Back to a key slot, or to the second rd holds when it is the base. */
+        for (s = slot; s->base_seq != 0 && s->base_seq != rd->seq; from--) {
+                const RingSlot *prev = ring_get(r, from - 1);
+
+                if (!prev || prev->seq != s->base_seq) {
+                        ring_reader_done(rd);
+                        return -EBADMSG; /* ring_put keeps every delta's base */
+                }
+                s = prev;
+        }
+        for (uint64_t sec = from;; sec++) {
+                s = ring_get(r, sec);
+                if (s->base_seq == 0)
+                        k = reader_reset(rd, s->set);
+                else
+                        k = rd->set == s->set ? 0 : -EBADMSG;
+                if (k >= 0)
+                        k = slot_decode(s->data, s->size, rd->values, s->set->n);
+                if (k < 0) {
+                        ring_reader_done(rd);
+                        return k;
+                }
+                rd->unix_sec = sec;
+                rd->seq = s->seq;
+                if (sec == unix_sec)
+                        return 0;
+        }
+}
+
 static void slot_clear(RingSlot *s) {
-        if (s->set)
-                sample_values_free_array(s->values, s->set->n);
+        free(s->data);
         slice_set_unref(s->set);
         *s = (RingSlot) { 0 };
+}
+
+static int slot_encode_copy(Ring *r, const SampleValues *base, const SampleValues *values, size_t n,
+                            uint8_t **ret, size_t *ret_size) {
+        uint8_t *data;
+        int k;
+
+        r->buf.size = 0;
+        k = slot_encode(base, values, n, &r->buf);
+        if (k < 0)
+                return k;
+        data = malloc(MAX(r->buf.size, (size_t) 1));
+        if (!data)
+                return -ENOMEM;
+        memcpy(data, r->buf.data, r->buf.size);
+        *ret = data;
+        *ret_size = r->buf.size;
+        return 0;
+}
+
+/* The second after the one in slot s is about to lose its base: store it as a key slot. */
+static int ring_rekey_successor(Ring *r, const RingSlot *s) {
+        RingSlot *next;
+        uint8_t *data;
+        size_t size;
+        int k;
+
+        if (s->unix_sec == 0 || s->unix_sec == UINT64_MAX)
+                return 0;
+        next = (RingSlot *) ring_get(r, s->unix_sec + 1);
+        if (!next || next->base_seq != s->seq)
+                return 0;
+        k = ring_read(r, next->unix_sec, &r->scratch);
+        if (k >= 0)
+                k = slot_encode_copy(r, NULL, r->scratch.values, next->set->n, &data, &size);
+        if (k < 0)
+                return k;
+        free(next->data);
+        next->data = data;
+        next->size = size;
+        next->base_seq = 0;
+        return 0;
 }
 
 int ring_init(Ring *r, size_t seconds) {
@@ -68,22 +172,60 @@ void ring_done(Ring *r) {
         for (size_t i = 0; i < r->n_slots; i++)
                 slot_clear(&r->slots[i]);
         free(r->slots);
+        ring_reader_done(&r->last);
+        ring_reader_done(&r->scratch);
+        buf_done(&r->buf);
         *r = (Ring) { 0 };
 }
 
 int ring_put(Ring *r, uint64_t unix_sec, SliceSet *set, SampleValues *values) {
+        const RingSlot *base = NULL;
         RingSlot *s;
+        uint8_t *data;
+        size_t size;
+        int k;
 
-        if (unix_sec == 0 || !set)
+        if (unix_sec == 0 || !set || !values || r->n_slots == 0)
                 return -EINVAL;
         s = &r->slots[unix_sec % r->n_slots];
+        k = ring_rekey_successor(r, s);
+        if (k < 0)
+                return k;
+        if (unix_sec % RING_KEY_INTERVAL_SEC != 0) {
+                base = ring_get(r, unix_sec - 1);
+                if (base == s || (base && base->set != set))
+                        base = NULL;
+        }
+        if (base && ring_read(r, unix_sec - 1, &r->last) < 0)
+                base = NULL;
+        k = slot_encode_copy(r, base ? r->last.values : NULL, values, set->n, &data, &size);
+        if (k < 0)
+                return k;
+
         slot_clear(s);
-        s->unix_sec = unix_sec;
-        s->set = slice_set_ref(set);
-        s->values = values;
+        *s = (RingSlot) {
+                .unix_sec = unix_sec,
+                .seq = ++r->last_seq,
+                .base_seq = base ? base->seq : 0,
+                .set = slice_set_ref(set),
+                .data = data,
+                .size = size,
+        };
+        ring_reader_done(&r->last);
+        r->last = (RingReader) {
+                .unix_sec = unix_sec,
+                .seq = s->seq,
+                .set = slice_set_ref(set),
+                .values = values,
+        };
         return 0;
 }
 
+const RingReader *ring_last(const Ring *r) {
+        const RingSlot *s = ring_get(r, r->last.unix_sec);
+
+        return s && s->seq == r->last.seq ? &r->last : NULL;
+}
 const RingSlot *ring_get(const Ring *r, uint64_t unix_sec) {
         const RingSlot *s;
 

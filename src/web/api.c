@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
 #include "macro.h"
-#include "record.h"
 
 static char *error_text(const char *message) {
         json_t *o = json_pack("{s:s}", "error", message);
@@ -14,23 +12,6 @@ static char *error_text(const char *message) {
 
         json_decref(o);
         return t;
-}
-
-json_t *api_show_account(const Ring *ring, uint64_t start, uint64_t end) {
-        json_t *answer = json_object();
-
-        for (uint64_t sec = start; answer && sec <= end; sec++) {
-                const RingSlot *slot = ring_get(ring, sec);
-                char key[32];
-
-                if (slot) { /* cgrouparch left out missing slots too */
-                        snprintf(key, sizeof(key), "%" PRIu64, sec);
-                        json_object_set_new(answer, key, record_to_json(slot));
-                }
-                if (sec == end)
-                        break; /* end may be UINT64_MAX: never wrap */
-        }
-        return answer;
 }
 
 /* A non-negative integer argument, or the default when absent. */
@@ -49,11 +30,9 @@ static int arg_u64(const json_t *args, const char *name, uint64_t def, uint64_t 
         return 0;
 }
 
-static char *show_account(const ApiContext *ctx, const json_t *args) {
+static char *show_account(const ApiContext *ctx, const json_t *args, AccountStream **ret_stream) {
         uint64_t end, nr, start;
         char error[128];
-        json_t *answer;
-        char *text;
 
         if (arg_u64(args, "end_slot", ctx->now_sec, &end, error, sizeof(error)) < 0 ||
             arg_u64(args, "nr_slot", 10, &nr, error, sizeof(error)) < 0)
@@ -70,38 +49,21 @@ static char *show_account(const ApiContext *ctx, const json_t *args) {
                 snprintf(error, sizeof(error), "at most %d slots per request", API_SLOTS_MAX);
                 return error_text(error);
         }
-        if (ctx->answer_max > 0) {
-                /* Building the answer blocks the loop: refuse one that could not be sent anyway before
-                 * spending seconds on it. */
-                size_t estimate = 0;
-
-                for (uint64_t sec = start; sec <= end; sec++) {
-                        const RingSlot *slot = ring_get(ctx->ring, sec);
-
-                        if (slot)
-                                estimate += slot->set->n * API_RECORD_BYTES_PER_SLICE;
-                        if (sec == end)
-                                break;
-                }
-                if (estimate > ctx->answer_max) {
-                        snprintf(error, sizeof(error), "the answer would be about %zu MB, more than %zu MB: ask for "
-                                 "fewer slots (args.nr_slot)", estimate >> 20, ctx->answer_max >> 20);
-                        return error_text(error);
-                }
-        }
-        answer = api_show_account(ctx->ring, start, end);
-        text = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
-        json_decref(answer);
-        return text;
+        /* Nothing is built here: the stream reads each second when the client has room for it. */
+        if (account_stream_new(start, end, ret_stream) < 0)
+                return error_text("out of memory");
+        return NULL;
 }
 
-char *api_handle(const ApiContext *ctx, const char *text, size_t size, ApiAction *ret_action) {
+char *api_handle(const ApiContext *ctx, const char *text, size_t size, ApiAction *ret_action,
+                 AccountStream **ret_stream) {
         json_t *req, *args;
         json_error_t jerr;
         const char *cmd;
         char *answer = NULL;
 
         *ret_action = API_ACTION_NONE;
+        *ret_stream = NULL;
         req = json_loadb(text, size, JSON_REJECT_DUPLICATES, &jerr);
         if (!req)
                 return error_text("request is not valid JSON");
@@ -111,8 +73,13 @@ char *api_handle(const ApiContext *ctx, const char *text, size_t size, ApiAction
                 answer = error_text("request must be an object with a string \"cmd\"");
         else if (args && !json_is_object(args))
                 answer = error_text("args must be an object");
-        else if (streq(cmd, "show_account"))
-                answer = show_account(ctx, args);
+        else if (streq(cmd, "show_account")) {
+                answer = show_account(ctx, args, ret_stream);
+                if (*ret_stream) {
+                        json_decref(req);
+                        return NULL;
+                }
+        }
         else if (streq(cmd, "get_conf")) {
                 json_t *o = json_pack("{s:I, s:O}", "version", (json_int_t) ctx->conf_version, "value",
                                       ctx->conf ? (json_t *) ctx->conf : json_null());

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "http-server.h"
 #include "log.h"
@@ -23,8 +24,14 @@ struct WebClient {
         struct MHD_UpgradeResponseHandle *urh;
         sd_event_source *io;
         WsDecoder decoder;
-        uint8_t *out;          /* frames waiting to be written */
-        size_t out_size, out_done, out_alloc;
+        Buf out;               /* frames waiting to be written, from out_done on */
+        size_t out_done;
+        Buf pending;           /* whole frames that must wait until the streamed message is out */
+        WebStream stream;      /* the answer being streamed, when stream.next is set */
+        bool stream_started;   /* its first fragment is out */
+        Buf fragment;
+        uint8_t *inbox;        /* input that arrived behind the request being streamed */
+        size_t inbox_size;
         bool subscribed;
         bool closing;          /* a close frame is queued: finish once it is written */
 };
@@ -42,6 +49,17 @@ static void mhd_update_timer(WebServer *s);
 
 /* ---- websocket clients ---- */
 
+static bool client_streaming(const WebClient *c) {
+        return c->stream.next != NULL;
+}
+
+static void client_stream_end(WebClient *c) {
+        if (c->stream.free)
+                c->stream.free(c->stream.state);
+        c->stream = (WebStream) { 0 };
+        c->stream_started = false;
+}
+
 static void client_free(WebClient *c) {
         WebServer *s = c->server;
 
@@ -53,16 +71,25 @@ static void client_free(WebClient *c) {
         s->n_clients--;
         sd_event_source_disable_unref(c->io);
         ws_decoder_done(&c->decoder);
-        free(c->out);
+        client_stream_end(c);
+        buf_done(&c->out);
+        buf_done(&c->pending);
+        buf_done(&c->fragment);
+        free(c->inbox);
         /* The socket belongs to libmicrohttpd: it closes it. */
         if (c->urh)
                 MHD_upgrade_action(c->urh, MHD_UPGRADE_ACTION_CLOSE);
         free(c);
 }
 
+static size_t client_unsent(const WebClient *c) {
+        return c->out.size - c->out_done;
+}
+
 static int client_flush(WebClient *c) {
-        while (c->out_done < c->out_size) {
-                ssize_t n = send(c->fd, c->out + c->out_done, c->out_size - c->out_done, MSG_NOSIGNAL | MSG_DONTWAIT);
+        while (c->out_done < c->out.size) {
+                ssize_t n = send(c->fd, c->out.data + c->out_done, c->out.size - c->out_done,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
 
                 if (n < 0) {
                         if (errno == EAGAIN || errno == EINTR)
@@ -71,48 +98,77 @@ static int client_flush(WebClient *c) {
                 }
                 c->out_done += (size_t) n;
         }
-        if (c->out_done == c->out_size) {
-                c->out_done = c->out_size = 0;
+        if (c->out_done == c->out.size) {
+                c->out_done = c->out.size = 0;
                 if (c->closing)
                         return -ECONNRESET; /* our close frame is out: done */
         }
-        return sd_event_source_set_io_events(c->io, EPOLLIN | (c->out_size > 0 ? EPOLLOUT : 0));
+        /* While a stream goes, requests wait (they are answered in order) and the socket being writable is
+         * what makes the next fragment. */
+        return sd_event_source_set_io_events(c->io, (client_streaming(c) ? EPOLLOUT : EPOLLIN) |
+                                                    (client_unsent(c) > 0 ? EPOLLOUT : 0));
 }
 
-/* Queues a frame. A client that lets more than WEB_SEND_QUEUE_MAX pile up is too slow: -ENOBUFS. */
-static int client_queue(WebClient *c, const uint8_t *frame, size_t size) {
-        if (c->closing)
-                return 0;
-        if (c->out_size - c->out_done + size > WEB_SEND_QUEUE_MAX)
+/* Appends to one of the client's queues. A client that lets more than WEB_SEND_QUEUE_MAX pile up is too
+ * slow: -ENOBUFS. */
+static int client_queue_iov(WebClient *c, Buf *q, const struct iovec *iov, size_t n_iov) {
+        size_t size = 0;
+        int r;
+
+        for (size_t i = 0; i < n_iov; i++)
+                size += iov[i].iov_len;
+        if (client_unsent(c) + c->pending.size + size > WEB_SEND_QUEUE_MAX)
                 return -ENOBUFS;
-        if (c->out_done > 0) {
-                memmove(c->out, c->out + c->out_done, c->out_size - c->out_done);
-                c->out_size -= c->out_done;
+        if (q == &c->out && c->out_done > 0) {
+                memmove(c->out.data, c->out.data + c->out_done, client_unsent(c));
+                c->out.size -= c->out_done;
                 c->out_done = 0;
         }
-        if (c->out_size + size > c->out_alloc) {
-                size_t n = MAX(c->out_alloc * 2, c->out_size + size);
-                uint8_t *b = realloc(c->out, n);
-
-                if (!b)
-                        return -ENOMEM;
-                c->out = b;
-                c->out_alloc = n;
-        }
-        memcpy(c->out + c->out_size, frame, size);
-        c->out_size += size;
+        r = buf_reserve(q, size);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_iov; i++)
+                buf_put_unchecked(q, iov[i].iov_base, iov[i].iov_len);
         return 0;
 }
 
-static int client_send(WebClient *c, WsOpcode op, const void *payload, size_t size) {
-        _cleanup_(freep) uint8_t *frame = NULL;
-        size_t frame_size;
-        int r;
+/* Where a whole message goes: behind a streamed one, if any (its fragments are one message). Control
+ * frames may go between fragments (RFC 6455 5.4). */
+static Buf *client_message_queue(WebClient *c) {
+        return client_streaming(c) ? &c->pending : &c->out;
+}
 
-        r = ws_frame_encode(op, payload, size, &frame, &frame_size);
-        if (r < 0)
-                return r;
-        return client_queue(c, frame, frame_size);
+/* One frame into q. With nothing queued ahead of it, as much as the socket takes is written at once,
+ * uncopied. */
+static int client_send_frame(WebClient *c, Buf *q, WsOpcode op, bool fin, const void *payload, size_t size) {
+        uint8_t header[WS_HEADER_MAX];
+        struct iovec iov[2] = {
+                { .iov_base = header, .iov_len = ws_frame_header(op, fin, size, header) },
+                { .iov_base = (void *) payload, .iov_len = size },
+        };
+
+        if (c->closing)
+                return 0;
+        if (q == &c->out && client_unsent(c) == 0) {
+                struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+                ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+                if (n < 0 && errno != EAGAIN && errno != EINTR)
+                        return -errno;
+                for (size_t i = 0, left = n > 0 ? (size_t) n : 0; i < 2; i++) {
+                        size_t k = MIN(left, iov[i].iov_len);
+
+                        iov[i].iov_base = (uint8_t *) iov[i].iov_base + k;
+                        iov[i].iov_len -= k;
+                        left -= k;
+                }
+        }
+        return client_queue_iov(c, q, iov, 2);
+}
+
+static int client_send(WebClient *c, WsOpcode op, const void *payload, size_t size) {
+        return client_send_frame(c, op == WS_OP_TEXT ? client_message_queue(c) : &c->out, op, /* fin= */ true,
+                                 payload, size);
 }
 
 static int client_close(WebClient *c, uint16_t code, const char *reason) {
@@ -120,23 +176,59 @@ static int client_close(WebClient *c, uint16_t code, const char *reason) {
         size_t frame_size;
         int r;
 
+        client_stream_end(c);
         r = ws_frame_encode_close(code, reason, &frame, &frame_size);
-        if (r >= 0)
-                r = client_queue(c, frame, frame_size);
+        if (r >= 0) {
+                struct iovec iov = { .iov_base = frame, .iov_len = frame_size };
+                r = client_queue_iov(c, &c->out, &iov, 1);
+        }
         c->closing = true;
         return r;
 }
 
-/* Handles what arrived; returns < 0 when the client is to be dropped now. */
-static int client_consume(WebClient *c, const uint8_t *data, size_t size) {
+static int client_answer(WebClient *c, const WsEvent *e) {
         WebServer *s = c->server;
+        WebReply reply = { 0 };
+        int r;
+
+        if (e->opcode != WS_OP_TEXT) {
+                static const char answer[] = "{\"error\":\"binary messages are not supported\"}";
+                return client_send(c, WS_OP_TEXT, answer, sizeof(answer) - 1);
+        }
+        s->handlers.message(c, (const char *) e->payload, e->size, s->handlers.userdata, &reply);
+        if (reply.stream.next) {
+                free(reply.text);
+                c->stream = reply.stream;
+                c->stream_started = false;
+                return 0;
+        }
+        r = reply.text ? client_send(c, WS_OP_TEXT, reply.text, strlen(reply.text)) : 0;
+        free(reply.text);
+        return r;
+}
+
+/* Handles what arrived; returns < 0 when the client is to be dropped now. Input behind a request whose
+ * answer is streamed waits in the inbox. */
+static int client_consume(WebClient *c, const uint8_t *data, size_t size) {
         size_t done = 0;
 
         while (done < size && !c->closing) {
                 WsEvent e;
                 size_t used = 0;
-                int r = ws_decoder_feed(&c->decoder, data + done, size - done, &used, &e);
+                int r;
 
+                if (client_streaming(c)) {
+                        uint8_t *in = malloc(size - done);
+
+                        if (!in)
+                                return -ENOMEM;
+                        memcpy(in, data + done, size - done);
+                        free(c->inbox);
+                        c->inbox = in;
+                        c->inbox_size = size - done;
+                        return 0;
+                }
+                r = ws_decoder_feed(&c->decoder, data + done, size - done, &used, &e);
                 if (r < 0)
                         return r;
                 done += used;
@@ -144,25 +236,7 @@ static int client_consume(WebClient *c, const uint8_t *data, size_t size) {
                 case WS_EVENT_NEED_MORE:
                         break;
                 case WS_EVENT_MESSAGE:
-                        if (e.opcode != WS_OP_TEXT) {
-                                static const char answer[] = "{\"error\":\"binary messages are not supported\"}";
-                                r = client_send(c, WS_OP_TEXT, answer, sizeof(answer) - 1);
-                        } else {
-                                _cleanup_(freep) char *reply =
-                                        s->handlers.message(c, (const char *) e.payload, e.size, s->handlers.userdata);
-                                size_t n = reply ? strlen(reply) : 0;
-
-                                if (n > WEB_ANSWER_MAX) {
-                                        /* An answer must fit what a client may have queued: say so instead
-                                         * of dropping the client. */
-                                        char error[200];
-                                        snprintf(error, sizeof(error),
-                                                 "{\"error\":\"the answer is %zu bytes, more than the %u a client is sent "
-                                                 "at once; ask for fewer slots\"}", n, WEB_ANSWER_MAX);
-                                        r = client_send(c, WS_OP_TEXT, error, strlen(error));
-                                } else
-                                        r = reply ? client_send(c, WS_OP_TEXT, reply, n) : 0;
-                        }
+                        r = client_answer(c, &e);
                         if (r < 0)
                                 return r;
                         break;
@@ -186,12 +260,61 @@ static int client_consume(WebClient *c, const uint8_t *data, size_t size) {
         return 0;
 }
 
+/* The stream's message is out: what waited behind it follows. */
+static int client_stream_done(WebClient *c) {
+        _cleanup_(freep) uint8_t *in = TAKE_PTR(c->inbox);
+        size_t in_size = c->inbox_size;
+        struct iovec iov = { .iov_base = c->pending.data, .iov_len = c->pending.size };
+        int r;
+
+        client_stream_end(c);
+        c->inbox_size = 0;
+        c->pending.size = 0; /* moved, not counted twice against the limit; the bytes stay until reused */
+        r = iov.iov_len > 0 ? client_queue_iov(c, &c->out, &iov, 1) : 0;
+        if (r >= 0 && in)
+                r = client_consume(c, in, in_size);
+        return r;
+}
+
+/* Makes the next fragments of a streamed answer while the client keeps up. */
+static int client_pump(WebClient *c) {
+        for (unsigned i = 0; client_streaming(c) && !c->closing && i < WEB_STREAM_FRAGMENTS_PER_WAKEUP &&
+                             client_unsent(c) < WEB_STREAM_LOW_WATER; i++) {
+                int more, r;
+
+                c->fragment.size = 0;
+                more = c->stream.next(c->stream.state, &c->fragment, WEB_STREAM_FRAGMENT);
+                if (more < 0) {
+                        log_warning("Cannot make the rest of an answer: %s", STRERROR(more));
+                        return client_close(c, WS_CLOSE_INTERNAL_ERROR, "internal error") < 0 ? -EIO : 0;
+                }
+                r = client_send_frame(c, &c->out, c->stream_started ? WS_OP_CONTINUATION : WS_OP_TEXT, more == 0,
+                                      c->fragment.data, c->fragment.size);
+                if (r < 0)
+                        return r;
+                c->stream_started = true;
+                if (more == 0) {
+                        r = client_stream_done(c);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        /* A big fragment buffer is not kept for an idle client. */
+        if (!client_streaming(c) && c->fragment.alloc > 0)
+                buf_done(&c->fragment);
+        return 0;
+}
+
 static int on_client_io(sd_event_source *es _unused_, int fd, uint32_t revents, void *userdata) {
         WebClient *c = userdata;
         uint8_t buf[16384];
         int r = 0;
 
-        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+        if (client_streaming(c) && (revents & (EPOLLHUP | EPOLLERR))) {
+                client_free(c);
+                return 0;
+        }
+        if (!client_streaming(c) && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
                 ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 
                 if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
@@ -201,6 +324,8 @@ static int on_client_io(sd_event_source *es _unused_, int fd, uint32_t revents, 
                 if (n > 0)
                         r = client_consume(c, buf, (size_t) n);
         }
+        if (r >= 0)
+                r = client_pump(c);
         if (r >= 0)
                 r = client_flush(c);
         if (r < 0)
@@ -234,6 +359,8 @@ static void on_upgrade(void *cls, struct MHD_Connection *connection _unused_, vo
         }
         r = extra_in_size > 0 ? client_consume(c, (const uint8_t *) extra_in, extra_in_size) : 0;
         if (r >= 0)
+                r = client_pump(c);
+        if (r >= 0)
                 r = client_flush(c);
         if (r < 0)
                 client_free(c);
@@ -244,17 +371,22 @@ void web_client_set_subscribed(WebClient *c, bool subscribed) {
 }
 
 void web_server_broadcast(WebServer *s, const char *text, size_t size) {
-        _cleanup_(freep) uint8_t *frame = NULL;
-        size_t frame_size;
+        uint8_t header[WS_HEADER_MAX];
+        struct iovec iov[2] = {
+                { .iov_base = header, .iov_len = ws_frame_header(WS_OP_TEXT, /* fin= */ true, size, header) },
+                { .iov_base = (void *) text, .iov_len = size },
+        };
         WebClient *next;
 
-        if (ws_frame_encode(WS_OP_TEXT, text, size, &frame, &frame_size) < 0)
-                return;
         for (WebClient *c = s->clients; c; c = next) {
+                int r;
+
                 next = c->next;
-                if (!c->subscribed)
+                if (!c->subscribed || c->closing)
                         continue;
-                if (client_queue(c, frame, frame_size) == -ENOBUFS) {
+                /* Behind a streamed answer the push waits: its fragments are one message. */
+                r = client_queue_iov(c, client_message_queue(c), iov, 2);
+                if (r == -ENOBUFS) {
                         log_warning("Dropping a websocket client that is %u bytes behind.", WEB_SEND_QUEUE_MAX);
                         s->dropped++;
                         client_free(c);

@@ -6,18 +6,39 @@
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
+#include "buf.h"
 #include "macro.h"
 
 #define WEB_CLIENTS_MAX 256
 #define WEB_SEND_QUEUE_MAX (16u * 1024u * 1024u) /* a client further behind than this is dropped */
-#define WEB_ANSWER_MAX (12u * 1024u * 1024u)      /* a larger answer is refused with an error */
+/* A streamed message goes out in fragments of about this size, each made once the client has taken all
+ * but WEB_STREAM_LOW_WATER bytes of what it was sent, at most WEB_STREAM_FRAGMENTS_PER_WAKEUP per loop
+ * iteration so that the sampler and other clients keep their turns. */
+#define WEB_STREAM_FRAGMENT (256u * 1024u)
+#define WEB_STREAM_LOW_WATER (256u * 1024u)
+#define WEB_STREAM_FRAGMENTS_PER_WAKEUP 4
 
 typedef struct WebServer WebServer;
 typedef struct WebClient WebClient;
 
+/* A message made part by part, as the client takes it (RFC 6455 fragments). */
+typedef struct WebStream {
+        /* Appends about want more bytes of the message to out: > 0 while more follows, 0 once the message
+         * is complete, a negative errno on failure (the client is then closed with 1011). */
+        int (*next)(void *state, Buf *out, size_t want);
+        void (*free)(void *state);
+        void *state;
+} WebStream;
+
+typedef struct WebReply {
+        char *text;       /* a whole answer (malloc'd), or NULL */
+        WebStream stream; /* or, when stream.next is set, an answer made part by part. Until it is sent the
+                           * client's further requests wait, and pushes to it queue behind it. */
+} WebReply;
+
 typedef struct WebHandlers {
-        /* A complete text message from a websocket client; returns the answer text (malloc'd) or NULL. */
-        char *(*message)(WebClient *c, const char *text, size_t size, void *userdata);
+        /* A complete text message from a websocket client; sets the answer, if any. */
+        void (*message)(WebClient *c, const char *text, size_t size, void *userdata, WebReply *ret);
         /* The body of GET /metrics (malloc'd text). */
         char *(*metrics)(void *userdata);
         void *userdata;

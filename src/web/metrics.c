@@ -22,7 +22,7 @@ static void head(FILE *f, const char *name, const char *type, const char *help) 
         fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void labels(FILE *f, const RingSlot *slot, size_t i) {
+static void labels(FILE *f, const RingReader *slot, size_t i) {
         fputs("{slice=\"", f);
         put_label(f, slot->set->units[i]);
         fputs("\",group=\"", f);
@@ -30,7 +30,7 @@ static void labels(FILE *f, const RingSlot *slot, size_t i) {
         fputc('"', f);
 }
 
-char *metrics_render(const RingSlot *s, const MetricsExtra *x) {
+char *metrics_render(const RingReader *s, const MetricsExtra *x) {
         char *text = NULL;
         size_t size = 0;
         FILE *f = open_memstream(&text, &size);

@@ -14,4 +14,4 @@ typedef struct MetricsExtra {
         uint64_t websocket_clients;
 } MetricsExtra;
 
-char *metrics_render(const RingSlot *latest, const MetricsExtra *extra);
+char *metrics_render(const RingReader *latest, const MetricsExtra *extra);

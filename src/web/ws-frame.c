@@ -366,7 +366,27 @@ done:
         return 0;
 }
 
+size_t ws_frame_header(WsOpcode op, bool fin, size_t size, uint8_t ret[static WS_HEADER_MAX]) {
+        /* RFC 6455 5.2: the shortest length form; server frames carry no mask key. */
+        ret[0] = (uint8_t) ((fin ? 0x80 : 0) | op);
+        if (size <= 125) {
+                ret[1] = (uint8_t) size;
+                return 2;
+        }
+        if (size <= UINT16_MAX) {
+                ret[1] = 126;
+                ret[2] = (uint8_t) (size >> 8);
+                ret[3] = (uint8_t) size;
+                return 4;
+        }
+        ret[1] = 127;
+        for (unsigned i = 0; i < 8; i++)
+                ret[2 + i] = (uint8_t) ((uint64_t) size >> (56 - 8 * i));
+        return 10;
+}
+
 int ws_frame_encode(WsOpcode op, const void *payload, size_t size, uint8_t **ret, size_t *ret_size) {
+        uint8_t head[WS_HEADER_MAX];
         size_t header;
         uint8_t *buf;
 
@@ -387,27 +407,14 @@ int ws_frame_encode(WsOpcode op, const void *payload, size_t size, uint8_t **ret
                 return -EINVAL;
         }
 
-        /* RFC 6455 5.2: the shortest length form; server frames carry no mask key. */
-        header = size <= 125 ? 2 : size <= UINT16_MAX ? 4 : 10;
+        header = ws_frame_header(op, /* fin= */ true, size, head);
         if (size > SIZE_MAX - header)
                 return -EMSGSIZE;
 
         buf = malloc(header + size);
         if (!buf)
                 return -ENOMEM;
-
-        buf[0] = 0x80 | (uint8_t) op;
-        if (header == 2)
-                buf[1] = (uint8_t) size;
-        else if (header == 4) {
-                buf[1] = 126;
-                buf[2] = (uint8_t) (size >> 8);
-                buf[3] = (uint8_t) size;
-        } else {
-                buf[1] = 127;
-                for (unsigned i = 0; i < 8; i++)
-                        buf[2 + i] = (uint8_t) ((uint64_t) size >> (56 - 8 * i));
-        }
+        memcpy(buf, head, header);
         if (size > 0)
                 memcpy(buf + header, payload, size);
 

@@ -95,10 +95,15 @@ void ws_decoder_done(WsDecoder *d);
  * the decoder reads nothing more. */
 int ws_decoder_feed(WsDecoder *d, const uint8_t *data, size_t size, size_t *ret_consumed, WsEvent *ret);
 
-/* One unmasked frame with FIN set, in a new buffer the caller frees. Fragmenting is never needed on our
- * side, so CONTINUATION is refused, as is a control payload over 125 bytes (-EINVAL). The caller makes
+/* One unmasked frame with FIN set, in a new buffer the caller frees. CONTINUATION is refused (fragments
+ * are sent with ws_frame_header()), as is a control payload over 125 bytes (-EINVAL). The caller makes
  * sure TEXT is UTF-8. */
 int ws_frame_encode(WsOpcode op, const void *payload, size_t size, uint8_t **ret, size_t *ret_size);
+
+/* The header of an unmasked frame of size payload bytes, into ret; returns its length. For a message
+ * sent in fragments (RFC 6455 5.4): the first frame TEXT or BINARY without fin, then CONTINUATION frames,
+ * the last with fin. No checks: the caller knows what it sends. */
+size_t ws_frame_header(WsOpcode op, bool fin, size_t size, uint8_t ret[static WS_HEADER_MAX]);
 
 /* A close frame. code must be one a peer may send (1000-1003, 1007-1014, 3000-4999), else -EINVAL.
  * reason may be NULL; it is cut to the 123 bytes that fit, at a UTF-8 character boundary. */

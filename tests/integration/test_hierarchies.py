@@ -163,6 +163,12 @@ def test_sampled_values_are_the_layouts_kernel_files(daemon, slices, tb):
     for dev, value in read_devices.items():
         assert value <= kernel_io.get(dev, -1), (dev, value, kernel_io)
     # pressure: totals from cpu/memory/io.pressure; cpu's "some" total is the file's, not later than it.
+    # The batched reads (io_uring where the kernel offers it) run in the daemon's own thread: no
+    # kernel I/O workers join its process (they would also count in its slice's pids).
+    status = daemon.status()['sampler']
+    assert status['reads'] in ('io_uring', 'pread'), status
+    host_pid = daemon.host_pid()
+    assert os.listdir(f'/proc/{host_pid}/task') == [str(host_pid)], os.listdir(f'/proc/{host_pid}/task')
     pressure = sub['pressure']
     assert set(pressure) == {'cpu', 'memory', 'io'}, pressure
     cpu_pressure = flat_keyed(read_kernel(tb, slices, 'cpu.pressure', A))

@@ -246,6 +246,66 @@ def test_200_subscribers_receive_every_tick(daemon, slices):
     assert daemon.status()['web']['dropped'] == 0
 
 
+def read_messages(ws, want, deadline_s=30):
+    """Reads raw frames until `want(messages)` holds; returns (messages, fragment counts). Checks the
+    RFC 6455 rule a streamed answer must keep: no other data frame inside a fragmented message."""
+    messages, fragments, current, deadline = [], [], None, time.monotonic() + deadline_s
+    while not want(messages):
+        assert time.monotonic() < deadline, f'timed out; got {len(messages)} messages'
+        frame = ws.recv_frame()
+        if frame.opcode in (websocket.ABNF.OPCODE_PING, websocket.ABNF.OPCODE_PONG):
+            continue
+        assert frame.opcode != websocket.ABNF.OPCODE_CLOSE, 'the server closed the connection'
+        if current is None:
+            assert frame.opcode == websocket.ABNF.OPCODE_TEXT, f'continuation outside a message: {frame.opcode}'
+            current = [frame.data]
+        else:
+            assert frame.opcode == websocket.ABNF.OPCODE_CONT, 'a data frame inside a fragmented message'
+            current.append(frame.data)
+        if frame.fin:
+            messages.append(json.loads(b''.join(current)))
+            fragments.append(len(current))
+            current = None
+    return messages, fragments
+
+
+def test_a_big_answer_streams_in_fragments_in_order_with_pushes_around_it(daemon, slices):
+    groups = [f'g{i:03d}' for i in range(400)]
+    port = free_port()
+    daemon.write_config(f'[Web]\nListen=127.0.0.1:{port}\n')
+    daemon.write_tree({'slices': {g: {} for g in groups}})
+    daemon.start()
+    daemon.wait_status(lambda s: sum(x['active_state'] == 'active' for x in s['slices']) == 400, 120,
+                       what='400 active slices')
+
+    def full_slots():
+        answer = show_account(port, nr_slot=8)
+        return len(answer) == 8 and all(len(r['cpu']['sub_cgroup']) == 400 for r in answer.values())
+    wait_for(full_slots, 30, what='eight seconds of 400 slices in the window')
+
+    ws = connect(port)
+    assert ask(ws, 'subscribe') == {'subscribed': True}
+    # Three requests at once: the big answer, then two small ones that must wait their turn and then
+    # come in order.
+    ws.send(json.dumps({'cmd': 'show_account', 'args': {'nr_slot': 8}}))
+    ws.send(json.dumps({'cmd': 'status'}))
+    ws.send(json.dumps({'cmd': 'get_conf'}))  # (a small show_account would look like a push)
+
+    def answers(ms):
+        return [m for m in ms if not (len(m) == 1 and next(iter(m)).isdigit())]  # pushes are {"<sec>": record}
+    messages, fragments = read_messages(ws, lambda ms: len(answers(ms)) == 3)
+    big, status, conf = answers(messages)
+    big_fragments = fragments[messages.index(big)]
+    assert len(big) == 8 and all(set(r['cpu']['sub_cgroup']) == set(groups) for r in big.values())
+    assert big_fragments >= 2, f'{len(json.dumps(big))} bytes came in {big_fragments} fragment(s)'
+    assert 'sampler' in status and set(conf) == {'version', 'value'}, (status, conf)
+    # Pushes still arrive, whole, between messages; the connection is fine afterwards.
+    messages, _ = read_messages(ws, lambda ms: len(ms) >= 1)
+    assert len(messages[0]) == 1 and next(iter(messages[0])).isdigit()
+    ws.close()
+    assert daemon.status()['web']['dropped'] == 0
+
+
 # Done means 4 ------------------------------------------------------------------------------------
 
 def test_metrics_parse_and_agree_with_show_account(daemon, slices, tb):

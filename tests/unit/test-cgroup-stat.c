@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cgroup-stat.h"
 #include "fileio.h"
@@ -442,6 +444,61 @@ TEST(test_blkio_total_only) {
         ASSERT_EQ_INT(io.n, 0);
 }
 
+/* The sampler no longer clears the 64 device entries before parsing: only n says what is valid, and each
+ * parser must fill every field of an entry it hands out. Stale bytes must never show through. */
+TEST(test_blkio_stale_entries) {
+        _cleanup_(freep) char *bytes = NULL;
+        size_t nb;
+        CgIoStats io;
+
+        memset(&io, 0xa5, sizeof(io));
+        io.n = 0;
+        bytes = fixture("v1-blkio.throttle.io_service_bytes", &nb);
+        ASSERT_EQ_INT(cg_parse_blkio(bytes, nb, /* ops= */ false, &io), 0);
+        ASSERT_EQ_INT(io.n, 1);
+        ASSERT_EQ_INT(io.dev[0].major, 254);
+        ASSERT_EQ_INT(io.dev[0].minor, 0);
+        ASSERT_EQ_U64(io.dev[0].read_bytes, 4194304);
+        ASSERT_EQ_U64(io.dev[0].write_bytes, 4206592);
+        ASSERT_EQ_U64(io.dev[0].read_ios, 0);
+        ASSERT_EQ_U64(io.dev[0].write_ios, 0);
+}
+
+TEST(test_io_stat_stale_entries) {
+        _cleanup_(freep) char *stat = NULL;
+        size_t n;
+        CgIoStats io;
+
+        memset(&io, 0xa5, sizeof(io));
+        stat = fixture("v2-io.stat", &n);
+        ASSERT_EQ_INT(cg_parse_io_stat(stat, n, &io), 0);
+        ASSERT_EQ_INT(io.n, 2);
+        ASSERT_EQ_U64(find_dev(&io, 8, 16)->read_ios, 192);
+        /* A device without counters gets zeros, not what the struct held. */
+        memset(&io, 0xa5, sizeof(io));
+        ASSERT_EQ_INT(cg_parse_io_stat(S("8:0 \n8:16 rbytes=1\n"), &io), 0);
+        ASSERT_EQ_INT(io.n, 2);
+        ASSERT_EQ_U64(find_dev(&io, 8, 0)->write_bytes, 0);
+        ASSERT_EQ_U64(find_dev(&io, 8, 16)->read_bytes, 1);
+        ASSERT_EQ_U64(find_dev(&io, 8, 16)->write_ios, 0);
+}
+
+/* A bench slice's recursive throttle files on this machine (no throttle rule on any queue): no device
+ * in either. The sampler skips the op counts when the byte counts name no device; this is what makes it
+ * exact. */
+TEST(test_blkio_slice_no_devices_real) {
+        _cleanup_(freep) char *bytes = NULL, *ops = NULL;
+        size_t nb, no;
+        CgIoStats io = { .n = 0 };
+
+        bytes = fixture("v1-slice-blkio.throttle.io_service_bytes_recursive", &nb);
+        ops = fixture("v1-slice-blkio.throttle.io_serviced_recursive", &no);
+        ASSERT_EQ_INT(cg_parse_blkio(bytes, nb, /* ops= */ false, &io), 0);
+        ASSERT_EQ_INT(io.n, 0);
+        ASSERT_EQ_INT(cg_parse_blkio(ops, no, /* ops= */ true, &io), 0);
+        ASSERT_EQ_INT(io.n, 0);
+}
+
 TEST(test_blkio_garbage) {
         CgIoStats io = { .n = 1, .dev[0] = { .major = 8, .read_bytes = 5 } };
 
@@ -622,6 +679,106 @@ TEST(test_layout_load_this_machine) {
         cgroup_layout_done(&l);
 }
 
+/* ---- batched re-reads (fileio's PreadBatch), as the sampler uses them ---- */
+
+/* Every fixture read through one batch, with fewer ring entries than requests, into slots of which some
+ * are too small: each result must be what pread() says, a full slot must say so (result == size, the
+ * sampler then reads the file again whole), a bad fd must fail alone. Run twice: the second run re-reads
+ * the same kept fds from offset 0, as every sweep does. */
+TEST(test_pread_batch_fixtures) {
+        static const char *const names[] = {
+                "v2-cpu.stat", "v2-cpu.pressure", "v2-io.pressure", "v2-memory.pressure", "v1-memory.usage_in_bytes",
+                "v1-pids.current", "v1-blkio.throttle.io_service_bytes", "v1-blkio.throttle.io_serviced",
+                "v1-slice-blkio.throttle.io_service_bytes_recursive", "v2-io.stat",
+        };
+        enum { N = ELEMENTSOF(names) + 2 };
+        _cleanup_(pread_batch_freep) PreadBatch *b = NULL;
+        PreadRequest reqs[N];
+        char bufs[N][512];
+        int fds[N];
+
+        ASSERT_EQ_INT(pread_batch_new(/* depth= */ 4, &b), 0);
+        for (size_t i = 0; i < N; i++) {
+                char path[256];
+
+                fds[i] = -EBADF;
+                if (i < ELEMENTSOF(names)) {
+                        ASSERT_TRUE((size_t) snprintf(path, sizeof(path), "cgroup/%s", names[i]) < sizeof(path));
+                        fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+                        ASSERT_TRUE(fds[i] >= 0);
+                } else if (i == ELEMENTSOF(names)) {
+                        fds[i] = open("cgroup/v2-cpu.stat", O_RDONLY | O_CLOEXEC); /* into a slot too small */
+                        ASSERT_TRUE(fds[i] >= 0);
+                }
+        }
+        for (int run = 0; run < 2; run++) {
+                for (size_t i = 0; i < N; i++) {
+                        memset(bufs[i], 0, sizeof(bufs[i]));
+                        reqs[i] = (PreadRequest) { .fd = fds[i], .buf = bufs[i], .size = sizeof(bufs[i]) - 1 };
+                }
+                reqs[ELEMENTSOF(names)].size = 10;
+                ASSERT_EQ_INT(pread_batch_run(b, reqs, N), 0);
+                for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                        _cleanup_(freep) char *whole = NULL;
+                        size_t n;
+
+                        whole = fixture(names[i], &n);
+                        ASSERT_EQ_INT(reqs[i].result, n);
+                        ASSERT_TRUE(memcmp(bufs[i], whole, n) == 0);
+                }
+                ASSERT_EQ_INT(reqs[ELEMENTSOF(names)].result, 10);
+                ASSERT_TRUE(memcmp(bufs[ELEMENTSOF(names)], "usage_usec", 10) == 0);
+                ASSERT_EQ_INT(reqs[N - 1].result, -EBADF);
+        }
+        /* What the batch read parses as the file does. */
+        {
+                uint64_t usage;
+                CgPressure p;
+
+                ASSERT_EQ_INT(cg_parse_cpu_stat_usage_usec(bufs[0], (size_t) reqs[0].result, &usage), 0);
+                ASSERT_EQ_U64(usage, UINT64_C(2215764000));
+                ASSERT_EQ_INT(cg_parse_pressure(bufs[2], (size_t) reqs[2].result, &p), 0);
+                ASSERT_EQ_U64(p.full_total_usec, UINT64_C(6358495));
+        }
+        fprintf(stderr, "(batch read with %s)\n", pread_batch_uses_io_uring(b) ? "io_uring" : "pread");
+        for (size_t i = 0; i < N; i++)
+                if (fds[i] >= 0)
+                        close(fds[i]);
+}
+
+/* Real cgroup files of this machine (kernfs, which io_uring reads differently from regular files): the
+ * batch and pread() must agree. cpu.stat's usage only grows, so the later read is never smaller. */
+TEST(test_pread_batch_this_machine) {
+        _cleanup_(cgroup_layout_done) CgroupLayout l = { 0 };
+        _cleanup_(pread_batch_freep) PreadBatch *b = NULL;
+        _cleanup_(closep) int fd = -EBADF;
+        char path[4096], buf[1024], again[1024];
+        PreadRequest req;
+        uint64_t first, second;
+        ssize_t n;
+
+        ASSERT_EQ_INT(cgroup_layout_load(&l), 0);
+        if (!l.unified) {
+                fprintf(stderr, "(no cgroup2 mount here: skipped)\n");
+                return;
+        }
+        ASSERT_TRUE((size_t) snprintf(path, sizeof(path), "%s/cpu.stat", l.unified) < sizeof(path));
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                fprintf(stderr, "(no %s here: skipped)\n", path);
+                return;
+        }
+        ASSERT_EQ_INT(pread_batch_new(/* depth= */ 8, &b), 0);
+        req = (PreadRequest) { .fd = fd, .buf = buf, .size = sizeof(buf) - 1 };
+        ASSERT_EQ_INT(pread_batch_run(b, &req, 1), 0);
+        ASSERT_TRUE(req.result > 0 && (size_t) req.result < req.size);
+        ASSERT_EQ_INT(cg_parse_cpu_stat_usage_usec(buf, (size_t) req.result, &first), 0);
+        n = pread(fd, again, sizeof(again) - 1, 0);
+        ASSERT_TRUE(n > 0);
+        ASSERT_EQ_INT(cg_parse_cpu_stat_usage_usec(again, (size_t) n, &second), 0);
+        ASSERT_TRUE(first <= second);
+}
+
 int main(void) {
         RUN(test_systemd_hierarchy);
         RUN(test_layout_load_this_machine);
@@ -652,6 +809,9 @@ int main(void) {
         RUN(test_blkio_real);
         RUN(test_blkio_root_real);
         RUN(test_blkio_total_only);
+        RUN(test_blkio_stale_entries);
+        RUN(test_io_stat_stale_entries);
+        RUN(test_blkio_slice_no_devices_real);
         RUN(test_blkio_garbage);
         RUN(test_blkio_65_devices);
         RUN(test_blkio_missing_newline);
@@ -660,5 +820,7 @@ int main(void) {
         RUN(test_pressure_without_full);
         RUN(test_pressure_missing_newline);
         RUN(test_pressure_garbage);
+        RUN(test_pread_batch_fixtures);
+        RUN(test_pread_batch_this_machine);
         return 0;
 }

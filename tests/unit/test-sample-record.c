@@ -101,6 +101,187 @@ static void assert_json_eq(const json_t *got, const char *expected_text) {
 }
 
 /* ---------------------------------------------------------------------------------------------------- */
+/* The reference: the record built as jansson objects, as it was before the direct writer. The writer
+ * must give json_dumps(JSON_COMPACT) of it, byte for byte. */
+
+typedef enum RefController {
+        CTL_CPU,
+        CTL_BLKIO,
+        CTL_MEMORY,
+        CTL_PIDS,
+        CTL_PRESSURE,
+        _CTL_MAX,
+} RefController;
+
+static const char *const ref_controller_names[_CTL_MAX] = { "cpu", "blkio", "memory", "pids", "pressure" };
+
+/* JSON integers are signed: a saturated counter shows as the largest one, never as a negative. */
+static json_t *counter(uint64_t v) {
+        return json_integer((json_int_t) MIN(v, (uint64_t) INT64_MAX));
+}
+
+static json_t *value_json(RefController c, const SampleValues *v) {
+        json_t *o = json_object();
+
+        if (!o)
+                return NULL;
+        switch (c) {
+        case CTL_CPU:
+                if (v->have & SAMPLE_HAVE_CPU)
+                        json_object_set_new(o, "usage", counter(v->cpu_usage_nsec));
+                break;
+        case CTL_MEMORY:
+                if (v->have & SAMPLE_HAVE_MEMORY)
+                        json_object_set_new(o, "usage", counter(v->memory_bytes));
+                break;
+        case CTL_PIDS:
+                if (v->have & SAMPLE_HAVE_PIDS)
+                        json_object_set_new(o, "current", counter(v->pids));
+                break;
+        case CTL_BLKIO:
+                for (size_t i = 0; (v->have & SAMPLE_HAVE_IO) && i < v->n_io; i++) {
+                        char dev[32];
+
+                        snprintf(dev, sizeof(dev), "%u:%u", v->io[i].major, v->io[i].minor);
+                        json_object_set_new(o, dev, json_pack("{s:o, s:o, s:o, s:o}",
+                                                              "Read", counter(v->io[i].read_bytes),
+                                                              "Write", counter(v->io[i].write_bytes),
+                                                              "ReadOps", counter(v->io[i].read_ios),
+                                                              "WriteOps", counter(v->io[i].write_ios)));
+                }
+                break;
+        case CTL_PRESSURE: {
+                static const char *const res[] = { "cpu", "memory", "io" };
+
+                for (int r = 0; r < 3; r++) {
+                        json_t *p = NULL;
+
+                        for (int k = 0; k < 2; k++) {
+                                PressureKind kind = (PressureKind) (r * 2 + k);
+
+                                if (!(v->pressure_have & (1u << kind)))
+                                        continue;
+                                if (!p)
+                                        p = json_object();
+                                json_object_set_new(p, k == 0 ? "some" : "full",
+                                                    counter(v->pressure_usec[kind]));
+                        }
+                        if (p)
+                                json_object_set_new(o, res[r], p);
+                }
+                break;
+        }
+        default:
+                break;
+        }
+        return o;
+}
+
+/* The node object of `path` under the controller tree, created on the way ("a/b" → sub_cgroup.a.sub_cgroup.b). */
+static json_t *node_for(json_t *root, const char *path) {
+        json_t *node = root;
+        const char *p = path;
+
+        while (*p) {
+                size_t n = strcspn(p, "/");
+                char name[256];
+                json_t *sub, *child;
+
+                if (n >= sizeof(name))
+                        return NULL;
+                memcpy(name, p, n);
+                name[n] = 0;
+                sub = json_object_get(node, "sub_cgroup");
+                if (!sub) {
+                        sub = json_object();
+                        json_object_set_new(node, "sub_cgroup", sub);
+                }
+                child = json_object_get(sub, name);
+                if (!child) {
+                        child = json_object();
+                        json_object_set_new(sub, name, child);
+                }
+                node = child;
+                p += n;
+                if (*p == '/')
+                        p++;
+        }
+        return node;
+}
+
+static json_t *reference_record(const SliceSet *set, const SampleValues *values) {
+        json_t *record = json_object();
+
+        if (!record || !set)
+                return record;
+        for (RefController c = 0; c < _CTL_MAX; c++) {
+                json_t *root = json_object();
+
+                /* The set lists parents before children, so each group's parent node exists first. */
+                for (size_t i = 0; root && i < set->n; i++) {
+                        json_t *node = node_for(root, set->paths[i]);
+
+                        if (node)
+                                json_object_set_new(node, "value", value_json(c, &values[i]));
+                }
+                json_object_set_new(record, ref_controller_names[c], root);
+        }
+        return record;
+}
+
+/* The values the ring holds for slice i at second sec, decoded by a fresh reader (io left out). */
+static SampleValues value_at(const Ring *r, uint64_t sec, size_t i) {
+        RingReader rd = { 0 };
+        SampleValues v;
+
+        ASSERT_EQ_INT(ring_read(r, sec, &rd), 0);
+        ASSERT_TRUE(i < rd.set->n);
+        v = rd.values[i];
+        v.io = NULL;
+        ring_reader_done(&rd);
+        return v;
+}
+
+/* The writer's text for set and values, checked against the reference byte for byte. */
+static char *record_text(SliceSet *set, const SampleValues *values) {
+        _cleanup_(record_layout_freep) RecordLayout *l = NULL;
+        Buf b = { 0 };
+        json_t *ref = reference_record(set, values);
+        char *expected = json_dumps(ref, JSON_COMPACT);
+
+        ASSERT_EQ_INT(record_layout_new(set, &l), 0);
+        ASSERT_EQ_INT(record_write(l, values, &b), 0);
+        ASSERT_EQ_INT(buf_put(&b, "", 1), 0);
+        ASSERT_TRUE(expected != NULL);
+        if (!streq((char *) b.data, expected)) {
+                fprintf(stderr, "writer and reference differ:\nwriter:    %.2000s\nreference: %.2000s\n", (char *) b.data,
+                        expected);
+                abort();
+        }
+        free(expected);
+        json_decref(ref);
+        return (char *) b.data;
+}
+
+/* The record of second sec, written and parsed back. */
+static json_t *record_json(const Ring *r, uint64_t sec) {
+        RingReader rd = { 0 };
+        json_error_t err;
+        char *text;
+        json_t *j;
+
+        ASSERT_EQ_INT(ring_read(r, sec, &rd), 0);
+        text = record_text(rd.set, rd.values);
+        j = json_loads(text, 0, &err);
+        if (!j)
+                fprintf(stderr, "the record is not JSON (%s): %s\n", err.text, text);
+        ASSERT_TRUE(j != NULL);
+        free(text);
+        ring_reader_done(&rd);
+        return j;
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
 /* ring */
 
 TEST(test_ring_init_zero_and_done_twice) {
@@ -137,10 +318,13 @@ TEST(test_ring_put_get_by_second) {
         ASSERT_TRUE(s != NULL);
         ASSERT_EQ_U64(s->unix_sec, 100);
         ASSERT_TRUE(s->set == set);
-        ASSERT_TRUE(s->values == v100);
-        ASSERT_EQ_U64(s->values[1].memory_bytes, 4096);
+        ASSERT_EQ_U64(value_at(&r, 100, 1).memory_bytes, 4096);
+        ASSERT_EQ_U64(value_at(&r, 100, 0).memory_bytes, 0);
         s = ring_get(&r, 101);
-        ASSERT_TRUE(s != NULL && s->values == v101 && s->unix_sec == 101);
+        ASSERT_TRUE(s != NULL && s->unix_sec == 101);
+        ASSERT_TRUE(s->base_seq == ring_get(&r, 100)->seq); /* a delta against 100 */
+        ASSERT_EQ_U64(value_at(&r, 101, 1).memory_bytes, 0);
+        ASSERT_TRUE(ring_last(&r) != NULL && ring_last(&r)->values == v101); /* kept as given */
 
         ASSERT_TRUE(ring_get(&r, 102) == NULL); /* empty slot */
         ASSERT_TRUE(ring_get(&r, 99) == NULL);  /* slot of 104: empty */
@@ -168,20 +352,22 @@ TEST(test_ring_wrap_replaces_old_second) {
         ASSERT_EQ_INT(ring_put(&r, 105, set, new), 0); /* 105 % 5 == 100 % 5 */
         ASSERT_TRUE(ring_get(&r, 100) == NULL);
         s = ring_get(&r, 105);
-        ASSERT_TRUE(s != NULL && s->values == new);
-        ASSERT_EQ_U64(s->values[0].pids, 42);
+        ASSERT_TRUE(s != NULL);
+        ASSERT_EQ_U64(value_at(&r, 105, 0).pids, 42);
         ASSERT_TRUE(s == &r.slots[0]);
-        /* the neighbour is untouched */
+        /* the neighbour lost its base (100): it is a key slot now, with the same values */
         s = ring_get(&r, 101);
         ASSERT_TRUE(s != NULL);
-        ASSERT_EQ_U64(s->values[0].cpu_usage_nsec, 101000);
+        ASSERT_EQ_U64(s->base_seq, 0);
+        ASSERT_EQ_U64(value_at(&r, 101, 0).cpu_usage_nsec, 101000);
+        ASSERT_EQ_INT(value_at(&r, 101, 0).n_io, 0);
         /* a whole window later every slot has turned over */
         for (uint64_t sec = 106; sec <= 110; sec++)
                 put_marked(&r, set, sec);
         for (uint64_t sec = 100; sec <= 105; sec++)
                 ASSERT_TRUE(ring_get(&r, sec) == NULL);
         for (uint64_t sec = 106; sec <= 110; sec++)
-                ASSERT_EQ_U64(ring_get(&r, sec)->values[0].cpu_usage_nsec, sec * 1000);
+                ASSERT_EQ_U64(value_at(&r, sec, 0).cpu_usage_nsec, sec * 1000);
         ring_done(&r);
 }
 
@@ -192,10 +378,10 @@ TEST(test_ring_put_same_second_twice_replaces) {
 
         ASSERT_EQ_INT(ring_init(&r, 4), 0);
         put_marked(&r, set, 7);
-        ASSERT_EQ_INT(set->n_ref, 2);
+        ASSERT_EQ_INT(set->n_ref, 3); /* ours, the slot's, the last values' */
         put_marked(&r, set, 7);
-        ASSERT_EQ_INT(set->n_ref, 2); /* the old slot's reference was dropped */
-        ASSERT_EQ_U64(ring_get(&r, 7)->values[0].cpu_usage_nsec, 7000);
+        ASSERT_EQ_INT(set->n_ref, 3); /* the old slot's reference was dropped */
+        ASSERT_EQ_U64(value_at(&r, 7, 0).cpu_usage_nsec, 7000);
         ring_done(&r);
         ASSERT_EQ_INT(set->n_ref, 1);
 }
@@ -230,24 +416,26 @@ TEST(test_ring_slice_set_refcount_across_slots) {
         ASSERT_EQ_INT(ring_init(&r, 3), 0);
         for (uint64_t sec = 1; sec <= 3; sec++)
                 put_marked(&r, set, sec);
-        ASSERT_EQ_INT(set->n_ref, 4); /* ours + three slots */
+        ASSERT_EQ_INT(set->n_ref, 5); /* ours + three slots + the last values */
         ASSERT_TRUE(slice_set_ref(set) == set);
-        ASSERT_EQ_INT(set->n_ref, 5);
+        ASSERT_EQ_INT(set->n_ref, 6);
         ASSERT_TRUE(slice_set_unref(set) == NULL);
-        ASSERT_EQ_INT(set->n_ref, 4);
+        ASSERT_EQ_INT(set->n_ref, 5);
 
         /* the caller lets go; the slots keep the set alive */
         ASSERT_TRUE(slice_set_unref(set) == NULL);
-        ASSERT_EQ_INT(set->n_ref, 3);
+        ASSERT_EQ_INT(set->n_ref, 4);
         ASSERT_EQ_INT(ring_get(&r, 2)->set->n, 3);
         ASSERT_STREQ(ring_get(&r, 2)->set->paths[2], "a/b");
 
         /* a new set takes over slot by slot */
         put_marked(&r, other, 4);
-        ASSERT_EQ_INT(set->n_ref, 2);
-        ASSERT_EQ_INT(other->n_ref, 2);
+        ASSERT_EQ_INT(set->n_ref, 3); /* slots 2 and 3, and the reader that made 2 a key slot */
+        ASSERT_EQ_INT(other->n_ref, 3);
+        ASSERT_EQ_U64(ring_get(&r, 4)->base_seq, 0); /* another set: a key slot */
+        ASSERT_EQ_U64(ring_get(&r, 2)->base_seq, 0); /* its base (1) is gone */
         put_marked(&r, other, 5);
-        ASSERT_EQ_INT(set->n_ref, 1);
+        ASSERT_EQ_INT(set->n_ref, 2); /* slot 3 and that reader */
         ASSERT_STREQ(ring_get(&r, 3)->set->units[1], "a.slice");
         ASSERT_STREQ(ring_get(&r, 3)->set->units[2], "a-b.slice");
         /* ring_done frees the last reference of set once, and other's down to ours (ASan: no double free,
@@ -272,7 +460,7 @@ TEST(test_ring_put_refuses_second_zero_and_null_set) {
         ASSERT_TRUE(ring_latest(&r) == NULL);
         ASSERT_TRUE(ring_get(&r, 9) == NULL);
         for (size_t i = 0; i < r.n_slots; i++)
-                ASSERT_TRUE(r.slots[i].unix_sec == 0 && r.slots[i].set == NULL && r.slots[i].values == NULL);
+                ASSERT_TRUE(r.slots[i].unix_sec == 0 && r.slots[i].set == NULL && r.slots[i].data == NULL);
         sample_values_free_array(v, 1); /* refused: still the caller's */
         sample_values_free_array(NULL, 3);
         ring_done(&r);
@@ -378,7 +566,7 @@ static json_t *readme_record(void) {
 
         ASSERT_EQ_INT(ring_init(&r, 10), 0);
         put_readme(&r, README_SEC);
-        j = record_to_json(ring_get(&r, README_SEC));
+        j = record_json(&r, README_SEC);
         ring_done(&r); /* the record holds no pointer into the slot */
         ASSERT_TRUE(json_is_object(j));
         return j;
@@ -457,18 +645,19 @@ TEST(test_record_values_need_have_bits) {
         v[0].have &= ~(uint32_t) SAMPLE_HAVE_IO;
         ASSERT_EQ_INT(ring_init(&r, 2), 0);
         ASSERT_EQ_INT(ring_put(&r, 5, set, v), 0);
-        j = record_to_json(ring_get(&r, 5));
+        j = record_json(&r, 5);
         assert_json_eq(j, "{\"cpu\": {\"value\": {}}, \"blkio\": {\"value\": {}}, \"memory\": {\"value\": {}},"
                           " \"pids\": {\"value\": {}}, \"pressure\": {\"value\": {}}}");
         json_decref(j);
         ring_done(&r);
 }
 
-TEST(test_record_null_slot_is_empty_object) {
-        json_t *j = record_to_json(NULL);
+TEST(test_record_of_no_slices) {
+        _cleanup_(slice_set_unrefp) SliceSet *set = make_set(0, NULL, NULL);
+        char *text = record_text(set, NULL);
 
-        assert_json_eq(j, "{}");
-        json_decref(j);
+        ASSERT_STREQ(text, "{\"cpu\":{},\"blkio\":{},\"memory\":{},\"pids\":{},\"pressure\":{}}");
+        free(text);
 }
 
 /* ---------------------------------------------------------------------------------------------------- */
@@ -485,9 +674,41 @@ static void api_ring(Ring *r) {
                         put_marked(r, set, sec);
 }
 
+/* The answer as text: a show_account stream is read one second per part, as a slow client would. */
+static char *api_answer(const ApiContext *ctx, const char *text, size_t size, ApiAction *ret_action) {
+        AccountStream *stream = (AccountStream *) 1;
+        char *answer = api_handle(ctx, text, size, ret_action, &stream);
+        Buf b = { 0 };
+        int r;
+
+        if (!stream)
+                return answer;
+        ASSERT_TRUE(answer == NULL);
+        do
+                r = account_stream_next(stream, ctx->ring, &b, 1);
+        while (r > 0);
+        ASSERT_EQ_INT(r, 0);
+        ASSERT_EQ_INT(account_stream_next(stream, ctx->ring, &b, 1), 0); /* done stays done */
+        account_stream_free(stream);
+        ASSERT_EQ_INT(buf_put(&b, "", 1), 0);
+        return (char *) b.data;
+}
+
+/* The whole answer for start..end, parsed. */
+static json_t *show_all(const Ring *r, uint64_t start, uint64_t end) {
+        char *text = NULL;
+        json_t *j;
+
+        ASSERT_EQ_INT(account_stream_all(r, start, end, &text), 0);
+        j = json_loads(text, 0, NULL);
+        ASSERT_TRUE(json_is_object(j));
+        free(text);
+        return j;
+}
+
 static json_t *call_n(const ApiContext *ctx, const char *text, size_t size, ApiAction *ret_action) {
         ApiAction action = (ApiAction) 77;
-        char *answer = api_handle(ctx, text, size, &action);
+        char *answer = api_answer(ctx, text, size, &action);
         json_error_t err;
         json_t *j;
 
@@ -792,7 +1013,7 @@ TEST(test_api_error_message_is_escaped_json) {
 
         api_ring(&r);
         ctx.ring = &r;
-        answer = api_handle(&ctx, "{\"cmd\": \"x\"}", 12, &action);
+        answer = api_answer(&ctx, "{\"cmd\": \"x\"}", 12, &action);
         ASSERT_TRUE(answer != NULL);
         ASSERT_TRUE(strncmp(answer, "{\"error\":", 9) == 0);
         ASSERT_TRUE(strchr(answer, '\n') == NULL); /* one websocket text frame, one line */
@@ -927,9 +1148,9 @@ TEST(test_api_show_account_300_slots_of_10_slices) {
         ASSERT_EQ_INT(ring_init(&r, 300), 0);
         for (uint64_t sec = 10001; sec <= 10300; sec++)
                 put_marked(&r, set, sec);
-        ASSERT_EQ_INT(set->n_ref, 301);
+        ASSERT_EQ_INT(set->n_ref, 302); /* ours, 300 slots, the last values */
 
-        j = api_show_account(&r, 10001, 10300);
+        j = show_all(&r, 10001, 10300);
         ASSERT_EQ_INT(json_object_size(j), 300);
         for (uint64_t sec = 10001; sec <= 10300; sec++) {
                 char key[32];
@@ -952,7 +1173,7 @@ TEST(test_api_show_account_300_slots_of_10_slices) {
         assert_slots(j, &r, 10001, 10300);
         json_decref(j);
         /* one more second than the window: still 300 */
-        j = api_show_account(&r, 10000, 10301);
+        j = show_all(&r, 10000, 10301);
         ASSERT_EQ_INT(json_object_size(j), 300);
         json_decref(j);
         ring_done(&r);
@@ -1256,7 +1477,7 @@ static char *render_slot(Prom *m, const MetricsExtra *x) {
 
         ASSERT_EQ_INT(ring_init(&r, 60), 0);
         put_metrics_slot(&r, README_SEC);
-        text = metrics_render(ring_latest(&r), x);
+        text = metrics_render(ring_last(&r), x);
         ring_done(&r);
         ASSERT_TRUE(text != NULL);
         prom_parse(m, text);
@@ -1422,26 +1643,140 @@ TEST(test_metrics_null_slot_and_extra) {
         free(text);
 }
 
-/* An answer that could not be sent is refused before it is built: 8 slots of one slice here. */
-TEST(test_api_show_account_refuses_an_answer_over_the_limit) {
+/* The answer is read from the ring part by part while the ring goes on: a second is there as long as the
+ * ring holds it when its turn comes. */
+TEST(test_api_show_account_stream_while_the_ring_moves) {
+        static const char *const paths[] = { "", "a" };
+        _cleanup_(slice_set_unrefp) SliceSet *set = make_set(2, paths, NULL);
         _cleanup_(ring_done) Ring r = { 0 };
-        ApiContext ctx = { .now_sec = 1000 };
-        ApiAction action;
+        _cleanup_(account_stream_freep) AccountStream *stream = NULL;
+        Buf b = { 0 };
         json_t *j;
+        int more;
 
-        api_ring(&r);
-        ctx.ring = &r;
-        ctx.answer_max = 8 * API_RECORD_BYTES_PER_SLICE - 1;
-        assert_error_mentions(&ctx, "{\"cmd\": \"show_account\"}", "fewer slots");
-        ctx.answer_max = 8 * API_RECORD_BYTES_PER_SLICE;
-        j = call(&ctx, "{\"cmd\": \"show_account\"}", &action);
-        ASSERT_EQ_INT(json_object_size(j), 8);
+        ASSERT_EQ_INT(ring_init(&r, 10), 0);
+        for (uint64_t sec = 101; sec <= 110; sec++)
+                put_marked(&r, set, sec);
+        ASSERT_EQ_INT(account_stream_new(101, 112, &stream), 0);
+        more = account_stream_next(stream, &r, &b, 1); /* "{" and 101 */
+        ASSERT_EQ_INT(more, 1);
+        ASSERT_TRUE(b.size > 1 && b.data[0] == '{');
+        /* meanwhile 111 and 112 arrive: 101 and 102 leave the ring */
+        put_marked(&r, set, 111);
+        put_marked(&r, set, 112);
+        do
+                more = account_stream_next(stream, &r, &b, 1);
+        while (more > 0);
+        ASSERT_EQ_INT(more, 0);
+        ASSERT_EQ_INT(buf_put(&b, "", 1), 0);
+        j = json_loads((char *) b.data, 0, NULL);
+        ASSERT_TRUE(j != NULL);
+        ASSERT_EQ_INT(json_object_size(j), 11); /* 101 (sent before it went), 103..112 */
+        ASSERT_TRUE(json_object_get(j, "102") == NULL);
+        for (uint64_t sec = 103; sec <= 112; sec++) {
+                char key[32];
+
+                snprintf(key, sizeof(key), "%" PRIu64, sec);
+                ASSERT_EQ_U64((uint64_t) json_integer_value(json_object_get(json_object_get(
+                                      json_object_get(json_object_get(j, key), "cpu"), "value"), "usage")),
+                              sec * 1000);
+        }
         json_decref(j);
+        buf_done(&b);
+}
+
+/* Parts are whole seconds: a part ends after the second that reached the size asked for. */
+TEST(test_api_show_account_stream_parts) {
+        static const char *const paths[] = { "" };
+        _cleanup_(slice_set_unrefp) SliceSet *set = make_set(1, paths, NULL);
+        _cleanup_(ring_done) Ring r = { 0 };
+        _cleanup_(account_stream_freep) AccountStream *stream = NULL;
+        _cleanup_(freep) char *all = NULL;
+        Buf b = { 0 }, joined = { 0 };
+        size_t parts = 0;
+        int more;
+
+        ASSERT_EQ_INT(ring_init(&r, 300), 0);
+        for (uint64_t sec = 1001; sec <= 1300; sec++)
+                put_marked(&r, set, sec);
+        ASSERT_EQ_INT(account_stream_all(&r, 1001, 1300, &all), 0);
+        ASSERT_EQ_INT(account_stream_new(1001, 1300, &stream), 0);
+        do {
+                b.size = 0;
+                more = account_stream_next(stream, &r, &b, 1000);
+                ASSERT_TRUE(more >= 0);
+                ASSERT_TRUE(b.size >= (more ? 1000u : 1u));
+                ASSERT_TRUE(b.size < 1000 + 200); /* one second of one slice is about 150 bytes */
+                ASSERT_EQ_INT(buf_put(&joined, b.data, b.size), 0);
+                parts++;
+        } while (more > 0);
+        ASSERT_TRUE(parts > 10);
+        ASSERT_EQ_INT(buf_put(&joined, "", 1), 0);
+        ASSERT_STREQ((char *) joined.data, all);
+        buf_done(&b);
+        buf_done(&joined);
+        /* an empty range is an empty object */
+        free(all);
+        ASSERT_EQ_INT(account_stream_all(&r, 5, 9, &all), 0);
+        ASSERT_STREQ(all, "{}");
+}
+
+/* The writer against the reference on random trees (nesting, odd names, missing values, several devices,
+ * saturated counters). */
+TEST(test_record_writer_matches_reference_random) {
+        static const char *const names[] = { "a", "b", "we\"ird", "back\\slash", "x-y", "\xc3\xa9t\xc3\xa9", "t\tab",
+                                             "0", "sub_cgroup", "value" };
+        unsigned seed = 12345;
+
+        for (int round = 0; round < 200; round++) {
+                size_t n = 1 + (size_t) (rand_r(&seed) % 40);
+                SliceSet *set = slice_set_new(n);
+                SampleValues *v = values_new(n);
+                char *text;
+
+                ASSERT_TRUE(set != NULL);
+                for (size_t i = 0; i < n; i++) {
+                        /* a child of an earlier group, or a new top-level one; the root first */
+                        char path[512] = "";
+
+                        if (i > 0) {
+                                size_t parent = (size_t) rand_r(&seed) % i;
+                                snprintf(path, sizeof(path), "%s%s%s%zu", set->paths[parent],
+                                         set->paths[parent][0] ? "/" : "", names[rand_r(&seed) % ELEMENTSOF(names)], i);
+                        }
+                        set->paths[i] = strdup(path);
+                        set->units[i] = strdup("x.slice");
+                        v[i].have = (uint32_t) rand_r(&seed) & 0x1f;
+                        v[i].pressure_have = (uint8_t) (rand_r(&seed) & 0x3f);
+                        v[i].cpu_usage_nsec = (uint64_t) rand_r(&seed) * rand_r(&seed) * (round % 7 == 0 ? 1u << 31 : 1);
+                        v[i].memory_bytes = round % 5 == 0 ? UINT64_MAX : (uint64_t) rand_r(&seed) << 12;
+                        v[i].pids = (uint64_t) rand_r(&seed) % 1000;
+                        for (int k = 0; k < _PRESSURE_MAX; k++)
+                                v[i].pressure_usec[k] = (uint64_t) rand_r(&seed) * 1000;
+                        if (rand_r(&seed) % 2) {
+                                SampleIo io[3];
+                                size_t n_io = (size_t) rand_r(&seed) % 4;
+
+                                for (size_t d = 0; d < n_io; d++)
+                                        io[d] = (SampleIo) { (uint32_t) (rand_r(&seed) % 3) * 8, (uint32_t) d * 16,
+                                                             (uint64_t) rand_r(&seed), 0, (uint64_t) rand_r(&seed) % 9,
+                                                             UINT64_MAX - (uint64_t) (rand_r(&seed) % 2) };
+                                set_io(&v[i], n_io, io);
+                                v[i].have = (uint32_t) rand_r(&seed) & 0x1f;
+                        }
+                }
+                text = record_text(set, v); /* aborts on a difference */
+                free(text);
+                sample_values_free_array(v, n);
+                slice_set_unref(set);
+        }
 }
 
 int main(void) {
         RUN(test_ring_init_zero_and_done_twice);
-        RUN(test_api_show_account_refuses_an_answer_over_the_limit);
+        RUN(test_api_show_account_stream_while_the_ring_moves);
+        RUN(test_api_show_account_stream_parts);
+        RUN(test_record_writer_matches_reference_random);
         RUN(test_ring_put_get_by_second);
         RUN(test_ring_wrap_replaces_old_second);
         RUN(test_ring_put_same_second_twice_replaces);
@@ -1456,7 +1791,7 @@ int main(void) {
         RUN(test_record_missing_controller_value_is_empty_object);
         RUN(test_record_whole_exact);
         RUN(test_record_values_need_have_bits);
-        RUN(test_record_null_slot_is_empty_object);
+        RUN(test_record_of_no_slices);
         RUN(test_api_show_account_defaults);
         RUN(test_api_show_account_explicit_arguments);
         RUN(test_api_show_account_near_epoch);

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/* In-process cost of the window and of show_account, without sockets: N slices (default 1000) sampled
+ * for 300 s into the compact ring, then the nr_slot=300 answer made in WEB_STREAM_FRAGMENT parts as the
+ * server makes it. Prints bytes held and CPU time per step. Run under valgrind --tool=callgrind for
+ * instruction counts. The values imitate busy slices: every counter moves every second. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "record.h"
+#include "ring.h"
+#include "show-account.h"
+
+static double cpu_sec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv) {
+        size_t n = argc > 1 ? (size_t) atol(argv[1]) : 1000, window = 300, held = 0, total = 0, parts = 0;
+        SliceSet *set = slice_set_new(n);
+        AccountStream *stream = NULL;
+        Ring ring;
+        Buf out = { 0 };
+        double t0, t_put, t_answer;
+        int more;
+
+        if (!set || ring_init(&ring, window) < 0)
+                return 1;
+        for (size_t i = 0; i < n; i++)
+                if (asprintf(&set->paths[i], i ? "g%04zu" : "", i - 1) < 0 ||
+                    asprintf(&set->units[i], i ? "bench-g%04zu.slice" : "bench.slice", i - 1) < 0)
+                        return 1;
+        t0 = cpu_sec();
+        for (uint64_t sec = 1; sec <= window; sec++) {
+                SampleValues *v = calloc(n, sizeof(SampleValues));
+
+                for (size_t i = 0; v && i < n; i++) {
+                        v[i].have = SAMPLE_HAVE_CPU | SAMPLE_HAVE_MEMORY | SAMPLE_HAVE_PIDS | SAMPLE_HAVE_IO |
+                                    SAMPLE_HAVE_PRESSURE;
+                        v[i].pressure_have = 0x3f;
+                        v[i].cpu_usage_nsec = 1000000000u * i + sec * 3000000u;
+                        v[i].memory_bytes = (8u << 20) + sec * 4096;
+                        v[i].pids = 12;
+                        for (int k = 0; k < _PRESSURE_MAX; k++)
+                                v[i].pressure_usec[k] = 1000u * i + sec * 250;
+                }
+                if (!v || ring_put(&ring, 1000000 + sec, set, v) < 0)
+                        return 1;
+        }
+        t_put = cpu_sec() - t0;
+        for (size_t i = 0; i < ring.n_slots; i++)
+                held += ring.slots[i].size;
+
+        t0 = cpu_sec();
+        if (account_stream_new(1000001, 1000000 + window, &stream) < 0)
+                return 1;
+        do {
+                out.size = 0;
+                more = account_stream_next(stream, &ring, &out, 256 * 1024);
+                total += out.size;
+                parts++;
+        } while (more > 0);
+        t_answer = cpu_sec() - t0;
+        if (more < 0)
+                return 1;
+        printf("%zu slices, %zu s: ring holds %zu bytes (%.1f per slice-second), puts %.2f ms per second\n", n,
+               window, held, (double) held / (double) (n * window), t_put * 1e3 / (double) window);
+        printf("show_account nr_slot=%zu: %zu bytes in %zu parts, %.1f ms CPU (%.0f MB/s)\n", window, total, parts,
+               t_answer * 1e3, (double) total / t_answer / 1e6);
+        account_stream_free(stream);
+        buf_done(&out);
+        ring_done(&ring);
+        slice_set_unref(set);
+        return 0;
+}

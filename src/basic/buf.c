@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "buf.h"
+#include "macro.h"
+
+void buf_done(Buf *b) {
+        free(b->data);
+        *b = (Buf) { 0 };
+}
+
+int buf_reserve(Buf *b, size_t n) {
+        size_t want;
+        uint8_t *p;
+
+        if (n <= b->alloc - b->size)
+                return 0;
+        if (n > SIZE_MAX / 2 - b->size)
+                return -ENOMEM;
+        want = MAX(b->size + n, MAX(b->alloc * 2, (size_t) 256));
+        p = realloc(b->data, want);
+        if (!p)
+                return -ENOMEM;
+        b->data = p;
+        b->alloc = want;
+        return 0;
+}
+
+int buf_put(Buf *b, const void *p, size_t n) {
+        int r = buf_reserve(b, n);
+
+        if (r < 0)
+                return r;
+        if (n > 0)
+                buf_put_unchecked(b, p, n);
+        return 0;
+}
