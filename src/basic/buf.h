@@ -22,6 +22,8 @@ static inline uint8_t *buf_tail(Buf *b) {
 }
 
 static inline void buf_put_unchecked(Buf *b, const void *p, size_t n) {
+        if (n == 0)
+                return; /* an empty buffer may have no data yet, and memcpy() to NULL is undefined even for 0 */
         memcpy(b->data + b->size, p, n);
         b->size += n;
 }

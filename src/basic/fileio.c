@@ -226,11 +226,19 @@ static ssize_t pread_once(const PreadRequest *q) {
 
 /* Queues what fits, submits, waits for everything in flight and collects the results. Returns how many
  * requests are done, or -errno when io_uring_enter() itself failed (the rest is then read with pread). */
+#define BATCH_STALLS_MAX 16 /* io_uring_enter() calls in a row that complete nothing: give up the ring */
+
 static int batch_ring_run(PreadBatch *b, PreadRequest *reqs, size_t n) {
         size_t queued = 0, completed = 0;
+        unsigned stalls = 0;
 
+        /* Every request has no result yet, those never queued included: when io_uring_enter() fails the
+         * caller reads each of them with pread(). */
+        for (size_t i = 0; i < n; i++)
+                reqs[i].result = -EINPROGRESS;
         while (completed < n) {
                 unsigned tail = *b->sq_tail, head = __atomic_load_n(b->sq_head, __ATOMIC_ACQUIRE), cq_head, cq_tail;
+                size_t completed_before;
                 long r;
 
                 /* In flight never exceeds the completion queue, so no completion can be dropped. */
@@ -246,7 +254,6 @@ static int batch_ring_run(PreadBatch *b, PreadRequest *reqs, size_t n) {
                                 .user_data = queued,
                         };
                         b->sq_array[idx] = idx;
-                        reqs[queued].result = -EINPROGRESS;
                         tail++;
                         queued++;
                 }
@@ -256,6 +263,7 @@ static int batch_ring_run(PreadBatch *b, PreadRequest *reqs, size_t n) {
                 if (r < 0 && errno != EINTR && errno != EAGAIN && errno != EBUSY)
                         return negative_errno();
                 b->used_ring = true;
+                completed_before = completed;
 
                 cq_head = *b->cq_head;
                 cq_tail = __atomic_load_n(b->cq_tail, __ATOMIC_ACQUIRE);
@@ -268,6 +276,11 @@ static int batch_ring_run(PreadBatch *b, PreadRequest *reqs, size_t n) {
                         }
                 }
                 __atomic_store_n(b->cq_head, cq_head, __ATOMIC_RELEASE);
+                /* A ring that keeps answering EAGAIN/EBUSY/EINTR without completing anything must not
+                 * hold the loop: the caller reads the rest with pread(). */
+                stalls = completed > completed_before ? 0 : stalls + 1;
+                if (stalls >= BATCH_STALLS_MAX)
+                        return -EAGAIN;
         }
         return (int) MIN(completed, (size_t) INT32_MAX);
 }
@@ -286,6 +299,12 @@ int pread_batch_run(PreadBatch *b, PreadRequest *reqs, size_t n) {
         }
         for (size_t i = 0; i < n; i++) {
                 if (b->ring_fd < 0 || !b->used_ring) {
+                        reqs[i].result = pread_once(&reqs[i]);
+                        continue;
+                }
+                /* A read the ring interrupted, could not do now or cancelled is not the file's answer:
+                 * pread() gives that (as it retries EINTR itself). */
+                if (reqs[i].result == -EINTR || reqs[i].result == -EAGAIN || reqs[i].result == -ECANCELED) {
                         reqs[i].result = pread_once(&reqs[i]);
                         continue;
                 }

@@ -2,12 +2,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -34,12 +36,14 @@ struct WebClient {
         size_t inbox_size;
         bool subscribed;
         bool closing;          /* a close frame is queued: finish once it is written */
+        usec_t progress_usec;  /* CLOCK_MONOTONIC: last time nothing waited for it, or it took some */
+        int kernel_unsent;     /* SIOCOUTQ at the last stall check */
 };
 
 struct WebServer {
         sd_event *event;
         struct MHD_Daemon *mhd;
-        sd_event_source *mhd_io, *mhd_timer;
+        sd_event_source *mhd_io, *mhd_timer, *stall_timer;
         WebClient *clients;
         size_t n_clients, dropped;
         WebHandlers handlers;
@@ -86,7 +90,28 @@ static size_t client_unsent(const WebClient *c) {
         return c->out.size - c->out_done;
 }
 
+/* A client that cannot keep up (-ENOBUFS from its queues) or took nothing for WEB_STALL_USEC (stalled):
+ * logged and counted in `dropped`. */
+static void client_drop_slow(WebClient *c, bool stalled) {
+        if (stalled)
+                log_warning("Dropping a websocket client that took none of its output for %llu s.",
+                            (unsigned long long) (WEB_STALL_USEC / USEC_PER_SEC));
+        else
+                log_warning("Dropping a websocket client that is more than %u bytes behind.", WEB_SEND_QUEUE_MAX);
+        c->server->dropped++;
+        client_free(c);
+}
+
+static void client_drop(WebClient *c, int r) {
+        if (r == -ENOBUFS)
+                client_drop_slow(c, /* stalled= */ false);
+        else
+                client_free(c);
+}
+
 static int client_flush(WebClient *c) {
+        size_t done_before = c->out_done;
+
         while (c->out_done < c->out.size) {
                 ssize_t n = send(c->fd, c->out.data + c->out_done, c->out.size - c->out_done,
                                  MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -98,6 +123,8 @@ static int client_flush(WebClient *c) {
                 }
                 c->out_done += (size_t) n;
         }
+        if (c->out_done > done_before)
+                c->progress_usec = now_usec(CLOCK_MONOTONIC);
         if (c->out_done == c->out.size) {
                 c->out_done = c->out.size = 0;
                 if (c->closing)
@@ -329,7 +356,32 @@ static int on_client_io(sd_event_source *es _unused_, int fd, uint32_t revents, 
         if (r >= 0)
                 r = client_flush(c);
         if (r < 0)
-                client_free(c);
+                client_drop(c, r);
+        return 0;
+}
+
+static int on_stall_timer(sd_event_source *es, uint64_t usec, void *userdata) {
+        WebServer *s = userdata;
+        WebClient *next;
+
+        for (WebClient *c = s->clients; c; c = next) {
+                int kernel_unsent = 0;
+
+                next = c->next;
+                /* What the kernel still holds counts too: a whole answer can sit in a socket buffer of
+                 * megabytes. It shrinking is the client taking some. */
+                if (ioctl(c->fd, SIOCOUTQ, &kernel_unsent) < 0)
+                        kernel_unsent = 0;
+                if (kernel_unsent < c->kernel_unsent)
+                        c->progress_usec = usec;
+                c->kernel_unsent = kernel_unsent;
+                if (client_unsent(c) == 0 && !client_streaming(c) && kernel_unsent == 0)
+                        c->progress_usec = usec;
+                else if (usec > c->progress_usec + WEB_STALL_USEC)
+                        client_drop_slow(c, /* stalled= */ true);
+        }
+        sd_event_source_set_time(es, usec + WEB_STALL_CHECK_USEC);
+        sd_event_source_set_enabled(es, SD_EVENT_ON);
         return 0;
 }
 
@@ -347,6 +399,7 @@ static void on_upgrade(void *cls, struct MHD_Connection *connection _unused_, vo
         c->server = s;
         c->fd = sock;
         c->urh = urh;
+        c->progress_usec = now_usec(CLOCK_MONOTONIC);
         ws_decoder_init(&c->decoder, WS_MESSAGE_MAX);
         c->next = s->clients;
         s->clients = c;
@@ -363,7 +416,7 @@ static void on_upgrade(void *cls, struct MHD_Connection *connection _unused_, vo
         if (r >= 0)
                 r = client_flush(c);
         if (r < 0)
-                client_free(c);
+                client_drop(c, r);
 }
 
 void web_client_set_subscribed(WebClient *c, bool subscribed) {
@@ -386,14 +439,10 @@ void web_server_broadcast(WebServer *s, const char *text, size_t size) {
                         continue;
                 /* Behind a streamed answer the push waits: its fragments are one message. */
                 r = client_queue_iov(c, client_message_queue(c), iov, 2);
-                if (r == -ENOBUFS) {
-                        log_warning("Dropping a websocket client that is %u bytes behind.", WEB_SEND_QUEUE_MAX);
-                        s->dropped++;
-                        client_free(c);
-                        continue;
-                }
-                if (client_flush(c) < 0)
-                        client_free(c);
+                if (r >= 0)
+                        r = client_flush(c);
+                if (r < 0)
+                        client_drop(c, r);
         }
 }
 
@@ -568,6 +617,9 @@ int web_server_new(sd_event *event, const char *listen, const WebHandlers *handl
         r = sd_event_add_io(event, &s->mhd_io, info->epoll_fd, EPOLLIN, on_mhd_io, s);
         if (r >= 0)
                 r = sd_event_add_time(event, &s->mhd_timer, CLOCK_MONOTONIC, 0, 0, on_mhd_timer, s);
+        if (r >= 0)
+                r = sd_event_add_time_relative(event, &s->stall_timer, CLOCK_MONOTONIC, WEB_STALL_CHECK_USEC,
+                                               USEC_PER_SEC, on_stall_timer, s);
         if (r < 0)
                 return r;
         mhd_update_timer(s);
@@ -582,6 +634,7 @@ WebServer *web_server_free(WebServer *s) {
                 client_free(s->clients);
         sd_event_source_disable_unref(s->mhd_io);
         sd_event_source_disable_unref(s->mhd_timer);
+        sd_event_source_disable_unref(s->stall_timer);
         if (s->mhd)
                 MHD_stop_daemon(s->mhd);
         sd_event_unref(s->event);

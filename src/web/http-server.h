@@ -11,6 +11,11 @@
 
 #define WEB_CLIENTS_MAX 256
 #define WEB_SEND_QUEUE_MAX (16u * 1024u * 1024u) /* a client further behind than this is dropped */
+/* A client that has output waiting (in our queues, an answer streaming, or in its socket's send buffer)
+ * and takes none of it for this long is dropped: it may never read again, and it holds one of the
+ * WEB_CLIENTS_MAX places. Checked every WEB_STALL_CHECK_USEC. */
+#define WEB_STALL_USEC (30 * USEC_PER_SEC)
+#define WEB_STALL_CHECK_USEC (5 * USEC_PER_SEC)
 /* A streamed message goes out in fragments of about this size, each made once the client has taken all
  * but WEB_STREAM_LOW_WATER bytes of what it was sent, at most WEB_STREAM_FRAGMENTS_PER_WAKEUP per loop
  * iteration so that the sampler and other clients keep their turns. */

@@ -269,7 +269,7 @@ def read_messages(ws, want, deadline_s=30):
     return messages, fragments
 
 
-def test_a_big_answer_streams_in_fragments_in_order_with_pushes_around_it(daemon, slices):
+def test_a_big_answer_streams_in_fragments_in_order_and_a_stalled_reader_is_dropped(daemon, slices):
     groups = [f'g{i:03d}' for i in range(400)]
     port = free_port()
     daemon.write_config(f'[Web]\nListen=127.0.0.1:{port}\n')
@@ -304,6 +304,19 @@ def test_a_big_answer_streams_in_fragments_in_order_with_pushes_around_it(daemon
     assert len(messages[0]) == 1 and next(iter(messages[0])).isdigit()
     ws.close()
     assert daemon.status()['web']['dropped'] == 0
+
+    # A client that asks for a big answer and never reads it (a tiny receive window, so the answer
+    # cannot hide in socket buffers) holds its place only until it has taken nothing for 30 s.
+    stuck = websocket.create_connection(f'ws://127.0.0.1:{port}/', timeout=10,
+                                        sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)])
+    stuck.send(json.dumps({'cmd': 'show_account', 'args': {'nr_slot': 8}}))
+    asked = time.monotonic()
+    daemon.wait_status(lambda s: s['web']['dropped'] == 1, 50, what='the stalled client dropped')
+    waited = time.monotonic() - asked
+    assert waited >= 29, f'dropped after {waited:.1f} s: too early for a 30 s stall rule'
+    assert 'took none of its output for 30 s' in daemon.journal(full=True)
+    assert 'version' in ask(connect(port), 'get_conf')  # the others were served meanwhile
+    stuck.close()
 
 
 # Done means 4 ------------------------------------------------------------------------------------

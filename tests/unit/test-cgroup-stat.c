@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -779,6 +780,58 @@ TEST(test_pread_batch_this_machine) {
         ASSERT_TRUE(first <= second);
 }
 
+/* io_uring_enter() failing (here: the ring's fd no longer is a ring) with more requests than the ring holds:
+ * every request still gets what pread() says, those never queued included (they used to keep whatever
+ * result they held before the run). */
+TEST(test_pread_batch_ring_fails_mid_batch) {
+        enum { N = 8 };
+        _cleanup_(pread_batch_freep) PreadBatch *b = NULL;
+        _cleanup_(freep) char *whole = NULL;
+        PreadRequest reqs[N];
+        char bufs[N][512];
+        int fds[N], ring_fd = -EBADF, null_fd;
+        size_t size;
+        DIR *d;
+        struct dirent *de;
+
+        ASSERT_EQ_INT(pread_batch_new(/* depth= */ 2, &b), 0);
+        d = opendir("/proc/self/fd");
+        ASSERT_TRUE(d != NULL);
+        while ((de = readdir(d))) {
+                char path[300], target[64];
+                ssize_t n;
+
+                snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+                n = readlink(path, target, sizeof(target) - 1);
+                if (n > 0 && (target[n] = 0, strcmp(target, "anon_inode:[io_uring]") == 0))
+                        ring_fd = atoi(de->d_name);
+        }
+        closedir(d);
+        if (ring_fd < 0) {
+                fprintf(stderr, "(no io_uring here: skipped)\n");
+                return;
+        }
+        null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        ASSERT_TRUE(null_fd >= 0);
+        ASSERT_TRUE(dup2(null_fd, ring_fd) == ring_fd); /* the batch's own close() closes it */
+        close(null_fd);
+
+        whole = fixture("v2-cpu.stat", &size);
+        for (size_t i = 0; i < N; i++) {
+                fds[i] = open("cgroup/v2-cpu.stat", O_RDONLY | O_CLOEXEC);
+                ASSERT_TRUE(fds[i] >= 0);
+                reqs[i] = (PreadRequest) { .fd = fds[i], .buf = bufs[i], .size = sizeof(bufs[i]) - 1,
+                                           .result = 3 /* a stale result from an earlier run */ };
+        }
+        ASSERT_EQ_INT(pread_batch_run(b, reqs, N), 0);
+        for (size_t i = 0; i < N; i++) {
+                ASSERT_EQ_INT(reqs[i].result, size);
+                ASSERT_TRUE(memcmp(bufs[i], whole, size) == 0);
+                close(fds[i]);
+        }
+        ASSERT_TRUE(!pread_batch_uses_io_uring(b));
+}
+
 int main(void) {
         RUN(test_systemd_hierarchy);
         RUN(test_layout_load_this_machine);
@@ -822,5 +875,6 @@ int main(void) {
         RUN(test_pressure_garbage);
         RUN(test_pread_batch_fixtures);
         RUN(test_pread_batch_this_machine);
+        RUN(test_pread_batch_ring_fails_mid_batch);
         return 0;
 }
