@@ -127,6 +127,8 @@ static int client_flush(WebClient *c) {
                 c->progress_usec = now_usec(CLOCK_MONOTONIC);
         if (c->out_done == c->out.size) {
                 c->out_done = c->out.size = 0;
+                if (c->out.alloc > WEB_QUEUE_KEEP)
+                        buf_done(&c->out); /* a burst's megabytes are not kept per idle client */
                 if (c->closing)
                         return -ECONNRESET; /* our close frame is out: done */
         }
@@ -298,6 +300,8 @@ static int client_stream_done(WebClient *c) {
         c->inbox_size = 0;
         c->pending.size = 0; /* moved, not counted twice against the limit; the bytes stay until reused */
         r = iov.iov_len > 0 ? client_queue_iov(c, &c->out, &iov, 1) : 0;
+        if (c->pending.alloc > WEB_QUEUE_KEEP)
+                buf_done(&c->pending);
         if (r >= 0 && in)
                 r = client_consume(c, in, in_size);
         return r;

@@ -15,6 +15,7 @@
  * and takes none of it for this long is dropped: it may never read again, and it holds one of the
  * WEB_CLIENTS_MAX places. Checked every WEB_STALL_CHECK_USEC. */
 #define WEB_STALL_USEC (30 * USEC_PER_SEC)
+#define WEB_QUEUE_KEEP (64u * 1024u) /* an emptied send queue bigger than this gives its memory back */
 #define WEB_STALL_CHECK_USEC (5 * USEC_PER_SEC)
 /* A streamed message goes out in fragments of about this size, each made once the client has taken all
  * but WEB_STREAM_LOW_WATER bytes of what it was sent, at most WEB_STREAM_FRAGMENTS_PER_WAKEUP per loop
