@@ -109,6 +109,11 @@ static void client_drop(WebClient *c, int r) {
                 client_free(c);
 }
 
+/* Input is read unless a streaming answer's inbox is full. */
+static bool client_reads(const WebClient *c) {
+        return !client_streaming(c) || c->inbox_size < WEB_INBOX_MAX;
+}
+
 static int client_flush(WebClient *c) {
         size_t done_before = c->out_done;
 
@@ -134,8 +139,9 @@ static int client_flush(WebClient *c) {
         }
         /* While a stream goes, requests wait (they are answered in order) and the socket being writable is
          * what makes the next fragment. */
-        return sd_event_source_set_io_events(c->io, (client_streaming(c) ? EPOLLOUT : EPOLLIN) |
-                                                    (client_unsent(c) > 0 ? EPOLLOUT : 0));
+        return sd_event_source_set_io_events(c->io, (client_streaming(c) ? EPOLLOUT : 0) |
+                                                    (client_unsent(c) > 0 ? EPOLLOUT : 0) |
+                                                    (client_reads(c) ? EPOLLIN : 0));
 }
 
 /* Appends to one of the client's queues. A client that lets more than WEB_SEND_QUEUE_MAX pile up is too
@@ -236,55 +242,82 @@ static int client_answer(WebClient *c, const WsEvent *e) {
         return r;
 }
 
+/* Acts on one decoded event; returns < 0 when the client is to be dropped now. */
+static int client_handle_event(WebClient *c, const WsEvent *e) {
+        switch (e->type) {
+        case WS_EVENT_NEED_MORE:
+        case WS_EVENT_PONG:
+                return 0;
+        case WS_EVENT_MESSAGE:
+                return client_answer(c, e);
+        case WS_EVENT_PING:
+                /* Into the frame queue, even while a message streams: between two of its fragments. */
+                return client_send(c, WS_OP_PONG, e->payload, e->size);
+        case WS_EVENT_CLOSE:
+                /* Echo the peer's code, as RFC 6455 asks; 1005 means "none given". */
+                return client_close(c, e->close_code == WS_CLOSE_NO_STATUS ? WS_CLOSE_NORMAL : e->close_code,
+                                    NULL) < 0 ? -EIO : 0;
+        case WS_EVENT_ERROR:
+                log_debug("Websocket client broke the protocol (%s): closing with %u.", e->reason,
+                          (unsigned) e->close_code);
+                return client_close(c, e->close_code, e->reason) < 0 ? -EIO : 0;
+        }
+        return 0;
+}
+
+/* Decodes up to one event from data and acts on it; adds the bytes read to *done. */
+static int client_decode_one(WebClient *c, const uint8_t *data, size_t size, size_t *done) {
+        WsEvent e;
+        size_t used = 0;
+        int r;
+
+        r = ws_decoder_feed(&c->decoder, data, size, &used, &e);
+        if (r < 0)
+                return r;
+        *done += used;
+        return client_handle_event(c, &e);
+}
+
+/* While a message streams, input waits in the inbox (at most WEB_INBOX_MAX: then the socket is not
+ * read). Control frames at its head are handled at once — a ping gets its pong, a close ends the
+ * stream — and everything from the first data frame on waits for the stream's end. */
+static int client_inbox_add(WebClient *c, const uint8_t *data, size_t size) {
+        size_t done = 0;
+        uint8_t *p;
+
+        if (size > WEB_INBOX_MAX - MIN(c->inbox_size, (size_t) WEB_INBOX_MAX))
+                return -ENOBUFS;
+        p = realloc(c->inbox, c->inbox_size + size);
+        if (!p)
+                return -ENOMEM;
+        memcpy(p + c->inbox_size, data, size);
+        c->inbox = p;
+        c->inbox_size += size;
+
+        while (client_streaming(c) && !c->closing && done < c->inbox_size &&
+               ws_decoder_next_is_control(&c->decoder, c->inbox + done, c->inbox_size - done)) {
+                int r = client_decode_one(c, c->inbox + done, c->inbox_size - done, &done);
+                if (r < 0)
+                        return r;
+        }
+        memmove(c->inbox, c->inbox + done, c->inbox_size - done);
+        c->inbox_size -= done;
+        return 0;
+}
+
 /* Handles what arrived; returns < 0 when the client is to be dropped now. Input behind a request whose
  * answer is streamed waits in the inbox. */
 static int client_consume(WebClient *c, const uint8_t *data, size_t size) {
         size_t done = 0;
 
         while (done < size && !c->closing) {
-                WsEvent e;
-                size_t used = 0;
                 int r;
 
-                if (client_streaming(c)) {
-                        uint8_t *in = malloc(size - done);
-
-                        if (!in)
-                                return -ENOMEM;
-                        memcpy(in, data + done, size - done);
-                        free(c->inbox);
-                        c->inbox = in;
-                        c->inbox_size = size - done;
-                        return 0;
-                }
-                r = ws_decoder_feed(&c->decoder, data + done, size - done, &used, &e);
+                if (client_streaming(c))
+                        return client_inbox_add(c, data + done, size - done);
+                r = client_decode_one(c, data + done, size - done, &done);
                 if (r < 0)
                         return r;
-                done += used;
-                switch (e.type) {
-                case WS_EVENT_NEED_MORE:
-                        break;
-                case WS_EVENT_MESSAGE:
-                        r = client_answer(c, &e);
-                        if (r < 0)
-                                return r;
-                        break;
-                case WS_EVENT_PING:
-                        r = client_send(c, WS_OP_PONG, e.payload, e.size);
-                        if (r < 0)
-                                return r;
-                        break;
-                case WS_EVENT_PONG:
-                        break;
-                case WS_EVENT_CLOSE:
-                        /* Echo the peer's code, as RFC 6455 asks; 1005 means "none given". */
-                        return client_close(c, e.close_code == WS_CLOSE_NO_STATUS ? WS_CLOSE_NORMAL : e.close_code,
-                                            NULL) < 0 ? -EIO : 0;
-                case WS_EVENT_ERROR:
-                        log_debug("Websocket client broke the protocol (%s): closing with %u.", e.reason,
-                                  (unsigned) e.close_code);
-                        return client_close(c, e.close_code, e.reason) < 0 ? -EIO : 0;
-                }
         }
         return 0;
 }
@@ -341,12 +374,13 @@ static int on_client_io(sd_event_source *es _unused_, int fd, uint32_t revents, 
         uint8_t buf[16384];
         int r = 0;
 
-        if (client_streaming(c) && (revents & (EPOLLHUP | EPOLLERR))) {
+        if (!client_reads(c) && (revents & (EPOLLHUP | EPOLLERR))) {
                 client_free(c);
                 return 0;
         }
-        if (!client_streaming(c) && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-                ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (client_reads(c) && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+                size_t room = client_streaming(c) ? WEB_INBOX_MAX - c->inbox_size : sizeof(buf);
+                ssize_t n = recv(fd, buf, MIN(room, sizeof(buf)), MSG_DONTWAIT);
 
                 if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
                         client_free(c);

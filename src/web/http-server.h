@@ -15,6 +15,7 @@
  * and takes none of it for this long is dropped: it may never read again, and it holds one of the
  * WEB_CLIENTS_MAX places. Checked every WEB_STALL_CHECK_USEC. */
 #define WEB_STALL_USEC (30 * USEC_PER_SEC)
+#define WEB_INBOX_MAX (64u * 1024u) /* input held while an answer streams; then the socket is not read */
 #define WEB_QUEUE_KEEP (64u * 1024u) /* an emptied send queue bigger than this gives its memory back */
 #define WEB_STALL_CHECK_USEC (5 * USEC_PER_SEC)
 /* A streamed message goes out in fragments of about this size, each made once the client has taken all

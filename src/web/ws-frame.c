@@ -297,6 +297,14 @@ static bool data_complete(WsDecoder *d, WsEvent *ev) {
         return true;
 }
 
+bool ws_decoder_next_is_control(const WsDecoder *d, const uint8_t *data, size_t size) {
+        if (d->finished)
+                return false;
+        if (d->header_size > 0) /* inside a frame: its first byte is in */
+                return opcode_is_control(d->header[0] & 0x0Fu);
+        return size > 0 && opcode_is_control(data[0] & 0x0Fu);
+}
+
 int ws_decoder_feed(WsDecoder *d, const uint8_t *data, size_t size, size_t *ret_consumed, WsEvent *ret) {
         WsEvent ev = { .type = WS_EVENT_NEED_MORE };
         size_t i = 0;

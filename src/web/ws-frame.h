@@ -95,6 +95,10 @@ void ws_decoder_done(WsDecoder *d);
  * the decoder reads nothing more. */
 int ws_decoder_feed(WsDecoder *d, const uint8_t *data, size_t size, size_t *ret_consumed, WsEvent *ret);
 
+/* Whether the next frame ws_decoder_feed() would read from data (or the one it is in the middle of) is a
+ * control frame: a server busy sending a fragmented message can still answer pings and closes, and
+ * leave data frames for later. Feeding exactly while this holds never consumes a data frame. */
+bool ws_decoder_next_is_control(const WsDecoder *d, const uint8_t *data, size_t size);
 /* One unmasked frame with FIN set, in a new buffer the caller frees. CONTINUATION is refused (fragments
  * are sent with ws_frame_header()), as is a control payload over 125 bytes (-EINVAL). The caller makes
  * sure TEXT is UTF-8. */

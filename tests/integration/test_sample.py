@@ -269,20 +269,25 @@ def read_messages(ws, want, deadline_s=30):
     return messages, fragments
 
 
-def test_a_big_answer_streams_in_fragments_in_order_and_a_stalled_reader_is_dropped(daemon, slices):
-    groups = [f'g{i:03d}' for i in range(400)]
+def start_with_groups(daemon, n, seconds):
+    """n empty groups sampled until the window holds `seconds` seconds of all of them."""
+    groups = [f'g{i:03d}' for i in range(n)]
     port = free_port()
     daemon.write_config(f'[Web]\nListen=127.0.0.1:{port}\n')
     daemon.write_tree({'slices': {g: {} for g in groups}})
     daemon.start()
-    daemon.wait_status(lambda s: sum(x['active_state'] == 'active' for x in s['slices']) == 400, 120,
-                       what='400 active slices')
+    daemon.wait_status(lambda s: sum(x['active_state'] == 'active' for x in s['slices']) == n, 120,
+                       what=f'{n} active slices')
 
     def full_slots():
-        answer = show_account(port, nr_slot=8)
-        return len(answer) == 8 and all(len(r['cpu']['sub_cgroup']) == 400 for r in answer.values())
-    wait_for(full_slots, 30, what='eight seconds of 400 slices in the window')
+        answer = show_account(port, nr_slot=seconds)
+        return len(answer) == seconds and all(len(r['cpu']['sub_cgroup']) == n for r in answer.values())
+    wait_for(full_slots, seconds + 22, what=f'{seconds} seconds of {n} slices in the window')
+    return port, groups
 
+
+def test_a_big_answer_streams_in_fragments_in_order_and_a_stalled_reader_is_dropped(daemon, slices):
+    port, groups = start_with_groups(daemon, 400, 8)
     ws = connect(port)
     assert ask(ws, 'subscribe') == {'subscribed': True}
     # Three requests at once: the big answer, then two small ones that must wait their turn and then
@@ -317,6 +322,48 @@ def test_a_big_answer_streams_in_fragments_in_order_and_a_stalled_reader_is_drop
     assert 'took none of its output for 30 s' in daemon.journal(full=True)
     assert 'version' in ask(connect(port), 'get_conf')  # the others were served meanwhile
     stuck.close()
+
+
+def test_pings_and_a_close_are_answered_while_an_answer_streams(daemon, slices):
+    """Control frames are read while a message streams (RFC 6455 5.4 lets them go between fragments):
+    a ping is answered before the answer's last fragment, a close cuts the answer short."""
+    port, _ = start_with_groups(daemon, 400, 8)
+    ws = connect(port)
+    request = json.dumps({'cmd': 'show_account', 'args': {'nr_slot': 8}})
+
+    def raw_frame(data, opcode):
+        return websocket.ABNF.create_frame(data, opcode).format()
+    # The request and the ping in one write, so the ping arrives while the answer is being made (sent
+    # apart, a fast daemon may have handed the whole answer to the kernel before the ping is read).
+    ws.sock.sendall(raw_frame(request, websocket.ABNF.OPCODE_TEXT) +
+                    raw_frame(b'mid-stream', websocket.ABNF.OPCODE_PING))
+    fragments_before_pong, pong, fin = 0, None, False
+    while not fin:
+        frame = ws.recv_frame()
+        if frame.opcode == websocket.ABNF.OPCODE_PONG:
+            pong = frame.data
+        elif frame.opcode in (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_CONT):
+            fin = frame.fin
+            fragments_before_pong += pong is None
+        else:
+            raise AssertionError(f'unexpected frame {frame.opcode}')
+    assert pong == b'mid-stream', 'the ping was not answered before the last fragment'
+    print(f'pong after {fragments_before_pong} fragment(s)')
+
+    # A close right behind a big request: the server's close comes before the answer's end.
+    ws.sock.sendall(raw_frame(request, websocket.ABNF.OPCODE_TEXT) +
+                    raw_frame(websocket.STATUS_NORMAL.to_bytes(2, 'big') + b'enough', websocket.ABNF.OPCODE_CLOSE))
+    frames = []
+    while True:
+        frame = ws.recv_frame()
+        frames.append((frame.opcode, frame.fin))
+        if frame.opcode == websocket.ABNF.OPCODE_CLOSE:
+            assert int.from_bytes(frame.data[:2], 'big') == 1000
+            break
+    assert not any(op in (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_CONT) and fin for op, fin in frames), \
+        f'the answer was finished before the close: {frames}'
+    ws.shutdown()
+    assert 'version' in ask(connect(port), 'get_conf')
 
 
 # Done means 4 ------------------------------------------------------------------------------------

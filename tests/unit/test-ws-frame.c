@@ -1059,6 +1059,73 @@ TEST(test_encode_close_truncates_reason) {
         assert_close_roundtrip(reason, 4000, 123);
 }
 
+/* A server streaming a fragmented answer feeds only control frames: whatever the chunking, pings and a
+ * close behind it are decoded, and the data frame between them is never consumed. */
+TEST(test_next_is_control_leaves_data_frames) {
+        _cleanup_(buf_done) Buf b = { 0 };
+        size_t ping_end, data_end;
+
+        add_text(&b, FIN | WS_OP_PING, "p1");
+        ping_end = b.size;
+        add_text(&b, FIN | WS_OP_TEXT, "{\"cmd\":\"status\"}");
+        data_end = b.size;
+        add_text(&b, FIN | WS_OP_PING, "p2");
+
+        for (size_t chunk = 1; chunk <= b.size; chunk++) {
+                WsDecoder d;
+                size_t done = 0, avail = 0, pings = 0;
+
+                ws_decoder_init(&d, 0);
+                /* Bytes arrive chunk by chunk; control frames at the head are fed as soon as they show. */
+                while (avail < b.size) {
+                        avail = MIN(avail + chunk, b.size);
+                        while (done < avail && ws_decoder_next_is_control(&d, b.data + done, avail - done)) {
+                                WsEvent e;
+                                size_t used = 0;
+
+                                ASSERT_EQ_INT(ws_decoder_feed(&d, b.data + done, avail - done, &used, &e), 0);
+                                done += used;
+                                pings += e.type == WS_EVENT_PING;
+                                ASSERT_TRUE(e.type == WS_EVENT_PING || e.type == WS_EVENT_NEED_MORE);
+                        }
+                        ASSERT_TRUE(done <= ping_end || done == avail); /* stopped at the data frame */
+                }
+                ASSERT_EQ_INT(done, ping_end);
+                ASSERT_EQ_INT(pings, 1);
+                /* After the stream, normal feeding reads the message, then the second ping. */
+                {
+                        WsEvent e;
+                        size_t used = 0;
+
+                        ASSERT_EQ_INT(ws_decoder_feed(&d, b.data + done, b.size - done, &used, &e), 0);
+                        ASSERT_EQ_INT(e.type, WS_EVENT_MESSAGE);
+                        ASSERT_EQ_INT(done + used, data_end);
+                        done += used;
+                        ASSERT_TRUE(ws_decoder_next_is_control(&d, b.data + done, b.size - done));
+                        ASSERT_EQ_INT(ws_decoder_feed(&d, b.data + done, b.size - done, &used, &e), 0);
+                        ASSERT_EQ_INT(e.type, WS_EVENT_PING);
+                }
+                ws_decoder_done(&d);
+        }
+}
+
+TEST(test_next_is_control_false_after_close) {
+        _cleanup_(buf_done) Buf b = { 0 };
+        WsDecoder d;
+        WsEvent e;
+        size_t used = 0;
+
+        add_close(&b, 1000, "bye");
+        add_text(&b, FIN | WS_OP_PING, "late");
+        ws_decoder_init(&d, 0);
+        ASSERT_TRUE(ws_decoder_next_is_control(&d, b.data, b.size));
+        ASSERT_EQ_INT(ws_decoder_feed(&d, b.data, b.size, &used, &e), 0);
+        ASSERT_EQ_INT(e.type, WS_EVENT_CLOSE);
+        ASSERT_TRUE(!ws_decoder_next_is_control(&d, b.data + used, b.size - used)); /* the decoder is done */
+        ASSERT_TRUE(!ws_decoder_next_is_control(&d, NULL, 0));
+        ws_decoder_done(&d);
+}
+
 int main(void) {
         RUN(test_sha1_abc);
         RUN(test_sha1_empty);
@@ -1080,6 +1147,8 @@ int main(void) {
         RUN(test_one_event_per_call);
         RUN(test_byte_by_byte_stream);
         RUN(test_unmasked_refused);
+        RUN(test_next_is_control_leaves_data_frames);
+        RUN(test_next_is_control_false_after_close);
         RUN(test_unknown_opcodes_refused);
         RUN(test_rsv_bits_refused);
         RUN(test_length_top_bit_refused);
