@@ -5,7 +5,8 @@
 #   initrd.img   a busybox initramfs that loads virtio/ext4/9p modules, mounts the root disk and the
 #                9p share, and switch_roots to systemd
 #   root.ext4    debootstrap --variant=minbase of bookworm with systemd 252, the daemon's runtime
-#                libraries, redis-server, Debian's python3 test modules and cgroup-tools (bench/vm-attach.sh)
+#                libraries (also the ASan+UBSan build's), redis-server, Debian's python3 test modules
+#                and cgroup-tools (bench/vm-attach.sh)
 # Usage: build-image.sh CACHE_DIR   (prints the image directory on stdout; reuses it when it exists)
 # The image directory is named after a hash of this script, init.sh and the package list, so any
 # change to them builds a new image. As root; needs debootstrap, busybox-static, e2fsprogs.
@@ -16,7 +17,7 @@ CACHE=${1:?usage: build-image.sh CACHE_DIR}
 PACKAGES=systemd,systemd-sysv,dbus,udev,kmod,procps,\
 libsystemd0,libjansson4,libinih1,libzookeeper-st2,libhiredis0.14,libmicrohttpd12,\
 redis-server,python3,python3-pytest,python3-websocket,python3-redis,python3-prometheus-client,\
-cgroup-tools
+cgroup-tools,libasan8,libubsan1,libstdc++6
 # The first mirror apt already uses (deb822 .sources or one-line sources.list), read at run time.
 mirror() {
         for f in /etc/apt/sources.list.d/*.sources; do
