@@ -146,7 +146,7 @@ class Daemon:
     def plan(self):
         return json.loads(self.ctl('plan', '--json').stdout)
 
-    def wait_status(self, predicate, timeout=10, what='daemon status'):
+    def wait_status(self, predicate, timeout=10, what='daemon status', interval=0.05):
         last = {}
 
         def check():
@@ -158,7 +158,7 @@ class Daemon:
                 return False
             return predicate(last)
         try:
-            wait_for(check, timeout, what=what)
+            wait_for(check, timeout, interval=interval, what=what)
         except AssertionError as e:
             raise AssertionError(f'{e}\nlast status: {json.dumps(last)[:3000]}\njournal:\n{self.journal()}')
         return last

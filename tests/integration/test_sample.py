@@ -57,13 +57,10 @@ def show_account(port, **args):
 
 # Done means 1 ------------------------------------------------------------------------------------
 
-def test_busy_loop_climbs_one_second_per_second_and_show_account_has_cgrouparchs_shape(daemon, slices, tb):
-    port = start_sampling(daemon, slices)
-    check_busy_loop_and_record_shape(tb, port)
-
-
+# The test itself is test_hierarchies.py's test_busy_loop_climbs_and_show_account_has_the_same_shape:
+# it runs here in the namespace testbed (v1) and in tests/vm's guest (pure v2), so it is written once.
 def check_busy_loop_and_record_shape(tb, port):
-    """Also run on pure cgroup v2 (test_hierarchies.py): the same numbers, the same shape."""
+    """A busy loop's usage climbs by its own CPU time; show_account has cgrouparch's shape."""
     tb.run(['systemd-run', '--unit=busy', '--slice=test_cgroup_a.slice', 'sh', '-c', 'while :; do :; done'])
     started = int(time.time())
     wait_for(lambda: len([s for s in show_account(port, nr_slot=20) if int(s) > started + 1]) >= 5, 15,
@@ -119,22 +116,26 @@ def test_redis_gets_one_key_per_second_and_survives_a_restart(daemon, slices, tb
     assert stored == show_account(port, start_slot=secs[-1], end_slot=secs[-1])[str(secs[-1])]
 
     # Redis dies. The daemon keeps sampling into RAM, with a bounded backlog (ExpireSec=6 here).
-    rss_before = rss_kib(daemon)
     redis_server.stop()
-    down_at = int(time.time())
-    deadline = time.monotonic() + 12
-    while time.monotonic() < deadline:  # a fixed-length outage is the scenario, not a wait for an event
-        assert tb.show(daemon.unit, 'ActiveState') == 'active'
-        time.sleep(1)
-    status = daemon.status()['redis']
-    assert status['connected'] is False and status['backlog'] <= 6 and status['dropped'] >= 1, status
+    # The backlog fills to its cap (ExpireSec=6 records) and then the oldest are dropped: wait for that,
+    # then for five more drops. Once full, the daemon's memory must stay where it is. (Polled once a
+    # second: every status answer is memory churn, which the ASan build's quarantine shows as RSS.)
+    full = daemon.wait_status(lambda s: s['redis']['connected'] is False and s['redis']['dropped'] >= 1, 20,
+                              what='the Redis backlog full and dropping', interval=1)['redis']
+    rss_full = rss_kib(daemon)
+    status = daemon.wait_status(lambda s: s['redis']['dropped'] >= full['dropped'] + 5, 20,
+                                what='five more records dropped', interval=1)['redis']
+    assert tb.show(daemon.unit, 'ActiveState') == 'active'
+    assert status['connected'] is False and status['backlog'] <= 6, status
     assert len(show_account(port, nr_slot=5)) >= 4  # RAM still has the window
-    assert rss_kib(daemon) - rss_before < 4096, 'memory must stay bounded while Redis is away'
+    grown = rss_kib(daemon) - rss_full  # loose: the ASan build's quarantine grows RSS by itself
+    assert grown < 4096, f'RSS grew {grown} KiB while Redis was away with the backlog full'
 
     redis_server.start()
+    restarted_at = int(time.time())
     r = redis.Redis(host='127.0.0.1', port=redis_server.port)
-    wait_for(lambda: any(int(k.decode().rsplit('/', 1)[1]) > down_at + 12 for k in r.keys('cgroup_arch/account/*')),
-             15, what='keys again after the restart')
+    wait_for(lambda: any(int(k.decode().rsplit('/', 1)[1]) > restarted_at for k in r.keys('cgroup_arch/account/*')),
+             15, what='keys of seconds after the restart')
     status = daemon.wait_status(lambda s: s['redis']['connected'], 10, what='reconnected')['redis']
     assert status['reconnects'] >= 1
 
