@@ -369,6 +369,17 @@ static int client_pump(WebClient *c) {
         return 0;
 }
 
+/* After input was handled (r: how that went): make what a streamed answer needs next, write what the
+ * socket takes, or drop the client. */
+static void client_run(WebClient *c, int r) {
+        if (r >= 0)
+                r = client_pump(c);
+        if (r >= 0)
+                r = client_flush(c);
+        if (r < 0)
+                client_drop(c, r);
+}
+
 static int on_client_io(sd_event_source *es _unused_, int fd, uint32_t revents, void *userdata) {
         WebClient *c = userdata;
         uint8_t buf[16384];
@@ -389,12 +400,7 @@ static int on_client_io(sd_event_source *es _unused_, int fd, uint32_t revents, 
                 if (n > 0)
                         r = client_consume(c, buf, (size_t) n);
         }
-        if (r >= 0)
-                r = client_pump(c);
-        if (r >= 0)
-                r = client_flush(c);
-        if (r < 0)
-                client_drop(c, r);
+        client_run(c, r);
         return 0;
 }
 
@@ -428,7 +434,7 @@ static void on_upgrade(void *cls, struct MHD_Connection *connection _unused_, vo
                        struct MHD_UpgradeResponseHandle *urh) {
         WebServer *s = cls;
         WebClient *c = calloc(1, sizeof(WebClient));
-        int flags, r;
+        int flags;
 
         if (!c) {
                 MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
@@ -448,13 +454,7 @@ static void on_upgrade(void *cls, struct MHD_Connection *connection _unused_, vo
                 client_free(c);
                 return;
         }
-        r = extra_in_size > 0 ? client_consume(c, (const uint8_t *) extra_in, extra_in_size) : 0;
-        if (r >= 0)
-                r = client_pump(c);
-        if (r >= 0)
-                r = client_flush(c);
-        if (r < 0)
-                client_drop(c, r);
+        client_run(c, extra_in_size > 0 ? client_consume(c, (const uint8_t *) extra_in, extra_in_size) : 0);
 }
 
 void web_client_set_subscribed(WebClient *c, bool subscribed) {
