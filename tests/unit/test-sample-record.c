@@ -932,77 +932,79 @@ TEST(test_api_show_account_bad_argument_types) {
         ring_done(&r);
 }
 
-TEST(test_api_bad_json) {
+/* Every request in reqs gets an {"error": ...} answer and no action (one fresh ring per table). */
+static void assert_errors(const char *const *reqs, size_t n) {
         ApiContext ctx = { .now_sec = 1000 };
         Ring r;
 
         api_ring(&r);
         ctx.ring = &r;
-        assert_error(&ctx, "");
-        assert_error(&ctx, "{");
-        assert_error(&ctx, "{\"cmd\": \"show_account\"");
-        assert_error(&ctx, "show_account");
-        assert_error(&ctx, "{\"cmd\": 'status'}");
-        assert_error(&ctx, "{\"cmd\": \"status\"} trailing");
-        assert_error(&ctx, "\xff\xfe{}");
-        /* ambiguous requests are refused, not guessed at */
-        assert_error(&ctx, "{\"cmd\": \"status\", \"cmd\": \"show_account\"}");
+        for (size_t i = 0; i < n; i++)
+                assert_error(&ctx, reqs[i]);
         ring_done(&r);
+}
+
+TEST(test_api_bad_json) {
+        static const char *const reqs[] = {
+                "",
+                "{",
+                "{\"cmd\": \"show_account\"",
+                "show_account",
+                "{\"cmd\": 'status'}",
+                "{\"cmd\": \"status\"} trailing",
+                "\xff\xfe{}",
+                /* ambiguous requests are refused, not guessed at */
+                "{\"cmd\": \"status\", \"cmd\": \"show_account\"}",
+        };
+
+        assert_errors(reqs, ELEMENTSOF(reqs));
 }
 
 TEST(test_api_non_object_request) {
-        ApiContext ctx = { .now_sec = 1000 };
-        Ring r;
+        static const char *const reqs[] = {
+                "[]",
+                "[\"show_account\"]",
+                "\"show_account\"",
+                "42",
+                "null",
+        };
 
-        api_ring(&r);
-        ctx.ring = &r;
-        assert_error(&ctx, "[]");
-        assert_error(&ctx, "[\"show_account\"]");
-        assert_error(&ctx, "\"show_account\"");
-        assert_error(&ctx, "42");
-        assert_error(&ctx, "null");
-        ring_done(&r);
+        assert_errors(reqs, ELEMENTSOF(reqs));
 }
 
 TEST(test_api_missing_or_bad_cmd) {
-        ApiContext ctx = { .now_sec = 1000 };
-        Ring r;
+        static const char *const reqs[] = {
+                "{}",
+                "{\"args\": {\"nr_slot\": 2}}",
+                "{\"cmd\": 5}",
+                "{\"cmd\": null}",
+                "{\"cmd\": [\"show_account\"]}",
+        };
 
-        api_ring(&r);
-        ctx.ring = &r;
-        assert_error(&ctx, "{}");
-        assert_error(&ctx, "{\"args\": {\"nr_slot\": 2}}");
-        assert_error(&ctx, "{\"cmd\": 5}");
-        assert_error(&ctx, "{\"cmd\": null}");
-        assert_error(&ctx, "{\"cmd\": [\"show_account\"]}");
-        ring_done(&r);
+        assert_errors(reqs, ELEMENTSOF(reqs));
 }
 
 TEST(test_api_unknown_cmd) {
-        ApiContext ctx = { .now_sec = 1000 };
-        Ring r;
+        static const char *const reqs[] = {
+                "{\"cmd\": \"drop_all\"}",
+                "{\"cmd\": \"\"}",
+                "{\"cmd\": \"SHOW_ACCOUNT\"}",
+                "{\"cmd\": \"get_cgexec_arg\"}",
+        };
 
-        api_ring(&r);
-        ctx.ring = &r;
-        assert_error(&ctx, "{\"cmd\": \"drop_all\"}");
-        assert_error(&ctx, "{\"cmd\": \"\"}");
-        assert_error(&ctx, "{\"cmd\": \"SHOW_ACCOUNT\"}");
-        assert_error(&ctx, "{\"cmd\": \"get_cgexec_arg\"}");
-        ring_done(&r);
+        assert_errors(reqs, ELEMENTSOF(reqs));
 }
 
 TEST(test_api_args_not_object) {
-        ApiContext ctx = { .now_sec = 1000 };
-        Ring r;
+        static const char *const reqs[] = {
+                "{\"cmd\": \"show_account\", \"args\": [1, 2]}",
+                "{\"cmd\": \"show_account\", \"args\": \"nr_slot=2\"}",
+                "{\"cmd\": \"show_account\", \"args\": 2}",
+                "{\"cmd\": \"subscribe\", \"args\": [1]}", /* no action either */
+                "{\"cmd\": \"get_conf\", \"args\": true}",
+        };
 
-        api_ring(&r);
-        ctx.ring = &r;
-        assert_error(&ctx, "{\"cmd\": \"show_account\", \"args\": [1, 2]}");
-        assert_error(&ctx, "{\"cmd\": \"show_account\", \"args\": \"nr_slot=2\"}");
-        assert_error(&ctx, "{\"cmd\": \"show_account\", \"args\": 2}");
-        assert_error(&ctx, "{\"cmd\": \"subscribe\", \"args\": [1]}"); /* no action either */
-        assert_error(&ctx, "{\"cmd\": \"get_conf\", \"args\": true}");
-        ring_done(&r);
+        assert_errors(reqs, ELEMENTSOF(reqs));
 }
 
 TEST(test_api_error_message_is_escaped_json) {
