@@ -85,6 +85,7 @@ class Daemon:
         inner = self.main_pid()
         if self.tb.pid is None:  # the local systemd (the v2 VM): one pid namespace
             return inner
+        ns = os.readlink(f'/proc/{self.tb.pid}/ns/pid')
         for entry in os.listdir('/proc'):
             if not entry.isdigit():
                 continue
@@ -94,9 +95,16 @@ class Daemon:
             except OSError:
                 continue
             if len(nspid) == 2 and int(nspid[1]) == inner and self.tb.pid != int(entry):
-                with open(f'/proc/{entry}/comm') as f:
-                    if f.read().strip() == 'slicekeeperd':
-                        return int(entry)
+                # Several testbeds may run on one machine: the daemon is ours only if it lives in our
+                # systemd's pid namespace.
+                try:
+                    if os.readlink(f'/proc/{entry}/ns/pid') != ns:
+                        continue
+                    with open(f'/proc/{entry}/comm') as f:
+                        if f.read().strip() == 'slicekeeperd':
+                            return int(entry)
+                except OSError:
+                    continue
         raise AssertionError(f'no host pid for daemon pid {inner}')
 
     def cpu_seconds(self):
