@@ -123,6 +123,36 @@ static void print_props(const json_t *props) {
                 printf("-");
 }
 
+static void print_device_list(const json_t *list) {
+        const json_t *d;
+        size_t i;
+
+        json_array_foreach(list, i, d)
+                printf("%s%s (%s)", i ? ", " : "", json_string_value(json_object_get(d, "device")),
+                       json_string_value(json_object_get(d, "name")));
+}
+
+/* One line: which block devices with I/O the layout counts, and why not where it does not. */
+static void print_io_devices(const json_t *io) {
+        const json_t *counted = json_object_get(io, "counted"), *not_counted = json_object_get(io, "not_counted");
+
+        if (!json_is_object(io))
+                return;
+        printf("IO:         ");
+        if (json_array_size(counted) + json_array_size(not_counted) == 0)
+                printf("no block device has done I/O yet");
+        if (json_array_size(counted) > 0) {
+                printf("counted on ");
+                print_device_list(counted);
+        }
+        if (json_array_size(not_counted) > 0) {
+                printf("%sNOT counted on ", json_array_size(counted) > 0 ? "; " : "");
+                print_device_list(not_counted);
+                printf(": %s", json_string_value(json_object_get(json_array_get(not_counted, 0), "reason")));
+        }
+        printf("\n");
+}
+
 static int verb_status(void) {
         _cleanup_(json_decrefp) json_t *s = NULL;
         const json_t *err, *slices, *slice, *source;
@@ -158,6 +188,7 @@ static int verb_status(void) {
                 printf("Tree:       none applied yet\n");
         err = json_object_get(s, "last_error");
         printf("Last error: %s\n", json_is_object(err) ? json_string_value(json_object_get(err, "message")) : "none");
+        print_io_devices(json_object_get(json_object_get(s, "sampler"), "io_devices"));
         slices = json_object_get(s, "slices");
         printf("\n%-40s %-28s %-10s %-5s %s\n", "UNIT", "GROUP", "STATE", "OWNED", "PROPERTIES");
         json_array_foreach(slices, i, slice) {

@@ -331,6 +331,7 @@ static char *on_metrics(void *userdata) {
                 .redis_written = (uint64_t) json_integer_value(json_object_get(redis, "written")),
                 .redis_dropped = (uint64_t) json_integer_value(json_object_get(redis, "dropped")),
                 .websocket_clients = m->web ? web_server_clients(m->web) : 0,
+                .io = sampler_io_coverage(m->sampler),
         };
         char *text = metrics_render(ring_last(sampler_ring(m->sampler)), &x);
 

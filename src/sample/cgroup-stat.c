@@ -553,3 +553,110 @@ int cg_parse_pressure(const char *data, size_t size, CgPressure *ret) {
         *ret = pr;
         return 0;
 }
+
+/* ---- cgroup.controllers, /proc/diskstats ---- */
+
+int cg_parse_controllers_has(const char *data, size_t size, const char *name) {
+        const char *p, *end, *line;
+        size_t len;
+        bool found = false;
+        int r;
+
+        r = check_text(data, size);
+        if (r < 0)
+                return r;
+        if (!name)
+                return -EINVAL;
+        if (size == 0)
+                return 0;
+        p = data;
+        end = data + size;
+        if (next_line(&p, end, &line, &len)) {
+                const char *tok;
+                size_t pos = 0, n;
+
+                while (next_token(line, len, &pos, &tok, &n))
+                        found = found || token_eq(tok, n, name);
+        }
+        if (p < end)
+                return -EINVAL; /* one line only */
+        return found;
+}
+
+#define DISKSTATS_COUNTERS_MIN 11
+#define DISKSTATS_COUNTERS_MAX 32 /* Linux 6.x writes 17; room for more, but not for garbage */
+
+/* One line: 1 with *ret filled when the device has completed I/O, 0 when it has none. */
+static int diskstats_line(const char *line, size_t len, CgDisk *ret) {
+        const char *tok, *name = NULL;
+        size_t pos = 0, n, name_n = 0, k = 0;
+        uint64_t v, devnum[2] = { 0, 0 }, reads = 0, writes = 0;
+        int r;
+
+        while (next_token(line, len, &pos, &tok, &n)) {
+                if (k == 2) {
+                        if (n >= CG_DISK_NAME_MAX)
+                                return -EINVAL;
+                        name = tok;
+                        name_n = n;
+                } else {
+                        if (k >= 3 + DISKSTATS_COUNTERS_MAX)
+                                return -EINVAL;
+                        r = parse_u64_token(tok, n, &v);
+                        if (r < 0)
+                                return r;
+                        if (k < 2)
+                                devnum[k] = v;
+                        else if (k == 3)
+                                reads = v; /* reads completed */
+                        else if (k == 7)
+                                writes = v; /* writes completed */
+                }
+                k++;
+        }
+        if (k < 3 + DISKSTATS_COUNTERS_MIN)
+                return -EINVAL;
+        if (devnum[0] > UINT_MAX || devnum[1] > UINT_MAX)
+                return -ERANGE;
+        if (reads == 0 && writes == 0)
+                return 0;
+        *ret = (CgDisk) { .major = (unsigned) devnum[0], .minor = (unsigned) devnum[1],
+                          .ios = reads > UINT64_MAX - writes ? UINT64_MAX : reads + writes };
+        memcpy(ret->name, name, name_n);
+        ret->name[name_n] = 0;
+        return 1;
+}
+
+int cg_parse_diskstats(const char *data, size_t size, CgDiskStats *ret) {
+        const char *p, *end, *line;
+        size_t len, n = 0, left_out = 0;
+        CgDisk d;
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        r = check_text(data, size);
+        if (r < 0)
+                return r;
+        if (size == 0) {
+                ret->n = ret->n_left_out = 0;
+                return 0;
+        }
+        /* Checked whole first, so that *ret changes only on success. */
+        end = data + size;
+        for (p = data; next_line(&p, end, &line, &len);) {
+                r = diskstats_line(line, len, &d);
+                if (r < 0)
+                        return r;
+        }
+        for (p = data; next_line(&p, end, &line, &len);)
+                if (diskstats_line(line, len, &d) > 0) {
+                        if (n < CG_DISKS_MAX)
+                                ret->disk[n++] = d;
+                        else
+                                left_out++;
+                }
+        ret->n = n;
+        ret->n_left_out = left_out;
+        return 0;
+}

@@ -87,3 +87,29 @@ typedef struct CgPressure {
  * avg300=0.00 total=123\nfull ...\n"): the total= of each line. "some" is required; "full" may be
  * missing (cpu.pressure before Linux 5.13). */
 int cg_parse_pressure(const char *data, size_t size, CgPressure *ret);
+
+/* cgroup.controllers ("cpuset cpu io memory pids"): 1 when `name` is one of the words, 0 when not. An
+ * empty file (no controllers) is 0. */
+int cg_parse_controllers_has(const char *data, size_t size, const char *name);
+
+#define CG_DISKS_MAX 256
+#define CG_DISK_NAME_MAX 32 /* the kernel's DISK_NAME_LEN, NUL included */
+
+typedef struct CgDisk {
+        unsigned major, minor;
+        char name[CG_DISK_NAME_MAX];
+        uint64_t ios;   /* reads and writes completed */
+        bool partition; /* not set by the parser: /proc/diskstats does not say (sysfs does) */
+} CgDisk;
+
+typedef struct CgDiskStats {
+        CgDisk disk[CG_DISKS_MAX];
+        size_t n;
+        size_t n_left_out; /* devices with I/O beyond CG_DISKS_MAX */
+} CgDiskStats;
+
+/* /proc/diskstats ("   8       0 sda 1 2 3 4 5 6 7 8 9 10 11 ..."): the devices (disks and partitions)
+ * that have completed any read or write, in file order; devices without I/O are skipped. A line needs the
+ * device number, a name of 1..31 bytes and at least the 11 counters of Linux 2.6; later kernels' extra
+ * counters (discards, flushes) are checked and ignored. An empty file is no devices. */
+int cg_parse_diskstats(const char *data, size_t size, CgDiskStats *ret);

@@ -8,12 +8,16 @@
 
 #include "cgroup-stat.h"
 #include "fileio.h"
+#include "io-coverage.h"
 #include "log.h"
 #include "sampler.h"
 #include "unit-name.h"
 
 #define READ_BUFFER_SIZE (64 * 1024) /* io.stat of a host with many disks fits */
 #define RESCAN_USEC (5 * USEC_PER_SEC)
+/* Which devices the layout counts is looked at again on rescans, at most this often. */
+#define IO_CHECK_USEC USEC_PER_SEC
+#define DISKSTATS_MAX_BYTES (1024 * 1024) /* a line is ~100 bytes: thousands of devices */
 /* A sweep reads the files of up to BATCH_SLICES slices in one batch (one io_uring submission where there
  * is io_uring), BATCH_REQUESTS reads at most, each into a SLOT_SIZE slot. A file that fills its slot may
  * have been cut and is read again whole into the big buffer. On this kind of host entering the kernel
@@ -87,6 +91,13 @@ struct Sampler {
         sd_event_source *timer;
         usec_t last_rescan_usec;
         bool logged_emfile;
+        /* Which devices the layout counts: the last verdicts, and room to make the next ones. */
+        IoCoverage io_coverage, io_next;
+        CgDiskStats disks;
+        CgIoStats blkio_root;
+        usec_t io_checked_usec;
+        uint64_t io_checks;
+        bool logged_io_check_failed;
         uint64_t ticks;
         usec_t sweep_last_usec, sweep_max_usec, sweep_total_usec;
         SamplerTick tick;
@@ -348,11 +359,110 @@ static int on_timer(sd_event_source *es, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static IoCountedBy io_counted_by(const Sampler *s) {
+        _cleanup_(freep) char *path = NULL, *data = NULL;
+        size_t size;
+
+        if (s->layout.v1[CG_IO])
+                return IO_COUNTED_BY_BLKIO_THROTTLE;
+        if (!s->layout.unified)
+                return IO_COUNTED_BY_NONE;
+        if (asprintf(&path, "%s/cgroup.controllers", s->layout.unified) < 0) {
+                path = NULL; /* undefined after a failure */
+                return IO_COUNTED_BY_NONE;
+        }
+        if (read_file_bounded(path, 4096, &data, &size) < 0)
+                return IO_COUNTED_BY_NONE;
+        return cg_parse_controllers_has(data, size, "io") > 0 ? IO_COUNTED_BY_IO_STAT : IO_COUNTED_BY_NONE;
+}
+
+/* /proc/diskstats says which devices have done I/O; the blkio root says which of them v1 counts. */
+static int io_coverage_read(Sampler *s, IoCountedBy by) {
+        _cleanup_(freep) char *data = NULL, *path = NULL, *root = NULL;
+        size_t size;
+        int r;
+
+        r = read_file_bounded("/proc/diskstats", DISKSTATS_MAX_BYTES, &data, &size);
+        if (r < 0)
+                return r;
+        r = cg_parse_diskstats(data, size, &s->disks);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < s->disks.n; i++) {
+                char p[64];
+
+                snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/partition", s->disks.disk[i].major,
+                         s->disks.disk[i].minor);
+                s->disks.disk[i].partition = access(p, F_OK) == 0;
+        }
+        s->blkio_root.n = 0;
+        if (by != IO_COUNTED_BY_BLKIO_THROTTLE)
+                return 0;
+        if (asprintf(&path, "%s/%s", s->layout.v1[CG_IO], file_specs[FILE_IO_V1_BYTES].name) < 0) {
+                path = NULL;
+                return -ENOMEM;
+        }
+        r = read_file_bounded(path, READ_BUFFER_SIZE, &root, &size);
+        if (r < 0)
+                return r;
+        return cg_parse_blkio(root, size, /* ops= */ false, &s->blkio_root);
+}
+
+/* Cheap (two or three small files), so it runs on rescans rather than on every tick. Tells the journal
+ * once per device and change. */
+static void io_coverage_check(Sampler *s) {
+        IoCountedBy by = io_counted_by(s);
+        int r;
+
+        r = io_coverage_read(s, by);
+        if (r < 0) {
+                if (!s->logged_io_check_failed)
+                        log_warning_errno(r, "Cannot tell which block devices the %s counts: %s",
+                                          by == IO_COUNTED_BY_BLKIO_THROTTLE ? "blkio hierarchy" : "layout",
+                                          STRERROR(r));
+                s->logged_io_check_failed = true;
+                return;
+        }
+        s->logged_io_check_failed = false;
+        io_coverage_decide(by, &s->disks, by == IO_COUNTED_BY_BLKIO_THROTTLE ? &s->blkio_root : NULL, &s->io_next);
+        for (size_t i = 0; i < s->io_next.n; i++) {
+                const IoDeviceCoverage *d = &s->io_next.dev[i];
+
+                switch (io_coverage_change(s->io_checks > 0 ? &s->io_coverage : NULL, d)) {
+                case IO_COVERAGE_NOT_COUNTED:
+                        log_warning("I/O on block device %u:%u (%s) is not counted: %s.", d->major, d->minor,
+                                    d->name, io_coverage_reason(by));
+                        break;
+                case IO_COVERAGE_COUNTED_NOW:
+                        log_info("I/O on block device %u:%u (%s) is counted now.", d->major, d->minor, d->name);
+                        break;
+                default:
+                        break;
+                }
+        }
+        s->io_coverage = s->io_next;
+        s->io_checks++;
+}
+
+static void rescanned(Sampler *s) {
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+
+        s->last_rescan_usec = now;
+        if (s->io_checks == 0 || now - s->io_checked_usec >= IO_CHECK_USEC) {
+                io_coverage_check(s);
+                s->io_checked_usec = now;
+        }
+}
+
 void sampler_rescan(Sampler *s) {
         for (size_t i = 0; s->set && i < s->set->n; i++)
                 if (!s->files[i].complete)
                         files_open(s, &s->files[i]);
-        s->last_rescan_usec = now_usec(CLOCK_MONOTONIC);
+        rescanned(s);
+}
+
+const IoCoverage *sampler_io_coverage(const Sampler *s) {
+        return s && s->io_checks > 0 ? &s->io_coverage : NULL;
 }
 
 int sampler_set_tree(Sampler *s, const Tree *tree) {
@@ -396,7 +506,7 @@ int sampler_set_tree(Sampler *s, const Tree *tree) {
         slice_set_unref(s->set);
         s->files = files;
         s->set = TAKE_PTR(set);
-        s->last_rescan_usec = now_usec(CLOCK_MONOTONIC);
+        rescanned(s);
         return 0;
 }
 
@@ -482,10 +592,11 @@ json_t *sampler_status_json(const Sampler *s) {
 
         for (size_t i = 0; s->set && i < s->set->n; i++)
                 complete += s->files[i].complete;
-        return json_pack("{s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:s, s:o}", "slices",
+        return json_pack("{s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:s, s:o, s:o*}", "slices",
                          (json_int_t) (s->set ? s->set->n : 0), "slices_complete", (json_int_t) complete,
                          "ticks", (json_int_t) s->ticks, "sweep_cpu_usec", "last", (json_int_t) s->sweep_last_usec,
                          "avg", (json_int_t) (s->ticks ? s->sweep_total_usec / s->ticks : 0), "max",
                          (json_int_t) s->sweep_max_usec, "sweep_cpu_usec_total", (json_int_t) s->sweep_total_usec,
-                         "reads", pread_batch_uses_io_uring(s->batch) ? "io_uring" : "pread", "layout", layout);
+                         "reads", pread_batch_uses_io_uring(s->batch) ? "io_uring" : "pread", "layout", layout,
+                         "io_devices", s->io_checks > 0 ? io_coverage_to_json(&s->io_coverage) : NULL);
 }

@@ -112,6 +112,17 @@ char *metrics_render(const RingReader *s, const MetricsExtra *x) {
                 head(f, "slicekeeper_websocket_clients", "gauge", "Connected websocket clients.");
                 fprintf(f, "slicekeeper_websocket_clients %" PRIu64 "\n", x->websocket_clients);
         }
+        if (x && x->io) {
+                head(f, "slicekeeper_io_device_counted", "gauge",
+                     "1 when the slices' I/O on a block device that has done I/O is counted, 0 when the layout "
+                     "cannot count it (status: sampler.io_devices.not_counted says why).");
+                for (size_t d = 0; d < x->io->n; d++) {
+                        fprintf(f, "slicekeeper_io_device_counted{device=\"%u:%u\",name=\"", x->io->dev[d].major,
+                                x->io->dev[d].minor);
+                        put_label(f, x->io->dev[d].name);
+                        fprintf(f, "\"} %d\n", x->io->dev[d].counted ? 1 : 0);
+                }
+        }
         if (fclose(f) != 0) {
                 free(text);
                 return NULL;

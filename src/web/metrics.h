@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "io-coverage.h"
 #include "ring.h"
 #include "time-util.h"
 
@@ -12,6 +13,7 @@ typedef struct MetricsExtra {
         uint64_t ticks;
         uint64_t redis_written, redis_dropped;
         uint64_t websocket_clients;
+        const IoCoverage *io; /* which block devices the layout counts, NULL before the first look */
 } MetricsExtra;
 
 char *metrics_render(const RingReader *latest, const MetricsExtra *extra);

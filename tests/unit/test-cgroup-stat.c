@@ -17,13 +17,7 @@
  * v2-io.stat and mountinfo-v2 are written from Documentation/admin-guide/cgroup-v2.rst since that VM has
  * no io controller on cgroup2 and no pure-v2 mount. */
 static char *fixture(const char *name, size_t *ret_size) {
-        char path[256], *data = NULL;
-        size_t size = 0;
-
-        ASSERT_TRUE((size_t) snprintf(path, sizeof(path), "cgroup/%s", name) < sizeof(path));
-        ASSERT_EQ_INT(read_file_bounded(path, 1024 * 1024, &data, &size), 0);
-        *ret_size = size;
-        return data;
+        return test_fixture("cgroup", name, ret_size);
 }
 
 /* A string literal's bytes without its NUL, the way the sampler hands over what pread() returned. */
@@ -407,7 +401,8 @@ TEST(test_blkio_real) {
         CgIoStats io = { .n = 0 };
         const CgIoDevice *d;
 
-        /* A child cgroup of this machine after 4 MiB of O_DIRECT writes and reads on /dev/vda (254:0). */
+        /* A child cgroup with a read rule on a loop device of its own (7:290) after 4 MiB of O_DIRECT
+         * writes, 4 MiB of reads and a 1 MiB discard (make-v1-blkio-fixtures.py). */
         bytes = fixture("v1-blkio.throttle.io_service_bytes", &nb);
         ops = fixture("v1-blkio.throttle.io_serviced", &no);
         ASSERT_EQ_INT(cg_parse_blkio(bytes, nb, /* ops= */ false, &io), 0);
@@ -415,12 +410,12 @@ TEST(test_blkio_real) {
         ASSERT_EQ_U64(io.dev[0].read_ios, 0);
         ASSERT_EQ_INT(cg_parse_blkio(ops, no, /* ops= */ true, &io), 0);
         ASSERT_EQ_INT(io.n, 1);
-        d = find_dev(&io, 254, 0);
+        d = find_dev(&io, 7, 290);
         ASSERT_TRUE(d);
-        ASSERT_EQ_U64(d->read_bytes, 4194304);
-        ASSERT_EQ_U64(d->write_bytes, 4206592);
-        ASSERT_EQ_U64(d->read_ios, 64);
-        ASSERT_EQ_U64(d->write_ios, 68);
+        ASSERT_EQ_U64(d->read_bytes, 4317184);
+        ASSERT_EQ_U64(d->write_bytes, 4194304);
+        ASSERT_EQ_U64(d->read_ios, 94);
+        ASSERT_EQ_U64(d->write_ios, 64);
 }
 
 TEST(test_blkio_root_real) {
@@ -428,12 +423,14 @@ TEST(test_blkio_root_real) {
         size_t n;
         CgIoStats io = { .n = 0 };
 
-        /* The root cgroup's, where Discard is non-zero: it must not leak into Write. */
-        bytes = fixture("v1-root-blkio.throttle.io_service_bytes", &n);
+        /* The root cgroup's recursive file at the same moment, where Discard is non-zero: it must not leak
+         * into Write. Only the device with a rule is listed; the other loop device read just as much. */
+        bytes = fixture("v1-root-blkio.throttle.io_service_bytes_recursive", &n);
         ASSERT_EQ_INT(cg_parse_blkio(bytes, n, /* ops= */ false, &io), 0);
         ASSERT_EQ_INT(io.n, 1);
-        ASSERT_EQ_U64(io.dev[0].read_bytes, 114688);
-        ASSERT_EQ_U64(io.dev[0].write_bytes, 126976);
+        ASSERT_EQ_INT(io.dev[0].minor, 290);
+        ASSERT_EQ_U64(io.dev[0].read_bytes, 4317184);
+        ASSERT_EQ_U64(io.dev[0].write_bytes, 4194304);
 }
 
 TEST(test_blkio_total_only) {
@@ -457,10 +454,10 @@ TEST(test_blkio_stale_entries) {
         bytes = fixture("v1-blkio.throttle.io_service_bytes", &nb);
         ASSERT_EQ_INT(cg_parse_blkio(bytes, nb, /* ops= */ false, &io), 0);
         ASSERT_EQ_INT(io.n, 1);
-        ASSERT_EQ_INT(io.dev[0].major, 254);
-        ASSERT_EQ_INT(io.dev[0].minor, 0);
-        ASSERT_EQ_U64(io.dev[0].read_bytes, 4194304);
-        ASSERT_EQ_U64(io.dev[0].write_bytes, 4206592);
+        ASSERT_EQ_INT(io.dev[0].major, 7);
+        ASSERT_EQ_INT(io.dev[0].minor, 290);
+        ASSERT_EQ_U64(io.dev[0].read_bytes, 4317184);
+        ASSERT_EQ_U64(io.dev[0].write_bytes, 4194304);
         ASSERT_EQ_U64(io.dev[0].read_ios, 0);
         ASSERT_EQ_U64(io.dev[0].write_ios, 0);
 }

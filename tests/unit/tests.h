@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
+
 #define ASSERT_TRUE(expr)                                                                      \
         do {                                                                                   \
                 if (!(expr)) {                                                                 \
@@ -61,3 +63,14 @@
                 name();                             \
                 printf("ok %s\n", #name);           \
         } while (0)
+
+/* A fixture's bytes: tests run in tests/data (meson's workdir), fixtures live in a folder under it. */
+static inline char *test_fixture(const char *dir, const char *name, size_t *ret_size) {
+        char path[256], *data = NULL;
+        size_t size = 0;
+
+        ASSERT_TRUE((size_t) snprintf(path, sizeof(path), "%s/%s", dir, name) < sizeof(path));
+        ASSERT_EQ_INT(read_file_bounded(path, 1024 * 1024, &data, &size), 0);
+        *ret_size = size;
+        return data;
+}
