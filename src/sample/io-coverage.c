@@ -17,9 +17,8 @@ const char *io_counted_by_to_string(IoCountedBy by) {
 const char *io_coverage_reason(IoCountedBy by) {
         switch (by) {
         case IO_COUNTED_BY_BLKIO_THROTTLE:
-                return "the v1 blkio controller keeps no statistics for this device: since Linux 6.10 it "
-                       "counts a device only once a throttle rule (IOReadBandwidthMax= or the like) has been "
-                       "set on it";
+                return "the v1 blkio controller keeps no statistics for a device until a throttle rule "
+                       "(IOReadBandwidthMax= or the like) has been set on it (Linux 6.10 and later)";
         case IO_COUNTED_BY_NONE:
                 return "neither a v1 blkio hierarchy nor the cgroup2 io controller is available";
         default:

@@ -592,11 +592,12 @@ json_t *sampler_status_json(const Sampler *s) {
 
         for (size_t i = 0; s->set && i < s->set->n; i++)
                 complete += s->files[i].complete;
-        return json_pack("{s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:s, s:o, s:o*}", "slices",
+        return json_pack("{s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:s, s:o, s:o*, s:I}", "slices",
                          (json_int_t) (s->set ? s->set->n : 0), "slices_complete", (json_int_t) complete,
                          "ticks", (json_int_t) s->ticks, "sweep_cpu_usec", "last", (json_int_t) s->sweep_last_usec,
                          "avg", (json_int_t) (s->ticks ? s->sweep_total_usec / s->ticks : 0), "max",
                          (json_int_t) s->sweep_max_usec, "sweep_cpu_usec_total", (json_int_t) s->sweep_total_usec,
                          "reads", pread_batch_uses_io_uring(s->batch) ? "io_uring" : "pread", "layout", layout,
-                         "io_devices", s->io_checks > 0 ? io_coverage_to_json(&s->io_coverage) : NULL);
+                         "io_devices", s->io_checks > 0 ? io_coverage_to_json(&s->io_coverage) : NULL,
+                         "io_checks", (json_int_t) s->io_checks);
 }

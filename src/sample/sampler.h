@@ -38,7 +38,8 @@ const IoCoverage *sampler_io_coverage(const Sampler *s);
 const Ring *sampler_ring(const Sampler *s);
 /* {"slices", "slices_complete" (all files open), "ticks", "sweep_cpu_usec": {"last", "avg", "max"},
  *  "sweep_cpu_usec_total", "reads" ("io_uring" or "pread": how the last sweep read the files),
- *  "layout": {...}, "io_devices": io_coverage_to_json()} */
+ *  "layout": {...}, "io_devices": io_coverage_to_json() (absent before the first look),
+ *  "io_checks": how often it was looked at} */
 json_t *sampler_status_json(const Sampler *s);
 /* CPU time the daemon spent sweeping, in total and in the last sweep. */
 usec_t sampler_sweep_cpu_usec_total(const Sampler *s);

@@ -5,9 +5,12 @@ controllers plus cgroup2 at unified/) and inside tests/vm's guest (pure cgroup v
 `tb` is the guest's own systemd (SLICEKEEPER_TESTBED=local). Each check names the kernel file it
 reads for the layout it runs on."""
 import os
-import time
+import urllib.request
 
-from conftest import cpu_shares, cpu_weight, wait_for
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import WORK, cpu_shares, cpu_weight, wait_for
+from loopdev import LOOP_MAJOR, LoopDevice
 from test_attach import GROUP, check_forking_daemon_moves_in_one_pass
 from test_sample import check_busy_loop_and_record_shape, show_account, start_sampling
 
@@ -29,6 +32,7 @@ FULL_EXAMPLE = {
         'test_cgroup_b': {'conf': {'max': 100}}}},
 }
 A, B, B1 = 'test_cgroup_a.slice', 'test_cgroup_b.slice', 'test_cgroup_b-test_cgroup_b_sub1.slice'
+GROUP_B = 'test_cgroup_b'
 
 # (v2 file, hybrid controller, hybrid file) for each value the sampler reads. On the hybrid host a
 # unit's cgroup2 directory (unified/) has cpu.stat and the pressure files, and the sampler prefers them.
@@ -36,7 +40,7 @@ SAMPLED_FILES = {
     'cpu': ('cpu.stat', 'unified', 'cpu.stat'),
     'memory': ('memory.current', 'memory', 'memory.usage_in_bytes'),
     'pids': ('pids.current', 'pids', 'pids.current'),
-    'io': ('io.stat', 'blkio', 'blkio.throttle.io_service_bytes'),
+    'io': ('io.stat', 'blkio', 'blkio.throttle.io_service_bytes_recursive'),
     'cpu.pressure': ('cpu.pressure', 'unified', 'cpu.pressure'),
 }
 
@@ -129,22 +133,133 @@ def test_busy_loop_climbs_and_show_account_has_the_same_shape(daemon, slices, tb
     check_busy_loop_and_record_shape(tb, port)
 
 
+def read_through(tb, unit, device, rule=False):
+    """Starts `unit` in B's slice to read all of `device` with O_DIRECT, and returns once the reads are
+    done. The reader stays (sleeping): on v1 a cgroup's throttle counts go when it goes. With rule, the
+    unit has a read rule on the device (far above what it reads), which on v1 switches the device's
+    statistics on; the rule goes with the unit."""
+    done = f'{WORK}/{unit}.done'
+    props = ['-p', f'IOReadBandwidthMax={device} 10G'] if rule else []
+    tb.run(['systemd-run', f'--unit={unit}', f'--slice={B}', *props, 'sh', '-c',
+            f'dd if={device} of=/dev/null bs=1M iflag=direct status=none && touch {done} && exec sleep 600'])
+    wait_for(lambda: os.path.exists(tb.host_path(done)) or tb.show(f'{unit}.service', 'ActiveState') == 'failed',
+             60, what=f'{unit} reading {device}')
+    assert os.path.exists(tb.host_path(done)), tb.run(['journalctl', '-u', unit, '--no-pager'], check=False).stdout
+
+
+def io_record(port, dev, size):
+    """The newest record in which B's I/O on dev has reached size bytes read, else None."""
+    answer = show_account(port, nr_slot=3)
+    slot = max((int(s) for s in answer), default=0)
+    rec = answer.get(str(slot))
+    if rec and rec['blkio']['sub_cgroup'][GROUP_B]['value'].get(dev, {}).get('Read', 0) >= size:
+        return rec
+    return None
+
+
+def io_devices(status, key):
+    return {d['device']: d for d in status['sampler']['io_devices'][key]}
+
+
+def device_counted_metric(port):
+    text = urllib.request.urlopen(f'http://127.0.0.1:{port}/metrics', timeout=10).read().decode()
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == 'slicekeeper_io_device_counted':
+                out[sample.labels['device']] = (sample.labels['name'], sample.value)
+    return out
+
+
+def check_io_is_the_kernel_files(tb, slices, port, rec, devices, size):
+    """Each device's reads are in the record and in the kernel's file for B, the same number."""
+    kernel_io = io_read_bytes(tb, read_kernel(tb, slices, 'io', B))
+    sub = rec['blkio']['sub_cgroup'][GROUP_B]['value']
+    read_devices = {dev for dev, v in sub.items() if v.get('Read', 0) >= size}
+    assert read_devices == set(devices), (sub, devices)
+    for dev in devices:
+        assert sub[dev]['Read'] <= kernel_io.get(dev, -1), (dev, sub, kernel_io)
+
+
+def check_v1_io_counted_and_not_counted(daemon, tb, slices, port):
+    """Done means 1 of issue 10: on a machine where no throttle rule was ever set, the record counts a
+    loop device of the test's own that has a rule, and status, /metrics, `slicekeeper status` and the
+    journal (once) say that another one, without a rule, is not counted."""
+    with LoopDevice() as ruled, LoopDevice() as plain:
+        try:
+            for dev in (ruled, plain):  # the testbed's /dev is a tmpfs of its own
+                tb.run(['mknod', dev.path, 'b', str(LOOP_MAJOR), str(dev.index)])
+            read_through(tb, 'reader', ruled.path, rule=True)
+            read_through(tb, 'reader-plain', plain.path)
+            rec = wait_for(lambda: io_record(port, ruled.devnum, ruled.size), 10,
+                           what=f'a record with the reads of {ruled.devnum}')
+            # The one device with reads in the record is the test's own, with exactly what it read.
+            check_io_is_the_kernel_files(tb, slices, port, rec, [ruled.devnum], ruled.size)
+            assert rec['blkio']['sub_cgroup'][GROUP_B]['value'][ruled.devnum]['Read'] == ruled.size
+            assert plain.devnum not in rec['blkio']['sub_cgroup'][GROUP_B]['value'], rec['blkio']
+            # Status: the rescan compares /proc/diskstats with the blkio root.
+            status = daemon.wait_status(lambda s: plain.devnum in io_devices(s, 'not_counted') and
+                                        ruled.devnum in io_devices(s, 'counted'), 15,
+                                        what='status: one loop device counted, the other not')
+            io = status['sampler']['io_devices']
+            assert io['counted_by'] == 'blkio.throttle.io_service_bytes_recursive', io
+            not_counted = io_devices(status, 'not_counted')[plain.devnum]
+            assert not_counted['name'] == f'loop{plain.index}' and 'throttle rule' in not_counted['reason'], io
+            metric = device_counted_metric(port)
+            assert metric[ruled.devnum] == (f'loop{ruled.index}', 1.0), metric
+            assert metric[plain.devnum] == (f'loop{plain.index}', 0.0), metric
+            text = daemon.ctl('status').stdout
+            line = next(line for line in text.splitlines() if line.startswith('IO:'))
+            assert f'{ruled.devnum} (loop{ruled.index})' in line.split('NOT counted')[0], line
+            assert f'{plain.devnum} (loop{plain.index})' in line.split('NOT counted')[1], line
+            # The journal says it once, not at every check: two more checks, still one line.
+            checks = status['sampler']['io_checks']
+            daemon.wait_status(lambda s: s['sampler']['io_checks'] >= checks + 2, 15, what='two more checks')
+            journal = daemon.journal(full=True)
+            said = [line for line in journal.splitlines()
+                    if f'{plain.devnum} (loop{plain.index}) is not counted' in line]
+            assert len(said) == 1, journal
+        finally:
+            tb.systemctl('stop', 'reader.service', 'reader-plain.service', check=False)
+    # The rule went with its unit: no throttle rule is left anywhere in the testbed.
+    rules = [os.path.join(d, f) for d, _, files in os.walk(tb.cgroup_file('blkio'))
+             for f in files if f.startswith('blkio.throttle.') and f.endswith('_device')]
+    assert rules and all(open(r).read().strip() == '' for r in rules), rules
+
+
+def check_v2_io_counted(daemon, tb, slices, port):
+    """Pure v2: io.stat counts every device, no rule needed. Direct reads of a file on the root file
+    system are in the record and the kernel's io.stat, and nothing is reported as not counted."""
+    big = os.path.realpath('/usr/bin/python3')
+    size = os.path.getsize(big)
+    try:
+        read_through(tb, 'reader', big)
+        rec = wait_for(lambda: next(filter(None, (io_record(port, dev, size // 2) for dev in
+                                                  io_read_bytes(tb, read_kernel(tb, slices, 'io', B)))), None),
+                       10, what='a record with the reads')
+        sub = rec['blkio']['sub_cgroup'][GROUP_B]['value']
+        devices = [dev for dev, v in sub.items() if v.get('Read', 0) >= size // 2]
+        check_io_is_the_kernel_files(tb, slices, port, rec, devices, size // 2)
+        status = daemon.wait_status(lambda s: set(devices) <= set(io_devices(s, 'counted')), 15,
+                                    what='status: the device read counted')
+        assert status['sampler']['io_devices']['counted_by'] == 'io.stat'
+        assert status['sampler']['io_devices']['not_counted'] == [], status['sampler']['io_devices']
+        metric = device_counted_metric(port)
+        assert all(metric[dev][1] == 1.0 for dev in devices) and all(v == 1.0 for _, v in metric.values()), metric
+    finally:
+        tb.systemctl('stop', 'reader.service', check=False)
+
+
 def test_sampled_values_are_the_layouts_kernel_files(daemon, slices, tb):
     port = start_full_example(daemon, slices)
     tb.run(['systemd-run', '--unit=idle', f'--slice={A}', 'sleep', '600'])
-    # I/O that reaches the disk: direct reads of a file on the root file system.
-    big = os.path.realpath('/usr/bin/python3')
-    tb.run(['systemd-run', '--wait', '--unit=reader', f'--slice={A}', 'dd', f'if={big}', 'of=/dev/null',
-            'bs=1M', 'iflag=direct'], timeout=120)
-    size = os.path.getsize(big)
-    after_io = int(time.time())
-
-    def record():
-        answer = show_account(port, nr_slot=3)
-        slot = max((int(s) for s in answer), default=0)
-        return answer[str(slot)] if slot > after_io else None
-    rec = wait_for(record, 10, what='a record taken after the reads')
-    sub = {kind: rec[kind]['sub_cgroup'][GROUP]['value'] for kind in ('cpu', 'memory', 'pids', 'blkio', 'pressure')}
+    if tb.layout == 'v2':
+        check_v2_io_counted(daemon, tb, slices, port)
+    else:
+        check_v1_io_counted_and_not_counted(daemon, tb, slices, port)
+    rec = show_account(port, nr_slot=1)
+    rec = rec[max(rec, key=int)]
+    sub = {kind: rec[kind]['sub_cgroup'][GROUP]['value'] for kind in ('cpu', 'memory', 'pids', 'pressure')}
 
     # pids: one sleep; the record and pids.current agree exactly.
     assert sub['pids']['current'] == int(read_kernel(tb, slices, 'pids', A)) == 1, sub['pids']
@@ -156,12 +271,6 @@ def test_sampled_values_are_the_layouts_kernel_files(daemon, slices, tb):
     current = int(read_kernel(tb, slices, 'memory', A))
     assert sub['memory']['usage'] > 0 and 0.25 * current <= sub['memory']['usage'] <= 4 * current, \
         (sub['memory'], current)
-    # io: the direct reads are in the record, per device, and in the kernel's file for that device.
-    kernel_io = io_read_bytes(tb, read_kernel(tb, slices, 'io', A))
-    read_devices = {dev: v['Read'] for dev, v in sub['blkio'].items() if v.get('Read', 0) >= size // 2}
-    assert read_devices, (sub['blkio'], size)
-    for dev, value in read_devices.items():
-        assert value <= kernel_io.get(dev, -1), (dev, value, kernel_io)
     # pressure: totals from cpu/memory/io.pressure; cpu's "some" total is the file's, not later than it.
     # The batched reads (io_uring where the kernel offers it) run in the daemon's own thread: no
     # kernel I/O workers join its process (they would also count in its slice's pids).
