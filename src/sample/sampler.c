@@ -448,7 +448,8 @@ static void rescanned(Sampler *s) {
         usec_t now = now_usec(CLOCK_MONOTONIC);
 
         s->last_rescan_usec = now;
-        if (s->io_checks == 0 || now - s->io_checked_usec >= IO_CHECK_USEC) {
+        /* Failed looks count against the rate too: io_checks counts only the ones that worked. */
+        if (s->io_checked_usec == 0 || now - s->io_checked_usec >= IO_CHECK_USEC) {
                 io_coverage_check(s);
                 s->io_checked_usec = now;
         }
