@@ -13,6 +13,12 @@ SLICE = 'test_cgroup_a.slice'
 SCOPE = 'test_cgroup_a.scope'
 SCOPE_CGROUP = f'/{SLICE}/{SCOPE}'
 APP_DIR = '/run/app'
+NO_WEB = '[Web]\nListen='  # these tests need no web server (and its fixed port may be another testbed's)
+
+
+@pytest.fixture(autouse=True)
+def no_web_server(daemon):
+    daemon.write_config(NO_WEB)
 
 # A forking daemon: a child, a grandchild, then the pid file (as real daemons do, written last).
 FORKING_DAEMON = '''#!/bin/sh
@@ -108,7 +114,7 @@ def test_pids_already_in_the_scope_cost_no_dbus_call(daemon, slices, tb):
 # Done means 2 ------------------------------------------------------------------------------------
 
 def test_rewritten_pid_file_moves_the_new_process_within_a_second(daemon, slices, tb):
-    daemon.write_config('[Tasks]\nUpdateIntervalSec=60')  # only inotify can be this fast
+    daemon.write_config('[Tasks]\nUpdateIntervalSec=60\n' + NO_WEB)  # only inotify can be this fast
     pid = start_app(daemon, tb)
     daemon.write_tree(tree_with_pid_files(f'{APP_DIR}/app.pid'))
     daemon.start()
@@ -210,7 +216,7 @@ def test_non_root_pid_files_can_be_allowed(daemon, slices, tb):
     victim = int(tb.show('victim.service', 'MainPID'))
     daemon.write_file(f'{APP_DIR}/user.pid', f'{victim}\n')
     tb.run(['chown', '65534', f'{APP_DIR}/user.pid'])
-    daemon.write_config('[Tasks]\nUpdateIntervalSec=2\nAllowNonRootPidFiles=yes')
+    daemon.write_config('[Tasks]\nUpdateIntervalSec=2\nAllowNonRootPidFiles=yes\n' + NO_WEB)
     daemon.write_tree(tree_with_pid_files(f'{APP_DIR}/user.pid'))
     daemon.start()
     wait_for(lambda: cgroup_of(tb, victim) == SCOPE_CGROUP, 10, what='the process of a non-root pid file')
@@ -226,7 +232,8 @@ def test_config_and_dropin_pid_files_with_globs(daemon, slices, tb):
     daemon.write_file(f'{APP_DIR}/b/web1.pid', f'{pids["web1"]}\n')
     daemon.write_file(f'{APP_DIR}/b/web2.pid', f'{pids["web2"]}\n')
     daemon.write_file(f'{APP_DIR}/other.pid', f'{pids["other"]}\n')
-    daemon.write_config(f'[Tasks]\nUpdateIntervalSec=2\nPidFiles=test_cgroup_b:{APP_DIR}/b/*.pid nosuchgroup:/x.pid')
+    daemon.write_config(f'[Tasks]\nUpdateIntervalSec=2\nPidFiles=test_cgroup_b:{APP_DIR}/b/*.pid nosuchgroup:/x.pid\n'
+                        + NO_WEB)
     daemon.write_file('/run/sktest/pidfiles.d/10-other.conf', f'[Tasks]\nPidFiles={GROUP}:{APP_DIR}/other.pid\n')
     daemon.write_tree({'slices': {GROUP: {}, 'test_cgroup_b': {}}})
     daemon.start('--pidfiles-dir=/run/sktest/pidfiles.d')
@@ -299,22 +306,23 @@ def proc_state(tb, pid):
     return out.rsplit(')', 1)[1].split()[0] if ')' in out else None
 
 
-ZOMBIE_MAKER = '''#!/bin/sh
-true &
-echo $! > "$1/zombie.pid.tmp" && mv "$1/zombie.pid.tmp" "$1/zombie.pid"
-echo $$ > "$1/parent.pid.tmp" && mv "$1/parent.pid.tmp" "$1/parent.pid"
-exec sleep 300
+# A child that exits at once, never reaped: its parent writes both pid files and becomes a sleep.
+ZOMBIE_MAKER = '''import os, sys
+child = os.fork()
+if child == 0:
+    os._exit(0)
+for name, pid in (("zombie", child), ("parent", os.getpid())):
+    with open(f"{sys.argv[1]}/{name}.pid.tmp", "w") as f:
+        f.write(f"{pid}\\n")
+    os.rename(f"{sys.argv[1]}/{name}.pid.tmp", f"{sys.argv[1]}/{name}.pid")
+os.execv("/bin/sleep", ["sleep", "300"])
 '''
-NO_WEB = '[Web]\nListen='  # these tests need no web server (and its fixed port may be another testbed's)
 
 
 def test_a_zombie_is_refused_once_and_its_parent_moves_once(daemon, slices, tb):
-    daemon.write_config(NO_WEB)
     tb.run(['mkdir', '-p', APP_DIR])
-    # The shell forks `true`, writes its pid, and becomes a sleep that never reaps it: a zombie child.
-    daemon.write_file(f'{APP_DIR}/zombie.sh', ZOMBIE_MAKER)
-    tb.run(['chmod', '755', f'{APP_DIR}/zombie.sh'])
-    tb.run(['systemd-run', '--unit=zombie-parent', f'{APP_DIR}/zombie.sh', APP_DIR])
+    daemon.write_file(f'{APP_DIR}/zombie.py', ZOMBIE_MAKER)
+    tb.run(['systemd-run', '--unit=zombie-parent', '/usr/bin/python3', f'{APP_DIR}/zombie.py', APP_DIR])
     wait_for(lambda: tb.run(['test', '-s', f'{APP_DIR}/parent.pid'], check=False).returncode == 0, 5,
              what='the pid files')
     zombie = int(tb.run(['cat', f'{APP_DIR}/zombie.pid']).stdout)
@@ -354,7 +362,6 @@ threading.Thread(target=run).start()
 
 
 def test_a_thread_id_is_refused_as_a_thread(daemon, slices, tb):
-    daemon.write_config(NO_WEB)
     tb.run(['mkdir', '-p', APP_DIR])
     path = f'{APP_DIR}/thread.pid'
     daemon.write_file(f'{APP_DIR}/threaded.py', THREADED.format(path=path))
@@ -383,7 +390,6 @@ def status_bytes(daemon):
 
 def test_10000_bad_pid_files_renamed_three_times_leave_a_bounded_status(daemon, slices, tb):
     from test_sample import rss_kib
-    daemon.write_config(NO_WEB)
     bad_dir = f'{APP_DIR}/bad'
     tb.run(['mkdir', '-p', bad_dir])
     host_dir = tb.host_path(bad_dir)
