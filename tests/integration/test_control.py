@@ -111,7 +111,8 @@ def test_every_bad_request_gets_one_error_line_and_leaks_nothing(daemon, slices,
                 assert answer == {'error': error}, (raw[:80], answer)
     # The longest good name is fine, and answered per name.
     answer = one_line(exchange(tb, request('exec_args', names=['test_cgroup_a', 'c' * 4096])))
-    assert answer == {'test_cgroup_a': '--slice=test_cgroup_a.slice', 'c' * 4096: {'error': 'no such group in the tree'}}
+    assert answer == {'test_cgroup_a': '--slice=test_cgroup_a.slice',
+                      'c' * 4096: {'error': 'no such group in the tree'}}
     # The CLI shows the daemon's message and fails.
     r = daemon.ctl('exec-args', 'd' * 5000, check=False)
     assert r.returncode != 0 and 'slicekeeperd: args.names[0] is 5000 bytes long, more than 4096' in r.stderr, r.stderr
