@@ -64,14 +64,22 @@ static int ask_args(const char *cmd, json_t *args, json_t **ret) {
         /* The daemon may refuse the connection (not root, too many clients) with an error line and close it
          * before or while the request goes out: a broken pipe or a reset is only reported when no answer
          * line came. */
-        if (send(fd, request, strlen(request), MSG_NOSIGNAL) < 0) {
-                if (errno != EPIPE && errno != ECONNRESET) {
+        for (size_t sent = 0, size = strlen(request); sent < size;) {
+                ssize_t n = send(fd, request + sent, size - sent, MSG_NOSIGNAL);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno != EPIPE && errno != ECONNRESET) {
                         int r = -errno;
                         fprintf(stderr, "Cannot send request: %s\n", strerror(errno));
                         return r;
                 }
-                transport_error = errno;
-                transport_what = "send request";
+                if (n < 0) {
+                        transport_error = errno;
+                        transport_what = "send request";
+                        break;
+                }
+                sent += (size_t) n;
         }
         for (;;) {
                 ssize_t n;
