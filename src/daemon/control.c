@@ -35,6 +35,7 @@ struct ControlServer {
         size_t n_clients;
         ControlHandler handler;
         void *userdata;
+        uint64_t accepted, refused_not_root, refused_busy, errors, timed_out;
 };
 
 /* Closing with unread input makes the kernel reset the connection, and the peer may then miss the answer
@@ -80,6 +81,9 @@ static void client_free(Client *c) {
 
 static int client_answer(Client *c, json_t *answer) {
         char *text = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
+
+        if (!answer || json_object_get(answer, "error"))
+                c->server->errors++;
 
         json_decref(answer);
         if (!text)
@@ -162,6 +166,7 @@ static int on_client_timeout(sd_event_source *es _unused_, uint64_t usec _unused
         Client *c = userdata;
 
         /* A request line still incomplete is answered; an answer still not taken is given up. */
+        c->server->timed_out++;
         if (c->out || client_answer(c, json_pack("{s:s}", "error", "no complete request line within 10 s")) < 0 ||
             sd_event_source_set_time_relative(c->timeout, CLIENT_TIMEOUT_USEC) < 0 ||
             sd_event_source_set_enabled(c->timeout, SD_EVENT_ONESHOT) < 0)
@@ -199,18 +204,22 @@ static int on_accept(sd_event_source *es _unused_, int fd, uint32_t revents _unu
         if (cred.uid != 0 || s->n_clients >= CONTROL_CLIENTS_MAX) {
                 char message[128];
 
-                if (cred.uid != 0)
+                if (cred.uid != 0) {
+                        s->refused_not_root++;
                         snprintf(message, sizeof(message),
                                  "permission denied: the control socket is for root (peer uid %d)", (int) cred.uid);
-                else
+                } else {
+                        s->refused_busy++;
                         snprintf(message, sizeof(message), "too many control clients (at most %d at once); try again",
                                  CONTROL_CLIENTS_MAX);
+                }
                 refuse_connection(TAKE_FD(cfd), message);
                 return 0;
         }
         c = calloc(1, sizeof(Client));
         if (!c)
                 return 0;
+        s->accepted++;
         c->server = s;
         c->fd = -EBADF;
         c->next = s->clients;
@@ -293,4 +302,11 @@ ControlServer *control_server_free(ControlServer *s) {
         free(s->path);
         free(s);
         return NULL;
+}
+
+json_t *control_server_status_json(const ControlServer *s) {
+        return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "clients", (json_int_t) s->n_clients, "accepted",
+                         (json_int_t) s->accepted, "refused_not_root", (json_int_t) s->refused_not_root,
+                         "refused_busy", (json_int_t) s->refused_busy, "errors", (json_int_t) s->errors,
+                         "timed_out", (json_int_t) s->timed_out);
 }

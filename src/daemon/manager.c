@@ -258,6 +258,8 @@ static json_t *manager_status_json(Manager *m) {
         json_object_set_new(o, "slices", realizer_status_json(m->realizer));
         if (m->attacher)
                 json_object_set_new(o, "tasks", attacher_status_json(m->attacher));
+        if (m->control)
+                json_object_set_new(o, "control", control_server_status_json(m->control));
         if (m->sampler)
                 json_object_set_new(o, "sampler", sampler_status_json(m->sampler));
         if (m->redis)

@@ -100,8 +100,13 @@ BAD_REQUESTS = [
 ]
 
 
+def control(daemon):
+    return daemon.status()['control']
+
+
 def test_every_bad_request_gets_one_error_line_and_leaks_nothing(daemon, slices, tb):
     start(daemon, slices)
+    before = control(daemon)
     for raw, error in BAD_REQUESTS:
         for _ in range(5):  # again and again: a leak per request would pile up (and LeakSanitizer names it)
             answer = one_line(exchange(tb, raw))
@@ -116,6 +121,10 @@ def test_every_bad_request_gets_one_error_line_and_leaks_nothing(daemon, slices,
     # The CLI shows the daemon's message and fails.
     r = daemon.ctl('exec-args', 'd' * 5000, check=False)
     assert r.returncode != 0 and 'slicekeeperd: args.names[0] is 5000 bytes long, more than 4096' in r.stderr, r.stderr
+    after = control(daemon)
+    assert after['errors'] - before['errors'] == 5 * sum(1 for _, e in BAD_REQUESTS if e) + 1
+    assert after['accepted'] - before['accepted'] == 5 * len(BAD_REQUESTS) + 3  # + the good one, the CLI, status
+    assert after['clients'] == 1  # the status request itself: every other client is gone
     assert daemon.status()['version'] == 1
     stop_and_check(daemon)
 
@@ -139,7 +148,7 @@ def test_partial_lines_an_unfinished_line_and_a_stalled_client(daemon, slices, t
     assert one_line(answer) == {'error': 'no complete request line within 10 s'}
     assert 9 <= waited <= 15, waited
     # Meanwhile and afterwards, others are served.
-    assert daemon.status()['version'] == 1
+    assert control(daemon)['timed_out'] == 1
     stop_and_check(daemon)
 
 
@@ -179,7 +188,10 @@ def test_clients_that_leave_early_or_mid_answer_harm_nobody(daemon, slices, tb):
             s.sendall(b'{"cmd": "sta')
         connect(tb).close()  # connects and goes
     assert tb.show(daemon.unit, 'ActiveState') == 'active'
-    assert daemon.status()['tasks']['passes'] >= status['tasks']['passes']
+    # Every one of them is gone from the daemon too (each closes when its answer fails or its line ends).
+    status = daemon.wait_status(lambda s: s['control']['clients'] == 1, 15, what='the clients gone',
+                                interval=0.5)
+    assert status['control']['accepted'] >= 40
     stop_and_check(daemon)
 
 
@@ -203,7 +215,8 @@ def test_a_non_root_client_is_told_why_not_given_a_broken_pipe(daemon, slices, t
     # Without the capability the socket's mode keeps it out before the daemon is asked.
     r = tb.run(as_nobody(CTL, 'status', caps=False), check=False)
     assert r.returncode != 0 and 'Cannot reach slicekeeperd' in r.stderr and 'Permission denied' in r.stderr
-    assert daemon.status()['version'] == 1
+    counters = control(daemon)
+    assert counters['refused_not_root'] == 12 and counters['refused_busy'] == 0, counters
     stop_and_check(daemon)
 
 
@@ -223,4 +236,6 @@ def test_one_client_too_many_is_told_so_not_reset(daemon, slices, tb):
             s.close()
     # With the others gone, the CLI is served again (once the daemon has seen them go).
     wait_for(lambda: daemon.ctl('status', check=False).returncode == 0, 5, what='the CLI served again')
+    counters = control(daemon)
+    assert counters['refused_busy'] == 3 and counters['refused_not_root'] == 0, counters
     stop_and_check(daemon)
