@@ -15,8 +15,10 @@
 #include "fileio.h"
 #include "log.h"
 #include "parse-util.h"
+#include "pid-select.h"
 #include "pidfile.h"
 #include "proc-table.h"
+#include "refusals.h"
 #include "strv.h"
 #include "unit-name.h"
 
@@ -34,23 +36,16 @@ typedef struct Watch {
         char *dir;
 } Watch;
 
-/* The last refusal of one pid file, so each distinct cause is logged once. */
-typedef struct Refusal {
-        char *file, *reason;
-        usec_t usec;
-} Refusal;
-
 typedef struct Group {
         Attacher *attacher;
         char *path, *slice, *scope, *scope_cgroup;
         char **patterns;
+        size_t *left_out;   /* per pattern: files matched beyond ATTACHER_MATCHES_MAX in the last pass */
         pid_t *pids;        /* in the scope after the last pass */
         size_t n_pids;
         pid_t *sending;     /* being moved by the request in flight */
         size_t n_sending;
-        Refusal *refusals;
-        size_t n_refusals;
-        ssize_t last_refusal; /* index into refusals, -1: none */
+        RefusalList refusals;
         bool scope_known;   /* the scope existed at the last success */
         bool fallback;      /* the request in flight is the second way round */
         bool queued;        /* has processes to send, waiting for a free request slot */
@@ -78,6 +73,10 @@ struct Attacher {
         size_t send_next;   /* where the queue scan goes on */
         bool running, again;
         uint64_t passes;
+        uint64_t calls_sent;      /* D-Bus requests to move processes, since start */
+        uint64_t moved_total;     /* processes moved, since start */
+        uint64_t refusals_logged; /* refusal lines written to the journal, since start */
+        size_t n_refusals;        /* records kept over all groups (bounded by REFUSALS_TOTAL_MAX) */
         usec_t pass_started_usec, last_pass_usec; /* CLOCK_MONOTONIC; the duration of the last full pass */
         size_t pass_moved, last_pass_moved;
 
@@ -113,13 +112,10 @@ static void group_done(Group *g) {
         free(g->scope);
         free(g->scope_cgroup);
         strv_free(g->patterns);
+        free(g->left_out);
         free(g->pids);
         free(g->sending);
-        for (size_t i = 0; i < g->n_refusals; i++) {
-                free(g->refusals[i].file);
-                free(g->refusals[i].reason);
-        }
-        free(g->refusals);
+        refusal_list_done(&g->refusals, &g->attacher->n_refusals);
 }
 
 static void groups_clear(Attacher *a) {
@@ -152,7 +148,7 @@ static int group_add_pattern(Attacher *a, const char *path, const char *pattern)
                         return -ENOMEM;
                 a->groups = n;
                 g = &a->groups[a->n_groups];
-                *g = (Group) { .attacher = a, .last_refusal = -1 };
+                *g = (Group) { .attacher = a, .refusals = REFUSAL_LIST_INIT };
                 g->path = strdup(path);
                 if (!g->path)
                         return -ENOMEM;
@@ -173,6 +169,12 @@ static int group_add_pattern(Attacher *a, const char *path, const char *pattern)
         }
         if (strv_contains(g->patterns, pattern))
                 return 0;
+        size_t n = strv_length(g->patterns);
+        size_t *left_out = realloc(g->left_out, (n + 1) * sizeof(size_t));
+        if (!left_out)
+                return -ENOMEM;
+        g->left_out = left_out;
+        g->left_out[n] = 0;
         return strv_extend(&g->patterns, pattern);
 }
 
@@ -230,40 +232,18 @@ int attacher_set_groups(Attacher *a, Tree *tree, char *const *local_entries) {
 /* ---- refusals ---- */
 
 static void refuse(Group *g, const char *file, const char *reason) {
-        Refusal *r = NULL;
+        Attacher *a = g->attacher;
 
-        for (size_t i = 0; i < g->n_refusals; i++)
-                if (streq(g->refusals[i].file, file))
-                        r = &g->refusals[i];
-        if (r && r->reason && streq(r->reason, reason)) {
-                g->last_refusal = r - g->refusals;
-                return; /* the same cause again: already logged */
-        }
+        if (refusal_list_note(&g->refusals, &a->n_refusals, file, reason, now_usec(CLOCK_REALTIME)) != REFUSAL_NEW)
+                return; /* the same cause again (logged already), or over the bound (counted at the pass's end) */
+        a->refusals_logged++;
         log_slice(LOG_WARNING, 0, g->slice, "Not moving anything for pid file %s (group %s): it %s.", file, g->path,
                   reason);
-        if (!r) {
-                Refusal *n = realloc(g->refusals, (g->n_refusals + 1) * sizeof(Refusal));
-                if (!n)
-                        return;
-                g->refusals = n;
-                r = &g->refusals[g->n_refusals++];
-                *r = (Refusal) { .file = strdup(file) };
-        }
-        free(r->reason);
-        r->reason = strdup(reason);
-        r->usec = now_usec(CLOCK_REALTIME);
-        g->last_refusal = r - g->refusals;
 }
 
 static void accept_file(Group *g, const char *file) {
-        for (size_t i = 0; i < g->n_refusals; i++)
-                if (streq(g->refusals[i].file, file) && g->refusals[i].reason) {
-                        log_slice(LOG_INFO, 0, g->slice, "Pid file %s (group %s) is usable again.", file, g->path);
-                        free(g->refusals[i].reason);
-                        g->refusals[i].reason = NULL;
-                        if (g->last_refusal == (ssize_t) i)
-                                g->last_refusal = -1;
-                }
+        if (refusal_list_accept(&g->refusals, &g->attacher->n_refusals, file))
+                log_slice(LOG_INFO, 0, g->slice, "Pid file %s (group %s) is usable again.", file, g->path);
 }
 
 /* ---- one pass ---- */
@@ -324,10 +304,9 @@ static void consider_file(Attacher *a, Group *g, const ProcTable *procs, const c
                           size_t *n_out) {
         PidFileOptions o = { .require_root_owner = !a->allow_non_root_files, .pid_max = a->pid_max };
         _cleanup_(freep) pid_t *tree = NULL;
-        const ProcEntry *e;
         char reason[256];
         size_t n_tree = 0;
-        pid_t pid;
+        pid_t pid, tgid = 0;
         int r;
 
         r = pidfile_read(file, &o, &pid, reason, sizeof(reason));
@@ -339,29 +318,17 @@ static void consider_file(Attacher *a, Group *g, const ProcTable *procs, const c
                 refuse(g, file, reason);
                 return;
         }
-        e = proc_table_find(procs, pid);
-        if (pid == 1)
-                snprintf(reason, sizeof(reason), "names PID 1");
-        else if (!e)
-                snprintf(reason, sizeof(reason), "names pid %d, which does not exist", (int) pid);
-        else if (e->kthread)
-                snprintf(reason, sizeof(reason), "names pid %d, a kernel thread", (int) pid);
-        else if (proc_table_is_self_or_ancestor(procs, pid, getpid()))
-                snprintf(reason, sizeof(reason), "names pid %d, slicekeeperd itself or one of its ancestors", (int) pid);
-        else
-                reason[0] = 0;
-        if (reason[0]) {
+        if (!proc_table_find(procs, pid))
+                (void) proc_thread_group(a->proc_root, pid, &tgid); /* a thread id is not listed, but there */
+        if (pid_select_check(procs, pid, tgid, getpid(), reason, sizeof(reason)) < 0) {
                 refuse(g, file, reason);
                 return;
         }
         accept_file(g, file);
-        if (proc_table_subtree(procs, pid, &tree, &n_tree) < 0)
+        if (pid_select_subtree(procs, pid, getpid(), &tree, &n_tree) < 0)
                 return;
-        for (size_t i = 0; i < n_tree; i++) {
-                const ProcEntry *d = proc_table_find(procs, tree[i]);
-                if (d && !d->kthread && tree[i] != getpid())
-                        (void) pid_push(out, n_out, tree[i]);
-        }
+        for (size_t i = 0; i < n_tree; i++)
+                (void) pid_push(out, n_out, tree[i]);
 }
 
 static void send_queued(Attacher *a);
@@ -379,6 +346,7 @@ static void group_finish(Group *g, bool ok) {
                 log_slice(LOG_INFO, 0, g->scope, "Moved %zu process(es) into %s (group %s).", g->n_sending, g->scope,
                           g->path);
                 a->pass_moved += g->n_sending;
+                a->moved_total += g->n_sending;
         }
         free(g->sending);
         g->sending = NULL;
@@ -409,6 +377,7 @@ static void send_queued(Attacher *a) {
                         continue;
                 }
                 a->calls++;
+                a->calls_sent++;
         }
 }
 
@@ -528,9 +497,11 @@ static void group_pass(Attacher *a, Group *g, const ProcTable *procs) {
         _cleanup_(freep) pid_t *found = NULL, *members = NULL;
         size_t n_found = 0, n_members = 0;
 
+        refusal_list_pass_begin(&g->refusals, &a->n_refusals);
         for (size_t p = 0; g->patterns && g->patterns[p]; p++) {
                 glob_t gl = { 0 };
                 int r = glob(g->patterns[p], GLOB_NOSORT | GLOB_NOESCAPE, NULL, &gl);
+                size_t matched = r == 0 ? gl.gl_pathc : 0;
 
                 if (r == GLOB_NOMATCH) {
                         if (!strpbrk(g->patterns[p], "*?["))
@@ -539,6 +510,27 @@ static void group_pass(Attacher *a, Group *g, const ProcTable *procs) {
                         for (size_t i = 0; i < gl.gl_pathc && i < ATTACHER_MATCHES_MAX; i++)
                                 consider_file(a, g, procs, gl.gl_pathv[i], &found, &n_found);
                 globfree(&gl);
+                switch (pid_select_glob_cut(matched, ATTACHER_MATCHES_MAX, &g->left_out[p])) {
+                case 1:
+                        log_slice(LOG_WARNING, 0, g->slice, "Pid files %s (group %s) match %zu files; only %d are "
+                                  "read, %zu are left out.", g->patterns[p], g->path, matched, ATTACHER_MATCHES_MAX,
+                                  g->left_out[p]);
+                        break;
+                case -1:
+                        log_slice(LOG_INFO, 0, g->slice, "Pid files %s (group %s): every match is read again.",
+                                  g->patterns[p], g->path);
+                        break;
+                }
+        }
+        switch (refusal_list_pass_end(&g->refusals, &a->n_refusals)) {
+        case 1:
+                log_slice(LOG_WARNING, 0, g->slice, "Group %s: %zu more pid files refused than are listed; at most %d "
+                          "per group and %d in all are kept and logged, the rest only counted in the status.", g->path,
+                          g->refusals.last_unlisted, REFUSALS_GROUP_MAX, REFUSALS_TOTAL_MAX);
+                break;
+        case -1:
+                log_slice(LOG_INFO, 0, g->slice, "Group %s: every refused pid file is listed again.", g->path);
+                break;
         }
 
         /* Keep what is in the scope; send only what is not there yet. */
@@ -784,33 +776,38 @@ Attacher *attacher_free(Attacher *a) {
         return NULL;
 }
 
+static json_t *group_status_json(const Group *g) {
+        json_t *pids = json_array(), *files = json_array(), *refusals = json_array(), *left_out = json_object();
+        const RefusalList *l = &g->refusals;
+
+        for (size_t j = 0; j < g->n_pids; j++)
+                json_array_append_new(pids, json_integer(g->pids[j]));
+        for (size_t j = 0; g->patterns && g->patterns[j]; j++) {
+                json_array_append_new(files, json_string(g->patterns[j]));
+                if (g->left_out[j] > 0)
+                        json_object_set_new(left_out, g->patterns[j], json_integer((json_int_t) g->left_out[j]));
+        }
+        for (size_t j = 0; j < l->n; j++)
+                json_array_append_new(refusals, json_pack("{s:s, s:s, s:I}", "file", l->items[j].file, "reason",
+                                                          l->items[j].reason, "usec", (json_int_t) l->items[j].usec));
+        return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o}", "slice", g->slice, "scope", g->scope,
+                         "pid_files", files, "pids", pids, "refusals", refusals, "last_refusal",
+                         l->last >= 0 ? json_pack("{s:s, s:s}", "file", l->items[l->last].file, "reason",
+                                                  l->items[l->last].reason) : json_null(),
+                         "refusals_unlisted", (json_int_t) l->last_unlisted, "left_out", left_out);
+}
+
 json_t *attacher_status_json(const Attacher *a) {
         json_t *groups = json_object(), *o;
 
-        for (size_t i = 0; groups && i < a->n_groups; i++) {
-                const Group *g = &a->groups[i];
-                json_t *pids = json_array(), *files = json_array(), *refusals = json_array();
-
-                for (size_t j = 0; j < g->n_pids; j++)
-                        json_array_append_new(pids, json_integer(g->pids[j]));
-                for (size_t j = 0; g->patterns && g->patterns[j]; j++)
-                        json_array_append_new(files, json_string(g->patterns[j]));
-                for (size_t j = 0; j < g->n_refusals; j++)
-                        if (g->refusals[j].reason)
-                                json_array_append_new(refusals, json_pack("{s:s, s:s, s:I}", "file", g->refusals[j].file,
-                                                                          "reason", g->refusals[j].reason, "usec",
-                                                                          (json_int_t) g->refusals[j].usec));
-                json_object_set_new(groups, g->path,
-                                    json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "slice", g->slice, "scope", g->scope,
-                                              "pid_files", files, "pids", pids, "refusals", refusals, "last_refusal",
-                                              g->last_refusal >= 0 && g->refusals[g->last_refusal].reason ?
-                                                      json_pack("{s:s, s:s}", "file", g->refusals[g->last_refusal].file,
-                                                                "reason", g->refusals[g->last_refusal].reason) :
-                                                      json_null()));
-        }
-        o = json_pack("{s:o, s:o, s:I, s:{s:I, s:I}}", "groups", groups ? groups : json_object(), "unresolved",
-                      json_array(), "passes", (json_int_t) a->passes, "last_pass", "usec",
-                      (json_int_t) a->last_pass_usec, "moved", (json_int_t) a->last_pass_moved);
+        for (size_t i = 0; groups && i < a->n_groups; i++)
+                json_object_set_new(groups, a->groups[i].path, group_status_json(&a->groups[i]));
+        o = json_pack("{s:o, s:o, s:I, s:{s:I, s:I}, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "groups",
+                      groups ? groups : json_object(), "unresolved", json_array(), "passes", (json_int_t) a->passes,
+                      "last_pass", "usec", (json_int_t) a->last_pass_usec, "moved", (json_int_t) a->last_pass_moved,
+                      "moved_total", (json_int_t) a->moved_total, "calls", (json_int_t) a->calls_sent,
+                      "refusal_records", "kept", (json_int_t) a->n_refusals, "max", (json_int_t) REFUSALS_TOTAL_MAX,
+                      "per_group_max", (json_int_t) REFUSALS_GROUP_MAX, "logged", (json_int_t) a->refusals_logged);
         for (size_t i = 0; o && a->unresolved && a->unresolved[i]; i++)
                 json_array_append_new(json_object_get(o, "unresolved"), json_string(a->unresolved[i]));
         return o;

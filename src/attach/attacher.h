@@ -39,5 +39,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Attacher *, attacher_free)
 int attacher_set_groups(Attacher *a, Tree *tree, char *const *local_entries);
 void attacher_request_pass(Attacher *a);
 
-/* {"groups": {path: {"scope", "pid_files", "pids", "last_refusal"}}, "unresolved": [...], "passes": n} */
+/* {"groups": {path: {"scope", "pid_files", "pids", "refusals", "last_refusal", "refusals_unlisted",
+ * "left_out"}}, "unresolved": [...], "passes", "moved_total", "calls", "refusal_records": {...}} */
 json_t *attacher_status_json(const Attacher *a);

@@ -12,7 +12,7 @@
 
 #define PF_KTHREAD 0x00200000UL
 
-int proc_parse_stat(const char *line, pid_t *ret_ppid, unsigned long *ret_flags) {
+int proc_parse_stat(const char *line, pid_t *ret_ppid, unsigned long *ret_flags, char *ret_state) {
         const char *p = strrchr(line, ')'); /* comm may hold spaces and parentheses */
         char state;
         int ppid;
@@ -25,7 +25,43 @@ int proc_parse_stat(const char *line, pid_t *ret_ppid, unsigned long *ret_flags)
                 return -EINVAL;
         *ret_ppid = ppid;
         *ret_flags = flags;
+        if (ret_state)
+                *ret_state = state;
         return 0;
+}
+
+int proc_parse_status_tgid(const char *text, pid_t *ret) {
+        for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+                char digits[16];
+                size_t len;
+                uint64_t v;
+
+                if (strncmp(line, "Tgid:", 5) != 0)
+                        continue;
+                line += 5 + strspn(line + 5, " \t");
+                len = strcspn(line, "\n");
+                if (len == 0 || len >= sizeof(digits))
+                        return -EINVAL;
+                memcpy(digits, line, len);
+                digits[len] = 0;
+                if (safe_atou64(digits, &v) < 0 || v == 0 || v > INT32_MAX)
+                        return -EINVAL;
+                *ret = (pid_t) v;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+int proc_thread_group(const char *proc_root, pid_t pid, pid_t *ret) {
+        _cleanup_(freep) char *path = NULL, *data = NULL;
+        int r;
+
+        if (asprintf(&path, "%s/%d/status", proc_root, (int) pid) < 0)
+                return -ENOMEM;
+        r = read_file_bounded(path, 16 * 1024, &data, NULL);
+        if (r < 0)
+                return r;
+        return proc_parse_status_tgid(data, ret);
 }
 
 static int entry_cmp(const void *a, const void *b) {
@@ -46,12 +82,13 @@ int proc_table_load(const char *proc_root, ProcTable *ret) {
                 uint64_t pid;
                 pid_t ppid;
                 unsigned long flags;
+                char state;
 
                 if (safe_atou64(de->d_name, &pid) < 0 || pid == 0 || pid > INT32_MAX)
                         continue;
                 if (asprintf(&path, "%s/%s/stat", proc_root, de->d_name) < 0)
                         goto oom;
-                if (read_file_bounded(path, 4096, &data, NULL) < 0 || proc_parse_stat(data, &ppid, &flags) < 0)
+                if (read_file_bounded(path, 4096, &data, NULL) < 0 || proc_parse_stat(data, &ppid, &flags, &state) < 0)
                         continue; /* gone meanwhile */
                 if (t.n == cap) {
                         ProcEntry *n;
@@ -63,7 +100,7 @@ int proc_table_load(const char *proc_root, ProcTable *ret) {
                                 goto oom;
                         t.entries = n;
                 }
-                t.entries[t.n++] = (ProcEntry) { (pid_t) pid, ppid, (flags & PF_KTHREAD) || pid == 2 || ppid == 2 };
+                t.entries[t.n++] = (ProcEntry) { (pid_t) pid, ppid, (flags & PF_KTHREAD) || pid == 2 || ppid == 2, state };
         }
         if (t.n > 0)
                 qsort(t.entries, t.n, sizeof(ProcEntry), entry_cmp);

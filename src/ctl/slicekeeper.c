@@ -33,6 +33,8 @@ static int ask_args(const char *cmd, json_t *args, json_t **ret) {
         _cleanup_(freep) char *request = NULL;
         json_error_t jerr;
         json_t *answer;
+        const char *transport_what = NULL;
+        int transport_error = 0;
 
         if (strlen(arg_socket) >= sizeof(sa.sun_path)) {
                 fprintf(stderr, "Socket path too long: %s\n", arg_socket);
@@ -59,9 +61,25 @@ static int ask_args(const char *cmd, json_t *args, json_t **ret) {
                 }
                 free(text);
         }
-        if (send(fd, request, strlen(request), MSG_NOSIGNAL) < 0) {
-                fprintf(stderr, "Cannot send request: %s\n", strerror(errno));
-                return -errno;
+        /* The daemon may refuse the connection (not root, too many clients) with an error line and close it
+         * before or while the request goes out: a broken pipe or a reset is only reported when no answer
+         * line came. */
+        for (size_t sent = 0, size = strlen(request); sent < size;) {
+                ssize_t n = send(fd, request + sent, size - sent, MSG_NOSIGNAL);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno != EPIPE && errno != ECONNRESET) {
+                        int r = -errno;
+                        fprintf(stderr, "Cannot send request: %s\n", strerror(errno));
+                        return r;
+                }
+                if (n < 0) {
+                        transport_error = errno;
+                        transport_what = "send request";
+                        break;
+                }
+                sent += (size_t) n;
         }
         for (;;) {
                 ssize_t n;
@@ -82,14 +100,24 @@ static int ask_args(const char *cmd, json_t *args, json_t **ret) {
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        fprintf(stderr, "Cannot read answer: %s\n", strerror(errno));
-                        return -errno;
+                        transport_error = errno;
+                        transport_what = "read answer";
+                        break;
                 }
                 if (n == 0)
                         break;
                 len += (size_t) n;
+                if (memchr(buf + len - n, '\n', (size_t) n))
+                        break; /* one line is the whole answer */
         }
-        answer = json_loadb(buf, len, 0, &jerr);
+        if (len == 0) {
+                if (transport_error)
+                        fprintf(stderr, "Cannot %s: %s\n", transport_what, strerror(transport_error));
+                else
+                        fprintf(stderr, "slicekeeperd closed the connection without an answer.\n");
+                return transport_error ? -transport_error : -EPIPE;
+        }
+        answer = json_loadb(buf, len, JSON_DISABLE_EOF_CHECK, &jerr);
         if (!answer) {
                 fprintf(stderr, "Garbled answer from slicekeeperd: %s\n", jerr.text);
                 return -EBADMSG;

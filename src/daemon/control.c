@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -34,7 +35,31 @@ struct ControlServer {
         size_t n_clients;
         ControlHandler handler;
         void *userdata;
+        uint64_t accepted, refused_not_root, refused_busy, errors, timed_out;
 };
+
+/* Closing with unread input makes the kernel reset the connection, and the peer may then miss the answer
+ * it was sent: read what is there first (bounded). */
+static void drain_and_close(int fd) {
+        char drain[4096];
+
+        for (int i = 0; i < 16 && recv(fd, drain, sizeof(drain), MSG_DONTWAIT) > 0; i++)
+                ;
+        close(fd);
+}
+
+/* Refuses a connection that gets no client: the error line, then close. */
+static void refuse_connection(int fd, const char *message) {
+        _cleanup_(freep) char *line = NULL;
+        json_t *o = json_pack("{s:s}", "error", message);
+        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+        json_decref(o);
+        if (text && asprintf(&line, "%s\n", text) >= 0)
+                (void) !send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+        free(text);
+        drain_and_close(fd);
+}
 
 static void client_free(Client *c) {
         ControlServer *s = c->server;
@@ -47,14 +72,8 @@ static void client_free(Client *c) {
         s->n_clients--;
         sd_event_source_disable_unref(c->io);
         sd_event_source_disable_unref(c->timeout);
-        if (c->fd >= 0) {
-                char drain[4096];
-
-                /* Closing with unread input makes the kernel send a reset; read what is there first. */
-                for (int i = 0; i < 16 && recv(c->fd, drain, sizeof(drain), MSG_DONTWAIT) > 0; i++)
-                        ;
-                close(c->fd);
-        }
+        if (c->fd >= 0)
+                drain_and_close(c->fd);
         free(c->in);
         free(c->out);
         free(c);
@@ -62,6 +81,9 @@ static void client_free(Client *c) {
 
 static int client_answer(Client *c, json_t *answer) {
         char *text = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
+
+        if (!answer || json_object_get(answer, "error"))
+                c->server->errors++;
 
         json_decref(answer);
         if (!text)
@@ -80,7 +102,7 @@ static int client_answer(Client *c, json_t *answer) {
 
 static void client_handle(Client *c) {
         json_error_t jerr;
-        json_t *req = json_loadb(c->in, c->in_len, 0, &jerr), *answer;
+        json_t *req = json_loadb(c->in, c->in_len, JSON_DECODE_ANY, &jerr), *answer;
 
         if (!req)
                 answer = json_pack("{s:s}", "error", "request is not valid JSON");
@@ -141,7 +163,14 @@ static int on_client_io(sd_event_source *es _unused_, int fd, uint32_t revents, 
 }
 
 static int on_client_timeout(sd_event_source *es _unused_, uint64_t usec _unused_, void *userdata) {
-        client_free(userdata);
+        Client *c = userdata;
+
+        /* A request line still incomplete is answered; an answer still not taken is given up. */
+        c->server->timed_out++;
+        if (c->out || client_answer(c, json_pack("{s:s}", "error", "no complete request line within 10 s")) < 0 ||
+            sd_event_source_set_time_relative(c->timeout, CLIENT_TIMEOUT_USEC) < 0 ||
+            sd_event_source_set_enabled(c->timeout, SD_EVENT_ONESHOT) < 0)
+                client_free(c);
         return 0;
 }
 
@@ -170,19 +199,27 @@ static int on_accept(sd_event_source *es _unused_, int fd, uint32_t revents _unu
                 }
                 return 0;
         }
-        if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0) {
-                static const char refuse[] = "{\"error\":\"permission denied: the control socket is for root\"}\n";
-                (void) !send(cfd, refuse, sizeof(refuse) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-                return 0;
-        }
-        if (s->n_clients >= CONTROL_CLIENTS_MAX) {
-                static const char busy[] = "{\"error\":\"too many control clients\"}\n";
-                (void) !send(cfd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                cred.uid = (uid_t) -1;
+        if (cred.uid != 0 || s->n_clients >= CONTROL_CLIENTS_MAX) {
+                char message[128];
+
+                if (cred.uid != 0) {
+                        s->refused_not_root++;
+                        snprintf(message, sizeof(message),
+                                 "permission denied: the control socket is for root (peer uid %d)", (int) cred.uid);
+                } else {
+                        s->refused_busy++;
+                        snprintf(message, sizeof(message), "too many control clients (at most %d at once); try again",
+                                 CONTROL_CLIENTS_MAX);
+                }
+                refuse_connection(TAKE_FD(cfd), message);
                 return 0;
         }
         c = calloc(1, sizeof(Client));
         if (!c)
                 return 0;
+        s->accepted++;
         c->server = s;
         c->fd = -EBADF;
         c->next = s->clients;
@@ -265,4 +302,11 @@ ControlServer *control_server_free(ControlServer *s) {
         free(s->path);
         free(s);
         return NULL;
+}
+
+json_t *control_server_status_json(const ControlServer *s) {
+        return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "clients", (json_int_t) s->n_clients, "accepted",
+                         (json_int_t) s->accepted, "refused_not_root", (json_int_t) s->refused_not_root,
+                         "refused_busy", (json_int_t) s->refused_busy, "errors", (json_int_t) s->errors,
+                         "timed_out", (json_int_t) s->timed_out);
 }

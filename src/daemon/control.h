@@ -18,4 +18,6 @@ typedef json_t *(*ControlHandler)(const json_t *request, void *userdata);
 int control_server_new(sd_event *event, const char *path, ControlHandler handler, void *userdata,
                        ControlServer **ret);
 ControlServer *control_server_free(ControlServer *s);
+/* {"clients": now, "accepted", "refused_not_root", "refused_busy", "errors", "timed_out"}: since start. */
+json_t *control_server_status_json(const ControlServer *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ControlServer *, control_server_free)

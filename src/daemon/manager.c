@@ -258,6 +258,8 @@ static json_t *manager_status_json(Manager *m) {
         json_object_set_new(o, "slices", realizer_status_json(m->realizer));
         if (m->attacher)
                 json_object_set_new(o, "tasks", attacher_status_json(m->attacher));
+        if (m->control)
+                json_object_set_new(o, "control", control_server_status_json(m->control));
         if (m->sampler)
                 json_object_set_new(o, "sampler", sampler_status_json(m->sampler));
         if (m->redis)
@@ -402,20 +404,32 @@ static const TreeNode *manager_find_group(const Manager *m, const char *group, c
         return found;
 }
 
-/* {"NAME": "--slice=UNIT"} or {"NAME": {"error": "..."}} per name: what to pass to systemd-run. */
+/* {"NAME": "--slice=UNIT"} or {"NAME": {"error": "..."}} per name: what to pass to systemd-run. A malformed
+ * request is refused whole, before anything is built. */
 static json_t *manager_exec_args(const Manager *m, const json_t *names) {
-        json_t *o = json_object(), *v;
+        json_t *o, *v;
         size_t i;
 
         if (!json_is_array(names) || json_array_size(names) == 0 || json_array_size(names) > 1024)
                 return json_pack("{s:s}", "error", "args.names must be an array of 1..1024 group names");
         json_array_foreach(names, i, v) {
+                char error[128];
+
+                if (!json_is_string(v))
+                        snprintf(error, sizeof(error), "args.names[%zu] must be a string", i);
+                else if (json_string_length(v) > 4096)
+                        snprintf(error, sizeof(error), "args.names[%zu] is %zu bytes long, more than 4096", i,
+                                 json_string_length(v));
+                else
+                        continue;
+                return json_pack("{s:s}", "error", error);
+        }
+        o = json_object();
+        json_array_foreach(names, i, v) {
                 const char *name = json_string_value(v), *error = NULL;
                 _cleanup_(freep) char *unit = NULL, *arg = NULL;
                 const TreeNode *n;
 
-                if (!name || strlen(name) > 4096)
-                        return (json_decref(o), json_pack("{s:s}", "error", "args.names must hold strings"));
                 n = manager_find_group(m, name, &error);
                 if (n && unit_name_from_path(m->config->root, n->path, &unit) >= 0 &&
                     asprintf(&arg, "--slice=%s", unit) >= 0)

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Processes go where the tree says (issue 4): pid files, delegated scopes, exec-args, run."""
 import json
+import os
 import time
 
 import pytest
@@ -12,6 +13,12 @@ SLICE = 'test_cgroup_a.slice'
 SCOPE = 'test_cgroup_a.scope'
 SCOPE_CGROUP = f'/{SLICE}/{SCOPE}'
 APP_DIR = '/run/app'
+NO_WEB = '[Web]\nListen='  # these tests need no web server (and its fixed port may be another testbed's)
+
+
+@pytest.fixture(autouse=True)
+def no_web_server(daemon):
+    daemon.write_config(NO_WEB)
 
 # A forking daemon: a child, a grandchild, then the pid file (as real daemons do, written last).
 FORKING_DAEMON = '''#!/bin/sh
@@ -107,7 +114,7 @@ def test_pids_already_in_the_scope_cost_no_dbus_call(daemon, slices, tb):
 # Done means 2 ------------------------------------------------------------------------------------
 
 def test_rewritten_pid_file_moves_the_new_process_within_a_second(daemon, slices, tb):
-    daemon.write_config('[Tasks]\nUpdateIntervalSec=60')  # only inotify can be this fast
+    daemon.write_config('[Tasks]\nUpdateIntervalSec=60\n' + NO_WEB)  # only inotify can be this fast
     pid = start_app(daemon, tb)
     daemon.write_tree(tree_with_pid_files(f'{APP_DIR}/app.pid'))
     daemon.start()
@@ -209,7 +216,7 @@ def test_non_root_pid_files_can_be_allowed(daemon, slices, tb):
     victim = int(tb.show('victim.service', 'MainPID'))
     daemon.write_file(f'{APP_DIR}/user.pid', f'{victim}\n')
     tb.run(['chown', '65534', f'{APP_DIR}/user.pid'])
-    daemon.write_config('[Tasks]\nUpdateIntervalSec=2\nAllowNonRootPidFiles=yes')
+    daemon.write_config('[Tasks]\nUpdateIntervalSec=2\nAllowNonRootPidFiles=yes\n' + NO_WEB)
     daemon.write_tree(tree_with_pid_files(f'{APP_DIR}/user.pid'))
     daemon.start()
     wait_for(lambda: cgroup_of(tb, victim) == SCOPE_CGROUP, 10, what='the process of a non-root pid file')
@@ -225,7 +232,8 @@ def test_config_and_dropin_pid_files_with_globs(daemon, slices, tb):
     daemon.write_file(f'{APP_DIR}/b/web1.pid', f'{pids["web1"]}\n')
     daemon.write_file(f'{APP_DIR}/b/web2.pid', f'{pids["web2"]}\n')
     daemon.write_file(f'{APP_DIR}/other.pid', f'{pids["other"]}\n')
-    daemon.write_config(f'[Tasks]\nUpdateIntervalSec=2\nPidFiles=test_cgroup_b:{APP_DIR}/b/*.pid nosuchgroup:/x.pid')
+    daemon.write_config(f'[Tasks]\nUpdateIntervalSec=2\nPidFiles=test_cgroup_b:{APP_DIR}/b/*.pid nosuchgroup:/x.pid\n'
+                        + NO_WEB)
     daemon.write_file('/run/sktest/pidfiles.d/10-other.conf', f'[Tasks]\nPidFiles={GROUP}:{APP_DIR}/other.pid\n')
     daemon.write_tree({'slices': {GROUP: {}, 'test_cgroup_b': {}}})
     daemon.start('--pidfiles-dir=/run/sktest/pidfiles.d')
@@ -284,3 +292,158 @@ def test_exec_args_and_run_against_the_live_daemon(daemon, slices, tb):
     # None of it changed the tree or a slice.
     assert slices.snapshot(['test_cgroup_a.slice']) == before
     assert daemon.status()['version'] == 1
+
+
+# Issue 10: unmovable pids are refused once, and the refusal records stay bounded ---------------------
+
+def wait_passes(daemon, n):
+    passes = tasks(daemon)['passes']
+    return daemon.wait_status(lambda s: s['tasks']['passes'] >= passes + n, 10, what=f'{n} more passes')
+
+
+def proc_state(tb, pid):
+    out = tb.run(['cat', f'/proc/{pid}/stat'], check=False).stdout
+    return out.rsplit(')', 1)[1].split()[0] if ')' in out else None
+
+
+# A child that exits at once, never reaped: its parent writes both pid files and becomes a sleep.
+ZOMBIE_MAKER = '''import os, sys
+child = os.fork()
+if child == 0:
+    os._exit(0)
+for name, pid in (("zombie", child), ("parent", os.getpid())):
+    with open(f"{sys.argv[1]}/{name}.pid.tmp", "w") as f:
+        f.write(f"{pid}\\n")
+    os.rename(f"{sys.argv[1]}/{name}.pid.tmp", f"{sys.argv[1]}/{name}.pid")
+os.execv("/bin/sleep", ["sleep", "300"])
+'''
+
+
+def test_a_zombie_is_refused_once_and_its_parent_moves_once(daemon, slices, tb):
+    tb.run(['mkdir', '-p', APP_DIR])
+    daemon.write_file(f'{APP_DIR}/zombie.py', ZOMBIE_MAKER)
+    tb.run(['systemd-run', '--unit=zombie-parent', '/usr/bin/python3', f'{APP_DIR}/zombie.py', APP_DIR])
+    wait_for(lambda: tb.run(['test', '-s', f'{APP_DIR}/parent.pid'], check=False).returncode == 0, 5,
+             what='the pid files')
+    zombie = int(tb.run(['cat', f'{APP_DIR}/zombie.pid']).stdout)
+    parent = int(tb.run(['cat', f'{APP_DIR}/parent.pid']).stdout)
+    wait_for(lambda: proc_state(tb, zombie) == 'Z', 5, what=f'pid {zombie} to be a zombie')
+    daemon.write_tree(tree_with_pid_files(f'{APP_DIR}/zombie.pid', f'{APP_DIR}/parent.pid'))
+    daemon.start()
+    refused = f'names pid {zombie}, a zombie'
+    status = daemon.wait_status(
+        lambda s: parent in s['tasks']['groups'][GROUP]['pids'] and any(
+            refused in r['reason'] for r in s['tasks']['groups'][GROUP]['refusals']), 10,
+        what='the parent moved and the zombie refused')
+    assert cgroup_of(tb, parent) == SCOPE_CGROUP
+    calls, logged, moved = (status['tasks']['calls'], status['tasks']['refusal_records']['logged'],
+                            status['tasks']['moved_total'])
+    assert moved == 1  # the parent alone: its zombie child is not sent along
+    status = wait_passes(daemon, 3)
+    # Nothing more was sent to systemd and nothing more logged over three passes.
+    assert status['tasks']['calls'] == calls
+    assert status['tasks']['refusal_records']['logged'] == logged
+    assert status['tasks']['moved_total'] == moved
+    assert status['tasks']['groups'][GROUP]['pids'] == [parent]
+    journal = daemon.journal(full=True)
+    assert journal.count(refused) == 1
+    assert journal.count('Moved ') == 1
+    assert proc_state(tb, zombie) == 'Z'  # still a zombie all along: the test saw what it meant to
+
+
+THREADED = '''import os, threading, time
+def run():
+    with open("{path}.tmp", "w") as f:
+        f.write(f"{{threading.get_native_id()}}\\n")
+    os.rename("{path}.tmp", "{path}")
+    time.sleep(300)
+threading.Thread(target=run).start()
+'''
+
+
+def test_a_thread_id_is_refused_as_a_thread(daemon, slices, tb):
+    tb.run(['mkdir', '-p', APP_DIR])
+    path = f'{APP_DIR}/thread.pid'
+    daemon.write_file(f'{APP_DIR}/threaded.py', THREADED.format(path=path))
+    tb.run(['systemd-run', '--unit=threaded', '/usr/bin/python3', f'{APP_DIR}/threaded.py'])
+    wait_for(lambda: tb.run(['test', '-s', path], check=False).returncode == 0, 10, what='the thread id')
+    tid = int(tb.run(['cat', path]).stdout)
+    main = int(tb.show('threaded.service', 'MainPID'))
+    assert tid != main and tb.run(['test', '-d', f'/proc/{main}/task/{tid}'], check=False).returncode == 0
+    daemon.write_tree(tree_with_pid_files(path))
+    daemon.start()
+    expected = f'names pid {tid}, a thread of process {main}, not a process'
+    daemon.wait_status(lambda s: any(r['reason'] == expected for r in s['tasks']['groups'][GROUP]['refusals']),
+                       10, what='the thread refused as a thread')
+    status = wait_passes(daemon, 2)
+    assert status['tasks']['calls'] == 0 and status['tasks']['moved_total'] == 0
+    assert cgroup_of(tb, main) == '/system.slice/threaded.service'
+    assert daemon.journal(full=True).count(expected) == 1
+
+
+BAD_FILES = 10000
+
+
+def status_bytes(daemon):
+    return len(daemon.ctl('status', '--json').stdout.encode())
+
+
+def test_10000_bad_pid_files_renamed_three_times_leave_a_bounded_status(daemon, slices, tb):
+    from test_sample import rss_kib
+    bad_dir = f'{APP_DIR}/bad'
+    tb.run(['mkdir', '-p', bad_dir])
+    host_dir = tb.host_path(bad_dir)
+    for i in range(BAD_FILES):
+        with open(f'{host_dir}/r0-{i}.pid', 'w') as f:
+            f.write('not a pid\n')
+    pattern = f'{bad_dir}/*.pid'
+    daemon.write_tree(tree_with_pid_files(pattern))
+    daemon.start()
+
+    def round_seen(prefix):
+        def check(s):
+            g = s['tasks']['groups'][GROUP]
+            return (len(g['refusals']) == 64 and all(f'/{prefix}-' in r['file'] for r in g['refusals'])
+                    and g['left_out'].get(pattern) == BAD_FILES - 1024)
+        return check
+
+    daemon.wait_status(round_seen('r0'), 20, what='the first 10 000 files refused')
+    sizes, rss = [status_bytes(daemon)], [rss_kib(daemon)]
+    for n in (1, 2, 3):
+        for i in range(BAD_FILES):
+            os.rename(f'{host_dir}/r{n - 1}-{i}.pid', f'{host_dir}/r{n}-{i}.pid')
+        status = daemon.wait_status(round_seen(f'r{n}'), 20, what=f'rename {n} seen')
+        wait_passes(daemon, 1)  # a whole pass after the renames: none of the old names is left anywhere
+        sizes.append(status_bytes(daemon))
+        rss.append(rss_kib(daemon))
+    status = daemon.status()
+    t, g = status['tasks'], status['tasks']['groups'][GROUP]
+    print(f'10 000 bad pid files renamed 3 times: status {sizes} bytes, RSS {rss} KiB, '
+          f'{t["refusal_records"]["logged"]} refusal lines logged in {t["passes"]} passes')
+    assert t['refusal_records']['kept'] == len(g['refusals']) == 64
+    assert g['refusals_unlisted'] == 1024 - 64  # read but not listed: counted
+    assert g['left_out'] == {pattern: BAD_FILES - 1024}
+    assert max(sizes) < 32 * 1024
+    assert max(sizes) - min(sizes) < 1024  # the same shape every round: nothing accumulates
+    with open(f'/proc/{daemon.host_pid()}/maps') as f:
+        sanitized = 'libasan' in f.read()
+    # KiB, from the first rename on. ASan's quarantine keeps freed memory (every pass globs 10 000 names)
+    # and shows it as RSS: only the plain build's number is a bound.
+    assert sanitized or rss[-1] - rss[1] < 1024, rss
+    assert t['calls'] == 0 and t['moved_total'] == 0
+    # Each bound was said once, however many passes saw it.
+    journal = daemon.journal(full=True)
+    assert journal.count(f'Pid files {pattern} (group {GROUP}) match {BAD_FILES} files; only 1024 are read, '
+                         f'{BAD_FILES - 1024} are left out.') == 1
+    assert journal.count(f'Group {GROUP}: ') == 1 and 'more pid files refused than are listed' in journal
+    # Log lines are bounded per pass (64 new names at most), not one per file.
+    assert t['refusal_records']['logged'] <= 64 * t['passes']
+
+    # Files that are gone are forgotten at the next pass.
+    tb.run(['rm', '-rf', bad_dir])
+    status = daemon.wait_status(lambda s: s['tasks']['refusal_records']['kept'] == 0 and not
+                                s['tasks']['groups'][GROUP]['left_out'] and
+                                s['tasks']['groups'][GROUP]['refusals_unlisted'] == 0, 10,
+                                what='the records of the removed files dropped')
+    assert status['tasks']['groups'][GROUP]['last_refusal'] is None
+    assert 'every match is read again' in daemon.journal(full=True)

@@ -444,19 +444,19 @@ TEST(test_parse_stat_weird_comm) {
 
         ASSERT_EQ_INT(proc_parse_stat("1234 (my (weird) proc) S 1 1234 1234 0 -1 4194560 170 0 0 0 1 2 0 0 20 0 1 0 "
                                       "99 1000 50 18446744073709551615\n",
-                                      &ppid, &flags),
+                                      &ppid, &flags, NULL),
                       0);
         ASSERT_EQ_INT(ppid, 1);
         ASSERT_EQ_U64(flags, 4194560);
 
         ASSERT_EQ_INT(proc_parse_stat("2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 19 0 0", &ppid,
-                                      &flags),
+                                      &flags, NULL),
                       0);
         ASSERT_EQ_INT(ppid, 0);
         ASSERT_TRUE(flags & PF_KTHREAD_FLAG);
 
         /* A comm that looks like the fields after it: the last ')' is the one that counts. */
-        ASSERT_EQ_INT(proc_parse_stat("77 () S 9 9 9 0 -1 5) R 42 77 77 34816 77 64 0 0", &ppid, &flags), 0);
+        ASSERT_EQ_INT(proc_parse_stat("77 () S 9 9 9 0 -1 5) R 42 77 77 34816 77 64 0 0", &ppid, &flags, NULL), 0);
         ASSERT_EQ_INT(ppid, 42);
         ASSERT_EQ_U64(flags, 64);
 }
@@ -477,7 +477,7 @@ TEST(test_parse_stat_refuses_garbage) {
                 pid_t ppid = -7;
                 unsigned long flags = 7;
 
-                if (proc_parse_stat(bad[i], &ppid, &flags) != -EINVAL) {
+                if (proc_parse_stat(bad[i], &ppid, &flags, NULL) != -EINVAL) {
                         fprintf(stderr, "accepted: \"%s\"\n", bad[i]);
                         ASSERT_TRUE(false);
                 }
@@ -598,7 +598,8 @@ TEST(test_proc_table_self_or_ancestor) {
 TEST(test_proc_table_cycle_terminates) {
         /* A snapshot taken while pids are reused could link in a loop: 10 → 11 → 12 → 10, and 20 → 20. */
         ProcEntry entries[] = {
-                { 1, 0, false }, { 10, 12, false }, { 11, 10, false }, { 12, 11, false }, { 20, 20, false },
+                { 1, 0, false, 'S' },   { 10, 12, false, 'S' }, { 11, 10, false, 'S' },
+                { 12, 11, false, 'S' }, { 20, 20, false, 'S' },
         };
         ProcTable t = { entries, ELEMENTSOF(entries) };
         _cleanup_(freep) pid_t *sub = NULL, *self_loop = NULL;
