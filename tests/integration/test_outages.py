@@ -5,6 +5,8 @@ on the way out; after recovery the connection reads as up and the outage only as
 stopped and started on the same port; the daemon in the testbed's systemd."""
 import time
 
+import redis as redispy
+
 from conftest import EXAMPLE_TREE, EXAMPLE_UNITS, wait_for
 from test_zookeeper import PASSWORD, PREFIX, USER, kz, publish  # noqa: F401 (kz is a fixture)
 
@@ -43,23 +45,22 @@ class Watch:
         assert self.short not in self.status_text()
         assert self.daemon.journal(full=True).count(f'{self.name} up.') == 1
 
-    def wait_down(self, stopped_usec):
-        conn = self.wait(lambda c: c['state'] == 'down' and 'Connection refused' in c['outage']['cause'], 15,
-                         f'{self.short} down, refused')
+    def wait_down(self, failed_usec, cause='cannot connect: Connection refused'):
+        # The real cause (the socket's error, the server's reply), not "unknown error" or "none".
+        conn = self.wait(lambda c: c['state'] == 'down' and c['outage']['cause'].startswith(cause), 15,
+                         f'{self.short} down: {cause}')
         since = conn['outage']['since_usec']
-        assert stopped_usec - 1_000_000 <= since <= now_usec(), (stopped_usec, since)
-        # The socket's own error, not "unknown error" or "none".
-        assert conn['outage']['cause'] == 'cannot connect: Connection refused', conn
+        assert failed_usec - 1_000_000 <= since <= now_usec(), (failed_usec, since)
         return since
 
-    def check_shown_down(self, since):
+    def check_shown_down(self, since, cause='Connection refused'):
         """After several attempts (the caller waited for a counter): still the same outage, one journal line."""
         conn = self.obj(self.daemon.status())
         assert conn['state'] == 'down' and conn['outage']['since_usec'] == since and conn['outages'] == 1, conn
         text_line, text = self.text_line()
-        assert f'{self.address} down since ' in text_line and 'Connection refused' in text_line, text
-        wait_for(lambda: f'{self.short} down since ' in self.status_text() and
-                 'Connection refused' in self.status_text(), 5, what=f'STATUS= saying {self.short} is down')
+        assert f'{self.address} down since ' in text_line and cause in text_line, text
+        wait_for(lambda: f'{self.short} down since ' in self.status_text() and cause in self.status_text(), 5,
+                 what=f'STATUS= saying {self.short} is down')
         print(f'STATUS= during the outage: {self.status_text()!r}\nstatus: {text_line!r}')
         journal = self.daemon.journal(full=True)
         assert journal.count(f'{self.name} down: ') == 1, journal
@@ -83,7 +84,7 @@ class Watch:
         return last
 
 
-def test_redis_outage_shown_while_it_lasts_and_cleared_after(daemon, slices, tb, redis_server):
+def start_redis_daemon(daemon, slices, tb, redis_server):
     daemon.write_config(f'[Redis]\nAddress={redis_server.address}\nExpireSec=60\n{NO_WEB}')
     daemon.write_tree(EXAMPLE_TREE)
     daemon.start()
@@ -91,6 +92,11 @@ def test_redis_outage_shown_while_it_lasts_and_cleared_after(daemon, slices, tb,
     redis = Watch(tb, daemon, 'Redis:', 'Redis', f'Redis at {redis_server.address}', redis_server.address,
                   lambda s: s['redis'])
     redis.wait_first_up()
+    return redis
+
+
+def test_redis_outage_shown_while_it_lasts_and_cleared_after(daemon, slices, tb, redis_server):
+    redis = start_redis_daemon(daemon, slices, tb, redis_server)
 
     stopped = now_usec()
     redis_server.stop()
@@ -135,3 +141,21 @@ def test_zookeeper_outage_shown_while_it_lasts_and_cleared_after(daemon, slices,
     # The latest cause: refused connects, or the expiry the server found when it was back.
     assert last['cause'].startswith('cannot connect: ') or last['cause'] == 'session expired', last
     assert daemon.status()['last_error'] is None
+
+
+def test_redis_refusing_writes_is_an_outage_with_its_reply(daemon, slices, tb, redis_server):
+    """Connected but every SET refused (here: out of memory): down, with the server's own reply as the cause."""
+    redis = start_redis_daemon(daemon, slices, tb, redis_server)
+    client = redispy.Redis(host='127.0.0.1', port=redis_server.port)
+    client.config_set('maxmemory-policy', 'noeviction')
+    failed = now_usec()
+    client.config_set('maxmemory', '1')
+    since = redis.wait_down(failed, cause='SET refused: OOM command not allowed')
+    # It reconnects after a refused pipeline (with backoff) and is refused again: the same outage.
+    errors = daemon.status()['redis']['errors']
+    redis.wait(lambda c: c['errors'] >= errors + 3, 20, 'three more refused SETs')
+    redis.check_shown_down(since, cause='OOM command not allowed')
+
+    client.config_set('maxmemory', '0')
+    last = redis.check_shown_up(since, '3 slices, tree version 1')
+    assert last['cause'].startswith('SET refused: OOM command not allowed'), last
