@@ -159,3 +159,24 @@ def test_redis_refusing_writes_is_an_outage_with_its_reply(daemon, slices, tb, r
     client.config_set('maxmemory', '0')
     last = redis.check_shown_up(since, '3 slices, tree version 1')
     assert last['cause'].startswith('SET refused: OOM command not allowed'), last
+
+
+def test_zookeeper_down_from_the_start_says_why(daemon, slices, zk, kz, tb):  # noqa: F811
+    """Never up yet is not "connecting, Last error: none": the refused connects are the cause from the start."""
+    publish(kz, EXAMPLE_TREE)
+    kz.stop()
+    zk.stop()
+    started = now_usec()
+    daemon.write_zk_config(zk, PREFIX, f'{USER}:{PASSWORD}', extra=NO_WEB)
+    daemon.start()
+    zkw = Watch(tb, daemon, 'ZooKeeper:', 'ZooKeeper', f'ZooKeeper at {zk.hosts}', zk.hosts,
+                lambda s: s['source']['connection'])
+    since = zkw.wait_down(started)
+    zkw.check_shown_down(since)
+    assert daemon.status()['version'] is None
+    assert zkw.status_text().startswith('Waiting for ZooKeeper; ZooKeeper down since '), zkw.status_text()
+
+    zk.start()
+    kz.start(timeout=15)
+    zkw.check_shown_up(since, '3 slices, tree version 0')
+    wait_for(lambda: all(slices.active(u) for u in EXAMPLE_UNITS), 10, what='the slices')
