@@ -11,6 +11,7 @@
 #include <sys/un.h>
 
 #include "macro.h"
+#include "outage.h"
 
 #define DEFAULT_SOCKET "/run/slicekeeper/control.sock"
 #define ANSWER_MAX (64 * 1024 * 1024)
@@ -181,9 +182,39 @@ static void print_io_devices(const json_t *io) {
         printf("\n");
 }
 
+/* "LABEL ADDRESS up; DETAIL" or "LABEL ADDRESS down since TIME (SPAN): CAUSE; DETAIL", then the last outage,
+ * as history, on a line of its own while up. c holds outage_to_json()'s fields. */
+static void print_connection(const char *label, const char *address, const json_t *c, const char *detail) {
+        const json_t *down = json_object_get(c, "outage"), *last = json_object_get(c, "last_outage");
+        const char *state = json_string_value(json_object_get(c, "state"));
+        usec_t now = now_usec(CLOCK_REALTIME);
+        char since[64], until[64], span[32];
+
+        printf("%-12s%s ", label, address);
+        if (json_is_object(down)) {
+                usec_t t = (usec_t) json_integer_value(json_object_get(down, "since_usec"));
+
+                outage_format_time(t, /* with_date= */ true, since, sizeof(since));
+                outage_format_timespan(now - MIN(now, t), span, sizeof(span));
+                printf("down since %s (%s): %s", since, span, json_string_value(json_object_get(down, "cause")));
+        } else
+                printf("%s", state ? state : "?");
+        printf("%s%s\n", detail ? "; " : "", detail ? detail : "");
+        if (!json_is_object(down) && json_is_object(last)) {
+                usec_t t = (usec_t) json_integer_value(json_object_get(last, "since_usec"));
+                usec_t u = (usec_t) json_integer_value(json_object_get(last, "until_usec"));
+
+                outage_format_time(t, /* with_date= */ true, since, sizeof(since));
+                outage_format_time(u, /* with_date= */ false, until, sizeof(until));
+                outage_format_timespan(u - MIN(u, t), span, sizeof(span));
+                printf("%-12slast outage: %s to %s (%s): %s\n", "", since, until, span,
+                       json_string_value(json_object_get(last, "cause")));
+        }
+}
+
 static int verb_status(void) {
         _cleanup_(json_decrefp) json_t *s = NULL;
-        const json_t *err, *slices, *slice, *source;
+        const json_t *err, *slices, *slice, *source, *redis;
         const char *type;
         size_t i;
         int r;
@@ -207,6 +238,19 @@ static int verb_status(void) {
                                json_string_value(json_object_get(source, "session_id")) : "");
         else
                 printf("Source:     file %s\n", json_string_value(json_object_get(source, "path")));
+        if (type && streq(type, "zookeeper"))
+                print_connection("ZooKeeper:", json_string_value(json_object_get(source, "hosts")),
+                                 json_object_get(source, "connection"), NULL);
+        redis = json_object_get(s, "redis");
+        if (json_is_object(redis)) {
+                char detail[200];
+
+                snprintf(detail, sizeof(detail), "%" JSON_INTEGER_FORMAT " written, backlog %" JSON_INTEGER_FORMAT
+                         ", %" JSON_INTEGER_FORMAT " dropped", json_integer_value(json_object_get(redis, "written")),
+                         json_integer_value(json_object_get(redis, "backlog")),
+                         json_integer_value(json_object_get(redis, "dropped")));
+                print_connection("Redis:", json_string_value(json_object_get(redis, "address")), redis, detail);
+        }
         if (json_is_integer(json_object_get(s, "version")))
                 printf("Tree:       version %" JSON_INTEGER_FORMAT ", %s schema, %" JSON_INTEGER_FORMAT " groups\n",
                        json_integer_value(json_object_get(s, "version")),

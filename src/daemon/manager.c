@@ -61,19 +61,36 @@ static uint64_t hash_bytes(const char *data, size_t size) {
         return h ^ size;
 }
 
+/* STATUS=: the slices and the tree, then each connection that is down, with since-when and why. Called when
+ * one of these changes (a pass, a tree read, a connection going down or coming back), not per tick. */
 static void manager_update_status(Manager *m) {
+        char zk[OUTAGE_CAUSE_MAX + 64] = "", redis[OUTAGE_CAUSE_MAX + 64] = "";
         size_t slices = 0, failed = 0;
 
         if (m->dry_run)
                 return;
         if (m->realizer)
                 realizer_counts(m->realizer, &slices, &failed);
+        if (m->zk)
+                outage_status_text(zk_source_outage(m->zk), "ZooKeeper", zk, sizeof(zk));
+        if (m->redis)
+                outage_status_text(redis_sink_outage(m->redis), "Redis", redis, sizeof(redis));
         if (!m->tree)
-                sd_notifyf(false, "STATUS=%s%s%.200s", m->zk ? "Waiting for ZooKeeper" : "Waiting for a valid tree",
-                           m->last_error ? ": " : "", m->last_error ? m->last_error : "");
+                sd_notifyf(false, "STATUS=%s%s%.200s%s%s%s%s", m->zk ? "Waiting for ZooKeeper" : "Waiting for a valid tree",
+                           m->last_error ? ": " : "", m->last_error ? m->last_error : "", zk[0] ? "; " : "", zk,
+                           redis[0] ? "; " : "", redis);
         else
-                sd_notifyf(false, "STATUS=%zu slices, tree version %" PRIi64 "%s%s", slices, m->version,
-                           failed ? ", some changes failed" : "", m->last_error ? ", last tree update rejected" : "");
+                sd_notifyf(false, "STATUS=%zu slices, tree version %" PRIi64 "%s%s%s%s%s%s", slices, m->version,
+                           failed ? ", some changes failed" : "", m->last_error ? ", last tree update rejected" : "",
+                           zk[0] ? "; " : "", zk, redis[0] ? "; " : "", redis);
+}
+
+static void on_redis_outage(RedisSink *s _unused_, void *userdata) {
+        manager_update_status(userdata);
+}
+
+static void on_zk_outage(ZkSource *s _unused_, void *userdata) {
+        manager_update_status(userdata);
 }
 
 /* Logs a tree error once per distinct cause and keeps it for `status`. */
@@ -553,6 +570,7 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
                         .auth = isempty(c->zk_auth) ? NULL : c->zk_auth,
                         .session_timeout_usec = c->zk_session_timeout_usec,
                         .max_bytes = TREE_JSON_MAX,
+                        .on_change = on_zk_outage,
                 };
                 r = zk_source_new(m->event, &zc, on_tree_zk, m, &m->zk);
                 if (r < 0)
@@ -600,6 +618,8 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
                                 .address = c->redis_address,
                                 .prefix = c->redis_prefix,
                                 .expire_sec = (unsigned) c->redis_expire_sec,
+                                .on_change = on_redis_outage,
+                                .userdata = m,
                         };
                         r = redis_sink_new(m->event, &rc2, &m->redis);
                         if (r < 0)

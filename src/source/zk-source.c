@@ -11,6 +11,7 @@
 #include <zookeeper/zookeeper.h>
 
 #include "log.h"
+#include "outage.h"
 #include "zk-machine.h"
 #include "zk-source.h"
 #include "zk-util.h"
@@ -38,9 +39,22 @@ struct ZkSource {
         sd_event_source *io, *zk_timer, *machine_timer, *defer;
         unsigned pending;    /* ZkAction bits waiting for the defer source */
         char *last_state_logged;
+
+        /* Up once a session is established (and authenticated, with Auth=); down from a failed connect, a lost
+         * connection, an expired session or refused credentials until then. */
+        Outage outage;
+        char *name;          /* "ZooKeeper at HOSTS", for the journal */
+        ZkSourceNotify on_change;
+        char socket_error[128]; /* why the client's socket failed, from its log; "" once used */
 };
 
+/* The client's log callback has no context argument: the source calling into the client is kept here for
+ * the duration of the call (one thread, and one client call at a time). */
+static ZkSource *log_source;
+
 static void zk_update_sources(ZkSource *s);
+
+#define IN_SET_PHASE_UP(p) ((p) == ZK_PHASE_READING || (p) == ZK_PHASE_WATCHING || (p) == ZK_PHASE_READ_BACKOFF)
 
 /* Callbacks carry the source and the handle generation they were issued for. */
 typedef struct Token {
@@ -84,6 +98,38 @@ _printf_(3, 4) static void log_state(ZkSource *s, int level, const char *format,
         s->last_state_logged = strdup(msg);
 }
 
+/* The journal line and the owner's callback for a change of the outage state: one line on the way in, one on
+ * the way out, whatever the number of attempts in between. */
+static void zk_outage_changed(ZkSource *s, OutageChange change) {
+        char msg[600];
+
+        if (change == OUTAGE_UNCHANGED)
+                return;
+        outage_message(&s->outage, change, s->name, "reconnecting with backoff, slices unchanged", msg, sizeof(msg));
+        log_internal(outage_log_level(change), 0, NULL, "%s", msg);
+        if (s->on_change)
+                s->on_change(s, s->userdata);
+}
+
+_printf_(2, 3) static void zk_down(ZkSource *s, const char *format, ...) {
+        char cause[OUTAGE_CAUSE_MAX];
+        va_list ap;
+
+        va_start(ap, format);
+        vsnprintf(cause, sizeof(cause), format, ap);
+        va_end(ap);
+        zk_outage_changed(s, outage_down(&s->outage, now_usec(CLOCK_REALTIME), cause));
+}
+
+/* A socket error the client logged while no session is up is the cause of the outage (a failed connect);
+ * one logged while up waits for the session event that follows it. */
+static void zk_take_socket_error(ZkSource *s) {
+        if (isempty(s->socket_error) || s->outage.state == OUTAGE_STATE_UP)
+                return;
+        zk_down(s, "cannot connect: %s", s->socket_error);
+        s->socket_error[0] = 0;
+}
+
 static void machine_feed(ZkSource *s, ZkEvent event) {
         unsigned actions = zk_machine_step(&s->machine, event);
 
@@ -105,6 +151,9 @@ static void machine_feed(ZkSource *s, ZkEvent event) {
                                  ZK_ACTION_READ);
         if (s->pending)
                 sd_event_source_set_enabled(s->defer, SD_EVENT_ONESHOT);
+        /* A session, authenticated if Auth= is set, is what "up" means: the tree can be read. */
+        if (s->connected && IN_SET_PHASE_UP(s->machine.phase))
+                zk_outage_changed(s, outage_up(&s->outage, now_usec(CLOCK_REALTIME)));
 }
 
 /* ---- callbacks from the client library (inside zookeeper_process) ---- */
@@ -127,25 +176,27 @@ static void on_session(zhandle_t *zh, int type, int state, const char *path, voi
                 const clientid_t *id = zoo_client_id(zh);
 
                 s->connected = true;
+                s->socket_error[0] = 0;
                 if (id) {
                         s->session = *id;
                         s->have_session = true;
                 }
-                log_state(s, LOG_INFO, "ZooKeeper: connected to %s.",
-                          zoo_get_current_server(zh) ? zoo_get_current_server(zh) : s->hosts);
+                log_debug("ZooKeeper: session with %s.", zoo_get_current_server(zh) ? zoo_get_current_server(zh) : s->hosts);
                 machine_feed(s, ZK_EVENT_CONNECTED);
         } else if (state == ZOO_CONNECTING_STATE) {
                 s->connected = false;
-                log_state(s, LOG_WARNING, "ZooKeeper: connection to %s lost; reconnecting, slices unchanged.",
-                          s->hosts);
+                zk_down(s, "connection lost: %s", isempty(s->socket_error) ? zerror(ZCONNECTIONLOSS) : s->socket_error);
+                s->socket_error[0] = 0;
                 machine_feed(s, ZK_EVENT_CONNECTION_LOST);
         } else if (state == ZOO_EXPIRED_SESSION_STATE) {
                 s->connected = false;
-                log_state(s, LOG_WARNING, "ZooKeeper: session expired; opening a new one, slices unchanged.");
+                /* Not a retry: the session's watches are gone and a new one starts. */
+                log_state(s, LOG_NOTICE, "ZooKeeper: session expired; opening a new one, slices unchanged.");
+                zk_down(s, "session expired");
                 machine_feed(s, ZK_EVENT_EXPIRED);
         } else if (state == ZOO_AUTH_FAILED_STATE) {
                 s->connected = false;
-                log_state(s, LOG_ERR, "ZooKeeper: authentication failed at %s; retrying.", s->hosts);
+                zk_down(s, "authentication failed");
                 machine_feed(s, ZK_EVENT_AUTH_FAILED);
         }
 }
@@ -161,6 +212,7 @@ static void on_auth(int rc, const void *data) {
                 char msg[300];
                 snprintf(msg, sizeof(msg), "ZooKeeper refused the credentials of [ZooKeeper] Auth= (%s)", zerror(rc));
                 s->handler(s, zk_error_to_errno(rc), msg, NULL, 0, -1, s->userdata);
+                zk_down(s, "authentication failed: the server refused the credentials of Auth=");
                 machine_feed(s, ZK_EVENT_AUTH_FAILED);
         }
         /* Connection loss and closing are reported by session events. */
@@ -254,7 +306,11 @@ static void zk_close(ZkSource *s) {
 }
 
 static void on_zk_log(const char *message) {
+        int e = zk_log_socket_errno(message);
+
         log_debug("zookeeper: %s", message);
+        if (e > 0 && log_source)
+                snprintf(log_source->socket_error, sizeof(log_source->socket_error), "%s", zk_socket_errno_text(e));
 }
 
 static void zk_open(ZkSource *s) {
@@ -264,7 +320,7 @@ static void zk_open(ZkSource *s) {
         s->zh = zookeeper_init2(s->hosts, on_session, s->session_timeout_ms, s->have_session ? &s->session : NULL,
                                 s, 0, on_zk_log);
         if (!s->zh) {
-                log_state(s, LOG_ERR, "ZooKeeper: cannot create a client for %s; retrying.", s->hosts);
+                zk_down(s, "cannot create a client: %s", STRERROR(errno));
                 machine_feed(s, ZK_EVENT_EXPIRED); /* back off and try a fresh handle */
                 return;
         }
@@ -327,9 +383,9 @@ static int on_defer(sd_event_source *es _unused_, void *userdata) {
 static int on_machine_timer(sd_event_source *es _unused_, uint64_t usec _unused_, void *userdata) {
         ZkSource *s = userdata;
 
-        if (s->machine.phase == ZK_PHASE_CONNECTING)
-                log_state(s, LOG_WARNING, "ZooKeeper: no session with %s yet; retrying with backoff, slices unchanged.",
-                          s->hosts);
+        /* A more precise cause (a refused connect) is kept: this one is for a server that says nothing. */
+        if (s->machine.phase == ZK_PHASE_CONNECTING && s->outage.state != OUTAGE_STATE_DOWN)
+                zk_down(s, "no session within %d s", s->session_timeout_ms / 1000);
         machine_feed(s, ZK_EVENT_TIMER);
         return 0;
 }
@@ -341,7 +397,10 @@ static void zk_process(ZkSource *s, int events) {
 
         if (!s->zh)
                 return;
+        log_source = s;
         rc = zookeeper_process(s->zh, events);
+        log_source = NULL;
+        zk_take_socket_error(s);
         if (rc != ZOK && rc != ZNOTHING)
                 log_debug("ZooKeeper: process: %s", zerror(rc));
         if (s->zh && is_unrecoverable(s->zh) == ZINVALIDSTATE && s->machine.phase != ZK_PHASE_BACKOFF)
@@ -378,7 +437,10 @@ static void zk_update_sources(ZkSource *s) {
 
         if (!s->zh)
                 return;
+        log_source = s;
         rc = zookeeper_interest(s->zh, &fd, &interest, &tv);
+        log_source = NULL;
+        zk_take_socket_error(s);
         if (rc != ZOK && rc != ZNOTHING && rc != ZCONNECTIONLOSS && rc != ZOPERATIONTIMEOUT) {
                 log_debug("ZooKeeper: interest: %s", zerror(rc));
                 if (rc == ZINVALIDSTATE && s->machine.phase != ZK_PHASE_BACKOFF)
@@ -422,8 +484,10 @@ int zk_source_new(sd_event *event, const ZkSourceConfig *config, ZkSourceHandler
         s->max_bytes = config->max_bytes;
         s->session_timeout_ms = (int) CLAMP(config->session_timeout_usec / USEC_PER_MSEC, (usec_t) 1000,
                                             (usec_t) 3600 * 1000);
+        s->on_change = config->on_change;
+        outage_init(&s->outage);
         s->hosts = strdup(config->hosts);
-        if (!s->hosts)
+        if (!s->hosts || asprintf(&s->name, "ZooKeeper at %s", config->hosts) < 0)
                 return -ENOMEM;
         r = zk_node_path(config->prefix, &s->node);
         if (r < 0)
@@ -486,6 +550,7 @@ ZkSource *zk_source_free(ZkSource *s) {
                 free(s->credentials);
         }
         free(s->last_state_logged);
+        free(s->name);
         free(s);
         return NULL;
 }
@@ -496,9 +561,23 @@ const char *zk_source_node(const ZkSource *s) {
 
 json_t *zk_source_status_json(const ZkSource *s) {
         char session[32];
+        json_t *o, *connection;
 
         snprintf(session, sizeof(session), "0x%" PRIx64, (uint64_t) s->session.client_id);
-        return json_pack("{s:s, s:s, s:s, s:b, s:s?, s:I}", "state", zk_phase_to_string(s->machine.phase), "hosts",
-                         s->hosts, "node", s->node, "connected", s->connected, "session_id",
-                         s->have_session ? session : NULL, "reconnects", (json_int_t) s->machine.reconnects);
+        o = json_pack("{s:s, s:s, s:s, s:b, s:s?, s:I}", "state", zk_phase_to_string(s->machine.phase), "hosts",
+                      s->hosts, "node", s->node, "connected", s->connected, "session_id",
+                      s->have_session ? session : NULL, "reconnects", (json_int_t) s->machine.reconnects);
+        /* "state" is the client's phase already: the outage fields go in their own object. */
+        connection = json_object();
+        if (!o || !connection || outage_to_json(&s->outage, connection) < 0 ||
+            json_object_set_new(o, "connection", TAKE_PTR(connection)) < 0) {
+                json_decref(connection);
+                json_decref(o);
+                return NULL;
+        }
+        return o;
+}
+
+const Outage *zk_source_outage(const ZkSource *s) {
+        return &s->outage;
 }

@@ -10,9 +10,14 @@
 #include <systemd/sd-event.h>
 
 #include "macro.h"
+#include "outage.h"
 #include "time-util.h"
 
 typedef struct ZkSource ZkSource;
+
+/* Called when the outage state changes (down, cause changed, back up): not per attempt. It may read the source
+ * but must not free it. */
+typedef void (*ZkSourceNotify)(ZkSource *s, void *userdata);
 
 typedef struct ZkSourceConfig {
         const char *hosts;     /* "host:port,..." (validated) */
@@ -20,6 +25,7 @@ typedef struct ZkSourceConfig {
         const char *auth;      /* "digest:user:password" or NULL */
         usec_t session_timeout_usec;
         size_t max_bytes;      /* a node larger than this is refused */
+        ZkSourceNotify on_change; /* may be NULL; gets zk_source_new()'s userdata */
 } ZkSourceConfig;
 
 /* A read of the node: error 0 with its bytes and stat.version, or error < 0 with a message
@@ -36,5 +42,8 @@ void zk_source_start(ZkSource *s);
 /* Reads the node again (SIGHUP). */
 void zk_source_reread(ZkSource *s);
 const char *zk_source_node(const ZkSource *s);
-/* {"state", "hosts", "node", "session_id", "reconnects", "connected"} */
+/* {"state" (the client's phase), "hosts", "node", "session_id", "reconnects", "connected", "connection" (the
+ * outage fields of outage_to_json(): "state" up/down/connecting, "outage", "last_outage", "outages")} */
 json_t *zk_source_status_json(const ZkSource *s);
+/* Up (a session, authenticated with Auth=), down (since when, why), or connecting (neither yet). */
+const Outage *zk_source_outage(const ZkSource *s);

@@ -29,6 +29,29 @@ int zk_error_to_errno(int zrc) {
         }
 }
 
+int zk_log_socket_errno(const char *message) {
+        const char *p;
+        uint64_t e = 0;
+        size_t n;
+
+        if (!message || !strstr(message, "zk retcode="))
+                return 0;
+        p = strstr(message, "errno=");
+        if (!p)
+                return 0;
+        p += strlen("errno=");
+        n = strspn(p, "0123456789");
+        if (n == 0 || n > 4 || p[n] != '(')
+                return 0;
+        for (size_t i = 0; i < n; i++)
+                e = e * 10 + (uint64_t) (p[i] - '0');
+        return e > 0 && e < 4096 ? (int) e : 0;
+}
+
+const char *zk_socket_errno_text(int errnum) {
+        return errnum == EHOSTDOWN ? "connection closed by the server" : STRERROR(errnum);
+}
+
 int zk_hosts_validate(const char *hosts, char *error, size_t error_size) {
         const char *p = hosts;
         unsigned n = 0;

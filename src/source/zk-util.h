@@ -11,6 +11,14 @@
 /* ZOO_* / Z* return codes → negative errno. The only place they are translated. */
 int zk_error_to_errno(int zrc);
 
+/* The client library reports why its socket failed (connect refused, timed out, closed by the server) only
+ * in its log: "Socket [HOST:PORT] zk retcode=-4, errno=111(Connection refused): server refused to accept the
+ * client". Returns that errno (> 0), or 0 for any other message. */
+int zk_log_socket_errno(const char *message);
+/* The cause to show for such an errno: the client sets EHOSTDOWN when recv() returns 0, which means the server
+ * closed the connection; anything else is strerror(). */
+const char *zk_socket_errno_text(int errnum);
+
 /* "host:port,host:port": 1..64 entries, non-empty host, port 1..65535. On failure writes why to error. */
 int zk_hosts_validate(const char *hosts, char *error, size_t error_size);
 

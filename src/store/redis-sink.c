@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include "log.h"
+#include "outage.h"
 #include "parse-util.h"
 #include "redis-event.h"
 #include "redis-sink.h"
@@ -63,9 +64,12 @@ struct RedisSink {
         sd_event_source *defer; /* sends pipelines and frees contexts, outside hiredis callbacks */
 
         uint64_t dropped, written, errors, reconnects;
-        char *last_error;
-        char *last_logged;     /* the last cause logged: each distinct cause once */
-        bool degraded;         /* nothing written yet, or a failure since the last clean pipeline */
+        /* Up once a pipeline is answered without an error; down from a failed connect, a lost connection, a
+         * timeout or a refused SET until then. */
+        Outage outage;
+        char *name;            /* "Redis at ADDRESS", for the journal */
+        RedisSinkNotify on_change;
+        void *userdata;
         bool logged_drop;
 };
 
@@ -142,22 +146,28 @@ static void flight_requeue(RedisSink *s) {
 
 #define RETRYING "reconnecting with backoff, records kept in RAM"
 
-/* Records the cause for status and logs it once per distinct cause: "Redis at ADDRESS: CAUSE; THEN." */
-_printf_(4, 5) static void sink_error(RedisSink *s, int level, const char *then, const char *format, ...) {
-        char cause[400];
+/* The journal line and the owner's callback for a change of the outage state: one line on the way in, one on
+ * the way out, whatever the number of attempts in between. */
+static void sink_outage_changed(RedisSink *s, OutageChange change, const char *then) {
+        char msg[600];
+
+        if (change == OUTAGE_UNCHANGED)
+                return;
+        outage_message(&s->outage, change, s->name, then, msg, sizeof(msg));
+        log_internal(outage_log_level(change), 0, NULL, "%s", msg);
+        if (s->on_change)
+                s->on_change(s, s->userdata);
+}
+
+/* A failure: Redis is down (or stays down) for this cause. */
+_printf_(3, 4) static void sink_error(RedisSink *s, const char *then, const char *format, ...) {
+        char cause[OUTAGE_CAUSE_MAX];
         va_list ap;
 
         va_start(ap, format);
         vsnprintf(cause, sizeof(cause), format, ap);
         va_end(ap);
-        s->degraded = true;
-        free(s->last_error);
-        s->last_error = strdup(cause);
-        if (s->last_logged && streq(s->last_logged, cause))
-                return;
-        log_internal(level, 0, NULL, "Redis at %s: %s; %s.", s->address, cause, then);
-        free(s->last_logged);
-        s->last_logged = strdup(cause);
+        sink_outage_changed(s, outage_down(&s->outage, now_usec(CLOCK_REALTIME), cause), then);
 }
 
 static usec_t sink_now(RedisSink *s) {
@@ -210,14 +220,21 @@ static void sink_context_gone(RedisSink *s, const char *why) {
         s->connected = false;
         s->reset_requested = false;
         flight_requeue(s);
-        sink_error(s, LOG_WARNING, RETRYING, "connection lost: %s", why);
+        sink_error(s, RETRYING, "connection lost: %s", why);
         sink_schedule_reconnect(s);
 }
 
 /* ---- hiredis callbacks ---- */
 
+/* hiredis copies the connection's error into ac->err/errstr only when it tears the context down, which is
+ * after the connect callback has run: read the connection's own fields, which it sets where the error
+ * happens (SO_ERROR of a failed connect, read() or write() errors, a closed connection). */
 static const char *ac_error(const redisAsyncContext *ac) {
-        return ac->err && !isempty(ac->errstr) ? ac->errstr : "unknown error";
+        if (ac->c.err && !isempty(ac->c.errstr))
+                return ac->c.errstr;
+        if (ac->err && !isempty(ac->errstr))
+                return ac->errstr;
+        return "unknown error";
 }
 
 static void on_connect(const redisAsyncContext *ac, int status) {
@@ -229,7 +246,7 @@ static void on_connect(const redisAsyncContext *ac, int status) {
                 /* hiredis frees the context when we return. */
                 s->ac = NULL;
                 s->connected = false;
-                sink_error(s, LOG_WARNING, RETRYING, "cannot connect: %s", ac_error(ac));
+                sink_error(s, RETRYING, "cannot connect: %s", ac_error(ac));
                 sink_schedule_reconnect(s);
                 return;
         }
@@ -263,12 +280,7 @@ static void pipeline_done(RedisSink *s) {
         }
         s->attempt = 0;
         s->logged_drop = false;
-        if (s->degraded) {
-                log_info("Redis: writing to %s (%zu records in the first pipeline).", s->address, n);
-                s->degraded = false;
-                free(s->last_logged);
-                s->last_logged = NULL;
-        }
+        sink_outage_changed(s, outage_up(&s->outage, now_usec(CLOCK_REALTIME)), NULL);
         if (s->queue_len > 0)
                 sink_kick(s);
 }
@@ -295,7 +307,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
                         n--;
                 s->errors++;
                 s->pipeline_clean = false;
-                sink_error(s, LOG_WARNING, "record dropped, reconnecting", "SET refused: %.*s", (int) n,
+                sink_error(s, "record dropped, reconnecting", "SET refused: %.*s", (int) n,
                            reply->str ? reply->str : "");
         } else
                 s->written++;
@@ -353,7 +365,7 @@ static void sink_flush(RedisSink *s) {
         s->flight_sent_usec = now;
         for (size_t i = 0; i < n; i++)
                 if (sink_send(s, &s->flight[i], now) < 0) {
-                        sink_error(s, LOG_WARNING, RETRYING, "cannot queue a command: %s", ac_error(s->ac));
+                        sink_error(s, RETRYING, "cannot queue a command: %s", ac_error(s->ac));
                         sink_disconnect(s);
                         sink_schedule_reconnect(s);
                         return;
@@ -372,20 +384,20 @@ static void sink_connect(RedisSink *s) {
         /* Non-blocking connect; a host name still goes through getaddrinfo() in hiredis. */
         ac = s->port > 0 ? redisAsyncConnect(s->host, s->port) : redisAsyncConnectUnix(s->host);
         if (!ac) {
-                sink_error(s, LOG_ERR, RETRYING, "cannot create a client: %s", STRERROR(ENOMEM));
+                sink_error(s, RETRYING, "cannot create a client: %s", STRERROR(ENOMEM));
                 sink_schedule_reconnect(s);
                 return;
         }
         if (ac->err) {
                 /* A unix socket connect() fails at once; TCP fails here on resolution or no route. */
-                sink_error(s, LOG_WARNING, RETRYING, "cannot connect: %s", ac_error(ac));
+                sink_error(s, RETRYING, "cannot connect: %s", ac_error(ac));
                 redisAsyncFree(ac);
                 sink_schedule_reconnect(s);
                 return;
         }
         r = redis_event_attach(ac, s->event);
         if (r < 0) {
-                sink_error(s, LOG_ERR, RETRYING, "cannot watch the connection: %s", STRERROR(r));
+                sink_error(s, RETRYING, "cannot watch the connection: %s", STRERROR(r));
                 redisAsyncFree(ac);
                 sink_schedule_reconnect(s);
                 return;
@@ -407,12 +419,12 @@ static int on_timer(sd_event_source *es _unused_, uint64_t usec _unused_, void *
         if (!s->ac)
                 sink_connect(s);
         else if (!s->connected) {
-                sink_error(s, LOG_WARNING, RETRYING, "no connection within %" PRIu64 " s",
+                sink_error(s, RETRYING, "no connection within %" PRIu64 " s",
                            CONNECT_TIMEOUT_USEC / USEC_PER_SEC);
                 sink_disconnect(s);
                 sink_schedule_reconnect(s);
         } else if (s->n_flight > 0) {
-                sink_error(s, LOG_WARNING, RETRYING, "no answer to %zu SETs within %" PRIu64 " s",
+                sink_error(s, RETRYING, "no answer to %zu SETs within %" PRIu64 " s",
                            s->n_flight - s->n_answered, REPLY_TIMEOUT_USEC / USEC_PER_SEC);
                 sink_disconnect(s);
                 sink_schedule_reconnect(s);
@@ -483,7 +495,9 @@ int redis_sink_new(sd_event *event, const RedisSinkConfig *c, RedisSink **ret) {
         if (!s)
                 return -ENOMEM;
         s->event = sd_event_ref(event);
-        s->degraded = true;
+        outage_init(&s->outage);
+        s->on_change = c->on_change;
+        s->userdata = c->userdata;
         s->expire_sec = c->expire_sec > 0 ? c->expire_sec : DEFAULT_EXPIRE_SEC;
         s->backlog_max = c->backlog_max > 0 ? c->backlog_max : s->expire_sec;
 
@@ -492,7 +506,7 @@ int redis_sink_new(sd_event *event, const RedisSinkConfig *c, RedisSink **ret) {
                 return r;
         s->address = strdup(c->address);
         s->prefix = strdup(c->prefix ? c->prefix : DEFAULT_PREFIX);
-        if (!s->address || !s->prefix)
+        if (!s->address || !s->prefix || asprintf(&s->name, "Redis at %s", c->address) < 0)
                 return -ENOMEM;
         s->key_prefix_len = strlen(s->prefix) + strlen("/account/");
         s->key = malloc(s->key_prefix_len + 24);
@@ -539,8 +553,7 @@ RedisSink *redis_sink_free(RedisSink *s) {
         free(s->host);
         free(s->prefix);
         free(s->key);
-        free(s->last_error);
-        free(s->last_logged);
+        free(s->name);
         free(s);
         return NULL;
 }
@@ -573,14 +586,21 @@ int redis_sink_push(RedisSink *s, uint64_t unix_sec, const char *json, size_t si
 }
 
 json_t *redis_sink_status_json(const RedisSink *s) {
-        return json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:s?, s:I}",
-                         "address", s->address,
-                         "connected", s->connected,
-                         "backlog", (json_int_t) (s->queue_len + s->n_flight - s->n_answered),
-                         "in_flight", (json_int_t) (s->n_flight - s->n_answered),
-                         "dropped", (json_int_t) s->dropped,
-                         "written", (json_int_t) s->written,
-                         "errors", (json_int_t) s->errors,
-                         "last_error", s->last_error,
-                         "reconnects", (json_int_t) s->reconnects);
+        json_t *o = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I}",
+                              "address", s->address,
+                              "connected", s->connected,
+                              "backlog", (json_int_t) (s->queue_len + s->n_flight - s->n_answered),
+                              "in_flight", (json_int_t) (s->n_flight - s->n_answered),
+                              "dropped", (json_int_t) s->dropped,
+                              "written", (json_int_t) s->written,
+                              "errors", (json_int_t) s->errors,
+                              "reconnects", (json_int_t) s->reconnects);
+
+        if (o && outage_to_json(&s->outage, o) < 0)
+                o = (json_decref(o), NULL);
+        return o;
+}
+
+const Outage *redis_sink_outage(const RedisSink *s) {
+        return &s->outage;
 }

@@ -10,24 +10,31 @@
 #include <systemd/sd-event.h>
 
 #include "macro.h"
+#include "outage.h"
 
 /* A record larger than this is refused with -EFBIG. */
 #define REDIS_SINK_RECORD_MAX_BYTES ((size_t) 16 * 1024 * 1024)
 
 typedef struct RedisSink RedisSink;
 
+/* Called when the outage state changes (down, cause changed, back up): not per attempt. It may read the sink
+ * but must not free it. */
+typedef void (*RedisSinkNotify)(RedisSink *s, void *userdata);
+
 typedef struct RedisSinkConfig {
         const char *address; /* "host:port", "[v6addr]:port", or an absolute unix socket path */
         const char *prefix;  /* NULL: "cgroup_arch" */
         unsigned expire_sec; /* 0: 300 */
         size_t backlog_max;  /* records kept while Redis is away; 0: expire_sec */
+        RedisSinkNotify on_change; /* may be NULL */
+        void *userdata;
 } RedisSinkConfig;
 
 /* Connects at once, asynchronously; a failed connect only schedules a retry. -EINVAL for a bad address.
  * A host name (not a numeric address) is resolved by hiredis with a blocking getaddrinfo() per connect. */
 int redis_sink_new(sd_event *event, const RedisSinkConfig *c, RedisSink **ret);
-/* Drops the connection (and an in-flight pipeline) and every queued record. The sink calls back into no
- * caller code, so this is safe from any of the caller's callbacks. */
+/* Drops the connection (and an in-flight pipeline) and every queued record. Safe from any of the caller's
+ * callbacks except on_change. */
 RedisSink *redis_sink_free(RedisSink *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(RedisSink *, redis_sink_free)
 
@@ -40,6 +47,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(RedisSink *, redis_sink_free)
 int redis_sink_push(RedisSink *s, uint64_t unix_sec, const char *json, size_t size);
 
 /* {"address", "connected", "backlog" (queued + in flight), "in_flight", "dropped" (backlog cap or age),
- *  "written" (SETs answered OK), "errors" (SETs answered with an error), "last_error" (string or null),
- *  "reconnects" (connection attempts after the first)} */
+ *  "written" (SETs answered OK), "errors" (SETs answered with an error), "reconnects" (connection attempts
+ *  after the first), and outage_to_json()'s "state", "outage", "last_outage", "outages"} */
 json_t *redis_sink_status_json(const RedisSink *s);
+/* Up (a pipeline answered without error), down (since when, why), or connecting (neither yet). */
+const Outage *redis_sink_outage(const RedisSink *s);

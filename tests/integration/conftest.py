@@ -246,6 +246,17 @@ def zk():
 
 
 @pytest.fixture
+def redis_server():
+    from servers import RedisServer
+    server = RedisServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
 def slices(tb):
     return Slices(tb)
 

@@ -13,17 +13,7 @@ import websocket
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import EXAMPLE_TREE, EXAMPLE_UNITS, wait_for
-from servers import RedisServer, free_port
-
-
-@pytest.fixture
-def redis_server():
-    server = RedisServer()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.close()
+from servers import free_port
 
 
 def start_sampling(daemon, slices, redis_address=None, expire=300, tree=EXAMPLE_TREE):

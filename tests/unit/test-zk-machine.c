@@ -707,6 +707,39 @@ TEST(test_to_string) {
 
 /* ---- zk-util ---- */
 
+/* The client says why its socket failed only in its log; these are its lines (3.8, log callback). */
+TEST(test_log_socket_errno) {
+        static const struct {
+                const char *line;
+                int errnum;
+        } cases[] = {
+                { "2026-11-30 17:25:57,123:4242(0x7f00deadbeef):ZOO_ERROR@handle_socket_error_msg@1290: Socket "
+                  "[127.0.0.1:2181] zk retcode=-4, errno=111(Connection refused): server refused to accept the client",
+                  ECONNREFUSED },
+                { "ZOO_ERROR@handle_socket_error_msg@1290: Socket [127.0.0.1:2181] zk retcode=-4, errno=112(Host is "
+                  "down): failed while receiving a server response", EHOSTDOWN },
+                { "ZOO_ERROR@handle_socket_error_msg@1290: Socket [10.0.0.1:2181] zk retcode=-7, errno=110(Connection "
+                  "timed out): connection to [10.0.0.1:2181] timed out (exceeded timeout by 3ms)", ETIMEDOUT },
+                { "ZOO_ERROR@handle_socket_error_msg@1290: Socket [127.0.0.1:2181] zk retcode=-4, errno=111(Connection "
+                  "refused): connect() call failed", ECONNREFUSED },
+                /* Not socket errors, or not that shape: no cause taken from them. */
+                { "ZOO_WARN@zookeeper_interest@1111: Exceeded deadline by 13ms", 0 },
+                { "ZOO_ERROR@something: errno=111(Connection refused) without the client's marker", 0 },
+                { "Socket [x] zk retcode=-4, errno=(Connection refused): no number", 0 },
+                { "Socket [x] zk retcode=-4, errno=99999(Big): too large", 0 },
+                { "Socket [x] zk retcode=-4, errno=0(Success): zero", 0 },
+                { "Socket [x] zk retcode=-4, errno=111", 0 },
+                { "", 0 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                ASSERT_EQ_INT(zk_log_socket_errno(cases[i].line), cases[i].errnum);
+        ASSERT_EQ_INT(zk_log_socket_errno(NULL), 0);
+        /* recv() returning 0 is reported as EHOSTDOWN: the server closed the connection. */
+        ASSERT_STREQ(zk_socket_errno_text(EHOSTDOWN), "connection closed by the server");
+        ASSERT_STREQ(zk_socket_errno_text(ECONNREFUSED), "Connection refused");
+}
+
 TEST(test_error_to_errno) {
         ASSERT_EQ_INT(zk_error_to_errno(ZOK), 0);
         ASSERT_EQ_INT(zk_error_to_errno(ZNONODE), -ENOENT);
@@ -911,6 +944,7 @@ int main(void) {
         RUN(test_random_events);
         RUN(test_to_string);
         RUN(test_error_to_errno);
+        RUN(test_log_socket_errno);
         RUN(test_hosts_validate_accepts);
         RUN(test_hosts_validate_refuses);
         RUN(test_node_path);
