@@ -74,13 +74,22 @@ int read_file_bounded(const char *path, size_t max_bytes, char **ret_data, size_
 int write_file_atomic(const char *path, const char *data) {
         _cleanup_(freep) char *tmp = NULL;
         _cleanup_(closep) int fd = -EBADF;
+        const char *slash = strrchr(path, '/');
         size_t len = strlen(data), done = 0;
 
-        if (asprintf(&tmp, "%s.tmp", path) < 0)
+        /* The temporary name does not grow with the target's: a target of NAME_MAX bytes (a 255-byte unit
+         * name) must be writable too. */
+        if (asprintf(&tmp, "%.*s" WRITE_FILE_ATOMIC_TMP_PREFIX "XXXXXX", slash ? (int) (slash - path + 1) : 0,
+                     path) < 0)
                 return -ENOMEM;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0)
                 return -errno;
+        if (fchmod(fd, 0644) < 0) {
+                int r = -errno;
+                unlink(tmp);
+                return r;
+        }
         while (done < len) {
                 ssize_t n = write(fd, data + done, len - done);
 

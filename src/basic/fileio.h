@@ -12,7 +12,10 @@
  * -EISDIR/-EINVAL when it is not a regular file. */
 int read_file_bounded(const char *path, size_t max_bytes, char **ret_data, size_t *ret_size);
 
-/* Writes `data` to `path` through a temporary file and rename(), so readers never see half a file. */
+/* Writes `data` to `path` through a temporary file and rename(), so readers never see half a file. The
+ * temporary file is "<dir>/.#sk-XXXXXX" whatever the target's name, so any name up to NAME_MAX works; one
+ * left by a crash can be recognised by the prefix. */
+#define WRITE_FILE_ATOMIC_TMP_PREFIX ".#sk-"
 int write_file_atomic(const char *path, const char *data);
 
 /* mkdir -p with the given mode for missing components. */

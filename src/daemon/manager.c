@@ -111,30 +111,12 @@ static void manager_set_error(Manager *m, int error, const char *message) {
         manager_update_status(m);
 }
 
-/* Checks what only the daemon knows about: unit name lengths under the configured root. */
-static int manager_check_tree(Manager *m, const Tree *t, char *msg, size_t msg_size) {
-        for (size_t i = 0; i < t->n_nodes; i++) {
-                _cleanup_(freep) char *unit = NULL;
-                int r = unit_name_from_path(m->config->root, t->nodes[i]->path, &unit);
-
-                if (r == -ENAMETOOLONG) {
-                        snprintf(msg, msg_size, "group \"%.300s\": its unit name would be longer than %d bytes",
-                                 t->nodes[i]->path, UNIT_NAME_MAX);
-                        return -EINVAL;
-                }
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
 /* A read of the tree from either source: bytes and the source's version (-1: count changes ourselves),
  * or an error. Only a valid tree replaces the last good one. */
 static void manager_tree_input(Manager *m, const char *origin, int error, const char *message, const char *data,
                                size_t size, int64_t version) {
         _cleanup_(tree_unrefp) Tree *tree = NULL;
         TreeError err;
-        char msg[1100];
         uint64_t h;
         int r;
 
@@ -153,18 +135,15 @@ static void manager_tree_input(Manager *m, const char *origin, int error, const 
                 manager_update_status(m);
                 return;
         }
-        r = tree_parse_json(data, size, &tree, &err);
+        /* Validated against the names this daemon will use (its root): a tree systemd or the daemon cannot take
+         * is refused here, before anything changes. */
+        r = tree_parse_json_for_root(data, size, m->config->root, &tree, &err);
         if (r == -ENOMEM) {
                 log_oom();
                 return;
         }
         if (r < 0) {
                 manager_set_error(m, r, err.message);
-                return;
-        }
-        r = manager_check_tree(m, tree, msg, sizeof(msg));
-        if (r < 0) {
-                manager_set_error(m, r, msg);
                 return;
         }
         for (size_t i = 0; i < tree->n_nodes; i++) {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fileio.h"
 #include "log.h"
@@ -65,6 +66,11 @@ int ownership_load(Ownership *o, const char *dir) {
                 _cleanup_(freep) char *file = NULL, *data = NULL;
                 size_t len = strlen(de->d_name);
 
+                if (strncmp(de->d_name, WRITE_FILE_ATOMIC_TMP_PREFIX, strlen(WRITE_FILE_ATOMIC_TMP_PREFIX)) == 0) {
+                        /* Half a record from a crash: its unit was never created (the record comes first). */
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+                        continue;
+                }
                 if (de->d_name[0] == '.' || len < 7 || !streq(de->d_name + len - 6, ".slice"))
                         continue;
                 if (asprintf(&file, "%s/%s", dir, de->d_name) < 0)

@@ -16,6 +16,11 @@ static bool valid_char(char c) {
                c == '.';
 }
 
+/* Whether a group name's byte stays as it is in the unit name (else it becomes \xNN), as systemd-escape does. */
+static bool kept(const char *name, const char *c) {
+        return valid_char(*c) && !(c == name && *c == '.');
+}
+
 char *unit_name_escape(const char *name) {
         size_t len = strlen(name);
         char *out = malloc(len * 4 + 1), *o = out;
@@ -23,13 +28,48 @@ char *unit_name_escape(const char *name) {
         if (!out)
                 return NULL;
         for (const char *c = name; *c; c++) {
-                if (valid_char(*c) && !(c == name && *c == '.'))
+                if (kept(name, c))
                         *o++ = *c;
                 else
                         o += sprintf(o, "\\x%02x", (unsigned) (unsigned char) *c);
         }
         *o = 0;
         return out;
+}
+
+static size_t escaped_length(const char *name, size_t n) {
+        size_t len = 0;
+
+        for (const char *c = name; c < name + n; c++)
+                len += kept(name, c) ? 1 : 4;
+        return len;
+}
+
+size_t unit_name_length_from_path(const char *root, const char *path) {
+        size_t len = isempty(root) ? 0 : strlen(root);
+
+        for (const char *p = path;;) {
+                size_t n = strcspn(p, "/");
+
+                if (n == 0)
+                        return 0;
+                len += (len > 0) + escaped_length(p, n);
+                p += n;
+                if (*p == 0)
+                        break;
+                p++;
+        }
+        return len + strlen(".slice");
+}
+
+size_t unit_name_scope_cgroup_path_length(const char *slice) {
+        size_t len = strlen(slice), stem_len = len > 6 ? len - 6 : 0, total = 0;
+
+        /* One "/<prefix>.slice" per dash-separated prefix of the stem, then "/<stem>.scope". */
+        for (size_t i = 1; i <= stem_len; i++)
+                if (i == stem_len || slice[i] == '-')
+                        total += 1 + i + 6;
+        return total + 1 + len;
 }
 
 int unit_name_from_path(const char *root, const char *path, char **ret) {

@@ -74,14 +74,32 @@ static int blkio_weight_from_json(const json_t *v, uint64_t *ret, uint8_t **c _u
         return 0;
 }
 
+static int bytes_at_least(const json_t *v, uint64_t min, uint64_t *ret) {
+        uint64_t bytes;
+
+        if (json_is_integer(v))
+                return integer_in(v, min, INT64_MAX, ret);
+        if (!json_is_string(v) || parse_size(json_string_value(v), &bytes) < 0)
+                return -EINVAL;
+        if (bytes < min)
+                return -ERANGE;
+        *ret = bytes;
+        return 0;
+}
+
+/* MemoryLow: systemd takes 0 (no protection, its default) and up. */
 static int size_from_json(const json_t *v, uint64_t *ret, uint8_t **c _unused_, size_t *n _unused_,
                           const char **reason) {
         *reason = "a byte count: a non-negative integer, or a string like \"512M\", \"2G\" or \"infinity\"";
-        if (json_is_integer(v))
-                return integer_in(v, 0, INT64_MAX, ret);
-        if (!json_is_string(v))
-                return -EINVAL;
-        return parse_size(json_string_value(v), ret) < 0 ? -EINVAL : 0;
+        return bytes_at_least(v, 0, ret);
+}
+
+/* MemoryMax and MemoryHigh: systemd refuses 0 ("Value specified in MemoryMax is out of range"). */
+static int limit_from_json(const json_t *v, uint64_t *ret, uint8_t **c _unused_, size_t *n _unused_,
+                           const char **reason) {
+        *reason = "a byte count of at least 1: a positive integer, or a string like \"512M\", \"2G\" or "
+                  "\"infinity\"";
+        return bytes_at_least(v, 1, ret);
 }
 
 static int quota_from_json(const json_t *v, uint64_t *ret, uint8_t **c _unused_, size_t *n _unused_,
@@ -132,10 +150,10 @@ const PropInfo prop_table[_TREE_PROP_MAX] = {
                                    "cpu", "share", share_from_json, "CPUWeight", UINT64_MAX },
         [TREE_PROP_CPU_QUOTA] = { TREE_PROP_CPU_QUOTA, PROP_KIND_U64, "cpu_quota", quota_from_json,
                                   "cpu", "quota", quota_from_json, "CPUQuotaPerSecUSec", UINT64_MAX },
-        [TREE_PROP_MEMORY_MAX] = { TREE_PROP_MEMORY_MAX, PROP_KIND_U64, "memory_max", size_from_json,
-                                   "memory", "max", size_from_json, "MemoryMax", UINT64_MAX },
-        [TREE_PROP_MEMORY_HIGH] = { TREE_PROP_MEMORY_HIGH, PROP_KIND_U64, "memory_high", size_from_json,
-                                    "memory", "high", size_from_json, "MemoryHigh", UINT64_MAX },
+        [TREE_PROP_MEMORY_MAX] = { TREE_PROP_MEMORY_MAX, PROP_KIND_U64, "memory_max", limit_from_json,
+                                   "memory", "max", limit_from_json, "MemoryMax", UINT64_MAX },
+        [TREE_PROP_MEMORY_HIGH] = { TREE_PROP_MEMORY_HIGH, PROP_KIND_U64, "memory_high", limit_from_json,
+                                    "memory", "high", limit_from_json, "MemoryHigh", UINT64_MAX },
         [TREE_PROP_MEMORY_LOW] = { TREE_PROP_MEMORY_LOW, PROP_KIND_U64, "memory_low", size_from_json,
                                    "memory", "low", size_from_json, "MemoryLow", 0 },
         [TREE_PROP_IO_WEIGHT] = { TREE_PROP_IO_WEIGHT, PROP_KIND_U64, "io_weight", weight_from_json,

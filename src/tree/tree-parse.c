@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,12 +10,13 @@
 
 #include "strv.h"
 #include "tree-parse.h"
-
+#include "unit-name.h"
 
 /* Parser state: the tree being built and the JSON path of the value being looked at, for messages. */
 typedef struct Parser {
         Tree *tree;
         TreeError *err;
+        const char *root; /* [Slices] Root=, normalized, or NULL: unit names and cgroup paths depend on it */
         StrMap by_name; /* cgrouparch: group name → node, to reject one name at two paths */
         char jpath[4096]; /* room for 16 levels of quoted 64-byte names and the key */
         size_t jpath_len;
@@ -41,6 +43,18 @@ static bool is_simple_key(const char *k) {
         return true;
 }
 
+/* A JSON value as JSON text in ASCII (\uXXXX for the rest), so a message cut anywhere is still valid UTF-8
+ * and a name with odd characters reads unambiguously. The caller frees; NULL without memory. */
+static char *to_ascii_json(const json_t *v) {
+        return json_dumps(v, JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
+}
+
+static char *quote_ascii(const char *s) {
+        _cleanup_(json_decrefp) json_t *j = json_string(s);
+
+        return j ? to_ascii_json(j) : NULL;
+}
+
 /* Appends ".key" or ["key"] to the JSON path; returns the old length to restore with path_pop(). */
 static size_t path_push(Parser *p, const char *key) {
         size_t old = p->jpath_len;
@@ -49,15 +63,21 @@ static size_t path_push(Parser *p, const char *key) {
         if (is_simple_key(key))
                 n = snprintf(p->jpath + old, sizeof(p->jpath) - old, ".%s", key);
         else {
-                /* Print the name as a JSON string so odd bytes stay readable and unambiguous. */
-                _cleanup_(json_decrefp) json_t *s = json_string(key);
-                _cleanup_(freep) char *quoted = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+                _cleanup_(freep) char *quoted = quote_ascii(key);
 
                 n = snprintf(p->jpath + old, sizeof(p->jpath) - old, "[%s]", quoted ? quoted : "?");
         }
         if (n < 0)
                 n = 0;
         p->jpath_len = MIN(old + (size_t) n, sizeof(p->jpath) - 1);
+        return old;
+}
+
+static size_t path_push_index(Parser *p, size_t i) {
+        size_t old = p->jpath_len;
+        int n = snprintf(p->jpath + old, sizeof(p->jpath) - old, "[%zu]", i);
+
+        p->jpath_len = MIN(old + (size_t) MAX(n, 0), sizeof(p->jpath) - 1);
         return old;
 }
 
@@ -87,6 +107,9 @@ static int expect_object(Parser *p, const json_t *v) {
 }
 
 static int check_name(Parser *p, const char *name, size_t len) {
+        uint32_t cp = 0;
+        int r;
+
         if (len == 0)
                 return fail(p, -EINVAL, "group name must not be empty");
         if (strlen(name) != len)
@@ -101,6 +124,39 @@ static int check_name(Parser *p, const char *name, size_t len) {
                 if ((unsigned char) *c < 0x20 || *c == 0x7f)
                         return fail(p, -EINVAL, "group name must not contain control characters");
         }
+        /* The name goes over D-Bus in the Description of its slice and scope: sd-bus refuses to send a string
+         * systemd's UTF-8 check refuses, and the slice would fail to apply forever. */
+        r = tree_name_check_utf8(name, len, &cp);
+        if (r == -EDOM)
+                return fail(p, -EINVAL, "group name must not contain U+%04" PRIX32 " (%s): D-Bus refuses it in "
+                                        "the unit's Description", cp,
+                            cp > 0x10ffff ? "past the last code point"
+                            : cp >= 0xd800 && cp <= 0xdfff ? "a UTF-16 surrogate" : "a Unicode noncharacter");
+        if (r < 0)
+                return fail(p, -EINVAL, "group name is not well-formed UTF-8");
+        return 0;
+}
+
+/* What depends on the root: the unit names ("<root>-a-b.slice" and its scope "<root>-a-b.scope", the same
+ * length) within systemd's limit, which also keeps the ownership record's file name within NAME_MAX, and
+ * the scope's cgroup path within UNIT_CGROUP_PATH_MAX. */
+static int check_unit_names(Parser *p, const char *path) {
+        _cleanup_(freep) char *unit = NULL;
+        size_t len = unit_name_length_from_path(p->root, path), cg;
+        int r;
+
+        if (len > UNIT_NAME_MAX)
+                return fail(p, -EINVAL, "the unit name of this group would be %zu bytes%s%s, longer than systemd's "
+                                        "limit of %d (each byte outside [A-Za-z0-9:_.] takes 4 when escaped)",
+                            len, p->root ? " with [Slices] Root=" : "", p->root ? p->root : "", UNIT_NAME_MAX);
+        r = unit_name_from_path(p->root, path, &unit);
+        if (r < 0)
+                return r;
+        cg = unit_name_scope_cgroup_path_length(unit);
+        if (cg > UNIT_CGROUP_PATH_MAX)
+                return fail(p, -EINVAL, "the cgroup path of this group's scope would be %zu bytes, longer than the "
+                                        "limit of %d (shorten the names or nest less deeply)",
+                            cg, UNIT_CGROUP_PATH_MAX);
         return 0;
 }
 
@@ -123,11 +179,17 @@ static int ensure_group(Parser *p, const char *parent_path, const char *name, Tr
                 return fail(p, -E2BIG, "more than %d groups", TREE_GROUPS_MAX);
         if (p->tree->schema == TREE_SCHEMA_CGROUPARCH) {
                 other = strmap_get(&p->by_name, name);
-                if (other)
+                if (other) {
+                        _cleanup_(freep) char *qname = quote_ascii(name), *qpath = quote_ascii(other->path);
+
                         return fail(p, -EINVAL,
-                                    "group \"%s\" is already at path \"%s\"; a group must sit at the same path "
-                                    "in every controller tree", name, other->path);
+                                    "group %s is already at path %.900s; a group must sit at the same path "
+                                    "in every controller tree", qname ? qname : "?", qpath ? qpath : "?");
+                }
         }
+        r = check_unit_names(p, path);
+        if (r < 0)
+                return r;
         r = tree_add(p->tree, path, &n);
         if (r < 0)
                 return r;
@@ -151,12 +213,12 @@ static int set_prop(Parser *p, TreeNode *n, const PropInfo *info, PropFromJson c
         if (r == -ENOMEM)
                 return r;
         if (r == -ERANGE) {
-                _cleanup_(freep) char *shown = json_dumps(v, JSON_ENCODE_ANY);
+                _cleanup_(freep) char *shown = to_ascii_json(v);
 
                 return fail(p, -EINVAL, "out of range: must be %s, got %.64s", reason, shown ? shown : "?");
         }
         if (r < 0 && json_is_string(v)) {
-                _cleanup_(freep) char *shown = json_dumps(v, JSON_ENCODE_ANY);
+                _cleanup_(freep) char *shown = to_ascii_json(v);
 
                 return fail(p, -EINVAL, "must be %s, got the string %.80s", reason, shown ? shown : "?");
         }
@@ -239,6 +301,48 @@ static int parse_controller_node(Parser *p, const char *controller, TreeNode *n,
 
 /* ---- native schema ---- */
 
+/* A pid file pattern the daemon can open: absolute, within PATH_MAX and NAME_MAX. */
+static int check_pid_file(Parser *p, const json_t *e) {
+        const char *s = json_string_value(e);
+        size_t len = json_string_length(e);
+
+        if (!s || s[0] != '/')
+                return fail(p, -EINVAL, "must be an absolute path (a string starting with '/'), got %s",
+                            s ? "a relative one" : json_type_name(e));
+        if (strlen(s) != len)
+                return fail(p, -EINVAL, "must not contain NUL");
+        if (len > TREE_PID_FILE_PATH_MAX)
+                return fail(p, -EINVAL, "is %zu bytes, longer than %d (PATH_MAX less the NUL)", len,
+                            TREE_PID_FILE_PATH_MAX);
+        for (const char *c = s; *c;) {
+                size_t n = strcspn(c, "/");
+
+                if (n > TREE_PID_FILE_COMPONENT_MAX)
+                        return fail(p, -EINVAL, "has a component of %zu bytes, longer than %d (NAME_MAX)", n,
+                                    TREE_PID_FILE_COMPONENT_MAX);
+                c += n + (c[n] == '/');
+        }
+        return 0;
+}
+
+/* A group's processes go to its scope "<stem>.scope": that must not be one of systemd's own units
+ * (group "init" without a root would be init.scope, PID 1's). */
+static int check_scope_is_ours(Parser *p, const TreeNode *n) {
+        _cleanup_(freep) char *slice = NULL, *scope = NULL;
+        int r;
+
+        r = unit_name_from_path(p->root, n->path, &slice);
+        if (r >= 0)
+                r = unit_name_group_scope(slice, &scope);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; unit_name_always_protected[i]; i++)
+                if (streq(scope, unit_name_always_protected[i]))
+                        return fail(p, -EINVAL, "this group's processes would go to %s, which is systemd's own; "
+                                                "rename the group or set [Slices] Root=", scope);
+        return 0;
+}
+
 static int parse_pid_files(Parser *p, TreeNode *n, const json_t *v) {
         size_t i;
         json_t *e;
@@ -248,13 +352,19 @@ static int parse_pid_files(Parser *p, TreeNode *n, const json_t *v) {
                 return fail(p, -EINVAL, "must be an array of absolute paths, got %s", json_type_name(v));
         if (json_array_size(v) > TREE_PID_FILES_MAX)
                 return fail(p, -EINVAL, "more than %d pid files", TREE_PID_FILES_MAX);
+        if (json_array_size(v) > 0) {
+                r = check_scope_is_ours(p, n);
+                if (r < 0)
+                        return r;
+        }
         json_array_foreach(v, i, e) {
-                const char *s = json_string_value(e);
+                size_t old = path_push_index(p, i);
 
-                if (!s || s[0] != '/' || json_string_length(e) != strlen(s) || strlen(s) > TREE_PID_FILE_PATH_MAX)
-                        return fail(p, -EINVAL, "entry %zu must be an absolute path of at most %d bytes", i,
-                                    TREE_PID_FILE_PATH_MAX);
-                r = strv_extend(&n->pid_files, s);
+                r = check_pid_file(p, e);
+                if (r < 0)
+                        return r;
+                path_pop(p, old);
+                r = strv_extend(&n->pid_files, json_string_value(e));
                 if (r < 0)
                         return r;
         }
@@ -317,9 +427,13 @@ static int parse_native_children(Parser *p, const char *parent_path, const json_
 }
 
 int tree_parse_json(const char *data, size_t size, Tree **ret, TreeError *err) {
+        return tree_parse_json_for_root(data, size, /* root= */ NULL, ret, err);
+}
+
+int tree_parse_json_for_root(const char *data, size_t size, const char *slice_root, Tree **ret, TreeError *err) {
         _cleanup_(json_decrefp) json_t *root = NULL;
         _cleanup_(tree_unrefp) Tree *tree = NULL;
-        Parser p = { .err = err, .jpath = "$", .jpath_len = 1 };
+        Parser p = { .err = err, .root = isempty(slice_root) ? NULL : slice_root, .jpath = "$", .jpath_len = 1 };
         json_error_t jerr;
         const char *key;
         json_t *v;

@@ -15,3 +15,8 @@ typedef struct TreeError {
  * -EFBIG (over 4 MiB), -EBADMSG (not JSON), -EINVAL (schema, type, range, name), -E2BIG (too many
  * groups), -ELOOP (too deep), -ENOMEM. */
 int tree_parse_json(const char *data, size_t size, Tree **ret, TreeError *err);
+
+/* As tree_parse_json(), for slices under `root` ([Slices] Root=, normalized: "sk" for sk.slice; NULL or ""
+ * for none): the limits that depend on it (unit name length, cgroup path length, systemd's own scopes) are
+ * checked against the names the daemon will really use. */
+int tree_parse_json_for_root(const char *data, size_t size, const char *root, Tree **ret, TreeError *err);

@@ -45,6 +45,46 @@ Tree *tree_unref(Tree *t) {
         return NULL;
 }
 
+int tree_name_check_utf8(const char *s, size_t len, uint32_t *ret_cp) {
+        static const uint32_t shortest[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+
+        for (size_t i = 0; i < len;) {
+                unsigned char c = (unsigned char) s[i];
+                size_t n;
+                uint32_t cp;
+
+                if (c < 0x80) {
+                        i++;
+                        continue;
+                }
+                if ((c & 0xe0) == 0xc0)
+                        n = 2, cp = c & 0x1f;
+                else if ((c & 0xf0) == 0xe0)
+                        n = 3, cp = c & 0x0f;
+                else if ((c & 0xf8) == 0xf0)
+                        n = 4, cp = c & 0x07;
+                else
+                        return -EILSEQ;
+                if (len - i < n)
+                        return -EILSEQ;
+                for (size_t k = 1; k < n; k++) {
+                        if (((unsigned char) s[i + k] & 0xc0) != 0x80)
+                                return -EILSEQ;
+                        cp = cp << 6 | ((unsigned char) s[i + k] & 0x3f);
+                }
+                if (cp < shortest[n])
+                        return -EILSEQ;
+                if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0xfdd0 && cp <= 0xfdef) ||
+                    (cp & 0xfffe) == 0xfffe) {
+                        if (ret_cp)
+                                *ret_cp = cp;
+                        return -EDOM;
+                }
+                i += n;
+        }
+        return 0;
+}
+
 unsigned tree_path_depth(const char *path) {
         unsigned d = 1;
 

@@ -16,7 +16,8 @@
 #define TREE_GROUPS_MAX 10000
 #define TREE_JSON_MAX (4u * 1024u * 1024u)
 #define TREE_PID_FILES_MAX 64
-#define TREE_PID_FILE_PATH_MAX 4096
+#define TREE_PID_FILE_PATH_MAX 4095 /* PATH_MAX less the NUL: open() refuses longer */
+#define TREE_PID_FILE_COMPONENT_MAX 255 /* NAME_MAX */
 
 typedef enum TreeSchema {
         TREE_SCHEMA_CGROUPARCH,
@@ -67,6 +68,12 @@ uint32_t tree_settings_diff(const TreeSettings *a, const TreeSettings *b);
 /* Sets a property, taking over `cpus` for AllowedCPUs. */
 void tree_settings_set(TreeSettings *s, TreeProp p, uint64_t value, uint8_t *cpus, size_t n_cpus);
 void tree_settings_done(TreeSettings *s);
+
+/* Whether `s` (len bytes, no NUL) is a string sd-bus sends and systemd takes, as systemd's utf8_is_valid():
+ * well-formed shortest-form UTF-8, no surrogates, nothing past U+10FFFF, none of the noncharacters
+ * U+FDD0..U+FDEF and U+xFFFE/U+xFFFF. Returns 0, -EILSEQ for malformed bytes, or -EDOM with the code point
+ * in *ret_cp for a noncharacter, a surrogate or one past U+10FFFF. */
+int tree_name_check_utf8(const char *s, size_t len, uint32_t *ret_cp);
 
 /* The number of path components. */
 unsigned tree_path_depth(const char *path);

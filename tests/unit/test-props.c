@@ -225,6 +225,48 @@ TEST(test_from_native_quota) {
         json_decref(num);
 }
 
+/* systemd 252 refuses MemoryMax=0 and MemoryHigh=0 ("Value specified in MemoryMax is out of range"), takes
+ * MemoryLow=0 (its default). Both schemas share the converters. */
+TEST(test_from_json_memory_limits) {
+        static const char *const limits[] = { "memory_max", "memory_high" };
+        json_t *zero = json_integer(0), *zero_s = json_string("0"), *zero_k = json_string("0K"), *one = json_integer(1),
+               *one_s = json_string("1"), *big = json_integer(INT64_MAX), *e15 = json_string("15E"),
+               *e16 = json_string("16E");
+        const char *reason = NULL;
+        uint64_t v = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(limits); i++) {
+                const PropInfo *info = prop_by_native_key(limits[i]);
+
+                ASSERT_TRUE(info->from_native == info->from_controller);
+                ASSERT_EQ_INT(info->from_native(zero, &v, NULL, NULL, &reason), -ERANGE);
+                ASSERT_CONTAINS(reason, "at least 1");
+                ASSERT_EQ_INT(info->from_native(zero_s, &v, NULL, NULL, &reason), -ERANGE);
+                ASSERT_EQ_INT(info->from_native(zero_k, &v, NULL, NULL, &reason), -ERANGE);
+                ASSERT_EQ_INT(info->from_native(one, &v, NULL, NULL, &reason), 0);
+                ASSERT_EQ_U64(v, 1);
+                ASSERT_EQ_INT(info->from_native(one_s, &v, NULL, NULL, &reason), 0);
+                ASSERT_EQ_U64(v, 1);
+                ASSERT_EQ_INT(info->from_native(big, &v, NULL, NULL, &reason), 0);
+                ASSERT_EQ_U64(v, INT64_MAX);
+                ASSERT_EQ_INT(info->from_native(e15, &v, NULL, NULL, &reason), 0);
+                ASSERT_EQ_U64(v, 15ULL << 60);
+                ASSERT_EQ_INT(info->from_native(e16, &v, NULL, NULL, &reason), -EINVAL);
+        }
+        ASSERT_EQ_INT(prop_by_native_key("memory_low")->from_native(zero, &v, NULL, NULL, &reason), 0);
+        ASSERT_EQ_U64(v, 0);
+        ASSERT_EQ_INT(prop_by_native_key("memory_low")->from_native(zero_s, &v, NULL, NULL, &reason), 0);
+        ASSERT_EQ_U64(v, 0);
+        json_decref(zero);
+        json_decref(zero_s);
+        json_decref(zero_k);
+        json_decref(one);
+        json_decref(one_s);
+        json_decref(big);
+        json_decref(e15);
+        json_decref(e16);
+}
+
 int main(void) {
         RUN(test_share_to_cpu_weight);
         RUN(test_share_to_cpu_weight_rounds_to_nearest);
@@ -243,5 +285,6 @@ int main(void) {
         RUN(test_value_to_string_cpus);
         RUN(test_from_controller_share);
         RUN(test_from_native_quota);
+        RUN(test_from_json_memory_limits);
         return 0;
 }

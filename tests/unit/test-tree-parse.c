@@ -11,6 +11,7 @@
 #include "strv.h"
 #include "tests.h"
 #include "tree-parse.h"
+#include "unit-name.h"
 
 #define BIT(p) (1u << (p))
 
@@ -28,16 +29,29 @@ static Tree *parse_ok(const char *json) {
         return t;
 }
 
-/* Parses `json`, expects `expected_r`, and checks that the message contains every NULL-terminated
- * needle: the JSON path and key, and the reason. */
-static void assert_rejects_n(const char *json, size_t size, int expected_r, ...) {
+static Tree *parse_ok_for_root(const char *root, const char *json) {
+        TreeError err = { "" };
+        Tree *t = NULL;
+        int r = tree_parse_json_for_root(json, strlen(json), root, &t, &err);
+
+        if (r < 0)
+                fprintf(stderr, "unexpected rejection (%d) under root %s: %s\n", r, root, err.message);
+        ASSERT_EQ_INT(r, 0);
+        return t;
+}
+
+/* Parses `json` for slices under `root`, expects `expected_r`, and checks that the message contains every
+ * NULL-terminated needle: the JSON path and key, and the reason. */
+static void assert_rejects_root_n(const char *root, const char *json, size_t size, int expected_r, ...) {
         TreeError err = { "" };
         Tree *t = (Tree *) 0x1; /* must stay untouched on failure */
         const char *needle;
         va_list ap;
         int r;
 
-        r = tree_parse_json(json, size, &t, &err);
+        r = root ? tree_parse_json_for_root(json, size, root, &t, &err) : tree_parse_json(json, size, &t, &err);
+        if (r != expected_r)
+                fprintf(stderr, "message: %s\n", err.message);
         ASSERT_EQ_INT(r, expected_r);
         ASSERT_TRUE(t == (Tree *) 0x1);
         va_start(ap, expected_r);
@@ -45,8 +59,12 @@ static void assert_rejects_n(const char *json, size_t size, int expected_r, ...)
                 ASSERT_CONTAINS(err.message, needle);
         va_end(ap);
 }
+#define assert_rejects_n(json, size, expected_r, ...) \
+        assert_rejects_root_n(NULL, (json), (size), (expected_r), __VA_ARGS__)
 #define assert_rejects(json, expected_r, ...) \
-        assert_rejects_n((json), strlen(json), (expected_r), __VA_ARGS__, (const char *) NULL)
+        assert_rejects_root_n(NULL, (json), strlen(json), (expected_r), __VA_ARGS__, (const char *) NULL)
+#define assert_rejects_for_root(root, json, expected_r, ...) \
+        assert_rejects_root_n((root), (json), strlen(json), (expected_r), __VA_ARGS__, (const char *) NULL)
 
 static TreeNode *find_ok(const Tree *t, const char *path) {
         TreeNode *n = tree_find(t, path);
@@ -356,13 +374,14 @@ TEST(test_native_every_key) {
 TEST(test_native_sizes) {
         _cleanup_(tree_unrefp) Tree *t = parse_ok(
                 "{\"slices\": {\"a\": {\"memory_max\": \"512M\", \"memory_high\": \"infinity\", \"memory_low\": \"512K\"},"
-                "              \"b\": {\"memory_max\": 0, \"memory_low\": \"0\"}}}");
+                "              \"b\": {\"memory_max\": 1, \"memory_high\": \"1\", \"memory_low\": \"0\"}}}");
         TreeNode *a = find_ok(t, "a"), *b = find_ok(t, "b");
 
         ASSERT_EQ_U64(value_of(a, TREE_PROP_MEMORY_MAX), 512ULL << 20);
         ASSERT_EQ_U64(value_of(a, TREE_PROP_MEMORY_HIGH), UINT64_MAX);
         ASSERT_EQ_U64(value_of(a, TREE_PROP_MEMORY_LOW), 512ULL << 10);
-        ASSERT_EQ_U64(value_of(b, TREE_PROP_MEMORY_MAX), 0);
+        ASSERT_EQ_U64(value_of(b, TREE_PROP_MEMORY_MAX), 1); /* systemd's smallest */
+        ASSERT_EQ_U64(value_of(b, TREE_PROP_MEMORY_HIGH), 1);
         ASSERT_EQ_U64(value_of(b, TREE_PROP_MEMORY_LOW), 0);
 }
 
@@ -588,25 +607,60 @@ TEST(test_reject_bad_value_strings) {
 }
 
 TEST(test_reject_pid_files) {
-        assert_rejects("{\"slices\": {\"a\": {\"pid_files\": [\"run/a.pid\"]}}}", -EINVAL, "$.slices.a.pid_files:",
-                       "entry 0", "absolute");
+        assert_rejects("{\"slices\": {\"a\": {\"pid_files\": [\"run/a.pid\"]}}}", -EINVAL,
+                       "$.slices.a.pid_files[0]:", "absolute", "got a relative one");
         assert_rejects("{\"slices\": {\"a\": {\"pid_files\": [\"/run/a.pid\", \"\"]}}}", -EINVAL,
-                       "$.slices.a.pid_files:", "entry 1", "absolute");
+                       "$.slices.a.pid_files[1]:", "absolute");
         assert_rejects("{\"slices\": {\"a\": {\"pid_files\": [\"/run/a.pid\", 5]}}}", -EINVAL,
-                       "$.slices.a.pid_files:", "entry 1");
+                       "$.slices.a.pid_files[1]:", "got an integer");
         assert_rejects("{\"slices\": {\"a\": {\"pid_files\": \"/run/a.pid\"}}}", -EINVAL, "$.slices.a.pid_files:",
                        "must be an array");
 }
 
-TEST(test_reject_pid_file_path_too_long) {
+/* "/" + components of 255 bytes (NAME_MAX) + the rest, `total` bytes in all. */
+static char *pid_files_json(size_t total, size_t component) {
         Buf b = { 0 };
+        size_t len = 0;
 
-        buf_printf(&b, "{\"slices\": {\"a\": {\"pid_files\": [\"/");
-        for (int i = 0; i < TREE_PID_FILE_PATH_MAX; i++)
-                buf_printf(&b, "x");
+        buf_printf(&b, "{\"slices\": {\"a\": {\"pid_files\": [\"/run/ok.pid\", \"");
+        while (len < total) {
+                size_t n = MIN(component, total - len - 1);
+
+                buf_printf(&b, "/");
+                for (size_t i = 0; i < n; i++)
+                        buf_printf(&b, "x");
+                len += n + 1;
+        }
         buf_printf(&b, "\"]}}}");
-        assert_rejects(b.data, -EINVAL, "$.slices.a.pid_files:", "at most 4096 bytes");
-        free(b.data);
+        return b.data;
+}
+
+TEST(test_pid_file_path_limits) {
+        _cleanup_(freep) char *longest = pid_files_json(TREE_PID_FILE_PATH_MAX, TREE_PID_FILE_COMPONENT_MAX),
+                             *too_long = pid_files_json(TREE_PID_FILE_PATH_MAX + 1, TREE_PID_FILE_COMPONENT_MAX),
+                             *widest = pid_files_json(300, TREE_PID_FILE_COMPONENT_MAX),
+                             *too_wide = pid_files_json(300, TREE_PID_FILE_COMPONENT_MAX + 1);
+        _cleanup_(tree_unrefp) Tree *a = parse_ok(longest);
+        _cleanup_(tree_unrefp) Tree *b = parse_ok(widest);
+
+        /* 4095 bytes (PATH_MAX less the NUL) in components of at most 255 (NAME_MAX): what open() takes. */
+        ASSERT_EQ_INT(strlen(find_ok(a, "a")->pid_files[1]), 4095);
+        assert_rejects(too_long, -EINVAL, "$.slices.a.pid_files[1]:", "is 4096 bytes, longer than 4095");
+        ASSERT_EQ_INT(strlen(find_ok(b, "a")->pid_files[1]), 300);
+        assert_rejects(too_wide, -EINVAL, "$.slices.a.pid_files[1]:", "component of 256 bytes", "NAME_MAX");
+}
+
+TEST(test_pid_files_never_go_to_systemds_own_scope) {
+        _cleanup_(tree_unrefp) Tree *rooted = NULL, *plain = NULL, *nested = NULL;
+
+        /* Group "init" without a root: its scope would be init.scope, PID 1's. */
+        assert_rejects("{\"slices\": {\"init\": {\"pid_files\": [\"/run/a.pid\"]}}}", -EINVAL,
+                       "$.slices.init.pid_files:", "init.scope", "systemd's own");
+        /* Without pid files the slice init.slice is an ordinary one; under a root or nested the scope is ours. */
+        plain = parse_ok("{\"slices\": {\"init\": {\"pid_files\": []}}}");
+        rooted = parse_ok_for_root("sk", "{\"slices\": {\"init\": {\"pid_files\": [\"/run/a.pid\"]}}}");
+        nested = parse_ok("{\"slices\": {\"a\": {\"children\": {\"init\": {\"pid_files\": [\"/run/a.pid\"]}}}}}");
+        ASSERT_STREQ(find_ok(rooted, "init")->pid_files[0], "/run/a.pid");
 }
 
 /* ---- group names ---- */
@@ -694,7 +748,7 @@ TEST(test_depth_limit_cgrouparch) {
         assert_rejects(deep, -ELOOP, ".sub_cgroup.l16.sub_cgroup.l17:", "deeper than 16");
 }
 
-/* 16 levels of 64-byte names with odd characters: the message still names the deepest key. */
+/* Levels of 64-byte names with odd characters: the message still names the deepest key. */
 TEST(test_error_path_survives_deepest_longest_names) {
         char name[65], *json = NULL, *tail = NULL, *expect = NULL;
         size_t len = 0;
@@ -714,10 +768,12 @@ TEST(test_error_path_survives_deepest_longest_names) {
                 fputs("}}", f);
         fputs("}", f);
         fclose(f);
-        ASSERT_TRUE(asprintf(&tail, "[\"%s\"].conf.share: out of range", name) > 0); /* the deepest name */
+        /* The fourth level's unit name is already past 255 bytes (each '-' escapes to 4): refused there. */
+        name[1] = 'd';
+        ASSERT_TRUE(asprintf(&tail, ".sub_cgroup[\"%s\"]: the unit name of this group would be 277 bytes", name) > 0);
         name[1] = 'a';
         ASSERT_TRUE(asprintf(&expect, "$.cpu.sub_cgroup[\"%s\"].sub_cgroup", name) > 0);
-        assert_rejects(json, -EINVAL, expect, tail, "got 1");
+        assert_rejects(json, -EINVAL, expect, tail, "longer than systemd's limit of 255");
         free(json);
         free(tail);
         free(expect);
@@ -764,6 +820,240 @@ TEST(test_group_count_limit_counts_nested) {
         buf_printf(&b, ", \"extra\": {}}}}");
         assert_rejects(b.data, -E2BIG, "$.cpu.sub_cgroup.extra:", "more than 10000 groups");
         free(b.data);
+}
+
+/* ---- what systemd 252 and the daemon can take (issue 10) ---- */
+
+TEST(test_memory_limits_start_at_one) {
+        /* systemd: "Value specified in MemoryMax is out of range" for 0 (MemoryHigh too); MemoryLow takes 0. */
+        static const char *const zeros[] = { "0", "\"0\"", "-0", "\"0K\"", "\"0G\"" };
+        char json[256], path[128];
+
+        for (size_t i = 0; i < ELEMENTSOF(zeros); i++) {
+                static const char *const keys[] = { "memory_max", "memory_high" };
+
+                for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
+                        snprintf(json, sizeof(json), "{\"slices\": {\"x\": {\"%s\": %s}}}", keys[k], zeros[i]);
+                        snprintf(path, sizeof(path), "$.slices.x.%s: out of range", keys[k]);
+                        assert_rejects(json, -EINVAL, path, "at least 1");
+                }
+                snprintf(json, sizeof(json), "{\"memory\": {\"sub_cgroup\": {\"x\": {\"conf\": {\"max\": %s}}}}}",
+                         zeros[i]);
+                assert_rejects(json, -EINVAL, "$.memory.sub_cgroup.x.conf.max: out of range", "at least 1");
+                snprintf(json, sizeof(json), "{\"slices\": {\"x\": {\"memory_low\": %s}}}", zeros[i]);
+                tree_unref(parse_ok(json));
+        }
+        assert_rejects("{\"slices\": {\"x\": {\"memory_max\": \"0\"}}}", -EINVAL, "got \"0\"");
+        assert_rejects("{\"slices\": {\"x\": {\"memory_max\": -0}}}", -EINVAL, "got 0");
+}
+
+/* Each property's largest and smallest accepted value, and one past each: systemd 252's ranges
+ * (src/core/dbus-cgroup.c) or, where ours is narrower, ours. */
+TEST(test_property_boundaries) {
+        static const struct {
+                const char *key, *value;
+                TreeProp prop;
+                uint64_t expected; /* 0 with ok=false: refused */
+                bool ok;
+        } table[] = {
+                { "cpu_weight", "1", TREE_PROP_CPU_WEIGHT, 1, true },
+                { "cpu_weight", "10000", TREE_PROP_CPU_WEIGHT, 10000, true },
+                { "cpu_weight", "0", 0, 0, false },
+                { "cpu_weight", "10001", 0, 0, false },
+                { "io_weight", "1", TREE_PROP_IO_WEIGHT, 1, true },
+                { "io_weight", "10000", TREE_PROP_IO_WEIGHT, 10000, true },
+                { "io_weight", "0", 0, 0, false },
+                { "io_weight", "10001", 0, 0, false },
+                { "cpu_quota", "\"1%\"", TREE_PROP_CPU_QUOTA, 10000, true },
+                { "cpu_quota", "\"819200%\"", TREE_PROP_CPU_QUOTA, 8192000000ULL, true },
+                { "cpu_quota", "\"0%\"", 0, 0, false },
+                { "cpu_quota", "\"819201%\"", 0, 0, false },
+                { "tasks_max", "1", TREE_PROP_TASKS_MAX, 1, true },
+                { "tasks_max", "9223372036854775807", TREE_PROP_TASKS_MAX, INT64_MAX, true },
+                { "tasks_max", "\"infinity\"", TREE_PROP_TASKS_MAX, UINT64_MAX, true },
+                { "tasks_max", "0", 0, 0, false },
+                { "memory_max", "1", TREE_PROP_MEMORY_MAX, 1, true },
+                { "memory_max", "9223372036854775807", TREE_PROP_MEMORY_MAX, INT64_MAX, true },
+                { "memory_max", "\"15E\"", TREE_PROP_MEMORY_MAX, 15ULL << 60, true },
+                { "memory_max", "\"16E\"", 0, 0, false },
+                { "memory_high", "\"1\"", TREE_PROP_MEMORY_HIGH, 1, true },
+                { "memory_high", "\"0\"", 0, 0, false },
+                { "memory_low", "0", TREE_PROP_MEMORY_LOW, 0, true },
+                { "memory_low", "\"infinity\"", TREE_PROP_MEMORY_LOW, UINT64_MAX, true },
+                { "memory_low", "-1", 0, 0, false },
+                { "allowed_cpus", "\"8191\"", TREE_PROP_ALLOWED_CPUS, 0, true },
+                { "allowed_cpus", "\"8192\"", 0, 0, false },
+        };
+        char json[256], path[128];
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                snprintf(json, sizeof(json), "{\"slices\": {\"x\": {\"%s\": %s}}}", table[i].key, table[i].value);
+                if (table[i].ok) {
+                        _cleanup_(tree_unrefp) Tree *t = parse_ok(json);
+
+                        ASSERT_EQ_U64(value_of(find_ok(t, "x"), table[i].prop), table[i].expected);
+                } else {
+                        snprintf(path, sizeof(path), "$.slices.x.%s:", table[i].key);
+                        assert_rejects(json, -EINVAL, path);
+                }
+        }
+        /* cgrouparch's own scales, converted: cpu.shares 2..262144, blkio.weight 10..1000. */
+        tree_unref(parse_ok("{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"share\": 262144}}}},"
+                            " \"blkio\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"weight\": 1000}}}}}"));
+        assert_rejects("{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"share\": 262145}}}}}", -EINVAL,
+                       "$.cpu.sub_cgroup.a.conf.share: out of range");
+}
+
+TEST(test_name_noncharacters_refused) {
+        /* sd-bus refuses these in a string (systemd's utf8_is_valid()): the Description would never go out. */
+        static const struct {
+                const char *json_name, *path, *code;
+        } refused[] = {
+                { "\\uffff", "$.slices[\"\\uFFFF\"]:", "U+FFFF" },
+                { "x\\ufdd0", "$.slices[\"x\\uFDD0\"]:", "U+FDD0" },
+                { "\\ufdef", "$.slices[\"\\uFDEF\"]:", "U+FDEF" },
+                { "a\\ufffe", "$.slices[\"a\\uFFFE\"]:", "U+FFFE" },
+                { "\\ud83f\\udffe", "$.slices[\"\\uD83F\\uDFFE\"]:", "U+1FFFE" },
+                { "\\udbff\\udfff", "$.slices[\"\\uDBFF\\uDFFF\"]:", "U+10FFFF" },
+        };
+        static const char *const accepted[] = { "\\ufdcf", "\\ufdf0", "\\ufffd", "\\udbff\\udffd", "\\u00e9t\\u00e9" };
+        char json[256];
+
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+                snprintf(json, sizeof(json), "{\"slices\": {\"%s\": {}}}", refused[i].json_name);
+                assert_rejects(json, -EINVAL, refused[i].path, refused[i].code, "noncharacter", "D-Bus");
+        }
+        /* The same in cgrouparch's schema, and deeper. */
+        assert_rejects("{\"cpu\": {\"sub_cgroup\": {\"a\": {\"sub_cgroup\": {\"\\uffff\": {}}}}}}", -EINVAL,
+                       "$.cpu.sub_cgroup.a.sub_cgroup[\"\\uFFFF\"]:", "U+FFFF");
+        for (size_t i = 0; i < ELEMENTSOF(accepted); i++) {
+                snprintf(json, sizeof(json), "{\"slices\": {\"%s\": {}}}", accepted[i]);
+                tree_unref(parse_ok(json));
+        }
+}
+
+TEST(test_name_utf8_check) {
+        static const struct {
+                const char *bytes;
+                int r;
+                uint32_t cp;
+        } table[] = {
+                { "plain", 0, 0 },
+                { "\xc3\xa9", 0, 0 },                  /* U+00E9 */
+                { "\xef\xbf\xbd", 0, 0 },              /* U+FFFD */
+                { "\xf4\x8f\xbf\xbd", 0, 0 },          /* U+10FFFD */
+                { "\xef\xbf\xbf", -EDOM, 0xffff },     /* noncharacters */
+                { "\xef\xb7\x90", -EDOM, 0xfdd0 },
+                { "\xf0\x9f\xbf\xbe", -EDOM, 0x1fffe },
+                { "\xed\xa0\x80", -EDOM, 0xd800 },     /* a surrogate (jansson refuses it before us) */
+                { "\xf4\x90\x80\x80", -EDOM, 0x110000 }, /* past U+10FFFF */
+                { "\x80", -EILSEQ, 0 },                /* a continuation byte first */
+                { "\xc0\x80", -EILSEQ, 0 },            /* overlong NUL */
+                { "\xe0\x80\xaf", -EILSEQ, 0 },        /* overlong '/' */
+                { "\xc3", -EILSEQ, 0 },                /* cut short */
+                { "\xc3(", -EILSEQ, 0 },
+                { "\xf8\x88\x80\x80\x80", -EILSEQ, 0 }, /* 5-byte form */
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                uint32_t cp = 0;
+
+                ASSERT_EQ_INT(tree_name_check_utf8(table[i].bytes, strlen(table[i].bytes), &cp), table[i].r);
+                if (table[i].r == -EDOM)
+                        ASSERT_EQ_U64(cp, table[i].cp);
+        }
+}
+
+/* Messages go to the journal, STATUS= and status JSON: whatever the input, they must be valid UTF-8. Values and
+ * names are shown as ASCII JSON, so cutting them short cannot split a character. */
+TEST(test_error_messages_are_ascii) {
+        TreeError err = { "" };
+        Tree *t = NULL;
+        Buf b = { 0 };
+
+        buf_printf(&b, "{\"slices\": {\"\\u00e9\": {\"memory_max\": \"");
+        for (int i = 0; i < 100; i++)
+                buf_printf(&b, "\\u00e9");
+        buf_printf(&b, "\"}}}");
+        ASSERT_EQ_INT(tree_parse_json(b.data, b.len, &t, &err), -EINVAL);
+        for (const char *c = err.message; *c; c++)
+                ASSERT_TRUE((unsigned char) *c < 0x80);
+        ASSERT_CONTAINS(err.message, "$.slices[\"\\u00E9\"].memory_max: must be a byte count");
+        free(b.data);
+}
+
+/* A top-level name of 63 bytes, `escaped` of them '-' (4 bytes each in the unit name), the rest 'a'. */
+static char *dash_name_json(const char *root_key, int escaped, int plain) {
+        Buf b = { 0 };
+
+        buf_printf(&b, "{\"%s\": {\"", root_key);
+        for (int i = 0; i < escaped; i++)
+                buf_printf(&b, "-");
+        for (int i = 0; i < plain; i++)
+                buf_printf(&b, "a");
+        buf_printf(&b, "\": {}}}");
+        return b.data;
+}
+
+TEST(test_unit_name_length_boundary) {
+        /* 62 dashes + "a": "\x2d" * 62 + "a" + ".slice" = 255 bytes, systemd's largest unit name; one more
+         * plain byte is 256. Before, names of 252..255 passed and their ownership record could not be written. */
+        _cleanup_(freep) char *longest = dash_name_json("slices", 62, 1), *over = dash_name_json("slices", 62, 2);
+        _cleanup_(tree_unrefp) Tree *t = parse_ok(longest);
+        char name[64], json[256];
+
+        ASSERT_EQ_INT(t->n_nodes, 1);
+        assert_rejects(over, -EINVAL, "$.slices[\"------", "the unit name of this group would be 256 bytes",
+                       "longer than systemd's limit of 255");
+        /* The same rule in cgrouparch's schema and for nested groups: "a-" + "\x2d" * 62 + ".slice" = 256. */
+        memset(name, '-', 62);
+        name[62] = 0;
+        snprintf(json, sizeof(json), "{\"cpu\": {\"sub_cgroup\": {\"a\": {\"sub_cgroup\": {\"%s\": {}}}}}}", name);
+        assert_rejects(json, -EINVAL, "$.cpu.sub_cgroup.a.sub_cgroup[\"--", "would be 256 bytes");
+}
+
+TEST(test_unit_name_length_under_root) {
+        /* Under Root=sk ("sk-" + name + ".slice") the largest name is 3 bytes shorter. */
+        _cleanup_(freep) char *longest = dash_name_json("slices", 61, 2), *over = dash_name_json("slices", 62, 1);
+        _cleanup_(tree_unrefp) Tree *t = parse_ok_for_root("sk", longest), *plain = parse_ok(over);
+
+        ASSERT_EQ_INT(t->n_nodes, 1);
+        assert_rejects_for_root("sk", over, -EINVAL, "$.slices[\"---", "would be 258 bytes with [Slices] Root=sk",
+                                "limit of 255");
+        /* An empty root is no root. */
+        tree_unref(parse_ok_for_root("", over));
+}
+
+/* 16 levels: a first name of 63 bytes with `dashes` escaped, 14 levels "x", and a last name of `last` bytes. */
+static char *deep_long_json(int first_len, int dashes, int last) {
+        Buf b = { 0 };
+
+        buf_printf(&b, "{\"slices\": {\"");
+        for (int i = 0; i < first_len; i++)
+                buf_printf(&b, "%c", i < dashes ? '-' : 'a');
+        buf_printf(&b, "\": {\"children\": ");
+        for (int i = 0; i < 14; i++)
+                buf_printf(&b, "{\"x\": {\"children\": ");
+        buf_printf(&b, "{\"");
+        for (int i = 0; i < last; i++)
+                buf_printf(&b, "b");
+        buf_printf(&b, "\": {}}");
+        for (int i = 0; i < 14; i++)
+                buf_printf(&b, "}}");
+        buf_printf(&b, "}}}");
+        return b.data;
+}
+
+TEST(test_scope_cgroup_path_boundary) {
+        /* Unit names within 255 bytes, but the deepest scope's cgroup path (/A.slice/A-x.slice/.../A-x-...-B.scope)
+         * exactly at the limit, then one byte past it. */
+        _cleanup_(freep) char *at = deep_long_json(63, 46, 18), *past = deep_long_json(64, 46, 10);
+        _cleanup_(tree_unrefp) Tree *t = parse_ok(at);
+
+        ASSERT_EQ_INT(t->n_nodes, 16);
+        ASSERT_EQ_INT(UNIT_CGROUP_PATH_MAX, 3840);
+        assert_rejects(past, -EINVAL, ".children.x.children.bbbbbbbbbb:",
+                       "the cgroup path of this group's scope would be 3841 bytes, longer than the limit of 3840");
 }
 
 /* ---- the model ---- */
@@ -866,7 +1156,16 @@ int main(void) {
         RUN(test_reject_native_values_out_of_range);
         RUN(test_reject_bad_value_strings);
         RUN(test_reject_pid_files);
-        RUN(test_reject_pid_file_path_too_long);
+        RUN(test_pid_file_path_limits);
+        RUN(test_pid_files_never_go_to_systemds_own_scope);
+        RUN(test_memory_limits_start_at_one);
+        RUN(test_property_boundaries);
+        RUN(test_name_noncharacters_refused);
+        RUN(test_name_utf8_check);
+        RUN(test_error_messages_are_ascii);
+        RUN(test_unit_name_length_boundary);
+        RUN(test_unit_name_length_under_root);
+        RUN(test_scope_cgroup_path_boundary);
         RUN(test_reject_name_with_slash);
         RUN(test_reject_name_dot_dot);
         RUN(test_reject_name_dot);

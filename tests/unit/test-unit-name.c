@@ -173,6 +173,55 @@ TEST(test_root_is_valid) {
         ASSERT_TRUE(unit_name_root_is_valid(long_root));
 }
 
+TEST(test_length_from_path_matches_the_name) {
+        static const struct {
+                const char *root, *path;
+        } table[] = {
+                { NULL, "a" },        { NULL, "a/b/c" },   { "sk", "a/b" },   { "sk-demo", "x" },
+                { NULL, ".hidden/.x" }, { NULL, "a-b/c d" }, { "", "\xc3\xa9t\xc3\xa9" }, { NULL, "a.b/:_" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                _cleanup_(freep) char *s = NULL;
+
+                ASSERT_EQ_INT(unit_name_from_path(table[i].root, table[i].path, &s), 0);
+                ASSERT_EQ_INT(unit_name_length_from_path(table[i].root, table[i].path), strlen(s));
+        }
+        ASSERT_EQ_INT(unit_name_length_from_path(NULL, "a//b"), 0);
+        ASSERT_EQ_INT(unit_name_length_from_path(NULL, ""), 0);
+        /* Past the limit it still counts: 63 dashes are 252 bytes escaped. */
+        ASSERT_EQ_INT(unit_name_length_from_path("sk", "---------------------------------------------------------------"),
+                      3 + 252 + 6);
+}
+
+TEST(test_scope_of_the_longest_slice_is_legal) {
+        char name[64];
+        _cleanup_(freep) char *slice = NULL, *scope = NULL;
+
+        /* "\x2d" * 62 + "a" + ".slice": 255 bytes, the largest; its scope is as long. */
+        memset(name, '-', 62);
+        name[62] = 'a';
+        name[63] = 0;
+        ASSERT_EQ_INT(unit_name_from_path(NULL, name, &slice), 0);
+        ASSERT_EQ_INT(strlen(slice), UNIT_NAME_MAX);
+        ASSERT_EQ_INT(unit_name_group_scope(slice, &scope), 0);
+        ASSERT_EQ_INT(strlen(scope), UNIT_NAME_MAX);
+}
+
+TEST(test_scope_cgroup_path_length) {
+        static const char *const slices[] = { "a.slice", "a-b-c.slice", "sk-x\\x2dy-z.slice", "test_cgroup_b.slice" };
+
+        for (size_t i = 0; i < ELEMENTSOF(slices); i++) {
+                _cleanup_(freep) char *cg = NULL, *scope = NULL;
+
+                ASSERT_EQ_INT(unit_name_slice_cgroup_path(slices[i], &cg), 0);
+                ASSERT_EQ_INT(unit_name_group_scope(slices[i], &scope), 0);
+                ASSERT_EQ_INT(unit_name_scope_cgroup_path_length(slices[i]), strlen(cg) + 1 + strlen(scope));
+        }
+        /* "/a.slice/a-b.slice/a-b.scope" */
+        ASSERT_EQ_INT(unit_name_scope_cgroup_path_length("a-b.slice"), 28);
+}
+
 TEST(test_always_protected) {
         static const char *const expected[] = { "-.slice", "system.slice", "user.slice", "machine.slice", "init.scope" };
         size_t n = 0;
@@ -203,6 +252,9 @@ int main(void) {
         RUN(test_normalize_root);
         RUN(test_normalize_root_invalid);
         RUN(test_root_is_valid);
+        RUN(test_length_from_path_matches_the_name);
+        RUN(test_scope_of_the_longest_slice_is_legal);
+        RUN(test_scope_cgroup_path_length);
         RUN(test_always_protected);
         return 0;
 }
