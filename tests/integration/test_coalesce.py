@@ -137,7 +137,10 @@ def test_zookeeper_node_set_every_20ms_is_applied_within_the_bound(daemon, tb, z
 
 # A property changed by hand --------------------------------------------------------------------------
 
-DRIFT_TREE = {'slices': {'drift': {'cpu_weight': 100, 'memory_max': '1G', 'tasks_max': 500}}}
+# Every property: one that systemd would keep differently from how it was set would make each repair's echo
+# a repair again, and the passes would not settle.
+DRIFT_TREE = {'slices': {'drift': {'cpu_weight': 100, 'cpu_quota': '150%', 'memory_max': '1G', 'memory_high': '768M',
+                                   'memory_low': '64M', 'io_weight': 300, 'tasks_max': 500, 'allowed_cpus': '0'}}}
 DRIFT = 'drift.slice'
 
 
