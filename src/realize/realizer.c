@@ -68,6 +68,7 @@ typedef struct Candidate {
         char active_state[32];
         uint64_t tasks_current;
         bool accounting_on, have_props;
+        bool sent; /* this pass sends it properties: systemd writes its drop-ins, which come back as events */
         TreeSettings settings;
         sd_bus_slot *slot;
 } Candidate;
@@ -667,6 +668,8 @@ static int pass_plan(Pass *p) {
                         op->error = strdup(msg);
                         log_unit_error_once(r, op->unit, 0, msg);
                 }
+                if (c && op->kind != PLAN_STOP && op->state == OP_PENDING)
+                        c->sent = true;
         }
         if (p->n_ops > 0)
                 qsort(p->ops, p->n_ops, sizeof(Op), op_order);
@@ -926,9 +929,26 @@ static int on_unit_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_
         return 0;
 }
 
+/* Whether the unit's drop-ins may have been written by us: the running pass sends it properties, or the
+ * latest one did and ended a moment ago. */
+static bool maybe_our_echo(const Realizer *r, const char *unit) {
+        const Candidate *c;
+        uint64_t now;
+
+        if (!unit)
+                return true; /* events lost: look, but without hurry */
+        c = r->current ? strmap_get(&r->current->cand_by_unit, unit) : NULL;
+        if (c && c->sent)
+                return true;
+        c = r->last ? strmap_get(&r->last->cand_by_unit, unit) : NULL;
+        sd_event_now(r->event, CLOCK_MONOTONIC, &now);
+        return c && c->sent && now < r->finished_usec + COALESCE_BOUND_USEC;
+}
+
 /* A drop-in of one of our slices was written or removed: a property was set by hand, or by our own pass.
- * Its pass may wait COALESCE_LAZY_USEC: in a burst of tree changes the echo of our own SetUnitProperties
- * joins the next pass instead of delaying it, and a lone echo costs one pass that finds nothing to do. */
+ * A hand change asks for a pass at once. What may be the echo of our own SetUnitProperties (or a hand change
+ * at the same moment) may wait COALESCE_LAZY_USEC: in a burst of tree changes it joins the next pass instead
+ * of delaying it, and alone it costs one pass that finds nothing to do. */
 static bool on_dropin_wanted(const char *unit, void *userdata) {
         return is_candidate(userdata, unit);
 }
@@ -940,6 +960,10 @@ static void on_dropin_changed(DropinWatch *w _unused_, const char *unit, void *u
 
         r->n_drift_events++;
         log_debug("Drop-ins of %s changed: checking for drift.", unit ? unit : "some unit (events lost)");
+        if (!maybe_our_echo(r, unit)) {
+                realizer_request_pass(r);
+                return;
+        }
         sd_event_now(r->event, CLOCK_MONOTONIC, &now);
         coalescer_change_lazy(&r->passes, now, COALESCE_LAZY_USEC);
         realizer_schedule_pass(r);
