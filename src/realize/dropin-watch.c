@@ -81,8 +81,14 @@ static void watch_dir(DropinWatch *w, const char *base, const char *unit) {
         }
         wd = inotify_add_watch(w->fd, path, DIR_MASK);
         if (wd < 0) {
-                if (errno != ENOENT && errno != ENOTDIR)
-                        log_debug_errno(-errno, "Cannot watch %s: %s", path, STRERROR(-errno));
+                int e = errno;
+
+                if (e == ENOSPC && !w->logged_full)
+                        log_warning("Cannot watch %s: the inotify watch limit (fs.inotify.max_user_watches) is "
+                                    "reached; changes by hand are repaired at the next periodic pass.", path);
+                else if (e != ENOENT && e != ENOTDIR && e != ENOSPC)
+                        log_debug_errno(-e, "Cannot watch %s: %s", path, STRERROR(-e));
+                w->logged_full |= e == ENOSPC;
                 return;
         }
         snprintf(key, sizeof(key), "%d", wd);
