@@ -48,6 +48,8 @@ struct Manager {
         int64_t version;      /* ZooKeeper: the node's stat.version; file: bumped on every accepted change */
         uint64_t tree_hash;   /* of the bytes of the last good tree, to ignore rewrites without change */
         usec_t tree_loaded_usec;
+        uint64_t n_tree_reads;   /* reads of the tree handed over by the source (bytes or an error) */
+        uint64_t n_tree_changes; /* ... of which were a new valid tree, applied */
         char *last_error;
         usec_t last_error_usec;
         bool have_read;
@@ -120,6 +122,7 @@ static void manager_tree_input(Manager *m, const char *origin, int error, const 
         uint64_t h;
         int r;
 
+        m->n_tree_reads++;
         if (error < 0) {
                 manager_set_error(m, error, message ? message : STRERROR(error));
                 return;
@@ -157,6 +160,7 @@ static void manager_tree_input(Manager *m, const char *origin, int error, const 
         tree_unref(m->tree);
         m->tree = TAKE_PTR(tree);
         m->tree_hash = h;
+        m->n_tree_changes++;
         json_decref(m->tree_json);
         m->tree_json = json_loadb(data, size, 0, NULL); /* valid: it just parsed */
         if (m->sampler && sampler_set_tree(m->sampler, m->tree) < 0)
@@ -231,7 +235,7 @@ static void on_pass_done(Realizer *r, void *userdata) {
 }
 
 static json_t *manager_status_json(Manager *m) {
-        json_t *o = json_object();
+        json_t *o = json_object(), *counters;
 
         if (!o)
                 return NULL;
@@ -252,6 +256,10 @@ static json_t *manager_status_json(Manager *m) {
                                                       (json_int_t) m->last_error_usec)
                                           : json_null());
         json_object_set_new(o, "slices", realizer_status_json(m->realizer));
+        counters = realizer_counters_json(m->realizer);
+        json_object_set_new(counters, "tree_reads", json_integer((json_int_t) m->n_tree_reads));
+        json_object_set_new(counters, "tree_changes", json_integer((json_int_t) m->n_tree_changes));
+        json_object_set_new(o, "counters", counters);
         if (m->attacher)
                 json_object_set_new(o, "tasks", attacher_status_json(m->attacher));
         if (m->control)

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "bus-props.h"
+#include "coalesce.h"
+#include "dropin-watch.h"
 #include "job-watch.h"
 #include "log.h"
 #include "ownership.h"
@@ -22,6 +24,12 @@
 #define FAIL_BACKOFF_MIN_USEC USEC_PER_SEC
 #define FAIL_BACKOFF_MAX_USEC (30 * USEC_PER_SEC)
 #define DEFAULT_JOB_TIMEOUT_USEC (30 * USEC_PER_SEC)
+
+/* Where systemd 252 (system manager) keeps the drop-ins SetUnitProperties writes: transient units' and
+ * other units' (--runtime and persistent). */
+static const char *const dropin_dirs[] = {
+        "/run/systemd/transient", "/run/systemd/system.control", "/etc/systemd/system.control", NULL,
+};
 
 typedef enum OpState {
         OP_PENDING,
@@ -60,6 +68,7 @@ typedef struct Candidate {
         char active_state[32];
         uint64_t tasks_current;
         bool accounting_on, have_props;
+        bool sent; /* this pass sends it properties: systemd writes its drop-ins, which come back as events */
         TreeSettings settings;
         sd_bus_slot *slot;
 } Candidate;
@@ -90,8 +99,11 @@ struct Realizer {
         char **desired_units; /* unit names of the desired tree, keys of desired_by_unit */
         StrMap desired_by_unit;
         Pass *current, *last;
-        bool pass_again;
-        usec_t fail_backoff_usec; /* while passes keep failing, the next waits this long */
+        Coalescer passes;         /* requests → passes: at most one per COALESCE_BOUND_USEC, none later */
+        usec_t finished_usec;     /* CLOCK_MONOTONIC, the latest pass's end */
+        usec_t fail_backoff_usec; /* while passes keep failing, the next waits this long after it */
+        uint64_t n_drift_events;  /* drop-in changes of our slices noticed */
+        DropinWatch *dropins;
         sd_event_source *pass_timer, *repair_timer;
         JobWatch *jobs; /* shared with the attacher; not owned */
         sd_bus_slot *unit_removed_slot, *reloading_slot;
@@ -108,6 +120,7 @@ static const char *const op_state_table[_OP_STATE_MAX] = {
 
 static void pass_step(Pass *p);
 static int op_start(Op *op);
+static void realizer_schedule_pass(Realizer *r);
 
 /* ---- helpers ---- */
 
@@ -468,12 +481,14 @@ static void pass_complete(Pass *p) {
         pass_free(r->last);
         r->last = p;
         r->current = NULL;
+        sd_event_now(r->event, CLOCK_MONOTONIC, &r->finished_usec);
+        /* Slices may have come up with drop-in directories: watch those of our units. */
+        if (r->dropins)
+                dropin_watch_sync(r->dropins);
         if (r->on_pass_done)
                 r->on_pass_done(r, r->userdata);
-        if (r->pass_again && !r->dry_run) {
-                r->pass_again = false;
-                realizer_request_pass(r);
-        }
+        if (!r->dry_run)
+                realizer_schedule_pass(r); /* for what was requested meanwhile */
 }
 
 static bool same_stage(const Op *a, const Op *b) {
@@ -653,6 +668,8 @@ static int pass_plan(Pass *p) {
                         op->error = strdup(msg);
                         log_unit_error_once(r, op->unit, 0, msg);
                 }
+                if (c && op->kind != PLAN_STOP && op->state == OP_PENDING)
+                        c->sent = true;
         }
         if (p->n_ops > 0)
                 qsort(p->ops, p->n_ops, sizeof(Op), op_order);
@@ -826,33 +843,43 @@ fail:
 
 static int on_pass_timer(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
         Realizer *r = userdata;
+        uint64_t now;
         int k;
 
         sd_event_source_set_enabled(r->pass_timer, SD_EVENT_OFF);
-        if (!r->desired)
-                return 0; /* no tree yet: never read that as "remove everything" */
-        if (r->current) {
-                r->pass_again = true;
-                return 0;
-        }
+        if (!r->desired || r->current)
+                return 0; /* no tree yet (never read that as "remove everything"), or a pass runs: its end
+                           * schedules the next */
+        sd_event_now(r->event, CLOCK_MONOTONIC, &now);
+        coalescer_acted(&r->passes, now); /* the pass reads systemd's state from now on */
         k = pass_start(r);
         if (k < 0)
                 log_error_errno(k, "Cannot start a pass: %s", STRERROR(k));
         return 0;
 }
 
+/* Arms the pass timer for the pending requests: coalesced, and after a failed pass not before its backoff. */
+static void realizer_schedule_pass(Realizer *r) {
+        usec_t due = coalescer_due(&r->passes);
+
+        if (r->current)
+                return;
+        if (due == USEC_INFINITY) {
+                sd_event_source_set_enabled(r->pass_timer, SD_EVENT_OFF);
+                return;
+        }
+        if (r->fail_backoff_usec > 0)
+                due = MAX(due, r->finished_usec + r->fail_backoff_usec);
+        sd_event_source_set_time(r->pass_timer, due);
+        sd_event_source_set_enabled(r->pass_timer, SD_EVENT_ONESHOT);
+}
+
 void realizer_request_pass(Realizer *r) {
         uint64_t now;
 
-        if (r->current) {
-                r->pass_again = true;
-                return;
-        }
-        if (sd_event_source_get_enabled(r->pass_timer, NULL) > 0)
-                return; /* already scheduled */
         sd_event_now(r->event, CLOCK_MONOTONIC, &now);
-        sd_event_source_set_time(r->pass_timer, now + r->fail_backoff_usec);
-        sd_event_source_set_enabled(r->pass_timer, SD_EVENT_ONESHOT);
+        coalescer_change(&r->passes, now);
+        realizer_schedule_pass(r);
 }
 
 static void desired_units_clear(Realizer *r) {
@@ -863,9 +890,7 @@ static void desired_units_clear(Realizer *r) {
 void realizer_set_tree(Realizer *r, Tree *desired) {
         size_t n = desired ? desired->n_nodes : 0;
 
-        r->fail_backoff_usec = 0; /* a new tree is worth trying at once */
-        if (!r->current)
-                sd_event_source_set_enabled(r->pass_timer, SD_EVENT_OFF);
+        r->fail_backoff_usec = 0; /* a new tree is worth trying at once (within the coalescing bound) */
 
         tree_unref(r->desired);
         r->desired = tree_ref(desired);
@@ -904,6 +929,46 @@ static int on_unit_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_
         return 0;
 }
 
+/* Whether the unit's drop-ins may have been written by us: the running pass sends it properties, or the
+ * latest one did and ended a moment ago. */
+static bool maybe_our_echo(const Realizer *r, const char *unit) {
+        const Candidate *c;
+        uint64_t now;
+
+        if (!unit)
+                return true; /* events lost: look, but without hurry */
+        c = r->current ? strmap_get(&r->current->cand_by_unit, unit) : NULL;
+        if (c && c->sent)
+                return true;
+        c = r->last ? strmap_get(&r->last->cand_by_unit, unit) : NULL;
+        sd_event_now(r->event, CLOCK_MONOTONIC, &now);
+        return c && c->sent && now < r->finished_usec + COALESCE_BOUND_USEC;
+}
+
+/* A drop-in of one of our slices was written or removed: a property was set by hand, or by our own pass.
+ * A hand change asks for a pass at once. What may be the echo of our own SetUnitProperties (or a hand change
+ * at the same moment) may wait COALESCE_LAZY_USEC: in a burst of tree changes it joins the next pass instead
+ * of delaying it, and alone it costs one pass that finds nothing to do. */
+static bool on_dropin_wanted(const char *unit, void *userdata) {
+        return is_candidate(userdata, unit);
+}
+
+static void on_dropin_changed(DropinWatch *w _unused_, const char *unit, void *userdata) {
+        Realizer *r = userdata;
+
+        uint64_t now;
+
+        r->n_drift_events++;
+        log_debug("Drop-ins of %s changed: checking for drift.", unit ? unit : "some unit (events lost)");
+        if (!maybe_our_echo(r, unit)) {
+                realizer_request_pass(r);
+                return;
+        }
+        sd_event_now(r->event, CLOCK_MONOTONIC, &now);
+        coalescer_change_lazy(&r->passes, now, COALESCE_LAZY_USEC);
+        realizer_schedule_pass(r);
+}
+
 static int on_reloading(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _unused_) {
         Realizer *r = userdata;
         int active;
@@ -932,6 +997,7 @@ int realizer_new(sd_event *event, sd_bus *bus, const RealizerConfig *config, Rea
         r->on_pass_done = on_pass_done;
         r->userdata = userdata;
         r->repair_interval_usec = config->repair_interval_usec;
+        coalescer_init(&r->passes, /* settle_usec= */ 0, COALESCE_BOUND_USEC, COALESCE_BOUND_USEC);
         r->job_timeout_usec = config->job_timeout_usec ? config->job_timeout_usec : DEFAULT_JOB_TIMEOUT_USEC;
         if (config->root) {
                 r->root = strdup(config->root);
@@ -971,6 +1037,11 @@ int realizer_new(sd_event *event, sd_bus *bus, const RealizerConfig *config, Rea
         if (k < 0)
                 return log_error_errno(k, "Cannot subscribe to systemd signals: %s", STRERROR(k));
 
+        if (!r->dry_run) {
+                k = dropin_watch_new(event, dropin_dirs, on_dropin_wanted, on_dropin_changed, r, &r->dropins);
+                if (k < 0)
+                        return log_error_errno(k, "Cannot watch systemd's drop-in directories: %s", STRERROR(k));
+        }
         if (r->repair_interval_usec > 0 && !r->dry_run) {
                 k = sd_event_add_time_relative(event, &r->repair_timer, CLOCK_MONOTONIC, r->repair_interval_usec,
                                                USEC_PER_SEC / 10, on_repair_timer, r);
@@ -988,6 +1059,7 @@ Realizer *realizer_free(Realizer *r) {
         pass_free(r->last);
         sd_event_source_disable_unref(r->pass_timer);
         sd_event_source_disable_unref(r->repair_timer);
+        dropin_watch_free(r->dropins);
         sd_bus_slot_unref(r->unit_removed_slot);
         sd_bus_slot_unref(r->reloading_slot);
         for (size_t i = 0; r->logged_keys && r->logged_keys[i]; i++)
@@ -1080,6 +1152,12 @@ json_t *realizer_plan_json(const Realizer *r, bool include_done) {
                 if (include_done || p->ops[i].state != OP_DONE)
                         json_array_append_new(a, op_json(&p->ops[i]));
         return a;
+}
+
+json_t *realizer_counters_json(const Realizer *r) {
+        return json_pack("{s:I, s:I, s:I, s:I}", "passes", (json_int_t) r->passes.n_actions, "pass_requests",
+                         (json_int_t) r->passes.n_changes, "drift_events", (json_int_t) r->n_drift_events,
+                         "dropin_watches", (json_int_t) (r->dropins ? dropin_watch_count(r->dropins) : 0));
 }
 
 void realizer_counts(const Realizer *r, size_t *ret_slices, size_t *ret_failed) {

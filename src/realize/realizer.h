@@ -34,6 +34,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Realizer *, realizer_free)
 
 /* Takes a reference on the tree and schedules a pass. */
 void realizer_set_tree(Realizer *r, Tree *desired);
+/* Schedules a pass. Requests are coalesced: a pass starts at most COALESCE_BOUND_USEC after the request
+ * (once a running pass is done), and passes start at most once per COALESCE_BOUND_USEC. */
 void realizer_request_pass(Realizer *r);
 
 /* Whether the unit for `path` would be left alone because it is protected. */
@@ -46,6 +48,9 @@ json_t *realizer_status_json(const Realizer *r);
 json_t *realizer_plan_json(const Realizer *r, bool include_done);
 /* Whether the latest finished pass left `unit` running (created, updated or found active). */
 bool realizer_unit_active(const Realizer *r, const char *unit);
+
+/* {"passes", "pass_requests", "drift_events", "dropin_watches"}: since start. */
+json_t *realizer_counters_json(const Realizer *r);
 
 /* Counters of the latest finished pass. */
 void realizer_counts(const Realizer *r, size_t *ret_slices, size_t *ret_failed);

@@ -6,12 +6,14 @@
 #include <string.h>
 #include <sys/inotify.h>
 
+#include "coalesce.h"
 #include "file-source.h"
 #include "fileio.h"
 #include "log.h"
 #include "time-util.h"
 
-/* Editors and `cp` write in several steps: wait this long after the last event before reading. */
+/* Editors and `cp` write in several steps: wait this long after the last event before reading, but a file
+ * rewritten without pause is still read at least every COALESCE_BOUND_USEC (and at most that often). */
 #define SETTLE_USEC (50 * USEC_PER_MSEC)
 
 struct FileSource {
@@ -20,6 +22,7 @@ struct FileSource {
         size_t max_bytes;
         int inotify_fd;
         sd_event_source *io, *settle;
+        Coalescer coalescer;
         FileSourceHandler handler;
         void *userdata;
 };
@@ -37,7 +40,12 @@ void file_source_read(FileSource *s) {
 }
 
 static int on_settle(sd_event_source *es _unused_, uint64_t usec _unused_, void *userdata) {
-        file_source_read(userdata);
+        FileSource *s = userdata;
+        uint64_t now;
+
+        sd_event_now(s->event, CLOCK_MONOTONIC, &now);
+        coalescer_acted(&s->coalescer, now);
+        file_source_read(s);
         return 0;
 }
 
@@ -68,7 +76,8 @@ static int on_inotify(sd_event_source *es _unused_, int fd, uint32_t revents _un
                 uint64_t now;
 
                 sd_event_now(s->event, CLOCK_MONOTONIC, &now);
-                sd_event_source_set_time(s->settle, now + SETTLE_USEC);
+                coalescer_change(&s->coalescer, now);
+                sd_event_source_set_time(s->settle, coalescer_due(&s->coalescer));
                 sd_event_source_set_enabled(s->settle, SD_EVENT_ONESHOT);
         }
         return 0;
@@ -90,6 +99,7 @@ int file_source_new(sd_event *event, const char *path, size_t max_bytes, FileSou
         s->handler = handler;
         s->userdata = userdata;
         s->max_bytes = max_bytes;
+        coalescer_init(&s->coalescer, SETTLE_USEC, COALESCE_BOUND_USEC, COALESCE_BOUND_USEC);
         s->path = strdup(path);
         d = strdup(path);
         b = strdup(path);

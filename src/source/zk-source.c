@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <zookeeper/zookeeper.h>
 
+#include "coalesce.h"
 #include "log.h"
 #include "outage.h"
 #include "zk-machine.h"
@@ -38,6 +39,10 @@ struct ZkSource {
         int fd;
         sd_event_source *io, *zk_timer, *machine_timer, *defer;
         unsigned pending;    /* ZkAction bits waiting for the defer source */
+        /* A node set faster than COALESCE_BOUND_USEC is read at most that often (the watch is one-shot, so a
+         * postponed read gets the latest version), and a change is never read later than that. */
+        Coalescer reads;
+        sd_event_source *read_timer;
         char *last_state_logged;
 
         /* Up once a session is established (and authenticated, with Auth=); down from a failed connect, a lost
@@ -156,6 +161,26 @@ static void machine_feed(ZkSource *s, ZkEvent event) {
                 zk_outage_changed(s, outage_up(&s->outage, now_usec(CLOCK_REALTIME)));
 }
 
+static void zk_node_changed(ZkSource *s) {
+        uint64_t now;
+        usec_t due;
+
+        sd_event_now(s->event, CLOCK_MONOTONIC, &now);
+        coalescer_change(&s->reads, now);
+        due = coalescer_due(&s->reads);
+        if (due <= now) {
+                machine_feed(s, ZK_EVENT_NODE_CHANGED);
+                return;
+        }
+        sd_event_source_set_time(s->read_timer, due);
+        sd_event_source_set_enabled(s->read_timer, SD_EVENT_ONESHOT);
+}
+
+static int on_read_timer(sd_event_source *es _unused_, uint64_t usec _unused_, void *userdata) {
+        machine_feed(userdata, ZK_EVENT_NODE_CHANGED);
+        return 0;
+}
+
 /* ---- callbacks from the client library (inside zookeeper_process) ---- */
 
 static void on_node_watch(zhandle_t *zh, int type, int state, const char *path, void *ctx) {
@@ -164,7 +189,7 @@ static void on_node_watch(zhandle_t *zh, int type, int state, const char *path, 
         if (zh != s->zh || type == ZOO_SESSION_EVENT || type == ZOO_NOTWATCHING_EVENT)
                 return;
         log_debug("ZooKeeper: watch fired on %s (type %d).", path ? path : "?", type);
-        machine_feed(s, ZK_EVENT_NODE_CHANGED);
+        zk_node_changed(s);
 }
 
 static void on_session(zhandle_t *zh, int type, int state, const char *path, void *ctx) {
@@ -329,12 +354,17 @@ static void zk_open(ZkSource *s) {
 
 static void zk_read(ZkSource *s) {
         void *t = token_new(s);
+        uint64_t now;
         int rc;
 
         if (!s->zh || !t) {
                 free(t);
                 return;
         }
+        /* This read gets the latest version: a postponed one is not needed any more. */
+        sd_event_now(s->event, CLOCK_MONOTONIC, &now);
+        coalescer_acted(&s->reads, now);
+        sd_event_source_set_enabled(s->read_timer, SD_EVENT_OFF);
         rc = zoo_awget(s->zh, s->node, on_node_watch, s, on_data, t);
         if (rc != ZOK) {
                 free(t);
@@ -511,12 +541,16 @@ int zk_source_new(sd_event *event, const ZkSourceConfig *config, ZkSourceHandler
         if (r >= 0)
                 r = sd_event_add_time(event, &s->machine_timer, CLOCK_MONOTONIC, 0, 0, on_machine_timer, s);
         if (r >= 0)
+                r = sd_event_add_time(event, &s->read_timer, CLOCK_MONOTONIC, 0, 0, on_read_timer, s);
+        if (r >= 0)
                 r = sd_event_add_defer(event, &s->defer, on_defer, s);
         if (r < 0)
                 return r;
         sd_event_source_set_enabled(s->zk_timer, SD_EVENT_OFF);
         sd_event_source_set_enabled(s->machine_timer, SD_EVENT_OFF);
+        sd_event_source_set_enabled(s->read_timer, SD_EVENT_OFF);
         sd_event_source_set_enabled(s->defer, SD_EVENT_OFF);
+        coalescer_init(&s->reads, /* settle_usec= */ 0, COALESCE_BOUND_USEC, COALESCE_BOUND_USEC);
 
         /* The client's own log goes through ours at debug level instead of to stderr. */
         zoo_set_debug_level(ZOO_LOG_LEVEL_WARN);
@@ -541,6 +575,7 @@ ZkSource *zk_source_free(ZkSource *s) {
                 close(s->epoll_fd);
         sd_event_source_disable_unref(s->zk_timer);
         sd_event_source_disable_unref(s->machine_timer);
+        sd_event_source_disable_unref(s->read_timer);
         sd_event_source_disable_unref(s->defer);
         sd_event_unref(s->event);
         free(s->hosts);

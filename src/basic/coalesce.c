@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+#include "coalesce.h"
+#include "macro.h"
+
+void coalescer_init(Coalescer *c, usec_t settle_usec, usec_t max_delay_usec, usec_t min_interval_usec) {
+        *c = (Coalescer) {
+                .settle_usec = settle_usec,
+                .max_delay_usec = max_delay_usec,
+                .min_interval_usec = min_interval_usec,
+                .deadline_usec = USEC_INFINITY,
+        };
+}
+
+static void change(Coalescer *c, usec_t deadline) {
+        c->pending = true;
+        c->deadline_usec = MIN(c->deadline_usec, deadline);
+        c->n_changes++;
+}
+
+void coalescer_change(Coalescer *c, usec_t now) {
+        change(c, now + c->max_delay_usec);
+        c->urgent = true;
+        c->last_usec = MAX(c->last_usec, now);
+}
+
+void coalescer_change_lazy(Coalescer *c, usec_t now, usec_t within) {
+        change(c, now + within);
+}
+
+usec_t coalescer_due(const Coalescer *c) {
+        usec_t due;
+
+        if (!c->pending)
+                return USEC_INFINITY;
+        due = c->deadline_usec;
+        if (c->urgent)
+                due = MIN(due, c->last_usec + c->settle_usec);
+        if (c->acted)
+                due = MAX(due, c->acted_usec + c->min_interval_usec);
+        return due;
+}
+
+void coalescer_acted(Coalescer *c, usec_t now) {
+        c->pending = c->urgent = false;
+        c->deadline_usec = USEC_INFINITY;
+        c->acted = true;
+        c->acted_usec = now;
+        c->n_actions++;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* When to act on a stream of change notifications (re-read the tree, run a pass): wait for a quiet moment,
+ * but never postpone a change longer than a bound, and never act more often than a minimum interval.
+ * Pure: the caller passes the time in and arms its own timer for coalescer_due(). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "time-util.h"
+
+/* The daemon's one bound: a change is acted on at most this long after it happened, however often
+ * changes keep coming, and a burst of changes costs about one action per this interval. */
+#define COALESCE_BOUND_USEC (200 * USEC_PER_MSEC)
+
+/* A change the daemon may have caused itself (systemd writing the drop-in of our own SetUnitProperties) is
+ * looked at within this, so it joins the next pass of a burst instead of adding one. */
+#define COALESCE_LAZY_USEC (2 * COALESCE_BOUND_USEC)
+
+typedef struct Coalescer {
+        usec_t settle_usec;       /* act once no change came for this long ... */
+        usec_t max_delay_usec;    /* ... but at most this long after the first change not acted on */
+        usec_t min_interval_usec; /* and never sooner than this after the previous action */
+        bool pending, urgent, acted;
+        usec_t last_usec;         /* the latest pending change (not a lazy one) */
+        usec_t deadline_usec;     /* the earliest time a pending change must be acted on by */
+        usec_t acted_usec;        /* the previous action */
+        uint64_t n_changes, n_actions;
+} Coalescer;
+
+void coalescer_init(Coalescer *c, usec_t settle_usec, usec_t max_delay_usec, usec_t min_interval_usec);
+/* A change happened at `now`. */
+void coalescer_change(Coalescer *c, usec_t now);
+/* A change that can wait up to `within` (no settling): an action meanwhile takes care of it. */
+void coalescer_change_lazy(Coalescer *c, usec_t now, usec_t within);
+/* When to act on the pending changes (may be in the past: at once); USEC_INFINITY when none is pending.
+ * At most max(max_delay, min_interval) after the first pending change. */
+usec_t coalescer_due(const Coalescer *c);
+/* The caller acted at `now` (read, pass started): what was pending is taken care of. */
+void coalescer_acted(Coalescer *c, usec_t now);

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "dropin-watch.h"
+#include "log.h"
+#include "strmap.h"
+#include "unit-name.h"
+
+#define MAX_BASES 4
+/* inotify watches are a per-user kernel resource: at most this many drop-in directories (3 directories
+ * for each of the 10 000 groups a tree may hold, and some slack). */
+#define MAX_WATCHES 32768
+#define BASE_MASK (IN_CREATE | IN_MOVED_TO | IN_ONLYDIR)
+#define DIR_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR)
+
+typedef struct Watched {
+        char key[16]; /* the watch descriptor in decimal, key of by_wd */
+        char *path;   /* key of by_path */
+        char *unit;
+} Watched;
+
+struct DropinWatch {
+        sd_event *event;
+        int fd;
+        sd_event_source *io;
+        char *bases[MAX_BASES];
+        int base_wd[MAX_BASES];
+        size_t n_bases;
+        StrMap by_wd, by_path;
+        size_t n_watched;
+        bool logged_full;
+        DropinWanted wanted;
+        DropinChanged changed;
+        void *userdata;
+};
+
+/* "a-b.slice.d" → "a-b.slice"; NULL for anything else. */
+static char *dropin_dir_unit(const char *name) {
+        size_t n = strlen(name);
+
+        if (n < 3 || n > UNIT_NAME_MAX + 2 || !streq(name + n - 2, ".d"))
+                return NULL;
+        return strndup(name, n - 2);
+}
+
+static void watched_free(Watched *x) {
+        if (!x)
+                return;
+        free(x->path);
+        free(x->unit);
+        free(x);
+}
+
+static void forget(DropinWatch *w, Watched *x) {
+        strmap_remove(&w->by_wd, x->key);
+        strmap_remove(&w->by_path, x->path);
+        w->n_watched--;
+        watched_free(x);
+}
+
+static void watch_dir(DropinWatch *w, const char *base, const char *unit) {
+        _cleanup_(freep) char *path = NULL;
+        Watched *x;
+        char key[16];
+        int wd;
+
+        if (asprintf(&path, "%s/%s.d", base, unit) < 0 || strmap_get(&w->by_path, path))
+                return;
+        if (w->n_watched >= MAX_WATCHES) {
+                if (!w->logged_full)
+                        log_warning("Watching %d drop-in directories already: changes by hand to further slices are "
+                                    "repaired at the next periodic pass.", MAX_WATCHES);
+                w->logged_full = true;
+                return;
+        }
+        wd = inotify_add_watch(w->fd, path, DIR_MASK);
+        if (wd < 0) {
+                int e = errno;
+
+                if (e == ENOSPC && !w->logged_full)
+                        log_warning("Cannot watch %s: the inotify watch limit (fs.inotify.max_user_watches) is "
+                                    "reached; changes by hand are repaired at the next periodic pass.", path);
+                else if (e != ENOENT && e != ENOTDIR && e != ENOSPC)
+                        log_debug_errno(-e, "Cannot watch %s: %s", path, STRERROR(-e));
+                w->logged_full |= e == ENOSPC;
+                return;
+        }
+        snprintf(key, sizeof(key), "%d", wd);
+        if (strmap_get(&w->by_wd, key))
+                return; /* the same directory under another name */
+        x = calloc(1, sizeof(Watched));
+        if (!x)
+                return;
+        memcpy(x->key, key, sizeof(key));
+        x->path = TAKE_PTR(path);
+        x->unit = strdup(unit);
+        if (!x->unit || strmap_put(&w->by_wd, x->key, x) < 0) {
+                watched_free(x);
+                return;
+        }
+        if (strmap_put(&w->by_path, x->path, x) < 0) {
+                strmap_remove(&w->by_wd, x->key);
+                watched_free(x);
+                return;
+        }
+        w->n_watched++;
+}
+
+static void watch_bases(DropinWatch *w) {
+        for (size_t i = 0; i < w->n_bases; i++)
+                if (w->base_wd[i] < 0)
+                        w->base_wd[i] = inotify_add_watch(w->fd, w->bases[i], BASE_MASK);
+}
+
+void dropin_watch_sync(DropinWatch *w) {
+        watch_bases(w);
+        for (size_t i = 0; i < w->n_bases; i++) {
+                _cleanup_(closedirp) DIR *d = NULL;
+                struct dirent *de;
+
+                if (w->base_wd[i] < 0 || !(d = opendir(w->bases[i])))
+                        continue;
+                while ((de = readdir(d))) {
+                        _cleanup_(freep) char *unit = NULL;
+
+                        if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+                                continue;
+                        unit = dropin_dir_unit(de->d_name);
+                        if (unit && w->wanted(unit, w->userdata))
+                                watch_dir(w, w->bases[i], unit);
+                }
+        }
+}
+
+static int base_index(const DropinWatch *w, int wd) {
+        for (size_t i = 0; i < w->n_bases; i++)
+                if (w->base_wd[i] == wd)
+                        return (int) i;
+        return -1;
+}
+
+static void on_event(DropinWatch *w, const struct inotify_event *e) {
+        int b = base_index(w, e->wd);
+        char key[16];
+        Watched *x;
+
+        if (e->mask & IN_Q_OVERFLOW) {
+                w->changed(w, NULL, w->userdata);
+                return;
+        }
+        if (b >= 0) {
+                _cleanup_(freep) char *unit = NULL;
+
+                if (e->mask & IN_IGNORED) {
+                        w->base_wd[b] = -1; /* removed: tried again at the next sync */
+                        return;
+                }
+                /* A new `<unit>.d/`: the unit's first drop-in is being written. */
+                unit = e->len > 0 && (e->mask & IN_ISDIR) ? dropin_dir_unit(e->name) : NULL;
+                if (!unit || !w->wanted(unit, w->userdata))
+                        return;
+                watch_dir(w, w->bases[b], unit);
+                w->changed(w, unit, w->userdata);
+                return;
+        }
+        snprintf(key, sizeof(key), "%d", e->wd);
+        x = strmap_get(&w->by_wd, key);
+        if (!x)
+                return;
+        if (e->mask & IN_IGNORED) {
+                forget(w, x);
+                return;
+        }
+        /* Only drop-ins count (systemd writes a temporary ".#…" file first and renames it). */
+        if (e->len > 0 && strlen(e->name) > 5 && streq(e->name + strlen(e->name) - 5, ".conf") &&
+            w->wanted(x->unit, w->userdata))
+                w->changed(w, x->unit, w->userdata);
+}
+
+static int on_inotify(sd_event_source *es _unused_, int fd, uint32_t revents _unused_, void *userdata) {
+        DropinWatch *w = userdata;
+        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+        /* Bounded: what is queued now, at most 64 reads per wakeup; the rest comes with the next one. */
+        for (unsigned round = 0; round < 64; round++) {
+                ssize_t n = read(fd, buf, sizeof(buf));
+
+                if (n <= 0) {
+                        if (n < 0 && errno != EAGAIN && errno != EINTR)
+                                log_warning_errno(-errno, "Cannot read drop-in events: %s", STRERROR(-errno));
+                        break;
+                }
+                for (char *p = buf; p < buf + n;) {
+                        const struct inotify_event *e = (const struct inotify_event *) p;
+
+                        on_event(w, e);
+                        p += sizeof(struct inotify_event) + e->len;
+                }
+        }
+        return 0;
+}
+
+int dropin_watch_new(sd_event *event, const char *const *dirs, DropinWanted wanted, DropinChanged changed,
+                     void *userdata, DropinWatch **ret) {
+        _cleanup_(dropin_watch_freep) DropinWatch *w = NULL;
+        int r;
+
+        w = calloc(1, sizeof(DropinWatch));
+        if (!w)
+                return -ENOMEM;
+        w->fd = -EBADF;
+        w->event = sd_event_ref(event);
+        w->wanted = wanted;
+        w->changed = changed;
+        w->userdata = userdata;
+        for (size_t i = 0; dirs && dirs[i]; i++) {
+                if (w->n_bases == MAX_BASES)
+                        return -E2BIG;
+                w->bases[w->n_bases] = strdup(dirs[i]);
+                if (!w->bases[w->n_bases])
+                        return -ENOMEM;
+                w->base_wd[w->n_bases++] = -1;
+        }
+        w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (w->fd < 0)
+                return -errno;
+        r = sd_event_add_io(event, &w->io, w->fd, EPOLLIN, on_inotify, w);
+        if (r < 0)
+                return r;
+        watch_bases(w);
+        *ret = TAKE_PTR(w);
+        return 0;
+}
+
+DropinWatch *dropin_watch_free(DropinWatch *w) {
+        if (!w)
+                return NULL;
+        sd_event_source_disable_unref(w->io);
+        for (size_t i = 0; i < w->by_wd.cap; i++)
+                if (w->by_wd.keys && w->by_wd.keys[i])
+                        watched_free(w->by_wd.values[i]);
+        strmap_done(&w->by_wd);
+        strmap_done(&w->by_path);
+        if (w->fd >= 0)
+                close(w->fd);
+        for (size_t i = 0; i < w->n_bases; i++)
+                free(w->bases[i]);
+        sd_event_unref(w->event);
+        free(w);
+        return NULL;
+}
+
+size_t dropin_watch_count(const DropinWatch *w) {
+        return w->n_watched;
+}

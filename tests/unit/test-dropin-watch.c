@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/* The drop-in watch on real directories (a mkdtemp() tree standing in for /run/systemd/transient and the
+ * control directories): inotify events are queued by the writing syscall, so one non-blocking round of the
+ * event loop sees them all, and "no callback" is a counter that did not move. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dropin-watch.h"
+#include "tests.h"
+
+static char root[] = "/tmp/test-dropin-watch-XXXXXX";
+static char changed_unit[300];
+static unsigned n_changed;
+
+static bool wanted(const char *unit, void *userdata) {
+        return strcmp(unit, "a.slice") == 0 || strcmp(unit, "c.slice") == 0;
+}
+
+static void changed(DropinWatch *w, const char *unit, void *userdata) {
+        n_changed++;
+        snprintf(changed_unit, sizeof(changed_unit), "%s", unit ? unit : "(all)");
+}
+
+static void path(char *buf, size_t size, const char *rel) {
+        snprintf(buf, size, "%s/%s", root, rel);
+}
+
+static void mkdir_rel(const char *rel) {
+        char p[512];
+
+        path(p, sizeof(p), rel);
+        ASSERT_EQ_INT(mkdir(p, 0755), 0);
+}
+
+/* As systemd writes a drop-in: a temporary file, then renamed into place. */
+static void write_dropin(const char *dir, const char *name) {
+        char tmp[512], final[512];
+        int fd;
+
+        snprintf(tmp, sizeof(tmp), "%s/%s/.#%sXXXXXX", root, dir, name);
+        snprintf(final, sizeof(final), "%s/%s/%s", root, dir, name);
+        fd = mkstemp(tmp);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_EQ_INT(write(fd, "[Slice]\n", 8), 8);
+        ASSERT_EQ_INT(close(fd), 0);
+        ASSERT_EQ_INT(rename(tmp, final), 0);
+}
+
+static void remove_rel(const char *rel) {
+        char p[512];
+
+        path(p, sizeof(p), rel);
+        ASSERT_EQ_INT(remove(p), 0);
+}
+
+/* Dispatches what is queued, without waiting. */
+static void drain(sd_event *e) {
+        for (int i = 0; i < 16; i++)
+                ASSERT_TRUE(sd_event_run(e, 0) >= 0);
+}
+
+TEST(test_dropin_watch) {
+        _cleanup_(dropin_watch_freep) DropinWatch *w = NULL;
+        sd_event *e = NULL;
+        char transient[512], control[512];
+        const char *dirs[3] = { transient, control, NULL };
+
+        ASSERT_TRUE(mkdtemp(root) != NULL);
+        path(transient, sizeof(transient), "transient");
+        path(control, sizeof(control), "control"); /* missing at first */
+        mkdir_rel("transient");
+        mkdir_rel("transient/c.slice.d"); /* there before the watch: found by the sync */
+        ASSERT_EQ_INT(sd_event_new(&e), 0);
+        ASSERT_EQ_INT(dropin_watch_new(e, dirs, wanted, changed, NULL, &w), 0);
+        dropin_watch_sync(w);
+        ASSERT_EQ_INT(dropin_watch_count(w), 1);
+
+        /* A hand change to a unit without drop-ins yet: its directory appears, and is watched from then on. */
+        mkdir_rel("transient/a.slice.d");
+        drain(e);
+        ASSERT_EQ_INT(n_changed, 1);
+        ASSERT_STREQ(changed_unit, "a.slice");
+        ASSERT_EQ_INT(dropin_watch_count(w), 2);
+        write_dropin("transient/a.slice.d", "50-CPUWeight.conf");
+        drain(e);
+        ASSERT_EQ_INT(n_changed, 2); /* the temporary file does not count, its rename does */
+        write_dropin("transient/c.slice.d", "50-MemoryMax.conf");
+        drain(e);
+        ASSERT_EQ_INT(n_changed, 3);
+        ASSERT_STREQ(changed_unit, "c.slice");
+        remove_rel("transient/c.slice.d/50-MemoryMax.conf"); /* systemctl revert */
+        drain(e);
+        ASSERT_EQ_INT(n_changed, 4);
+
+        /* Units that are not ours, and files that are not drop-ins, cost nothing. */
+        mkdir_rel("transient/b.slice.d");
+        write_dropin("transient/b.slice.d", "50-CPUWeight.conf");
+        write_dropin("transient/a.slice.d", "notes.txt");
+        drain(e);
+        ASSERT_EQ_INT(n_changed, 4);
+        ASSERT_EQ_INT(dropin_watch_count(w), 2);
+
+        /* A directory that comes later is watched from the next sync on. */
+        mkdir_rel("control");
+        mkdir_rel("control/a.slice.d");
+        drain(e);
+        ASSERT_EQ_INT(n_changed, 4);
+        dropin_watch_sync(w);
+        ASSERT_EQ_INT(dropin_watch_count(w), 3);
+        write_dropin("control/a.slice.d", "50-TasksMax.conf");
+        drain(e);
+        ASSERT_EQ_INT(n_changed, 5);
+
+        /* A unit gone: its directory's watch goes with it. */
+        remove_rel("transient/a.slice.d/50-CPUWeight.conf");
+        remove_rel("transient/a.slice.d/notes.txt");
+        remove_rel("transient/a.slice.d");
+        drain(e);
+        ASSERT_EQ_INT(dropin_watch_count(w), 2);
+
+        w = dropin_watch_free(w);
+        sd_event_unref(e);
+        remove_rel("transient/b.slice.d/50-CPUWeight.conf");
+        remove_rel("transient/b.slice.d");
+        remove_rel("transient/c.slice.d");
+        remove_rel("transient");
+        remove_rel("control/a.slice.d/50-TasksMax.conf");
+        remove_rel("control/a.slice.d");
+        remove_rel("control");
+        ASSERT_EQ_INT(rmdir(root), 0);
+}
+
+int main(void) {
+        RUN(test_dropin_watch);
+        return 0;
+}
