@@ -66,16 +66,24 @@ class Daemon:
     def write_tree(self, tree):
         self.write_file(self.tree_path, tree if isinstance(tree, (str, bytes)) else json.dumps(tree))
 
+    @staticmethod
+    def _web(extra):
+        """No web server unless the test configures one: the default port is on the host's loopback, which
+        every testbed on the machine shares, so a second suite's daemon would fail to start."""
+        return '' if '[Web]' in extra else '\n[Web]\nListen=\n'
+
     def write_config(self, extra=''):
         self.write_file(self.config_path,
-                        f'[Source]\nFile={self.tree_path}\n\n[Tasks]\nUpdateIntervalSec=2\n{extra}\n')
+                        f'[Source]\nFile={self.tree_path}\n\n[Tasks]\nUpdateIntervalSec=2\n{extra}\n'
+                        f'{self._web(extra)}')
 
     def write_zk_config(self, zk, prefix, auth=None, session_timeout=4, extra=''):
         """The tree from ZooKeeper instead of a file; the testbed shares the host's loopback."""
         auth_line = f'Auth=digest:{auth}\n' if auth else ''
         self.write_file(self.config_path,
                         f'[ZooKeeper]\nHosts={zk.hosts}\nPrefix={prefix}\n{auth_line}'
-                        f'SessionTimeoutSec={session_timeout}\n\n[Tasks]\nUpdateIntervalSec=2\n{extra}\n')
+                        f'SessionTimeoutSec={session_timeout}\n\n[Tasks]\nUpdateIntervalSec=2\n{extra}\n'
+                        f'{self._web(extra)}')
 
     def main_pid(self):
         return int(self.tb.show(self.unit, 'MainPID'))
