@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The tree JSON (src/tree/tree-parse.c, both schemas) and the diff of what it parses to (tree-diff.c)
  * against a fixed tree and against nothing. A rejected tree has a message; an accepted one keeps the
- * limits, and every plan is what its trees say: nothing against itself, creations parents first, stops
- * children first, each group in the plan exactly where it belongs. */
+ * limits, and every plan is what its trees say: nothing against itself or the same text parsed again,
+ * creations parents first, stops children first, each group in the plan exactly where it belongs. */
 #include <errno.h>
 #include <string.h>
 
@@ -21,7 +21,8 @@ static const char fixed_json[] =
         "                        \"children\": {\"static\": {\"cpu_weight\": 50}}}}}";
 static Tree *fixed;
 
-static void check_plan(Tree *old, Tree *new) {
+/* same: the trees hold the same groups and settings, so the plan is empty. */
+static void check_plan(Tree *old, Tree *new, bool same) {
         Plan *plan = NULL;
         size_t n_create = 0, n_stop = 0;
 
@@ -57,7 +58,7 @@ static void check_plan(Tree *old, Tree *new) {
                 FUZZ_CHECK(n_create == new->n_nodes && plan->n_items == n_create);
         if (!new)
                 FUZZ_CHECK(n_stop == old->n_nodes && plan->n_items == n_stop);
-        if (old == new)
+        if (same)
                 FUZZ_CHECK(plan->n_items == 0);
         plan_free(plan);
 }
@@ -90,7 +91,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         TreeError err = { .message = "untouched" };
-        Tree *t = NULL;
+        Tree *t = NULL, *again = NULL;
         int r;
 
         r = tree_parse_json((const char *) data, size, &t, &err);
@@ -103,11 +104,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         FUZZ_CHECK(r == 0 && t);
         check_tree(t);
-        check_plan(t, t);
-        check_plan(fixed, t);
-        check_plan(t, fixed);
-        check_plan(NULL, t);
-        check_plan(t, NULL);
+        check_plan(t, t, true);
+        /* the same text parses to the same tree: no change between the two */
+        FUZZ_CHECK(tree_parse_json((const char *) data, size, &again, &err) == 0);
+        FUZZ_CHECK(again->n_nodes == t->n_nodes && again->schema == t->schema);
+        check_plan(t, again, true);
+        tree_unref(again);
+        check_plan(fixed, t, false);
+        check_plan(t, fixed, false);
+        check_plan(NULL, t, false);
+        check_plan(t, NULL, false);
         tree_unref(t);
         return 0;
 }
