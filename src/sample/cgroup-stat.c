@@ -30,7 +30,8 @@ static bool token_eq(const char *s, size_t n, const char *lit) {
 }
 
 /* Strictly decimal, no sign or space; the digit check comes first so an embedded NUL or '+' is -EINVAL
- * and safe_atou64() only has to judge the range. */
+ * and safe_atou64() only has to judge the range. Leading zeros are dropped before the length check: only
+ * the value decides -ERANGE, however many digits spell it. */
 static int parse_u64_token(const char *s, size_t n, uint64_t *ret) {
         char buf[32];
 
@@ -39,7 +40,11 @@ static int parse_u64_token(const char *s, size_t n, uint64_t *ret) {
         for (size_t i = 0; i < n; i++)
                 if (s[i] < '0' || s[i] > '9')
                         return -EINVAL;
-        if (n >= sizeof(buf))
+        while (n > 1 && s[0] == '0') {
+                s++;
+                n--;
+        }
+        if (n >= sizeof(buf)) /* UINT64_MAX has 20 digits */
                 return -ERANGE;
         memcpy(buf, s, n);
         buf[n] = 0;

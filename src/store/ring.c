@@ -127,7 +127,8 @@ static int slot_encode_copy(Ring *r, const SampleValues *base, const SampleValue
         data = malloc(MAX(r->buf.size, (size_t) 1));
         if (!data)
                 return -ENOMEM;
-        memcpy(data, r->buf.data, r->buf.size);
+        if (r->buf.size > 0) /* no slices, no bytes: the buffer may never have been allocated */
+                memcpy(data, r->buf.data, r->buf.size);
         *ret = data;
         *ret_size = r->buf.size;
         return 0;

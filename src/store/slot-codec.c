@@ -172,7 +172,8 @@ static int decode_io(Reader *r, SampleValues *v) {
 }
 
 int slot_decode(const uint8_t *data, size_t size, SampleValues *values, size_t n) {
-        Reader r = { .p = data, .end = data + size };
+        /* Empty input may come as NULL, and NULL + 0 is undefined. */
+        Reader r = { .p = data, .end = size > 0 ? data + size : data };
 
         for (size_t i = 0; i < n; i++) {
                 SampleValues *v = &values[i];

@@ -202,6 +202,25 @@ TEST(test_u64_overflow) {
         ASSERT_EQ_U64(v, UINT64_MAX);
 }
 
+/* Found by fuzzing: a number of 32 or more digits was -ERANGE even when leading zeros keep it small, against
+ * the header's contract (-ERANGE only above UINT64_MAX). */
+TEST(test_u64_leading_zeros) {
+        uint64_t v = 42;
+
+        ASSERT_EQ_INT(cg_parse_u64(S("00000000000000000000000000000000042\n"), &v), 0); /* 35 digits */
+        ASSERT_EQ_U64(v, 42);
+        ASSERT_EQ_INT(cg_parse_u64(S("000000000000000000000000000000000000000000018446744073709551615"), &v), 0);
+        ASSERT_EQ_U64(v, UINT64_MAX);
+        ASSERT_EQ_INT(cg_parse_u64(S("0000000000000000000000000000000000000000000000000000000000000000"), &v), 0);
+        ASSERT_EQ_U64(v, 0);
+        ASSERT_EQ_INT(cg_parse_u64(S("000000000000000000000000000000000000000000018446744073709551616\n"), &v),
+                      -ERANGE);
+        ASSERT_EQ_U64(v, 0);
+        /* the same numbers inside the other files' parsers */
+        ASSERT_EQ_INT(cg_parse_cpu_stat_usage_usec(S("usage_usec 0000000000000000000000000000000000007\n"), &v), 0);
+        ASSERT_EQ_U64(v, 7);
+}
+
 /* ---- cpu.stat ---- */
 
 TEST(test_cpu_stat_real) {
@@ -844,6 +863,7 @@ int main(void) {
         RUN(test_u64_garbage);
         RUN(test_u64_negative);
         RUN(test_u64_overflow);
+        RUN(test_u64_leading_zeros);
         RUN(test_cpu_stat_real);
         RUN(test_cpu_stat_missing_newline);
         RUN(test_cpu_stat_missing_key);

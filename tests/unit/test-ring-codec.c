@@ -196,6 +196,44 @@ TEST(test_codec_garbage_is_refused_safely) {
         }
 }
 
+/* Found by fuzzing: empty input is decoded without pointer arithmetic on NULL (UBSan: "applying zero
+ * offset to null pointer"); zero slices need no bytes, one slice needs its mask. */
+TEST(test_codec_empty_input) {
+        SampleValues v[1] = { 0 };
+        static const uint8_t idle[] = { 0x00 };
+
+        ASSERT_EQ_INT(slot_decode(NULL, 0, NULL, 0), 0);
+        ASSERT_EQ_INT(slot_decode(NULL, 0, v, 1), -EBADMSG);
+        ASSERT_EQ_INT(slot_decode(idle, 0, v, 0), 0);
+        ASSERT_EQ_INT(slot_decode(idle, sizeof(idle), v, 0), -EBADMSG); /* a byte too many */
+        ASSERT_EQ_INT(slot_decode(idle, sizeof(idle), v, 1), 0);
+        ASSERT_EQ_U64(v[0].cpu_usage_nsec, 0);
+}
+
+/* Found by fuzzing: a set of no slices encodes to nothing, and a fresh ring's encoder buffer is NULL then
+ * (UBSan: memcpy from a null pointer). Such seconds are kept and read back, as key slots and deltas. */
+TEST(test_ring_zero_slices) {
+        SliceSet *set = set_new(0);
+        RingReader rd = { 0 };
+        Ring r;
+
+        ASSERT_EQ_INT(ring_init(&r, 8), 0);
+        for (uint64_t sec = 100; sec < 120; sec++) {
+                ASSERT_EQ_INT(ring_put(&r, sec, set, calloc(1, sizeof(SampleValues))), 0);
+                ASSERT_EQ_U64(ring_get(&r, sec)->size, 0);
+                ASSERT_TRUE(ring_last(&r) != NULL);
+        }
+        for (uint64_t sec = 112; sec < 120; sec++) {
+                ASSERT_EQ_INT(ring_read(&r, sec, &rd), 0);
+                ASSERT_TRUE(rd.set == set);
+                ASSERT_EQ_U64(rd.unix_sec, sec);
+        }
+        ASSERT_EQ_INT(ring_read(&r, 111, &rd), -ENOENT);
+        ring_reader_done(&rd);
+        ring_done(&r);
+        slice_set_unref(set);
+}
+
 /* The point of it: a second of idle slices takes a byte per slice, a busy one a few. */
 TEST(test_codec_is_compact) {
         enum { N = 1000 };
@@ -376,8 +414,10 @@ TEST(test_ring_window_in_order) {
 int main(void) {
         RUN(test_codec_round_trip_random);
         RUN(test_codec_garbage_is_refused_safely);
+        RUN(test_codec_empty_input);
         RUN(test_codec_is_compact);
         RUN(test_ring_matches_model_random);
         RUN(test_ring_window_in_order);
+        RUN(test_ring_zero_slices);
         return 0;
 }
