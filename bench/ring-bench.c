@@ -30,10 +30,16 @@ int main(int argc, char **argv) {
 
         if (!set || ring_init(&ring, window) < 0)
                 return 1;
-        for (size_t i = 0; i < n; i++)
-                if (asprintf(&set->paths[i], i ? "g%04zu" : "", i - 1) < 0 ||
-                    asprintf(&set->units[i], i ? "bench-g%04zu.slice" : "bench.slice", i - 1) < 0)
+        for (size_t i = 0; i < n; i++) {
+                /* Slice 0 is the root: no path, the parent slice. */
+                char name[32] = "";
+
+                if (i > 0)
+                        snprintf(name, sizeof(name), "g%04zu", i - 1);
+                if (asprintf(&set->paths[i], "%s", name) < 0 ||
+                    asprintf(&set->units[i], "bench%s%s.slice", i ? "-" : "", name) < 0)
                         return 1;
+        }
         t0 = cpu_sec();
         for (uint64_t sec = 1; sec <= window; sec++) {
                 SampleValues *v = calloc(n, sizeof(SampleValues));

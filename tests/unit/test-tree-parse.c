@@ -1018,6 +1018,7 @@ TEST(test_unit_name_length_under_root) {
         _cleanup_(tree_unrefp) Tree *t = parse_ok_for_root("sk", longest), *plain = parse_ok(over);
 
         ASSERT_EQ_INT(t->n_nodes, 1);
+        ASSERT_EQ_INT(plain->n_nodes, 1);  /* the same name is fine with no root */
         assert_rejects_for_root("sk", over, -EINVAL, "$.slices[\"---", "would be 258 bytes with [Slices] Root=sk",
                                 "limit of 255");
         /* An empty root is no root. */
