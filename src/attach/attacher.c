@@ -142,8 +142,17 @@ static int group_add_pattern(Attacher *a, const char *path, const char *pattern)
         int r;
 
         if (!g) {
-                Group *n = realloc(a->groups, (a->n_groups + 1) * sizeof(Group));
+                _cleanup_(freep) char *slice = NULL, *scope = NULL;
+                Group *n;
 
+                r = unit_name_from_path(a->root, path, &slice);
+                if (r >= 0)
+                        r = unit_name_group_scope(slice, &scope);
+                if (r < 0)
+                        return r;
+                if (unit_name_is_always_protected(scope))
+                        return -EPERM; /* e.g. group "init" with no root: init.scope is PID 1's */
+                n = realloc(a->groups, (a->n_groups + 1) * sizeof(Group));
                 if (!n)
                         return -ENOMEM;
                 a->groups = n;
@@ -153,11 +162,9 @@ static int group_add_pattern(Attacher *a, const char *path, const char *pattern)
                 if (!g->path)
                         return -ENOMEM;
                 a->n_groups++;
-                r = unit_name_from_path(a->root, path, &g->slice);
-                if (r >= 0)
-                        r = unit_name_group_scope(g->slice, &g->scope);
-                if (r >= 0)
-                        r = unit_name_slice_cgroup_path(g->slice, &g->scope_cgroup);
+                g->slice = TAKE_PTR(slice);
+                g->scope = TAKE_PTR(scope);
+                r = unit_name_slice_cgroup_path(g->slice, &g->scope_cgroup);
                 if (r < 0)
                         return r;
                 /* The scope's cgroup sits in its slice's. */
@@ -219,8 +226,15 @@ int attacher_set_groups(Attacher *a, Tree *tree, char *const *local_entries) {
                         log_warning("PidFiles=%s: no group \"%s\" in the tree (or the name is ambiguous); ignored "
                                     "until the tree has it.", local_entries[i], group);
                         r = strv_extend(&a->unresolved, local_entries[i]);
-                } else
+                } else {
                         r = group_add_pattern(a, n->path, colon + 1);
+                        if (r == -EPERM) {
+                                log_warning("PidFiles=%s: group \"%s\" would put its processes in systemd's own "
+                                            "scope; ignored (rename the group or set [Slices] Root=).",
+                                            local_entries[i], n->path);
+                                r = 0;
+                        }
+                }
                 if (r < 0)
                         return r;
         }
@@ -500,7 +514,7 @@ static void group_pass(Attacher *a, Group *g, const ProcTable *procs) {
         refusal_list_pass_begin(&g->refusals, &a->n_refusals);
         for (size_t p = 0; g->patterns && g->patterns[p]; p++) {
                 glob_t gl = { 0 };
-                int r = glob(g->patterns[p], GLOB_NOSORT | GLOB_NOESCAPE, NULL, &gl);
+                int r = glob(g->patterns[p], GLOB_NOESCAPE, NULL, &gl); /* sorted: the same files are read every pass */
                 size_t matched = r == 0 ? gl.gl_pathc : 0;
 
                 if (r == GLOB_NOMATCH) {

@@ -20,6 +20,13 @@ static const char *arg_socket = DEFAULT_SOCKET;
 static bool arg_json = false;
 
 
+/* A string field for printing: "-" where it is missing or not a string (an older or newer daemon). */
+static const char *jstr(const json_t *o, const char *key) {
+        const char *s = json_string_value(json_object_get(o, key));
+
+        return s ? s : "-";
+}
+
 static int ask_args(const char *cmd, json_t *args, json_t **ret);
 
 static int ask(const char *cmd, json_t **ret) {
@@ -124,7 +131,7 @@ static int ask_args(const char *cmd, json_t *args, json_t **ret) {
                 return -EBADMSG;
         }
         if (json_is_string(json_object_get(answer, "error"))) {
-                fprintf(stderr, "slicekeeperd: %s\n", json_string_value(json_object_get(answer, "error")));
+                fprintf(stderr, "slicekeeperd: %s\n", jstr(answer, "error"));
                 json_decref(answer);
                 return -EIO;
         }
@@ -157,8 +164,8 @@ static void print_device_list(const json_t *list) {
         size_t i;
 
         json_array_foreach(list, i, d)
-                printf("%s%s (%s)", i ? ", " : "", json_string_value(json_object_get(d, "device")),
-                       json_string_value(json_object_get(d, "name")));
+                printf("%s%s (%s)", i ? ", " : "", jstr(d, "device"),
+                       jstr(d, "name"));
 }
 
 /* One line: which block devices with I/O the layout counts, and why not where it does not. */
@@ -177,7 +184,7 @@ static void print_io_devices(const json_t *io) {
         if (json_array_size(not_counted) > 0) {
                 printf("%sNOT counted on ", json_array_size(counted) > 0 ? "; " : "");
                 print_device_list(not_counted);
-                printf(": %s", json_string_value(json_object_get(json_array_get(not_counted, 0), "reason")));
+                printf(": %s", jstr(json_array_get(not_counted, 0), "reason"));
         }
         printf("\n");
 }
@@ -196,7 +203,7 @@ static void print_connection(const char *label, const char *address, const json_
 
                 outage_format_time(t, /* with_date= */ true, since, sizeof(since));
                 outage_format_timespan(now - MIN(now, t), span, sizeof(span));
-                printf("down since %s (%s): %s", since, span, json_string_value(json_object_get(down, "cause")));
+                printf("down since %s (%s): %s", since, span, jstr(down, "cause"));
         } else
                 printf("%s", state ? state : "?");
         printf("%s%s\n", detail ? "; " : "", detail ? detail : "");
@@ -208,7 +215,7 @@ static void print_connection(const char *label, const char *address, const json_
                 outage_format_time(u, /* with_date= */ false, until, sizeof(until));
                 outage_format_timespan(u - MIN(u, t), span, sizeof(span));
                 printf("%-12slast outage: %s to %s (%s): %s\n", "", since, until, span,
-                       json_string_value(json_object_get(last, "cause")));
+                       jstr(last, "cause"));
         }
 }
 
@@ -230,16 +237,16 @@ static int verb_status(void) {
         type = json_string_value(json_object_get(source, "type"));
         if (type && streq(type, "zookeeper"))
                 printf("Source:     ZooKeeper %s, node %s, %s%s%s\n",
-                       json_string_value(json_object_get(source, "hosts")),
-                       json_string_value(json_object_get(source, "node")),
-                       json_string_value(json_object_get(source, "state")),
+                       jstr(source, "hosts"),
+                       jstr(source, "node"),
+                       jstr(source, "state"),
                        json_is_string(json_object_get(source, "session_id")) ? ", session " : "",
                        json_is_string(json_object_get(source, "session_id")) ?
-                               json_string_value(json_object_get(source, "session_id")) : "");
+                               jstr(source, "session_id") : "");
         else
-                printf("Source:     file %s\n", json_string_value(json_object_get(source, "path")));
+                printf("Source:     file %s\n", jstr(source, "path"));
         if (type && streq(type, "zookeeper"))
-                print_connection("ZooKeeper:", json_string_value(json_object_get(source, "hosts")),
+                print_connection("ZooKeeper:", jstr(source, "hosts"),
                                  json_object_get(source, "connection"), NULL);
         redis = json_object_get(s, "redis");
         if (json_is_object(redis)) {
@@ -249,17 +256,17 @@ static int verb_status(void) {
                          ", %" JSON_INTEGER_FORMAT " dropped", json_integer_value(json_object_get(redis, "written")),
                          json_integer_value(json_object_get(redis, "backlog")),
                          json_integer_value(json_object_get(redis, "dropped")));
-                print_connection("Redis:", json_string_value(json_object_get(redis, "address")), redis, detail);
+                print_connection("Redis:", jstr(redis, "address"), redis, detail);
         }
         if (json_is_integer(json_object_get(s, "version")))
                 printf("Tree:       version %" JSON_INTEGER_FORMAT ", %s schema, %" JSON_INTEGER_FORMAT " groups\n",
                        json_integer_value(json_object_get(s, "version")),
-                       json_string_value(json_object_get(s, "schema")),
+                       jstr(s, "schema"),
                        json_integer_value(json_object_get(s, "groups")));
         else
                 printf("Tree:       none applied yet\n");
         err = json_object_get(s, "last_error");
-        printf("Last error: %s\n", json_is_object(err) ? json_string_value(json_object_get(err, "message")) : "none");
+        printf("Last error: %s\n", json_is_object(err) ? jstr(err, "message") : "none");
         print_io_devices(json_object_get(json_object_get(s, "sampler"), "io_devices"));
         slices = json_object_get(s, "slices");
         printf("\n%-40s %-28s %-10s %-5s %s\n", "UNIT", "GROUP", "STATE", "OWNED", "PROPERTIES");
@@ -267,14 +274,14 @@ static int verb_status(void) {
                 const json_t *op = json_object_get(slice, "last_op");
                 const char *opstate = json_string_value(json_object_get(op, "state"));
 
-                printf("%-40s %-28s %-10s %-5s ", json_string_value(json_object_get(slice, "unit")),
-                       json_string_value(json_object_get(slice, "group")),
-                       json_string_value(json_object_get(slice, "active_state")),
+                printf("%-40s %-28s %-10s %-5s ", jstr(slice, "unit"),
+                       jstr(slice, "group"),
+                       jstr(slice, "active_state"),
                        json_is_true(json_object_get(slice, "owned")) ? "yes" : "no");
                 print_props(json_object_get(slice, "properties"));
                 if (opstate && (streq(opstate, "failed") || streq(opstate, "skipped")))
-                        printf("  [%s %s: %s]", json_string_value(json_object_get(op, "op")), opstate,
-                               json_string_value(json_object_get(op, "error")));
+                        printf("  [%s %s: %s]", jstr(op, "op"), opstate,
+                               jstr(op, "error"));
                 printf("\n");
         }
         return 0;
@@ -301,9 +308,9 @@ static int verb_plan(void) {
         json_array_foreach(items, i, item) {
                 const char *error = json_string_value(json_object_get(item, "error"));
 
-                printf("%-7s %-8s %-40s ", json_string_value(json_object_get(item, "op")),
-                       json_string_value(json_object_get(item, "state")),
-                       json_string_value(json_object_get(item, "unit")));
+                printf("%-7s %-8s %-40s ", jstr(item, "op"),
+                       jstr(item, "state"),
+                       jstr(item, "unit"));
                 print_props(json_object_get(item, "properties"));
                 if (error)
                         printf("  (%s)", error);
@@ -349,7 +356,7 @@ static int verb_exec_args(char **names, size_t n) {
                                 printf("%s\n", json_string_value(v));
                         else
                                 fprintf(stderr, "%s: %s\n", names[i],
-                                        json_string_value(json_object_get(v, "error")));
+                                        jstr(v, "error"));
                 }
         return failed ? -ENOENT : 0;
 }
@@ -369,7 +376,7 @@ static int verb_run(const char *mode, char **argv, int argc) {
                 return r;
         arg = json_object_get(answer, argv[0]);
         if (!json_is_string(arg)) {
-                fprintf(stderr, "%s: %s\n", argv[0], json_string_value(json_object_get(arg, "error")));
+                fprintf(stderr, "%s: %s\n", argv[0], jstr(arg, "error"));
                 return -ENOENT;
         }
         args[n++] = "systemd-run";

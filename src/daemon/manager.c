@@ -625,6 +625,9 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
                 if (r < 0)
                         return log_error_errno(r, "Cannot listen on control socket %s: %s", c->control_socket, STRERROR(r));
         }
+        /* A connection that failed while being set up (a Redis socket path that is down fails at once) called
+         * on_*_outage before m->redis or m->zk was set; its later attempts change nothing, so say it now. */
+        manager_update_status(m);
         *ret = TAKE_PTR(m);
         return 0;
 }

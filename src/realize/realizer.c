@@ -165,7 +165,7 @@ static void forget_unit_error(Realizer *r, const char *unit) {
 bool realizer_is_protected(const Realizer *r, const char *unit, const char *path) {
         const char *name;
 
-        if (strv_contains((char *const *) unit_name_always_protected, unit))
+        if (unit_name_is_always_protected(unit))
                 return true;
         if (strv_contains(r->protected, unit))
                 return true;

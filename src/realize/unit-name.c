@@ -5,11 +5,16 @@
 #include <string.h>
 
 #include "macro.h"
+#include "strv.h"
 #include "unit-name.h"
 
 const char *const unit_name_always_protected[] = {
         "-.slice", "system.slice", "user.slice", "machine.slice", "init.scope", NULL,
 };
+
+bool unit_name_is_always_protected(const char *unit) {
+        return strv_contains((char *const *) unit_name_always_protected, unit);
+}
 
 static bool valid_char(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ':' || c == '_' ||

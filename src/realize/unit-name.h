@@ -42,3 +42,5 @@ int unit_name_group_scope(const char *slice, char **ret);
 
 /* Units slicekeeper never stops whatever the configuration says. */
 extern const char *const unit_name_always_protected[];
+/* Whether UNIT is one of those: systemd's own, never created, changed, stopped or given processes. */
+bool unit_name_is_always_protected(const char *unit);

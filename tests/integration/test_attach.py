@@ -251,6 +251,31 @@ def test_config_and_dropin_pid_files_with_globs(daemon, slices, tb):
              what='a new pid file matching the glob')
 
 
+def test_a_host_local_group_named_init_never_feeds_pid_1s_scope(daemon, slices, tb):
+    """Group "init" with no root would have "init.scope", PID 1's own: a tree's pid_files for it are refused
+    by the tree check; a host-local PidFiles= entry is ignored with a warning and moves nothing, while another
+    group's entry moves its process."""
+    tb.run(['mkdir', '-p', APP_DIR])
+    for unit in ('victim', 'other'):
+        tb.run(['systemd-run', f'--unit={unit}', 'sleep', '300'])
+        daemon.write_file(f'{APP_DIR}/{unit}.pid', f'{tb.show(f"{unit}.service", "MainPID")}\n')
+    victim = int(tb.show('victim.service', 'MainPID'))
+    daemon.write_config(f'[Tasks]\nUpdateIntervalSec=2\nPidFiles=init:{APP_DIR}/victim.pid '
+                        f'{GROUP}:{APP_DIR}/other.pid\n' + NO_WEB)
+    daemon.write_tree({'slices': {'init': {'cpu_weight': 50}, GROUP: {}}})
+    daemon.start()
+    wait_for(lambda: tb.show('init.slice', 'ActiveState') == 'active', 10, what='init.slice')
+    wait_for(lambda: cgroup_of(tb, int(tb.show('other.service', 'MainPID'))) == SCOPE_CGROUP, 10,
+             what="the other group's process moved")
+    status = wait_passes(daemon, 2)
+    assert status['tasks']['calls'] == 1 and status['tasks']['moved_total'] == 1, status['tasks']
+    assert list(status['tasks']['groups']) == [GROUP]
+    assert cgroup_of(tb, victim) == '/system.slice/victim.service'
+    assert cgroup_of(tb, 1) == '/init.scope'
+    assert f'PidFiles=init:{APP_DIR}/victim.pid: group "init" would put its processes in systemd\'s own scope' \
+        in daemon.journal(full=True)
+
+
 def test_bad_dropin_is_refused_at_start(daemon, tb):
     from conftest import DAEMON
     tb.run(['mkdir', '-p', '/run/sktest/bad.d'])

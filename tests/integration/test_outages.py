@@ -180,3 +180,20 @@ def test_zookeeper_down_from_the_start_says_why(daemon, slices, zk, kz, tb):  # 
     kz.start(timeout=15)
     zkw.check_shown_up(since, '3 slices, tree version 0')
     wait_for(lambda: all(slices.active(u) for u in EXAMPLE_UNITS), 10, what='the slices')
+
+
+def test_redis_socket_down_at_start_is_in_status_before_any_tree(daemon, tb):
+    """A unix-socket Redis that is not there fails while the daemon sets it up, before any tree arrived: it is
+    said from the start (status and STATUS=), with the socket's error."""
+    sock = '/run/sktest/no-redis.sock'
+    daemon.write_config(f'[Redis]\nAddress={sock}\nExpireSec=60\n{NO_WEB}')
+    tb.run(['rm', '-f', daemon.tree_path])  # no tree: no pass
+    started = now_usec()
+    daemon.start()
+    redis = Watch(tb, daemon, 'Redis:', 'Redis', f'Redis at {sock}', sock, lambda s: s['redis'])
+    since = redis.wait_down(started, cause='cannot connect: No such file or directory')
+    assert daemon.status()['version'] is None
+    wait_for(lambda: redis.status_text().startswith('Waiting for a valid tree') and
+             '; Redis down since ' in redis.status_text(), 5, what='STATUS= saying Redis is down')
+    assert 'No such file or directory' in redis.status_text()
+    assert redis.obj(daemon.status())['outage']['since_usec'] == since
