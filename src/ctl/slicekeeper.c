@@ -186,6 +186,9 @@ static void print_io_devices(const json_t *io) {
                 print_device_list(not_counted);
                 printf(": %s", jstr(json_array_get(not_counted, 0), "reason"));
         }
+        if (json_integer_value(json_object_get(io, "skipped")) > 0)
+                printf("; %" JSON_INTEGER_FORMAT " unreadable /proc/diskstats lines skipped",
+                       json_integer_value(json_object_get(io, "skipped")));
         printf("\n");
 }
 

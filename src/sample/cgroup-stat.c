@@ -634,7 +634,7 @@ static int diskstats_line(const char *line, size_t len, CgDisk *ret) {
 
 int cg_parse_diskstats(const char *data, size_t size, CgDiskStats *ret) {
         const char *p, *end, *line;
-        size_t len, n = 0, left_out = 0;
+        size_t len, n = 0, left_out = 0, skipped = 0;
         CgDisk d;
         int r;
 
@@ -643,25 +643,22 @@ int cg_parse_diskstats(const char *data, size_t size, CgDiskStats *ret) {
         r = check_text(data, size);
         if (r < 0)
                 return r;
-        if (size == 0) {
-                ret->n = ret->n_left_out = 0;
-                return 0;
-        }
-        /* Checked whole first, so that *ret changes only on success. */
+        /* One odd line (a longer name or more counters than this kernel generation writes) must not hide
+         * every other device: it is skipped and counted. */
         end = data + size;
-        for (p = data; next_line(&p, end, &line, &len);) {
+        for (p = data; size > 0 && next_line(&p, end, &line, &len);) {
                 r = diskstats_line(line, len, &d);
                 if (r < 0)
-                        return r;
-        }
-        for (p = data; next_line(&p, end, &line, &len);)
-                if (diskstats_line(line, len, &d) > 0) {
+                        skipped++;
+                else if (r > 0) {
                         if (n < CG_DISKS_MAX)
                                 ret->disk[n++] = d;
                         else
                                 left_out++;
                 }
+        }
         ret->n = n;
         ret->n_left_out = left_out;
+        ret->n_skipped = skipped;
         return 0;
 }

@@ -39,6 +39,7 @@ void io_coverage_decide(IoCountedBy by, const CgDiskStats *disks, const CgIoStat
         ret->by = by;
         ret->n = 0;
         ret->n_left_out = disks ? disks->n_left_out : 0;
+        ret->n_skipped = disks ? disks->n_skipped : 0;
         for (size_t i = 0; disks && i < MIN(disks->n, (size_t) CG_DISKS_MAX); i++) {
                 const CgDisk *d = &disks->disk[i];
                 bool counted;
@@ -59,6 +60,29 @@ void io_coverage_decide(IoCountedBy by, const CgDiskStats *disks, const CgIoStat
                 memcpy(ret->dev[ret->n].name, d->name, sizeof(d->name));
                 ret->n++;
         }
+}
+
+size_t io_partitions_carry(const CgDiskStats *known, CgDiskStats *disks, bool ret_unknown[static CG_DISKS_MAX]) {
+        size_t n_known = known ? MIN(known->n, (size_t) CG_DISKS_MAX) : 0, unknown = 0, hint = 0;
+
+        for (size_t i = 0; i < MIN(disks->n, (size_t) CG_DISKS_MAX); i++) {
+                CgDisk *d = &disks->disk[i];
+
+                ret_unknown[i] = true;
+                /* Both lists are in file order, which is stable: start where the last match left off. */
+                for (size_t k = 0; k < n_known; k++) {
+                        const CgDisk *o = &known->disk[(hint + k) % n_known];
+
+                        if (o->major == d->major && o->minor == d->minor && streq(o->name, d->name)) {
+                                d->partition = o->partition;
+                                ret_unknown[i] = false;
+                                hint = (hint + k + 1) % n_known;
+                                break;
+                        }
+                }
+                unknown += ret_unknown[i];
+        }
+        return unknown;
 }
 
 IoCoverageChange io_coverage_change(const IoCoverage *old, const IoDeviceCoverage *d) {
@@ -86,6 +110,7 @@ json_t *io_coverage_to_json(const IoCoverage *c) {
                                                                      c->dev[i].name, "reason",
                                                                      io_coverage_reason(c->by)));
         }
-        return json_pack("{s:o, s:o, s:o, s:I}", "counted_by", by ? json_string(by) : json_null(), "counted",
-                         counted, "not_counted", not_counted, "left_out", (json_int_t) c->n_left_out);
+        return json_pack("{s:o, s:o, s:o, s:I, s:I}", "counted_by", by ? json_string(by) : json_null(), "counted",
+                         counted, "not_counted", not_counted, "left_out", (json_int_t) c->n_left_out, "skipped",
+                         (json_int_t) c->n_skipped);
 }

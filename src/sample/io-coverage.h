@@ -27,6 +27,7 @@ typedef struct IoCoverage {
         IoDeviceCoverage dev[CG_DISKS_MAX];
         size_t n;
         size_t n_left_out; /* devices with I/O that got no verdict (tables full) */
+        size_t n_skipped;  /* /proc/diskstats lines that could not be read (CgDiskStats.n_skipped) */
 } IoCoverage;
 
 /* The file that counts I/O per slice ("io.stat", ...), NULL for IO_COUNTED_BY_NONE. */
@@ -42,6 +43,13 @@ const char *io_coverage_reason(IoCountedBy by);
  * the devices it misses: they are left out rather than called not counted. */
 void io_coverage_decide(IoCountedBy by, const CgDiskStats *disks, const CgIoStats *root, IoCoverage *ret);
 
+/* Whether a device is a partition does not change while it exists, so it is looked up in sysfs once: copies
+ * CgDisk.partition into `disks` from the previous look `known` for every device listed there under the same
+ * number and name (a number reused by another device comes with another name), and marks the others in
+ * ret_unknown[] (disks->n entries) for the caller to look up. Returns how many are unknown. The previous
+ * look is the cache: it holds only devices still in /proc/diskstats, at most CG_DISKS_MAX. */
+size_t io_partitions_carry(const CgDiskStats *known, CgDiskStats *disks, bool ret_unknown[static CG_DISKS_MAX]);
+
 typedef enum IoCoverageChange {
         IO_COVERAGE_SAME,
         IO_COVERAGE_NOT_COUNTED, /* new to the list and not counted, or no longer counted */
@@ -54,5 +62,5 @@ IoCoverageChange io_coverage_change(const IoCoverage *old, const IoDeviceCoverag
 
 /* {"counted_by": "blkio.throttle.io_service_bytes_recursive"|"io.stat"|null,
  *  "counted": [{"device": "7:0", "name": "loop0"}, ...],
- *  "not_counted": [{"device", "name", "reason"}, ...], "left_out": N} */
+ *  "not_counted": [{"device", "name", "reason"}, ...], "left_out": N, "skipped": N} */
 json_t *io_coverage_to_json(const IoCoverage *c);

@@ -15,8 +15,12 @@
 
 #define READ_BUFFER_SIZE (64 * 1024) /* io.stat of a host with many disks fits */
 #define RESCAN_USEC (5 * USEC_PER_SEC)
-/* Which devices the layout counts is looked at again on rescans, at most this often. */
-#define IO_CHECK_USEC USEC_PER_SEC
+/* Which devices the layout counts is looked at on a timer of its own, off the sampling path: soon after
+ * start, then every IO_CHECK_USEC, and once soon after each realizer pass (rules may just have been set),
+ * never twice within IO_CHECK_GAP_USEC. */
+#define IO_CHECK_FIRST_USEC (100 * USEC_PER_MSEC)
+#define IO_CHECK_USEC (10 * USEC_PER_SEC)
+#define IO_CHECK_GAP_USEC USEC_PER_SEC
 #define DISKSTATS_MAX_BYTES (1024 * 1024) /* a line is ~100 bytes: thousands of devices */
 /* A sweep reads the files of up to BATCH_SLICES slices in one batch (one io_uring submission where there
  * is io_uring), BATCH_REQUESTS reads at most, each into a SLOT_SIZE slot. A file that fills its slot may
@@ -93,9 +97,12 @@ struct Sampler {
         bool logged_emfile;
         /* Which devices the layout counts: the last verdicts, and room to make the next ones. */
         IoCoverage io_coverage, io_next;
-        CgDiskStats disks;
+        CgDiskStats disks, disks_known; /* the last look is the cache of which devices are partitions */
+        bool partition_unknown[CG_DISKS_MAX];
         CgIoStats blkio_root;
+        sd_event_source *io_timer;
         usec_t io_checked_usec;
+        uint64_t partition_lookups;
         uint64_t io_checks;
         bool logged_io_check_failed;
         uint64_t ticks;
@@ -282,6 +289,13 @@ static void sample_slice(Sampler *s, SliceFiles *f, const SliceReads *ahead, Sam
         }
 }
 
+static void files_rescan(Sampler *s) {
+        for (size_t i = 0; s->set && i < s->set->n; i++)
+                if (!s->files[i].complete)
+                        files_open(s, &s->files[i]);
+        s->last_rescan_usec = now_usec(CLOCK_MONOTONIC);
+}
+
 static uint64_t next_tick(const Sampler *s, uint64_t now) {
         return (now / s->interval_usec + 1) * s->interval_usec;
 }
@@ -296,7 +310,7 @@ static void sweep(Sampler *s, uint64_t unix_sec) {
         if (!s->set)
                 return;
         if (now - s->last_rescan_usec >= RESCAN_USEC)
-                sampler_rescan(s);
+                files_rescan(s);
         values = calloc(MAX(s->set->n, (size_t) 1), sizeof(SampleValues));
         if (!values) {
                 log_oom();
@@ -388,13 +402,18 @@ static int io_coverage_read(Sampler *s, IoCountedBy by) {
         r = cg_parse_diskstats(data, size, &s->disks);
         if (r < 0)
                 return r;
+        (void) io_partitions_carry(&s->disks_known, &s->disks, s->partition_unknown);
         for (size_t i = 0; i < s->disks.n; i++) {
                 char p[64];
 
+                if (!s->partition_unknown[i])
+                        continue;
                 snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/partition", s->disks.disk[i].major,
                          s->disks.disk[i].minor);
                 s->disks.disk[i].partition = access(p, F_OK) == 0;
+                s->partition_lookups++;
         }
+        memcpy(&s->disks_known, &s->disks, sizeof(s->disks));
         s->blkio_root.n = 0;
         if (by != IO_COUNTED_BY_BLKIO_THROTTLE)
                 return 0;
@@ -408,8 +427,8 @@ static int io_coverage_read(Sampler *s, IoCountedBy by) {
         return cg_parse_blkio(root, size, /* ops= */ false, &s->blkio_root);
 }
 
-/* Cheap (two or three small files), so it runs on rescans rather than on every tick. Tells the journal
- * once per device and change. */
+/* Two or three files and a sysfs lookup per device not seen before: on its own timer, not in a sweep.
+ * Tells the journal once per device and change. */
 static void io_coverage_check(Sampler *s) {
         IoCountedBy by = io_counted_by(s);
         int r;
@@ -444,22 +463,34 @@ static void io_coverage_check(Sampler *s) {
         s->io_checks++;
 }
 
-static void rescanned(Sampler *s) {
+static int on_io_timer(sd_event_source *es, uint64_t usec, void *userdata) {
+        Sampler *s = userdata;
         usec_t now = now_usec(CLOCK_MONOTONIC);
 
-        s->last_rescan_usec = now;
+        (void) usec;
         /* Failed looks count against the rate too: io_checks counts only the ones that worked. */
-        if (s->io_checked_usec == 0 || now - s->io_checked_usec >= IO_CHECK_USEC) {
-                io_coverage_check(s);
-                s->io_checked_usec = now;
-        }
+        io_coverage_check(s);
+        s->io_checked_usec = now;
+        sd_event_source_set_time(es, now + IO_CHECK_USEC);
+        sd_event_source_set_enabled(es, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+/* Brings the next look forward to now, or to IO_CHECK_GAP_USEC after the last one; requests in between
+ * coalesce into that one look. */
+static void io_check_soon(Sampler *s) {
+        usec_t now = now_usec(CLOCK_MONOTONIC), want, next;
+
+        want = s->io_checked_usec > 0 ? MAX(now, s->io_checked_usec + IO_CHECK_GAP_USEC) : now;
+        if (sd_event_source_get_time(s->io_timer, &next) >= 0 && next <= want)
+                return;
+        sd_event_source_set_time(s->io_timer, want);
+        sd_event_source_set_enabled(s->io_timer, SD_EVENT_ONESHOT);
 }
 
 void sampler_rescan(Sampler *s) {
-        for (size_t i = 0; s->set && i < s->set->n; i++)
-                if (!s->files[i].complete)
-                        files_open(s, &s->files[i]);
-        rescanned(s);
+        files_rescan(s);
+        io_check_soon(s);
 }
 
 const IoCoverage *sampler_io_coverage(const Sampler *s) {
@@ -507,7 +538,7 @@ int sampler_set_tree(Sampler *s, const Tree *tree) {
         slice_set_unref(s->set);
         s->files = files;
         s->set = TAKE_PTR(set);
-        rescanned(s);
+        s->last_rescan_usec = now_usec(CLOCK_MONOTONIC);
         return 0;
 }
 
@@ -541,6 +572,10 @@ int sampler_new(sd_event *event, const SamplerConfig *config, SamplerTick tick, 
                               USEC_PER_MSEC, on_timer, s);
         if (r < 0)
                 return r;
+        r = sd_event_add_time_relative(event, &s->io_timer, CLOCK_MONOTONIC, IO_CHECK_FIRST_USEC,
+                                       /* accuracy= */ 100 * USEC_PER_MSEC, on_io_timer, s);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -549,6 +584,7 @@ Sampler *sampler_free(Sampler *s) {
         if (!s)
                 return NULL;
         sd_event_source_disable_unref(s->timer);
+        sd_event_source_disable_unref(s->io_timer);
         files_free(s->files, s->set ? s->set->n : 0);
         slice_set_unref(s->set);
         ring_done(&s->ring);
@@ -593,12 +629,13 @@ json_t *sampler_status_json(const Sampler *s) {
 
         for (size_t i = 0; s->set && i < s->set->n; i++)
                 complete += s->files[i].complete;
-        return json_pack("{s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:s, s:o, s:o*, s:I}", "slices",
+        return json_pack("{s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:s, s:o, s:o*, s:I, s:I}", "slices",
                          (json_int_t) (s->set ? s->set->n : 0), "slices_complete", (json_int_t) complete,
                          "ticks", (json_int_t) s->ticks, "sweep_cpu_usec", "last", (json_int_t) s->sweep_last_usec,
                          "avg", (json_int_t) (s->ticks ? s->sweep_total_usec / s->ticks : 0), "max",
                          (json_int_t) s->sweep_max_usec, "sweep_cpu_usec_total", (json_int_t) s->sweep_total_usec,
                          "reads", pread_batch_uses_io_uring(s->batch) ? "io_uring" : "pread", "layout", layout,
                          "io_devices", s->io_checks > 0 ? io_coverage_to_json(&s->io_coverage) : NULL,
-                         "io_checks", (json_int_t) s->io_checks);
+                         "io_checks", (json_int_t) s->io_checks, "io_partition_lookups",
+                         (json_int_t) s->partition_lookups);
 }

@@ -29,8 +29,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Sampler *, sampler_free)
 
 /* The slices to sample: the root and every group of the tree. */
 int sampler_set_tree(Sampler *s, const Tree *tree);
-/* Try again to open files that were missing (slices that have just been created), and look again (at most
- * once a second) which block devices the layout counts I/O for. */
+/* Try again to open files that were missing (slices that have just been created), and look again soon (on
+ * the sampler's own timer, at most once a second; requests in between coalesce) which block devices the
+ * layout counts I/O for. */
 void sampler_rescan(Sampler *s);
 /* The last verdicts on which block devices are counted; NULL before the first look. */
 const IoCoverage *sampler_io_coverage(const Sampler *s);
@@ -39,7 +40,8 @@ const Ring *sampler_ring(const Sampler *s);
 /* {"slices", "slices_complete" (all files open), "ticks", "sweep_cpu_usec": {"last", "avg", "max"},
  *  "sweep_cpu_usec_total", "reads" ("io_uring" or "pread": how the last sweep read the files),
  *  "layout": {...}, "io_devices": io_coverage_to_json() (absent before the first look),
- *  "io_checks": how often it was looked at} */
+ *  "io_checks": how often it was looked at, "io_partition_lookups": sysfs lookups of whether a device is a
+ *  partition (once per device while it stays in /proc/diskstats)} */
 json_t *sampler_status_json(const Sampler *s);
 /* CPU time the daemon spent sweeping, in total and in the last sweep. */
 usec_t sampler_sweep_cpu_usec_total(const Sampler *s);

@@ -94,22 +94,62 @@ TEST(test_diskstats_garbage) {
                 "8 0 sda\t1 0 0 0 0 0 0 0 0 0 0\n",     /* tab */
         };
 
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                char text[512];
+
+                /* Alone: no devices, one line skipped. */
+                disks.n = 7;
+                ASSERT_EQ_INT(cg_parse_diskstats(bad[i], strlen(bad[i]), &disks), 0);
+                ASSERT_EQ_INT(disks.n, 0);
+                ASSERT_EQ_INT(disks.n_skipped, 1);
+                /* Between good lines: they still count, only the bad one is skipped. */
+                snprintf(text, sizeof(text), "%s%s%s", LINE14(8, 0, "sda", 1, 1), bad[i], LINE14(8, 16, "sdb", 2, 0));
+                ASSERT_EQ_INT(cg_parse_diskstats(text, strlen(text), &disks), 0);
+                ASSERT_EQ_INT(disks.n, 2);
+                ASSERT_STREQ(disks.disk[0].name, "sda");
+                ASSERT_STREQ(disks.disk[1].name, "sdb");
+                ASSERT_EQ_U64(disks.disk[1].ios, 2);
+                ASSERT_EQ_INT(disks.n_skipped, 1);
+                ASSERT_EQ_INT(disks.n_left_out, 0);
+        }
+        /* A good file after a bad one: the count is the file's, not a running total. */
+        ASSERT_EQ_INT(cg_parse_diskstats(S(LINE14(8, 0, "sda", 1, 1)), &disks), 0);
+        ASSERT_EQ_INT(disks.n_skipped, 0);
+        /* NUL bytes are not a line's fault: the whole file is refused, and the result is left as it was. */
         disks.n = 7;
         disks.n_left_out = 3;
-        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-                ASSERT_TRUE(cg_parse_diskstats(bad[i], strlen(bad[i]), &disks) < 0);
-                /* A bad line anywhere refuses the whole file, the good lines before it included. */
-                char two[256];
-                snprintf(two, sizeof(two), "%s%s", LINE14(8, 0, "sda", 1, 1), bad[i]);
-                ASSERT_TRUE(cg_parse_diskstats(two, strlen(two), &disks) < 0);
-        }
+        disks.n_skipped = 2;
         ASSERT_EQ_INT(cg_parse_diskstats(S("8 0 sda 1 0 0 0 0 0 0 0 0 0 0\0"), &disks), -EINVAL);
-        /* Failures changed nothing. */
         ASSERT_EQ_INT(disks.n, 7);
         ASSERT_EQ_INT(disks.n_left_out, 3);
-        /* 31 bytes is the longest name the kernel writes. */
-        ASSERT_EQ_INT(cg_parse_diskstats(S("8 0 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx 1 0 0 0 0 0 0 0 0 0 0\n"), &disks), 0);
+        ASSERT_EQ_INT(disks.n_skipped, 2);
+        /* 31 bytes is the longest name the kernel writes; 32 counters the most taken. */
+        ASSERT_EQ_INT(cg_parse_diskstats(S("8 0 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx 1 0 0 0 0 0 0 0 0 0 0\n"
+                                           "8 1 y 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1\n"), &disks), 0);
         ASSERT_STREQ(disks.disk[0].name, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+        ASSERT_STREQ(disks.disk[1].name, "y");
+        ASSERT_EQ_INT(disks.n_skipped, 0);
+}
+
+/* Skipped lines and devices beyond the table are counted apart, both into the verdicts. */
+TEST(test_diskstats_skipped_and_left_out) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        ASSERT_TRUE(f);
+        for (unsigned i = 0; i < CG_DISKS_MAX + 2; i++)
+                fprintf(f, "8 %u sd%u 1 0 0 0 0 0 0 0 0 0 0\n%s", i, i,
+                        i % 100 == 0 ? "8 0 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx 1 0 0 0 0 0 0 0 0 0 0\n" : "");
+        ASSERT_EQ_INT(fclose(f), 0);
+        ASSERT_EQ_INT(cg_parse_diskstats(text, size, &disks), 0);
+        ASSERT_EQ_INT(disks.n, CG_DISKS_MAX);
+        ASSERT_EQ_INT(disks.n_left_out, 2);
+        ASSERT_EQ_INT(disks.n_skipped, 3);
+        io_coverage_decide(IO_COUNTED_BY_IO_STAT, &disks, NULL, &cov);
+        ASSERT_EQ_INT(cov.n_left_out, 2);
+        ASSERT_EQ_INT(cov.n_skipped, 3);
+        free(text);
 }
 
 TEST(test_diskstats_bounded) {
@@ -132,6 +172,50 @@ TEST(test_diskstats_bounded) {
         ASSERT_EQ_INT(cov.n, CG_DISKS_MAX);
         ASSERT_EQ_INT(cov.n_left_out, 5);
         free(text);
+}
+
+/* Partition flags come from the previous look for devices it lists under the same number and name. */
+TEST(test_partitions_carry) {
+        static CgDiskStats known, now;
+        bool unknown[CG_DISKS_MAX];
+
+        /* First look: nothing known. */
+        ASSERT_EQ_INT(cg_parse_diskstats(S(LINE14(8, 0, "sda", 1, 0) LINE14(8, 1, "sda1", 1, 0)), &now), 0);
+        ASSERT_EQ_INT(io_partitions_carry(NULL, &now, unknown), 2);
+        ASSERT_TRUE(unknown[0] && unknown[1]);
+        ASSERT_EQ_INT(io_partitions_carry(&known, &now, unknown), 2); /* an empty cache is the same */
+        now.disk[1].partition = true;                                 /* what the caller looked up */
+        known = now;
+
+        /* Second look: sda and sda1 carried; a new device and a number reused under another name are not. */
+        ASSERT_EQ_INT(cg_parse_diskstats(S(LINE14(7, 0, "loop0", 1, 0) LINE14(8, 0, "sda", 2, 0)
+                                           LINE14(8, 1, "sdb", 1, 0) LINE14(8, 2, "sda2", 1, 0)), &now), 0);
+        ASSERT_EQ_INT(io_partitions_carry(&known, &now, unknown), 3);
+        ASSERT_TRUE(unknown[0]);
+        ASSERT_TRUE(!unknown[1]);
+        ASSERT_TRUE(!now.disk[1].partition);
+        ASSERT_TRUE(unknown[2]);
+        ASSERT_TRUE(!now.disk[2].partition); /* not sda1's flag */
+        ASSERT_TRUE(unknown[3]);
+
+        /* sda1 carried its flag; the order of the lists does not matter. */
+        ASSERT_EQ_INT(cg_parse_diskstats(S(LINE14(8, 1, "sda1", 1, 0) LINE14(8, 0, "sda", 1, 0)), &now), 0);
+        ASSERT_EQ_INT(io_partitions_carry(&known, &now, unknown), 0);
+        ASSERT_TRUE(now.disk[0].partition);
+        ASSERT_TRUE(!now.disk[1].partition);
+
+        /* A full table: every device found again, nothing left to look up. */
+        known.n = CG_DISKS_MAX;
+        for (unsigned i = 0; i < CG_DISKS_MAX; i++) {
+                known.disk[i] = (CgDisk) { .major = 259, .minor = i, .ios = 1, .partition = i % 2 };
+                snprintf(known.disk[i].name, sizeof(known.disk[i].name), "nvme0n%up%u", i / 8, i);
+        }
+        now = known;
+        for (unsigned i = 0; i < CG_DISKS_MAX; i++)
+                now.disk[i].partition = false;
+        ASSERT_EQ_INT(io_partitions_carry(&known, &now, unknown), 0);
+        for (unsigned i = 0; i < CG_DISKS_MAX; i++)
+                ASSERT_TRUE(now.disk[i].partition == (i % 2 == 1));
 }
 
 TEST(test_controllers_has) {
@@ -282,6 +366,7 @@ TEST(test_json) {
         ASSERT_CONTAINS(v1, "\"not_counted\":[{\"device\":\"254:0\",\"name\":\"vda\",\"reason\":\"the v1 blkio");
         ASSERT_CONTAINS(v1, "{\"device\":\"7:291\",\"name\":\"loop291\",\"reason\":");
         ASSERT_CONTAINS(v1, "\"left_out\":0");
+        ASSERT_CONTAINS(v1, "\"skipped\":0");
         ASSERT_CONTAINS(v2, "\"counted_by\":\"io.stat\"");
         ASSERT_CONTAINS(v2, "\"not_counted\":[]");
         ASSERT_CONTAINS(none, "\"counted_by\":null");
@@ -293,6 +378,8 @@ int main(void) {
         RUN(test_diskstats_kernel_generations);
         RUN(test_diskstats_garbage);
         RUN(test_diskstats_bounded);
+        RUN(test_diskstats_skipped_and_left_out);
+        RUN(test_partitions_carry);
         RUN(test_controllers_has);
         RUN(test_decide_v1_real);
         RUN(test_decide_v1_root_lists_nothing);
