@@ -47,3 +47,23 @@ void coalescer_acted(Coalescer *c, usec_t now) {
         c->acted_usec = now;
         c->n_actions++;
 }
+
+bool coalescer_lazy_only(const Coalescer *c) {
+        return c->pending && !c->urgent;
+}
+
+void echo_guard_pass_done(EchoGuard *g, bool echo_only, bool sent, bool same) {
+        if (!sent || !same)
+                g->repeats = 0;
+        else if (echo_only && g->repeats < 63)
+                g->repeats++;
+        /* else: an asked-for pass re-sent the same (the periodic one): the echoes keep waiting as long */
+}
+
+usec_t echo_guard_delay(const EchoGuard *g, usec_t lazy, usec_t max) {
+        usec_t d = lazy;
+
+        for (unsigned i = 0; i < g->repeats && d < max; i++)
+                d *= 2;
+        return MAX(lazy, MIN(d, max));
+}

@@ -38,3 +38,20 @@ void coalescer_change_lazy(Coalescer *c, usec_t now, usec_t within);
 usec_t coalescer_due(const Coalescer *c);
 /* The caller acted at `now` (read, pass started): what was pending is taken care of. */
 void coalescer_acted(Coalescer *c, usec_t now);
+/* Whether only lazy changes are pending (the action they ask for would be for possible echoes alone). */
+bool coalescer_lazy_only(const Coalescer *c);
+
+/* Echoes of our own writes (systemd writing the drop-ins of our SetUnitProperties) ask for a lazy pass, in
+ * case a hand change hides among them. A property systemd keeps differently from how it was sent is sent
+ * again by that pass, whose echo would ask for another one, forever: an echo-only pass that re-sends what
+ * the pass before it sent lets its own echoes wait twice as long as the previous one, up to a maximum (the
+ * periodic interval). Anything else sent, or nothing sent, starts over. */
+typedef struct EchoGuard {
+        unsigned repeats; /* echo-only passes in a row that re-sent the same properties */
+} EchoGuard;
+
+/* A pass ended: `echo_only` whether only possible echoes asked for it (coalescer_lazy_only() when it
+ * started), `sent` whether it sent properties, `same` whether exactly those the pass before it sent. */
+void echo_guard_pass_done(EchoGuard *g, bool echo_only, bool sent, bool same);
+/* How long an echo of the latest pass may wait: `lazy`, doubled for each repeat, at most max(lazy, max). */
+usec_t echo_guard_delay(const EchoGuard *g, usec_t lazy, usec_t max);

@@ -256,6 +256,9 @@ static json_t *manager_status_json(Manager *m) {
                                                       (json_int_t) m->last_error_usec)
                                           : json_null());
         json_object_set_new(o, "slices", realizer_status_json(m->realizer));
+        json_object_set_new(o, "dropin_watch_error", realizer_dropin_watch_error(m->realizer)
+                                                             ? json_string(realizer_dropin_watch_error(m->realizer))
+                                                             : json_null());
         counters = realizer_counters_json(m->realizer);
         json_object_set_new(counters, "tree_reads", json_integer((json_int_t) m->n_tree_reads));
         json_object_set_new(counters, "tree_changes", json_integer((json_int_t) m->n_tree_changes));

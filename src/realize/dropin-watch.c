@@ -13,9 +13,11 @@
 #include "unit-name.h"
 
 #define MAX_BASES 4
-/* inotify watches are a per-user kernel resource: at most this many drop-in directories (3 directories
- * for each of the 10 000 groups a tree may hold, and some slack). */
+/* inotify watches are a per-user kernel resource, shared by root with systemd and udev: at most this many
+ * drop-in directories (3 directories for each of the 10 000 groups a tree may hold, and some slack) ... */
 #define MAX_WATCHES 32768
+/* ... and never more than this fraction of fs.inotify.max_user_watches. */
+#define WATCH_SHARE_DIVISOR 4
 #define BASE_MASK (IN_CREATE | IN_MOVED_TO | IN_ONLYDIR)
 #define DIR_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR)
 
@@ -33,8 +35,10 @@ struct DropinWatch {
         int base_wd[MAX_BASES];
         size_t n_bases;
         StrMap by_wd, by_path;
-        size_t n_watched;
-        bool logged_full;
+        size_t n_watched, limit;
+        long max_user_watches; /* read once at start; <= 0 when unknown */
+        bool logged_full, full, logged_bases;
+        char base_error[256]; /* why no base directory is watched; empty while one is */
         DropinWanted wanted;
         DropinChanged changed;
         void *userdata;
@@ -72,11 +76,11 @@ static void watch_dir(DropinWatch *w, const char *base, const char *unit) {
 
         if (asprintf(&path, "%s/%s.d", base, unit) < 0 || strmap_get(&w->by_path, path))
                 return;
-        if (w->n_watched >= MAX_WATCHES) {
+        if (w->n_watched >= w->limit) {
                 if (!w->logged_full)
-                        log_warning("Watching %d drop-in directories already: changes by hand to further slices are "
-                                    "repaired at the next periodic pass.", MAX_WATCHES);
-                w->logged_full = true;
+                        log_warning("Watching %zu drop-in directories already (the limit): changes by hand to "
+                                    "further slices are repaired at the next periodic pass.", w->limit);
+                w->logged_full = w->full = true;
                 return;
         }
         wd = inotify_add_watch(w->fd, path, DIR_MASK);
@@ -89,6 +93,7 @@ static void watch_dir(DropinWatch *w, const char *base, const char *unit) {
                 else if (e != ENOENT && e != ENOTDIR && e != ENOSPC)
                         log_debug_errno(-e, "Cannot watch %s: %s", path, STRERROR(-e));
                 w->logged_full |= e == ENOSPC;
+                w->full |= e == ENOSPC;
                 return;
         }
         snprintf(key, sizeof(key), "%d", wd);
@@ -112,13 +117,68 @@ static void watch_dir(DropinWatch *w, const char *base, const char *unit) {
         w->n_watched++;
 }
 
-static void watch_bases(DropinWatch *w) {
-        for (size_t i = 0; i < w->n_bases; i++)
-                if (w->base_wd[i] < 0)
-                        w->base_wd[i] = inotify_add_watch(w->fd, w->bases[i], BASE_MASK);
+size_t dropin_watch_limit(size_t n_bases, size_t n_units, long max_user_watches) {
+        size_t limit = MIN((size_t) MAX_WATCHES, n_bases * n_units);
+
+        if (max_user_watches > 0)
+                limit = MIN(limit, (size_t) max_user_watches / WATCH_SHARE_DIVISOR);
+        return limit;
 }
 
-void dropin_watch_sync(DropinWatch *w) {
+/* A base directory that does not exist yet is tried again at the next sync; one that cannot be watched for
+ * another reason is reported (logged once, and in status) as long as none is watched. */
+static void watch_bases(DropinWatch *w) {
+        char why[sizeof(w->base_error)] = "";
+        size_t n_ok = 0;
+
+        for (size_t i = 0; i < w->n_bases; i++) {
+                if (w->base_wd[i] < 0) {
+                        w->base_wd[i] = inotify_add_watch(w->fd, w->bases[i], BASE_MASK);
+                        if (w->base_wd[i] < 0 && errno != ENOENT && !why[0])
+                                snprintf(why, sizeof(why), "cannot watch %s: %s", w->bases[i], STRERROR(-errno));
+                }
+                n_ok += w->base_wd[i] >= 0;
+        }
+        if (n_ok > 0 || !why[0]) {
+                w->base_error[0] = '\0';
+                w->logged_bases = false;
+                return;
+        }
+        memcpy(w->base_error, why, sizeof(why));
+        if (!w->logged_bases)
+                log_warning("No drop-in directory of systemd can be watched (%s): changes by hand are repaired "
+                            "only at the next periodic pass.", why);
+        w->logged_bases = true;
+}
+
+/* Forgets the watches of units no longer wanted (a control directory outlives its unit). */
+static void sweep(DropinWatch *w) {
+        _cleanup_(freep) Watched **gone = NULL;
+        size_t n = 0;
+
+        if (w->n_watched == 0)
+                return;
+        gone = calloc(w->n_watched, sizeof(Watched *));
+        if (!gone)
+                return; /* tried again at the next sync */
+        for (size_t i = 0; i < w->by_wd.cap && n < w->n_watched; i++) {
+                Watched *x = w->by_wd.keys && w->by_wd.keys[i] ? w->by_wd.values[i] : NULL;
+
+                if (x && !w->wanted(x->unit, w->userdata))
+                        gone[n++] = x;
+        }
+        for (size_t i = 0; i < n; i++) {
+                (void) inotify_rm_watch(w->fd, atoi(gone[i]->key)); /* its IN_IGNORED finds no entry */
+                forget(w, gone[i]);
+        }
+}
+
+void dropin_watch_sync(DropinWatch *w, size_t n_units) {
+        w->limit = dropin_watch_limit(w->n_bases, n_units, w->max_user_watches);
+        w->full = false;
+        if (w->n_watched < w->limit)
+                w->logged_full = false; /* a new shortage is logged again */
+        sweep(w);
         watch_bases(w);
         for (size_t i = 0; i < w->n_bases; i++) {
                 _cleanup_(closedirp) DIR *d = NULL;
@@ -206,6 +266,15 @@ static int on_inotify(sd_event_source *es _unused_, int fd, uint32_t revents _un
         return 0;
 }
 
+static long read_max_user_watches(void) {
+        _cleanup_(fclosep) FILE *f = fopen("/proc/sys/fs/inotify/max_user_watches", "re");
+        long v = -1;
+
+        if (!f || fscanf(f, "%ld", &v) != 1)
+                return -1;
+        return v;
+}
+
 int dropin_watch_new(sd_event *event, const char *const *dirs, DropinWanted wanted, DropinChanged changed,
                      void *userdata, DropinWatch **ret) {
         _cleanup_(dropin_watch_freep) DropinWatch *w = NULL;
@@ -233,6 +302,8 @@ int dropin_watch_new(sd_event *event, const char *const *dirs, DropinWanted want
         r = sd_event_add_io(event, &w->io, w->fd, EPOLLIN, on_inotify, w);
         if (r < 0)
                 return r;
+        w->max_user_watches = read_max_user_watches();
+        w->limit = dropin_watch_limit(w->n_bases, MAX_WATCHES, w->max_user_watches); /* until the first sync */
         watch_bases(w);
         *ret = TAKE_PTR(w);
         return 0;
@@ -258,4 +329,13 @@ DropinWatch *dropin_watch_free(DropinWatch *w) {
 
 size_t dropin_watch_count(const DropinWatch *w) {
         return w->n_watched;
+}
+
+const char *dropin_watch_error(const DropinWatch *w) {
+        if (w->base_error[0])
+                return w->base_error;
+        if (w->full)
+                return "drop-in watch limit reached: changes by hand to some slices are repaired only at the next "
+                       "periodic pass";
+        return NULL;
 }

@@ -24,7 +24,14 @@ int dropin_watch_new(sd_event *event, const char *const *dirs, DropinWanted want
 DropinWatch *dropin_watch_free(DropinWatch *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(DropinWatch *, dropin_watch_free)
 
-/* Watches the `<unit>.d/` directories that exist for wanted units (one readdir per directory). */
-void dropin_watch_sync(DropinWatch *w);
+/* Forgets the watches of units no longer wanted, and watches the `<unit>.d/` directories that exist for
+ * wanted units (one readdir per directory), at most dropin_watch_limit() for `n_units` wanted units. */
+void dropin_watch_sync(DropinWatch *w, size_t n_units);
 /* Drop-in directories watched now. */
 size_t dropin_watch_count(const DropinWatch *w);
+/* How many drop-in directories are watched at most: one for each base directory and unit, at most 32768,
+ * and at most a quarter of fs.inotify.max_user_watches (`max_user_watches` <= 0: unknown). Pure. */
+size_t dropin_watch_limit(size_t n_bases, size_t n_units, long max_user_watches);
+/* Why changes by hand may go unnoticed (no base directory can be watched, or the limit was reached at the
+ * latest sync), or NULL. */
+const char *dropin_watch_error(const DropinWatch *w);

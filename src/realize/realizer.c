@@ -85,6 +85,7 @@ struct Pass {
         sd_bus_slot *list_slot;
         usec_t started_usec, finished_usec;
         bool finished;
+        bool echo_only; /* only possible echoes of our own writes asked for it */
 };
 
 struct Realizer {
@@ -104,6 +105,9 @@ struct Realizer {
         usec_t fail_backoff_usec; /* while passes keep failing, the next waits this long after it */
         uint64_t n_drift_events;  /* drop-in changes of our slices noticed */
         DropinWatch *dropins;
+        EchoGuard echoes;         /* how long echoes of our own writes may wait for their pass */
+        uint64_t sent_hash;       /* what the latest pass sent (0: nothing) */
+        bool echo_in_pass;        /* a possible echo came while a pass ran: asked for when it ends */
         sd_event_source *pass_timer, *repair_timer;
         JobWatch *jobs; /* shared with the attacher; not owned */
         sd_bus_slot *unit_removed_slot, *reloading_slot;
@@ -121,6 +125,8 @@ static const char *const op_state_table[_OP_STATE_MAX] = {
 static void pass_step(Pass *p);
 static int op_start(Op *op);
 static void realizer_schedule_pass(Realizer *r);
+static void ask_for_echo_pass(Realizer *r);
+static json_t *settings_json(const TreeSettings *s, uint32_t mask);
 
 /* ---- helpers ---- */
 
@@ -457,9 +463,36 @@ static void pass_free(Pass *p) {
         free(p);
 }
 
+/* FNV-1a over what the pass sent (unit, kind and values of each op that went out, in plan order); 0 for
+ * nothing. Two passes that sent the same have the same hash. */
+static uint64_t pass_sent_hash(const Pass *p) {
+        uint64_t h = 0xcbf29ce484222325ULL;
+        bool any = false;
+
+        for (size_t i = 0; i < p->n_ops; i++) {
+                const Op *op = &p->ops[i];
+                _cleanup_(freep) char *v = NULL;
+                json_t *props;
+
+                if (op->kind == PLAN_STOP || op->state == OP_SKIPPED || op->state == OP_PENDING || !op->node)
+                        continue;
+                props = settings_json(&op->node->settings, op->mask | (op->kind == PLAN_CREATE ? ~0u : 0));
+                v = props ? json_dumps(props, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+                json_decref(props);
+                for (const char *s = op->unit; *s; s++)
+                        h = (h ^ (uint8_t) *s) * 0x100000001b3ULL;
+                h = (h ^ (uint8_t) (op->kind + 1)) * 0x100000001b3ULL;
+                for (const char *s = v ? v : ""; *s; s++)
+                        h = (h ^ (uint8_t) *s) * 0x100000001b3ULL;
+                any = true;
+        }
+        return any ? (h ? h : 1) : 0;
+}
+
 static void pass_complete(Pass *p) {
         Realizer *r = p->realizer;
         size_t counts[_OP_STATE_MAX] = { 0 }, kinds[_PLAN_OP_MAX] = { 0 };
+        uint64_t sent;
 
         p->finished = true;
         p->finished_usec = now_usec(CLOCK_REALTIME);
@@ -482,9 +515,17 @@ static void pass_complete(Pass *p) {
         r->last = p;
         r->current = NULL;
         sd_event_now(r->event, CLOCK_MONOTONIC, &r->finished_usec);
-        /* Slices may have come up with drop-in directories: watch those of our units. */
+        sent = pass_sent_hash(p);
+        echo_guard_pass_done(&r->echoes, p->echo_only, sent != 0, sent == r->sent_hash);
+        r->sent_hash = sent;
+        if (r->echo_in_pass) {
+                r->echo_in_pass = false;
+                ask_for_echo_pass(r);
+        }
+        /* Slices may have come up with drop-in directories: watch those of our units, no longer those of
+         * units gone. */
         if (r->dropins)
-                dropin_watch_sync(r->dropins);
+                dropin_watch_sync(r->dropins, (r->desired ? r->desired->n_nodes : 0) + r->own.n);
         if (r->on_pass_done)
                 r->on_pass_done(r, r->userdata);
         if (!r->dry_run)
@@ -844,6 +885,7 @@ fail:
 static int on_pass_timer(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
         Realizer *r = userdata;
         uint64_t now;
+        bool echo_only;
         int k;
 
         sd_event_source_set_enabled(r->pass_timer, SD_EVENT_OFF);
@@ -851,10 +893,13 @@ static int on_pass_timer(sd_event_source *s _unused_, uint64_t usec _unused_, vo
                 return 0; /* no tree yet (never read that as "remove everything"), or a pass runs: its end
                            * schedules the next */
         sd_event_now(r->event, CLOCK_MONOTONIC, &now);
+        echo_only = coalescer_lazy_only(&r->passes);
         coalescer_acted(&r->passes, now); /* the pass reads systemd's state from now on */
         k = pass_start(r);
         if (k < 0)
                 log_error_errno(k, "Cannot start a pass: %s", STRERROR(k));
+        else if (r->current)
+                r->current->echo_only = echo_only;
         return 0;
 }
 
@@ -953,20 +998,28 @@ static bool on_dropin_wanted(const char *unit, void *userdata) {
         return is_candidate(userdata, unit);
 }
 
+/* A possible echo asks for a pass within COALESCE_LAZY_USEC, or longer while echo-only passes keep
+ * re-sending the same properties (one systemd keeps differently): at most the periodic interval. */
+static void ask_for_echo_pass(Realizer *r) {
+        usec_t max = r->repair_interval_usec > 0 ? r->repair_interval_usec : FAIL_BACKOFF_MAX_USEC;
+        uint64_t now;
+
+        sd_event_now(r->event, CLOCK_MONOTONIC, &now);
+        coalescer_change_lazy(&r->passes, now, echo_guard_delay(&r->echoes, COALESCE_LAZY_USEC, max));
+        realizer_schedule_pass(r);
+}
+
 static void on_dropin_changed(DropinWatch *w _unused_, const char *unit, void *userdata) {
         Realizer *r = userdata;
 
-        uint64_t now;
-
         r->n_drift_events++;
         log_debug("Drop-ins of %s changed: checking for drift.", unit ? unit : "some unit (events lost)");
-        if (!maybe_our_echo(r, unit)) {
+        if (!maybe_our_echo(r, unit))
                 realizer_request_pass(r);
-                return;
-        }
-        sd_event_now(r->event, CLOCK_MONOTONIC, &now);
-        coalescer_change_lazy(&r->passes, now, COALESCE_LAZY_USEC);
-        realizer_schedule_pass(r);
+        else if (r->current)
+                r->echo_in_pass = true; /* how long it may wait depends on what the running pass sends */
+        else
+                ask_for_echo_pass(r);
 }
 
 static int on_reloading(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _unused_) {
@@ -1155,9 +1208,14 @@ json_t *realizer_plan_json(const Realizer *r, bool include_done) {
 }
 
 json_t *realizer_counters_json(const Realizer *r) {
-        return json_pack("{s:I, s:I, s:I, s:I}", "passes", (json_int_t) r->passes.n_actions, "pass_requests",
+        return json_pack("{s:I, s:I, s:I, s:I, s:I}", "passes", (json_int_t) r->passes.n_actions, "pass_requests",
                          (json_int_t) r->passes.n_changes, "drift_events", (json_int_t) r->n_drift_events,
-                         "dropin_watches", (json_int_t) (r->dropins ? dropin_watch_count(r->dropins) : 0));
+                         "dropin_watches", (json_int_t) (r->dropins ? dropin_watch_count(r->dropins) : 0),
+                         "echo_repeats", (json_int_t) r->echoes.repeats);
+}
+
+const char *realizer_dropin_watch_error(const Realizer *r) {
+        return r->dropins ? dropin_watch_error(r->dropins) : NULL;
 }
 
 void realizer_counts(const Realizer *r, size_t *ret_slices, size_t *ret_failed) {

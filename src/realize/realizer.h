@@ -34,8 +34,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Realizer *, realizer_free)
 
 /* Takes a reference on the tree and schedules a pass. */
 void realizer_set_tree(Realizer *r, Tree *desired);
-/* Schedules a pass. Requests are coalesced: a pass starts at most COALESCE_BOUND_USEC after the request
- * (once a running pass is done), and passes start at most once per COALESCE_BOUND_USEC. */
+/* Schedules a pass. Requests are coalesced: passes start at most once per COALESCE_BOUND_USEC, and a pass
+ * starts at most COALESCE_BOUND_USEC after the request, with two exceptions: while a pass runs, the next
+ * starts only once it is done (then within the bound), and after a pass with failures the next waits for
+ * the failure backoff (1 s, doubling while failures go on, up to 30 s; a new tree resets it). */
 void realizer_request_pass(Realizer *r);
 
 /* Whether the unit for `path` would be left alone because it is protected. */
@@ -49,8 +51,11 @@ json_t *realizer_plan_json(const Realizer *r, bool include_done);
 /* Whether the latest finished pass left `unit` running (created, updated or found active). */
 bool realizer_unit_active(const Realizer *r, const char *unit);
 
-/* {"passes", "pass_requests", "drift_events", "dropin_watches"}: since start. */
+/* {"passes", "pass_requests", "drift_events", "dropin_watches"}: since start; "echo_repeats": echo-only
+ * passes in a row that re-sent the same properties (their echoes wait longer, see EchoGuard). */
 json_t *realizer_counters_json(const Realizer *r);
+/* Why a change by hand may go unnoticed until the periodic pass (drop-in directories not watched), or NULL. */
+const char *realizer_dropin_watch_error(const Realizer *r);
 
 /* Counters of the latest finished pass. */
 void realizer_counts(const Realizer *r, size_t *ret_slices, size_t *ret_failed);

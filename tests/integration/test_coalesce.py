@@ -211,3 +211,24 @@ def test_hand_changes_to_other_slices_cost_no_pass(daemon, tb):
     assert tb.show('other.slice', 'CPUWeight') == '70'  # not ours: left as set
     assert 1 <= passes <= 3
     tb.systemctl('stop', 'other-work')
+
+
+def test_watches_of_slices_gone_from_the_tree_are_removed(daemon, tb):
+    """A control directory outlives its unit (systemd removes only a transient unit's own drop-ins): the watch
+    of a slice removed from the tree goes all the same, so watches do not pile up."""
+    control = '/run/systemd/system.control/drift.slice.d'
+    tb.run(['mkdir', '-p', control])
+    try:
+        write_config(daemon, f'[Source]\nFile={daemon.tree_path}\n')
+        daemon.write_tree(DRIFT_TREE)
+        daemon.start()
+        wait_for(lambda: tb.show(DRIFT, 'ActiveState') == 'active', 10, what='the slice')
+        status = daemon.wait_status(lambda s: s['counters']['dropin_watches'] >= 1,
+                                    what='the control directory watched')
+        assert status['dropin_watch_error'] is None
+        daemon.write_tree({'slices': {'keep': {'cpu_weight': 100}}})
+        wait_for(lambda: tb.show(DRIFT, 'ActiveState') == 'inactive', 10, what='the slice stopped')
+        daemon.wait_status(lambda s: s['counters']['dropin_watches'] == 0, what='its watch removed')
+        assert tb.run(['test', '-d', control], check=False).returncode == 0  # the directory outlived the unit
+    finally:
+        tb.run(['rm', '-rf', control], check=False)

@@ -142,6 +142,94 @@ TEST(test_burst_with_echoes) {
         ASSERT_TRUE(wait_echoed <= COALESCE_BOUND_USEC);
 }
 
+/* The echo guard by itself: each echo-only pass that re-sent the same doubles the wait, up to the maximum;
+ * anything else sent or nothing sent starts over; an asked-for pass re-sending the same changes nothing. */
+TEST(test_echo_guard) {
+        EchoGuard g = { 0 };
+
+        ASSERT_EQ_U64(echo_guard_delay(&g, 400 * MS, 30000 * MS), 400 * MS);
+        echo_guard_pass_done(&g, /* echo_only= */ false, /* sent= */ true, /* same= */ false); /* a repair */
+        ASSERT_EQ_U64(echo_guard_delay(&g, 400 * MS, 30000 * MS), 400 * MS);
+        echo_guard_pass_done(&g, true, false, false); /* its echo's pass: all equal, nothing sent */
+        ASSERT_EQ_U64(echo_guard_delay(&g, 400 * MS, 30000 * MS), 400 * MS);
+        echo_guard_pass_done(&g, false, true, false);
+        echo_guard_pass_done(&g, true, true, true); /* its echo's pass re-sent it all */
+        ASSERT_EQ_U64(echo_guard_delay(&g, 400 * MS, 30000 * MS), 800 * MS);
+        echo_guard_pass_done(&g, true, true, true);
+        ASSERT_EQ_U64(echo_guard_delay(&g, 400 * MS, 30000 * MS), 1600 * MS);
+        echo_guard_pass_done(&g, false, true, true); /* the periodic pass re-sent it too */
+        ASSERT_EQ_U64(echo_guard_delay(&g, 400 * MS, 30000 * MS), 1600 * MS);
+        for (int i = 0; i < 100; i++)
+                echo_guard_pass_done(&g, true, true, true);
+        ASSERT_EQ_U64(echo_guard_delay(&g, 400 * MS, 30000 * MS), 30000 * MS);
+        ASSERT_EQ_U64(echo_guard_delay(&g, 400 * MS, 0), 400 * MS); /* never below the lazy wait */
+        echo_guard_pass_done(&g, true, true, false); /* something else sent: starts over */
+        ASSERT_EQ_U64(echo_guard_delay(&g, 400 * MS, 30000 * MS), 400 * MS);
+}
+
+/* Drives the realizer's passes as its event loop does, for `duration`, when every pass re-sends a property
+ * systemd never reads back equal (its echo comes 5 ms into the pass, which takes 20 ms), with a periodic
+ * pass every 30 s and a hand change at `hand` (0: none). Returns the passes; the hand change's wait for
+ * its pass goes to *ret_hand_wait. */
+static uint64_t simulate_always_differs(usec_t max_delay, usec_t duration, usec_t hand, usec_t *ret_hand_wait) {
+        const usec_t start = 1000 * MS, periodic = 30000 * MS, pass_time = 20 * MS;
+        Coalescer c;
+        EchoGuard g = { 0 };
+        usec_t pass_end = USEC_INFINITY, hand_wait = USEC_INFINITY;
+        bool echo_only = false, echo_in_pass = false, first = true;
+
+        coalescer_init(&c, 0, COALESCE_BOUND_USEC, COALESCE_BOUND_USEC);
+        coalescer_change(&c, start); /* the first tree */
+        for (usec_t now = start; now < start + duration; now += MS) {
+                if ((now - start) % periodic == 0 && now > start)
+                        coalescer_change(&c, now);
+                if (hand > 0 && now == start + hand)
+                        coalescer_change(&c, now); /* not while our own pass runs, so not an echo */
+                if (pass_end != USEC_INFINITY && now == pass_end - pass_time + 5 * MS)
+                        echo_in_pass = true;
+                if (now == pass_end) {
+                        echo_guard_pass_done(&g, echo_only, /* sent= */ true, /* same= */ !first);
+                        first = false;
+                        pass_end = USEC_INFINITY;
+                        if (echo_in_pass)
+                                coalescer_change_lazy(&c, now, echo_guard_delay(&g, COALESCE_LAZY_USEC, max_delay));
+                        echo_in_pass = false;
+                }
+                if (pass_end == USEC_INFINITY && coalescer_due(&c) <= now) {
+                        if (hand > 0 && now >= start + hand && hand_wait == USEC_INFINITY)
+                                hand_wait = now - (start + hand);
+                        echo_only = coalescer_lazy_only(&c);
+                        coalescer_acted(&c, now);
+                        pass_end = now + pass_time;
+                }
+        }
+        if (ret_hand_wait)
+                *ret_hand_wait = hand_wait;
+        return c.n_actions;
+}
+
+/* A property that never compares equal on read-back: the echoes of the passes re-sending it back off to
+ * the periodic interval instead of asking for a pass every 0.4 s; a hand change still gets its pass at once. */
+TEST(test_echo_loop_backs_off) {
+        usec_t wait;
+        uint64_t looping, guarded;
+
+        /* Without the back-off (its maximum is the lazy wait itself): a pass every ~0.4 s, forever. */
+        looping = simulate_always_differs(COALESCE_LAZY_USEC, 120 * USEC_PER_SEC, 0, NULL);
+        ASSERT_TRUE(looping > 120 * USEC_PER_SEC / (COALESCE_LAZY_USEC + 50 * MS));
+        /* With it: the first pass, 0.4 s + 0.8 s + ... up to 30 s (8 echo-only passes), then about two per
+         * periodic interval (the periodic pass, then its echo's after 30 s). */
+        guarded = simulate_always_differs(30 * USEC_PER_SEC, 120 * USEC_PER_SEC, 0, NULL);
+        ASSERT_TRUE(guarded <= 1 + 8 + 2 * 4);
+        ASSERT_TRUE(guarded * 10 < looping);
+        fprintf(stderr, "a property that always differs, 120 s: %" PRIu64 " passes looping, %" PRIu64 " backed off\n",
+                looping, guarded);
+        /* A hand change in the middle of it waits no longer than the coalescing bound. */
+        guarded = simulate_always_differs(30 * USEC_PER_SEC, 120 * USEC_PER_SEC, 50 * USEC_PER_SEC + 7 * MS, &wait);
+        ASSERT_TRUE(wait <= COALESCE_BOUND_USEC);
+        ASSERT_TRUE(guarded <= 1 + 8 + 2 * 4 + 1);
+}
+
 int main(void) {
         RUN(test_nothing_pending);
         RUN(test_single_change);
@@ -149,5 +237,7 @@ int main(void) {
         RUN(test_burst_is_bounded);
         RUN(test_lazy_change);
         RUN(test_burst_with_echoes);
+        RUN(test_echo_guard);
+        RUN(test_echo_loop_backs_off);
         return 0;
 }
