@@ -110,6 +110,6 @@ typedef struct CgDiskStats {
 
 /* /proc/diskstats ("   8       0 sda 1 2 3 4 5 6 7 8 9 10 11 ..."): the devices (disks and partitions)
  * that have completed any read or write, in file order; devices without I/O are skipped. A line needs the
- * device number, a name of 1..31 bytes and at least the 11 counters of Linux 2.6; later kernels' extra
+ * device number, a name of 1..31 printable ASCII bytes and at least the 11 counters of Linux 2.6; later kernels' extra
  * counters (discards, flushes) are checked and ignored. An empty file is no devices. */
 int cg_parse_diskstats(const char *data, size_t size, CgDiskStats *ret);
