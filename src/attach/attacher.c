@@ -500,8 +500,20 @@ static void group_pass(Attacher *a, Group *g, const ProcTable *procs) {
         refusal_list_pass_begin(&g->refusals, &a->n_refusals);
         for (size_t p = 0; g->patterns && g->patterns[p]; p++) {
                 glob_t gl = { 0 };
-                int r = glob(g->patterns[p], GLOB_NOSORT | GLOB_NOESCAPE, NULL, &gl);
-                size_t matched = r == 0 ? gl.gl_pathc : 0;
+                int r;
+                size_t matched;
+
+                /* The tree refuses pid_files for such a group, but a host-local PidFiles= can still name it. */
+                if (unit_name_is_systemds_own(g->scope)) {
+                        char reason[256];
+
+                        snprintf(reason, sizeof(reason), "names a group whose scope would be %s, systemd's own "
+                                 "(rename the group or set [Slices] Root=)", g->scope);
+                        refuse(g, g->patterns[p], reason);
+                        continue;
+                }
+                r = glob(g->patterns[p], GLOB_NOSORT | GLOB_NOESCAPE, NULL, &gl);
+                matched = r == 0 ? gl.gl_pathc : 0;
 
                 if (r == GLOB_NOMATCH) {
                         if (!strpbrk(g->patterns[p], "*?["))

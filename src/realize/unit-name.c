@@ -11,6 +11,13 @@ const char *const unit_name_always_protected[] = {
         "-.slice", "system.slice", "user.slice", "machine.slice", "init.scope", NULL,
 };
 
+bool unit_name_is_systemds_own(const char *unit) {
+        for (size_t i = 0; unit && unit_name_always_protected[i]; i++)
+                if (streq(unit, unit_name_always_protected[i]))
+                        return true;
+        return false;
+}
+
 static bool valid_char(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ':' || c == '_' ||
                c == '.';

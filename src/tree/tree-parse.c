@@ -336,10 +336,9 @@ static int check_scope_is_ours(Parser *p, const TreeNode *n) {
                 r = unit_name_group_scope(slice, &scope);
         if (r < 0)
                 return r;
-        for (size_t i = 0; unit_name_always_protected[i]; i++)
-                if (streq(scope, unit_name_always_protected[i]))
-                        return fail(p, -EINVAL, "this group's processes would go to %s, which is systemd's own; "
-                                                "rename the group or set [Slices] Root=", scope);
+        if (unit_name_is_systemds_own(scope))
+                return fail(p, -EINVAL, "this group's processes would go to %s, which is systemd's own; "
+                                        "rename the group or set [Slices] Root=", scope);
         return 0;
 }
 

@@ -251,6 +251,32 @@ def test_config_and_dropin_pid_files_with_globs(daemon, slices, tb):
              what='a new pid file matching the glob')
 
 
+def test_a_host_pid_file_never_moves_processes_into_init_scope(daemon, slices, tb):
+    """Group "init" without a root is accepted (init.slice is an ordinary slice; the tree may give it no pid
+    files), but its scope would be init.scope, PID 1's: a host-local PidFiles= naming it is refused like a bad
+    pid file and moves nothing (found by fuzz-tree)."""
+    tb.run(['mkdir', '-p', APP_DIR])
+    tb.run(['systemd-run', '--unit=victim', 'sleep', '300'])
+    victim = int(tb.show('victim.service', 'MainPID'))
+    daemon.write_file(f'{APP_DIR}/victim.pid', f'{victim}\n')
+    daemon.write_config(f'[Tasks]\nUpdateIntervalSec=2\nPidFiles=init:{APP_DIR}/victim.pid\n' + NO_WEB)
+    daemon.write_tree({'slices': {'init': {'cpu_weight': 50}}})
+    daemon.start()
+
+    def refused(s):
+        group = s['tasks']['groups'].get('init', {})
+        return [r for r in group.get('refusals', []) if r['file'] == f'{APP_DIR}/victim.pid'
+                and "scope would be init.scope, systemd's own" in r['reason']]
+    status = daemon.wait_status(refused, 10, what='the pid file refused')
+    passes = status['tasks']['passes']
+    status = daemon.wait_status(lambda s: s['tasks']['passes'] >= passes + 2, 10, what='two more passes')
+    assert status['tasks']['groups']['init']['pids'] == []
+    assert cgroup_of(tb, victim) == '/system.slice/victim.service'
+    assert cgroup_of(tb, 1) == '/init.scope'
+    assert tb.show('init.slice', 'ActiveState') == 'active'  # the group's slice itself is applied
+    assert 'Moved ' not in daemon.journal(full=True)
+
+
 def test_bad_dropin_is_refused_at_start(daemon, tb):
     from conftest import DAEMON
     tb.run(['mkdir', '-p', '/run/sktest/bad.d'])
