@@ -150,8 +150,6 @@ static int group_add_pattern(Attacher *a, const char *path, const char *pattern)
                         r = unit_name_group_scope(slice, &scope);
                 if (r < 0)
                         return r;
-                if (unit_name_is_always_protected(scope))
-                        return -EPERM; /* e.g. group "init" with no root: init.scope is PID 1's */
                 n = realloc(a->groups, (a->n_groups + 1) * sizeof(Group));
                 if (!n)
                         return -ENOMEM;
@@ -226,15 +224,8 @@ int attacher_set_groups(Attacher *a, Tree *tree, char *const *local_entries) {
                         log_warning("PidFiles=%s: no group \"%s\" in the tree (or the name is ambiguous); ignored "
                                     "until the tree has it.", local_entries[i], group);
                         r = strv_extend(&a->unresolved, local_entries[i]);
-                } else {
+                } else
                         r = group_add_pattern(a, n->path, colon + 1);
-                        if (r == -EPERM) {
-                                log_warning("PidFiles=%s: group \"%s\" would put its processes in systemd's own "
-                                            "scope; ignored (rename the group or set [Slices] Root=).",
-                                            local_entries[i], n->path);
-                                r = 0;
-                        }
-                }
                 if (r < 0)
                         return r;
         }
@@ -514,8 +505,20 @@ static void group_pass(Attacher *a, Group *g, const ProcTable *procs) {
         refusal_list_pass_begin(&g->refusals, &a->n_refusals);
         for (size_t p = 0; g->patterns && g->patterns[p]; p++) {
                 glob_t gl = { 0 };
-                int r = glob(g->patterns[p], GLOB_NOESCAPE, NULL, &gl); /* sorted: the same files are read every pass */
-                size_t matched = r == 0 ? gl.gl_pathc : 0;
+                int r;
+                size_t matched;
+
+                /* The tree refuses pid_files for such a group, but a host-local PidFiles= can still name it. */
+                if (unit_name_is_systemds_own(g->scope)) {
+                        char reason[256];
+
+                        snprintf(reason, sizeof(reason), "names a group whose scope would be %s, systemd's own "
+                                 "(rename the group or set [Slices] Root=)", g->scope);
+                        refuse(g, g->patterns[p], reason);
+                        continue;
+                }
+                r = glob(g->patterns[p], GLOB_NOESCAPE, NULL, &gl); /* sorted: the same files are read every pass */
+                matched = r == 0 ? gl.gl_pathc : 0;
 
                 if (r == GLOB_NOMATCH) {
                         if (!strpbrk(g->patterns[p], "*?["))

@@ -101,16 +101,16 @@ static int client_answer(Client *c, json_t *answer) {
 }
 
 static void client_handle(Client *c) {
-        json_error_t jerr;
-        json_t *req = json_loadb(c->in, c->in_len, JSON_DECODE_ANY, &jerr), *answer;
+        ControlRequest req;
+        char error[256];
+        json_t *answer;
 
-        if (!req)
-                answer = json_pack("{s:s}", "error", "request is not valid JSON");
-        else if (!json_is_object(req) || !json_is_string(json_object_get(req, "cmd")))
-                answer = json_pack("{s:s}", "error", "request must be an object with a string \"cmd\"");
-        else
-                answer = c->server->handler(req, c->server->userdata);
-        json_decref(req);
+        if (control_request_parse(c->in, c->in_len, &req, error, sizeof(error)) < 0)
+                answer = json_pack("{s:s}", "error", error);
+        else {
+                answer = c->server->handler(&req, c->server->userdata);
+                control_request_done(&req);
+        }
         if (client_answer(c, answer) < 0)
                 client_free(c);
 }

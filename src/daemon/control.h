@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <systemd/sd-event.h>
 
+#include "control-request.h"
 #include "macro.h"
 
 #define CONTROL_REQUEST_MAX (64 * 1024)
@@ -12,8 +13,9 @@
 
 typedef struct ControlServer ControlServer;
 
-/* Returns the answer (a new reference) to a parsed request. */
-typedef json_t *(*ControlHandler)(const json_t *request, void *userdata);
+/* Returns the answer (a new reference) to a request that control_request_parse() accepted; the server
+ * answers the others with their error itself. */
+typedef json_t *(*ControlHandler)(const ControlRequest *request, void *userdata);
 
 int control_server_new(sd_event *event, const char *path, ControlHandler handler, void *userdata,
                        ControlServer **ret);

@@ -411,26 +411,12 @@ static const TreeNode *manager_find_group(const Manager *m, const char *group, c
         return found;
 }
 
-/* {"NAME": "--slice=UNIT"} or {"NAME": {"error": "..."}} per name: what to pass to systemd-run. A malformed
- * request is refused whole, before anything is built. */
+/* {"NAME": "--slice=UNIT"} or {"NAME": {"error": "..."}} per name: what to pass to systemd-run. The names
+ * were checked by control_request_parse(). */
 static json_t *manager_exec_args(const Manager *m, const json_t *names) {
         json_t *o, *v;
         size_t i;
 
-        if (!json_is_array(names) || json_array_size(names) == 0 || json_array_size(names) > 1024)
-                return json_pack("{s:s}", "error", "args.names must be an array of 1..1024 group names");
-        json_array_foreach(names, i, v) {
-                char error[128];
-
-                if (!json_is_string(v))
-                        snprintf(error, sizeof(error), "args.names[%zu] must be a string", i);
-                else if (json_string_length(v) > 4096)
-                        snprintf(error, sizeof(error), "args.names[%zu] is %zu bytes long, more than 4096", i,
-                                 json_string_length(v));
-                else
-                        continue;
-                return json_pack("{s:s}", "error", error);
-        }
         o = json_object();
         json_array_foreach(names, i, v) {
                 const char *name = json_string_value(v), *error = NULL;
@@ -452,21 +438,23 @@ static bool manager_slice_ready(const char *slice, void *userdata) {
         return realizer_unit_active(m->realizer, slice);
 }
 
-static json_t *on_control(const json_t *request, void *userdata) {
+static json_t *on_control(const ControlRequest *request, void *userdata) {
         Manager *m = userdata;
-        const char *cmd = json_string_value(json_object_get(request, "cmd"));
+        json_t *o;
 
-        if (streq(cmd, "status"))
+        switch (request->cmd) {
+        case CONTROL_CMD_STATUS:
                 return manager_status_json(m);
-        if (streq(cmd, "exec_args"))
-                return manager_exec_args(m, json_object_get(json_object_get(request, "args"), "names"));
-        if (streq(cmd, "plan")) {
-                json_t *o = json_object();
+        case CONTROL_CMD_EXEC_ARGS:
+                return manager_exec_args(m, request->names);
+        case CONTROL_CMD_PLAN:
+                o = json_object();
                 json_object_set_new(o, "version", m->tree ? json_integer((json_int_t) m->version) : json_null());
                 json_object_set_new(o, "items", realizer_plan_json(m->realizer, false));
                 return o;
+        default:
+                return json_pack("{s:s}", "error", "unknown cmd");
         }
-        return json_pack("{s:s}", "error", "unknown cmd (expected \"status\", \"plan\" or \"exec_args\")");
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {

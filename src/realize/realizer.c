@@ -171,7 +171,7 @@ static void forget_unit_error(Realizer *r, const char *unit) {
 bool realizer_is_protected(const Realizer *r, const char *unit, const char *path) {
         const char *name;
 
-        if (unit_name_is_always_protected(unit))
+        if (unit_name_is_systemds_own(unit))
                 return true;
         if (strv_contains(r->protected, unit))
                 return true;

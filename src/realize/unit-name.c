@@ -5,15 +5,17 @@
 #include <string.h>
 
 #include "macro.h"
-#include "strv.h"
 #include "unit-name.h"
 
 const char *const unit_name_always_protected[] = {
         "-.slice", "system.slice", "user.slice", "machine.slice", "init.scope", NULL,
 };
 
-bool unit_name_is_always_protected(const char *unit) {
-        return strv_contains((char *const *) unit_name_always_protected, unit);
+bool unit_name_is_systemds_own(const char *unit) {
+        for (size_t i = 0; unit && unit_name_always_protected[i]; i++)
+                if (streq(unit, unit_name_always_protected[i]))
+                        return true;
+        return false;
 }
 
 static bool valid_char(char c) {

@@ -42,5 +42,5 @@ int unit_name_group_scope(const char *slice, char **ret);
 
 /* Units slicekeeper never stops whatever the configuration says. */
 extern const char *const unit_name_always_protected[];
-/* Whether UNIT is one of those: systemd's own, never created, changed, stopped or given processes. */
-bool unit_name_is_always_protected(const char *unit);
+/* Whether `unit` is one of them: a group's scope must never be (group "init" without a root: init.scope). */
+bool unit_name_is_systemds_own(const char *unit);

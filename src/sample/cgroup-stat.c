@@ -602,6 +602,11 @@ static int diskstats_line(const char *line, size_t len, CgDisk *ret) {
                 if (k == 2) {
                         if (n >= CG_DISK_NAME_MAX)
                                 return -EINVAL;
+                        /* Drivers name disks in printable ASCII; anything else would also be dropped from
+                         * the JSON of `status` (jansson refuses invalid UTF-8), so it is garbage here. */
+                        for (size_t i = 0; i < n; i++)
+                                if ((unsigned char) tok[i] <= ' ' || (unsigned char) tok[i] >= 0x7f)
+                                        return -EINVAL;
                         name = tok;
                         name_n = n;
                 } else {

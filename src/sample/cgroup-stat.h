@@ -111,8 +111,8 @@ typedef struct CgDiskStats {
 
 /* /proc/diskstats ("   8       0 sda 1 2 3 4 5 6 7 8 9 10 11 ..."): the devices (disks and partitions)
  * that have completed any read or write, in file order; devices without I/O are skipped. A line needs the
- * device number, a name of 1..31 bytes and at least the 11 counters of Linux 2.6; later kernels' extra
- * counters (discards, flushes) are checked and ignored. A line that is not such a device's (too long a name,
+ * device number, a name of 1..31 printable ASCII bytes and at least the 11 counters of Linux 2.6; later
+ * kernels' extra counters (discards, flushes) are checked and ignored. A line that is not such a device's (too long a name,
  * more than 32 counters, not a number, ...) is skipped and counted in n_skipped, as devices beyond
  * CG_DISKS_MAX are in n_left_out; only NUL bytes refuse the whole file. An empty file is no devices. */
 int cg_parse_diskstats(const char *data, size_t size, CgDiskStats *ret);

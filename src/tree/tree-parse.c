@@ -336,7 +336,7 @@ static int check_scope_is_ours(Parser *p, const TreeNode *n) {
                 r = unit_name_group_scope(slice, &scope);
         if (r < 0)
                 return r;
-        if (unit_name_is_always_protected(scope))
+        if (unit_name_is_systemds_own(scope))
                 return fail(p, -EINVAL, "this group's processes would go to %s, which is systemd's own; "
                                         "rename the group or set [Slices] Root=", scope);
         return 0;

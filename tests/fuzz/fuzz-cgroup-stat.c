@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* Every cgroup statistics parser of src/sample/cgroup-stat.c on the same bytes, as if any file could hold
  * them: single numbers (checked against a reference), cpu.stat, io.stat, blkio.throttle.* (both kinds,
- * merged) and *.pressure. Each answers with one of its documented codes and touches its output only on
- * success. */
+ * merged), *.pressure, cgroup.controllers (against a reference) and /proc/diskstats; then the I/O coverage
+ * verdict (src/sample/io-coverage.c) on diskstats and a blkio root table read from the input. Each parser
+ * answers with one of its documented codes and touches its output only on success. */
 #include <errno.h>
 #include <string.h>
 
 #include "cgroup-stat.h"
 #include "fuzz.h"
+#include "io-coverage.h"
 
 #define SENTINEL UINT64_C(0x5a5a5a5a5a5a5a5a)
 
@@ -96,6 +98,128 @@ static void fuzz_pressure(const char *s, size_t n) {
                 FUZZ_CHECK(memcmp(&p, &before, sizeof(p)) == 0);
 }
 
+/* What cg_parse_controllers_has must answer: one line of space-separated words (a final newline allowed),
+ * 1 when `name` is one of them. */
+static int controllers_reference(const char *s, size_t n, const char *name) {
+        const char *nl = memchr(s, '\n', n);
+        size_t len = strlen(name);
+
+        if (memchr(s, 0, n) || (nl && (size_t) (nl - s) != n - 1))
+                return -EINVAL;
+        if (nl)
+                n--;
+        for (size_t i = 0; i < n;) {
+                size_t j = i;
+
+                while (j < n && s[j] != ' ')
+                        j++;
+                if (j - i == len && len > 0 && memcmp(s + i, name, len) == 0)
+                        return 1;
+                i = j + 1;
+        }
+        return 0;
+}
+
+static void fuzz_controllers(const char *s, size_t n) {
+        static const char *const names[] = { "cpu", "io", "memory", "pids", "cpuset", "" };
+        char first[17] = "";
+        size_t k = 0;
+
+        /* Also the input's own first word, so that "found" is reached for any spelling. */
+        while (k < n && k < sizeof(first) - 1 && s[k] != ' ' && s[k] != '\n' && s[k] != 0) {
+                first[k] = s[k];
+                k++;
+        }
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+                FUZZ_CHECK(cg_parse_controllers_has(s, n, names[i]) == controllers_reference(s, n, names[i]));
+        FUZZ_CHECK(cg_parse_controllers_has(s, n, first) == controllers_reference(s, n, first));
+        FUZZ_CHECK(cg_parse_controllers_has(s, n, NULL) == -EINVAL);
+}
+
+static void check_disks(const CgDiskStats *d) {
+        FUZZ_CHECK(d->n <= CG_DISKS_MAX);
+        FUZZ_CHECK(d->n_left_out == 0 || d->n == CG_DISKS_MAX);
+        for (size_t i = 0; i < d->n; i++) {
+                size_t len = strnlen(d->disk[i].name, CG_DISK_NAME_MAX);
+
+                FUZZ_CHECK(len > 0 && len < CG_DISK_NAME_MAX);
+                for (size_t k = 0; k < len; k++)
+                        FUZZ_CHECK(d->disk[i].name[k] > ' ' && d->disk[i].name[k] < 0x7f);
+                FUZZ_CHECK(d->disk[i].ios > 0);
+                FUZZ_CHECK(!d->disk[i].partition);
+        }
+}
+
+/* The verdict for every source, with partitions marked as sysfs might (odd minors): bounded by the disks
+ * it was given, one per whole disk unless left out, and "counted" exactly as the rule for each source says. */
+static void check_coverage(const CgDiskStats *disks, const CgIoStats *root) {
+        static IoCoverage c;
+        size_t whole = 0;
+
+        for (size_t i = 0; i < disks->n; i++)
+                whole += !disks->disk[i].partition;
+        for (IoCountedBy by = 0; by < _IO_COUNTED_BY_MAX; by++) {
+                json_t *j;
+                size_t k = 0;
+
+                memset(&c, 0x5a, sizeof(c));
+                io_coverage_decide(by, disks, root, &c);
+                FUZZ_CHECK(c.by == by && c.n <= whole && c.n <= CG_DISKS_MAX);
+                FUZZ_CHECK(c.n_left_out >= disks->n_left_out);
+                FUZZ_CHECK(c.n + (c.n_left_out - disks->n_left_out) == whole);
+                for (size_t i = 0; i < c.n; i++) {
+                        const IoDeviceCoverage *v = &c.dev[i];
+                        bool listed = false;
+
+                        /* Left-out disks may be skipped, never reordered. */
+                        while (k < disks->n && (disks->disk[k].partition || disks->disk[k].major != v->major ||
+                                                disks->disk[k].minor != v->minor))
+                                k++;
+                        FUZZ_CHECK(k < disks->n);
+                        FUZZ_CHECK(memcmp(v->name, disks->disk[k].name, CG_DISK_NAME_MAX) == 0);
+                        k++;
+                        for (size_t r = 0; r < root->n; r++)
+                                listed = listed || (root->dev[r].major == v->major && root->dev[r].minor == v->minor);
+                        FUZZ_CHECK(v->counted == (by == IO_COUNTED_BY_IO_STAT ||
+                                                  (by == IO_COUNTED_BY_BLKIO_THROTTLE && listed)));
+                        FUZZ_CHECK(io_coverage_change(&c, v) == IO_COVERAGE_SAME);
+                        (void) io_coverage_change(NULL, v);
+                }
+                FUZZ_CHECK(by == IO_COUNTED_BY_BLKIO_THROTTLE || c.n_left_out == disks->n_left_out);
+                j = io_coverage_to_json(&c);
+                FUZZ_CHECK(j);
+                FUZZ_CHECK(json_integer_value(json_object_get(j, "left_out")) == (json_int_t) c.n_left_out);
+                FUZZ_CHECK(json_array_size(json_object_get(j, "counted")) +
+                           json_array_size(json_object_get(j, "not_counted")) == c.n);
+                json_decref(j);
+        }
+}
+
+/* /proc/diskstats, then (after the first empty line, if any) the blkio root's throttle statistics. */
+static void fuzz_diskstats(const char *s, size_t n) {
+        const char *blank = n > 1 ? memmem(s, n, "\n\n", 2) : NULL;
+        size_t first_n = blank ? (size_t) (blank - s) + 1 : n, second = blank ? first_n + 1 : n;
+        static CgDiskStats d, before;
+        static CgIoStats root;
+        int r;
+
+        memset(&d, 0x5a, sizeof(d));
+        before = d;
+        r = cg_parse_diskstats(s, first_n, &d);
+        FUZZ_CHECK(r == 0 || r == -EINVAL || r == -ERANGE);
+        if (r < 0) {
+                FUZZ_CHECK(memcmp(&d, &before, sizeof(d)) == 0);
+                return;
+        }
+        check_disks(&d);
+        root.n = 0;
+        if (cg_parse_blkio(s + second, n - second, false, &root) < 0)
+                root.n = 0;
+        for (size_t i = 0; i < d.n; i++)
+                d.disk[i].partition = d.disk[i].minor % 2 == 1;
+        check_coverage(&d, &root);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const char *s = (const char *) data;
 
@@ -104,5 +228,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fuzz_io_stat(s, size);
         fuzz_blkio(s, size);
         fuzz_pressure(s, size);
+        fuzz_controllers(s, size);
+        fuzz_diskstats(s, size);
         return 0;
 }

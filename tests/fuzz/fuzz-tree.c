@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* The tree JSON (src/tree/tree-parse.c, both schemas) and the diff of what it parses to (tree-diff.c)
- * against a fixed tree and against nothing. A rejected tree has a message; an accepted one keeps the
- * limits, and every plan is what its trees say: nothing against itself or the same text parsed again,
- * creations parents first, stops children first, each group in the plan exactly where it belongs. */
+ * against a fixed tree and against nothing. A rejected tree has a message naming its JSON path ("$...");
+ * an accepted one keeps the limits, and every plan is what its trees say: nothing against itself or the
+ * same text parsed again, creations parents first, stops children first, each group in the plan exactly
+ * where it belongs. The same text is also parsed for a root ([Slices] Root=: "sk", or one long enough that
+ * unit name limits bite), and every accepted group must get the names the daemon derives (slice, scope,
+ * ownership record, scope cgroup path) within systemd's limits, and a name D-Bus takes. */
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
@@ -63,22 +68,71 @@ static void check_plan(Tree *old, Tree *new, bool same) {
         plan_free(plan);
 }
 
-static void check_tree(const Tree *t) {
+/* A valid root of 169 bytes: a group name of 80 bytes is too long under it (169 + 1 + 80 + 6 > 255). */
+#define LONG_ROOT "sk-" "0123456789:_.abcdefghijklmnopqrstuvwxyzAB" "-0123456789:_.abcdefghijklmnopqrstuvwxyzAB" \
+                  "-0123456789:_.abcdefghijklmnopqrstuvwxyzAB" "-0123456789:_.abcdefghijklmnopqrstuvwxyzA"
+
+/* What the realizer derives for a group under root: its slice (unit_name_from_path), the delegated scope its
+ * processes go to (unit_name_group_scope), the ownership record (a file named after the slice) and the
+ * scope's cgroup path. Each must exist and fit; the name must pass systemd's UTF-8 check (D-Bus). */
+static void check_names(const char *root, const TreeNode *n) {
+        char *slice = NULL, *scope = NULL, *cgroup = NULL;
+        uint32_t cp = 0;
+
+        FUZZ_CHECK(tree_name_check_utf8(n->name, strlen(n->name), &cp) == 0);
+        FUZZ_CHECK(unit_name_from_path(root, n->path, &slice) == 0);
+        FUZZ_CHECK(strlen(slice) <= UNIT_NAME_MAX && strlen(slice) <= NAME_MAX && !strchr(slice, '/'));
+        FUZZ_CHECK(strlen(slice) == unit_name_length_from_path(root, n->path));
+        FUZZ_CHECK(unit_name_group_scope(slice, &scope) == 0);
+        FUZZ_CHECK(strlen(scope) <= UNIT_NAME_MAX);
+        /* A slice that is systemd's own (group "system" without a root) is accepted and skipped by the realizer
+         * as protected. init.slice is an ordinary slice, but its scope init.scope is PID 1's: no pid files may
+         * lead there (a host-local PidFiles= naming such a group is refused by the attacher). */
+        FUZZ_CHECK(!(n->pid_files && n->pid_files[0]) || !unit_name_is_systemds_own(scope));
+        FUZZ_CHECK(unit_name_slice_cgroup_path(slice, &cgroup) == 0);
+        FUZZ_CHECK(unit_name_scope_cgroup_path_length(slice) <= UNIT_CGROUP_PATH_MAX);
+        free(cgroup);
+        free(scope);
+        free(slice);
+}
+
+static void check_tree(const Tree *t, const char *root) {
         FUZZ_CHECK(t->n_nodes <= TREE_GROUPS_MAX);
         for (size_t i = 0; i < t->n_nodes; i++) {
                 const TreeNode *n = t->nodes[i];
-                char *unit = NULL;
 
                 FUZZ_CHECK(tree_find(t, n->path) == n);
                 FUZZ_CHECK(n->depth >= 1 && n->depth <= TREE_DEPTH_MAX && n->depth == tree_path_depth(n->path));
                 FUZZ_CHECK(n->name[0] && strlen(n->name) <= TREE_NAME_MAX && !strchr(n->name, '/'));
                 /* parents before children */
                 FUZZ_CHECK(n->depth == 1 ? !n->parent : n->parent && n->parent->depth == n->depth - 1);
-                /* the realizer names the slice; whether every valid tree can be named is tree-parse's
-                 * business, here it must only not crash */
-                (void) unit_name_from_path(NULL, n->path, &unit);
-                free(unit);
+                check_names(root, n);
         }
+}
+
+static void check_refused(int r, const Tree *t, const TreeError *err) {
+        FUZZ_CHECK(r == -EFBIG || r == -EBADMSG || r == -EINVAL || r == -E2BIG || r == -ELOOP);
+        FUZZ_CHECK(!t);
+        FUZZ_CHECK(err->message[0] == '$');
+        FUZZ_CHECK(strnlen(err->message, sizeof(err->message)) < sizeof(err->message));
+}
+
+/* The text again under a root picked by its size; without one it was parsed already. */
+static void check_root(const uint8_t *data, size_t size) {
+        static const char *const roots[] = { "sk", "sk-demo", LONG_ROOT };
+        const char *root = roots[size % 3];
+        TreeError err = { .message = "untouched" };
+        Tree *t = NULL;
+        int r;
+
+        r = tree_parse_json_for_root((const char *) data, size, root, &t, &err);
+        if (r < 0) {
+                check_refused(r, t, &err);
+                return;
+        }
+        FUZZ_CHECK(r == 0 && t);
+        check_tree(t, root);
+        tree_unref(t);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -95,15 +149,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         int r;
 
         r = tree_parse_json((const char *) data, size, &t, &err);
+        check_root(data, size);
         if (r < 0) {
-                FUZZ_CHECK(r == -EFBIG || r == -EBADMSG || r == -EINVAL || r == -E2BIG || r == -ELOOP);
-                FUZZ_CHECK(!t);
-                FUZZ_CHECK(err.message[0] && strcmp(err.message, "untouched") != 0);
-                FUZZ_CHECK(strnlen(err.message, sizeof(err.message)) < sizeof(err.message));
+                check_refused(r, t, &err);
                 return 0;
         }
         FUZZ_CHECK(r == 0 && t);
-        check_tree(t);
+        check_tree(t, NULL);
         check_plan(t, t, true);
         /* the same text parses to the same tree: no change between the two */
         FUZZ_CHECK(tree_parse_json((const char *) data, size, &again, &err) == 0);

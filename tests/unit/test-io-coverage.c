@@ -92,6 +92,11 @@ TEST(test_diskstats_garbage) {
                 "8 0 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx 1 0 0 0 0 0 0 0 0 0 0\n", /* 32 bytes: over DISK_NAME_LEN */
                 "8 0 sda 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1\n", /* 33 counters */
                 "8 0 sda\t1 0 0 0 0 0 0 0 0 0 0\n",     /* tab */
+                /* Found by fuzz-cgroup-stat: a name that is not UTF-8 was kept, then silently missing from
+                 * the JSON of `status`. Names are printable ASCII; a tab inside one is no better. */
+                "8 0 l\xffop0 1 0 0 0 0 0 0 0 0 0 0\n",
+                "8 0 s\tda 1 0 0 0 0 0 0 0 0 0 0\n",
+                "8 0 sd\x7f 1 0 0 0 0 0 0 0 0 0 0\n",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {

@@ -229,8 +229,25 @@ TEST(test_always_protected) {
         while (unit_name_always_protected[n])
                 n++;
         ASSERT_EQ_INT(n, ELEMENTSOF(expected));
-        for (size_t i = 0; i < ELEMENTSOF(expected); i++)
+        for (size_t i = 0; i < ELEMENTSOF(expected); i++) {
                 ASSERT_STREQ(unit_name_always_protected[i], expected[i]);
+                ASSERT_TRUE(unit_name_is_systemds_own(expected[i]));
+        }
+}
+
+/* Found by fuzz-tree: a tree may hold group "init" without a root (init.slice is ordinary), but its scope is
+ * PID 1's; the attacher asks this before moving anything for a host-local PidFiles= entry. */
+TEST(test_scope_of_init_is_systemds_own) {
+        _cleanup_(freep) char *slice = NULL, *scope = NULL, *rooted = NULL, *rooted_scope = NULL;
+
+        ASSERT_EQ_INT(unit_name_from_path(NULL, "init", &slice), 0);
+        ASSERT_EQ_INT(unit_name_group_scope(slice, &scope), 0);
+        ASSERT_TRUE(!unit_name_is_systemds_own(slice));
+        ASSERT_TRUE(unit_name_is_systemds_own(scope));
+        ASSERT_EQ_INT(unit_name_from_path("sk", "init", &rooted), 0);
+        ASSERT_EQ_INT(unit_name_group_scope(rooted, &rooted_scope), 0);
+        ASSERT_TRUE(!unit_name_is_systemds_own(rooted_scope));
+        ASSERT_TRUE(!unit_name_is_systemds_own("init.scope.bak") && !unit_name_is_systemds_own(NULL));
 }
 
 int main(void) {
@@ -256,5 +273,6 @@ int main(void) {
         RUN(test_scope_of_the_longest_slice_is_legal);
         RUN(test_scope_cgroup_path_length);
         RUN(test_always_protected);
+        RUN(test_scope_of_init_is_systemds_own);
         return 0;
 }
