@@ -650,8 +650,12 @@ int cg_parse_diskstats(const char *data, size_t size, CgDiskStats *ret) {
                 return r;
         /* One odd line (a longer name or more counters than this kernel generation writes) must not hide
          * every other device: it is skipped and counted. */
+        if (size == 0) { /* an empty file may come as NULL: no NULL + 0 */
+                ret->n = ret->n_left_out = ret->n_skipped = 0;
+                return 0;
+        }
         end = data + size;
-        for (p = data; size > 0 && next_line(&p, end, &line, &len);) {
+        for (p = data; next_line(&p, end, &line, &len);) {
                 r = diskstats_line(line, len, &d);
                 if (r < 0)
                         skipped++;
