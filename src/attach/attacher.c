@@ -6,13 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <limits.h>
 #include <unistd.h>
 
 #include "attacher.h"
 #include "cgroup-stat.h"
 #include "fileio.h"
+#include "inotify-watch.h"
 #include "log.h"
 #include "parse-util.h"
 #include "pid-select.h"
@@ -80,10 +80,10 @@ struct Attacher {
         usec_t pass_started_usec, last_pass_usec; /* CLOCK_MONOTONIC; the duration of the last full pass */
         size_t pass_moved, last_pass_moved;
 
-        int inotify_fd;
+        InotifyWatch *inotify;
         Watch *watches;
         size_t n_watches;
-        sd_event_source *inotify_io, *settle, *interval;
+        sd_event_source *settle, *interval;
 };
 
 static void pass_start(Attacher *a);
@@ -642,50 +642,34 @@ static bool name_matches(const Attacher *a, const char *dir, const char *name) {
         return false;
 }
 
-static int on_inotify(sd_event_source *s _unused_, int fd, uint32_t revents _unused_, void *userdata) {
+/* A pid file written or replaced (or events lost): a pass after the settle time. */
+static void on_inotify(InotifyWatch *w _unused_, const struct inotify_event *e, void *userdata) {
         Attacher *a = userdata;
-        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-        bool relevant = false;
-        ssize_t n;
 
-        while ((n = read(fd, buf, sizeof(buf))) > 0)
-                for (char *p = buf; p < buf + n;) {
-                        struct inotify_event *e = (struct inotify_event *) p;
-
-                        if (e->mask & IN_Q_OVERFLOW)
-                                relevant = true;
-                        for (size_t i = 0; e->len > 0 && i < a->n_watches; i++)
-                                if (a->watches[i].wd == e->wd && name_matches(a, a->watches[i].dir, e->name))
-                                        relevant = true;
-                        p += sizeof(struct inotify_event) + e->len;
+        for (size_t i = 0; e && e->len > 0 && i < a->n_watches; i++)
+                if (a->watches[i].wd == e->wd && name_matches(a, a->watches[i].dir, e->name)) {
+                        attacher_request_pass(a);
+                        return;
                 }
-        if (relevant)
+        if (!e)
                 attacher_request_pass(a);
-        return 0;
 }
 
-static void watches_clear(Attacher *a) {
+static void watches_forget(Attacher *a) {
         for (size_t i = 0; i < a->n_watches; i++)
                 free(a->watches[i].dir);
         free(a->watches);
         a->watches = NULL;
         a->n_watches = 0;
-        a->inotify_io = sd_event_source_disable_unref(a->inotify_io);
-        if (a->inotify_fd >= 0)
-                close(a->inotify_fd);
-        a->inotify_fd = -EBADF;
 }
 
 /* Watches the directory of every pattern (up to its first wildcard), so a pid file written or replaced
- * is seen at once. Patterns with wildcards in directories are still read on every interval. */
-static void watches_rebuild(Attacher *a) {
-        watches_clear(a);
-        a->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-        if (a->inotify_fd < 0) {
-                log_warning_errno(-errno, "Cannot watch pid files (inotify): %s; reading them every interval only.",
-                                  STRERROR(errno));
-                return;
-        }
+ * is seen at once. Patterns with wildcards in directories are still read on every interval. Also what the
+ * watch calls when it was re-created. */
+static int watches_add(InotifyWatch *w, void *userdata) {
+        Attacher *a = userdata;
+
+        watches_forget(a);
         for (size_t i = 0; i < a->n_groups; i++)
                 for (size_t p = 0; a->groups[i].patterns && a->groups[i].patterns[p]; p++) {
                         _cleanup_(freep) char *dir = strdup(a->groups[i].patterns[p]);
@@ -701,9 +685,9 @@ static void watches_rebuild(Attacher *a) {
                         if (!slash)
                                 continue;
                         *(slash == dir ? slash + 1 : slash) = 0;
-                        wd = inotify_add_watch(a->inotify_fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB);
+                        wd = inotify_watch_add(w, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB);
                         if (wd < 0) {
-                                log_debug("Cannot watch %s: %s", dir, strerror(errno));
+                                log_debug("Cannot watch %s: %s", dir, STRERROR(wd));
                                 continue;
                         }
                         Watch *nw = realloc(a->watches, (a->n_watches + 1) * sizeof(Watch));
@@ -712,8 +696,26 @@ static void watches_rebuild(Attacher *a) {
                         a->watches = nw;
                         a->watches[a->n_watches++] = (Watch) { wd, TAKE_PTR(dir) };
                 }
-        if (sd_event_add_io(a->event, &a->inotify_io, a->inotify_fd, EPOLLIN, on_inotify, a) < 0)
-                log_warning("Cannot watch pid files; reading them every interval only.");
+        return 0;
+}
+
+static void watches_clear(Attacher *a) {
+        watches_forget(a);
+        a->inotify = inotify_watch_free(a->inotify);
+}
+
+/* A fresh inotify instance, so the watches of patterns gone go with the old one. */
+static void watches_rebuild(Attacher *a) {
+        int r;
+
+        watches_clear(a);
+        r = inotify_watch_new(a->event, "pid files", on_inotify, watches_add, a, &a->inotify);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot watch pid files (inotify): %s; reading them every interval only.",
+                                  STRERROR(r));
+                return;
+        }
+        (void) watches_add(a->inotify, a);
 }
 
 /* ---- lifecycle ---- */
@@ -737,7 +739,6 @@ int attacher_new(sd_event *event, sd_bus *bus, const AttacherConfig *config, Att
         a = calloc(1, sizeof(Attacher));
         if (!a)
                 return -ENOMEM;
-        a->inotify_fd = -EBADF;
         a->event = sd_event_ref(event);
         a->bus = sd_bus_ref(bus);
         a->allow_non_root_files = config->allow_non_root_files;

@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <unistd.h>
 
 #include "dropin-watch.h"
+#include "inotify-watch.h"
 #include "log.h"
 #include "strmap.h"
 #include "unit-name.h"
@@ -29,8 +29,7 @@ typedef struct Watched {
 
 struct DropinWatch {
         sd_event *event;
-        int fd;
-        sd_event_source *io;
+        InotifyWatch *inotify;
         char *bases[MAX_BASES];
         int base_wd[MAX_BASES];
         size_t n_bases;
@@ -83,9 +82,9 @@ static void watch_dir(DropinWatch *w, const char *base, const char *unit) {
                 w->logged_full = w->full = true;
                 return;
         }
-        wd = inotify_add_watch(w->fd, path, DIR_MASK);
+        wd = inotify_watch_add(w->inotify, path, DIR_MASK);
         if (wd < 0) {
-                int e = errno;
+                int e = -wd;
 
                 if (e == ENOSPC && !w->logged_full)
                         log_warning("Cannot watch %s: the inotify watch limit (fs.inotify.max_user_watches) is "
@@ -133,9 +132,12 @@ static void watch_bases(DropinWatch *w) {
 
         for (size_t i = 0; i < w->n_bases; i++) {
                 if (w->base_wd[i] < 0) {
-                        w->base_wd[i] = inotify_add_watch(w->fd, w->bases[i], BASE_MASK);
-                        if (w->base_wd[i] < 0 && errno != ENOENT && !why[0])
-                                snprintf(why, sizeof(why), "cannot watch %s: %s", w->bases[i], STRERROR(-errno));
+                        int wd = inotify_watch_add(w->inotify, w->bases[i], BASE_MASK);
+
+                        /* -EBADF: no inotify instance until the retry, whose rewatch comes here again */
+                        if (wd < 0 && wd != -ENOENT && wd != -EBADF && !why[0])
+                                snprintf(why, sizeof(why), "cannot watch %s: %s", w->bases[i], STRERROR(wd));
+                        w->base_wd[i] = MAX(wd, -1);
                 }
                 n_ok += w->base_wd[i] >= 0;
         }
@@ -168,7 +170,7 @@ static void sweep(DropinWatch *w) {
                         gone[n++] = x;
         }
         for (size_t i = 0; i < n; i++) {
-                (void) inotify_rm_watch(w->fd, atoi(gone[i]->key)); /* its IN_IGNORED finds no entry */
+                (void) inotify_watch_rm(w->inotify, atoi(gone[i]->key)); /* its IN_IGNORED finds no entry */
                 forget(w, gone[i]);
         }
 }
@@ -205,15 +207,17 @@ static int base_index(const DropinWatch *w, int wd) {
         return -1;
 }
 
-static void on_event(DropinWatch *w, const struct inotify_event *e) {
-        int b = base_index(w, e->wd);
+static void on_event(InotifyWatch *iw _unused_, const struct inotify_event *e, void *userdata) {
+        DropinWatch *w = userdata;
         char key[16];
         Watched *x;
+        int b;
 
-        if (e->mask & IN_Q_OVERFLOW) {
-                w->changed(w, NULL, w->userdata);
+        if (!e) {
+                w->changed(w, NULL, w->userdata); /* events lost */
                 return;
         }
+        b = base_index(w, e->wd);
         if (b >= 0) {
                 _cleanup_(freep) char *unit = NULL;
 
@@ -243,26 +247,24 @@ static void on_event(DropinWatch *w, const struct inotify_event *e) {
                 w->changed(w, x->unit, w->userdata);
 }
 
-static int on_inotify(sd_event_source *es _unused_, int fd, uint32_t revents _unused_, void *userdata) {
+static void forget_all(DropinWatch *w) {
+        for (size_t i = 0; i < w->by_wd.cap; i++)
+                if (w->by_wd.keys && w->by_wd.keys[i])
+                        watched_free(w->by_wd.values[i]);
+        strmap_done(&w->by_wd);
+        strmap_done(&w->by_path);
+        w->n_watched = 0;
+}
+
+/* The inotify instance was re-created: every watch is gone. The base directories are watched again now,
+ * the units' directories by the sync of the pass that the lost events ask for. */
+static int rewatch(InotifyWatch *iw _unused_, void *userdata) {
         DropinWatch *w = userdata;
-        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 
-        /* Bounded: what is queued now, at most 64 reads per wakeup; the rest comes with the next one. */
-        for (unsigned round = 0; round < 64; round++) {
-                ssize_t n = read(fd, buf, sizeof(buf));
-
-                if (n <= 0) {
-                        if (n < 0 && errno != EAGAIN && errno != EINTR)
-                                log_warning_errno(-errno, "Cannot read drop-in events: %s", STRERROR(-errno));
-                        break;
-                }
-                for (char *p = buf; p < buf + n;) {
-                        const struct inotify_event *e = (const struct inotify_event *) p;
-
-                        on_event(w, e);
-                        p += sizeof(struct inotify_event) + e->len;
-                }
-        }
+        forget_all(w);
+        for (size_t i = 0; i < w->n_bases; i++)
+                w->base_wd[i] = -1;
+        watch_bases(w);
         return 0;
 }
 
@@ -283,7 +285,6 @@ int dropin_watch_new(sd_event *event, const char *const *dirs, DropinWanted want
         w = calloc(1, sizeof(DropinWatch));
         if (!w)
                 return -ENOMEM;
-        w->fd = -EBADF;
         w->event = sd_event_ref(event);
         w->wanted = wanted;
         w->changed = changed;
@@ -296,10 +297,7 @@ int dropin_watch_new(sd_event *event, const char *const *dirs, DropinWanted want
                         return -ENOMEM;
                 w->base_wd[w->n_bases++] = -1;
         }
-        w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-        if (w->fd < 0)
-                return -errno;
-        r = sd_event_add_io(event, &w->io, w->fd, EPOLLIN, on_inotify, w);
+        r = inotify_watch_new(event, "systemd's drop-in directories", on_event, rewatch, w, &w->inotify);
         if (r < 0)
                 return r;
         w->max_user_watches = read_max_user_watches();
@@ -312,14 +310,8 @@ int dropin_watch_new(sd_event *event, const char *const *dirs, DropinWanted want
 DropinWatch *dropin_watch_free(DropinWatch *w) {
         if (!w)
                 return NULL;
-        sd_event_source_disable_unref(w->io);
-        for (size_t i = 0; i < w->by_wd.cap; i++)
-                if (w->by_wd.keys && w->by_wd.keys[i])
-                        watched_free(w->by_wd.values[i]);
-        strmap_done(&w->by_wd);
-        strmap_done(&w->by_path);
-        if (w->fd >= 0)
-                close(w->fd);
+        forget_all(w);
+        inotify_watch_free(w->inotify);
         for (size_t i = 0; i < w->n_bases; i++)
                 free(w->bases[i]);
         sd_event_unref(w->event);
@@ -338,4 +330,8 @@ const char *dropin_watch_error(const DropinWatch *w) {
                 return "drop-in watch limit reached: changes by hand to some slices are repaired only at the next "
                        "periodic pass";
         return NULL;
+}
+
+InotifyWatch *dropin_watch_inotify(DropinWatch *w) {
+        return w->inotify;
 }

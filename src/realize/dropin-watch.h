@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
+#include "inotify-watch.h"
 #include "macro.h"
 
 typedef struct DropinWatch DropinWatch;
@@ -35,3 +36,5 @@ size_t dropin_watch_limit(size_t n_bases, size_t n_units, long max_user_watches)
 /* Why changes by hand may go unnoticed (no base directory can be watched, or the limit was reached at the
  * latest sync), or NULL. */
 const char *dropin_watch_error(const DropinWatch *w);
+/* The inotify watch underneath (tests inject read errors through it). */
+InotifyWatch *dropin_watch_inotify(DropinWatch *w);

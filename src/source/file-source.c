@@ -2,13 +2,14 @@
 #include <errno.h>
 #include <libgen.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 
 #include "coalesce.h"
 #include "file-source.h"
 #include "fileio.h"
+#include "inotify-watch.h"
 #include "log.h"
 #include "time-util.h"
 
@@ -20,8 +21,8 @@ struct FileSource {
         sd_event *event;
         char *path, *dir, *base;
         size_t max_bytes;
-        int inotify_fd;
-        sd_event_source *io, *settle;
+        InotifyWatch *watch;
+        sd_event_source *settle;
         Coalescer coalescer;
         FileSourceHandler handler;
         void *userdata;
@@ -49,44 +50,32 @@ static int on_settle(sd_event_source *es _unused_, uint64_t usec _unused_, void 
         return 0;
 }
 
-static int on_inotify(sd_event_source *es _unused_, int fd, uint32_t revents _unused_, void *userdata) {
+/* Read or replaced (a file renamed over it, or gone), or events lost: read it when the coalescer says. */
+static void on_inotify(InotifyWatch *w _unused_, const struct inotify_event *e, void *userdata) {
         FileSource *s = userdata;
-        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-        bool relevant = false;
-        ssize_t n;
+        uint64_t now;
 
-        for (;;) {
-                n = read(fd, buf, sizeof(buf));
-                if (n < 0) {
-                        if (errno == EAGAIN || errno == EINTR)
-                                break;
-                        return log_error_errno(-errno, "Cannot read inotify events: %s", STRERROR(-errno));
-                }
-                for (char *p = buf; p < buf + n;) {
-                        struct inotify_event *e = (struct inotify_event *) p;
+        if (e && (e->len == 0 || !streq(e->name, s->base)))
+                return;
+        sd_event_now(s->event, CLOCK_MONOTONIC, &now);
+        coalescer_change(&s->coalescer, now);
+        sd_event_source_set_time(s->settle, coalescer_due(&s->coalescer));
+        sd_event_source_set_enabled(s->settle, SD_EVENT_ONESHOT);
+}
 
-                        if (e->len > 0 && streq(e->name, s->base))
-                                relevant = true;
-                        if (e->mask & IN_Q_OVERFLOW)
-                                relevant = true;
-                        p += sizeof(struct inotify_event) + e->len;
-                }
-        }
-        if (relevant) {
-                uint64_t now;
+static int add_watch(InotifyWatch *w, void *userdata) {
+        FileSource *s = userdata;
+        int wd;
 
-                sd_event_now(s->event, CLOCK_MONOTONIC, &now);
-                coalescer_change(&s->coalescer, now);
-                sd_event_source_set_time(s->settle, coalescer_due(&s->coalescer));
-                sd_event_source_set_enabled(s->settle, SD_EVENT_ONESHOT);
-        }
-        return 0;
+        wd = inotify_watch_add(w, s->dir,
+                               IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB);
+        return MIN(wd, 0);
 }
 
 int file_source_new(sd_event *event, const char *path, size_t max_bytes, FileSourceHandler handler, void *userdata,
                     FileSource **ret) {
         _cleanup_(file_source_freep) FileSource *s = NULL;
-        _cleanup_(freep) char *d = NULL, *b = NULL;
+        _cleanup_(freep) char *d = NULL, *b = NULL, *what = NULL;
         int r;
 
         if (isempty(path) || path[0] != '/')
@@ -94,7 +83,6 @@ int file_source_new(sd_event *event, const char *path, size_t max_bytes, FileSou
         s = calloc(1, sizeof(FileSource));
         if (!s)
                 return -ENOMEM;
-        s->inotify_fd = -EBADF;
         s->event = sd_event_ref(event);
         s->handler = handler;
         s->userdata = userdata;
@@ -110,13 +98,12 @@ int file_source_new(sd_event *event, const char *path, size_t max_bytes, FileSou
         if (!s->dir || !s->base)
                 return -ENOMEM;
 
-        s->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-        if (s->inotify_fd < 0)
-                return -errno;
-        if (inotify_add_watch(s->inotify_fd, s->dir,
-                              IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB) < 0)
-                return -errno;
-        r = sd_event_add_io(event, &s->io, s->inotify_fd, EPOLLIN, on_inotify, s);
+        if (asprintf(&what, "tree file %s", s->path) < 0)
+                return -ENOMEM;
+        r = inotify_watch_new(event, what, on_inotify, add_watch, s, &s->watch);
+        if (r < 0)
+                return r;
+        r = add_watch(s->watch, s);
         if (r < 0)
                 return r;
         r = sd_event_add_time(event, &s->settle, CLOCK_MONOTONIC, 0, 0, on_settle, s);
@@ -130,10 +117,8 @@ int file_source_new(sd_event *event, const char *path, size_t max_bytes, FileSou
 FileSource *file_source_free(FileSource *s) {
         if (!s)
                 return NULL;
-        sd_event_source_disable_unref(s->io);
+        inotify_watch_free(s->watch);
         sd_event_source_disable_unref(s->settle);
-        if (s->inotify_fd >= 0)
-                close(s->inotify_fd);
         sd_event_unref(s->event);
         free(s->path);
         free(s->dir);
@@ -144,4 +129,8 @@ FileSource *file_source_free(FileSource *s) {
 
 const char *file_source_path(const FileSource *s) {
         return s->path;
+}
+
+InotifyWatch *file_source_watch(FileSource *s) {
+        return s->watch;
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
+#include "inotify-watch.h"
 #include "macro.h"
 
 typedef struct FileSource FileSource;
@@ -21,3 +22,5 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(FileSource *, file_source_free)
 /* Reads the file now (at start and on SIGHUP). */
 void file_source_read(FileSource *s);
 const char *file_source_path(const FileSource *s);
+/* The inotify watch underneath (tests inject read errors through it). */
+InotifyWatch *file_source_watch(FileSource *s);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "dropin-watch.h"
+#include "inotify-test.h"
 #include "tests.h"
 
 static char root[] = "/tmp/test-dropin-watch-XXXXXX";
@@ -246,10 +247,70 @@ TEST(test_dropin_watch_base_error) {
         ASSERT_EQ_INT(rmdir(root), 0);
 }
 
+/* A failed read of the inotify queue: "events lost" (every unit is looked at), the watch is re-created
+ * after the backoff with the base directories watched again at once, the units' directories from the next
+ * sync on, and hand changes are seen as before. */
+TEST(test_dropin_watch_read_error) {
+        _cleanup_(dropin_watch_freep) DropinWatch *w = NULL;
+        sd_event *e = NULL;
+        char base[512];
+        const char *dirs[2] = { base, NULL };
+        InotifyWatch *iw;
+
+        memcpy(root + strlen(root) - 6, "XXXXXX", 6);
+        ASSERT_TRUE(mkdtemp(root) != NULL);
+        path(base, sizeof(base), "transient");
+        mkdir_rel("transient");
+        mkdir_rel("transient/a.slice.d");
+        ASSERT_EQ_INT(sd_event_new(&e), 0);
+        ASSERT_EQ_INT(dropin_watch_new(e, dirs, wanted, changed, NULL, &w), 0);
+        iw = dropin_watch_inotify(w);
+        inotify_watch_set_read(iw, test_failing_read);
+        dropin_watch_sync(w, 2);
+        ASSERT_EQ_INT(dropin_watch_count(w), 1);
+        n_changed = 0;
+
+        test_read_failures = 1;
+        write_dropin("transient/a.slice.d", "50-CPUWeight.conf");
+        drain(e);
+        ASSERT_EQ_INT(n_changed, 1);
+        ASSERT_STREQ(changed_unit, "(all)");
+        ASSERT_EQ_U64(inotify_watch_n_errors(iw), 1);
+        test_wait_restarts(e, iw, 1);
+        ASSERT_EQ_INT(n_changed, 2); /* and once more when watching again */
+        ASSERT_STREQ(changed_unit, "(all)");
+        ASSERT_EQ_INT(dropin_watch_count(w), 0);
+        ASSERT_TRUE(dropin_watch_error(w) == NULL);
+
+        /* The base directory is watched: a new unit's directory is seen at once. */
+        mkdir_rel("transient/c.slice.d");
+        drain(e);
+        ASSERT_EQ_INT(n_changed, 3);
+        ASSERT_STREQ(changed_unit, "c.slice");
+        ASSERT_EQ_INT(dropin_watch_count(w), 1);
+        /* The sync the lost events asked for watches a.slice.d again. */
+        dropin_watch_sync(w, 2);
+        ASSERT_EQ_INT(dropin_watch_count(w), 2);
+        write_dropin("transient/a.slice.d", "50-MemoryMax.conf");
+        drain(e);
+        ASSERT_EQ_INT(n_changed, 4);
+        ASSERT_STREQ(changed_unit, "a.slice");
+
+        w = dropin_watch_free(w);
+        sd_event_unref(e);
+        remove_rel("transient/a.slice.d/50-CPUWeight.conf");
+        remove_rel("transient/a.slice.d/50-MemoryMax.conf");
+        remove_rel("transient/a.slice.d");
+        remove_rel("transient/c.slice.d");
+        remove_rel("transient");
+        ASSERT_EQ_INT(rmdir(root), 0);
+}
+
 int main(void) {
         RUN(test_dropin_watch);
         RUN(test_dropin_watch_limit);
         RUN(test_dropin_watch_over_limit);
         RUN(test_dropin_watch_base_error);
+        RUN(test_dropin_watch_read_error);
         return 0;
 }
