@@ -10,7 +10,6 @@
 #include <sys/un.h>
 
 #include "backoff.h"
-#include "log-once.h"
 #include "log.h"
 #include "outage.h"
 #include "parse-util.h"
@@ -71,7 +70,7 @@ struct RedisSink {
         char *name;            /* "Redis at ADDRESS", for the journal */
         RedisSinkNotify on_change;
         void *userdata;
-        LogOnce drop_log;      /* records dropped: told once until a clean pipeline */
+        bool logged_drop;
 };
 
 /* ---- the backlog ---- */
@@ -101,9 +100,9 @@ static void queue_push_front(RedisSink *s, Record r) {
 
 static void note_dropped(RedisSink *s, bool by_age) {
         s->dropped++;
-        /* One cause for both reasons: the first drop of an outage is told, whichever it is. */
-        if (!log_once_should(&s->drop_log, "records dropped"))
+        if (s->logged_drop)
                 return;
+        s->logged_drop = true;
         if (by_age)
                 log_warning("Redis at %s: records waited %u s (ExpireSec) and would have expired; dropping them.",
                             s->address, s->expire_sec);
@@ -278,7 +277,7 @@ static void pipeline_done(RedisSink *s) {
                 return;
         }
         backoff_reset(&s->backoff);
-        log_once_reset(&s->drop_log);
+        s->logged_drop = false;
         sink_outage_changed(s, outage_up(&s->outage, now_usec(CLOCK_REALTIME)), NULL);
         if (s->queue_len > 0)
                 sink_kick(s);
@@ -554,7 +553,6 @@ RedisSink *redis_sink_free(RedisSink *s) {
         free(s->prefix);
         free(s->key);
         free(s->name);
-        log_once_reset(&s->drop_log);
         free(s);
         return NULL;
 }
