@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include "backoff.h"
 #include "coalesce.h"
 #include "macro.h"
 
@@ -61,9 +62,5 @@ void echo_guard_pass_done(EchoGuard *g, bool echo_only, bool sent, bool same) {
 }
 
 usec_t echo_guard_delay(const EchoGuard *g, usec_t lazy, usec_t max) {
-        usec_t d = lazy;
-
-        for (unsigned i = 0; i < g->repeats && d < max; i++)
-                d *= 2;
-        return MAX(lazy, MIN(d, max));
+        return backoff_exponential_usec(g->repeats, lazy, MAX(lazy, max));
 }

@@ -16,6 +16,7 @@
 #include "sampler.h"
 #include "control.h"
 #include "file-source.h"
+#include "log-once.h"
 #include "log.h"
 #include "manager.h"
 #include "realizer.h"
@@ -50,7 +51,7 @@ struct Manager {
         usec_t tree_loaded_usec;
         uint64_t n_tree_reads;   /* reads of the tree handed over by the source (bytes or an error) */
         uint64_t n_tree_changes; /* ... of which were a new valid tree, applied */
-        char *last_error;
+        LogOnce tree_error;   /* the last tree update rejected (its cause: logged once, shown by status) */
         usec_t last_error_usec;
         bool have_read;
 };
@@ -67,6 +68,7 @@ static uint64_t hash_bytes(const char *data, size_t size) {
  * one of these changes (a pass, a tree read, a connection going down or coming back), not per tick. */
 static void manager_update_status(Manager *m) {
         char zk[OUTAGE_CAUSE_MAX + 64] = "", redis[OUTAGE_CAUSE_MAX + 64] = "";
+        const char *error = m->tree_error.cause;
         size_t slices = 0, failed = 0;
 
         if (m->dry_run)
@@ -79,11 +81,11 @@ static void manager_update_status(Manager *m) {
                 outage_status_text(redis_sink_outage(m->redis), "Redis", redis, sizeof(redis));
         if (!m->tree)
                 sd_notifyf(false, "STATUS=%s%s%.200s%s%s%s%s", m->zk ? "Waiting for ZooKeeper" : "Waiting for a valid tree",
-                           m->last_error ? ": " : "", m->last_error ? m->last_error : "", zk[0] ? "; " : "", zk,
+                           error ? ": " : "", error ? error : "", zk[0] ? "; " : "", zk,
                            redis[0] ? "; " : "", redis);
         else
                 sd_notifyf(false, "STATUS=%zu slices, tree version %" PRIi64 "%s%s%s%s%s%s", slices, m->version,
-                           failed ? ", some changes failed" : "", m->last_error ? ", last tree update rejected" : "",
+                           failed ? ", some changes failed" : "", error ? ", last tree update rejected" : "",
                            zk[0] ? "; " : "", zk, redis[0] ? "; " : "", redis);
 }
 
@@ -99,11 +101,8 @@ static void on_zk_outage(ZkSource *s _unused_, void *userdata) {
 static void manager_set_error(Manager *m, int error, const char *message) {
         if (!message)
                 message = "unknown error";
-        if (!m->last_error || !streq(m->last_error, message)) {
+        if (log_once_should(&m->tree_error, message))
                 log_internal(LOG_ERR, error, NULL, "Tree not applied, keeping the last good one: %s", message);
-                free(m->last_error);
-                m->last_error = strdup(message);
-        }
         m->last_error_usec = now_usec(CLOCK_REALTIME);
         if (m->dry_run) {
                 fprintf(stderr, "Tree rejected: %s\n", message);
@@ -133,8 +132,7 @@ static void manager_tree_input(Manager *m, const char *origin, int error, const 
                  * error (the source is readable again). */
                 if (version >= 0)
                         m->version = version;
-                if (m->last_error)
-                        m->last_error = (free(m->last_error), NULL);
+                log_once_reset(&m->tree_error);
                 manager_update_status(m);
                 return;
         }
@@ -167,7 +165,7 @@ static void manager_tree_input(Manager *m, const char *origin, int error, const 
                 log_oom();
         m->version = version >= 0 ? version : m->version + 1;
         m->tree_loaded_usec = now_usec(CLOCK_REALTIME);
-        m->last_error = (free(m->last_error), NULL);
+        log_once_reset(&m->tree_error);
         log_info("Tree version %" PRIi64 " loaded from %s: %zu groups (%s schema).", m->version, origin,
                  m->tree->n_nodes, tree_schema_to_string(m->tree->schema));
         realizer_set_tree(m->realizer, m->tree);
@@ -252,9 +250,9 @@ static json_t *manager_status_json(Manager *m) {
         json_object_set_new(o, "root", m->config->root ? json_string(m->config->root) : json_null());
         json_object_set_new(o, "tree_loaded_usec", json_integer((json_int_t) m->tree_loaded_usec));
         json_object_set_new(o, "last_error",
-                            m->last_error ? json_pack("{s:s, s:I}", "message", m->last_error, "usec",
-                                                      (json_int_t) m->last_error_usec)
-                                          : json_null());
+                            m->tree_error.cause ? json_pack("{s:s, s:I}", "message", m->tree_error.cause, "usec",
+                                                            (json_int_t) m->last_error_usec)
+                                                : json_null());
         json_object_set_new(o, "slices", realizer_status_json(m->realizer));
         json_object_set_new(o, "dropin_watch_error", realizer_dropin_watch_error(m->realizer)
                                                              ? json_string(realizer_dropin_watch_error(m->realizer))
@@ -645,7 +643,7 @@ Manager *manager_free(Manager *m) {
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         tree_unref(m->tree);
-        free(m->last_error);
+        log_once_reset(&m->tree_error);
         free(m);
         return NULL;
 }

@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backoff.h"
 #include "bus-props.h"
 #include "coalesce.h"
 #include "dropin-watch.h"
 #include "job-watch.h"
+#include "log-once.h"
 #include "log.h"
 #include "ownership.h"
 #include "realizer.h"
@@ -102,7 +104,7 @@ struct Realizer {
         Pass *current, *last;
         Coalescer passes;         /* requests → passes: at most one per COALESCE_BOUND_USEC, none later */
         usec_t finished_usec;     /* CLOCK_MONOTONIC, the latest pass's end */
-        usec_t fail_backoff_usec; /* while passes keep failing, the next waits this long after it */
+        Backoff fail_backoff;     /* while passes keep failing, the next waits its delay_usec after it */
         uint64_t n_drift_events;  /* drop-in changes of our slices noticed */
         DropinWatch *dropins;
         EchoGuard echoes;         /* how long echoes of our own writes may wait for their pass */
@@ -111,8 +113,7 @@ struct Realizer {
         sd_event_source *pass_timer, *repair_timer;
         JobWatch *jobs; /* shared with the attacher; not owned */
         sd_bus_slot *unit_removed_slot, *reloading_slot;
-        StrMap logged; /* unit → last error logged for it, so a failing unit logs once per cause */
-        char **logged_keys;
+        StrMap unit_errors; /* unit → UnitError, so a failing unit logs once per cause */
         RealizerPassDone on_pass_done;
         void *userdata;
 };
@@ -130,42 +131,43 @@ static json_t *settings_json(const TreeSettings *s, uint32_t mask);
 
 /* ---- helpers ---- */
 
+/* The last error logged for a unit; the entry holds its own key. */
+typedef struct UnitError {
+        LogOnce log;
+        char unit[];
+} UnitError;
+
 static void log_unit_error_once(Realizer *r, const char *unit, int error, const char *message) {
-        char *prev, *copy;
+        UnitError *e;
 
         if (!unit || !message)
                 return;
-        prev = strmap_get(&r->logged, unit);
-
-        if (prev && streq(prev, message))
+        e = strmap_get(&r->unit_errors, unit);
+        if (!e) {
+                /* Out of memory the error is logged, and is again next time. */
+                e = calloc(1, sizeof(UnitError) + strlen(unit) + 1);
+                if (e) {
+                        strcpy(e->unit, unit);
+                        if (strmap_put(&r->unit_errors, e->unit, e) < 0) {
+                                free(e);
+                                e = NULL;
+                        }
+                }
+        }
+        if (e && !log_once_should(&e->log, message))
                 return;
         log_slice(LOG_ERR, error, unit, "%s: %s", unit, message);
-        copy = strdup(message);
-        if (!copy)
+}
+
+static void unit_error_free(UnitError *e) {
+        if (!e)
                 return;
-        if (prev) {
-                /* Keys are the unit strings kept in logged_keys; only the value changes. */
-                strmap_remove(&r->logged, unit);
-                for (size_t i = 0; r->logged_keys && r->logged_keys[i]; i++)
-                        if (streq(r->logged_keys[i], unit)) {
-                                free(prev);
-                                strmap_put(&r->logged, r->logged_keys[i], copy);
-                                return;
-                        }
-                free(copy);
-                return;
-        }
-        if (strv_extend(&r->logged_keys, unit) < 0) {
-                free(copy);
-                return;
-        }
-        if (strmap_put(&r->logged, r->logged_keys[strv_length(r->logged_keys) - 1], copy) < 0)
-                free(copy);
+        log_once_reset(&e->log);
+        free(e);
 }
 
 static void forget_unit_error(Realizer *r, const char *unit) {
-        free(strmap_remove(&r->logged, unit));
-        /* The key string stays in logged_keys (bounded by the number of units ever seen failing). */
+        unit_error_free(strmap_remove(&r->unit_errors, unit));
 }
 
 bool realizer_is_protected(const Realizer *r, const char *unit, const char *path) {
@@ -508,9 +510,9 @@ static void pass_complete(Pass *p) {
         /* A pass with failures is not repeated at once (signals about the failed units would do that):
          * the next one waits, longer while failures go on. */
         if (counts[OP_FAILED] > 0)
-                r->fail_backoff_usec = CLAMP(r->fail_backoff_usec * 2, FAIL_BACKOFF_MIN_USEC, FAIL_BACKOFF_MAX_USEC);
+                (void) backoff_next_usec(&r->fail_backoff);
         else
-                r->fail_backoff_usec = 0;
+                backoff_reset(&r->fail_backoff);
         pass_free(r->last);
         r->last = p;
         r->current = NULL;
@@ -913,8 +915,8 @@ static void realizer_schedule_pass(Realizer *r) {
                 sd_event_source_set_enabled(r->pass_timer, SD_EVENT_OFF);
                 return;
         }
-        if (r->fail_backoff_usec > 0)
-                due = MAX(due, r->finished_usec + r->fail_backoff_usec);
+        if (r->fail_backoff.delay_usec > 0)
+                due = MAX(due, r->finished_usec + r->fail_backoff.delay_usec);
         sd_event_source_set_time(r->pass_timer, due);
         sd_event_source_set_enabled(r->pass_timer, SD_EVENT_ONESHOT);
 }
@@ -935,7 +937,7 @@ static void desired_units_clear(Realizer *r) {
 void realizer_set_tree(Realizer *r, Tree *desired) {
         size_t n = desired ? desired->n_nodes : 0;
 
-        r->fail_backoff_usec = 0; /* a new tree is worth trying at once (within the coalescing bound) */
+        backoff_reset(&r->fail_backoff); /* a new tree is worth trying at once (within the coalescing bound) */
 
         tree_unref(r->desired);
         r->desired = tree_ref(desired);
@@ -1051,6 +1053,7 @@ int realizer_new(sd_event *event, sd_bus *bus, const RealizerConfig *config, Rea
         r->userdata = userdata;
         r->repair_interval_usec = config->repair_interval_usec;
         coalescer_init(&r->passes, /* settle_usec= */ 0, COALESCE_BOUND_USEC, COALESCE_BOUND_USEC);
+        backoff_init(&r->fail_backoff, FAIL_BACKOFF_MIN_USEC, FAIL_BACKOFF_MAX_USEC);
         r->job_timeout_usec = config->job_timeout_usec ? config->job_timeout_usec : DEFAULT_JOB_TIMEOUT_USEC;
         if (config->root) {
                 r->root = strdup(config->root);
@@ -1115,10 +1118,10 @@ Realizer *realizer_free(Realizer *r) {
         dropin_watch_free(r->dropins);
         sd_bus_slot_unref(r->unit_removed_slot);
         sd_bus_slot_unref(r->reloading_slot);
-        for (size_t i = 0; r->logged_keys && r->logged_keys[i]; i++)
-                free(strmap_get(&r->logged, r->logged_keys[i]));
-        strmap_done(&r->logged);
-        strv_free(r->logged_keys);
+        for (size_t i = 0; i < r->unit_errors.cap; i++)
+                if (r->unit_errors.keys[i])
+                        unit_error_free(r->unit_errors.values[i]);
+        strmap_done(&r->unit_errors);
         ownership_done(&r->own);
         desired_units_clear(r);
         tree_unref(r->desired);

@@ -10,17 +10,8 @@ void zk_machine_init(ZkMachine *m, bool have_auth, usec_t connect_timeout_usec) 
                 .phase = ZK_PHASE_IDLE,
                 .have_auth = have_auth,
                 .connect_timeout_usec = connect_timeout_usec,
-                .backoff_min_usec = BACKOFF_MIN_USEC,
-                .backoff_max_usec = BACKOFF_MAX_USEC,
         };
-}
-
-usec_t zk_backoff_usec(unsigned attempt, usec_t min_usec, usec_t max_usec) {
-        usec_t d = min_usec;
-
-        for (unsigned i = 0; i < attempt && d < max_usec; i++)
-                d = d > max_usec / 2 ? max_usec : d * 2; /* saturate instead of wrapping */
-        return MIN(d, max_usec);
+        backoff_init(&m->backoff, BACKOFF_MIN_USEC, BACKOFF_MAX_USEC);
 }
 
 static unsigned arm(ZkMachine *m, usec_t delay) {
@@ -29,7 +20,7 @@ static unsigned arm(ZkMachine *m, usec_t delay) {
 }
 
 static unsigned backoff(ZkMachine *m) {
-        return arm(m, zk_backoff_usec(m->attempt++, m->backoff_min_usec, m->backoff_max_usec));
+        return arm(m, backoff_next_usec(&m->backoff));
 }
 
 /* Session up: authenticate first when configured and not done on this handle yet, then read. The
@@ -43,7 +34,7 @@ static unsigned session_up(ZkMachine *m) {
                 m->auth_sent = true;
                 return ZK_ACTION_DISARM_TIMER | ZK_ACTION_AUTH;
         }
-        m->attempt = 0;
+        backoff_reset(&m->backoff);
         m->phase = ZK_PHASE_READING;
         return ZK_ACTION_DISARM_TIMER | ZK_ACTION_READ;
 }
@@ -83,7 +74,7 @@ unsigned zk_machine_step(ZkMachine *m, ZkEvent event) {
                 if (m->phase != ZK_PHASE_AUTHENTICATING)
                         return 0;
                 m->authenticated = true;
-                m->attempt = 0;
+                backoff_reset(&m->backoff);
                 m->phase = ZK_PHASE_READING;
                 return ZK_ACTION_READ;
 
@@ -91,7 +82,7 @@ unsigned zk_machine_step(ZkMachine *m, ZkEvent event) {
                 if (m->phase != ZK_PHASE_READING)
                         return 0;
                 m->phase = ZK_PHASE_WATCHING;
-                m->attempt = 0;
+                backoff_reset(&m->backoff);
                 return 0;
 
         case ZK_EVENT_READ_FAILED:

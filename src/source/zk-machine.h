@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "backoff.h"
 #include "time-util.h"
 
 typedef enum ZkPhase {
@@ -48,9 +49,8 @@ typedef struct ZkMachine {
         bool have_auth;           /* digest credentials configured */
         bool auth_sent;           /* credentials handed to the current handle */
         bool authenticated;       /* ... and accepted */
-        unsigned attempt;         /* failures since the last good state, for backoff */
         usec_t connect_timeout_usec; /* how long a handle may try before it is closed and reopened */
-        usec_t backoff_min_usec, backoff_max_usec;
+        Backoff backoff;          /* attempt: failures since the last good state */
         usec_t timer_usec;        /* with ZK_ACTION_ARM_TIMER: the delay */
         unsigned reconnects;      /* handles opened after the first */
 } ZkMachine;
@@ -59,9 +59,6 @@ void zk_machine_init(ZkMachine *m, bool have_auth, usec_t connect_timeout_usec);
 /* Applies an event; returns the ZkAction bits to perform, in the order OPEN/CLOSE bits are listed
  * (CLOSE before OPEN). Events that do not apply in the current phase return 0. */
 unsigned zk_machine_step(ZkMachine *m, ZkEvent event);
-
-/* Capped exponential backoff: min × 2^attempt, at most max. */
-usec_t zk_backoff_usec(unsigned attempt, usec_t min_usec, usec_t max_usec);
 
 const char *zk_phase_to_string(ZkPhase p);
 const char *zk_event_to_string(ZkEvent e);

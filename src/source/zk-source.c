@@ -10,7 +10,9 @@
 #include <unistd.h>
 #include <zookeeper/zookeeper.h>
 
+#include "backoff.h"
 #include "coalesce.h"
+#include "log-once.h"
 #include "log.h"
 #include "outage.h"
 #include "zk-machine.h"
@@ -43,7 +45,7 @@ struct ZkSource {
          * postponed read gets the latest version), and a change is never read later than that. */
         Coalescer reads;
         sd_event_source *read_timer;
-        char *last_state_logged;
+        LogOnce state_log;
 
         /* Up once a session is established (and authenticated, with Auth=); down from a failed connect, a lost
          * connection, an expired session or refused credentials until then. */
@@ -96,11 +98,8 @@ _printf_(3, 4) static void log_state(ZkSource *s, int level, const char *format,
         va_start(ap, format);
         vsnprintf(msg, sizeof(msg), format, ap);
         va_end(ap);
-        if (s->last_state_logged && streq(s->last_state_logged, msg))
-                return; /* once per distinct state */
-        log_internal(level, 0, NULL, "%s", msg);
-        free(s->last_state_logged);
-        s->last_state_logged = strdup(msg);
+        if (log_once_should(&s->state_log, msg)) /* once per distinct state */
+                log_internal(level, 0, NULL, "%s", msg);
 }
 
 /* The journal line and the owner's callback for a change of the outage state: one line on the way in, one on
@@ -142,11 +141,11 @@ static void machine_feed(ZkSource *s, ZkEvent event) {
         if (actions & ZK_ACTION_DISARM_TIMER)
                 sd_event_source_set_enabled(s->machine_timer, SD_EVENT_OFF);
         if (actions & ZK_ACTION_ARM_TIMER) {
-                uint64_t now, jitter = 0, delay = s->machine.timer_usec;
+                uint64_t now, random = 0, delay = s->machine.timer_usec;
 
                 /* ±12.5% jitter, so a fleet that lost its ensemble does not come back in lockstep. */
-                if (getrandom(&jitter, sizeof(jitter), GRND_NONBLOCK) == sizeof(jitter) && delay >= 8)
-                        delay = delay - delay / 8 + jitter % (delay / 4 + 1);
+                if (getrandom(&random, sizeof(random), GRND_NONBLOCK) == sizeof(random))
+                        delay = backoff_jitter_usec(delay, /* div= */ 8, random);
                 sd_event_now(s->event, CLOCK_MONOTONIC, &now);
                 sd_event_source_set_time(s->machine_timer, now + delay);
                 sd_event_source_set_enabled(s->machine_timer, SD_EVENT_ONESHOT);
@@ -584,7 +583,7 @@ ZkSource *zk_source_free(ZkSource *s) {
                 explicit_bzero(s->credentials, strlen(s->credentials));
                 free(s->credentials);
         }
-        free(s->last_state_logged);
+        log_once_reset(&s->state_log);
         free(s->name);
         free(s);
         return NULL;

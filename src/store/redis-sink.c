@@ -9,13 +9,13 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "backoff.h"
 #include "log.h"
 #include "outage.h"
 #include "parse-util.h"
 #include "redis-event.h"
 #include "redis-sink.h"
 #include "time-util.h"
-#include "zk-machine.h"
 
 #define CONNECT_TIMEOUT_USEC (2 * USEC_PER_SEC)
 /* hiredis 0.14 has no command timeout: a host that vanished without a RST would hold the pipeline for
@@ -51,7 +51,7 @@ struct RedisSink {
         bool connected;
         bool reset_requested;  /* a reply callback wants the context dropped: done by the defer source */
         bool pipeline_clean;   /* no error reply in the pipeline in flight so far */
-        unsigned attempt;      /* failures since the last clean pipeline: the backoff's exponent */
+        Backoff backoff;       /* attempt: failures since the last clean pipeline */
         uint64_t n_connects;
 
         Record *queue;         /* ring of backlog_max records: pushed, not sent yet, oldest at queue_head */
@@ -192,10 +192,8 @@ static void sink_kick(RedisSink *s) {
 }
 
 static void sink_schedule_reconnect(RedisSink *s) {
-        usec_t delay = zk_backoff_usec(s->attempt, BACKOFF_MIN_USEC, BACKOFF_MAX_USEC);
+        usec_t delay = backoff_next_usec(&s->backoff);
 
-        if (s->attempt < 64)
-                s->attempt++;
         log_debug("Redis: reconnecting to %s in %" PRIu64 " ms.", s->address, delay / USEC_PER_MSEC);
         timer_arm(s, delay);
 }
@@ -278,7 +276,7 @@ static void pipeline_done(RedisSink *s) {
                 sink_kick(s);
                 return;
         }
-        s->attempt = 0;
+        backoff_reset(&s->backoff);
         s->logged_drop = false;
         sink_outage_changed(s, outage_up(&s->outage, now_usec(CLOCK_REALTIME)), NULL);
         if (s->queue_len > 0)
@@ -496,6 +494,7 @@ int redis_sink_new(sd_event *event, const RedisSinkConfig *c, RedisSink **ret) {
                 return -ENOMEM;
         s->event = sd_event_ref(event);
         outage_init(&s->outage);
+        backoff_init(&s->backoff, BACKOFF_MIN_USEC, BACKOFF_MAX_USEC);
         s->on_change = c->on_change;
         s->userdata = c->userdata;
         s->expire_sec = c->expire_sec > 0 ? c->expire_sec : DEFAULT_EXPIRE_SEC;
