@@ -2,11 +2,14 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "inotify-watch.h"
+#include "log-once.h"
 #include "log.h"
 
 /* Reads per wakeup: what is queued now, in bounded work; the rest comes with the next wakeup. */
@@ -17,8 +20,8 @@ struct InotifyWatch {
         char *what;
         int fd;
         sd_event_source *io, *retry;
-        usec_t retry_usec;  /* the next backoff */
-        int logged_error;   /* the cause logged last (negative errno); 0 once the watch read events again */
+        Backoff retry_backoff;
+        LogOnce log;        /* the cause logged last; reset once the watch reads events again */
         uint64_t n_errors, n_restarts;
         InotifyWatchEvent on_event;
         InotifyWatchRewatch rewatch;
@@ -54,17 +57,17 @@ static int instance_open(InotifyWatch *w) {
 /* The instance cannot be trusted (a read failed) or could not be set up again: drop it and try again
  * after the backoff. Logged once per cause, until the watch reads events again. */
 static void fail(InotifyWatch *w, int error, const char *doing) {
-        usec_t now;
+        usec_t now, delay = backoff_next_usec(&w->retry_backoff);
+        char cause[256];
 
         instance_close(w);
-        if (error != w->logged_error)
-                log_warning_errno(error, "Watching %s: cannot %s: %s; trying again in %" PRIu64 " ms.", w->what,
-                                  doing, STRERROR(error), w->retry_usec / USEC_PER_MSEC);
-        w->logged_error = error;
+        snprintf(cause, sizeof(cause), "cannot %s: %s", doing, STRERROR(error));
+        if (log_once_should(&w->log, cause))
+                log_warning_errno(error, "Watching %s: %s; trying again in %" PRIu64 " ms.", w->what, cause,
+                                  delay / USEC_PER_MSEC);
         sd_event_now(w->event, CLOCK_MONOTONIC, &now);
-        sd_event_source_set_time(w->retry, now + w->retry_usec);
+        sd_event_source_set_time(w->retry, now + delay);
         sd_event_source_set_enabled(w->retry, SD_EVENT_ONESHOT);
-        w->retry_usec = MIN(2 * w->retry_usec, INOTIFY_WATCH_RETRY_MAX_USEC);
 }
 
 static int on_retry(sd_event_source *es _unused_, uint64_t usec _unused_, void *userdata) {
@@ -102,10 +105,10 @@ static int on_io(sd_event_source *es _unused_, int fd, uint32_t revents _unused_
                 }
                 if (n == 0)
                         break;
-                if (w->logged_error != 0)
+                if (w->log.cause)
                         log_info("Watching %s works again.", w->what);
-                w->logged_error = 0;
-                w->retry_usec = INOTIFY_WATCH_RETRY_USEC;
+                log_once_reset(&w->log);
+                backoff_reset(&w->retry_backoff);
                 for (size_t off = 0; (size_t) n - off >= sizeof(struct inotify_event);) {
                         const struct inotify_event *e = (const struct inotify_event *) (buf + off);
 
@@ -136,7 +139,7 @@ int inotify_watch_new(sd_event *event, const char *what, InotifyWatchEvent on_ev
         w->rewatch = rewatch;
         w->userdata = userdata;
         w->read_fn = read_events;
-        w->retry_usec = INOTIFY_WATCH_RETRY_USEC;
+        backoff_init(&w->retry_backoff, INOTIFY_WATCH_RETRY_USEC, INOTIFY_WATCH_RETRY_MAX_USEC);
         w->what = strdup(what);
         if (!w->what)
                 return -ENOMEM;
@@ -157,6 +160,7 @@ InotifyWatch *inotify_watch_free(InotifyWatch *w) {
         instance_close(w);
         sd_event_source_disable_unref(w->retry);
         sd_event_unref(w->event);
+        log_once_reset(&w->log);
         free(w->what);
         free(w);
         return NULL;
