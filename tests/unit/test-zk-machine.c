@@ -799,9 +799,9 @@ TEST(test_hosts_validate_accepts) {
         assert_hosts_ok("127.0.0.1:2181");
         assert_hosts_ok("a:1,b:65535");
         assert_hosts_ok("zk1.example.com:2181,zk2.example.com:2181,zk3.example.com:2181");
-        /* The port is the part after the last ':', the host everything before it. So an unbracketed
-         * IPv6 literal such as "::1:2181" passes as host "::1", port 2181 (and "[::1]:2181" as host
-         * "[::1]"); whether the client library can resolve such a host is its business. */
+        /* The port is the part after the last ':', the host everything before it (address_parse). So an
+         * unbracketed IPv6 literal such as "::1:2181" passes as host "::1", port 2181, and so does
+         * "[::1]:2181"; the entry goes to the client library as written. */
         assert_hosts_ok("::1:2181");
         assert_hosts_ok("[::1]:2181");
         /* Exactly the maximum number of entries */
