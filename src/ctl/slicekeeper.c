@@ -12,11 +12,11 @@
 
 #include "macro.h"
 #include "outage.h"
+#include "paths.h"
 
-#define DEFAULT_SOCKET "/run/slicekeeper/control.sock"
 #define ANSWER_MAX (64 * 1024 * 1024)
 
-static const char *arg_socket = DEFAULT_SOCKET;
+static const char *arg_socket = SLICEKEEPER_CONTROL_SOCKET;
 static bool arg_json = false;
 
 
@@ -417,7 +417,7 @@ static void help(void) {
                "  -h --help              Show this help\n"
                "     --json              Print JSON\n"
                "     --shell             exec-args: print only the arguments, one per line\n"
-               "     --socket=PATH       Control socket (default " DEFAULT_SOCKET ")\n",
+               "     --socket=PATH       Control socket (default " SLICEKEEPER_CONTROL_SOCKET ")\n",
                program_invocation_short_name);
 }
 

@@ -13,6 +13,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "parse-util.h"
+#include "paths.h"
 #include "strv.h"
 #include "unit-name.h"
 #include "zk-util.h"
@@ -75,7 +76,7 @@ void config_init(Config *c) {
         };
         set_string(&c->redis_prefix, "cgroup_arch");
         set_string(&c->web_listen, "127.0.0.1:43409");
-        set_string(&c->control_socket, CONFIG_DEFAULT_RUNTIME_DIR "/control.sock");
+        set_string(&c->control_socket, SLICEKEEPER_CONTROL_SOCKET);
 }
 
 void config_done(Config *c) {

@@ -7,8 +7,6 @@
 
 #include "time-util.h"
 
-#define CONFIG_DEFAULT_PATH "/etc/slicekeeper/slicekeeperd.conf"
-#define CONFIG_DEFAULT_RUNTIME_DIR "/run/slicekeeper"
 #define CONFIG_MAX_BYTES (1024 * 1024)
 
 typedef struct Config {

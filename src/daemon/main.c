@@ -11,10 +11,11 @@
 #include "config.h"
 #include "log.h"
 #include "manager.h"
+#include "paths.h"
 
 static const char *arg_config = NULL;
-static const char *arg_runtime_dir = CONFIG_DEFAULT_RUNTIME_DIR;
-static const char *arg_pidfiles_dir = "/etc/slicekeeper/pidfiles.d";
+static const char *arg_runtime_dir = SLICEKEEPER_RUNTIME_DIR;
+static const char *arg_pidfiles_dir = SLICEKEEPER_PIDFILES_DIR;
 static bool arg_dry_run = false;
 static bool arg_json = false;
 static LogTarget arg_log_target = LOG_TARGET_AUTO;
@@ -31,12 +32,12 @@ static void help(void) {
                "Turns a resource tree into transient systemd slices and keeps them so.\n\n"
                "  -h --help                 Show this help\n"
                "     --version              Show the version\n"
-               "  -c --config=PATH          Configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+               "  -c --config=PATH          Configuration file (default " SLICEKEEPER_CONFIG_PATH ")\n"
                "     --tree-file=PATH       Read the tree from PATH ([Source] File=)\n"
                "     --root=NAME            Put slices under NAME.slice ([Slices] Root=)\n"
                "     --control-socket=PATH  Control socket ([Control] Socket=)\n"
-               "     --runtime-dir=DIR      Ownership records (default " CONFIG_DEFAULT_RUNTIME_DIR ")\n"
-               "     --pidfiles-dir=DIR     Pid file drop-ins (default /etc/slicekeeper/pidfiles.d)\n"
+               "     --runtime-dir=DIR      Ownership records (default " SLICEKEEPER_RUNTIME_DIR ")\n"
+               "     --pidfiles-dir=DIR     Pid file drop-ins (default " SLICEKEEPER_PIDFILES_DIR ")\n"
                "     --dry-run              Print the plan and change nothing\n"
                "     --json                 With --dry-run: print the plan as JSON\n"
                "     --log-target=TARGET    auto, console or journal\n"
@@ -168,7 +169,7 @@ static int run(int argc, char *argv[]) {
         log_setup(arg_dry_run ? LOG_TARGET_CONSOLE : arg_log_target, arg_dry_run ? LOG_WARNING : arg_log_level);
 
         config_init(&config);
-        r = config_load(&config, arg_config ? arg_config : CONFIG_DEFAULT_PATH, error, sizeof(error));
+        r = config_load(&config, arg_config ? arg_config : SLICEKEEPER_CONFIG_PATH, error, sizeof(error));
         if (r == -ENOENT && !arg_config)
                 r = 0; /* no file at the default path: defaults and flags */
         else if (r == -ENOENT)

@@ -19,6 +19,7 @@
 #include "log-once.h"
 #include "log.h"
 #include "manager.h"
+#include "paths.h"
 #include "realizer.h"
 #include "strv.h"
 #include "tree-parse.h"
@@ -572,7 +573,7 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
                         if (strv_extend(&m->pid_files, c->pid_files[i]) < 0)
                                 return log_oom();
                 r = config_load_pid_file_dropins(options->pidfiles_dir ? options->pidfiles_dir :
-                                                 "/etc/slicekeeper/pidfiles.d", &m->pid_files, error, sizeof(error));
+                                                 SLICEKEEPER_PIDFILES_DIR, &m->pid_files, error, sizeof(error));
                 if (r < 0)
                         return log_error_errno(r, "Configuration error: %s", error[0] ? error : STRERROR(r));
                 r = attacher_new(m->event, m->bus, &ac, &m->attacher);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <zookeeper/zookeeper.h>
 
+#include "address.h"
 #include "macro.h"
 #include "parse-util.h"
 #include "zk-util.h"
@@ -66,24 +67,13 @@ int zk_hosts_validate(const char *hosts, char *error, size_t error_size) {
         }
         for (;;) {
                 size_t len = strcspn(p, ",");
-                char entry[4097], *colon;
-                uint64_t port;
+                char entry[4097], why[256];
+                Address a;
 
                 memcpy(entry, p, len);
                 entry[len] = 0;
-                colon = strrchr(entry, ':');
-                if (!colon || colon == entry) {
-                        snprintf(error, error_size, "Hosts= entry \"%s\" is not host:port", entry);
-                        return -EINVAL;
-                }
-                *colon = 0;
-                if (safe_atou64(colon + 1, &port) < 0 || port < 1 || port > 65535) {
-                        snprintf(error, error_size, "Hosts= entry \"%s:%s\" has no port between 1 and 65535", entry,
-                                 colon + 1);
-                        return -EINVAL;
-                }
-                if (strpbrk(entry, " \t/")) {
-                        snprintf(error, error_size, "Hosts= entry \"%s\" is not a host name or address", entry);
+                if (address_parse(entry, /* flags= */ 0, &a, why, sizeof(why)) < 0) {
+                        snprintf(error, error_size, "Hosts= entry %s", why);
                         return -EINVAL;
                 }
                 if (++n > ZK_HOSTS_MAX) {

@@ -19,7 +19,8 @@ int zk_log_socket_errno(const char *message);
  * closed the connection; anything else is strerror(). */
 const char *zk_socket_errno_text(int errnum);
 
-/* "host:port,host:port": 1..64 entries, non-empty host, port 1..65535. On failure writes why to error. */
+/* "host:port,host:port": 1..64 entries, each a host:port or [host]:port as address_parse() reads it; at most
+ * 4096 bytes. On failure writes why to error. */
 int zk_hosts_validate(const char *hosts, char *error, size_t error_size);
 
 /* "/cluster_a/service_rank" → "/cluster_a/service_rank/arch_conf"; "/" → "/arch_conf". The prefix must be

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/un.h>
 
+#include "address.h"
 #include "backoff.h"
 #include "log.h"
 #include "outage.h"
@@ -444,42 +444,20 @@ static int on_defer(sd_event_source *es _unused_, void *userdata) {
 
 /* ---- lifecycle ---- */
 
-/* "host:port", "[v6]:port" or "/path". */
+/* "host:port", "[v6]:port" or "/path" (address_parse): hiredis resolves a name when it connects. */
 static int parse_address(const char *address, char **ret_host, int *ret_port) {
-        _cleanup_(freep) char *host = NULL;
-        const char *colon;
-        uint64_t port;
-        size_t n;
+        Address a;
+        char *host;
+        int r;
 
-        if (isempty(address))
-                return -EINVAL;
-        if (address[0] == '/') {
-                if (strlen(address) >= sizeof(((struct sockaddr_un *) NULL)->sun_path))
-                        return -ENAMETOOLONG;
-                host = strdup(address);
-                if (!host)
-                        return -ENOMEM;
-                *ret_host = TAKE_PTR(host);
-                *ret_port = 0;
-                return 0;
-        }
-        colon = strrchr(address, ':');
-        if (!colon || colon == address || safe_atou64(colon + 1, &port) < 0 || port == 0 || port > 65535)
-                return -EINVAL;
-        n = (size_t) (colon - address);
-        if (address[0] == '[') {
-                if (n < 3 || address[n - 1] != ']')
-                        return -EINVAL;
-                host = strndup(address + 1, n - 2);
-        } else {
-                if (memchr(address, ':', n))
-                        return -EINVAL; /* an IPv6 address needs brackets */
-                host = strndup(address, n);
-        }
+        r = address_parse(address, ADDRESS_ALLOW_UNIX, &a, /* error= */ NULL, 0);
+        if (r < 0)
+                return r;
+        host = strdup(a.host);
         if (!host)
                 return -ENOMEM;
-        *ret_host = TAKE_PTR(host);
-        *ret_port = (int) port;
+        *ret_host = host;
+        *ret_port = a.port;
         return 0;
 }
 

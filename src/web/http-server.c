@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +11,9 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "address.h"
 #include "http-server.h"
 #include "log.h"
-#include "parse-util.h"
 #include "time-util.h"
 #include "ws-frame.h"
 
@@ -596,37 +594,16 @@ static int on_mhd_timer(sd_event_source *es _unused_, uint64_t usec _unused_, vo
         return on_mhd_io(NULL, -1, 0, userdata);
 }
 
+/* An IPv4 or IPv6 literal and a port: MHD binds to it, nothing resolves a name here. */
 static int parse_listen(const char *listen, struct sockaddr_storage *ret) {
-        char host[256];
-        const char *colon = strrchr(listen, ':');
-        uint64_t port;
-        size_t len;
+        Address a;
+        int r;
 
-        if (!colon || colon == listen || safe_atou64(colon + 1, &port) < 0 || port == 0 || port > 65535)
-                return -EINVAL;
-        len = (size_t) (colon - listen);
-        if (listen[0] == '[') {
-                if (len < 3 || listen[len - 1] != ']')
-                        return -EINVAL;
-                listen++;
-                len -= 2;
-        }
-        if (len >= sizeof(host))
-                return -EINVAL;
-        memcpy(host, listen, len);
-        host[len] = 0;
-        memset(ret, 0, sizeof(*ret));
-        if (inet_pton(AF_INET, host, &((struct sockaddr_in *) ret)->sin_addr) == 1) {
-                ((struct sockaddr_in *) ret)->sin_family = AF_INET;
-                ((struct sockaddr_in *) ret)->sin_port = htons((uint16_t) port);
-                return 0;
-        }
-        if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *) ret)->sin6_addr) == 1) {
-                ((struct sockaddr_in6 *) ret)->sin6_family = AF_INET6;
-                ((struct sockaddr_in6 *) ret)->sin6_port = htons((uint16_t) port);
-                return 0;
-        }
-        return -EINVAL;
+        r = address_parse(listen, /* flags= */ 0, &a, /* error= */ NULL, 0);
+        if (r < 0)
+                return r;
+        r = address_to_sockaddr(&a, ret, /* ret_len= */ NULL);
+        return r == -EAFNOSUPPORT ? -EINVAL : r;
 }
 
 int web_server_new(sd_event *event, const char *listen, const WebHandlers *handlers, WebServer **ret) {

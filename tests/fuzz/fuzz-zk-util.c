@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* The ZooKeeper source's text parsers (src/source/zk-util.c) on the input as a C string: the errno in a
- * client log line (zk_log_socket_errno) and the Hosts= list (zk_hosts_validate), each against a reference
- * written from its header; the node path and auth helpers only for crashes and their bounds. */
+ * client log line (zk_log_socket_errno) and the Hosts= list (zk_hosts_validate, its entries read by
+ * address_parse), each against a reference written from its header; the node path and auth helpers only for
+ * crashes and their bounds. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "address.h"
 #include "fuzz.h"
 #include "zk-util.h"
 
@@ -24,37 +26,26 @@ static int log_errno_reference(const char *s) {
         return v < 4096 ? v : 0;
 }
 
-/* "host:port[,host:port...]": 1..64 entries, a host without ' ', '\t' or '/' before the last ':', a port of
- * decimal digits 1..65535; at most 4096 bytes in all. */
+/* "host:port[,host:port...]": 1..64 entries, each one address_parse() takes without unix paths (that parser
+ * has its own reference in fuzz-address.c); at most 4096 bytes in all. */
 static int hosts_reference(const char *s) {
         size_t len = strlen(s), entries = 0;
 
         if (len == 0 || len > 4096)
                 return -EINVAL;
         for (size_t start = 0; start <= len;) {
-                size_t end = start, colon = SIZE_MAX;
-                uint64_t port = 0;
+                size_t end = start;
+                char *entry;
+                Address a;
+                int r;
 
                 while (end < len && s[end] != ',')
                         end++;
-                for (size_t i = start; i < end; i++)
-                        if (s[i] == ':')
-                                colon = i;
-                if (colon == SIZE_MAX || colon == start || colon + 1 == end)
-                        return -EINVAL;
-                for (size_t i = colon + 1; i < end; i++) {
-                        if (s[i] < '0' || s[i] > '9')
-                                return -EINVAL;
-                        port = port * 10 + (uint64_t) (s[i] - '0');
-                        if (port > 65535)
-                                return -EINVAL;
-                }
-                if (port == 0)
-                        return -EINVAL;
-                for (size_t i = start; i < colon; i++)
-                        if (s[i] == ' ' || s[i] == '\t' || s[i] == '/')
-                                return -EINVAL;
-                if (++entries > ZK_HOSTS_MAX)
+                entry = strndup(s + start, end - start);
+                FUZZ_CHECK(entry);
+                r = address_parse(entry, /* flags= */ 0, &a, NULL, 0);
+                free(entry);
+                if (r < 0 || ++entries > ZK_HOSTS_MAX)
                         return -EINVAL;
                 start = end + 1;
         }

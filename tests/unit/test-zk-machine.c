@@ -756,9 +756,9 @@ TEST(test_hosts_validate_accepts) {
         assert_hosts_ok("127.0.0.1:2181");
         assert_hosts_ok("a:1,b:65535");
         assert_hosts_ok("zk1.example.com:2181,zk2.example.com:2181,zk3.example.com:2181");
-        /* The port is the part after the last ':', the host everything before it. So an unbracketed
-         * IPv6 literal such as "::1:2181" passes as host "::1", port 2181 (and "[::1]:2181" as host
-         * "[::1]"); whether the client library can resolve such a host is its business. */
+        /* The port is the part after the last ':', the host everything before it (address_parse). So an
+         * unbracketed IPv6 literal such as "::1:2181" passes as host "::1", port 2181, and so does
+         * "[::1]:2181"; the entry goes to the client library as written. */
         assert_hosts_ok("::1:2181");
         assert_hosts_ok("[::1]:2181");
         /* Exactly the maximum number of entries */
@@ -767,7 +767,7 @@ TEST(test_hosts_validate_accepts) {
 }
 
 TEST(test_hosts_validate_refuses) {
-        char error[256] = "";
+        char error[256] = "", long_host[300];
 
         ASSERT_EQ_INT(zk_hosts_validate(NULL, error, sizeof(error)), -EINVAL);
         ASSERT_CONTAINS(error, "empty");
@@ -788,6 +788,15 @@ TEST(test_hosts_validate_refuses) {
         assert_hosts_refused("good:1,a/b:2", "\"a/b\"");
         assert_hosts_refused("good:1,bad:0,good2:2", "\"bad:0\"");
         assert_hosts_refused("good:1,bad", "\"bad\"");
+        /* The entries are read by address_parse, as [Web] Listen= and [Redis] Address= are: brackets must
+         * close around something, a ':' outside them belongs to an IPv6 literal, a host is at most 255 bytes. */
+        assert_hosts_refused("good:1,[]:2", "Hosts= entry \"[]\" is not a host name or address");
+        assert_hosts_refused("[::1:2181", "\"[::1\"");
+        assert_hosts_refused("a:b:2181", "\"a:b\"");
+        assert_hosts_refused("/run/zk.sock", "\"/run/zk.sock\" is not host:port");
+        memset(long_host, 'h', 256);
+        strcpy(long_host + 256, ":2181");
+        assert_hosts_refused(long_host, "more than 255 bytes");
 
         _cleanup_(freep) char *over = hosts_list(ZK_HOSTS_MAX + 1);
         assert_hosts_refused(over, "more than 64 entries");

@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: MIT */
+/* The default paths, defined once for the daemon and the command line. */
+#pragma once
+
+#define SLICEKEEPER_CONFIG_PATH "/etc/slicekeeper/slicekeeperd.conf"
+#define SLICEKEEPER_PIDFILES_DIR "/etc/slicekeeper/pidfiles.d"
+#define SLICEKEEPER_RUNTIME_DIR "/run/slicekeeper"
+#define SLICEKEEPER_CONTROL_SOCKET SLICEKEEPER_RUNTIME_DIR "/control.sock"
