@@ -183,21 +183,6 @@ static int group_add_pattern(Attacher *a, const char *path, const char *pattern)
         return strv_extend(&g->patterns, pattern);
 }
 
-/* GROUP is a path ("a/b") or, when unique, a name. */
-static const TreeNode *resolve_group(const Tree *tree, const char *group) {
-        const TreeNode *found = NULL;
-
-        if (strchr(group, '/'))
-                return tree_find(tree, group);
-        for (size_t i = 0; i < tree->n_nodes; i++)
-                if (streq(tree->nodes[i]->name, group)) {
-                        if (found)
-                                return NULL; /* ambiguous */
-                        found = tree->nodes[i];
-                }
-        return found;
-}
-
 static void watches_rebuild(Attacher *a);
 
 int attacher_set_groups(Attacher *a, Tree *tree, char *const *local_entries) {
@@ -214,13 +199,12 @@ int attacher_set_groups(Attacher *a, Tree *tree, char *const *local_entries) {
         for (size_t i = 0; local_entries && local_entries[i]; i++) {
                 _cleanup_(freep) char *group = strdup(local_entries[i]);
                 char *colon = group ? strchr(group, ':') : NULL;
-                const TreeNode *n;
+                TreeNode *n = NULL;
 
                 if (!colon)
                         return -ENOMEM; /* validated at config time: only allocation can fail here */
                 *colon = 0;
-                n = tree ? resolve_group(tree, group) : NULL;
-                if (!n) {
+                if (!tree || tree_resolve_group(tree, group, &n) < 0) {
                         log_warning("PidFiles=%s: no group \"%s\" in the tree (or the name is ambiguous); ignored "
                                     "until the tree has it.", local_entries[i], group);
                         r = strv_extend(&a->unresolved, local_entries[i]);

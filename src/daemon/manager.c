@@ -387,26 +387,19 @@ static void on_sample(Sampler *sampler, const RingSlot *slot, void *userdata) {
 
 /* GROUP is a path or a unique name, as in PidFiles=. */
 static const TreeNode *manager_find_group(const Manager *m, const char *group, const char **ret_error) {
-        const TreeNode *found = NULL;
+        TreeNode *found = NULL;
+        int r;
 
         if (!m->tree) {
                 *ret_error = "no tree applied yet";
                 return NULL;
         }
-        if (strchr(group, '/')) {
-                found = tree_find(m->tree, group);
-                *ret_error = found ? NULL : "no such group in the tree";
-                return found;
+        r = tree_resolve_group(m->tree, group, &found);
+        if (r < 0) {
+                *ret_error = r == -ENOTUNIQ ? "ambiguous group name: give its path" : "no such group in the tree";
+                return NULL;
         }
-        for (size_t i = 0; i < m->tree->n_nodes; i++)
-                if (streq(m->tree->nodes[i]->name, group)) {
-                        if (found) {
-                                *ret_error = "ambiguous group name: give its path";
-                                return NULL;
-                        }
-                        found = m->tree->nodes[i];
-                }
-        *ret_error = found ? NULL : "no such group in the tree";
+        *ret_error = NULL;
         return found;
 }
 

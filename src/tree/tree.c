@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,6 +158,27 @@ int tree_add(Tree *t, const char *path, TreeNode **ret) {
 
 TreeNode *tree_find(const Tree *t, const char *path) {
         return strmap_get(&t->by_path, path);
+}
+
+int tree_resolve_group(const Tree *t, const char *group, TreeNode **ret) {
+        TreeNode *found = NULL;
+
+        assert(t);
+        assert(group);
+        if (strchr(group, '/'))
+                found = tree_find(t, group);
+        else
+                for (size_t i = 0; i < t->n_nodes; i++)
+                        if (streq(t->nodes[i]->name, group)) {
+                                if (found)
+                                        return -ENOTUNIQ;
+                                found = t->nodes[i];
+                        }
+        if (!found)
+                return -ENOENT;
+        if (ret)
+                *ret = found;
+        return 0;
 }
 
 uint64_t tree_settings_effective(const TreeSettings *s, TreeProp p) {

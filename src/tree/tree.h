@@ -60,6 +60,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Tree *, tree_unref)
 /* Adds the group at `path`; its parent is linked when present. -EEXIST if the path exists. */
 int tree_add(Tree *t, const char *path, TreeNode **ret);
 TreeNode *tree_find(const Tree *t, const char *path);
+/* The group GROUP names: a path ("a/b") when it holds a '/', else the name of exactly one group ("b", or a
+ * top-level "a"). 0 with the node in *ret; -ENOENT when no group has it; -ENOTUNIQ when several groups
+ * share the name (give the path). Used by PidFiles= and exec-args. */
+int tree_resolve_group(const Tree *t, const char *group, TreeNode **ret);
 
 /* The value systemd will hold for the property: the set one, or the default. */
 uint64_t tree_settings_effective(const TreeSettings *s, TreeProp p);

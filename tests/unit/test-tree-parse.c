@@ -1082,6 +1082,52 @@ TEST(test_tree_find_empty_tree) {
         ASSERT_TRUE(tree_find(t, "a") == NULL);
 }
 
+/* PidFiles= and exec-args name a group by path or by a name no other group has. */
+TEST(test_tree_resolve_group) {
+        _cleanup_(tree_unrefp) Tree *t = parse_ok(
+                "{\"slices\": {\"a\": {\"children\": {\"b\": {}, \"c\": {}}}, \"d\": {\"children\": {\"c\": {}}},"
+                " \"e\": {\"children\": {\"e\": {}}}}}");
+        TreeNode *n = NULL, *sentinel = (TreeNode *) 1;
+
+        /* a path is looked up as it is */
+        ASSERT_EQ_INT(tree_resolve_group(t, "a/b", &n), 0);
+        ASSERT_TRUE(n == find_ok(t, "a/b"));
+        ASSERT_EQ_INT(tree_resolve_group(t, "d/c", &n), 0);
+        ASSERT_TRUE(n == find_ok(t, "d/c")); /* its name is shared, its path is not */
+        /* a unique name, nested or top-level */
+        ASSERT_EQ_INT(tree_resolve_group(t, "b", &n), 0);
+        ASSERT_TRUE(n == find_ok(t, "a/b"));
+        ASSERT_EQ_INT(tree_resolve_group(t, "d", &n), 0);
+        ASSERT_TRUE(n == find_ok(t, "d"));
+        ASSERT_EQ_INT(tree_resolve_group(t, "b", NULL), 0);
+        /* a shared name is refused, also when one of its groups is top-level: its path has no '/' */
+        n = sentinel;
+        ASSERT_EQ_INT(tree_resolve_group(t, "c", &n), -ENOTUNIQ);
+        ASSERT_EQ_INT(tree_resolve_group(t, "e", &n), -ENOTUNIQ);
+        ASSERT_TRUE(n == sentinel); /* untouched on failure */
+        ASSERT_EQ_INT(tree_resolve_group(t, "e/e", &n), 0);
+        ASSERT_TRUE(n == find_ok(t, "e/e"));
+        /* nothing there: neither a path nor a name falls back to the other */
+        n = sentinel;
+        ASSERT_EQ_INT(tree_resolve_group(t, "x", &n), -ENOENT);
+        ASSERT_EQ_INT(tree_resolve_group(t, "a/x", &n), -ENOENT);
+        ASSERT_EQ_INT(tree_resolve_group(t, "x/b", &n), -ENOENT);
+        ASSERT_EQ_INT(tree_resolve_group(t, "a/", &n), -ENOENT);
+        ASSERT_EQ_INT(tree_resolve_group(t, "/b", &n), -ENOENT);
+        ASSERT_EQ_INT(tree_resolve_group(t, "", &n), -ENOENT);
+        ASSERT_EQ_INT(tree_resolve_group(t, "B", &n), -ENOENT);
+        ASSERT_TRUE(n == sentinel);
+}
+
+TEST(test_tree_resolve_group_empty_tree) {
+        _cleanup_(tree_unrefp) Tree *t = tree_new(TREE_SCHEMA_NATIVE);
+        TreeNode *n = NULL;
+
+        ASSERT_EQ_INT(tree_resolve_group(t, "a", &n), -ENOENT);
+        ASSERT_EQ_INT(tree_resolve_group(t, "a/b", &n), -ENOENT);
+        ASSERT_TRUE(n == NULL);
+}
+
 TEST(test_tree_add) {
         _cleanup_(tree_unrefp) Tree *t = tree_new(TREE_SCHEMA_NATIVE);
         TreeNode *a = NULL, *ab = NULL;
@@ -1182,6 +1228,8 @@ int main(void) {
         RUN(test_group_count_limit_counts_nested);
         RUN(test_tree_find);
         RUN(test_tree_find_empty_tree);
+        RUN(test_tree_resolve_group);
+        RUN(test_tree_resolve_group_empty_tree);
         RUN(test_tree_add);
         RUN(test_tree_path_depth);
         RUN(test_tree_ref_unref);
