@@ -74,6 +74,7 @@ struct Attacher {
         bool running, again;
         uint64_t passes;
         uint64_t calls_sent;      /* D-Bus requests to move processes, since start */
+        uint64_t calls_dropped;   /* of those, in flight when their groups were replaced (their replies ignored) */
         uint64_t moved_total;     /* processes moved, since start */
         uint64_t refusals_logged; /* refusal lines written to the journal, since start */
         size_t n_refusals;        /* records kept over all groups (bounded by REFUSALS_TOTAL_MAX) */
@@ -126,6 +127,7 @@ static Group *group_free(Group *g) {
 DEFINE_TRIVIAL_CLEANUP_FUNC(Group *, group_free)
 
 static void groups_clear(Attacher *a) {
+        a->calls_dropped += a->calls;
         for (size_t i = 0; i < a->n_groups; i++)
                 group_free(a->groups[i]);
         free(a->groups);
@@ -826,10 +828,11 @@ json_t *attacher_status_json(const Attacher *a) {
 
         for (size_t i = 0; groups && i < a->n_groups; i++)
                 json_object_set_new(groups, a->groups[i]->path, group_status_json(a->groups[i]));
-        o = json_pack("{s:o, s:o, s:I, s:{s:I, s:I}, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "groups",
+        o = json_pack("{s:o, s:o, s:I, s:{s:I, s:I}, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "groups",
                       groups ? groups : json_object(), "unresolved", json_array(), "passes", (json_int_t) a->passes,
                       "last_pass", "usec", (json_int_t) a->last_pass_usec, "moved", (json_int_t) a->last_pass_moved,
                       "moved_total", (json_int_t) a->moved_total, "calls", (json_int_t) a->calls_sent,
+                      "calls_dropped", (json_int_t) a->calls_dropped,
                       "refusal_records", "kept", (json_int_t) a->n_refusals, "max", (json_int_t) REFUSALS_TOTAL_MAX,
                       "per_group_max", (json_int_t) REFUSALS_GROUP_MAX, "logged", (json_int_t) a->refusals_logged);
         for (size_t i = 0; o && a->unresolved && a->unresolved[i]; i++)
