@@ -478,7 +478,7 @@ def test_10000_bad_pid_files_renamed_three_times_leave_a_bounded_status(daemon, 
 
 # Issue 11: callback userdata never points into an array that moves -----------------------------------
 
-SWITCH_GROUPS = 8
+SWITCH_GROUPS = 64  # twice the requests the attacher keeps in flight: a pass lasts long enough to be cut into
 
 
 def test_groups_replaced_while_their_moves_are_in_flight(daemon, slices, tb):
@@ -506,13 +506,14 @@ def test_groups_replaced_while_their_moves_are_in_flight(daemon, slices, tb):
     daemon.write_tree(tree('c'))
     daemon.start()
     side, switches = 'c', 0
-    # Each switch is written as soon as the previous one's groups exist, i.e. while their pass runs.
-    while daemon.status()['tasks']['calls_dropped'] == 0:
-        assert switches < 50, f'no tree change landed while moves were in flight: {daemon.status()["tasks"]}'
+    # Each switch is written as soon as the previous one's groups sent requests, i.e. while their pass runs.
+    while (t := daemon.status()['tasks'])['calls_dropped'] == 0:
+        assert switches < 50, f'no tree change landed while moves were in flight: {t}'
         side = 'd' if side == 'c' else 'c'
         daemon.write_tree(tree(side))
         switches += 1
-        daemon.wait_status(lambda s: group(side, 0) in s['tasks']['groups'], 10, what=f'switch {switches} read')
+        daemon.wait_status(lambda s: group(side, 0) in s['tasks']['groups'] and s['tasks']['calls'] > t['calls'],
+                           10, what=f'switch {switches} read and its moves sent')
     status = daemon.wait_status(
         lambda s: all(s['tasks']['groups'][group(side, i)]['pids'] == [pids[i]] for i in range(SWITCH_GROUPS)),
         20, what='every process in the last tree\'s groups')
