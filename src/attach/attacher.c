@@ -65,7 +65,7 @@ struct Attacher {
         JobWatch *jobs;
         pid_t pid_max;
 
-        Group *groups;
+        Group **groups;     /* each allocated on its own: its request, job watch and timer carry the Group * */
         size_t n_groups;
         char **unresolved;
         size_t in_flight;   /* groups of this pass not finished (queued or sent), +1 while sending */
@@ -74,6 +74,7 @@ struct Attacher {
         bool running, again;
         uint64_t passes;
         uint64_t calls_sent;      /* D-Bus requests to move processes, since start */
+        uint64_t calls_dropped;   /* of those, in flight when their groups were replaced (their replies ignored) */
         uint64_t moved_total;     /* processes moved, since start */
         uint64_t refusals_logged; /* refusal lines written to the journal, since start */
         size_t n_refusals;        /* records kept over all groups (bounded by REFUSALS_TOTAL_MAX) */
@@ -103,7 +104,10 @@ static void pass_end(Attacher *a) {
 
 /* ---- groups ---- */
 
-static void group_done(Group *g) {
+/* Drops the group's request, job watch and timer with it: none of its callbacks can run afterwards. */
+static Group *group_free(Group *g) {
+        if (!g)
+                return NULL;
         job_watch_cancel(g->attacher->jobs, g);
         sd_event_source_disable_unref(g->job_timer);
         sd_bus_slot_unref(g->slot);
@@ -116,11 +120,16 @@ static void group_done(Group *g) {
         free(g->pids);
         free(g->sending);
         refusal_list_done(&g->refusals, &g->attacher->n_refusals);
+        free(g);
+        return NULL;
 }
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(Group *, group_free)
+
 static void groups_clear(Attacher *a) {
+        a->calls_dropped += a->calls;
         for (size_t i = 0; i < a->n_groups; i++)
-                group_done(&a->groups[i]);
+                group_free(a->groups[i]);
         free(a->groups);
         a->groups = NULL;
         a->n_groups = 0;
@@ -132,8 +141,8 @@ static void groups_clear(Attacher *a) {
 
 static Group *group_find(Attacher *a, const char *path) {
         for (size_t i = 0; i < a->n_groups; i++)
-                if (streq(a->groups[i].path, path))
-                        return &a->groups[i];
+                if (streq(a->groups[i]->path, path))
+                        return a->groups[i];
         return NULL;
 }
 
@@ -142,35 +151,34 @@ static int group_add_pattern(Attacher *a, const char *path, const char *pattern)
         int r;
 
         if (!g) {
-                _cleanup_(freep) char *slice = NULL, *scope = NULL;
-                Group *n;
+                _cleanup_(group_freep) Group *created = NULL;
+                Group **grown;
+                char *full;
 
-                r = unit_name_from_path(a->root, path, &slice);
+                created = calloc(1, sizeof(Group));
+                if (!created)
+                        return -ENOMEM;
+                *created = (Group) { .attacher = a, .refusals = REFUSAL_LIST_INIT };
+                created->path = strdup(path);
+                if (!created->path)
+                        return -ENOMEM;
+                r = unit_name_from_path(a->root, path, &created->slice);
                 if (r >= 0)
-                        r = unit_name_group_scope(slice, &scope);
-                if (r < 0)
-                        return r;
-                n = realloc(a->groups, (a->n_groups + 1) * sizeof(Group));
-                if (!n)
-                        return -ENOMEM;
-                a->groups = n;
-                g = &a->groups[a->n_groups];
-                *g = (Group) { .attacher = a, .refusals = REFUSAL_LIST_INIT };
-                g->path = strdup(path);
-                if (!g->path)
-                        return -ENOMEM;
-                a->n_groups++;
-                g->slice = TAKE_PTR(slice);
-                g->scope = TAKE_PTR(scope);
-                r = unit_name_slice_cgroup_path(g->slice, &g->scope_cgroup);
+                        r = unit_name_group_scope(created->slice, &created->scope);
+                if (r >= 0)
+                        r = unit_name_slice_cgroup_path(created->slice, &created->scope_cgroup);
                 if (r < 0)
                         return r;
                 /* The scope's cgroup sits in its slice's. */
-                char *full;
-                if (asprintf(&full, "%s/%s", g->scope_cgroup, g->scope) < 0)
+                if (asprintf(&full, "%s/%s", created->scope_cgroup, created->scope) < 0)
                         return -ENOMEM;
-                free(g->scope_cgroup);
-                g->scope_cgroup = full;
+                free(created->scope_cgroup);
+                created->scope_cgroup = full;
+                grown = realloc(a->groups, (a->n_groups + 1) * sizeof(Group *));
+                if (!grown)
+                        return -ENOMEM;
+                a->groups = grown;
+                g = a->groups[a->n_groups++] = TAKE_PTR(created);
         }
         if (strv_contains(g->patterns, pattern))
                 return 0;
@@ -351,7 +359,7 @@ static int group_send(Group *g, bool attach);
 /* Sends queued groups while request slots are free. */
 static void send_queued(Attacher *a) {
         for (; a->send_next < a->n_groups && a->calls < CALLS_MAX; a->send_next++) {
-                Group *g = &a->groups[a->send_next];
+                Group *g = a->groups[a->send_next];
 
                 if (!g->queued)
                         continue;
@@ -582,7 +590,7 @@ static void pass_start(Attacher *a) {
         a->pass_moved = 0;
         a->in_flight = 1; /* held until every group has sent */
         for (size_t i = 0; i < a->n_groups; i++)
-                group_pass(a, &a->groups[i], &procs);
+                group_pass(a, a->groups[i], &procs);
         proc_table_done(&procs);
         a->send_next = 0;
         send_queued(a);
@@ -620,8 +628,8 @@ static bool name_matches(const Attacher *a, const char *dir, const char *name) {
 
         snprintf(full, sizeof(full), "%s/%s", dir, name);
         for (size_t i = 0; i < a->n_groups; i++)
-                for (size_t p = 0; a->groups[i].patterns && a->groups[i].patterns[p]; p++)
-                        if (fnmatch(a->groups[i].patterns[p], full, FNM_PATHNAME | FNM_NOESCAPE) == 0)
+                for (size_t p = 0; a->groups[i]->patterns && a->groups[i]->patterns[p]; p++)
+                        if (fnmatch(a->groups[i]->patterns[p], full, FNM_PATHNAME | FNM_NOESCAPE) == 0)
                                 return true;
         return false;
 }
@@ -655,8 +663,8 @@ static int watches_add(InotifyWatch *w, void *userdata) {
 
         watches_forget(a);
         for (size_t i = 0; i < a->n_groups; i++)
-                for (size_t p = 0; a->groups[i].patterns && a->groups[i].patterns[p]; p++) {
-                        _cleanup_(freep) char *dir = strdup(a->groups[i].patterns[p]);
+                for (size_t p = 0; a->groups[i]->patterns && a->groups[i]->patterns[p]; p++) {
+                        _cleanup_(freep) char *dir = strdup(a->groups[i]->patterns[p]);
                         char *slash, *wild;
                         int wd;
 
@@ -803,11 +811,12 @@ json_t *attacher_status_json(const Attacher *a) {
         json_t *groups = json_object(), *o;
 
         for (size_t i = 0; groups && i < a->n_groups; i++)
-                json_object_set_new(groups, a->groups[i].path, group_status_json(&a->groups[i]));
-        o = json_pack("{s:o, s:o, s:I, s:{s:I, s:I}, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "groups",
+                json_object_set_new(groups, a->groups[i]->path, group_status_json(a->groups[i]));
+        o = json_pack("{s:o, s:o, s:I, s:{s:I, s:I}, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "groups",
                       groups ? groups : json_object(), "unresolved", json_array(), "passes", (json_int_t) a->passes,
                       "last_pass", "usec", (json_int_t) a->last_pass_usec, "moved", (json_int_t) a->last_pass_moved,
                       "moved_total", (json_int_t) a->moved_total, "calls", (json_int_t) a->calls_sent,
+                      "calls_dropped", (json_int_t) a->calls_dropped,
                       "refusal_records", "kept", (json_int_t) a->n_refusals, "max", (json_int_t) REFUSALS_TOTAL_MAX,
                       "per_group_max", (json_int_t) REFUSALS_GROUP_MAX, "logged", (json_int_t) a->refusals_logged);
         for (size_t i = 0; o && a->unresolved && a->unresolved[i]; i++)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -82,7 +83,10 @@ struct Pass {
         size_t n_cands;
         StrMap cand_by_unit;
         size_t n_get_pending, next_get;
-        Op *ops;
+        /* Each op is allocated on its own: its requests, job watch and timer carry the Op * as userdata,
+         * while the array of pointers grows during planning and is sorted. The candidates' array instead
+         * is allocated once at its final size before any request is sent (cands_add never grows it). */
+        Op **ops;
         size_t n_ops, next, stage_end, in_flight, n_finished;
         sd_bus_slot *list_slot;
         usec_t started_usec, finished_usec;
@@ -185,7 +189,7 @@ bool realizer_is_protected(const Realizer *r, const char *unit, const char *path
 }
 
 static int op_order(const void *a, const void *b) {
-        const Op *x = a, *y = b;
+        const Op *x = *(Op *const *) a, *y = *(Op *const *) b;
 
         if (x->kind != y->kind)
                 return (int) x->kind - (int) y->kind;
@@ -438,18 +442,26 @@ static int op_start(Op *op) {
 
 /* ---- pass ---- */
 
+/* Drops the op's request, job watch and timer with it: none of its callbacks can run afterwards. */
+static Op *op_free(Op *op) {
+        if (!op)
+                return NULL;
+        job_watch_cancel(op->pass->realizer->jobs, op);
+        sd_bus_slot_unref(op->slot);
+        sd_event_source_disable_unref(op->timer);
+        free(op->unit);
+        free(op->path);
+        free(op->error);
+        free(op->job);
+        free(op);
+        return NULL;
+}
+
 static void pass_free(Pass *p) {
         if (!p)
                 return;
-        for (size_t i = 0; i < p->n_ops; i++) {
-                job_watch_cancel(p->realizer->jobs, &p->ops[i]);
-                sd_bus_slot_unref(p->ops[i].slot);
-                sd_event_source_disable_unref(p->ops[i].timer);
-                free(p->ops[i].unit);
-                free(p->ops[i].path);
-                free(p->ops[i].error);
-                free(p->ops[i].job);
-        }
+        for (size_t i = 0; i < p->n_ops; i++)
+                op_free(p->ops[i]);
         free(p->ops);
         for (size_t i = 0; i < p->n_cands; i++) {
                 sd_bus_slot_unref(p->cands[i].slot);
@@ -472,7 +484,7 @@ static uint64_t pass_sent_hash(const Pass *p) {
         bool any = false;
 
         for (size_t i = 0; i < p->n_ops; i++) {
-                const Op *op = &p->ops[i];
+                const Op *op = p->ops[i];
                 _cleanup_(freep) char *v = NULL;
                 json_t *props;
 
@@ -499,9 +511,9 @@ static void pass_complete(Pass *p) {
         p->finished = true;
         p->finished_usec = now_usec(CLOCK_REALTIME);
         for (size_t i = 0; i < p->n_ops; i++) {
-                counts[p->ops[i].state]++;
-                if (p->ops[i].state == OP_DONE)
-                        kinds[p->ops[i].kind]++;
+                counts[p->ops[i]->state]++;
+                if (p->ops[i]->state == OP_DONE)
+                        kinds[p->ops[i]->kind]++;
         }
         if (!r->dry_run && (counts[OP_DONE] || counts[OP_FAILED]))
                 log_info("Pass finished: %zu created, %zu updated, %zu stopped, %zu failed, %zu skipped.",
@@ -544,7 +556,7 @@ static void pass_step(Pass *p) {
         for (;;) {
                 /* Start what the current stage still has, up to the in-flight cap. */
                 while (p->next < p->stage_end && p->in_flight < MAX_IN_FLIGHT) {
-                        Op *op = &p->ops[p->next++];
+                        Op *op = p->ops[p->next++];
                         int k;
 
                         if (op->state != OP_PENDING) {
@@ -566,7 +578,7 @@ static void pass_step(Pass *p) {
                         /* The stage is done: children wait for their parents, parents for their children. */
                         size_t end = p->next + 1;
 
-                        while (end < p->n_ops && same_stage(&p->ops[p->next], &p->ops[end]))
+                        while (end < p->n_ops && same_stage(p->ops[p->next], p->ops[end]))
                                 end++;
                         p->stage_end = end;
                         continue;
@@ -581,17 +593,20 @@ static void pass_step(Pass *p) {
 
 static int ops_add(Pass *p, size_t *cap, PlanOp kind, const char *unit, const char *path, const TreeNode *node,
                    uint32_t mask, bool accounting) {
-        Op *op;
+        _cleanup_(freep) Op *op = NULL;
 
+        assert(p->next == 0 && p->in_flight == 0); /* planning: no op has been started */
         if (p->n_ops == *cap) {
                 size_t ncap = MAX(*cap * 2, (size_t) 16);
-                Op *n = realloc(p->ops, ncap * sizeof(Op));
+                Op **n = realloc(p->ops, ncap * sizeof(Op *));
                 if (!n)
                         return -ENOMEM;
                 p->ops = n;
                 *cap = ncap;
         }
-        op = &p->ops[p->n_ops];
+        op = malloc(sizeof(Op));
+        if (!op)
+                return -ENOMEM;
         *op = (Op) {
                 .pass = p, .kind = kind, .node = node, .mask = mask, .accounting = accounting,
                 .depth = tree_path_depth(path), .index = p->n_ops, .state = OP_PENDING,
@@ -603,7 +618,7 @@ static int ops_add(Pass *p, size_t *cap, PlanOp kind, const char *unit, const ch
                 free(op->path);
                 return -ENOMEM;
         }
-        p->n_ops++;
+        p->ops[p->n_ops++] = TAKE_PTR(op);
         return 0;
 }
 
@@ -656,7 +671,7 @@ static int pass_plan(Pass *p) {
                 if (!c->have_props || c->accounting_on || !n)
                         continue;
                 for (size_t j = 0; j < p->n_ops && !planned; j++)
-                        planned = streq(p->ops[j].unit, c->unit);
+                        planned = streq(p->ops[j]->unit, c->unit);
                 if (!planned) {
                         k = ops_add(p, &cap, PLAN_CHANGE, c->unit, c->path, n, 0, true);
                         if (k < 0)
@@ -694,7 +709,7 @@ static int pass_plan(Pass *p) {
         /* Apply the rules: only ours are stopped, protected units are never touched, a slice that still
          * holds processes is not stopped (that would kill them). */
         for (size_t i = 0; i < p->n_ops; i++) {
-                Op *op = &p->ops[i];
+                Op *op = p->ops[i];
                 Candidate *c = strmap_get(&p->cand_by_unit, op->unit);
                 char msg[160];
 
@@ -715,7 +730,7 @@ static int pass_plan(Pass *p) {
                         c->sent = true;
         }
         if (p->n_ops > 0)
-                qsort(p->ops, p->n_ops, sizeof(Op), op_order);
+                qsort(p->ops, p->n_ops, sizeof(Op *), op_order);
         return 0;
 }
 
@@ -726,7 +741,7 @@ static void pass_observed(Pass *p) {
         if (k < 0) {
                 log_error_errno(k, "Cannot compute plan: %s", STRERROR(k));
                 for (size_t i = 0; i < p->n_ops; i++)
-                        p->ops[i].state = OP_FAILED;
+                        p->ops[i]->state = OP_FAILED;
         }
         if (p->realizer->dry_run) {
                 pass_complete(p);
@@ -791,8 +806,9 @@ static int cands_add(Pass *p, size_t *cap, const char *unit, const char *path, b
                 c->owned |= owned;
                 return 0;
         }
+        assert(p->next_get == 0 && p->n_get_pending == 0); /* no GetAll holds a Candidate * yet */
         if (p->n_cands == *cap)
-                return -ENOBUFS; /* sized up front */
+                return -ENOBUFS; /* sized up front: the array never moves */
         c = &p->cands[p->n_cands];
         *c = (Candidate) { .pass = p, .desired = desired, .owned = owned, .tasks_current = UINT64_MAX };
         c->unit = strdup(unit);
@@ -1152,8 +1168,8 @@ static json_t *settings_json(const TreeSettings *s, uint32_t mask) {
 
 static const Op *find_op(const Pass *p, const char *unit) {
         for (size_t i = 0; p && i < p->n_ops; i++)
-                if (streq(p->ops[i].unit, unit))
-                        return &p->ops[i];
+                if (streq(p->ops[i]->unit, unit))
+                        return p->ops[i];
         return NULL;
 }
 
@@ -1205,8 +1221,8 @@ json_t *realizer_plan_json(const Realizer *r, bool include_done) {
         json_t *a = json_array();
 
         for (size_t i = 0; a && p && i < p->n_ops; i++)
-                if (include_done || p->ops[i].state != OP_DONE)
-                        json_array_append_new(a, op_json(&p->ops[i]));
+                if (include_done || p->ops[i]->state != OP_DONE)
+                        json_array_append_new(a, op_json(p->ops[i]));
         return a;
 }
 
@@ -1225,7 +1241,7 @@ void realizer_counts(const Realizer *r, size_t *ret_slices, size_t *ret_failed) 
         size_t failed = 0;
 
         for (size_t i = 0; r->last && i < r->last->n_ops; i++)
-                failed += r->last->ops[i].state == OP_FAILED;
+                failed += r->last->ops[i]->state == OP_FAILED;
         *ret_slices = r->desired ? r->desired->n_nodes : 0;
         *ret_failed = failed;
 }

@@ -474,3 +474,51 @@ def test_10000_bad_pid_files_renamed_three_times_leave_a_bounded_status(daemon, 
                                 what='the records of the removed files dropped')
     assert status['tasks']['groups'][GROUP]['last_refusal'] is None
     assert 'every match is read again' in daemon.journal(full=True)
+
+
+# Issue 11: callback userdata never points into an array that moves -----------------------------------
+
+SWITCH_GROUPS = 64  # twice the requests the attacher keeps in flight: a pass lasts long enough to be cut into
+
+
+def test_groups_replaced_while_their_moves_are_in_flight(daemon, slices, tb):
+    """A tree change replaces the groups while their requests are still in flight (each change hands
+    every pid file to another group): the old groups' replies are dropped with them and never land in
+    freed or moved memory (the sanitizer build aborts on that), and the last tree's groups get every
+    process."""
+    d = APP_DIR
+    tb.run(['mkdir', '-p', d])
+    tb.run(['systemd-run', '--unit=apps', 'sh', '-c',
+            f'for i in $(seq 0 {SWITCH_GROUPS - 1}); do sleep 300 & echo $! > {d}/p$i.tmp && '
+            f'mv {d}/p$i.tmp {d}/p$i.pid; done; wait'])
+    files = [f'{d}/p{i}.pid' for i in range(SWITCH_GROUPS)]
+    wait_for(lambda: tb.run(['test', '-s', files[-1]], check=False).returncode == 0, 5, what='the pid files')
+    pids = [int(tb.run(['cat', f]).stdout) for f in files]
+
+    def group(side, i):
+        return f'test_cgroup_{side}{i}'
+
+    def tree(side):
+        """Both sets of slices always; only SIDE's have pid files (so no slice is ever stopped)."""
+        return {'slices': {group(s, i): {'pid_files': [files[i]]} if s == side else {}
+                           for s in 'cd' for i in range(SWITCH_GROUPS)}}
+
+    daemon.write_tree(tree('c'))
+    daemon.start()
+    side, switches = 'c', 0
+    # Each switch is written as soon as the previous one's groups sent requests, i.e. while their pass runs.
+    while (t := daemon.status()['tasks'])['calls_dropped'] == 0:
+        assert switches < 50, f'no tree change landed while moves were in flight: {t}'
+        side = 'd' if side == 'c' else 'c'
+        daemon.write_tree(tree(side))
+        switches += 1
+        daemon.wait_status(lambda s: group(side, 0) in s['tasks']['groups'] and s['tasks']['calls'] > t['calls'],
+                           10, what=f'switch {switches} read and its moves sent')
+    status = daemon.wait_status(
+        lambda s: all(s['tasks']['groups'][group(side, i)]['pids'] == [pids[i]] for i in range(SWITCH_GROUPS)),
+        20, what='every process in the last tree\'s groups')
+    for i, pid in enumerate(pids):
+        assert cgroup_of(tb, pid) == f'/{group(side, i)}.slice/{group(side, i)}.scope', pid
+    print(f'groups replaced {switches} times; {status["tasks"]["calls_dropped"]} of '
+          f'{status["tasks"]["calls"]} requests were in flight then')
+    daemon.stop_cleanly()  # the sanitizer build: no leak, nothing freed used
