@@ -179,7 +179,7 @@ def big_status_tree():
 
 
 def test_clients_that_leave_early_or_mid_answer_harm_nobody(daemon, slices, tb):
-    start(daemon, slices, tree=big_status_tree(), request_timeout=REQUEST_TIMEOUT)
+    start(daemon, slices, tree=big_status_tree())
     status = daemon.wait_status(lambda s: s['tasks']['refusal_records']['kept'] == 64, 10, what='64 refusals')
     size = len(daemon.ctl('status', '--json').stdout)
     assert size > 400 * 1024, size
