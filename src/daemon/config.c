@@ -22,6 +22,7 @@ typedef enum KeyType {
         KEY_STRING,
         KEY_STRV,    /* whitespace-separated, appended on repeat */
         KEY_SEC,
+        KEY_TIMEOUT, /* a duration between 1 s and 1 h */
         KEY_U64,
         KEY_ROOT,
         KEY_AUTH,
@@ -54,7 +55,9 @@ static const ConfigKey keys[] = {
         K("Redis", "Prefix", KEY_STRING, redis_prefix),
         K("Redis", "ExpireSec", KEY_U64, redis_expire_sec),
         K("Web", "Listen", KEY_STRING, web_listen),
+        K("Web", "StallTimeoutSec", KEY_TIMEOUT, web_stall_timeout_usec),
         K("Control", "Socket", KEY_STRING, control_socket),
+        K("Control", "RequestTimeoutSec", KEY_TIMEOUT, control_request_timeout_usec),
 };
 
 static int set_string(char **field, const char *value) {
@@ -73,6 +76,8 @@ void config_init(Config *c) {
                 .tasks_interval_usec = 30 * USEC_PER_SEC,
                 .sample_interval_usec = USEC_PER_SEC,
                 .redis_expire_sec = 300,
+                .web_stall_timeout_usec = 30 * USEC_PER_SEC,
+                .control_request_timeout_usec = 10 * USEC_PER_SEC,
         };
         set_string(&c->redis_prefix, "cgroup_arch");
         set_string(&c->web_listen, "127.0.0.1:43409");
@@ -203,13 +208,16 @@ int config_set(Config *c, const char *section, const char *key, const char *valu
                 }
                 return 0;
         }
-        case KEY_SEC: {
-                usec_t u;
+        case KEY_SEC:
+        case KEY_TIMEOUT: {
+                /* A timeout shorter than a second would drop clients that are merely slow. */
+                bool timeout = k->type == KEY_TIMEOUT;
+                usec_t u, min_usec = timeout ? USEC_PER_SEC : 1, max_usec = (timeout ? 1 : 24) * 3600 * USEC_PER_SEC;
 
                 r = parse_sec(value, &u);
-                if (r < 0 || u == 0 || u > 24 * 3600 * USEC_PER_SEC) {
-                        snprintf(error, error_size, "%s=%s is not a duration between 1ms and 24h (e.g. 30, 1.5, 500ms)",
-                                 key, value);
+                if (r < 0 || u < min_usec || u > max_usec) {
+                        snprintf(error, error_size, "%s=%s is not a duration between %s (e.g. 30, 1.5, 500ms)", key,
+                                 value, timeout ? "1s and 1h" : "1ms and 24h");
                         return -EINVAL;
                 }
                 *(usec_t *) field = u;

@@ -22,7 +22,9 @@ typedef struct Config {
         char *redis_address, *redis_prefix;
         uint64_t redis_expire_sec;
         char *web_listen;
+        usec_t web_stall_timeout_usec;
         char *control_socket;
+        usec_t control_request_timeout_usec;
         unsigned n_keys_set, n_pid_file_keys_set; /* to hold drop-ins to PidFiles= only */
 } Config;
 

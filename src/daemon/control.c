@@ -12,8 +12,6 @@
 #include "log.h"
 #include "time-util.h"
 
-#define CLIENT_TIMEOUT_USEC (10 * USEC_PER_SEC)
-
 typedef struct Client Client;
 struct Client {
         ControlServer *server;
@@ -35,6 +33,7 @@ struct ControlServer {
         size_t n_clients;
         ControlHandler handler;
         void *userdata;
+        usec_t timeout_usec; /* for a request line to be complete, and again for its answer to be taken */
         uint64_t accepted, refused_not_root, refused_busy, errors, timed_out;
 };
 
@@ -164,11 +163,14 @@ static int on_client_io(sd_event_source *es _unused_, int fd, uint32_t revents, 
 
 static int on_client_timeout(sd_event_source *es _unused_, uint64_t usec _unused_, void *userdata) {
         Client *c = userdata;
+        char message[64];
 
         /* A request line still incomplete is answered; an answer still not taken is given up. */
         c->server->timed_out++;
-        if (c->out || client_answer(c, json_pack("{s:s}", "error", "no complete request line within 10 s")) < 0 ||
-            sd_event_source_set_time_relative(c->timeout, CLIENT_TIMEOUT_USEC) < 0 ||
+        snprintf(message, sizeof(message), "no complete request line within %g s",
+                 (double) c->server->timeout_usec / USEC_PER_SEC);
+        if (c->out || client_answer(c, json_pack("{s:s}", "error", message)) < 0 ||
+            sd_event_source_set_time_relative(c->timeout, c->server->timeout_usec) < 0 ||
             sd_event_source_set_enabled(c->timeout, SD_EVENT_ONESHOT) < 0)
                 client_free(c);
         return 0;
@@ -233,15 +235,15 @@ static int on_accept(sd_event_source *es _unused_, int fd, uint32_t revents _unu
         c->fd = TAKE_FD(cfd);
         r = sd_event_add_io(s->event, &c->io, c->fd, EPOLLIN, on_client_io, c);
         if (r >= 0)
-                r = sd_event_add_time_relative(s->event, &c->timeout, CLOCK_MONOTONIC, CLIENT_TIMEOUT_USEC, 0,
+                r = sd_event_add_time_relative(s->event, &c->timeout, CLOCK_MONOTONIC, s->timeout_usec, 0,
                                                on_client_timeout, c);
         if (r < 0)
                 client_free(c);
         return 0;
 }
 
-int control_server_new(sd_event *event, const char *path, ControlHandler handler, void *userdata,
-                       ControlServer **ret) {
+int control_server_new(sd_event *event, const char *path, usec_t timeout_usec, ControlHandler handler,
+                       void *userdata, ControlServer **ret) {
         _cleanup_(control_server_freep) ControlServer *s = NULL;
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_(freep) char *dir = NULL;
@@ -257,6 +259,7 @@ int control_server_new(sd_event *event, const char *path, ControlHandler handler
         s->event = sd_event_ref(event);
         s->handler = handler;
         s->userdata = userdata;
+        s->timeout_usec = timeout_usec;
         s->path = strdup(path);
         dir = strdup(path);
         if (!s->path || !dir)

@@ -7,6 +7,7 @@
 
 #include "control-request.h"
 #include "macro.h"
+#include "time-util.h"
 
 #define CONTROL_REQUEST_MAX (64 * 1024)
 #define CONTROL_CLIENTS_MAX 64
@@ -17,8 +18,9 @@ typedef struct ControlServer ControlServer;
  * answers the others with their error itself. */
 typedef json_t *(*ControlHandler)(const ControlRequest *request, void *userdata);
 
-int control_server_new(sd_event *event, const char *path, ControlHandler handler, void *userdata,
-                       ControlServer **ret);
+/* timeout_usec: a client gets this long to send its request line, and as long again to take its answer. */
+int control_server_new(sd_event *event, const char *path, usec_t timeout_usec, ControlHandler handler,
+                       void *userdata, ControlServer **ret);
 ControlServer *control_server_free(ControlServer *s);
 /* {"clients": now, "accepted", "refused_not_root", "refused_busy", "errors", "timed_out"}: since start. */
 json_t *control_server_status_json(const ControlServer *s);

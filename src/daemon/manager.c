@@ -598,13 +598,14 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
                 if (!isempty(c->web_listen)) {
                         WebHandlers wh = { .message = on_ws_message, .metrics = on_metrics, .userdata = m };
 
-                        r = web_server_new(m->event, c->web_listen, &wh, &m->web);
+                        r = web_server_new(m->event, c->web_listen, c->web_stall_timeout_usec, &wh, &m->web);
                         if (r < 0)
                                 return log_error_errno(r, "Cannot listen on %s: %s", c->web_listen, STRERROR(r));
                 }
         }
         if (!m->dry_run && !isempty(c->control_socket)) {
-                r = control_server_new(m->event, c->control_socket, on_control, m, &m->control);
+                r = control_server_new(m->event, c->control_socket, c->control_request_timeout_usec, on_control, m,
+                                       &m->control);
                 if (r < 0)
                         return log_error_errno(r, "Cannot listen on control socket %s: %s", c->control_socket, STRERROR(r));
         }

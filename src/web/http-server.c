@@ -45,6 +45,7 @@ struct WebServer {
         WebClient *clients;
         size_t n_clients, dropped;
         WebHandlers handlers;
+        usec_t stall_usec, stall_check_usec;
 };
 
 static void mhd_update_timer(WebServer *s);
@@ -88,12 +89,12 @@ static size_t client_unsent(const WebClient *c) {
         return c->out.size - c->out_done;
 }
 
-/* A client that cannot keep up (-ENOBUFS from its queues) or took nothing for WEB_STALL_USEC (stalled):
+/* A client that cannot keep up (-ENOBUFS from its queues) or took nothing for stall_usec (stalled):
  * logged and counted in `dropped`. */
 static void client_drop_slow(WebClient *c, bool stalled) {
         if (stalled)
-                log_warning("Dropping a websocket client that took none of its output for %llu s.",
-                            (unsigned long long) (WEB_STALL_USEC / USEC_PER_SEC));
+                log_warning("Dropping a websocket client that took none of its output for %g s.",
+                            (double) c->server->stall_usec / USEC_PER_SEC);
         else
                 log_warning("Dropping a websocket client that is more than %u bytes behind.", WEB_SEND_QUEUE_MAX);
         c->server->dropped++;
@@ -419,10 +420,10 @@ static int on_stall_timer(sd_event_source *es, uint64_t usec, void *userdata) {
                 c->kernel_unsent = kernel_unsent;
                 if (client_unsent(c) == 0 && !client_streaming(c) && kernel_unsent == 0)
                         c->progress_usec = usec;
-                else if (usec > c->progress_usec + WEB_STALL_USEC)
+                else if (usec > c->progress_usec + s->stall_usec)
                         client_drop_slow(c, /* stalled= */ true);
         }
-        sd_event_source_set_time(es, usec + WEB_STALL_CHECK_USEC);
+        sd_event_source_set_time(es, usec + s->stall_check_usec);
         sd_event_source_set_enabled(es, SD_EVENT_ON);
         return 0;
 }
@@ -606,7 +607,8 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ret) {
         return r == -EAFNOSUPPORT ? -EINVAL : r;
 }
 
-int web_server_new(sd_event *event, const char *listen, const WebHandlers *handlers, WebServer **ret) {
+int web_server_new(sd_event *event, const char *listen, usec_t stall_usec, const WebHandlers *handlers,
+                   WebServer **ret) {
         _cleanup_(web_server_freep) WebServer *s = NULL;
         struct sockaddr_storage addr;
         const union MHD_DaemonInfo *info;
@@ -620,6 +622,8 @@ int web_server_new(sd_event *event, const char *listen, const WebHandlers *handl
                 return -ENOMEM;
         s->event = sd_event_ref(event);
         s->handlers = *handlers;
+        s->stall_usec = stall_usec;
+        s->stall_check_usec = MIN(WEB_STALL_CHECK_USEC, stall_usec / 4);
         s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_UPGRADE | (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
                                   0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &addr,
                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned) (WEB_CLIENTS_MAX + 16),
@@ -633,8 +637,8 @@ int web_server_new(sd_event *event, const char *listen, const WebHandlers *handl
         if (r >= 0)
                 r = sd_event_add_time(event, &s->mhd_timer, CLOCK_MONOTONIC, 0, 0, on_mhd_timer, s);
         if (r >= 0)
-                r = sd_event_add_time_relative(event, &s->stall_timer, CLOCK_MONOTONIC, WEB_STALL_CHECK_USEC,
-                                               USEC_PER_SEC, on_stall_timer, s);
+                r = sd_event_add_time_relative(event, &s->stall_timer, CLOCK_MONOTONIC, s->stall_check_usec,
+                                               MIN(USEC_PER_SEC, s->stall_check_usec), on_stall_timer, s);
         if (r < 0)
                 return r;
         mhd_update_timer(s);

@@ -8,13 +8,15 @@
 
 #include "buf.h"
 #include "macro.h"
+#include "time-util.h"
 
 #define WEB_CLIENTS_MAX 256
 #define WEB_SEND_QUEUE_MAX (16u * 1024u * 1024u) /* a client further behind than this is dropped */
 /* A client that has output waiting (in our queues, an answer streaming, or in its socket's send buffer)
- * and takes none of it for this long is dropped: it may never read again, and it holds one of the
- * WEB_CLIENTS_MAX places. Checked every WEB_STALL_CHECK_USEC. */
-#define WEB_STALL_USEC (30 * USEC_PER_SEC)
+ * and takes none of it for stall_usec (web_server_new(); [Web] StallTimeoutSec=) is dropped: it may never
+ * read again, and it holds one of the WEB_CLIENTS_MAX places. Checked every WEB_STALL_CHECK_USEC, or a
+ * quarter of a shorter stall_usec: a client goes between stall_usec and stall_usec + one check (+ ≤ 1 s)
+ * after it last took something. */
 #define WEB_INBOX_MAX (64u * 1024u) /* input held while an answer streams; then the socket is not read */
 #define WEB_QUEUE_KEEP (64u * 1024u) /* an emptied send queue bigger than this gives its memory back */
 #define WEB_STALL_CHECK_USEC (5 * USEC_PER_SEC)
@@ -52,7 +54,8 @@ typedef struct WebHandlers {
 } WebHandlers;
 
 /* listen: "127.0.0.1:43409", "[::1]:43409" or "0.0.0.0:43409". */
-int web_server_new(sd_event *event, const char *listen, const WebHandlers *handlers, WebServer **ret);
+int web_server_new(sd_event *event, const char *listen, usec_t stall_usec, const WebHandlers *handlers,
+                   WebServer **ret);
 WebServer *web_server_free(WebServer *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(WebServer *, web_server_free)
 

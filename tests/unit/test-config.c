@@ -52,7 +52,9 @@ TEST(test_defaults) {
         ASSERT_STREQ(c.redis_prefix, "cgroup_arch");
         ASSERT_EQ_U64(c.redis_expire_sec, 300);
         ASSERT_STREQ(c.web_listen, "127.0.0.1:43409");
+        ASSERT_EQ_U64(c.web_stall_timeout_usec, 30 * USEC_PER_SEC);
         ASSERT_STREQ(c.control_socket, "/run/slicekeeper/control.sock");
+        ASSERT_EQ_U64(c.control_request_timeout_usec, 10 * USEC_PER_SEC);
         config_done(&c);
 }
 
@@ -79,7 +81,9 @@ TEST(test_load_full) {
         ASSERT_STREQ(c.redis_prefix, "sk_account");
         ASSERT_EQ_U64(c.redis_expire_sec, 600);
         ASSERT_STREQ(c.web_listen, "0.0.0.0:8080");
+        ASSERT_EQ_U64(c.web_stall_timeout_usec, 45 * USEC_PER_SEC);
         ASSERT_STREQ(c.control_socket, "/run/slicekeeper/ctl.sock");
+        ASSERT_EQ_U64(c.control_request_timeout_usec, 2500 * USEC_PER_MSEC);
         config_done(&c);
 }
 
@@ -164,6 +168,58 @@ TEST(test_zero_duration) {
 TEST(test_duration_over_a_day) {
         ASSERT_LOAD_FAILS("config-long-duration.conf", -EINVAL, "config-long-duration.conf:2:", "IntervalSec=86401",
                           "24h");
+}
+
+/* Client timeouts: 1 s to 1 h, in any duration syntax; a value out of range changes nothing. */
+TEST(test_client_timeouts) {
+        static const struct {
+                const char *section, *key;
+        } keys[] = { { "Web", "StallTimeoutSec" }, { "Control", "RequestTimeoutSec" } };
+        static const struct {
+                const char *value;
+                usec_t usec; /* 0: refused */
+        } values[] = {
+                { "1", USEC_PER_SEC },        { "1s", USEC_PER_SEC },        { "1000ms", USEC_PER_SEC },
+                { "2.5", 2500 * USEC_PER_MSEC }, { "60min", 3600 * USEC_PER_SEC }, { "3600", 3600 * USEC_PER_SEC },
+                { "0", 0 },                   { "999ms", 0 },                { "0.5", 0 },
+                { "3601", 0 },                { "61min", 0 },                { "-1", 0 },
+                { "", 0 },                    { "ten", 0 },                  { "10x", 0 },
+        };
+        char error[512];
+
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                for (size_t j = 0; j < ELEMENTSOF(values); j++) {
+                        Config c;
+                        usec_t *field;
+
+                        config_init(&c);
+                        field = i == 0 ? &c.web_stall_timeout_usec : &c.control_request_timeout_usec;
+                        *field = 7 * USEC_PER_SEC;
+                        error[0] = 0;
+                        if (values[j].usec > 0) {
+                                ASSERT_EQ_INT(config_set(&c, keys[i].section, keys[i].key, values[j].value, error,
+                                                         sizeof(error)),
+                                              0);
+                                ASSERT_EQ_U64(*field, values[j].usec);
+                        } else {
+                                ASSERT_EQ_INT(config_set(&c, keys[i].section, keys[i].key, values[j].value, error,
+                                                         sizeof(error)),
+                                              -EINVAL);
+                                ASSERT_CONTAINS(error, keys[i].key);
+                                ASSERT_CONTAINS(error, "between 1s and 1h");
+                                ASSERT_EQ_U64(*field, 7 * USEC_PER_SEC);
+                        }
+                        config_done(&c);
+                }
+        /* The other durations keep their own range. */
+        Config c;
+
+        config_init(&c);
+        ASSERT_EQ_INT(config_set(&c, "Sample", "IntervalSec", "500ms", error, sizeof(error)), 0);
+        ASSERT_EQ_INT(config_set(&c, "Sample", "IntervalSec", "3601", error, sizeof(error)), 0);
+        ASSERT_EQ_INT(config_set(&c, "Sample", "IntervalSec", "86401", error, sizeof(error)), -EINVAL);
+        ASSERT_CONTAINS(error, "between 1ms and 24h");
+        config_done(&c);
 }
 
 TEST(test_bad_expire) {
@@ -330,6 +386,7 @@ int main(void) {
         RUN(test_bad_duration);
         RUN(test_zero_duration);
         RUN(test_duration_over_a_day);
+        RUN(test_client_timeouts);
         RUN(test_bad_expire);
         RUN(test_bad_root);
         RUN(test_auth_not_digest);
