@@ -331,20 +331,17 @@ static void on_ws_message(WebClient *c, const char *text, size_t size, void *use
 
 static char *on_metrics(void *userdata) {
         Manager *m = userdata;
-        json_t *redis = m->redis ? redis_sink_status_json(m->redis) : NULL;
         MetricsExtra x = {
                 .sweep_cpu_usec_total = sampler_sweep_cpu_usec_total(m->sampler),
                 .sweep_cpu_usec_last = sampler_sweep_cpu_usec_last(m->sampler),
                 .ticks = sampler_ticks(m->sampler),
-                .redis_written = (uint64_t) json_integer_value(json_object_get(redis, "written")),
-                .redis_dropped = (uint64_t) json_integer_value(json_object_get(redis, "dropped")),
                 .websocket_clients = m->web ? web_server_clients(m->web) : 0,
                 .io = sampler_io_coverage(m->sampler),
         };
-        char *text = metrics_render(ring_last(sampler_ring(m->sampler)), &x);
 
-        json_decref(redis);
-        return text;
+        if (m->redis)
+                redis_sink_counters(m->redis, &x.redis_written, &x.redis_dropped);
+        return metrics_render(ring_last(sampler_ring(m->sampler)), &x);
 }
 
 /* Every second: the record goes to Redis and to websocket subscribers, written once for both. */

@@ -578,6 +578,11 @@ json_t *redis_sink_status_json(const RedisSink *s) {
         return o;
 }
 
+void redis_sink_counters(const RedisSink *s, uint64_t *ret_written, uint64_t *ret_dropped) {
+        *ret_written = s->written;
+        *ret_dropped = s->dropped;
+}
+
 const Outage *redis_sink_outage(const RedisSink *s) {
         return &s->outage;
 }

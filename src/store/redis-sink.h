@@ -50,5 +50,7 @@ int redis_sink_push(RedisSink *s, uint64_t unix_sec, const char *json, size_t si
  *  "written" (SETs answered OK), "errors" (SETs answered with an error), "reconnects" (connection attempts
  *  after the first), and outage_to_json()'s "state", "outage", "last_outage", "outages"} */
 json_t *redis_sink_status_json(const RedisSink *s);
+/* SETs answered OK, and records dropped (backlog cap or age), since start: what /metrics counts. */
+void redis_sink_counters(const RedisSink *s, uint64_t *ret_written, uint64_t *ret_dropped);
 /* Up (a pipeline answered without error), down (since when, why), or connecting (neither yet). */
 const Outage *redis_sink_outage(const RedisSink *s);

@@ -118,6 +118,12 @@ def test_redis_gets_one_key_per_second_and_survives_a_restart(daemon, slices, tb
     assert tb.show(daemon.unit, 'ActiveState') == 'active'
     assert status['connected'] is False and status['backlog'] <= 6, status
     assert len(show_account(port, nr_slot=5)) >= 4  # RAM still has the window
+    # /metrics counts the same records as status: nothing is written while Redis is away, drops go on.
+    text = urllib.request.urlopen(f'http://127.0.0.1:{port}/metrics', timeout=10).read().decode()
+    counters = {ln.split()[0]: int(ln.split()[1]) for ln in text.splitlines()
+                if ln.startswith('slicekeeper_redis_records_')}
+    assert counters['slicekeeper_redis_records_written_total'] == status['written'] >= 3, (counters, status)
+    assert counters['slicekeeper_redis_records_dropped_total'] >= status['dropped'], (counters, status)
     grown = rss_kib(daemon) - rss_full  # loose: the ASan build's quarantine grows RSS by itself
     assert grown < 4096, f'RSS grew {grown} KiB while Redis was away with the backlog full'
 
