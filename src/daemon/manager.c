@@ -13,6 +13,7 @@
 #include "metrics.h"
 #include "record.h"
 #include "redis-sink.h"
+#include "ring.h"
 #include "sampler.h"
 #include "control.h"
 #include "file-source.h"
@@ -39,6 +40,7 @@ struct Manager {
         Attacher *attacher;
         char **pid_files;     /* [Tasks] PidFiles= and the drop-ins */
         Sampler *sampler;
+        Ring ring;            /* the window: the last [Redis] ExpireSec= seconds the sampler handed over */
         RedisSink *redis;
         WebServer *web;
         RecordLayout *record_layout; /* of the sampler's current set, for the record of each second */
@@ -290,7 +292,7 @@ typedef struct ManagerStream {
 static int on_stream_next(void *state, Buf *out, size_t want) {
         ManagerStream *ms = state;
 
-        return account_stream_next(ms->stream, sampler_ring(ms->manager->sampler), out, want);
+        return account_stream_next(ms->stream, &ms->manager->ring, out, want);
 }
 
 static void on_stream_free(void *state) {
@@ -303,7 +305,7 @@ static void on_stream_free(void *state) {
 static void on_ws_message(WebClient *c, const char *text, size_t size, void *userdata, WebReply *ret) {
         Manager *m = userdata;
         ApiContext ctx = {
-                .ring = sampler_ring(m->sampler),
+                .ring = &m->ring,
                 .now_sec = now_usec(CLOCK_REALTIME) / USEC_PER_SEC,
                 .conf = m->tree_json,
                 .conf_version = m->tree ? m->version : -1,
@@ -341,16 +343,28 @@ static char *on_metrics(void *userdata) {
 
         if (m->redis)
                 redis_sink_counters(m->redis, &x.redis_written, &x.redis_dropped);
-        return metrics_render(ring_last(sampler_ring(m->sampler)), &x);
+        return metrics_render(ring_last(&m->ring), &x);
 }
 
 /* Every second: the record goes to Redis and to websocket subscribers, written once for both. */
-static void on_sample(Sampler *sampler, const RingSlot *slot, void *userdata) {
+static void on_sample(Sampler *sampler, uint64_t unix_sec, SliceSet *set, SampleValues *values, void *userdata) {
         Manager *m = userdata;
-        const RingReader *last = ring_last(sampler_ring(sampler));
+        const RingReader *last;
+        const RingSlot *slot;
         size_t record_from;
         int r;
 
+        r = ring_put(&m->ring, unix_sec, set, values);
+        if (r < 0) {
+                /* Still ours, io arrays included; the second is missing from the window, as when late. */
+                log_warning("Could not keep the samples of %" PRIu64 " in the window: %s", unix_sec, STRERROR(r));
+                sample_values_free_array(values, set->n);
+                return;
+        }
+        slot = ring_get(&m->ring, unix_sec);
+        last = ring_last(&m->ring);
+        if (!slot)
+                return;
         if (!m->redis && !(m->web && web_server_clients(m->web) > 0))
                 return;
         if (!last || last->seq != slot->seq)
@@ -573,10 +587,12 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         if (!m->dry_run) {
                 SamplerConfig sc = {
                         .interval_usec = c->sample_interval_usec,
-                        .window_sec = c->redis_expire_sec,
                         .root = c->root,
                 };
 
+                r = ring_init(&m->ring, (size_t) MAX(c->redis_expire_sec, (uint64_t) 1));
+                if (r < 0)
+                        return log_oom();
                 r = sampler_new(m->event, &sc, on_sample, m, &m->sampler);
                 if (r < 0)
                         return log_error_errno(r, "Cannot set up sampling: %s", STRERROR(r));
@@ -622,6 +638,7 @@ Manager *manager_free(Manager *m) {
         buf_done(&m->record);
         redis_sink_free(m->redis);
         sampler_free(m->sampler);
+        ring_done(&m->ring);
         json_decref(m->tree_json);
         attacher_free(m->attacher);
         strv_free(m->pid_files);

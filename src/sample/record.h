@@ -4,7 +4,7 @@
 #pragma once
 
 #include "buf.h"
-#include "ring.h"
+#include "sample.h"
 
 /* The text of a record that does not depend on the numbers, for one SliceSet: the nesting and the
  * escaped group names, rendered once. */

@@ -84,7 +84,6 @@ struct Sampler {
         usec_t interval_usec;
         char *root;
         CgroupLayout layout;
-        Ring ring;
         SliceSet *set;
         SliceFiles *files; /* set->n entries */
         char *buffer;
@@ -303,9 +302,7 @@ static uint64_t next_tick(const Sampler *s, uint64_t now) {
 static void sweep(Sampler *s, uint64_t unix_sec) {
         _cleanup_(freep) SampleValues *values = NULL;
         usec_t cpu_before = now_usec(CLOCK_PROCESS_CPUTIME_ID), spent;
-        const RingSlot *slot;
         uint64_t now = now_usec(CLOCK_MONOTONIC);
-        int r;
 
         if (!s->set)
                 return;
@@ -344,22 +341,15 @@ static void sweep(Sampler *s, uint64_t unix_sec) {
                 for (size_t i = start; i < end; i++)
                         sample_slice(s, &s->files[i], &s->ahead[i - start], &values[i]);
         }
-        r = ring_put(&s->ring, unix_sec, s->set, values);
-        if (r < 0) {
-                /* Still ours, io arrays included; the second is missing from the window, as when late. */
-                log_warning("Could not keep the samples of %" PRIu64 " in the window: %s", unix_sec, STRERROR(r));
-                sample_values_free_array(TAKE_PTR(values), s->set->n);
-                return;
-        }
-        values = NULL; /* the ring owns them */
         spent = now_usec(CLOCK_PROCESS_CPUTIME_ID) - cpu_before;
         s->ticks++;
         s->sweep_last_usec = spent;
         s->sweep_total_usec += spent;
         s->sweep_max_usec = MAX(s->sweep_max_usec, spent);
-        slot = ring_get(&s->ring, unix_sec);
-        if (slot && s->tick)
-                s->tick(s, slot, s->userdata);
+        if (s->tick)
+                s->tick(s, unix_sec, s->set, TAKE_PTR(values), s->userdata);
+        else
+                sample_values_free_array(TAKE_PTR(values), s->set->n);
 }
 
 static int on_timer(sd_event_source *es, uint64_t usec, void *userdata) {
@@ -562,9 +552,6 @@ int sampler_new(sd_event *event, const SamplerConfig *config, SamplerTick tick, 
         r = pread_batch_new(/* depth= */ BATCH_REQUESTS, &s->batch);
         if (r < 0)
                 return r;
-        r = ring_init(&s->ring, MAX(config->window_sec, (size_t) 1));
-        if (r < 0)
-                return r;
         r = cgroup_layout_load(&s->layout);
         if (r < 0)
                 return log_error_errno(r, "Cannot find the cgroup hierarchies: %s", STRERROR(r));
@@ -587,7 +574,6 @@ Sampler *sampler_free(Sampler *s) {
         sd_event_source_disable_unref(s->io_timer);
         files_free(s->files, s->set ? s->set->n : 0);
         slice_set_unref(s->set);
-        ring_done(&s->ring);
         cgroup_layout_done(&s->layout);
         sd_event_unref(s->event);
         pread_batch_free(s->batch);
@@ -596,10 +582,6 @@ Sampler *sampler_free(Sampler *s) {
         free(s->root);
         free(s);
         return NULL;
-}
-
-const Ring *sampler_ring(const Sampler *s) {
-        return &s->ring;
 }
 
 usec_t sampler_sweep_cpu_usec_total(const Sampler *s) {

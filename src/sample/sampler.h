@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* Samples every managed slice on each whole second: cgroup files kept open and re-read in batches (io_uring,
  * else pread), v2 files preferred where they exist, v1 otherwise (per controller, from /proc/self/mountinfo).
- * Keeps the window in a ring and hands each second to the caller (Redis, websocket subscribers). */
+ * Hands each second's values to the caller, which keeps the window (store/ring.h) and passes them on. */
 #pragma once
 
 #include <jansson.h>
 #include <systemd/sd-event.h>
 
 #include "io-coverage.h"
-#include "ring.h"
+#include "sample.h"
 #include "time-util.h"
 #include "tree.h"
 
@@ -16,12 +16,12 @@ typedef struct Sampler Sampler;
 
 typedef struct SamplerConfig {
         usec_t interval_usec;  /* [Sample] IntervalSec= (a whole number of seconds) */
-        size_t window_sec;     /* [Redis] ExpireSec=: the RAM window */
         const char *root;      /* slice prefix, as the realizer's */
 } SamplerConfig;
 
-/* After every sweep, with the slot just stored. */
-typedef void (*SamplerTick)(Sampler *s, const RingSlot *slot, void *userdata);
+/* After every sweep: the values of each slice of set (set->n of them) at unix_sec. The callee owns values
+ * (free with sample_values_free_array()); set is borrowed (take a reference to keep it). */
+typedef void (*SamplerTick)(Sampler *s, uint64_t unix_sec, SliceSet *set, SampleValues *values, void *userdata);
 
 int sampler_new(sd_event *event, const SamplerConfig *config, SamplerTick tick, void *userdata, Sampler **ret);
 Sampler *sampler_free(Sampler *s);
@@ -36,7 +36,6 @@ void sampler_rescan(Sampler *s);
 /* The last verdicts on which block devices are counted; NULL before the first look. */
 const IoCoverage *sampler_io_coverage(const Sampler *s);
 
-const Ring *sampler_ring(const Sampler *s);
 /* {"slices", "slices_complete" (all files open), "ticks", "sweep_cpu_usec": {"last", "avg", "max"},
  *  "sweep_cpu_usec_total", "reads" ("io_uring" or "pread": how the last sweep read the files),
  *  "layout": {...}, "io_devices": io_coverage_to_json() (absent before the first look),

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Every cgroup statistics parser of src/sample/cgroup-stat.c on the same bytes, as if any file could hold
+/* Every cgroup statistics parser of src/cgroup/cgroup-stat.c on the same bytes, as if any file could hold
  * them: single numbers (checked against a reference), cpu.stat, io.stat, blkio.throttle.* (both kinds,
  * merged), *.pressure, cgroup.controllers (against a reference) and /proc/diskstats; then the I/O coverage
  * verdict (src/sample/io-coverage.c) on diskstats and a blkio root table read from the input. Each parser

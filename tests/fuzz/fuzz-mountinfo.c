@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The mountinfo parser (cgroup_layout_from_mountinfo, src/sample/cgroup-stat.c) on any text: it finds
+/* The mountinfo parser (cgroup_layout_from_mountinfo, src/cgroup/cgroup-stat.c) on any text: it finds
  * the hierarchies or says -ENOENT, and frees all it made. */
 #include <errno.h>
 #include <string.h>
