@@ -25,14 +25,18 @@ int log_get_max_level(void) {
 
 int log_internal(int level, int error, const char *slice, const char *format, ...) {
         char message[2048];
+        int saved_errno = errno;
         va_list ap;
 
         if (level > log_max_level)
                 return error;
 
+        /* %m prints the text of `error` (glibc's printf reads errno for it), as systemd's log functions do. */
+        errno = error < 0 ? -error : error;
         va_start(ap, format);
         vsnprintf(message, sizeof(message), format, ap);
         va_end(ap);
+        errno = saved_errno;
 
         if (log_target == LOG_TARGET_JOURNAL) {
                 char priority[32], errno_field[32], slice_field[300], message_field[2100], ident[300];

@@ -16,8 +16,9 @@ typedef enum LogTarget {
 void log_setup(LogTarget target, int max_level);
 int log_get_max_level(void);
 
-/* Logs at `level`; `error` (negative errno or 0) becomes ERRNO=; `slice` (may be NULL) becomes
- * SLICE=. Returns `error` so callers can `return log_error_errno(r, ...)`. */
+/* Logs at `level`; `error` (negative errno or 0) becomes ERRNO=, and "%m" in format prints its text
+ * (strerror), so callers write `log_error_errno(r, "Cannot open %s: %m", path)`; `slice` (may be NULL)
+ * becomes SLICE=. errno is left as it was. Returns `error` so callers can `return log_error_errno(r, ...)`. */
 int log_internal(int level, int error, const char *slice, const char *format, ...) _printf_(4, 5);
 
 #define log_debug(...) log_internal(LOG_DEBUG, 0, NULL, __VA_ARGS__)
