@@ -247,36 +247,47 @@ static void on_stream_error(void *userdata, int error) {
         f->stream_error = error;
 }
 
-static void setup(WsClient *c, Fake *f, usec_t now) {
-        *f = (Fake) { .client = c, .stream_size = 3 * WEB_STREAM_FRAGMENT - 1000 };
-        ws_client_init(c,
+/* A client, the api it talks to, and what it was sent. */
+typedef struct Test {
+        WsClient c;
+        Fake f;
+        Out o;
+} Test;
+
+/* A new client on t (what it was sent so far is kept). */
+static void setup(Test *t, usec_t now) {
+        t->f = (Fake) { .client = &t->c, .stream_size = 3 * WEB_STREAM_FRAGMENT - 1000 };
+        ws_client_init(&t->c,
                        &(WsClientHandlers) {
                                .message = on_message,
                                .protocol_error = on_protocol_error,
                                .stream_error = on_stream_error,
-                               .userdata = f,
+                               .userdata = &t->f,
                        },
                        now);
+}
+
+static void teardown(Test *t) {
+        ws_client_done(&t->c);
+        buf_done(&t->o.bytes);
 }
 
 /* ---- tests ---- */
 
 TEST(test_text_message_answered) {
-        WsClient c;
-        Fake f;
-        Out o = { 0 };
+        Test t = { 0 };
 
-        setup(&c, &f, 0);
-        ASSERT_EQ_INT(ws_client_read_max(&c), SIZE_MAX);
-        ASSERT_TRUE(!ws_client_wants_write(&c));
-        feed_text(&c, "{\"cmd\":\"status\"}");
-        ASSERT_EQ_INT(f.n_messages, 1);
-        ASSERT_STREQ(f.messages[0], "{\"cmd\":\"status\"}");
-        ASSERT_TRUE(ws_client_wants_write(&c));
-        take_all(&c, &o);
-        expect_frame(&o, WS_OP_TEXT, true, "re:{\"cmd\":\"status\"}");
-        expect_nothing_more(&o);
-        ASSERT_TRUE(!ws_client_wants_write(&c));
+        setup(&t, 0);
+        ASSERT_EQ_INT(ws_client_read_max(&t.c), SIZE_MAX);
+        ASSERT_TRUE(!ws_client_wants_write(&t.c));
+        feed_text(&t.c, "{\"cmd\":\"status\"}");
+        ASSERT_EQ_INT(t.f.n_messages, 1);
+        ASSERT_STREQ(t.f.messages[0], "{\"cmd\":\"status\"}");
+        ASSERT_TRUE(ws_client_wants_write(&t.c));
+        take_all(&t.c, &t.o);
+        expect_frame(&t.o, WS_OP_TEXT, true, "re:{\"cmd\":\"status\"}");
+        expect_nothing_more(&t.o);
+        ASSERT_TRUE(!ws_client_wants_write(&t.c));
 
         /* Two requests in one read, the second cut in the middle: answered in order, once complete. */
         {
@@ -284,112 +295,106 @@ TEST(test_text_message_answered) {
 
                 frame_add(&b, FIN | WS_OP_TEXT, "one", 3, true);
                 frame_add(&b, FIN | WS_OP_TEXT, "two", 3, true);
-                ASSERT_EQ_INT(ws_client_feed(&c, b.data, b.size - 2), 0);
-                ASSERT_EQ_INT(f.n_messages, 2);
-                ASSERT_EQ_INT(ws_client_feed(&c, b.data + b.size - 2, 2), 0);
-                ASSERT_EQ_INT(f.n_messages, 3);
+                ASSERT_EQ_INT(ws_client_feed(&t.c, b.data, b.size - 2), 0);
+                ASSERT_EQ_INT(t.f.n_messages, 2);
+                ASSERT_EQ_INT(ws_client_feed(&t.c, b.data + b.size - 2, 2), 0);
+                ASSERT_EQ_INT(t.f.n_messages, 3);
                 buf_done(&b);
         }
         /* A partial write leaves the rest, and the rest follows. */
-        ASSERT_EQ_INT(take(&c, &o, 3, 0, 0), 3);
-        take_all(&c, &o);
-        expect_frame(&o, WS_OP_TEXT, true, "re:one");
-        expect_frame(&o, WS_OP_TEXT, true, "re:two");
-        expect_nothing_more(&o);
+        ASSERT_EQ_INT(take(&t.c, &t.o, 3, 0, 0), 3);
+        take_all(&t.c, &t.o);
+        expect_frame(&t.o, WS_OP_TEXT, true, "re:one");
+        expect_frame(&t.o, WS_OP_TEXT, true, "re:two");
+        expect_nothing_more(&t.o);
 
         /* No answer, no output; a binary message gets the error answer without reaching the api. */
-        feed_text(&c, "quiet");
-        ASSERT_EQ_INT(unsent(&c), 0);
-        feed_frame(&c, FIN | WS_OP_BINARY, "\x01\x02", 2, 0);
-        ASSERT_EQ_INT(f.n_messages, 4);
-        take_all(&c, &o);
-        expect_frame(&o, WS_OP_TEXT, true, "{\"error\":\"binary messages are not supported\"}");
-        expect_nothing_more(&o);
+        feed_text(&t.c, "quiet");
+        ASSERT_EQ_INT(unsent(&t.c), 0);
+        feed_frame(&t.c, FIN | WS_OP_BINARY, "\x01\x02", 2, 0);
+        ASSERT_EQ_INT(t.f.n_messages, 4);
+        take_all(&t.c, &t.o);
+        expect_frame(&t.o, WS_OP_TEXT, true, "{\"error\":\"binary messages are not supported\"}");
+        expect_nothing_more(&t.o);
 
-        ws_client_done(&c);
-        buf_done(&o.bytes);
+        teardown(&t);
 }
 
 TEST(test_ping_pong_and_close) {
-        WsClient c;
-        Fake f;
-        Out o = { 0 };
+        Test t = { 0 };
 
-        setup(&c, &f, 0);
-        feed_frame(&c, FIN | WS_OP_PING, "hb", 2, 0);
-        feed_frame(&c, FIN | WS_OP_PONG, "ignored", 7, 0);
-        take_all(&c, &o);
-        expect_frame(&o, WS_OP_PONG, true, "hb");
-        expect_nothing_more(&o);
+        setup(&t, 0);
+        feed_frame(&t.c, FIN | WS_OP_PING, "hb", 2, 0);
+        feed_frame(&t.c, FIN | WS_OP_PONG, "ignored", 7, 0);
+        take_all(&t.c, &t.o);
+        expect_frame(&t.o, WS_OP_PONG, true, "hb");
+        expect_nothing_more(&t.o);
 
         /* Close: echoed, then done once the close frame is written; nothing read after it. */
-        feed_frame(&c, FIN | WS_OP_CLOSE, "\x0f\xa0" "bye", 5, 0); /* 4000 */
-        feed_text(&c, "after");
-        ASSERT_EQ_INT(f.n_messages, 0);
-        ASSERT_EQ_INT(take(&c, &o, 2, 0, 0), 2);
-        take(&c, &o, SIZE_MAX, 0, -ECONNRESET);
-        expect_close(&o, 4000, "");
-        expect_nothing_more(&o);
+        feed_frame(&t.c, FIN | WS_OP_CLOSE, "\x0f\xa0" "bye", 5, 0); /* 4000 */
+        feed_text(&t.c, "after");
+        ASSERT_EQ_INT(t.f.n_messages, 0);
+        ASSERT_EQ_INT(take(&t.c, &t.o, 2, 0, 0), 2);
+        take(&t.c, &t.o, SIZE_MAX, 0, -ECONNRESET);
+        expect_close(&t.o, 4000, "");
+        expect_nothing_more(&t.o);
         /* No pushes to a closing client. */
-        ws_client_set_subscribed(&c, true);
-        ASSERT_EQ_INT(ws_client_push(&c, (const uint8_t *) "\x81\x01", 2, "p", 1), 0);
-        ws_client_done(&c);
+        ws_client_set_subscribed(&t.c, true);
+        ASSERT_EQ_INT(ws_client_push(&t.c, (const uint8_t *) "\x81\x01", 2, "p", 1), 0);
+        ws_client_done(&t.c);
 
         /* A close without a code is answered with 1000. */
-        setup(&c, &f, 0);
-        feed_frame(&c, FIN | WS_OP_CLOSE, "", 0, 0);
-        take(&c, &o, SIZE_MAX, 0, -ECONNRESET);
-        expect_close(&o, WS_CLOSE_NORMAL, "");
-        ws_client_done(&c);
+        setup(&t, 0);
+        feed_frame(&t.c, FIN | WS_OP_CLOSE, "", 0, 0);
+        take(&t.c, &t.o, SIZE_MAX, 0, -ECONNRESET);
+        expect_close(&t.o, WS_CLOSE_NORMAL, "");
+        ws_client_done(&t.c);
 
         /* What was queued before the close still goes first. */
-        setup(&c, &f, 0);
-        feed_text(&c, "a");
-        feed_frame(&c, FIN | WS_OP_CLOSE, "\x03\xe8", 2, 0);
-        take(&c, &o, SIZE_MAX, 0, -ECONNRESET);
-        expect_frame(&o, WS_OP_TEXT, true, "re:a");
-        expect_close(&o, WS_CLOSE_NORMAL, "");
-        expect_nothing_more(&o);
-        ws_client_done(&c);
-        buf_done(&o.bytes);
+        setup(&t, 0);
+        feed_text(&t.c, "a");
+        feed_frame(&t.c, FIN | WS_OP_CLOSE, "\x03\xe8", 2, 0);
+        take(&t.c, &t.o, SIZE_MAX, 0, -ECONNRESET);
+        expect_frame(&t.o, WS_OP_TEXT, true, "re:a");
+        expect_close(&t.o, WS_CLOSE_NORMAL, "");
+        expect_nothing_more(&t.o);
+        teardown(&t);
 }
 
 TEST(test_fragmented_input) {
-        WsClient c;
-        Fake f;
-        Out o = { 0 };
+        Test t = { 0 };
         uint8_t *big = malloc(MIB);
 
         ASSERT_TRUE(big);
         memset(big, 'a', MIB);
-        setup(&c, &f, 0);
-        feed_frame(&c, WS_OP_TEXT, "{\"cmd\":", 7, 0);
-        feed_frame(&c, FIN | WS_OP_PING, "p", 1, 0); /* a control frame between fragments */
-        feed_frame(&c, WS_OP_CONTINUATION, "\"st", 3, 0);
-        ASSERT_EQ_INT(f.n_messages, 0);
-        feed_frame(&c, FIN | WS_OP_CONTINUATION, "atus\"}", 6, 0);
-        ASSERT_EQ_INT(f.n_messages, 1);
-        ASSERT_STREQ(f.messages[0], "{\"cmd\":\"status\"}");
-        take_all(&c, &o);
-        expect_frame(&o, WS_OP_PONG, true, "p");
-        expect_frame(&o, WS_OP_TEXT, true, "re:{\"cmd\":\"status\"}");
-        expect_nothing_more(&o);
+        setup(&t, 0);
+        feed_frame(&t.c, WS_OP_TEXT, "{\"cmd\":", 7, 0);
+        feed_frame(&t.c, FIN | WS_OP_PING, "p", 1, 0); /* a control frame between fragments */
+        feed_frame(&t.c, WS_OP_CONTINUATION, "\"st", 3, 0);
+        ASSERT_EQ_INT(t.f.n_messages, 0);
+        feed_frame(&t.c, FIN | WS_OP_CONTINUATION, "atus\"}", 6, 0);
+        ASSERT_EQ_INT(t.f.n_messages, 1);
+        ASSERT_STREQ(t.f.messages[0], "{\"cmd\":\"status\"}");
+        take_all(&t.c, &t.o);
+        expect_frame(&t.o, WS_OP_PONG, true, "p");
+        expect_frame(&t.o, WS_OP_TEXT, true, "re:{\"cmd\":\"status\"}");
+        expect_nothing_more(&t.o);
 
         /* A message over WS_MESSAGE_MAX (one byte more than test_message_max's) is refused with 1009 before
          * it is buffered. */
-        ws_client_done(&c);
-        setup(&c, &f, 0);
-        feed_frame(&c, WS_OP_TEXT, "x", 1, 0);
-        feed_frame(&c, FIN | WS_OP_CONTINUATION, big, MIB, 0);
-        ASSERT_EQ_INT(f.n_messages, 0);
-        ASSERT_EQ_INT(f.n_protocol_errors, 1);
-        ASSERT_EQ_INT(f.protocol_error_code, WS_CLOSE_TOO_BIG);
-        take(&c, &o, SIZE_MAX, 0, -ECONNRESET);
-        expect_close(&o, WS_CLOSE_TOO_BIG, NULL);
-        expect_nothing_more(&o);
-        ws_client_done(&c);
+        ws_client_done(&t.c);
+        setup(&t, 0);
+        feed_frame(&t.c, WS_OP_TEXT, "x", 1, 0);
+        feed_frame(&t.c, FIN | WS_OP_CONTINUATION, big, MIB, 0);
+        ASSERT_EQ_INT(t.f.n_messages, 0);
+        ASSERT_EQ_INT(t.f.n_protocol_errors, 1);
+        ASSERT_EQ_INT(t.f.protocol_error_code, WS_CLOSE_TOO_BIG);
+        take(&t.c, &t.o, SIZE_MAX, 0, -ECONNRESET);
+        expect_close(&t.o, WS_CLOSE_TOO_BIG, NULL);
+        expect_nothing_more(&t.o);
+        ws_client_done(&t.c);
         free(big);
-        buf_done(&o.bytes);
+        buf_done(&t.o.bytes);
 }
 
 /* A message of exactly WS_MESSAGE_MAX reaches the api (checked by size, the fake only records short ones). */
@@ -431,42 +436,38 @@ TEST(test_bad_frames) {
                 { FIN | WS_OP_CONTINUATION, true, "hi", 2, WS_CLOSE_PROTOCOL_ERROR },   /* nothing to continue */
                 { FIN | WS_OP_TEXT, true, "\xc3\x28", 2, WS_CLOSE_INVALID_DATA },       /* not UTF-8 */
         };
-        Out o = { 0 };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                WsClient c;
-                Fake f;
+                Test t = { 0 };
                 Buf b = { 0 };
 
-                setup(&c, &f, 0);
+                setup(&t, 0);
                 frame_add(&b, cases[i].b0, cases[i].payload, cases[i].size, cases[i].masked);
                 frame_add(&b, FIN | WS_OP_TEXT, "later", 5, true);
-                ASSERT_EQ_INT(ws_client_feed(&c, b.data, b.size), 0);
-                ASSERT_EQ_INT(f.n_messages, 0);
-                ASSERT_EQ_INT(f.n_protocol_errors, 1);
-                ASSERT_EQ_INT(f.protocol_error_code, cases[i].code);
-                take(&c, &o, SIZE_MAX, 0, -ECONNRESET);
-                expect_close(&o, cases[i].code, NULL);
-                expect_nothing_more(&o);
-                ws_client_done(&c);
+                ASSERT_EQ_INT(ws_client_feed(&t.c, b.data, b.size), 0);
+                ASSERT_EQ_INT(t.f.n_messages, 0);
+                ASSERT_EQ_INT(t.f.n_protocol_errors, 1);
+                ASSERT_EQ_INT(t.f.protocol_error_code, cases[i].code);
+                take(&t.c, &t.o, SIZE_MAX, 0, -ECONNRESET);
+                expect_close(&t.o, cases[i].code, NULL);
+                expect_nothing_more(&t.o);
+                teardown(&t);
                 buf_done(&b);
         }
 
         /* A declared length over the cap: 1009 on the header alone. */
         {
-                WsClient c;
-                Fake f;
+                Test t = { 0 };
                 static const uint8_t head[] = { FIN | WS_OP_TEXT, 0x80 | 127, 0, 0, 0, 0, 0, 0x20, 0, 0,
                                                 0x37, 0xfa, 0x21, 0x3d };
 
-                setup(&c, &f, 0);
-                ASSERT_EQ_INT(ws_client_feed(&c, head, sizeof(head)), 0);
-                ASSERT_EQ_INT(f.protocol_error_code, WS_CLOSE_TOO_BIG);
-                take(&c, &o, SIZE_MAX, 0, -ECONNRESET);
-                expect_close(&o, WS_CLOSE_TOO_BIG, NULL);
-                ws_client_done(&c);
+                setup(&t, 0);
+                ASSERT_EQ_INT(ws_client_feed(&t.c, head, sizeof(head)), 0);
+                ASSERT_EQ_INT(t.f.protocol_error_code, WS_CLOSE_TOO_BIG);
+                take(&t.c, &t.o, SIZE_MAX, 0, -ECONNRESET);
+                expect_close(&t.o, WS_CLOSE_TOO_BIG, NULL);
+                teardown(&t);
         }
-        buf_done(&o.bytes);
 }
 
 /* Streams the answer to the last request by pumping and writing everything, as an idle socket would take. */
@@ -482,128 +483,123 @@ static unsigned pump_all(WsClient *c, Out *o) {
 }
 
 TEST(test_streamed_answer) {
-        WsClient c;
-        Fake f;
-        Out o = { 0 };
+        Test t = { 0 };
         static const uint8_t push_header[] = { FIN | WS_OP_TEXT, 4 };
         size_t total;
 
-        setup(&c, &f, 0);
-        total = f.stream_size;
-        feed_text(&c, "subscribe");
-        take_all(&c, &o);
-        expect_frame(&o, WS_OP_TEXT, true, "re:subscribe");
+        setup(&t, 0);
+        total = t.f.stream_size;
+        feed_text(&t.c, "subscribe");
+        take_all(&t.c, &t.o);
+        expect_frame(&t.o, WS_OP_TEXT, true, "re:subscribe");
 
-        feed_text(&c, "stream");
-        ASSERT_EQ_INT(unsent(&c), 0);
-        ASSERT_TRUE(ws_client_wants_write(&c)); /* writable socket: the next fragment */
-        ASSERT_EQ_INT(ws_client_read_max(&c), WEB_INBOX_MAX);
+        feed_text(&t.c, "stream");
+        ASSERT_EQ_INT(unsent(&t.c), 0);
+        ASSERT_TRUE(ws_client_wants_write(&t.c)); /* writable socket: the next fragment */
+        ASSERT_EQ_INT(ws_client_read_max(&t.c), WEB_INBOX_MAX);
 
-        ASSERT_EQ_INT(ws_client_pump(&c), 1);
+        ASSERT_EQ_INT(ws_client_pump(&t.c), 1);
         /* The fragment is due only once the client took all but the low water mark. */
-        ASSERT_EQ_INT(ws_client_pump(&c), 0);
-        take_all(&c, &o);
-        expect_stream_fragment(&o, true, false, WEB_STREAM_FRAGMENT);
+        ASSERT_EQ_INT(ws_client_pump(&t.c), 0);
+        take_all(&t.c, &t.o);
+        expect_stream_fragment(&t.o, true, false, WEB_STREAM_FRAGMENT);
 
         /* A push waits behind the streamed message; a ping, a request behind it, and a ping behind that. */
-        ASSERT_EQ_INT(ws_client_push(&c, push_header, sizeof(push_header), "tick", 4), 1);
-        feed_frame(&c, FIN | WS_OP_PING, "p1", 2, 0);
-        feed_text(&c, "next");
-        feed_frame(&c, FIN | WS_OP_PING, "p2", 2, 0);
-        ASSERT_EQ_INT(f.n_messages, 2);
-        ASSERT_EQ_INT(ws_client_read_max(&c), WEB_INBOX_MAX - (2 + 4 + 4) - (2 + 4 + 2));
-        take_all(&c, &o);
-        expect_frame(&o, WS_OP_PONG, true, "p1"); /* between two fragments */
-        expect_nothing_more(&o);
+        ASSERT_EQ_INT(ws_client_push(&t.c, push_header, sizeof(push_header), "tick", 4), 1);
+        feed_frame(&t.c, FIN | WS_OP_PING, "p1", 2, 0);
+        feed_text(&t.c, "next");
+        feed_frame(&t.c, FIN | WS_OP_PING, "p2", 2, 0);
+        ASSERT_EQ_INT(t.f.n_messages, 2);
+        ASSERT_EQ_INT(ws_client_read_max(&t.c), WEB_INBOX_MAX - (2 + 4 + 4) - (2 + 4 + 2));
+        take_all(&t.c, &t.o);
+        expect_frame(&t.o, WS_OP_PONG, true, "p1"); /* between two fragments */
+        expect_nothing_more(&t.o);
 
-        ASSERT_EQ_INT(pump_all(&c, &o), 2);
-        expect_stream_fragment(&o, false, false, WEB_STREAM_FRAGMENT);
-        expect_stream_fragment(&o, false, true, total - 2 * WEB_STREAM_FRAGMENT);
+        ASSERT_EQ_INT(pump_all(&t.c, &t.o), 2);
+        expect_stream_fragment(&t.o, false, false, WEB_STREAM_FRAGMENT);
+        expect_stream_fragment(&t.o, false, true, total - 2 * WEB_STREAM_FRAGMENT);
         /* Then, in order: the push, the waiting request's answer, the pong behind it. */
-        expect_frame(&o, WS_OP_TEXT, true, "tick");
-        expect_frame(&o, WS_OP_TEXT, true, "re:next");
-        expect_frame(&o, WS_OP_PONG, true, "p2");
-        expect_nothing_more(&o);
-        ASSERT_EQ_INT(f.n_messages, 3);
-        ASSERT_EQ_INT(f.streams_freed, 1);
-        ASSERT_TRUE(!ws_client_wants_write(&c));
-        ASSERT_EQ_INT(ws_client_read_max(&c), SIZE_MAX);
+        expect_frame(&t.o, WS_OP_TEXT, true, "tick");
+        expect_frame(&t.o, WS_OP_TEXT, true, "re:next");
+        expect_frame(&t.o, WS_OP_PONG, true, "p2");
+        expect_nothing_more(&t.o);
+        ASSERT_EQ_INT(t.f.n_messages, 3);
+        ASSERT_EQ_INT(t.f.streams_freed, 1);
+        ASSERT_TRUE(!ws_client_wants_write(&t.c));
+        ASSERT_EQ_INT(ws_client_read_max(&t.c), SIZE_MAX);
         /* The stream's buffers are given back. */
-        ASSERT_TRUE(c.fragment.alloc == 0 && c.inbox == NULL && c.out.alloc == 0);
+        ASSERT_TRUE(t.c.fragment.alloc == 0 && t.c.inbox == NULL && t.c.out.alloc == 0);
 
         /* Two streamed requests in one read: the second streams after the first. */
-        f.stream_size = 10;
+        t.f.stream_size = 10;
         {
                 Buf b = { 0 };
 
                 frame_add(&b, FIN | WS_OP_TEXT, "stream", 6, true);
                 frame_add(&b, FIN | WS_OP_TEXT, "stream", 6, true);
-                ASSERT_EQ_INT(ws_client_feed(&c, b.data, b.size), 0);
+                ASSERT_EQ_INT(ws_client_feed(&t.c, b.data, b.size), 0);
                 buf_done(&b);
         }
-        ASSERT_EQ_INT(f.n_messages, 4);
-        ASSERT_EQ_INT(pump_all(&c, &o), 2);
-        ASSERT_EQ_INT(f.n_messages, 5);
-        expect_stream_fragment(&o, true, true, 10);
-        expect_stream_fragment(&o, true, true, 10);
-        expect_nothing_more(&o);
-        ASSERT_EQ_INT(f.streams_freed, 3);
-        ws_client_done(&c);
-        buf_done(&o.bytes);
+        ASSERT_EQ_INT(t.f.n_messages, 4);
+        ASSERT_EQ_INT(pump_all(&t.c, &t.o), 2);
+        ASSERT_EQ_INT(t.f.n_messages, 5);
+        expect_stream_fragment(&t.o, true, true, 10);
+        expect_stream_fragment(&t.o, true, true, 10);
+        expect_nothing_more(&t.o);
+        ASSERT_EQ_INT(t.f.streams_freed, 3);
+        teardown(&t);
 }
 
 TEST(test_stream_slow_client) {
-        WsClient c;
-        Fake f;
-        Out o = { 0 };
+        Test t = { 0 };
         Buf b = { 0 };
 
-        setup(&c, &f, 0);
-        feed_text(&c, "stream");
-        ASSERT_EQ_INT(ws_client_pump(&c), 1);
+        setup(&t, 0);
+        feed_text(&t.c, "stream");
+        ASSERT_EQ_INT(ws_client_pump(&t.c), 1);
         /* The client takes some, but not down to the low water mark: no new fragment. */
-        take(&c, &o, 5, 0, 0);
-        ASSERT_EQ_INT(ws_client_pump(&c), 0);
+        take(&t.c, &t.o, 5, 0, 0);
+        ASSERT_EQ_INT(ws_client_pump(&t.c), 0);
         /* A close ends the stream at once: the close frame follows what was queued. */
-        feed_frame(&c, FIN | WS_OP_CLOSE, "\x03\xe8", 2, 0);
-        ASSERT_EQ_INT(f.streams_freed, 1);
-        ASSERT_EQ_INT(ws_client_pump(&c), 0);
-        take(&c, &o, SIZE_MAX, 0, -ECONNRESET);
-        expect_stream_fragment(&o, true, false, WEB_STREAM_FRAGMENT);
-        expect_close(&o, WS_CLOSE_NORMAL, NULL);
-        expect_nothing_more(&o);
-        ws_client_done(&c);
+        feed_frame(&t.c, FIN | WS_OP_CLOSE, "\x03\xe8", 2, 0);
+        ASSERT_EQ_INT(t.f.streams_freed, 1);
+        ASSERT_EQ_INT(ws_client_pump(&t.c), 0);
+        take(&t.c, &t.o, SIZE_MAX, 0, -ECONNRESET);
+        expect_stream_fragment(&t.o, true, false, WEB_STREAM_FRAGMENT);
+        expect_close(&t.o, WS_CLOSE_NORMAL, NULL);
+        expect_nothing_more(&t.o);
+        ws_client_done(&t.c);
 
         /* Input behind a streamed answer: at most WEB_INBOX_MAX waits, then the client is too slow. */
-        setup(&c, &f, 0);
-        feed_text(&c, "stream");
+        setup(&t, 0);
+        feed_text(&t.c, "stream");
         frame_add(&b, FIN | WS_OP_TEXT, "", 0, true);
         ASSERT_EQ_INT(buf_reserve(&b, WEB_INBOX_MAX), 0);
         memset(b.data + b.size, 0, WEB_INBOX_MAX - b.size);
-        ASSERT_EQ_INT(ws_client_feed(&c, b.data, WEB_INBOX_MAX), 0);
-        ASSERT_EQ_INT(ws_client_read_max(&c), 0);
-        ASSERT_EQ_INT(ws_client_feed(&c, b.data, 1), -ENOBUFS);
-        ws_client_done(&c);
-        ASSERT_EQ_INT(f.streams_freed, 1);
+        ASSERT_EQ_INT(ws_client_feed(&t.c, b.data, WEB_INBOX_MAX), 0);
+        ASSERT_EQ_INT(ws_client_read_max(&t.c), 0);
+        ASSERT_EQ_INT(ws_client_feed(&t.c, b.data, 1), -ENOBUFS);
+        ws_client_done(&t.c);
+        ASSERT_EQ_INT(t.f.streams_freed, 1);
 
         /* The stream fails: the client is closed with 1011. */
-        setup(&c, &f, 0);
-        f.stream_fail = 2;
-        feed_text(&c, "stream");
-        ASSERT_EQ_INT(ws_client_pump(&c), 1);
-        ASSERT_EQ_INT(f.stream_error, 0);
-        take_all(&c, &o);
-        ASSERT_EQ_INT(ws_client_pump(&c), 1);
-        ASSERT_EQ_INT(f.stream_error, -EIO);
-        ASSERT_EQ_INT(f.streams_freed, 1);
-        ASSERT_EQ_INT(ws_client_pump(&c), 0);
-        take(&c, &o, SIZE_MAX, 0, -ECONNRESET);
-        expect_stream_fragment(&o, true, false, WEB_STREAM_FRAGMENT);
-        expect_close(&o, WS_CLOSE_INTERNAL_ERROR, "internal error");
-        expect_nothing_more(&o);
-        ws_client_done(&c);
+        setup(&t, 0);
+        t.f.stream_fail = 2;
+        feed_text(&t.c, "stream");
+        ASSERT_EQ_INT(ws_client_pump(&t.c), 1);
+        ASSERT_EQ_INT(t.f.stream_error, 0);
+        take_all(&t.c, &t.o);
+        ASSERT_EQ_INT(ws_client_pump(&t.c), 1);
+        ASSERT_EQ_INT(t.f.stream_error, -EIO);
+        ASSERT_EQ_INT(t.f.streams_freed, 1);
+        ASSERT_EQ_INT(ws_client_pump(&t.c), 0);
+        take(&t.c, &t.o, SIZE_MAX, 0, -ECONNRESET);
+        expect_stream_fragment(&t.o, true, false, WEB_STREAM_FRAGMENT);
+        expect_close(&t.o, WS_CLOSE_INTERNAL_ERROR, "internal error");
+        expect_nothing_more(&t.o);
+        ws_client_done(&t.c);
         buf_done(&b);
-        buf_done(&o.bytes);
+        buf_done(&t.o.bytes);
 }
 
 TEST(test_pushes_slow_client) {
@@ -611,136 +607,127 @@ TEST(test_pushes_slow_client) {
         uint8_t header[WS_HEADER_MAX];
         size_t header_size = ws_frame_header(WS_OP_TEXT, true, sizeof(payload), header);
         size_t frame_size = header_size + sizeof(payload), n = 0;
-        WsClient c;
-        Fake f;
-        Out o = { 0 };
+        Test t = { 0 };
         int r;
 
-        setup(&c, &f, 0);
+        setup(&t, 0);
         /* Not subscribed: no pushes. */
-        ASSERT_EQ_INT(ws_client_push(&c, header, header_size, payload, sizeof(payload)), 0);
-        ASSERT_EQ_INT(unsent(&c), 0);
-        ws_client_set_subscribed(&c, true);
+        ASSERT_EQ_INT(ws_client_push(&t.c, header, header_size, payload, sizeof(payload)), 0);
+        ASSERT_EQ_INT(unsent(&t.c), 0);
+        ws_client_set_subscribed(&t.c, true);
 
         /* Pushes are never coalesced or skipped: each is queued whole until WEB_SEND_QUEUE_MAX, and the one
          * that would go past it means the client is too slow to keep. */
-        while ((r = ws_client_push(&c, header, header_size, payload, sizeof(payload))) > 0)
+        while ((r = ws_client_push(&t.c, header, header_size, payload, sizeof(payload))) > 0)
                 n++;
         ASSERT_EQ_INT(r, -ENOBUFS);
         ASSERT_EQ_INT(n, WEB_SEND_QUEUE_MAX / frame_size);
-        ASSERT_EQ_INT(unsent(&c), n * frame_size);
+        ASSERT_EQ_INT(unsent(&t.c), n * frame_size);
 
         /* Once it takes some, there is room again. */
-        take(&c, &o, frame_size, 0, 0);
-        ASSERT_EQ_INT(ws_client_push(&c, header, header_size, payload, sizeof(payload)), 1);
-        ASSERT_EQ_INT(unsent(&c), n * frame_size);
+        take(&t.c, &t.o, frame_size, 0, 0);
+        ASSERT_EQ_INT(ws_client_push(&t.c, header, header_size, payload, sizeof(payload)), 1);
+        ASSERT_EQ_INT(unsent(&t.c), n * frame_size);
 
         /* Unsubscribed: no more. */
-        ws_client_set_subscribed(&c, false);
-        ASSERT_EQ_INT(ws_client_push(&c, header, header_size, payload, sizeof(payload)), 0);
-        ws_client_done(&c);
+        ws_client_set_subscribed(&t.c, false);
+        ASSERT_EQ_INT(ws_client_push(&t.c, header, header_size, payload, sizeof(payload)), 0);
+        ws_client_done(&t.c);
 
         /* Pushes behind a streamed answer count against the same limit. */
-        setup(&c, &f, 0);
-        ws_client_set_subscribed(&c, true);
-        feed_text(&c, "stream");
-        ASSERT_EQ_INT(ws_client_pump(&c), 1);
+        setup(&t, 0);
+        ws_client_set_subscribed(&t.c, true);
+        feed_text(&t.c, "stream");
+        ASSERT_EQ_INT(ws_client_pump(&t.c), 1);
         n = 0;
-        while ((r = ws_client_push(&c, header, header_size, payload, sizeof(payload))) > 0)
+        while ((r = ws_client_push(&t.c, header, header_size, payload, sizeof(payload))) > 0)
                 n++;
         ASSERT_EQ_INT(r, -ENOBUFS);
-        ASSERT_EQ_INT(n, (WEB_SEND_QUEUE_MAX - unsent(&c)) / frame_size);
-        ws_client_done(&c);
-        buf_done(&o.bytes);
+        ASSERT_EQ_INT(n, (WEB_SEND_QUEUE_MAX - unsent(&t.c)) / frame_size);
+        teardown(&t);
 }
 
 TEST(test_stall) {
-        WsClient c;
-        Fake f;
-        Out o = { 0 };
-        usec_t t = 1000 * USEC_PER_SEC;
+        Test t = { 0 };
+        usec_t now = 1000 * USEC_PER_SEC;
 
-        setup(&c, &f, t);
+        setup(&t, now);
         /* Nothing waiting: never stalled, however long. */
-        ASSERT_TRUE(!ws_client_stalled(&c, t + 100 * STALL_USEC, STALL_USEC, 0));
-        t += 100 * STALL_USEC;
+        ASSERT_TRUE(!ws_client_stalled(&t.c, now + 100 * STALL_USEC, STALL_USEC, 0));
+        now += 100 * STALL_USEC;
 
         /* An answer it does not take: stalled once more than STALL_USEC passed since the last progress. */
-        feed_text(&c, "a");
-        ASSERT_TRUE(!ws_client_stalled(&c, t + STALL_USEC, STALL_USEC, 0));
-        ASSERT_TRUE(ws_client_stalled(&c, t + STALL_USEC + 1, STALL_USEC, 0));
+        feed_text(&t.c, "a");
+        ASSERT_TRUE(!ws_client_stalled(&t.c, now + STALL_USEC, STALL_USEC, 0));
+        ASSERT_TRUE(ws_client_stalled(&t.c, now + STALL_USEC + 1, STALL_USEC, 0));
 
         /* Taking some is progress... */
-        t += STALL_USEC + 1;
-        take(&c, &o, 1, t, 0);
-        ASSERT_TRUE(!ws_client_stalled(&c, t + STALL_USEC, STALL_USEC, 0));
-        ASSERT_TRUE(ws_client_stalled(&c, t + STALL_USEC + 1, STALL_USEC, 0));
+        now += STALL_USEC + 1;
+        take(&t.c, &t.o, 1, now, 0);
+        ASSERT_TRUE(!ws_client_stalled(&t.c, now + STALL_USEC, STALL_USEC, 0));
+        ASSERT_TRUE(ws_client_stalled(&t.c, now + STALL_USEC + 1, STALL_USEC, 0));
         /* ... and so is taking the rest; a write of nothing is not. */
-        t += 10;
-        take(&c, &o, 0, t + 5, 0);
-        take_all(&c, &o);
-        ASSERT_TRUE(!ws_client_stalled(&c, t + 10 * STALL_USEC, STALL_USEC, 0));
-        t += 10 * STALL_USEC;
+        now += 10;
+        take(&t.c, &t.o, 0, now + 5, 0);
+        take_all(&t.c, &t.o);
+        ASSERT_TRUE(!ws_client_stalled(&t.c, now + 10 * STALL_USEC, STALL_USEC, 0));
+        now += 10 * STALL_USEC;
 
         /* Bytes in the socket's send buffer count as waiting; their shrinking is progress. */
-        ASSERT_TRUE(!ws_client_stalled(&c, t + 1, STALL_USEC, 5000));
-        ASSERT_TRUE(!ws_client_stalled(&c, t + STALL_USEC, STALL_USEC, 5000));
-        ASSERT_TRUE(ws_client_stalled(&c, t + STALL_USEC + 1, STALL_USEC, 5000));
-        ASSERT_TRUE(!ws_client_stalled(&c, t + STALL_USEC + 2, STALL_USEC, 4000));
-        ASSERT_TRUE(!ws_client_stalled(&c, t + 2 * STALL_USEC + 2, STALL_USEC, 4000));
-        ASSERT_TRUE(ws_client_stalled(&c, t + 2 * STALL_USEC + 3, STALL_USEC, 4000));
-        t += 3 * STALL_USEC;
-        ASSERT_TRUE(!ws_client_stalled(&c, t, STALL_USEC, 0));
+        ASSERT_TRUE(!ws_client_stalled(&t.c, now + 1, STALL_USEC, 5000));
+        ASSERT_TRUE(!ws_client_stalled(&t.c, now + STALL_USEC, STALL_USEC, 5000));
+        ASSERT_TRUE(ws_client_stalled(&t.c, now + STALL_USEC + 1, STALL_USEC, 5000));
+        ASSERT_TRUE(!ws_client_stalled(&t.c, now + STALL_USEC + 2, STALL_USEC, 4000));
+        ASSERT_TRUE(!ws_client_stalled(&t.c, now + 2 * STALL_USEC + 2, STALL_USEC, 4000));
+        ASSERT_TRUE(ws_client_stalled(&t.c, now + 2 * STALL_USEC + 3, STALL_USEC, 4000));
+        now += 3 * STALL_USEC;
+        ASSERT_TRUE(!ws_client_stalled(&t.c, now, STALL_USEC, 0));
 
         /* A streamed answer not yet done counts as waiting, even with the queues empty. */
-        feed_text(&c, "stream");
-        ASSERT_EQ_INT(unsent(&c), 0);
-        ASSERT_TRUE(ws_client_stalled(&c, t + STALL_USEC + 1, STALL_USEC, 0));
-        ws_client_done(&c);
-        buf_done(&o.bytes);
+        feed_text(&t.c, "stream");
+        ASSERT_EQ_INT(unsent(&t.c), 0);
+        ASSERT_TRUE(ws_client_stalled(&t.c, now + STALL_USEC + 1, STALL_USEC, 0));
+        teardown(&t);
 }
 
 TEST(test_memory_given_back) {
         static uint8_t payload[WEB_QUEUE_KEEP];
         uint8_t header[WS_HEADER_MAX];
         size_t header_size;
-        WsClient c;
-        Fake f;
-        Out o = { 0 };
+        Test t = { 0 };
 
-        setup(&c, &f, 0);
-        ws_client_set_subscribed(&c, true);
+        setup(&t, 0);
+        ws_client_set_subscribed(&t.c, true);
         /* A small queue is kept for the next answer... */
-        feed_text(&c, "a");
-        take_all(&c, &o);
-        ASSERT_TRUE(c.out.alloc > 0 && c.out.alloc <= WEB_QUEUE_KEEP);
+        feed_text(&t.c, "a");
+        take_all(&t.c, &t.o);
+        ASSERT_TRUE(t.c.out.alloc > 0 && t.c.out.alloc <= WEB_QUEUE_KEEP);
         /* ... a big one is given back once it is written, not before. */
         header_size = ws_frame_header(WS_OP_TEXT, true, sizeof(payload), header);
-        ASSERT_EQ_INT(ws_client_push(&c, header, header_size, payload, sizeof(payload)), 1);
-        ASSERT_TRUE(c.out.alloc > WEB_QUEUE_KEEP);
-        take(&c, &o, 1000, 0, 0);
-        ASSERT_TRUE(c.out.alloc > WEB_QUEUE_KEEP);
-        take_all(&c, &o);
-        ASSERT_EQ_INT(c.out.alloc, 0);
-        ASSERT_EQ_INT(c.out.size, 0);
+        ASSERT_EQ_INT(ws_client_push(&t.c, header, header_size, payload, sizeof(payload)), 1);
+        ASSERT_TRUE(t.c.out.alloc > WEB_QUEUE_KEEP);
+        take(&t.c, &t.o, 1000, 0, 0);
+        ASSERT_TRUE(t.c.out.alloc > WEB_QUEUE_KEEP);
+        take_all(&t.c, &t.o);
+        ASSERT_EQ_INT(t.c.out.alloc, 0);
+        ASSERT_EQ_INT(t.c.out.size, 0);
 
         /* Pushes held behind a stream: their queue is given back when it is big, at the stream's end. */
-        f.stream_size = 10;
-        feed_text(&c, "stream");
-        ASSERT_EQ_INT(ws_client_push(&c, header, header_size, payload, sizeof(payload)), 1);
-        ASSERT_TRUE(c.pending.alloc > WEB_QUEUE_KEEP);
-        ASSERT_EQ_INT(pump_all(&c, &o), 1);
-        ASSERT_EQ_INT(c.pending.alloc, 0);
-        ASSERT_EQ_INT(c.fragment.alloc, 0);
-        ASSERT_EQ_INT(c.out.alloc, 0);
+        t.f.stream_size = 10;
+        feed_text(&t.c, "stream");
+        ASSERT_EQ_INT(ws_client_push(&t.c, header, header_size, payload, sizeof(payload)), 1);
+        ASSERT_TRUE(t.c.pending.alloc > WEB_QUEUE_KEEP);
+        ASSERT_EQ_INT(pump_all(&t.c, &t.o), 1);
+        ASSERT_EQ_INT(t.c.pending.alloc, 0);
+        ASSERT_EQ_INT(t.c.fragment.alloc, 0);
+        ASSERT_EQ_INT(t.c.out.alloc, 0);
         /* ... and kept when small. */
-        feed_text(&c, "stream");
-        ASSERT_EQ_INT(ws_client_push(&c, (const uint8_t *) "\x81\x01", 2, "p", 1), 1);
-        ASSERT_EQ_INT(pump_all(&c, &o), 1);
-        ASSERT_TRUE(c.pending.alloc > 0);
-        ASSERT_EQ_INT(c.pending.size, 0);
-        ws_client_done(&c);
-        buf_done(&o.bytes);
+        feed_text(&t.c, "stream");
+        ASSERT_EQ_INT(ws_client_push(&t.c, (const uint8_t *) "\x81\x01", 2, "p", 1), 1);
+        ASSERT_EQ_INT(pump_all(&t.c, &t.o), 1);
+        ASSERT_TRUE(t.c.pending.alloc > 0);
+        ASSERT_EQ_INT(t.c.pending.size, 0);
+        teardown(&t);
 }
 
 int main(void) {
