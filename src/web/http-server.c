@@ -9,12 +9,12 @@
 #include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 
 #include "address.h"
 #include "http-server.h"
 #include "log.h"
 #include "time-util.h"
+#include "ws-client.h"
 #include "ws-frame.h"
 
 struct WebClient {
@@ -23,19 +23,7 @@ struct WebClient {
         int fd;
         struct MHD_UpgradeResponseHandle *urh;
         sd_event_source *io;
-        WsDecoder decoder;
-        Buf out;               /* frames waiting to be written, from out_done on */
-        size_t out_done;
-        Buf pending;           /* whole frames that must wait until the streamed message is out */
-        WebStream stream;      /* the answer being streamed, when stream.next is set */
-        bool stream_started;   /* its first fragment is out */
-        Buf fragment;
-        uint8_t *inbox;        /* input that arrived behind the request being streamed */
-        size_t inbox_size;
-        bool subscribed;
-        bool closing;          /* a close frame is queued: finish once it is written */
-        usec_t progress_usec;  /* CLOCK_MONOTONIC: last time nothing waited for it, or it took some */
-        int kernel_unsent;     /* SIOCOUTQ at the last stall check */
+        WsClient ws;
 };
 
 struct WebServer {
@@ -50,18 +38,7 @@ struct WebServer {
 
 static void mhd_update_timer(WebServer *s);
 
-/* ---- websocket clients ---- */
-
-static bool client_streaming(const WebClient *c) {
-        return c->stream.next != NULL;
-}
-
-static void client_stream_end(WebClient *c) {
-        if (c->stream.free)
-                c->stream.free(c->stream.state);
-        c->stream = (WebStream) { 0 };
-        c->stream_started = false;
-}
+/* ---- websocket clients: the socket and the loop; what goes over it is ws-client.c's ---- */
 
 static void client_free(WebClient *c) {
         WebServer *s = c->server;
@@ -73,20 +50,11 @@ static void client_free(WebClient *c) {
                 }
         s->n_clients--;
         sd_event_source_disable_unref(c->io);
-        ws_decoder_done(&c->decoder);
-        client_stream_end(c);
-        buf_done(&c->out);
-        buf_done(&c->pending);
-        buf_done(&c->fragment);
-        free(c->inbox);
+        ws_client_done(&c->ws);
         /* The socket belongs to libmicrohttpd: it closes it. */
         if (c->urh)
                 MHD_upgrade_action(c->urh, MHD_UPGRADE_ACTION_CLOSE);
         free(c);
-}
-
-static size_t client_unsent(const WebClient *c) {
-        return c->out.size - c->out_done;
 }
 
 /* A client that cannot keep up (-ENOBUFS from its queues) or took nothing for stall_usec (stalled):
@@ -108,288 +76,82 @@ static void client_drop(WebClient *c, int r) {
                 client_free(c);
 }
 
-/* Input is read unless a streaming answer's inbox is full. */
-static bool client_reads(const WebClient *c) {
-        return !client_streaming(c) || c->inbox_size < WEB_INBOX_MAX;
-}
+/* Writes what the socket takes of the client's output. */
+static int client_write(WebClient *c) {
+        const uint8_t *data;
+        size_t size, done = 0;
 
-static int client_flush(WebClient *c) {
-        size_t done_before = c->out_done;
-
-        while (c->out_done < c->out.size) {
-                ssize_t n = send(c->fd, c->out.data + c->out_done, c->out.size - c->out_done,
-                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+        ws_client_output(&c->ws, &data, &size);
+        while (done < size) {
+                ssize_t n = send(c->fd, data + done, size - done, MSG_NOSIGNAL | MSG_DONTWAIT);
 
                 if (n < 0) {
                         if (errno == EAGAIN || errno == EINTR)
                                 break;
                         return -errno;
                 }
-                c->out_done += (size_t) n;
+                done += (size_t) n;
         }
-        if (c->out_done > done_before)
-                c->progress_usec = now_usec(CLOCK_MONOTONIC);
-        if (c->out_done == c->out.size) {
-                c->out_done = c->out.size = 0;
-                if (c->out.alloc > WEB_QUEUE_KEEP)
-                        buf_done(&c->out); /* a burst's megabytes are not kept per idle client */
-                if (c->closing)
-                        return -ECONNRESET; /* our close frame is out: done */
-        }
-        /* While a stream goes, requests wait (they are answered in order) and the socket being writable is
-         * what makes the next fragment. */
-        return sd_event_source_set_io_events(c->io, (client_streaming(c) ? EPOLLOUT : 0) |
-                                                    (client_unsent(c) > 0 ? EPOLLOUT : 0) |
-                                                    (client_reads(c) ? EPOLLIN : 0));
+        return ws_client_sent(&c->ws, done, done > 0 ? now_usec(CLOCK_MONOTONIC) : 0);
 }
 
-/* Appends to one of the client's queues. A client that lets more than WEB_SEND_QUEUE_MAX pile up is too
- * slow: -ENOBUFS. */
-static int client_queue_iov(WebClient *c, Buf *q, const struct iovec *iov, size_t n_iov) {
-        size_t size = 0;
-        int r;
-
-        for (size_t i = 0; i < n_iov; i++)
-                size += iov[i].iov_len;
-        if (client_unsent(c) + c->pending.size + size > WEB_SEND_QUEUE_MAX)
-                return -ENOBUFS;
-        if (q == &c->out && c->out_done > 0) {
-                memmove(c->out.data, c->out.data + c->out_done, client_unsent(c));
-                c->out.size -= c->out_done;
-                c->out_done = 0;
-        }
-        r = buf_reserve(q, size);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n_iov; i++)
-                buf_put_unchecked(q, iov[i].iov_base, iov[i].iov_len);
-        return 0;
+/* Input is read unless a streaming answer's inbox is full; while a stream goes, requests wait (they are
+ * answered in order) and the socket being writable is what makes the next fragment. */
+static int client_update_events(WebClient *c) {
+        return sd_event_source_set_io_events(c->io, (ws_client_wants_write(&c->ws) ? EPOLLOUT : 0) |
+                                                    (ws_client_read_max(&c->ws) > 0 ? EPOLLIN : 0));
 }
 
-/* Where a whole message goes: behind a streamed one, if any (its fragments are one message). Control
- * frames may go between fragments (RFC 6455 5.4). */
-static Buf *client_message_queue(WebClient *c) {
-        return client_streaming(c) ? &c->pending : &c->out;
-}
+static int client_flush(WebClient *c) {
+        int r = client_write(c);
 
-/* One frame into q. With nothing queued ahead of it, as much as the socket takes is written at once,
- * uncopied. */
-static int client_send_frame(WebClient *c, Buf *q, WsOpcode op, bool fin, const void *payload, size_t size) {
-        uint8_t header[WS_HEADER_MAX];
-        struct iovec iov[2] = {
-                { .iov_base = header, .iov_len = ws_frame_header(op, fin, size, header) },
-                { .iov_base = (void *) payload, .iov_len = size },
-        };
-
-        if (c->closing)
-                return 0;
-        if (q == &c->out && client_unsent(c) == 0) {
-                struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
-                ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-                if (n < 0 && errno != EAGAIN && errno != EINTR)
-                        return -errno;
-                for (size_t i = 0, left = n > 0 ? (size_t) n : 0; i < 2; i++) {
-                        size_t k = MIN(left, iov[i].iov_len);
-
-                        iov[i].iov_base = (uint8_t *) iov[i].iov_base + k;
-                        iov[i].iov_len -= k;
-                        left -= k;
-                }
-        }
-        return client_queue_iov(c, q, iov, 2);
-}
-
-static int client_send(WebClient *c, WsOpcode op, const void *payload, size_t size) {
-        return client_send_frame(c, op == WS_OP_TEXT ? client_message_queue(c) : &c->out, op, /* fin= */ true,
-                                 payload, size);
-}
-
-static int client_close(WebClient *c, uint16_t code, const char *reason) {
-        _cleanup_(freep) uint8_t *frame = NULL;
-        size_t frame_size;
-        int r;
-
-        client_stream_end(c);
-        r = ws_frame_encode_close(code, reason, &frame, &frame_size);
-        if (r >= 0) {
-                struct iovec iov = { .iov_base = frame, .iov_len = frame_size };
-                r = client_queue_iov(c, &c->out, &iov, 1);
-        }
-        c->closing = true;
-        return r;
-}
-
-static int client_answer(WebClient *c, const WsEvent *e) {
-        WebServer *s = c->server;
-        WebReply reply = { 0 };
-        int r;
-
-        if (e->opcode != WS_OP_TEXT) {
-                static const char answer[] = "{\"error\":\"binary messages are not supported\"}";
-                return client_send(c, WS_OP_TEXT, answer, sizeof(answer) - 1);
-        }
-        s->handlers.message(c, (const char *) e->payload, e->size, s->handlers.userdata, &reply);
-        if (reply.stream.next) {
-                free(reply.text);
-                c->stream = reply.stream;
-                c->stream_started = false;
-                return 0;
-        }
-        r = reply.text ? client_send(c, WS_OP_TEXT, reply.text, strlen(reply.text)) : 0;
-        free(reply.text);
-        return r;
-}
-
-/* Acts on one decoded event; returns < 0 when the client is to be dropped now. */
-static int client_handle_event(WebClient *c, const WsEvent *e) {
-        switch (e->type) {
-        case WS_EVENT_NEED_MORE:
-        case WS_EVENT_PONG:
-                return 0;
-        case WS_EVENT_MESSAGE:
-                return client_answer(c, e);
-        case WS_EVENT_PING:
-                /* Into the frame queue, even while a message streams: between two of its fragments. */
-                return client_send(c, WS_OP_PONG, e->payload, e->size);
-        case WS_EVENT_CLOSE:
-                /* Echo the peer's code, as RFC 6455 asks; 1005 means "none given". */
-                return client_close(c, e->close_code == WS_CLOSE_NO_STATUS ? WS_CLOSE_NORMAL : e->close_code,
-                                    NULL) < 0 ? -EIO : 0;
-        case WS_EVENT_ERROR:
-                log_debug("Websocket client broke the protocol (%s): closing with %u.", e->reason,
-                          (unsigned) e->close_code);
-                return client_close(c, e->close_code, e->reason) < 0 ? -EIO : 0;
-        }
-        return 0;
-}
-
-/* Decodes up to one event from data and acts on it; adds the bytes read to *done. */
-static int client_decode_one(WebClient *c, const uint8_t *data, size_t size, size_t *done) {
-        WsEvent e;
-        size_t used = 0;
-        int r;
-
-        r = ws_decoder_feed(&c->decoder, data, size, &used, &e);
-        if (r < 0)
-                return r;
-        *done += used;
-        return client_handle_event(c, &e);
-}
-
-/* While a message streams, input waits in the inbox (at most WEB_INBOX_MAX: then the socket is not
- * read). Control frames at its head are handled at once — a ping gets its pong, a close ends the
- * stream — and everything from the first data frame on waits for the stream's end. */
-static int client_inbox_add(WebClient *c, const uint8_t *data, size_t size) {
-        size_t done = 0;
-        uint8_t *p;
-
-        if (size > WEB_INBOX_MAX - MIN(c->inbox_size, (size_t) WEB_INBOX_MAX))
-                return -ENOBUFS;
-        p = realloc(c->inbox, c->inbox_size + size);
-        if (!p)
-                return -ENOMEM;
-        memcpy(p + c->inbox_size, data, size);
-        c->inbox = p;
-        c->inbox_size += size;
-
-        while (client_streaming(c) && !c->closing && done < c->inbox_size &&
-               ws_decoder_next_is_control(&c->decoder, c->inbox + done, c->inbox_size - done)) {
-                int r = client_decode_one(c, c->inbox + done, c->inbox_size - done, &done);
-                if (r < 0)
-                        return r;
-        }
-        memmove(c->inbox, c->inbox + done, c->inbox_size - done);
-        c->inbox_size -= done;
-        return 0;
-}
-
-/* Handles what arrived; returns < 0 when the client is to be dropped now. Input behind a request whose
- * answer is streamed waits in the inbox. */
-static int client_consume(WebClient *c, const uint8_t *data, size_t size) {
-        size_t done = 0;
-
-        while (done < size && !c->closing) {
-                int r;
-
-                if (client_streaming(c))
-                        return client_inbox_add(c, data + done, size - done);
-                r = client_decode_one(c, data + done, size - done, &done);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-/* The stream's message is out: what waited behind it follows. */
-static int client_stream_done(WebClient *c) {
-        _cleanup_(freep) uint8_t *in = TAKE_PTR(c->inbox);
-        size_t in_size = c->inbox_size;
-        struct iovec iov = { .iov_base = c->pending.data, .iov_len = c->pending.size };
-        int r;
-
-        client_stream_end(c);
-        c->inbox_size = 0;
-        c->pending.size = 0; /* moved, not counted twice against the limit; the bytes stay until reused */
-        r = iov.iov_len > 0 ? client_queue_iov(c, &c->out, &iov, 1) : 0;
-        if (c->pending.alloc > WEB_QUEUE_KEEP)
-                buf_done(&c->pending);
-        if (r >= 0 && in)
-                r = client_consume(c, in, in_size);
-        return r;
-}
-
-/* Makes the next fragments of a streamed answer while the client keeps up. */
-static int client_pump(WebClient *c) {
-        for (unsigned i = 0; client_streaming(c) && !c->closing && i < WEB_STREAM_FRAGMENTS_PER_WAKEUP &&
-                             client_unsent(c) < WEB_STREAM_LOW_WATER; i++) {
-                int more, r;
-
-                c->fragment.size = 0;
-                more = c->stream.next(c->stream.state, &c->fragment, WEB_STREAM_FRAGMENT);
-                if (more < 0) {
-                        log_warning("Cannot make the rest of an answer: %s", STRERROR(more));
-                        return client_close(c, WS_CLOSE_INTERNAL_ERROR, "internal error") < 0 ? -EIO : 0;
-                }
-                r = client_send_frame(c, &c->out, c->stream_started ? WS_OP_CONTINUATION : WS_OP_TEXT, more == 0,
-                                      c->fragment.data, c->fragment.size);
-                if (r < 0)
-                        return r;
-                c->stream_started = true;
-                if (more == 0) {
-                        r = client_stream_done(c);
-                        if (r < 0)
-                                return r;
-                }
-        }
-        /* A big fragment buffer is not kept for an idle client. */
-        if (!client_streaming(c) && c->fragment.alloc > 0)
-                buf_done(&c->fragment);
-        return 0;
+        return r < 0 ? r : client_update_events(c);
 }
 
 /* After input was handled (r: how that went): make what a streamed answer needs next, write what the
- * socket takes, or drop the client. */
+ * socket takes, or drop the client. Each fragment is written before the next is made, at most
+ * WEB_STREAM_FRAGMENTS_PER_WAKEUP of them. */
 static void client_run(WebClient *c, int r) {
+        for (unsigned i = 0; r >= 0; i++) {
+                r = client_write(c);
+                if (r < 0 || i == WEB_STREAM_FRAGMENTS_PER_WAKEUP)
+                        break;
+                r = ws_client_pump(&c->ws);
+                if (r == 0)
+                        break;
+        }
         if (r >= 0)
-                r = client_pump(c);
-        if (r >= 0)
-                r = client_flush(c);
+                r = client_update_events(c);
         if (r < 0)
                 client_drop(c, r);
+}
+
+static void on_client_message(void *userdata, const char *text, size_t size, WebReply *ret) {
+        WebClient *c = userdata;
+        WebServer *s = c->server;
+
+        s->handlers.message(c, text, size, s->handlers.userdata, ret);
+}
+
+static void on_client_protocol_error(void *userdata _unused_, const char *reason, uint16_t code) {
+        log_debug("Websocket client broke the protocol (%s): closing with %u.", reason, (unsigned) code);
+}
+
+static void on_client_stream_error(void *userdata _unused_, int error) {
+        log_warning("Cannot make the rest of an answer: %s", STRERROR(error));
 }
 
 static int on_client_io(sd_event_source *es _unused_, int fd, uint32_t revents, void *userdata) {
         WebClient *c = userdata;
         uint8_t buf[16384];
+        size_t room = ws_client_read_max(&c->ws);
         int r = 0;
 
-        if (!client_reads(c) && (revents & (EPOLLHUP | EPOLLERR))) {
+        if (room == 0 && (revents & (EPOLLHUP | EPOLLERR))) {
                 client_free(c);
                 return 0;
         }
-        if (client_reads(c) && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-                size_t room = client_streaming(c) ? WEB_INBOX_MAX - c->inbox_size : sizeof(buf);
+        if (room > 0 && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
                 ssize_t n = recv(fd, buf, MIN(room, sizeof(buf)), MSG_DONTWAIT);
 
                 if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
@@ -397,7 +159,7 @@ static int on_client_io(sd_event_source *es _unused_, int fd, uint32_t revents, 
                         return 0;
                 }
                 if (n > 0)
-                        r = client_consume(c, buf, (size_t) n);
+                        r = ws_client_feed(&c->ws, buf, (size_t) n);
         }
         client_run(c, r);
         return 0;
@@ -411,16 +173,9 @@ static int on_stall_timer(sd_event_source *es, uint64_t usec, void *userdata) {
                 int kernel_unsent = 0;
 
                 next = c->next;
-                /* What the kernel still holds counts too: a whole answer can sit in a socket buffer of
-                 * megabytes. It shrinking is the client taking some. */
-                if (ioctl(c->fd, SIOCOUTQ, &kernel_unsent) < 0)
+                if (ioctl(c->fd, SIOCOUTQ, &kernel_unsent) < 0 || kernel_unsent < 0)
                         kernel_unsent = 0;
-                if (kernel_unsent < c->kernel_unsent)
-                        c->progress_usec = usec;
-                c->kernel_unsent = kernel_unsent;
-                if (client_unsent(c) == 0 && !client_streaming(c) && kernel_unsent == 0)
-                        c->progress_usec = usec;
-                else if (usec > c->progress_usec + s->stall_usec)
+                if (ws_client_stalled(&c->ws, usec, s->stall_usec, (size_t) kernel_unsent))
                         client_drop_slow(c, /* stalled= */ true);
         }
         sd_event_source_set_time(es, usec + s->stall_check_usec);
@@ -442,8 +197,14 @@ static void on_upgrade(void *cls, struct MHD_Connection *connection _unused_, vo
         c->server = s;
         c->fd = sock;
         c->urh = urh;
-        c->progress_usec = now_usec(CLOCK_MONOTONIC);
-        ws_decoder_init(&c->decoder, WS_MESSAGE_MAX);
+        ws_client_init(&c->ws,
+                       &(WsClientHandlers) {
+                               .message = on_client_message,
+                               .protocol_error = on_client_protocol_error,
+                               .stream_error = on_client_stream_error,
+                               .userdata = c,
+                       },
+                       now_usec(CLOCK_MONOTONIC));
         c->next = s->clients;
         s->clients = c;
         s->n_clients++;
@@ -453,30 +214,24 @@ static void on_upgrade(void *cls, struct MHD_Connection *connection _unused_, vo
                 client_free(c);
                 return;
         }
-        client_run(c, extra_in_size > 0 ? client_consume(c, (const uint8_t *) extra_in, extra_in_size) : 0);
+        client_run(c, extra_in_size > 0 ? ws_client_feed(&c->ws, (const uint8_t *) extra_in, extra_in_size) : 0);
 }
 
 void web_client_set_subscribed(WebClient *c, bool subscribed) {
-        c->subscribed = subscribed;
+        ws_client_set_subscribed(&c->ws, subscribed);
 }
 
 void web_server_broadcast(WebServer *s, const char *text, size_t size) {
         uint8_t header[WS_HEADER_MAX];
-        struct iovec iov[2] = {
-                { .iov_base = header, .iov_len = ws_frame_header(WS_OP_TEXT, /* fin= */ true, size, header) },
-                { .iov_base = (void *) text, .iov_len = size },
-        };
+        size_t header_size = ws_frame_header(WS_OP_TEXT, /* fin= */ true, size, header);
         WebClient *next;
 
         for (WebClient *c = s->clients; c; c = next) {
                 int r;
 
                 next = c->next;
-                if (!c->subscribed || c->closing)
-                        continue;
-                /* Behind a streamed answer the push waits: its fragments are one message. */
-                r = client_queue_iov(c, client_message_queue(c), iov, 2);
-                if (r >= 0)
+                r = ws_client_push(&c->ws, header, header_size, text, size);
+                if (r > 0)
                         r = client_flush(c);
                 if (r < 0)
                         client_drop(c, r);
