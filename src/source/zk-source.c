@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
@@ -527,6 +528,12 @@ int zk_source_new(sd_event *event, const ZkSourceConfig *config, ZkSourceHandler
         _cleanup_(zk_source_freep) ZkSource *s = NULL;
         int r;
 
+        assert(event);
+        assert(config);
+        assert(config->hosts);
+        assert(handler);
+        assert(ret);
+
         s = calloc(1, sizeof(ZkSource));
         if (!s)
                 return -ENOMEM;
@@ -585,10 +592,14 @@ int zk_source_new(sd_event *event, const ZkSourceConfig *config, ZkSourceHandler
 }
 
 void zk_source_start(ZkSource *s) {
+        assert(s);
+
         machine_feed(s, ZK_EVENT_START);
 }
 
 void zk_source_reread(ZkSource *s) {
+        assert(s);
+
         machine_feed(s, ZK_EVENT_REREAD);
 }
 
@@ -619,12 +630,16 @@ ZkSource *zk_source_free(ZkSource *s) {
 }
 
 const char *zk_source_node(const ZkSource *s) {
+        assert(s);
+
         return s->node;
 }
 
 json_t *zk_source_status_json(const ZkSource *s) {
         char session[32];
         json_t *o, *connection;
+
+        assert(s);
 
         snprintf(session, sizeof(session), "0x%" PRIx64, (uint64_t) s->session.client_id);
         o = json_pack("{s:s, s:s, s:s, s:b, s:s?, s:I, s:I, s:I}", "state", zk_phase_to_string(s->machine.phase),
@@ -644,5 +659,7 @@ json_t *zk_source_status_json(const ZkSource *s) {
 }
 
 const Outage *zk_source_outage(const ZkSource *s) {
+        assert(s);
+
         return &s->outage;
 }
