@@ -549,7 +549,8 @@ static int manager_setup_realizer(Manager *m, const ManagerOptions *options) {
         if (r < 0)
                 return log_error_errno(r, "Cannot watch systemd jobs: %s", STRERROR(r));
         rc.jobs = m->jobs;
-        return realizer_new(m->event, m->bus, &rc, on_pass_done, m, &m->realizer); /* logs its errors */
+        /* realizer_new() logs the failures it has more to say about (records, signals, drop-in watch). */
+        return realizer_new(m->event, m->bus, &rc, on_pass_done, m, &m->realizer);
 }
 
 /* The tree from ZooKeeper or from a file (manager_check_source() made sure it is one of them). */
