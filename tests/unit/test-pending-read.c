@@ -6,6 +6,33 @@
 #include "pending-read.h"
 #include "tests.h"
 
+/* Takes the pending read, checks each field (data NULL: no bytes expected), frees it. */
+static void take_and_check(PendingRead *p, int error, const char *message, const char *data, int64_t version) {
+        SourceRead r;
+
+        ASSERT_TRUE(pending_read_take(p, &r));
+        ASSERT_EQ_INT(r.error, error);
+        ASSERT_EQ_INT(r.version, version);
+        if (message)
+                ASSERT_STREQ(r.message, message);
+        else
+                ASSERT_TRUE(!r.message);
+        if (data) {
+                ASSERT_EQ_INT(r.size, strlen(data));
+                ASSERT_STREQ(r.data, data); /* NUL-terminated */
+        } else {
+                ASSERT_TRUE(!r.data);
+                ASSERT_EQ_INT(r.size, 0);
+        }
+        source_read_done(&r);
+}
+
+static void check_counts(const PendingRead *p, uint64_t put, uint64_t replaced, uint64_t taken) {
+        ASSERT_EQ_U64(p->n_put, put);
+        ASSERT_EQ_U64(p->n_replaced, replaced);
+        ASSERT_EQ_U64(p->n_taken, taken);
+}
+
 TEST(test_nothing_pending) {
         PendingRead p = { 0 };
         SourceRead r = { .error = 7, .version = 42 };
@@ -14,7 +41,7 @@ TEST(test_nothing_pending) {
         /* untouched */
         ASSERT_EQ_INT(r.error, 7);
         ASSERT_EQ_INT(r.version, 42);
-        ASSERT_EQ_U64(p.n_taken, 0);
+        check_counts(&p, 0, 0, 0);
         pending_read_done(&p);
 }
 
@@ -26,54 +53,31 @@ TEST(test_bytes_are_copied) {
         ASSERT_EQ_INT(pending_read_put(&p, 0, NULL, buf, 7, 5), 0);
         /* The library reuses its buffer after the callback returns. */
         memset(buf, 'x', sizeof(buf) - 1);
-        ASSERT_TRUE(pending_read_take(&p, &r));
-        ASSERT_EQ_INT(r.error, 0);
-        ASSERT_EQ_INT(r.size, 7);
-        ASSERT_EQ_INT(r.version, 5);
-        ASSERT_STREQ(r.data, "{\"a\":1}"); /* NUL-terminated */
-        ASSERT_TRUE(!r.message);
-        source_read_done(&r);
+        take_and_check(&p, 0, NULL, "{\"a\":1}", 5);
         /* Taken once. */
         ASSERT_TRUE(!pending_read_take(&p, &r));
-        ASSERT_EQ_U64(p.n_put, 1);
-        ASSERT_EQ_U64(p.n_taken, 1);
-        ASSERT_EQ_U64(p.n_replaced, 0);
+        check_counts(&p, 1, 0, 1);
         pending_read_done(&p);
 }
 
 TEST(test_empty_node) {
         PendingRead p = { 0 };
-        SourceRead r;
 
         ASSERT_EQ_INT(pending_read_put(&p, 0, NULL, NULL, 0, 0), 0);
-        ASSERT_TRUE(pending_read_take(&p, &r));
-        ASSERT_EQ_INT(r.size, 0);
-        ASSERT_STREQ(r.data, "");
-        source_read_done(&r);
+        take_and_check(&p, 0, NULL, "", 0);
         pending_read_done(&p);
 }
 
 TEST(test_error_with_message) {
         PendingRead p = { 0 };
-        SourceRead r;
         char msg[] = "node /x/arch_conf does not exist";
 
         ASSERT_EQ_INT(pending_read_put(&p, -ENOENT, msg, NULL, 0, -1), 0);
         msg[0] = 'X';
-        ASSERT_TRUE(pending_read_take(&p, &r));
-        ASSERT_EQ_INT(r.error, -ENOENT);
-        ASSERT_STREQ(r.message, "node /x/arch_conf does not exist");
-        ASSERT_TRUE(!r.data);
-        ASSERT_EQ_INT(r.size, 0);
-        ASSERT_EQ_INT(r.version, -1);
-        source_read_done(&r);
-
+        take_and_check(&p, -ENOENT, "node /x/arch_conf does not exist", NULL, -1);
         /* Without a message: the owner says strerror(). */
         ASSERT_EQ_INT(pending_read_put(&p, -EACCES, NULL, NULL, 0, -1), 0);
-        ASSERT_TRUE(pending_read_take(&p, &r));
-        ASSERT_EQ_INT(r.error, -EACCES);
-        ASSERT_TRUE(!r.message);
-        source_read_done(&r);
+        take_and_check(&p, -EACCES, NULL, NULL, -1);
         pending_read_done(&p);
 }
 
@@ -85,24 +89,14 @@ TEST(test_newest_replaces) {
         ASSERT_EQ_INT(pending_read_put(&p, 0, NULL, "{\"v\":1}", 7, 1), 0);
         ASSERT_EQ_INT(pending_read_put(&p, -ENOENT, "gone", NULL, 0, -1), 0);
         ASSERT_EQ_INT(pending_read_put(&p, 0, NULL, "{\"v\":33}", 8, 3), 0);
-        ASSERT_EQ_U64(p.n_put, 3);
-        ASSERT_EQ_U64(p.n_replaced, 2);
-        ASSERT_TRUE(pending_read_take(&p, &r));
-        ASSERT_EQ_INT(r.error, 0);
-        ASSERT_EQ_INT(r.version, 3);
-        ASSERT_STREQ(r.data, "{\"v\":33}");
-        ASSERT_TRUE(!r.message);
-        source_read_done(&r);
+        check_counts(&p, 3, 2, 0);
+        take_and_check(&p, 0, NULL, "{\"v\":33}", 3);
         ASSERT_TRUE(!pending_read_take(&p, &r));
 
         /* A read after the take is not a replacement. */
         ASSERT_EQ_INT(pending_read_put(&p, -EFBIG, "too large", NULL, 0, 9), 0);
-        ASSERT_EQ_U64(p.n_replaced, 2);
-        ASSERT_TRUE(pending_read_take(&p, &r));
-        ASSERT_EQ_INT(r.error, -EFBIG);
-        ASSERT_EQ_INT(r.version, 9);
-        source_read_done(&r);
-        ASSERT_EQ_U64(p.n_taken, 2);
+        take_and_check(&p, -EFBIG, "too large", NULL, 9);
+        check_counts(&p, 4, 2, 2);
         pending_read_done(&p);
 }
 
@@ -114,7 +108,7 @@ TEST(test_done_drops_pending) {
         ASSERT_EQ_INT(pending_read_put(&p, 0, NULL, "{}", 2, 1), 0);
         pending_read_done(&p);
         ASSERT_TRUE(!pending_read_take(&p, &r));
-        ASSERT_EQ_U64(p.n_put, 1);
+        check_counts(&p, 1, 0, 0);
         pending_read_done(&p);
 }
 
