@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -71,6 +72,8 @@ static int set_string(char **field, const char *value) {
 }
 
 void config_init(Config *c) {
+        assert(c);
+
         *c = (Config) {
                 .zk_session_timeout_usec = 10 * USEC_PER_SEC,
                 .tasks_interval_usec = 30 * USEC_PER_SEC,
@@ -85,6 +88,8 @@ void config_init(Config *c) {
 }
 
 void config_done(Config *c) {
+        assert(c);
+
         free(c->source_file);
         free(c->zk_hosts);
         free(c->zk_prefix);
@@ -103,6 +108,12 @@ int config_set(Config *c, const char *section, const char *key, const char *valu
         const ConfigKey *k = NULL;
         void *field;
         int r;
+
+        assert(c);
+        assert(section);
+        assert(key);
+        assert(value);
+        assert(error || error_size == 0);
 
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                 if (streq(keys[i].section, section) && streq(keys[i].key, key))
@@ -323,6 +334,10 @@ int config_load(Config *c, const char *path, char *error, size_t error_size) {
         size_t size;
         int line, r;
 
+        assert(c);
+        assert(path);
+        assert(error || error_size == 0);
+
         r = read_file_bounded(path, CONFIG_MAX_BYTES, &data, &size);
         if (r == -ENOENT)
                 return r;
@@ -357,6 +372,10 @@ static int conf_filter(const struct dirent *de) {
 int config_load_pid_file_dropins(const char *dir, char ***pid_files, char *error, size_t error_size) {
         struct dirent **names = NULL;
         int n, r = 0;
+
+        assert(dir);
+        assert(pid_files);
+        assert(error || error_size == 0);
 
         n = scandir(dir, &names, conf_filter, alphasort);
         if (n < 0)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,6 +45,10 @@ int control_request_parse(const char *data, size_t size, ControlRequest *ret, ch
         int r = 0;
         ControlCmd c;
 
+        assert(data || size == 0);
+        assert(ret);
+        assert(error || error_size == 0);
+
         req = json_loadb(data, size, JSON_DECODE_ANY, &jerr);
         if (!req)
                 return refuse(error, error_size, "request is not valid JSON");
@@ -68,6 +73,8 @@ int control_request_parse(const char *data, size_t size, ControlRequest *ret, ch
 }
 
 void control_request_done(ControlRequest *r) {
+        assert(r);
+
         json_decref(r->names);
         *r = (ControlRequest) { 0 };
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,6 +251,10 @@ int control_server_new(sd_event *event, const char *path, usec_t timeout_usec, C
         char *slash;
         int r;
 
+        assert(event);
+        assert(handler);
+        assert(ret);
+
         if (isempty(path) || path[0] != '/' || strlen(path) >= sizeof(sa.sun_path))
                 return -EINVAL;
         s = calloc(1, sizeof(ControlServer));
@@ -308,6 +313,8 @@ ControlServer *control_server_free(ControlServer *s) {
 }
 
 json_t *control_server_status_json(const ControlServer *s) {
+        assert(s);
+
         return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "clients", (json_int_t) s->n_clients, "accepted",
                          (json_int_t) s->accepted, "refused_not_root", (json_int_t) s->refused_not_root,
                          "refused_busy", (json_int_t) s->refused_busy, "errors", (json_int_t) s->errors,

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -480,26 +481,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return sd_event_exit(sd_event_source_get_event(s), EXIT_SUCCESS);
 }
 
-int manager_new(const ManagerOptions *options, Manager **ret) {
-        _cleanup_(manager_freep) Manager *m = NULL;
-        const Config *c = options->config;
-        RealizerConfig rc = {
-                .root = c->root,
-                .protected = c->protected,
-                .runtime_dir = options->runtime_dir,
-                .repair_interval_usec = c->tasks_interval_usec,
-                .dry_run = options->dry_run,
-        };
-        sigset_t mask;
-        int r;
-
-        m = calloc(1, sizeof(Manager));
-        if (!m)
-                return log_oom();
-        m->config = c;
-        m->dry_run = options->dry_run;
-        m->dry_run_json = options->dry_run_json;
-
+/* Exactly one tree source, and a ZooKeeper one with its node. */
+static int manager_check_source(const Config *c) {
         if (isempty(c->source_file) && isempty(c->zk_hosts)) {
                 log_error("No tree source: set [ZooKeeper] Hosts= and Prefix=, or [Source] File= (--tree-file=PATH).");
                 return -EINVAL;
@@ -512,6 +495,11 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
                 log_error("[ZooKeeper] Hosts= needs Prefix= (the tree is <Prefix>/arch_conf).");
                 return -EINVAL;
         }
+        return 0;
+}
+
+static int manager_connect_bus(Manager *m) {
+        int r;
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -522,6 +510,13 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Cannot attach the bus to the event loop: %s", STRERROR(r));
+        return 0;
+}
+
+/* SIGTERM and SIGINT stop the loop; SIGHUP re-reads (not in a dry run, which runs once). */
+static int manager_setup_signals(Manager *m) {
+        sigset_t mask;
+        int r;
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
@@ -535,15 +530,34 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         r = sd_event_set_watchdog(m->event, true);
         if (r < 0)
                 return log_error_errno(r, "Cannot enable the watchdog: %s", STRERROR(r));
+        return 0;
+}
+
+static int manager_setup_realizer(Manager *m, const ManagerOptions *options) {
+        const Config *c = m->config;
+        RealizerConfig rc = {
+                .root = c->root,
+                .protected = c->protected,
+                .runtime_dir = options->runtime_dir,
+                .repair_interval_usec = c->tasks_interval_usec,
+                .dry_run = m->dry_run,
+        };
+        int r;
 
         /* The JobRemoved match goes out before any job is started, so none is missed. */
         r = job_watch_new(m->bus, &m->jobs);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch systemd jobs: %s", STRERROR(r));
         rc.jobs = m->jobs;
-        r = realizer_new(m->event, m->bus, &rc, on_pass_done, m, &m->realizer);
-        if (r < 0)
-                return r;
+        /* realizer_new() logs the failures it has more to say about (records, signals, drop-in watch). */
+        return realizer_new(m->event, m->bus, &rc, on_pass_done, m, &m->realizer);
+}
+
+/* The tree from ZooKeeper or from a file (manager_check_source() made sure it is one of them). */
+static int manager_setup_source(Manager *m) {
+        const Config *c = m->config;
+        int r;
+
         if (!isempty(c->zk_hosts)) {
                 ZkSourceConfig zc = {
                         .hosts = c->zk_hosts,
@@ -553,74 +567,159 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
                         .max_bytes = TREE_JSON_MAX,
                         .on_change = on_zk_outage,
                 };
+
                 r = zk_source_new(m->event, &zc, on_tree_zk, m, &m->zk);
                 if (r < 0)
                         return log_error_errno(r, "Cannot set up the ZooKeeper source: %s", STRERROR(r));
-        } else {
-                r = file_source_new(m->event, c->source_file, TREE_JSON_MAX, on_tree_file, m, &m->file);
-                if (r < 0)
-                        return log_error_errno(r, "Cannot watch tree file %s: %s", c->source_file, STRERROR(r));
+                return 0;
         }
-        if (!m->dry_run) {
-                char error[1024] = "";
-                AttacherConfig ac = {
-                        .root = c->root,
-                        .interval_usec = c->tasks_interval_usec,
-                        .allow_non_root_files = c->allow_non_root_pid_files,
-                        .proc_root = "/proc",
-                        .slice_ready = manager_slice_ready,
-                        .userdata = m,
-                        .jobs = m->jobs,
-                };
+        r = file_source_new(m->event, c->source_file, TREE_JSON_MAX, on_tree_file, m, &m->file);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch tree file %s: %s", c->source_file, STRERROR(r));
+        return 0;
+}
 
-                for (size_t i = 0; c->pid_files && c->pid_files[i]; i++)
-                        if (strv_extend(&m->pid_files, c->pid_files[i]) < 0)
-                                return log_oom();
-                r = config_load_pid_file_dropins(options->pidfiles_dir ? options->pidfiles_dir :
-                                                 SLICEKEEPER_PIDFILES_DIR, &m->pid_files, error, sizeof(error));
-                if (r < 0)
-                        return log_error_errno(r, "Configuration error: %s", error[0] ? error : STRERROR(r));
-                r = attacher_new(m->event, m->bus, &ac, &m->attacher);
-                if (r < 0)
-                        return log_error_errno(r, "Cannot set up pid file attachment: %s", STRERROR(r));
-        }
-        if (!m->dry_run) {
-                SamplerConfig sc = {
-                        .interval_usec = c->sample_interval_usec,
-                        .root = c->root,
-                };
+/* [Tasks] PidFiles= and the drop-ins in the pidfiles directory. */
+static int manager_setup_attacher(Manager *m, const ManagerOptions *options) {
+        const Config *c = m->config;
+        char error[1024] = "";
+        AttacherConfig ac = {
+                .root = c->root,
+                .interval_usec = c->tasks_interval_usec,
+                .allow_non_root_files = c->allow_non_root_pid_files,
+                .proc_root = "/proc",
+                .slice_ready = manager_slice_ready,
+                .userdata = m,
+                .jobs = m->jobs,
+        };
+        int r;
 
-                r = ring_init(&m->ring, (size_t) MAX(c->redis_expire_sec, (uint64_t) 1));
-                if (r < 0)
+        for (size_t i = 0; c->pid_files && c->pid_files[i]; i++)
+                if (strv_extend(&m->pid_files, c->pid_files[i]) < 0)
                         return log_oom();
-                r = sampler_new(m->event, &sc, on_sample, m, &m->sampler);
-                if (r < 0)
-                        return log_error_errno(r, "Cannot set up sampling: %s", STRERROR(r));
-                if (!isempty(c->redis_address)) {
-                        RedisSinkConfig rc2 = {
-                                .address = c->redis_address,
-                                .prefix = c->redis_prefix,
-                                .expire_sec = (unsigned) c->redis_expire_sec,
-                                .on_change = on_redis_outage,
-                                .userdata = m,
-                        };
-                        r = redis_sink_new(m->event, &rc2, &m->redis);
-                        if (r < 0)
-                                return log_error_errno(r, "Cannot set up Redis at %s: %s", c->redis_address, STRERROR(r));
-                }
-                if (!isempty(c->web_listen)) {
-                        WebHandlers wh = { .message = on_ws_message, .metrics = on_metrics, .userdata = m };
+        r = config_load_pid_file_dropins(options->pidfiles_dir ? options->pidfiles_dir : SLICEKEEPER_PIDFILES_DIR,
+                                         &m->pid_files, error, sizeof(error));
+        if (r < 0)
+                return log_error_errno(r, "Configuration error: %s", error[0] ? error : STRERROR(r));
+        r = attacher_new(m->event, m->bus, &ac, &m->attacher);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up pid file attachment: %s", STRERROR(r));
+        return 0;
+}
 
-                        r = web_server_new(m->event, c->web_listen, c->web_stall_timeout_usec, &wh, &m->web);
-                        if (r < 0)
-                                return log_error_errno(r, "Cannot listen on %s: %s", c->web_listen, STRERROR(r));
-                }
-        }
-        if (!m->dry_run && !isempty(c->control_socket)) {
-                r = control_server_new(m->event, c->control_socket, c->control_request_timeout_usec, on_control, m,
-                                       &m->control);
+/* The window ([Redis] ExpireSec= seconds, at least one) and the sampler that fills it. */
+static int manager_setup_sampling(Manager *m) {
+        const Config *c = m->config;
+        SamplerConfig sc = {
+                .interval_usec = c->sample_interval_usec,
+                .root = c->root,
+        };
+        int r;
+
+        r = ring_init(&m->ring, (size_t) MAX(c->redis_expire_sec, (uint64_t) 1));
+        if (r < 0)
+                return log_oom();
+        r = sampler_new(m->event, &sc, on_sample, m, &m->sampler);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up sampling: %s", STRERROR(r));
+        return 0;
+}
+
+/* With [Redis] Address=. */
+static int manager_setup_redis(Manager *m) {
+        const Config *c = m->config;
+        RedisSinkConfig rc = {
+                .address = c->redis_address,
+                .prefix = c->redis_prefix,
+                .expire_sec = (unsigned) c->redis_expire_sec,
+                .on_change = on_redis_outage,
+                .userdata = m,
+        };
+        int r;
+
+        if (isempty(c->redis_address))
+                return 0;
+        r = redis_sink_new(m->event, &rc, &m->redis);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up Redis at %s: %s", c->redis_address, STRERROR(r));
+        return 0;
+}
+
+/* With [Web] Listen=. */
+static int manager_setup_web(Manager *m) {
+        const Config *c = m->config;
+        WebHandlers wh = { .message = on_ws_message, .metrics = on_metrics, .userdata = m };
+        int r;
+
+        if (isempty(c->web_listen))
+                return 0;
+        r = web_server_new(m->event, c->web_listen, c->web_stall_timeout_usec, &wh, &m->web);
+        if (r < 0)
+                return log_error_errno(r, "Cannot listen on %s: %s", c->web_listen, STRERROR(r));
+        return 0;
+}
+
+/* With [Control] Socket=. */
+static int manager_setup_control(Manager *m) {
+        const Config *c = m->config;
+        int r;
+
+        if (isempty(c->control_socket))
+                return 0;
+        r = control_server_new(m->event, c->control_socket, c->control_request_timeout_usec, on_control, m,
+                               &m->control);
+        if (r < 0)
+                return log_error_errno(r, "Cannot listen on control socket %s: %s", c->control_socket, STRERROR(r));
+        return 0;
+}
+
+int manager_new(const ManagerOptions *options, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        int r;
+
+        assert(options);
+        assert(options->config);
+        assert(ret);
+
+        m = calloc(1, sizeof(Manager));
+        if (!m)
+                return log_oom();
+        m->config = options->config;
+        m->dry_run = options->dry_run;
+        m->dry_run_json = options->dry_run_json;
+
+        r = manager_check_source(m->config);
+        if (r < 0)
+                return r;
+        r = manager_connect_bus(m);
+        if (r < 0)
+                return r;
+        r = manager_setup_signals(m);
+        if (r < 0)
+                return r;
+        r = manager_setup_realizer(m, options);
+        if (r < 0)
+                return r;
+        r = manager_setup_source(m);
+        if (r < 0)
+                return r;
+        /* A dry run prints the plan of one pass: it attaches, samples and listens for nothing. */
+        if (!m->dry_run) {
+                r = manager_setup_attacher(m, options);
                 if (r < 0)
-                        return log_error_errno(r, "Cannot listen on control socket %s: %s", c->control_socket, STRERROR(r));
+                        return r;
+                r = manager_setup_sampling(m);
+                if (r < 0)
+                        return r;
+                r = manager_setup_redis(m);
+                if (r < 0)
+                        return r;
+                r = manager_setup_web(m);
+                if (r < 0)
+                        return r;
+                r = manager_setup_control(m);
+                if (r < 0)
+                        return r;
         }
         /* A connection that failed while being set up (a Redis socket path that is down fails at once) called
          * on_*_outage before m->redis or m->zk was set; its later attempts change nothing, so say it now. */
@@ -659,6 +758,8 @@ Manager *manager_free(Manager *m) {
 
 int manager_run(Manager *m) {
         int r;
+
+        assert(m);
 
         if (m->file)
                 file_source_read(m->file);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdbool.h>
@@ -32,6 +33,8 @@ void file_source_read(FileSource *s) {
         _cleanup_(freep) char *data = NULL;
         size_t size = 0;
         int r;
+
+        assert(s);
 
         r = read_file_bounded(s->path, s->max_bytes, &data, &size);
         if (r < 0)
@@ -77,6 +80,10 @@ int file_source_new(sd_event *event, const char *path, size_t max_bytes, FileSou
         _cleanup_(file_source_freep) FileSource *s = NULL;
         _cleanup_(freep) char *d = NULL, *b = NULL, *what = NULL;
         int r;
+
+        assert(event);
+        assert(handler);
+        assert(ret);
 
         if (isempty(path) || path[0] != '/')
                 return -EINVAL;
@@ -128,9 +135,13 @@ FileSource *file_source_free(FileSource *s) {
 }
 
 const char *file_source_path(const FileSource *s) {
+        assert(s);
+
         return s->path;
 }
 
 InotifyWatch *file_source_watch(FileSource *s) {
+        assert(s);
+
         return s->watch;
 }

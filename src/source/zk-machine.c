@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include "macro.h"
 #include "zk-machine.h"
 
@@ -6,6 +7,8 @@
 #define BACKOFF_MAX_USEC (10 * USEC_PER_SEC)
 
 void zk_machine_init(ZkMachine *m, bool have_auth, usec_t connect_timeout_usec) {
+        assert(m);
+
         *m = (ZkMachine) {
                 .phase = ZK_PHASE_IDLE,
                 .have_auth = have_auth,
@@ -40,6 +43,8 @@ static unsigned session_up(ZkMachine *m) {
 }
 
 unsigned zk_machine_step(ZkMachine *m, ZkEvent event) {
+        assert(m);
+
         switch (event) {
         case ZK_EVENT_START:
                 if (m->phase != ZK_PHASE_IDLE)

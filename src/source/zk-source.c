@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
@@ -15,6 +16,7 @@
 #include "log-once.h"
 #include "log.h"
 #include "outage.h"
+#include "pending-read.h"
 #include "zk-machine.h"
 #include "zk-source.h"
 #include "zk-util.h"
@@ -45,6 +47,10 @@ struct ZkSource {
          * postponed read gets the latest version), and a change is never read later than that. */
         Coalescer reads;
         sd_event_source *read_timer;
+        /* What a read brought, recorded inside zookeeper_process() and handed to the owner from a defer source
+         * of its own: the owner swaps trees and reopens files, which must not happen inside the client. */
+        PendingRead delivery;
+        sd_event_source *deliver;
         LogOnce state_log;
 
         /* Up once a session is established (and authenticated, with Auth=); down from a failed connect, a lost
@@ -89,6 +95,25 @@ static ZkSource *token_source(const void *data, bool consume) {
         if (consume)
                 free(t);
         return s;
+}
+
+/* From the client's callbacks: the owner gets the read from the loop, the newest one if several came first. */
+static void zk_deliver_later(ZkSource *s, int error, const char *message, const char *data, size_t size,
+                             int64_t version) {
+        if (pending_read_put(&s->delivery, error, message, data, size, version) < 0)
+                log_debug("ZooKeeper: out of memory keeping a read; the owner gets the error instead.");
+        sd_event_source_set_enabled(s->deliver, SD_EVENT_ONESHOT);
+}
+
+static int on_deliver(sd_event_source *es _unused_, void *userdata) {
+        ZkSource *s = userdata;
+        SourceRead read;
+
+        if (!pending_read_take(&s->delivery, &read))
+                return 0;
+        s->handler(s, read.error, read.message, read.data, read.size, read.version, s->userdata);
+        source_read_done(&read);
+        return 0;
 }
 
 _printf_(3, 4) static void log_state(ZkSource *s, int level, const char *format, ...) {
@@ -235,7 +260,7 @@ static void on_auth(int rc, const void *data) {
         else if (rc == ZAUTHFAILED) {
                 char msg[300];
                 snprintf(msg, sizeof(msg), "ZooKeeper refused the credentials of [ZooKeeper] Auth= (%s)", zerror(rc));
-                s->handler(s, zk_error_to_errno(rc), msg, NULL, 0, -1, s->userdata);
+                zk_deliver_later(s, zk_error_to_errno(rc), msg, NULL, 0, -1);
                 zk_down(s, "authentication failed: the server refused the credentials of Auth=");
                 machine_feed(s, ZK_EVENT_AUTH_FAILED);
         }
@@ -246,7 +271,7 @@ static void report_error(ZkSource *s, int zrc, const char *what) {
         char msg[1200];
 
         snprintf(msg, sizeof(msg), "%s %s: %s", what, s->node, zerror(zrc));
-        s->handler(s, zk_error_to_errno(zrc), msg, NULL, 0, -1, s->userdata);
+        zk_deliver_later(s, zk_error_to_errno(zrc), msg, NULL, 0, -1);
 }
 
 static void on_exists(int rc, const struct Stat *stat, const void *data) {
@@ -277,17 +302,17 @@ static void on_data(int rc, const char *value, int value_len, const struct Stat 
                 if (value_len < 0 || (size_t) value_len > s->max_bytes) {
                         snprintf(msg, sizeof(msg), "node %s is %d bytes, larger than the limit of %zu bytes", s->node,
                                  value_len, s->max_bytes);
-                        s->handler(s, -EFBIG, msg, NULL, 0, stat ? stat->version : -1, s->userdata);
+                        zk_deliver_later(s, -EFBIG, msg, NULL, 0, stat ? stat->version : -1);
                 } else
-                        s->handler(s, 0, NULL, value ? value : "", (size_t) value_len, stat ? stat->version : -1,
-                                   s->userdata);
+                        zk_deliver_later(s, 0, NULL, value ? value : "", (size_t) value_len,
+                                         stat ? stat->version : -1);
                 machine_feed(s, ZK_EVENT_READ_DONE);
                 return;
         case ZNONODE: {
                 void *t = token_new(s);
 
                 snprintf(msg, sizeof(msg), "node %s does not exist", s->node);
-                s->handler(s, -ENOENT, msg, NULL, 0, -1, s->userdata);
+                zk_deliver_later(s, -ENOENT, msg, NULL, 0, -1);
                 /* Watch for its creation. */
                 r = t ? zoo_awexists(s->zh, s->node, on_node_watch, s, on_exists, t) : ZSYSTEMERROR;
                 if (r != ZOK) {
@@ -299,7 +324,7 @@ static void on_data(int rc, const char *value, int value_len, const struct Stat 
         case ZNOAUTH:
                 snprintf(msg, sizeof(msg), "not allowed to read %s: the node's ACL refuses our identity "
                                            "(check [ZooKeeper] Auth=)", s->node);
-                s->handler(s, -EACCES, msg, NULL, 0, -1, s->userdata);
+                zk_deliver_later(s, -EACCES, msg, NULL, 0, -1);
                 machine_feed(s, ZK_EVENT_READ_FAILED);
                 return;
         case ZCONNECTIONLOSS:
@@ -503,6 +528,12 @@ int zk_source_new(sd_event *event, const ZkSourceConfig *config, ZkSourceHandler
         _cleanup_(zk_source_freep) ZkSource *s = NULL;
         int r;
 
+        assert(event);
+        assert(config);
+        assert(config->hosts);
+        assert(handler);
+        assert(ret);
+
         s = calloc(1, sizeof(ZkSource));
         if (!s)
                 return -ENOMEM;
@@ -543,12 +574,15 @@ int zk_source_new(sd_event *event, const ZkSourceConfig *config, ZkSourceHandler
                 r = sd_event_add_time(event, &s->read_timer, CLOCK_MONOTONIC, 0, 0, on_read_timer, s);
         if (r >= 0)
                 r = sd_event_add_defer(event, &s->defer, on_defer, s);
+        if (r >= 0)
+                r = sd_event_add_defer(event, &s->deliver, on_deliver, s);
         if (r < 0)
                 return r;
         sd_event_source_set_enabled(s->zk_timer, SD_EVENT_OFF);
         sd_event_source_set_enabled(s->machine_timer, SD_EVENT_OFF);
         sd_event_source_set_enabled(s->read_timer, SD_EVENT_OFF);
         sd_event_source_set_enabled(s->defer, SD_EVENT_OFF);
+        sd_event_source_set_enabled(s->deliver, SD_EVENT_OFF);
         coalescer_init(&s->reads, /* settle_usec= */ 0, COALESCE_BOUND_USEC, COALESCE_BOUND_USEC);
 
         /* The client's own log goes through ours at debug level instead of to stderr. */
@@ -558,10 +592,14 @@ int zk_source_new(sd_event *event, const ZkSourceConfig *config, ZkSourceHandler
 }
 
 void zk_source_start(ZkSource *s) {
+        assert(s);
+
         machine_feed(s, ZK_EVENT_START);
 }
 
 void zk_source_reread(ZkSource *s) {
+        assert(s);
+
         machine_feed(s, ZK_EVENT_REREAD);
 }
 
@@ -576,6 +614,8 @@ ZkSource *zk_source_free(ZkSource *s) {
         sd_event_source_disable_unref(s->machine_timer);
         sd_event_source_disable_unref(s->read_timer);
         sd_event_source_disable_unref(s->defer);
+        sd_event_source_disable_unref(s->deliver);
+        pending_read_done(&s->delivery);
         sd_event_unref(s->event);
         free(s->hosts);
         free(s->node);
@@ -590,6 +630,8 @@ ZkSource *zk_source_free(ZkSource *s) {
 }
 
 const char *zk_source_node(const ZkSource *s) {
+        assert(s);
+
         return s->node;
 }
 
@@ -597,10 +639,14 @@ json_t *zk_source_status_json(const ZkSource *s) {
         char session[32];
         json_t *o, *connection;
 
+        assert(s);
+
         snprintf(session, sizeof(session), "0x%" PRIx64, (uint64_t) s->session.client_id);
-        o = json_pack("{s:s, s:s, s:s, s:b, s:s?, s:I}", "state", zk_phase_to_string(s->machine.phase), "hosts",
-                      s->hosts, "node", s->node, "connected", s->connected, "session_id",
-                      s->have_session ? session : NULL, "reconnects", (json_int_t) s->machine.reconnects);
+        o = json_pack("{s:s, s:s, s:s, s:b, s:s?, s:I, s:I, s:I}", "state", zk_phase_to_string(s->machine.phase),
+                      "hosts", s->hosts, "node", s->node, "connected", s->connected, "session_id",
+                      s->have_session ? session : NULL, "reconnects", (json_int_t) s->machine.reconnects,
+                      "reads_delivered", (json_int_t) s->delivery.n_taken, "reads_replaced",
+                      (json_int_t) s->delivery.n_replaced);
         /* "state" is the client's phase already: the outage fields go in their own object. */
         connection = json_object();
         if (!o || !connection || outage_to_json(&s->outage, connection) < 0 ||
@@ -613,5 +659,7 @@ json_t *zk_source_status_json(const ZkSource *s) {
 }
 
 const Outage *zk_source_outage(const ZkSource *s) {
+        assert(s);
+
         return &s->outage;
 }

@@ -29,7 +29,8 @@ typedef struct ZkSourceConfig {
 } ZkSourceConfig;
 
 /* A read of the node: error 0 with its bytes and stat.version, or error < 0 with a message
- * (-ENOENT: missing, -EACCES: not authorized, -EFBIG: too large, ...). */
+ * (-ENOENT: missing, -EACCES: not authorized, -EFBIG: too large, ...). Called from the event loop, never inside
+ * the client library; reads that arrive before the loop gets to it are coalesced into the newest. */
 typedef void (*ZkSourceHandler)(ZkSource *s, int error, const char *message, const char *data, size_t size,
                                 int64_t version, void *userdata);
 
@@ -43,7 +44,8 @@ void zk_source_start(ZkSource *s);
 void zk_source_reread(ZkSource *s);
 const char *zk_source_node(const ZkSource *s);
 /* {"state" (the client's phase), "hosts", "node", "session_id", "reconnects", "connected", "connection" (the
- * outage fields of outage_to_json(): "state" up/down/connecting, "outage", "last_outage", "outages")} */
+ * outage fields of outage_to_json(): "state" up/down/connecting, "outage", "last_outage", "outages"),
+ * "reads_delivered" (handler calls), "reads_replaced" (reads a newer one replaced before delivery)} */
 json_t *zk_source_status_json(const ZkSource *s);
 /* Up (a session, authenticated with Auth=), down (since when, why), or connecting (neither yet). */
 const Outage *zk_source_outage(const ZkSource *s);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,8 @@ int zk_hosts_validate(const char *hosts, char *error, size_t error_size) {
         const char *p = hosts;
         unsigned n = 0;
 
+        assert(error || error_size == 0);
+
         if (isempty(hosts)) {
                 snprintf(error, error_size, "Hosts= is empty");
                 return -EINVAL;
@@ -91,6 +94,8 @@ int zk_hosts_validate(const char *hosts, char *error, size_t error_size) {
 int zk_node_path(const char *prefix, char **ret) {
         size_t len;
         char *path;
+
+        assert(ret);
 
         if (isempty(prefix) || prefix[0] != '/')
                 return -EINVAL;

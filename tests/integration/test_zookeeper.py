@@ -130,6 +130,8 @@ def test_twenty_quick_writes_end_in_the_last_tree(daemon, slices, zk, kz, tb):
     wait_for(lambda: slices.props(B, 'CPUWeight')['CPUWeight'] == final, 5, what='the 20th tree')
     status = daemon.wait_status(lambda s: s['version'] == last, 5, what=f'version {last}')
     assert status['last_error'] is None
+    # Every read reached the manager from the source's defer source, none from inside the client library.
+    assert status['source']['reads_delivered'] == status['counters']['tree_reads'] >= 2, status
 
 
 # Done means 3 ------------------------------------------------------------------------------------
@@ -223,6 +225,7 @@ def test_garbage_invalid_deleted_and_oversized_keep_the_last_good_tree(daemon, s
     # Fixing the node applies the fix.
     publish(kz, with_share(EXAMPLE_TREE, 500))
     status = daemon.wait_status(lambda s: s['last_error'] is None and s['version'] == 0, 10, what='the fix')
+    assert status['source']['reads_delivered'] == status['counters']['tree_reads'], status  # errors too
     wait_for(lambda: slices.props(B, 'CPUWeight')['CPUWeight'] == str(cpu_weight(500)), 3, what='the fixed tree')
 
 
