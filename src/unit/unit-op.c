@@ -113,6 +113,13 @@ static void unit_op_drop(UnitOp *op) {
 
 static int on_active_state(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _unused_);
 
+/* An error reply's errno, negative; -EIO for a name systemd has none for. */
+static int reply_errno(sd_bus_message *m) {
+        int k = sd_bus_message_get_errno(m);
+
+        return k > 0 ? -k : -EIO;
+}
+
 /* Acts on what is known. Calls back last: the callback may free the operation. */
 static void unit_op_advance(UnitOp *op) {
         _cleanup_(freep) char *object = NULL;
@@ -164,8 +171,7 @@ static int on_active_state(sd_bus_message *m, void *userdata, sd_bus_error *ret_
         op->slot = sd_bus_slot_unref(op->slot);
         op->facts.state_read = true;
         if (e) {
-                k = sd_bus_message_get_errno(m);
-                op->facts.state_error = k > 0 ? -k : -EIO;
+                op->facts.state_error = reply_errno(m);
                 op->facts.state_error_message = e->message;
         } else {
                 k = sd_bus_message_read(m, "v", "s", &op->facts.active_state);
@@ -202,8 +208,7 @@ static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _
         op->slot = sd_bus_slot_unref(op->slot);
         op->facts.replied = true;
         if (e) {
-                k = sd_bus_message_get_errno(m);
-                op->facts.reply_error = k > 0 ? -k : -EIO;
+                op->facts.reply_error = reply_errno(m);
                 op->facts.error_name = e->name;
                 op->facts.error_message = e->message;
         } else if (unit_op_kind_has_job(op->facts.kind)) {
