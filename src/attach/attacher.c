@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <glob.h>
@@ -21,12 +22,12 @@
 #include "refusals.h"
 #include "strv.h"
 #include "unit-name.h"
+#include "unit-op.h"
 
 #define SYSTEMD_DEST "org.freedesktop.systemd1"
 #define SYSTEMD_PATH "/org/freedesktop/systemd1"
 #define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
 #define SETTLE_USEC (20 * USEC_PER_MSEC)
-#define JOB_TIMEOUT_USEC (30 * USEC_PER_SEC)
 /* Requests in flight at once: the system bus allows 128 pending replies per connection, shared with
  * the realizer. */
 #define CALLS_MAX 32
@@ -49,8 +50,7 @@ typedef struct Group {
         bool scope_known;   /* the scope existed at the last success */
         bool fallback;      /* the request in flight is the second way round */
         bool queued;        /* has processes to send, waiting for a free request slot */
-        sd_bus_slot *slot;
-        sd_event_source *job_timer; /* a scope start job that does not report back */
+        UnitOp *op;         /* the request in flight */
 } Group;
 
 struct Attacher {
@@ -65,7 +65,7 @@ struct Attacher {
         JobWatch *jobs;
         pid_t pid_max;
 
-        Group **groups;     /* each allocated on its own: its request, job watch and timer carry the Group * */
+        Group **groups;     /* each allocated on its own: its request carries the Group * */
         size_t n_groups;
         char **unresolved;
         size_t in_flight;   /* groups of this pass not finished (queued or sent), +1 while sending */
@@ -104,13 +104,11 @@ static void pass_end(Attacher *a) {
 
 /* ---- groups ---- */
 
-/* Drops the group's request, job watch and timer with it: none of its callbacks can run afterwards. */
+/* Drops the group's request with it: none of its callbacks can run afterwards. */
 static Group *group_free(Group *g) {
         if (!g)
                 return NULL;
-        job_watch_cancel(g->attacher->jobs, g);
-        sd_event_source_disable_unref(g->job_timer);
-        sd_bus_slot_unref(g->slot);
+        unit_op_free(g->op);
         free(g->path);
         free(g->slice);
         free(g->scope);
@@ -333,9 +331,7 @@ static void send_queued(Attacher *a);
 static void group_finish(Group *g, bool ok) {
         Attacher *a = g->attacher;
 
-        g->slot = sd_bus_slot_unref(g->slot);
-        g->job_timer = sd_event_source_disable_unref(g->job_timer);
-        job_watch_cancel(a->jobs, g);
+        g->op = unit_op_free(g->op);
         if (ok) {
                 g->scope_known = true;
                 for (size_t i = 0; i < g->n_sending; i++)
@@ -378,107 +374,74 @@ static void send_queued(Attacher *a) {
         }
 }
 
-static void on_scope_job_done(const char *result, void *userdata) {
+static void on_group_op_done(UnitOp *u _unused_, const UnitOpResult *res, void *userdata) {
         Group *g = userdata;
-
-        if (!result)
-                result = "unknown";
-        if (!streq(result, "done")) {
-                const char *scope = g->scope ? g->scope : "the scope";
-
-                log_slice(LOG_ERR, 0, scope, "Starting %s failed: job result \"%s\".", scope, result);
-                g->scope_known = false;
-        }
-        group_finish(g, streq(result, "done"));
-}
-
-static int on_job_timeout(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
-        Group *g = userdata;
-
-        log_slice(LOG_ERR, -ETIMEDOUT, g->scope, "Starting %s did not finish; trying again on the next pass.", g->scope);
-        g->scope_known = false;
-        group_finish(g, false);
-        return 0;
-}
-
-static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _unused_) {
-        Group *g = userdata;
-        Attacher *a = g->attacher;
-        const sd_bus_error *e = sd_bus_message_get_error(m);
         bool was_attach = g->scope_known != g->fallback;
-        const char *job;
 
-        g->slot = sd_bus_slot_unref(g->slot);
-        if (!e && was_attach) {
-                /* AttachProcessesToUnit moves the processes before it replies. */
+        g->op = unit_op_free(g->op);
+        if (res->outcome == UNIT_OP_DONE) {
+                /* AttachProcessesToUnit moves the processes before it replies; a scope takes its PIDs when
+                 * its start job runs. */
                 group_finish(g, true);
-                return 0;
+                return;
         }
-        if (!e) {
-                /* A scope takes its PIDs when its start job runs: wait for the job. */
-                if (sd_bus_message_read(m, "o", &job) < 0 ||
-                    sd_event_add_time_relative(a->event, &g->job_timer, CLOCK_MONOTONIC, JOB_TIMEOUT_USEC, 0,
-                                               on_job_timeout, g) < 0 ||
-                    job_watch_add(a->jobs, job, on_scope_job_done, g) < 0) {
-                        g->scope_known = false;
-                        group_finish(g, false);
-                }
-                return 0;
-        }
-        if (!g->fallback) {
+        if (res->error_name && !g->fallback) {
                 /* The scope was not what we thought: gone (attach failed) or there (start failed). */
                 g->fallback = true;
                 if (group_send(g, !was_attach) >= 0)
-                        return 0;
+                        return;
         }
-        log_slice(LOG_ERR, sd_bus_message_get_errno(m), g->scope, "Cannot move processes into %s: %s", g->scope,
-                  e->message);
         g->scope_known = false;
+        if (res->outcome == UNIT_OP_TIMED_OUT) {
+                log_slice(LOG_ERR, res->error, g->scope, "Starting %s did not finish (%s); trying again on the next "
+                          "pass.", g->scope, res->message);
+                group_finish(g, false);
+                return;
+        }
+        if (res->job_result) {
+                log_slice(LOG_ERR, 0, g->scope, "Starting %s failed: job result \"%s\".", g->scope, res->job_result);
+                group_finish(g, false);
+                return;
+        }
+        log_slice(LOG_ERR, res->error, g->scope, "Cannot move processes into %s: %s", g->scope,
+                  res->error_message ? res->error_message : res->message);
         group_finish(g, false);
-        return 0;
+}
+
+/* The scope's properties: its slice, delegation, and the processes it starts with. */
+static int group_append_scope(sd_bus_message *m, void *userdata) {
+        Group *g = userdata;
+        char desc[512];
+        int r;
+
+        snprintf(desc, sizeof(desc), "slicekeeper processes of group %s", g->path);
+        r = sd_bus_message_append(m, "(sv)(sv)(sv)", "Slice", "s", g->slice, "Delegate", "b", 1, "Description", "s",
+                                  desc);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "PIDs");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "au");
+        if (r >= 0)
+                r = sd_bus_message_append_array(m, 'u', g->sending, g->n_sending * sizeof(pid_t));
+        for (int i = 0; r >= 0 && i < 2; i++)
+                r = sd_bus_message_close_container(m);
+        return r;
 }
 
 static int group_send(Group *g, bool attach) {
         Attacher *a = g->attacher;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        int r;
+        UnitOpRequest req = {
+                .kind = attach ? UNIT_OP_ATTACH : UNIT_OP_START_TRANSIENT,
+                .unit = g->scope,
+                .append = group_append_scope,
+                .pids = g->sending,
+                .n_pids = g->n_sending,
+        };
 
-        if (attach) {
-                r = sd_bus_message_new_method_call(a->bus, &m, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
-                                                   "AttachProcessesToUnit");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "ss", g->scope, "");
-                if (r >= 0)
-                        r = sd_bus_message_append_array(m, 'u', g->sending, g->n_sending * sizeof(pid_t));
-        } else {
-                char desc[512];
-
-                snprintf(desc, sizeof(desc), "slicekeeper processes of group %s", g->path);
-                r = sd_bus_message_new_method_call(a->bus, &m, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
-                                                   "StartTransientUnit");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "ss", g->scope, "fail");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'a', "(sv)");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "(sv)(sv)(sv)", "Slice", "s", g->slice, "Delegate", "b", 1,
-                                                  "Description", "s", desc);
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'r', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "s", "PIDs");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'v', "au");
-                if (r >= 0)
-                        r = sd_bus_message_append_array(m, 'u', g->sending, g->n_sending * sizeof(pid_t));
-                for (int i = 0; r >= 0 && i < 3; i++)
-                        r = sd_bus_message_close_container(m);
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "a(sa(sv))", 0);
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_call_async(a->bus, &g->slot, m, on_reply, g, 0);
+        assert(!g->op);
+        return unit_op_send(a->bus, a->jobs, &req, on_group_op_done, g, &g->op);
 }
 
 static int pid_cmp(const void *x, const void *y) {

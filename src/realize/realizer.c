@@ -18,6 +18,7 @@
 #include "strv.h"
 #include "tree-diff.h"
 #include "unit-name.h"
+#include "unit-op.h"
 
 #define SYSTEMD_DEST "org.freedesktop.systemd1"
 #define SYSTEMD_PATH "/org/freedesktop/systemd1"
@@ -26,7 +27,6 @@
 #define MAX_IN_FLIGHT 64
 #define FAIL_BACKOFF_MIN_USEC USEC_PER_SEC
 #define FAIL_BACKOFF_MAX_USEC (30 * USEC_PER_SEC)
-#define DEFAULT_JOB_TIMEOUT_USEC (30 * USEC_PER_SEC)
 
 /* Where systemd 252 (system manager) keeps the drop-ins SetUnitProperties writes: transient units' and
  * other units' (--runtime and persistent). */
@@ -56,11 +56,9 @@ typedef struct Op {
         bool accounting;
         OpState state;
         char *error;
-        char *job;
         bool wrote_record;
         bool fallback;
-        sd_bus_slot *slot;
-        sd_event_source *timer;
+        UnitOp *uop; /* the request in flight */
 } Op;
 
 /* What a pass learnt about one slice it looked at: a desired one or one we own. */
@@ -203,9 +201,7 @@ static void op_set_result(Op *op, OpState state, int error, const char *message)
         Pass *p = op->pass;
         Realizer *r = p->realizer;
 
-        op->slot = sd_bus_slot_unref(op->slot);
-        op->timer = sd_event_source_disable_unref(op->timer);
-        job_watch_cancel(r->jobs, op);
+        op->uop = unit_op_free(op->uop);
         op->state = state;
         free(op->error);
         op->error = message ? strdup(message) : NULL;
@@ -226,189 +222,100 @@ static void op_finish(Op *op, OpState state, int error, const char *message) {
         pass_step(op->pass);
 }
 
-static void op_fail_bus(Op *op, const sd_bus_error *e, int r, const char *what) {
-        char msg[512];
-
-        snprintf(msg, sizeof(msg), "%s failed: %s", what, e && e->message ? e->message : strerror(r < 0 ? -r : r));
-        op_finish(op, OP_FAILED, r, msg);
-}
-
-/* ---- jobs ---- */
-
-static void op_job_result(Op *op, const char *result) {
+static void op_fail_send(Op *op, int error, const char *what) {
         char msg[256];
 
-        if (streq(result, "done")) {
+        snprintf(msg, sizeof(msg), "%s failed: %s", what, STRERROR(error));
+        op_finish(op, OP_FAILED, error, msg);
+}
+
+/* ---- unit operations ---- */
+
+static int op_append_properties(sd_bus_message *m, void *userdata) {
+        Op *op = userdata;
+        const uint32_t all = (1u << _TREE_PROP_MAX) - 1;
+        char desc[512];
+        int k;
+
+        if (op->kind == PLAN_CREATE && !op->fallback) {
+                snprintf(desc, sizeof(desc), "slicekeeper group %s", op->path);
+                k = sd_bus_message_append(m, "(sv)", "Description", "s", desc);
+                if (k < 0)
+                        return k;
+                return bus_props_append(m, &op->node->settings, all, /* accounting= */ true);
+        }
+        return bus_props_append(m, &op->node->settings, op->fallback ? all : op->mask,
+                                op->fallback || op->accounting);
+}
+
+static int op_send(Op *op, UnitOpKind kind, UnitOpDone done) {
+        Realizer *r = op->pass->realizer;
+        UnitOpRequest req = {
+                .kind = kind, .unit = op->unit, .append = op_append_properties, .timeout_usec = r->job_timeout_usec,
+        };
+
+        assert(!op->uop);
+        return unit_op_send(r->bus, r->jobs, &req, done, op, &op->uop);
+}
+
+static void on_op_job_done(UnitOp *u _unused_, const UnitOpResult *res, void *userdata) {
+        Op *op = userdata;
+        Realizer *r = op->pass->realizer;
+        int k;
+
+        op->uop = unit_op_free(op->uop);
+        if (res->outcome == UNIT_OP_DONE) {
                 if (op->kind == PLAN_STOP) {
-                        int k = ownership_remove(&op->pass->realizer->own, op->unit);
+                        k = ownership_remove(&r->own, op->unit);
                         if (k < 0)
                                 log_warning_errno(k, "Failed to remove ownership record of %s: %s", op->unit, STRERROR(k));
                 }
                 op_finish(op, OP_DONE, 0, NULL);
                 return;
         }
-        snprintf(msg, sizeof(msg), "%s job finished with result \"%s\"", op->kind == PLAN_STOP ? "stop" : "start",
-                 result);
-        op_finish(op, OP_FAILED, -EIO, msg);
+        if (op->kind == PLAN_CREATE && !op->fallback && res->error_name &&
+            streq(res->error_name, "org.freedesktop.systemd1.UnitExists")) {
+                /* Loaded but not running (or created meanwhile): set properties, then start it. */
+                if (op->wrote_record) {
+                        ownership_remove(&r->own, op->unit);
+                        op->wrote_record = false;
+                }
+                op->fallback = true;
+                k = op_start(op);
+                if (k < 0)
+                        op_fail_send(op, k, "SetUnitProperties");
+                return;
+        }
+        op_finish(op, OP_FAILED, res->error, res->message);
 }
 
-static int on_active_state(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _unused_) {
+static void on_op_set_done(UnitOp *u _unused_, const UnitOpResult *res, void *userdata) {
         Op *op = userdata;
-        const char *state = NULL;
-        int r;
-
-        if (sd_bus_message_is_method_error(m, NULL)) {
-                op_fail_bus(op, sd_bus_message_get_error(m), -EIO, "reading ActiveState after a job timeout");
-                return 0;
-        }
-        r = sd_bus_message_read(m, "v", "s", &state);
-        if (r < 0) {
-                op_fail_bus(op, NULL, r, "reading ActiveState after a job timeout");
-                return 0;
-        }
-        if ((op->kind == PLAN_STOP) == streq(state, "inactive") || (op->kind != PLAN_STOP && streq(state, "active")))
-                op_job_result(op, "done");
-        else {
-                char msg[128];
-                snprintf(msg, sizeof(msg), "job timed out, unit is %s", state);
-                op_finish(op, OP_FAILED, -ETIMEDOUT, msg);
-        }
-        return 0;
-}
-
-static int on_job_timeout(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
-        Op *op = userdata;
-        _cleanup_(freep) char *object = NULL;
-        int r;
-
-        /* The job did not report back: ask the unit what state it is in. */
-        op->timer = sd_event_source_disable_unref(op->timer);
-        job_watch_cancel(op->pass->realizer->jobs, op);
-        op->slot = sd_bus_slot_unref(op->slot);
-        r = sd_bus_path_encode(SYSTEMD_PATH "/unit", op->unit, &object);
-        if (r >= 0)
-                r = sd_bus_call_method_async(op->pass->realizer->bus, &op->slot, SYSTEMD_DEST, object,
-                                             "org.freedesktop.DBus.Properties", "Get", on_active_state, op, "ss",
-                                             "org.freedesktop.systemd1.Unit", "ActiveState");
-        if (r < 0)
-                op_fail_bus(op, NULL, r, "reading ActiveState after a job timeout");
-        return 0;
-}
-
-static void on_op_job_done(const char *result, void *userdata) {
-        op_job_result(userdata, result);
-}
-
-static void op_wait_job(Op *op, const char *job) {
-        Realizer *r = op->pass->realizer;
         int k;
 
-        free(op->job);
-        op->job = strdup(job);
-        if (!op->job) {
-                op_finish(op, OP_FAILED, -ENOMEM, "out of memory");
+        op->uop = unit_op_free(op->uop);
+        if (res->outcome != UNIT_OP_DONE) {
+                op_finish(op, OP_FAILED, res->error, res->message);
                 return;
-        }
-        k = sd_event_add_time_relative(r->event, &op->timer, CLOCK_MONOTONIC, r->job_timeout_usec, 0,
-                                       on_job_timeout, op);
-        if (k < 0) {
-                op_finish(op, OP_FAILED, k, "cannot arm job timer");
-                return;
-        }
-        /* Last: it may finish the op at once when the job is already gone. */
-        k = job_watch_add(r->jobs, job, on_op_job_done, op);
-        if (k < 0)
-                op_finish(op, OP_FAILED, k, "cannot wait for the job");
-}
-
-static int on_job_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _unused_) {
-        Op *op = userdata;
-        const sd_bus_error *e = sd_bus_message_get_error(m);
-        const char *job;
-        int r;
-
-        op->slot = sd_bus_slot_unref(op->slot);
-        if (e) {
-                Realizer *rz = op->pass->realizer;
-
-                if (op->kind == PLAN_CREATE && !op->fallback &&
-                    sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists")) {
-                        /* Loaded but not running (or created meanwhile): set properties, then start it. */
-                        if (op->wrote_record) {
-                                ownership_remove(&rz->own, op->unit);
-                                op->wrote_record = false;
-                        }
-                        op->fallback = true;
-                        r = op_start(op);
-                        if (r < 0)
-                                op_fail_bus(op, NULL, r, "SetUnitProperties");
-                        return 0;
-                }
-                if (op->kind == PLAN_STOP && sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit")) {
-                        op_job_result(op, "done");
-                        return 0;
-                }
-                op_fail_bus(op, e, sd_bus_message_get_errno(m),
-                            op->kind == PLAN_STOP ? "StopUnit" : op->fallback ? "StartUnit" : "StartTransientUnit");
-                return 0;
-        }
-        r = sd_bus_message_read(m, "o", &job);
-        if (r < 0) {
-                op_fail_bus(op, NULL, r, "reading job path");
-                return 0;
-        }
-        op_wait_job(op, job);
-        return 0;
-}
-
-static int on_set_properties_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _unused_) {
-        Op *op = userdata;
-        const sd_bus_error *e = sd_bus_message_get_error(m);
-        int r;
-
-        op->slot = sd_bus_slot_unref(op->slot);
-        if (e) {
-                op_fail_bus(op, e, sd_bus_message_get_errno(m), "SetUnitProperties");
-                return 0;
         }
         if (op->kind == PLAN_CHANGE) {
                 op_finish(op, OP_DONE, 0, NULL);
-                return 0;
+                return;
         }
         /* Fallback creation: properties are set, now start the unit. */
-        r = sd_bus_call_method_async(op->pass->realizer->bus, &op->slot, SYSTEMD_DEST, SYSTEMD_PATH,
-                                     SYSTEMD_MANAGER, "StartUnit", on_job_reply, op, "ss", op->unit, "fail");
-        if (r < 0)
-                op_fail_bus(op, NULL, r, "StartUnit");
-        return 0;
+        k = op_send(op, UNIT_OP_START, on_op_job_done);
+        if (k < 0)
+                op_fail_send(op, k, "StartUnit");
 }
 
 static int op_start(Op *op) {
         Realizer *r = op->pass->realizer;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        const uint32_t all = (1u << _TREE_PROP_MAX) - 1;
         int k;
 
         if (op->kind == PLAN_STOP)
-                return sd_bus_call_method_async(r->bus, &op->slot, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
-                                                "StopUnit", on_job_reply, op, "ss", op->unit, "replace");
-
-        if (op->kind == PLAN_CHANGE || op->fallback) {
-                k = sd_bus_message_new_method_call(r->bus, &m, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
-                                                   "SetUnitProperties");
-                if (k >= 0)
-                        k = sd_bus_message_append(m, "sb", op->unit, 1);
-                if (k >= 0)
-                        k = sd_bus_message_open_container(m, 'a', "(sv)");
-                if (k >= 0)
-                        k = bus_props_append(m, &op->node->settings, op->fallback ? all : op->mask,
-                                             op->fallback || op->accounting);
-                if (k >= 0)
-                        k = sd_bus_message_close_container(m);
-                if (k < 0)
-                        return k;
-                return sd_bus_call_async(r->bus, &op->slot, m, on_set_properties_reply, op, 0);
-        }
+                return op_send(op, UNIT_OP_STOP, on_op_job_done);
+        if (op->kind == PLAN_CHANGE || op->fallback)
+                return op_send(op, UNIT_OP_SET_PROPERTIES, on_op_set_done);
 
         /* Record ownership before creating, so a crash right after the call cannot leave an unrecorded
          * unit of ours behind. */
@@ -418,41 +325,19 @@ static int op_start(Op *op) {
                         return k;
                 op->wrote_record = true;
         }
-        k = sd_bus_message_new_method_call(r->bus, &m, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER,
-                                           "StartTransientUnit");
-        if (k >= 0)
-                k = sd_bus_message_append(m, "ss", op->unit, "fail");
-        if (k >= 0)
-                k = sd_bus_message_open_container(m, 'a', "(sv)");
-        if (k >= 0) {
-                char desc[512];
-                snprintf(desc, sizeof(desc), "slicekeeper group %s", op->path);
-                k = sd_bus_message_append(m, "(sv)", "Description", "s", desc);
-        }
-        if (k >= 0)
-                k = bus_props_append(m, &op->node->settings, all, /* accounting= */ true);
-        if (k >= 0)
-                k = sd_bus_message_close_container(m);
-        if (k >= 0)
-                k = sd_bus_message_append(m, "a(sa(sv))", 0);
-        if (k < 0)
-                return k;
-        return sd_bus_call_async(r->bus, &op->slot, m, on_job_reply, op, 0);
+        return op_send(op, UNIT_OP_START_TRANSIENT, on_op_job_done);
 }
 
 /* ---- pass ---- */
 
-/* Drops the op's request, job watch and timer with it: none of its callbacks can run afterwards. */
+/* Drops the op's request with it: none of its callbacks can run afterwards. */
 static Op *op_free(Op *op) {
         if (!op)
                 return NULL;
-        job_watch_cancel(op->pass->realizer->jobs, op);
-        sd_bus_slot_unref(op->slot);
-        sd_event_source_disable_unref(op->timer);
+        unit_op_free(op->uop);
         free(op->unit);
         free(op->path);
         free(op->error);
-        free(op->job);
         free(op);
         return NULL;
 }
@@ -1070,7 +955,7 @@ int realizer_new(sd_event *event, sd_bus *bus, const RealizerConfig *config, Rea
         r->repair_interval_usec = config->repair_interval_usec;
         coalescer_init(&r->passes, /* settle_usec= */ 0, COALESCE_BOUND_USEC, COALESCE_BOUND_USEC);
         backoff_init(&r->fail_backoff, FAIL_BACKOFF_MIN_USEC, FAIL_BACKOFF_MAX_USEC);
-        r->job_timeout_usec = config->job_timeout_usec ? config->job_timeout_usec : DEFAULT_JOB_TIMEOUT_USEC;
+        r->job_timeout_usec = config->job_timeout_usec;
         if (config->root) {
                 r->root = strdup(config->root);
                 if (!r->root)

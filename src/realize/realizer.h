@@ -20,7 +20,7 @@ typedef struct RealizerConfig {
         char *const *protected;   /* unit names, group names or group paths never touched */
         const char *runtime_dir;  /* ownership records live in <runtime_dir>/units */
         usec_t repair_interval_usec; /* a drift-repair pass this often (0: only on events) */
-        usec_t job_timeout_usec;
+        usec_t job_timeout_usec;  /* a job not done by then: see unit-op.h (0: UNIT_OP_TIMEOUT_USEC) */
         bool dry_run;             /* compute one plan, call on_pass_done, change nothing */
         JobWatch *jobs;           /* JobRemoved for this bus; outlives the realizer */
 } RealizerConfig;
