@@ -14,6 +14,7 @@
 #include "log-once.h"
 #include "log.h"
 #include "ownership.h"
+#include "planner.h"
 #include "realizer.h"
 #include "strv.h"
 #include "tree-diff.h"
@@ -51,7 +52,6 @@ typedef struct Op {
         char *unit, *path;
         const TreeNode *node; /* desired node (create/change) or NULL */
         unsigned depth;
-        size_t index; /* position in the plan: keeps the order stable within a stage */
         uint32_t mask;
         bool accounting;
         OpState state;
@@ -90,6 +90,8 @@ struct Pass {
         usec_t started_usec, finished_usec;
         bool finished;
         bool echo_only; /* only possible echoes of our own writes asked for it */
+        bool plan_failed;
+        char **stale; /* records the plan found stale: forgotten once the plan has run */
 };
 
 struct Realizer {
@@ -173,27 +175,7 @@ static void forget_unit_error(Realizer *r, const char *unit) {
 }
 
 bool realizer_is_protected(const Realizer *r, const char *unit, const char *path) {
-        const char *name;
-
-        if (unit_name_is_systemds_own(unit))
-                return true;
-        if (strv_contains(r->protected, unit))
-                return true;
-        if (!path)
-                return false;
-        name = strrchr(path, '/');
-        name = name ? name + 1 : path;
-        return strv_contains(r->protected, path) || strv_contains(r->protected, name);
-}
-
-static int op_order(const void *a, const void *b) {
-        const Op *x = *(Op *const *) a, *y = *(Op *const *) b;
-
-        if (x->kind != y->kind)
-                return (int) x->kind - (int) y->kind;
-        if (x->kind == PLAN_CHANGE || x->depth == y->depth)
-                return x->index < y->index ? -1 : x->index > y->index;
-        return (x->depth < y->depth ? -1 : 1) * (x->kind == PLAN_STOP ? -1 : 1);
+        return planner_is_protected(r->protected, unit, path);
 }
 
 /* Records the outcome of an op without moving the pass on. */
@@ -357,6 +339,7 @@ static void pass_free(Pass *p) {
         }
         free(p->cands);
         strmap_done(&p->cand_by_unit);
+        strv_free(p->stale);
         sd_bus_slot_unref(p->list_slot);
         tree_unref(p->desired);
         free(p);
@@ -388,6 +371,21 @@ static uint64_t pass_sent_hash(const Pass *p) {
         return any ? (h ? h : 1) : 0;
 }
 
+/* The records the plan found stale are forgotten once it has run, so records do not pile up; a dry run or
+ * a plan that failed keeps them. */
+static void pass_forget_stale(Pass *p) {
+        for (size_t i = 0; p->stale && p->stale[i]; i++) {
+                int k = ownership_remove(&p->realizer->own, p->stale[i]);
+
+                if (k < 0)
+                        log_warning_errno(k, "Cannot remove stale ownership record of %s: %s", p->stale[i],
+                                          STRERROR(k));
+                else
+                        log_info("Forgot %s: it is gone and no longer in the tree.", p->stale[i]);
+        }
+        p->stale = strv_free(p->stale);
+}
+
 static void pass_complete(Pass *p) {
         Realizer *r = p->realizer;
         size_t counts[_OP_STATE_MAX] = { 0 }, kinds[_PLAN_OP_MAX] = { 0 };
@@ -404,9 +402,11 @@ static void pass_complete(Pass *p) {
                 log_info("Pass finished: %zu created, %zu updated, %zu stopped, %zu failed, %zu skipped.",
                          kinds[PLAN_CREATE], kinds[PLAN_CHANGE], kinds[PLAN_STOP], counts[OP_FAILED],
                          counts[OP_SKIPPED]);
+        if (!r->dry_run)
+                pass_forget_stale(p);
         /* A pass with failures is not repeated at once (signals about the failed units would do that):
          * the next one waits, longer while failures go on. */
-        if (counts[OP_FAILED] > 0)
+        if (counts[OP_FAILED] > 0 || p->plan_failed)
                 (void) backoff_next_usec(&r->fail_backoff);
         else
                 backoff_reset(&r->fail_backoff);
@@ -476,146 +476,64 @@ static void pass_step(Pass *p) {
         }
 }
 
-static int ops_add(Pass *p, size_t *cap, PlanOp kind, const char *unit, const char *path, const TreeNode *node,
-                   uint32_t mask, bool accounting) {
-        _cleanup_(freep) Op *op = NULL;
+/* Takes over the planned op's strings: the op it returns is the pass's. */
+static Op *op_new(Pass *p, PlannerOp *po) {
+        Op *op = malloc(sizeof(Op));
 
-        assert(p->next == 0 && p->in_flight == 0); /* planning: no op has been started */
-        if (p->n_ops == *cap) {
-                size_t ncap = MAX(*cap * 2, (size_t) 16);
-                Op **n = realloc(p->ops, ncap * sizeof(Op *));
-                if (!n)
-                        return -ENOMEM;
-                p->ops = n;
-                *cap = ncap;
-        }
-        op = malloc(sizeof(Op));
         if (!op)
-                return -ENOMEM;
+                return NULL;
         *op = (Op) {
-                .pass = p, .kind = kind, .node = node, .mask = mask, .accounting = accounting,
-                .depth = tree_path_depth(path), .index = p->n_ops, .state = OP_PENDING,
+                .pass = p, .kind = po->kind, .unit = TAKE_PTR(po->unit), .path = TAKE_PTR(po->path),
+                .node = po->node, .depth = po->depth, .mask = po->mask, .accounting = po->accounting,
+                .state = po->skip == PLANNER_RUN ? OP_PENDING : OP_SKIPPED, .error = TAKE_PTR(po->reason),
         };
-        op->unit = strdup(unit);
-        op->path = strdup(path);
-        if (!op->unit || !op->path) {
-                free(op->unit);
-                free(op->path);
-                return -ENOMEM;
-        }
-        p->ops[p->n_ops++] = TAKE_PTR(op);
-        return 0;
+        return op;
 }
 
+/* Plans the pass from what it observed (planner.c, which changes nothing) and turns the plan into ops. */
 static int pass_plan(Pass *p) {
         Realizer *r = p->realizer;
-        _cleanup_(tree_unrefp) Tree *observed = tree_new(TREE_SCHEMA_NATIVE);
-        _cleanup_(plan_freep) Plan *plan = NULL;
-        size_t cap = 0;
+        _cleanup_(planner_result_freep) PlannerResult *plan = NULL;
+        _cleanup_(freep) PlannerCandidate *cands = NULL;
         int k;
 
-        if (!observed)
+        assert(p->next == 0 && p->in_flight == 0 && p->n_ops == 0); /* planning: no op has been started */
+        cands = calloc(MAX(p->n_cands, (size_t) 1), sizeof(PlannerCandidate));
+        if (!cands)
                 return -ENOMEM;
-        /* The observed tree holds the running slices whose unit name is what their path maps to now. */
         for (size_t i = 0; i < p->n_cands; i++) {
-                Candidate *c = &p->cands[i];
-                TreeNode *n;
+                const Candidate *c = &p->cands[i];
 
-                if (!c->have_props)
-                        continue;
-                k = tree_add(observed, c->path, &n);
-                if (k == -EEXIST)
-                        continue;
-                if (k < 0)
-                        return k;
-                n->settings = c->settings;
-                c->settings = (TreeSettings) { 0 };
+                cands[i] = (PlannerCandidate) {
+                        .unit = c->unit, .path = c->path, .desired = c->desired, .owned = c->owned,
+                        .exists = c->exists, .have_props = c->have_props, .accounting_on = c->accounting_on,
+                        .tasks_current = c->tasks_current, .settings = c->settings,
+                };
         }
-        k = tree_diff(observed, p->desired, &plan);
+        k = planner_plan(&(PlannerInput) {
+                                 .candidates = cands, .n_candidates = p->n_cands, .desired = p->desired,
+                                 .records = &r->own.units, .protected = r->protected, .root = r->root,
+                         }, &plan);
         if (k < 0)
                 return k;
 
-        for (size_t i = 0; i < plan->n_items; i++) {
-                const PlanItem *it = &plan->items[i];
-                _cleanup_(freep) char *unit = NULL;
-                const TreeNode *desired = it->op == PLAN_STOP ? NULL : it->node;
+        p->ops = calloc(MAX(plan->n_ops, (size_t) 1), sizeof(Op *));
+        if (!p->ops)
+                return -ENOMEM;
+        for (size_t i = 0; i < plan->n_ops; i++) {
+                Op *op = op_new(p, &plan->ops[i]);
+                Candidate *c;
 
-                k = unit_name_from_path(r->root, it->node->path, &unit);
-                if (k < 0)
-                        return k;
-                k = ops_add(p, &cap, it->op, unit, it->node->path, desired, it->changed, it->op == PLAN_CHANGE);
-                if (k < 0)
-                        return k;
-        }
-        /* Slices whose properties match but whose accounting was switched off get it back. */
-        for (size_t i = 0; i < p->n_cands; i++) {
-                Candidate *c = &p->cands[i];
-                const TreeNode *n = p->desired ? tree_find(p->desired, c->path) : NULL;
-                bool planned = false;
-
-                if (!c->have_props || c->accounting_on || !n)
-                        continue;
-                for (size_t j = 0; j < p->n_ops && !planned; j++)
-                        planned = streq(p->ops[j]->unit, c->unit);
-                if (!planned) {
-                        k = ops_add(p, &cap, PLAN_CHANGE, c->unit, c->path, n, 0, true);
-                        if (k < 0)
-                                return k;
-                }
-        }
-        /* A record of ours whose unit is gone and no longer wanted has nothing left to stop: forget it,
-         * so records do not pile up. */
-        for (size_t i = 0; i < p->n_cands; i++) {
-                Candidate *c = &p->cands[i];
-
-                if (c->owned && !c->exists && !c->desired) {
-                        k = ownership_remove(&r->own, c->unit);
-                        if (k < 0)
-                                log_warning_errno(k, "Cannot remove stale ownership record of %s: %s", c->unit,
-                                                  STRERROR(k));
-                        else
-                                log_info("Forgot %s: it is gone and no longer in the tree.", c->unit);
-                }
-        }
-        /* Owned units not under the current naming (Root= changed) are stopped as well. */
-        for (size_t i = 0; i < p->n_cands; i++) {
-                Candidate *c = &p->cands[i];
-                _cleanup_(freep) char *expected = NULL;
-
-                if (!c->owned || !c->exists || c->desired)
-                        continue;
-                if (unit_name_from_path(r->root, c->path, &expected) >= 0 && streq(expected, c->unit))
-                        continue;
-                k = ops_add(p, &cap, PLAN_STOP, c->unit, c->path, NULL, 0, false);
-                if (k < 0)
-                        return k;
-        }
-
-        /* Apply the rules: only ours are stopped, protected units are never touched, a slice that still
-         * holds processes is not stopped (that would kill them). */
-        for (size_t i = 0; i < p->n_ops; i++) {
-                Op *op = p->ops[i];
-                Candidate *c = strmap_get(&p->cand_by_unit, op->unit);
-                char msg[160];
-
-                if (realizer_is_protected(r, op->unit, op->path)) {
-                        op->state = OP_SKIPPED;
-                        op->error = strdup("protected");
-                } else if (op->kind == PLAN_STOP && !ownership_get(&r->own, op->unit)) {
-                        op->state = OP_SKIPPED;
-                        op->error = strdup("not created by slicekeeper");
-                } else if (op->kind == PLAN_STOP && c && c->tasks_current != UINT64_MAX && c->tasks_current > 0) {
-                        snprintf(msg, sizeof(msg), "removed from the tree but still holds %" PRIu64
-                                 " tasks; it is stopped once empty", c->tasks_current);
-                        op->state = OP_SKIPPED;
-                        op->error = strdup(msg);
-                        log_unit_error_once(r, op->unit, 0, msg);
-                }
+                if (!op)
+                        return -ENOMEM;
+                p->ops[p->n_ops++] = op;
+                if (plan->ops[i].skip == PLANNER_SKIP_BUSY)
+                        log_unit_error_once(r, op->unit, 0, op->error);
+                c = strmap_get(&p->cand_by_unit, op->unit);
                 if (c && op->kind != PLAN_STOP && op->state == OP_PENDING)
                         c->sent = true;
         }
-        if (p->n_ops > 0)
-                qsort(p->ops, p->n_ops, sizeof(Op *), op_order);
+        p->stale = TAKE_PTR(plan->stale);
         return 0;
 }
 
@@ -625,6 +543,7 @@ static void pass_observed(Pass *p) {
         k = pass_plan(p);
         if (k < 0) {
                 log_error_errno(k, "Cannot compute plan: %s", STRERROR(k));
+                p->plan_failed = true;
                 for (size_t i = 0; i < p->n_ops; i++)
                         p->ops[i]->state = OP_FAILED;
         }

@@ -48,13 +48,17 @@ def test_example_tree_yields_slices_with_mapped_weights(daemon, slices, tb):
 
 def test_dry_run_prints_plan_and_changes_nothing(daemon, slices, tb):
     daemon.write_tree(EXAMPLE_TREE)
+    # A stale ownership record (its slice gone, its group not in the tree): a pass that runs forgets it, a
+    # dry run keeps it.
+    tb.run(['mkdir', '-p', '/run/sktest/dry/units'])
+    daemon.write_file('/run/sktest/dry/units/gone.slice', 'gone\n')
     out = tb.run([DAEMON, f'--tree-file={daemon.tree_path}', '--dry-run', '--json',
                   '--runtime-dir=/run/sktest/dry']).stdout
     plan = json.loads(out)
     assert [(i['op'], i['unit']) for i in plan] == [('create', u) for u in EXAMPLE_UNITS]
     assert plan[2]['properties'] == {'CPUWeight': '20'}
     assert not any(slices.active(u) for u in EXAMPLE_UNITS)
-    assert tb.run(['ls', '/run/sktest/dry/units']).stdout.split() == []  # nothing recorded either
+    assert tb.run(['ls', '/run/sktest/dry/units']).stdout.split() == ['gone.slice']  # nothing recorded, nothing forgotten
     # An invalid tree: a clear error, a failing exit status.
     daemon.write_tree('{"cpu": 5}')
     r = tb.run([DAEMON, f'--tree-file={daemon.tree_path}', '--dry-run', '--runtime-dir=/run/sktest/dry'],

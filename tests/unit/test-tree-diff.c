@@ -7,20 +7,13 @@
 #include "macro.h"
 #include "tests.h"
 #include "tree-diff.h"
-#include "tree-parse.h"
+#include "tree-fixtures.h"
 
 #define BIT(p) (1u << (p))
 #define ALL_PROPS (BIT(_TREE_PROP_MAX) - 1)
 
 static Tree *parse(const char *json) {
-        TreeError err = { "" };
-        Tree *t = NULL;
-        int r = tree_parse_json(json, strlen(json), &t, &err);
-
-        if (r < 0)
-                fprintf(stderr, "fixture rejected (%d): %s\n", r, err.message);
-        ASSERT_EQ_INT(r, 0);
-        return t;
+        return tree_fixture_parse(json);
 }
 
 static Plan *diff(Tree *old, Tree *new) {

@@ -10,6 +10,7 @@
 #include "macro.h"
 #include "strv.h"
 #include "tests.h"
+#include "tree-fixtures.h"
 #include "tree-parse.h"
 #include "unit-name.h"
 
@@ -18,15 +19,7 @@
 /* ---- helpers ---- */
 
 static Tree *parse_ok(const char *json) {
-        TreeError err = { "" };
-        Tree *t = NULL;
-        int r = tree_parse_json(json, strlen(json), &t, &err);
-
-        if (r < 0)
-                fprintf(stderr, "unexpected rejection (%d): %s\n", r, err.message);
-        ASSERT_EQ_INT(r, 0);
-        ASSERT_TRUE(t != NULL);
-        return t;
+        return tree_fixture_parse(json);
 }
 
 static Tree *parse_ok_for_root(const char *root, const char *json) {
