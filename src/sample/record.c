@@ -42,9 +42,7 @@ typedef struct Node {
 typedef struct Builder {
         Node *nodes;
         size_t n_nodes;
-        StrMap by_path;
-        char **paths; /* keys of by_path that we made (intermediate groups not in the set) */
-        size_t n_paths;
+        StrMap by_path; /* owning: node names point into its keys */
         Buf text;
         size_t *frag_end, *hole;
         size_t n_holes;
@@ -52,9 +50,6 @@ typedef struct Builder {
 
 static void builder_done(Builder *b) {
         strmap_done(&b->by_path);
-        for (size_t i = 0; i < b->n_paths; i++)
-                free(b->paths[i]);
-        free(b->paths);
         free(b->nodes);
         buf_done(&b->text);
         free(b->frag_end);
@@ -67,7 +62,8 @@ static ssize_t builder_node(Builder *b, const char *path) {
         size_t parent, n;
         ssize_t p;
         void *found = strmap_get(&b->by_path, path);
-        char *key;
+        const char *key;
+        int r;
 
         if (found)
                 return (ssize_t) ((uintptr_t) found - 1);
@@ -85,13 +81,14 @@ static ssize_t builder_node(Builder *b, const char *path) {
         } else
                 p = 0;
         parent = (size_t) p;
-        key = strdup(path);
-        if (!key)
-                return -ENOMEM;
-        b->paths[b->n_paths++] = key;
-        n = b->n_nodes++;
+        n = b->n_nodes;
+        r = strmap_put(&b->by_path, path, (void *) (uintptr_t) (n + 1));
+        if (r < 0)
+                return r;
+        key = strmap_get_key(&b->by_path, path); /* the map's copy lives as long as b */
+        b->n_nodes++;
         b->nodes[n] = (Node) {
-                .name = key + (slash ? (size_t) (slash - path) + 1 : 0), /* our copy lives as long as b */
+                .name = key + (slash ? (size_t) (slash - path) + 1 : 0),
                 .value = -1,
         };
         b->nodes[n].name_len = strlen(b->nodes[n].name);
@@ -100,8 +97,6 @@ static ssize_t builder_node(Builder *b, const char *path) {
         else
                 b->nodes[parent].first_child = n;
         b->nodes[parent].last_child = n;
-        if (strmap_put(&b->by_path, key, (void *) (uintptr_t) (n + 1)) < 0)
-                return -ENOMEM;
         return (ssize_t) n;
 }
 
@@ -168,7 +163,7 @@ static int builder_emit(Builder *b, size_t n) {
 
 int record_layout_new(SliceSet *set, RecordLayout **ret) {
         _cleanup_(record_layout_freep) RecordLayout *l = NULL;
-        _cleanup_(builder_done) Builder b = { 0 };
+        _cleanup_(builder_done) Builder b = { .by_path = STRMAP_OWNING };
         size_t max_nodes = 1;
         int r;
 
@@ -177,10 +172,9 @@ int record_layout_new(SliceSet *set, RecordLayout **ret) {
                 for (const char *p = set->paths[i]; *p; p++)
                         max_nodes += *p == '/' || p == set->paths[i];
         b.nodes = calloc(max_nodes, sizeof(Node));
-        b.paths = calloc(max_nodes, sizeof(char *));
         b.frag_end = calloc(set->n + 1, sizeof(size_t));
         b.hole = calloc(set->n + 1, sizeof(size_t));
-        if (!b.nodes || !b.paths || !b.frag_end || !b.hole)
+        if (!b.nodes || !b.frag_end || !b.hole)
                 return -ENOMEM;
         b.nodes[0] = (Node) { .value = -1 };
         b.n_nodes = 1;
