@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -182,6 +183,8 @@ static void sweep(DropinWatch *w) {
 }
 
 void dropin_watch_sync(DropinWatch *w, size_t n_units) {
+        assert(w);
+
         w->limit = dropin_watch_limit(w->n_bases, n_units, w->max_user_watches);
         w->full = false;
         if (w->n_watched < w->limit)
@@ -288,6 +291,11 @@ int dropin_watch_new(sd_event *event, const char *const *dirs, DropinWanted want
         _cleanup_(dropin_watch_freep) DropinWatch *w = NULL;
         int r;
 
+        assert(event);
+        assert(wanted);
+        assert(changed);
+        assert(ret);
+
         w = calloc(1, sizeof(DropinWatch));
         if (!w)
                 return -ENOMEM;
@@ -327,10 +335,14 @@ DropinWatch *dropin_watch_free(DropinWatch *w) {
 }
 
 size_t dropin_watch_count(const DropinWatch *w) {
+        assert(w);
+
         return w->n_watched;
 }
 
 const char *dropin_watch_error(const DropinWatch *w) {
+        assert(w);
+
         if (w->base_error[0])
                 return w->base_error;
         if (w->full)
@@ -340,5 +352,7 @@ const char *dropin_watch_error(const DropinWatch *w) {
 }
 
 InotifyWatch *dropin_watch_inotify(DropinWatch *w) {
+        assert(w);
+
         return w->inotify;
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -49,6 +50,9 @@ int ownership_load(Ownership *o, const char *dir) {
         struct dirent *de;
         int r;
 
+        assert(o);
+        assert(dir);
+
         *o = (Ownership) { .units = STRMAP_OWNING };
         o->dir = strdup(dir);
         if (!o->dir)
@@ -90,6 +94,8 @@ int ownership_load(Ownership *o, const char *dir) {
 }
 
 void ownership_done(Ownership *o) {
+        assert(o);
+
         for (size_t i = 0; i < o->n; i++)
                 free(o->paths[i]);
         free(o->names);
@@ -100,12 +106,19 @@ void ownership_done(Ownership *o) {
 }
 
 const char *ownership_get(const Ownership *o, const char *unit) {
+        assert(o);
+        assert(unit);
+
         return strmap_get(&o->units, unit);
 }
 
 int ownership_add(Ownership *o, const char *unit, const char *path) {
         _cleanup_(freep) char *file = NULL, *content = NULL;
         int r;
+
+        assert(o);
+        assert(unit);
+        assert(path);
 
         if (ownership_get(o, unit))
                 return 0;
@@ -119,6 +132,9 @@ int ownership_add(Ownership *o, const char *unit, const char *path) {
 
 int ownership_remove(Ownership *o, const char *unit) {
         _cleanup_(freep) char *file = NULL;
+
+        assert(o);
+        assert(unit);
 
         if (asprintf(&file, "%s/%s", o->dir, unit) < 0)
                 return -ENOMEM;

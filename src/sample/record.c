@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,9 @@ int record_layout_new(SliceSet *set, RecordLayout **ret) {
         size_t max_nodes = 1;
         int r;
 
+        assert(set);
+        assert(ret);
+
         /* at most one node per path component, plus the root */
         for (size_t i = 0; i < set->n; i++)
                 for (const char *p = set->paths[i]; *p; p++)
@@ -219,6 +223,9 @@ int record_layout_update(RecordLayout **l, SliceSet *set) {
         RecordLayout *n;
         int r;
 
+        assert(l);
+        assert(set);
+
         if (*l && (*l)->set == set)
                 return 0;
         r = record_layout_new(set, &n);
@@ -239,6 +246,8 @@ static const char digit_pairs[201] =
 void record_put_u64(Buf *out, uint64_t v) {
         char tmp[20];
         char *p = tmp + sizeof(tmp);
+
+        assert(out);
 
         while (v >= 100) {
                 p -= 2;
@@ -374,6 +383,10 @@ static void put_value(Buf *out, Controller c, const SampleValues *v) {
 }
 
 int record_write(const RecordLayout *l, const SampleValues *values, Buf *out) {
+        assert(l);
+        assert(values || l->n_holes == 0);
+        assert(out);
+
         for (Controller c = 0; c < _CTL_MAX; c++) {
                 size_t from = 0;
                 int r = buf_put(out, controller_keys[c], strlen(controller_keys[c]));
@@ -399,6 +412,8 @@ int record_write(const RecordLayout *l, const SampleValues *values, Buf *out) {
 int record_write_key(uint64_t unix_sec, Buf *out) {
         int r = buf_reserve(out, 24);
 
+        assert(out);
+
         if (r < 0)
                 return r;
         LIT(out, "\"");
@@ -409,6 +424,9 @@ int record_write_key(uint64_t unix_sec, Buf *out) {
 
 int record_write_member(const RecordLayout *l, uint64_t unix_sec, const SampleValues *values, Buf *out) {
         int r = record_write_key(unix_sec, out);
+
+        assert(l);
+        assert(out);
 
         return r < 0 ? r : record_write(l, values, out);
 }
