@@ -10,6 +10,7 @@
 #include "macro.h"
 #include "strv.h"
 #include "tests.h"
+#include "tree-fixtures.h"
 #include "tree-parse.h"
 #include "unit-name.h"
 
@@ -65,15 +66,6 @@ static void assert_rejects_root_n(const char *root, const char *json, size_t siz
         assert_rejects_root_n(NULL, (json), strlen(json), (expected_r), __VA_ARGS__, (const char *) NULL)
 #define assert_rejects_for_root(root, json, expected_r, ...) \
         assert_rejects_root_n((root), (json), strlen(json), (expected_r), __VA_ARGS__, (const char *) NULL)
-
-static TreeNode *find_ok(const Tree *t, const char *path) {
-        TreeNode *n = tree_find(t, path);
-
-        if (!n)
-                fprintf(stderr, "no group at \"%s\"\n", path);
-        ASSERT_TRUE(n != NULL);
-        return n;
-}
 
 static uint64_t value_of(const TreeNode *n, TreeProp p) {
         ASSERT_TRUE(n->settings.set_mask & BIT(p));

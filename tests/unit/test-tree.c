@@ -10,6 +10,7 @@
 #include "macro.h"
 #include "strv.h"
 #include "tests.h"
+#include "tree-fixtures.h"
 #include "tree.h"
 
 #define BIT(p) (1u << (p))
@@ -22,15 +23,6 @@ static Tree *tree_of(const char *const *paths) {
         for (size_t i = 0; paths[i]; i++)
                 ASSERT_EQ_INT(tree_add(t, paths[i], NULL), 0);
         return t;
-}
-
-static TreeNode *find_ok(const Tree *t, const char *path) {
-        TreeNode *n = tree_find(t, path);
-
-        if (!n)
-                fprintf(stderr, "no group at \"%s\"\n", path);
-        ASSERT_TRUE(n != NULL);
-        return n;
 }
 
 TEST(test_tree_new) {
