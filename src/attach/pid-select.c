@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,6 +13,9 @@ static bool entry_is_zombie(const ProcEntry *e) {
 
 int pid_select_check(const ProcTable *procs, pid_t pid, pid_t tgid, pid_t self, char *reason, size_t reason_size) {
         const ProcEntry *e = proc_table_find(procs, pid);
+
+        assert(procs);
+        assert(reason || reason_size == 0);
 
         if (pid == 1) {
                 snprintf(reason, reason_size, "names PID 1");
@@ -47,6 +51,10 @@ int pid_select_subtree(const ProcTable *procs, pid_t pid, pid_t self, pid_t **re
         size_t n_tree = 0, n = 0;
         int r;
 
+        assert(procs);
+        assert(ret);
+        assert(ret_n);
+
         r = proc_table_subtree(procs, pid, &tree, &n_tree);
         if (r < 0)
                 return r;
@@ -63,6 +71,8 @@ int pid_select_subtree(const ProcTable *procs, pid_t pid, pid_t self, pid_t **re
 
 int pid_select_glob_cut(size_t matched, size_t max, size_t *left_out) {
         size_t left = matched > max ? matched - max : 0, before = *left_out;
+
+        assert(left_out);
 
         *left_out = left;
         if (left > 0 && before == 0)

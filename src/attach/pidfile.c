@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -12,6 +13,10 @@
 int pidfile_parse(const char *data, size_t size, pid_t pid_max, pid_t *ret, char *reason, size_t reason_size) {
         uint64_t v = 0;
         size_t digits = size;
+
+        assert(data || size == 0);
+        assert(ret);
+        assert(reason || reason_size == 0);
 
         if (size > 0 && data[size - 1] == '\n')
                 digits--;
@@ -41,6 +46,11 @@ int pidfile_read(const char *path, const PidFileOptions *o, pid_t *ret, char *re
         char buf[PIDFILE_MAX_BYTES + 1];
         struct stat st;
         ssize_t n;
+
+        assert(path);
+        assert(o);
+        assert(ret);
+        assert(reason || reason_size == 0);
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {

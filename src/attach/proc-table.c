@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +19,10 @@ int proc_parse_stat(const char *line, pid_t *ret_ppid, unsigned long *ret_flags,
         int ppid;
         unsigned long flags;
 
+        assert(line);
+        assert(ret_ppid);
+        assert(ret_flags);
+
         if (!p)
                 return -EINVAL;
         /* ") S ppid pgrp session tty_nr tpgid flags" */
@@ -31,6 +36,8 @@ int proc_parse_stat(const char *line, pid_t *ret_ppid, unsigned long *ret_flags,
 }
 
 int proc_parse_status_tgid(const char *text, pid_t *ret) {
+        assert(ret);
+
         for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
                 char digits[16];
                 size_t len;
@@ -56,6 +63,9 @@ int proc_thread_group(const char *proc_root, pid_t pid, pid_t *ret) {
         _cleanup_(freep) char *path = NULL, *data = NULL;
         int r;
 
+        assert(proc_root);
+        assert(ret);
+
         if (asprintf(&path, "%s/%d/status", proc_root, (int) pid) < 0)
                 return -ENOMEM;
         r = read_file_bounded(path, 16 * 1024, &data, NULL);
@@ -74,6 +84,9 @@ int proc_table_load(const char *proc_root, ProcTable *ret) {
         ProcTable t = { 0 };
         size_t cap = 0;
         struct dirent *de;
+
+        assert(proc_root);
+        assert(ret);
 
         if (!d)
                 return -errno;
@@ -112,6 +125,8 @@ oom:
 }
 
 void proc_table_done(ProcTable *t) {
+        assert(t);
+
         free(t->entries);
         *t = (ProcTable) { 0 };
 }
@@ -119,12 +134,18 @@ void proc_table_done(ProcTable *t) {
 const ProcEntry *proc_table_find(const ProcTable *t, pid_t pid) {
         ProcEntry key = { .pid = pid };
 
+        assert(t);
+
         return t->n ? bsearch(&key, t->entries, t->n, sizeof(ProcEntry), entry_cmp) : NULL;
 }
 
 int proc_table_subtree(const ProcTable *t, pid_t pid, pid_t **ret, size_t *ret_n) {
         pid_t *out = malloc(sizeof(pid_t) * (t->n + 1));
         size_t n = 0;
+
+        assert(t);
+        assert(ret);
+        assert(ret_n);
 
         if (!out)
                 return -ENOMEM;
@@ -141,6 +162,8 @@ int proc_table_subtree(const ProcTable *t, pid_t pid, pid_t **ret, size_t *ret_n
 
 bool proc_table_is_self_or_ancestor(const ProcTable *t, pid_t pid, pid_t self) {
         pid_t p = self;
+
+        assert(t);
 
         for (size_t steps = 0; p > 0 && steps <= t->n; steps++) {
                 const ProcEntry *e;

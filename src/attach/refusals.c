@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,11 @@ RefusalNote refusal_list_note(RefusalList *l, size_t *total, const char *file, c
         Refusal *r;
         char *copy;
 
+        assert(l);
+        assert(total);
+        assert(file);
+        assert(reason);
+
         if (i < 0) {
                 bool created = false;
 
@@ -94,6 +100,10 @@ RefusalNote refusal_list_note(RefusalList *l, size_t *total, const char *file, c
 bool refusal_list_accept(RefusalList *l, size_t *total, const char *file) {
         ssize_t i = refusal_find(l->prev, l->n_prev, file);
 
+        assert(l);
+        assert(total);
+        assert(file);
+
         if (i >= 0) {
                 refusal_take(l->prev, &l->n_prev, (size_t) i, NULL);
                 (*total)--;
@@ -117,6 +127,9 @@ static void refusal_list_drop_prev(RefusalList *l, size_t *total) {
 }
 
 void refusal_list_pass_begin(RefusalList *l, size_t *total) {
+        assert(l);
+        assert(total);
+
         refusal_list_drop_prev(l, total); /* nothing unless a pass was left unfinished */
         l->prev = l->items;
         l->n_prev = l->n;
@@ -129,6 +142,9 @@ void refusal_list_pass_begin(RefusalList *l, size_t *total) {
 int refusal_list_pass_end(RefusalList *l, size_t *total) {
         size_t before = l->last_unlisted;
 
+        assert(l);
+        assert(total);
+
         refusal_list_drop_prev(l, total);
         l->last_unlisted = l->unlisted;
         if (l->unlisted > 0 && before == 0)
@@ -139,6 +155,9 @@ int refusal_list_pass_end(RefusalList *l, size_t *total) {
 }
 
 void refusal_list_done(RefusalList *l, size_t *total) {
+        assert(l);
+        assert(total);
+
         refusal_list_drop_prev(l, total);
         *total -= l->n;
         refusals_free(&l->items, &l->n);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -6,6 +7,8 @@
 #include "macro.h"
 
 void buf_done(Buf *b) {
+        assert(b);
+
         free(b->data);
         *b = (Buf) { 0 };
 }
@@ -13,6 +16,8 @@ void buf_done(Buf *b) {
 int buf_reserve(Buf *b, size_t n) {
         size_t want;
         uint8_t *p;
+
+        assert(b);
 
         if (n <= b->alloc - b->size)
                 return 0;
@@ -29,6 +34,9 @@ int buf_reserve(Buf *b, size_t n) {
 
 int buf_put(Buf *b, const void *p, size_t n) {
         int r = buf_reserve(b, n);
+
+        assert(b);
+        assert(p || n == 0);
 
         if (r < 0)
                 return r;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
@@ -19,6 +20,9 @@ int read_file_bounded(const char *path, size_t max_bytes, char **ret_data, size_
         _cleanup_(freep) char *buf = NULL;
         size_t size = 0, cap;
         struct stat st;
+
+        assert(path);
+        assert(ret_data);
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
@@ -77,6 +81,9 @@ int write_file_atomic(const char *path, const char *data) {
         const char *slash = strrchr(path, '/');
         size_t len = strlen(data), done = 0;
 
+        assert(path);
+        assert(data);
+
         /* The temporary name does not grow with the target's: a target of NAME_MAX bytes (a 255-byte unit
          * name) must be writable too. */
         if (asprintf(&tmp, "%.*s" WRITE_FILE_ATOMIC_TMP_PREFIX "XXXXXX", slash ? (int) (slash - path + 1) : 0,
@@ -112,6 +119,8 @@ int write_file_atomic(const char *path, const char *data) {
 
 int mkdir_p(const char *path, unsigned mode) {
         _cleanup_(freep) char *p = strdup(path);
+
+        assert(path);
 
         if (!p)
                 return -ENOMEM;
@@ -204,6 +213,8 @@ static int batch_ring_open(PreadBatch *b, unsigned depth) {
 int pread_batch_new(unsigned depth, PreadBatch **ret) {
         PreadBatch *b = calloc(1, sizeof(PreadBatch));
 
+        assert(ret);
+
         if (!b)
                 return -ENOMEM;
         b->ring_fd = -EBADF;
@@ -221,6 +232,8 @@ PreadBatch *pread_batch_free(PreadBatch *b) {
 }
 
 bool pread_batch_uses_io_uring(const PreadBatch *b) {
+        assert(b);
+
         return b->used_ring;
 }
 
@@ -296,6 +309,9 @@ static int batch_ring_run(PreadBatch *b, PreadRequest *reqs, size_t n) {
 
 int pread_batch_run(PreadBatch *b, PreadRequest *reqs, size_t n) {
         bool ring_ok = true;
+
+        assert(b);
+        assert(reqs || n == 0);
 
         b->used_ring = false;
         if (b->ring_fd >= 0 && batch_ring_run(b, reqs, n) < 0) {

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,8 @@ int log_internal(int level, int error, const char *slice, const char *format, ..
         char message[2048];
         int saved_errno = errno;
         va_list ap;
+
+        assert(format);
 
         if (level > log_max_level)
                 return error;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,6 +11,8 @@
 #include "outage.h"
 
 void outage_init(Outage *o) {
+        assert(o);
+
         *o = (Outage) { .state = OUTAGE_STATE_CONNECTING };
 }
 
@@ -28,6 +31,8 @@ static void copy_cut(char *dst, size_t size, const char *src) {
 
 OutageChange outage_down(Outage *o, usec_t now_usec, const char *cause) {
         OutageState was = o->state;
+
+        assert(o);
 
         if (isempty(cause))
                 cause = "unknown cause";
@@ -49,6 +54,8 @@ OutageChange outage_down(Outage *o, usec_t now_usec, const char *cause) {
 
 OutageChange outage_up(Outage *o, usec_t now_usec) {
         OutageState was = o->state;
+
+        assert(o);
 
         o->state = OUTAGE_STATE_UP;
         if (was == OUTAGE_STATE_UP)
@@ -79,6 +86,9 @@ int outage_log_level(OutageChange c) {
 void outage_message(const Outage *o, OutageChange c, const char *name, const char *then, char *buf, size_t size) {
         char since[32], span[32];
 
+        assert(o);
+        assert(buf || size == 0);
+
         switch (c) {
         case OUTAGE_BEGAN:
                 snprintf(buf, size, "%s down: %s%s%s.", name, o->cause, isempty(then) ? "" : "; ",
@@ -104,6 +114,9 @@ void outage_message(const Outage *o, OutageChange c, const char *name, const cha
 void outage_status_text(const Outage *o, const char *name, char *buf, size_t size) {
         char since[32];
 
+        assert(o);
+        assert(buf || size == 0);
+
         if (o->state != OUTAGE_STATE_DOWN) {
                 if (size > 0)
                         buf[0] = 0;
@@ -115,6 +128,9 @@ void outage_status_text(const Outage *o, const char *name, char *buf, size_t siz
 
 int outage_to_json(const Outage *o, json_t *obj) {
         int r = 0;
+
+        assert(o);
+        assert(obj);
 
         /* json_object_set_new() drops its value when it fails, and fails for a NULL one (out of memory). */
         r |= json_object_set_new(obj, "state", json_string(outage_state_to_string(o->state)));

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 
 int safe_atou64(const char *s, uint64_t *ret) {
         uint64_t v = 0;
+
+        assert(ret);
 
         if (isempty(s))
                 return -EINVAL;
@@ -35,6 +38,8 @@ int parse_size(const char *s, uint64_t *ret_bytes) {
         size_t len;
         unsigned shift = 0;
         int r;
+
+        assert(ret_bytes);
 
         if (isempty(s))
                 return -EINVAL;
@@ -65,6 +70,8 @@ int parse_percent(const char *s, uint64_t *ret_percent) {
         char digits[32];
         size_t len;
 
+        assert(ret_percent);
+
         if (isempty(s))
                 return -EINVAL;
         len = strlen(s);
@@ -87,6 +94,8 @@ int parse_sec(const char *s, usec_t *ret_usec) {
         char *dot, *end;
         uint64_t whole, frac = 0, frac_div = 1;
         int r;
+
+        assert(ret_usec);
 
         if (isempty(s) || strlen(s) >= sizeof(buf))
                 return -EINVAL;
@@ -125,6 +134,9 @@ int parse_cpu_set(const char *s, uint8_t **ret_bits, size_t *ret_n_bytes) {
         _cleanup_(freep) uint8_t *bits = NULL;
         size_t n_bytes = 0;
         const char *p = s;
+
+        assert(ret_bits);
+        assert(ret_n_bytes);
 
         if (isempty(s))
                 return -EINVAL;
@@ -177,6 +189,8 @@ int parse_cpu_set(const char *s, uint8_t **ret_bits, size_t *ret_n_bytes) {
 char *cpu_set_to_string(const uint8_t *bits, size_t n_bytes) {
         size_t cap = n_bytes * 8 * 12 + 1, len = 0;
         char *out = malloc(cap);
+
+        assert(bits || n_bytes == 0);
 
         if (!out)
                 return NULL;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,10 +16,19 @@ static uint64_t hash(const char *s) {
         return h;
 }
 
-void strmap_done(StrMap *m) {
+static void free_table(StrMap *m) {
         free(m->keys);
         free(m->values);
-        *m = (StrMap) { 0 };
+        *m = (StrMap) { .owns_keys = m->owns_keys };
+}
+
+void strmap_done(StrMap *m) {
+        assert(m);
+
+        if (m->owns_keys)
+                for (size_t i = 0; i < m->cap; i++)
+                        free((char *) m->keys[i]);
+        free_table(m);
 }
 
 static size_t slot_of(const StrMap *m, const char *key) {
@@ -32,13 +42,16 @@ static size_t slot_of(const StrMap *m, const char *key) {
 int strmap_put(StrMap *m, const char *key, void *value) {
         size_t i;
 
+        assert(m);
+        assert(key);
+
         if ((m->n + 1) * 2 > m->cap) {
-                StrMap bigger = { .cap = m->cap ? m->cap * 2 : 16 };
+                StrMap bigger = { .cap = m->cap ? m->cap * 2 : 16, .owns_keys = m->owns_keys };
 
                 bigger.keys = calloc(bigger.cap, sizeof(char *));
                 bigger.values = calloc(bigger.cap, sizeof(void *));
                 if (!bigger.keys || !bigger.values) {
-                        strmap_done(&bigger);
+                        free_table(&bigger);
                         return -ENOMEM;
                 }
                 for (size_t j = 0; j < m->cap; j++)
@@ -48,12 +61,17 @@ int strmap_put(StrMap *m, const char *key, void *value) {
                                 bigger.values[k] = m->values[j];
                         }
                 bigger.n = m->n;
-                strmap_done(m);
+                free_table(m); /* the keys moved to bigger */
                 *m = bigger;
         }
         i = slot_of(m, key);
         if (m->keys[i])
                 return -EEXIST;
+        if (m->owns_keys) {
+                key = strdup(key);
+                if (!key)
+                        return -ENOMEM;
+        }
         m->keys[i] = key;
         m->values[i] = value;
         m->n++;
@@ -63,21 +81,36 @@ int strmap_put(StrMap *m, const char *key, void *value) {
 void *strmap_get(const StrMap *m, const char *key) {
         size_t i;
 
+        assert(m);
+        assert(key);
+
         if (m->cap == 0)
                 return NULL;
         i = slot_of(m, key);
         return m->keys[i] ? m->values[i] : NULL;
 }
 
+const char *strmap_get_key(const StrMap *m, const char *key) {
+        assert(m);
+        assert(key);
+
+        return m->cap > 0 ? m->keys[slot_of(m, key)] : NULL;
+}
+
 void *strmap_remove(StrMap *m, const char *key) {
+        const char *stored;
         size_t i, j;
         void *v;
+
+        assert(m);
+        assert(key);
 
         if (m->cap == 0)
                 return NULL;
         i = slot_of(m, key);
         if (!m->keys[i])
                 return NULL;
+        stored = m->keys[i];
         v = m->values[i];
         m->keys[i] = NULL;
         m->n--;
@@ -98,5 +131,7 @@ void *strmap_remove(StrMap *m, const char *key) {
                         i = j;
                 }
         }
+        if (m->owns_keys)
+                free((char *) stored); /* last: `key` may be this very string */
         return v;
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,9 @@ int strv_extend(char ***l, const char *s) {
         char *copy = strdup(s);
         char **nl;
 
+        assert(l);
+        assert(s);
+
         if (!copy)
                 return -ENOMEM;
         nl = realloc(*l, sizeof(char *) * (n + 2));
@@ -49,6 +53,8 @@ int strv_extend(char ***l, const char *s) {
 
 int strv_split_whitespace(const char *s, char ***ret) {
         _cleanup_(strv_freep) char **l = calloc(1, sizeof(char *));
+
+        assert(ret);
 
         if (!l)
                 return -ENOMEM;

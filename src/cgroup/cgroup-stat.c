@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -258,6 +259,8 @@ void cgroup_layout_done(CgroupLayout *l) {
 }
 
 const char *cgroup_layout_systemd_hierarchy(const CgroupLayout *l) {
+        assert(l);
+
         return l->named_systemd ? l->named_systemd : l->unified;
 }
 
@@ -275,6 +278,8 @@ int cgroup_layout_load(CgroupLayout *ret) {
 
 int cg_parse_u64(const char *data, size_t size, uint64_t *ret) {
         int r;
+
+        assert(ret);
 
         r = check_text(data, size);
         if (r < 0)
@@ -298,6 +303,8 @@ int cg_parse_cpu_stat_usage_usec(const char *data, size_t size, uint64_t *ret) {
         uint64_t usage = 0;
         bool have = false;
         int r;
+
+        assert(ret);
 
         r = check_text(data, size);
         if (r < 0)
@@ -356,6 +363,8 @@ int cg_parse_io_stat(const char *data, size_t size, CgIoStats *ret) {
         size_t len;
         CgIoStats io;
         int r;
+
+        assert(ret);
 
         io.n = 0; /* io_device() fills each entry it hands out */
         r = check_text(data, size);
@@ -502,6 +511,8 @@ int cg_parse_pressure(const char *data, size_t size, CgPressure *ret) {
         size_t len;
         CgPressure pr = { 0 };
         int r;
+
+        assert(ret);
 
         r = check_text(data, size);
         if (r < 0)

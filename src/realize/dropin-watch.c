@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -22,8 +23,8 @@
 #define DIR_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR)
 
 typedef struct Watched {
-        char key[16]; /* the watch descriptor in decimal, key of by_wd */
-        char *path;   /* key of by_path */
+        int wd;
+        const char *path; /* by_path's key */
         char *unit;
 } Watched;
 
@@ -33,7 +34,7 @@ struct DropinWatch {
         char *bases[MAX_BASES];
         int base_wd[MAX_BASES];
         size_t n_bases;
-        StrMap by_wd, by_path;
+        StrMap by_wd, by_path; /* owning: the watch descriptor in decimal, the directory → Watched */
         size_t n_watched, limit;
         long max_user_watches; /* read once at start; <= 0 when unknown */
         bool logged_full, full, logged_bases;
@@ -55,13 +56,19 @@ static char *dropin_dir_unit(const char *name) {
 static void watched_free(Watched *x) {
         if (!x)
                 return;
-        free(x->path);
         free(x->unit);
         free(x);
 }
 
+static void wd_key(int wd, char key[static 16]) {
+        snprintf(key, 16, "%d", wd);
+}
+
 static void forget(DropinWatch *w, Watched *x) {
-        strmap_remove(&w->by_wd, x->key);
+        char key[16];
+
+        wd_key(x->wd, key);
+        strmap_remove(&w->by_wd, key);
         strmap_remove(&w->by_path, x->path);
         w->n_watched--;
         watched_free(x);
@@ -95,24 +102,24 @@ static void watch_dir(DropinWatch *w, const char *base, const char *unit) {
                 w->full |= e == ENOSPC;
                 return;
         }
-        snprintf(key, sizeof(key), "%d", wd);
+        wd_key(wd, key);
         if (strmap_get(&w->by_wd, key))
                 return; /* the same directory under another name */
         x = calloc(1, sizeof(Watched));
         if (!x)
                 return;
-        memcpy(x->key, key, sizeof(key));
-        x->path = TAKE_PTR(path);
+        x->wd = wd;
         x->unit = strdup(unit);
-        if (!x->unit || strmap_put(&w->by_wd, x->key, x) < 0) {
+        if (!x->unit || strmap_put(&w->by_wd, key, x) < 0) {
                 watched_free(x);
                 return;
         }
-        if (strmap_put(&w->by_path, x->path, x) < 0) {
-                strmap_remove(&w->by_wd, x->key);
+        if (strmap_put(&w->by_path, path, x) < 0) {
+                strmap_remove(&w->by_wd, key);
                 watched_free(x);
                 return;
         }
+        x->path = strmap_get_key(&w->by_path, path);
         w->n_watched++;
 }
 
@@ -170,12 +177,14 @@ static void sweep(DropinWatch *w) {
                         gone[n++] = x;
         }
         for (size_t i = 0; i < n; i++) {
-                (void) inotify_watch_rm(w->inotify, atoi(gone[i]->key)); /* its IN_IGNORED finds no entry */
+                (void) inotify_watch_rm(w->inotify, gone[i]->wd); /* its IN_IGNORED finds no entry */
                 forget(w, gone[i]);
         }
 }
 
 void dropin_watch_sync(DropinWatch *w, size_t n_units) {
+        assert(w);
+
         w->limit = dropin_watch_limit(w->n_bases, n_units, w->max_user_watches);
         w->full = false;
         if (w->n_watched < w->limit)
@@ -233,7 +242,7 @@ static void on_event(InotifyWatch *iw _unused_, const struct inotify_event *e, v
                 w->changed(w, unit, w->userdata);
                 return;
         }
-        snprintf(key, sizeof(key), "%d", e->wd);
+        wd_key(e->wd, key);
         x = strmap_get(&w->by_wd, key);
         if (!x)
                 return;
@@ -282,9 +291,15 @@ int dropin_watch_new(sd_event *event, const char *const *dirs, DropinWanted want
         _cleanup_(dropin_watch_freep) DropinWatch *w = NULL;
         int r;
 
+        assert(event);
+        assert(wanted);
+        assert(changed);
+        assert(ret);
+
         w = calloc(1, sizeof(DropinWatch));
         if (!w)
                 return -ENOMEM;
+        w->by_wd = w->by_path = STRMAP_OWNING;
         w->event = sd_event_ref(event);
         w->wanted = wanted;
         w->changed = changed;
@@ -320,10 +335,14 @@ DropinWatch *dropin_watch_free(DropinWatch *w) {
 }
 
 size_t dropin_watch_count(const DropinWatch *w) {
+        assert(w);
+
         return w->n_watched;
 }
 
 const char *dropin_watch_error(const DropinWatch *w) {
+        assert(w);
+
         if (w->base_error[0])
                 return w->base_error;
         if (w->full)
@@ -333,5 +352,7 @@ const char *dropin_watch_error(const DropinWatch *w) {
 }
 
 InotifyWatch *dropin_watch_inotify(DropinWatch *w) {
+        assert(w);
+
         return w->inotify;
 }

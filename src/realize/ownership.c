@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -12,7 +13,8 @@
 #include "unit-name.h"
 
 static int append(Ownership *o, const char *unit, const char *path) {
-        char *u, *p;
+        char *p;
+        int r;
 
         if (o->n >= OWNERSHIP_MAX_UNITS)
                 return -E2BIG;
@@ -29,19 +31,15 @@ static int append(Ownership *o, const char *unit, const char *path) {
                 o->paths = np;
                 o->cap = ncap;
         }
-        u = strdup(unit);
         p = strdup(path);
-        if (!u || !p) {
-                free(u);
-                free(p);
+        if (!p)
                 return -ENOMEM;
-        }
-        if (strmap_put(&o->units, u, p) < 0) {
-                free(u);
+        r = strmap_put(&o->units, unit, p);
+        if (r < 0) {
                 free(p);
-                return -ENOMEM;
+                return r;
         }
-        o->names[o->n] = u;
+        o->names[o->n] = (char *) strmap_get_key(&o->units, unit);
         o->paths[o->n] = p;
         o->n++;
         return 0;
@@ -52,7 +50,10 @@ int ownership_load(Ownership *o, const char *dir) {
         struct dirent *de;
         int r;
 
-        *o = (Ownership) { 0 };
+        assert(o);
+        assert(dir);
+
+        *o = (Ownership) { .units = STRMAP_OWNING };
         o->dir = strdup(dir);
         if (!o->dir)
                 return -ENOMEM;
@@ -93,10 +94,10 @@ int ownership_load(Ownership *o, const char *dir) {
 }
 
 void ownership_done(Ownership *o) {
-        for (size_t i = 0; i < o->n; i++) {
-                free(o->names[i]);
+        assert(o);
+
+        for (size_t i = 0; i < o->n; i++)
                 free(o->paths[i]);
-        }
         free(o->names);
         free(o->paths);
         strmap_done(&o->units);
@@ -105,12 +106,19 @@ void ownership_done(Ownership *o) {
 }
 
 const char *ownership_get(const Ownership *o, const char *unit) {
+        assert(o);
+        assert(unit);
+
         return strmap_get(&o->units, unit);
 }
 
 int ownership_add(Ownership *o, const char *unit, const char *path) {
         _cleanup_(freep) char *file = NULL, *content = NULL;
         int r;
+
+        assert(o);
+        assert(unit);
+        assert(path);
 
         if (ownership_get(o, unit))
                 return 0;
@@ -125,14 +133,16 @@ int ownership_add(Ownership *o, const char *unit, const char *path) {
 int ownership_remove(Ownership *o, const char *unit) {
         _cleanup_(freep) char *file = NULL;
 
+        assert(o);
+        assert(unit);
+
         if (asprintf(&file, "%s/%s", o->dir, unit) < 0)
                 return -ENOMEM;
         if (unlink(file) < 0 && errno != ENOENT)
                 return -errno;
         for (size_t i = 0; i < o->n; i++)
                 if (streq(o->names[i], unit)) {
-                        strmap_remove(&o->units, o->names[i]);
-                        free(o->names[i]);
+                        strmap_remove(&o->units, o->names[i]); /* frees the name */
                         free(o->paths[i]);
                         o->names[i] = o->names[o->n - 1];
                         o->paths[i] = o->paths[o->n - 1];

@@ -11,7 +11,8 @@
 
 typedef struct Ownership {
         char *dir;
-        StrMap units; /* unit name → group path (both owned by the entries below) */
+        StrMap units; /* unit name → group path; owns the names */
+        /* The records in load/add order: names[i] is units' key, paths[i] its value (owned here). */
         char **names, **paths;
         size_t n, cap;
 } Ownership;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +37,8 @@ static bool root_lists(const CgIoStats *root, unsigned major, unsigned minor) {
 void io_coverage_decide(IoCountedBy by, const CgDiskStats *disks, const CgIoStats *root, IoCoverage *ret) {
         bool root_full = root && root->n >= CG_IO_DEVICES_MAX;
 
+        assert(ret);
+
         ret->by = by;
         ret->n = 0;
         ret->n_left_out = disks ? disks->n_left_out : 0;
@@ -65,6 +68,8 @@ void io_coverage_decide(IoCountedBy by, const CgDiskStats *disks, const CgIoStat
 size_t io_partitions_carry(const CgDiskStats *known, CgDiskStats *disks, bool ret_unknown[static CG_DISKS_MAX]) {
         size_t n_known = known ? MIN(known->n, (size_t) CG_DISKS_MAX) : 0, unknown = 0, hint = 0;
 
+        assert(disks);
+
         for (size_t i = 0; i < MIN(disks->n, (size_t) CG_DISKS_MAX); i++) {
                 CgDisk *d = &disks->disk[i];
 
@@ -86,6 +91,8 @@ size_t io_partitions_carry(const CgDiskStats *known, CgDiskStats *disks, bool re
 }
 
 IoCoverageChange io_coverage_change(const IoCoverage *old, const IoDeviceCoverage *d) {
+        assert(d);
+
         for (size_t i = 0; old && i < old->n; i++)
                 if (old->dev[i].major == d->major && old->dev[i].minor == d->minor) {
                         if (old->dev[i].counted == d->counted)
@@ -98,6 +105,8 @@ IoCoverageChange io_coverage_change(const IoCoverage *old, const IoDeviceCoverag
 json_t *io_coverage_to_json(const IoCoverage *c) {
         json_t *counted = json_array(), *not_counted = json_array();
         const char *by = io_counted_by_to_string(c->by);
+
+        assert(c);
 
         for (size_t i = 0; i < c->n; i++) {
                 char dev[32];

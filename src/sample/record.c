@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,9 +43,7 @@ typedef struct Node {
 typedef struct Builder {
         Node *nodes;
         size_t n_nodes;
-        StrMap by_path;
-        char **paths; /* keys of by_path that we made (intermediate groups not in the set) */
-        size_t n_paths;
+        StrMap by_path; /* owning: node names point into its keys */
         Buf text;
         size_t *frag_end, *hole;
         size_t n_holes;
@@ -52,9 +51,6 @@ typedef struct Builder {
 
 static void builder_done(Builder *b) {
         strmap_done(&b->by_path);
-        for (size_t i = 0; i < b->n_paths; i++)
-                free(b->paths[i]);
-        free(b->paths);
         free(b->nodes);
         buf_done(&b->text);
         free(b->frag_end);
@@ -67,7 +63,8 @@ static ssize_t builder_node(Builder *b, const char *path) {
         size_t parent, n;
         ssize_t p;
         void *found = strmap_get(&b->by_path, path);
-        char *key;
+        const char *key;
+        int r;
 
         if (found)
                 return (ssize_t) ((uintptr_t) found - 1);
@@ -85,13 +82,14 @@ static ssize_t builder_node(Builder *b, const char *path) {
         } else
                 p = 0;
         parent = (size_t) p;
-        key = strdup(path);
-        if (!key)
-                return -ENOMEM;
-        b->paths[b->n_paths++] = key;
-        n = b->n_nodes++;
+        n = b->n_nodes;
+        r = strmap_put(&b->by_path, path, (void *) (uintptr_t) (n + 1));
+        if (r < 0)
+                return r;
+        key = strmap_get_key(&b->by_path, path); /* the map's copy lives as long as b */
+        b->n_nodes++;
         b->nodes[n] = (Node) {
-                .name = key + (slash ? (size_t) (slash - path) + 1 : 0), /* our copy lives as long as b */
+                .name = key + (slash ? (size_t) (slash - path) + 1 : 0),
                 .value = -1,
         };
         b->nodes[n].name_len = strlen(b->nodes[n].name);
@@ -100,8 +98,6 @@ static ssize_t builder_node(Builder *b, const char *path) {
         else
                 b->nodes[parent].first_child = n;
         b->nodes[parent].last_child = n;
-        if (strmap_put(&b->by_path, key, (void *) (uintptr_t) (n + 1)) < 0)
-                return -ENOMEM;
         return (ssize_t) n;
 }
 
@@ -168,19 +164,21 @@ static int builder_emit(Builder *b, size_t n) {
 
 int record_layout_new(SliceSet *set, RecordLayout **ret) {
         _cleanup_(record_layout_freep) RecordLayout *l = NULL;
-        _cleanup_(builder_done) Builder b = { 0 };
+        _cleanup_(builder_done) Builder b = { .by_path = STRMAP_OWNING };
         size_t max_nodes = 1;
         int r;
+
+        assert(set);
+        assert(ret);
 
         /* at most one node per path component, plus the root */
         for (size_t i = 0; i < set->n; i++)
                 for (const char *p = set->paths[i]; *p; p++)
                         max_nodes += *p == '/' || p == set->paths[i];
         b.nodes = calloc(max_nodes, sizeof(Node));
-        b.paths = calloc(max_nodes, sizeof(char *));
         b.frag_end = calloc(set->n + 1, sizeof(size_t));
         b.hole = calloc(set->n + 1, sizeof(size_t));
-        if (!b.nodes || !b.paths || !b.frag_end || !b.hole)
+        if (!b.nodes || !b.frag_end || !b.hole)
                 return -ENOMEM;
         b.nodes[0] = (Node) { .value = -1 };
         b.n_nodes = 1;
@@ -225,6 +223,9 @@ int record_layout_update(RecordLayout **l, SliceSet *set) {
         RecordLayout *n;
         int r;
 
+        assert(l);
+        assert(set);
+
         if (*l && (*l)->set == set)
                 return 0;
         r = record_layout_new(set, &n);
@@ -245,6 +246,8 @@ static const char digit_pairs[201] =
 void record_put_u64(Buf *out, uint64_t v) {
         char tmp[20];
         char *p = tmp + sizeof(tmp);
+
+        assert(out);
 
         while (v >= 100) {
                 p -= 2;
@@ -380,6 +383,10 @@ static void put_value(Buf *out, Controller c, const SampleValues *v) {
 }
 
 int record_write(const RecordLayout *l, const SampleValues *values, Buf *out) {
+        assert(l);
+        assert(values || l->n_holes == 0);
+        assert(out);
+
         for (Controller c = 0; c < _CTL_MAX; c++) {
                 size_t from = 0;
                 int r = buf_put(out, controller_keys[c], strlen(controller_keys[c]));
@@ -405,6 +412,8 @@ int record_write(const RecordLayout *l, const SampleValues *values, Buf *out) {
 int record_write_key(uint64_t unix_sec, Buf *out) {
         int r = buf_reserve(out, 24);
 
+        assert(out);
+
         if (r < 0)
                 return r;
         LIT(out, "\"");
@@ -415,6 +424,9 @@ int record_write_key(uint64_t unix_sec, Buf *out) {
 
 int record_write_member(const RecordLayout *l, uint64_t unix_sec, const SampleValues *values, Buf *out) {
         int r = record_write_key(unix_sec, out);
+
+        assert(l);
+        assert(out);
 
         return r < 0 ? r : record_write(l, values, out);
 }

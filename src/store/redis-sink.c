@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -563,26 +564,35 @@ int redis_sink_push(RedisSink *s, uint64_t unix_sec, const char *json, size_t si
 }
 
 json_t *redis_sink_status_json(const RedisSink *s) {
-        json_t *o = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I}",
-                              "address", s->address,
-                              "connected", s->connected,
-                              "backlog", (json_int_t) (s->queue_len + s->n_flight - s->n_answered),
-                              "in_flight", (json_int_t) (s->n_flight - s->n_answered),
-                              "dropped", (json_int_t) s->dropped,
-                              "written", (json_int_t) s->written,
-                              "errors", (json_int_t) s->errors,
-                              "reconnects", (json_int_t) s->reconnects);
+        json_t *o;
 
+        assert(s);
+
+        o = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I}",
+                      "address", s->address,
+                      "connected", s->connected,
+                      "backlog", (json_int_t) (s->queue_len + s->n_flight - s->n_answered),
+                      "in_flight", (json_int_t) (s->n_flight - s->n_answered),
+                      "dropped", (json_int_t) s->dropped,
+                      "written", (json_int_t) s->written,
+                      "errors", (json_int_t) s->errors,
+                      "reconnects", (json_int_t) s->reconnects);
         if (o && outage_to_json(&s->outage, o) < 0)
                 o = (json_decref(o), NULL);
         return o;
 }
 
 void redis_sink_counters(const RedisSink *s, uint64_t *ret_written, uint64_t *ret_dropped) {
+        assert(s);
+        assert(ret_written);
+        assert(ret_dropped);
+
         *ret_written = s->written;
         *ret_dropped = s->dropped;
 }
 
 const Outage *redis_sink_outage(const RedisSink *s) {
+        assert(s);
+
         return &s->outage;
 }

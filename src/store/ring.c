@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,8 @@
 #include "slot-codec.h"
 
 void ring_reader_done(RingReader *rd) {
+        assert(rd);
+
         if (rd->set)
                 sample_values_free_array(rd->values, rd->set->n);
         slice_set_unref(rd->set);
@@ -34,6 +37,9 @@ int ring_read(const Ring *r, uint64_t unix_sec, RingReader *rd) {
         const RingSlot *slot = ring_get(r, unix_sec), *s;
         uint64_t from = unix_sec;
         int k;
+
+        assert(r);
+        assert(rd);
 
         if (!slot)
                 return -ENOENT;
@@ -118,6 +124,8 @@ static int ring_rekey_successor(Ring *r, const RingSlot *s) {
 }
 
 int ring_init(Ring *r, size_t seconds) {
+        assert(r);
+
         *r = (Ring) { 0 };
         if (seconds == 0)
                 return -EINVAL;
@@ -129,6 +137,8 @@ int ring_init(Ring *r, size_t seconds) {
 }
 
 void ring_done(Ring *r) {
+        assert(r);
+
         for (size_t i = 0; i < r->n_slots; i++)
                 slot_clear(&r->slots[i]);
         free(r->slots);
@@ -144,6 +154,8 @@ int ring_put(Ring *r, uint64_t unix_sec, SliceSet *set, SampleValues *values) {
         uint8_t *data;
         size_t size;
         int k;
+
+        assert(r);
 
         if (unix_sec == 0 || !set || !values || r->n_slots == 0)
                 return -EINVAL;
@@ -184,10 +196,14 @@ int ring_put(Ring *r, uint64_t unix_sec, SliceSet *set, SampleValues *values) {
 const RingReader *ring_last(const Ring *r) {
         const RingSlot *s = ring_get(r, r->last.unix_sec);
 
+        assert(r);
+
         return s && s->seq == r->last.seq ? &r->last : NULL;
 }
 const RingSlot *ring_get(const Ring *r, uint64_t unix_sec) {
         const RingSlot *s;
+
+        assert(r);
 
         if (unix_sec == 0 || r->n_slots == 0)
                 return NULL;
@@ -197,6 +213,8 @@ const RingSlot *ring_get(const Ring *r, uint64_t unix_sec) {
 
 const RingSlot *ring_latest(const Ring *r) {
         const RingSlot *best = NULL;
+
+        assert(r);
 
         for (size_t i = 0; i < r->n_slots; i++)
                 if (r->slots[i].unix_sec && (!best || r->slots[i].unix_sec > best->unix_sec))

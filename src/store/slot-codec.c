@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -54,6 +55,9 @@ static bool io_same(const SampleValues *a, const SampleValues *b) {
 
 int slot_encode(const SampleValues *base, const SampleValues *values, size_t n, Buf *out) {
         static const SampleValues zero = { 0 };
+
+        assert(values || n == 0);
+        assert(out);
 
         for (size_t i = 0; i < n; i++) {
                 const SampleValues *v = &values[i], *b = base ? &base[i] : &zero;
@@ -172,6 +176,9 @@ static int decode_io(Reader *r, SampleValues *v) {
 }
 
 int slot_decode(const uint8_t *data, size_t size, SampleValues *values, size_t n) {
+        assert(data || size == 0);
+        assert(values || n == 0);
+
         /* Empty input may come as NULL, and NULL + 0 is undefined. */
         Reader r = { .p = data, .end = size > 0 ? data + size : data };
 

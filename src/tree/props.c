@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -169,6 +170,8 @@ const PropInfo *prop_info(TreeProp p) {
 }
 
 const PropInfo *prop_by_native_key(const char *key) {
+        assert(key);
+
         for (size_t i = 0; i < _TREE_PROP_MAX; i++)
                 if (streq(prop_table[i].native_key, key))
                         return &prop_table[i];
@@ -176,6 +179,9 @@ const PropInfo *prop_by_native_key(const char *key) {
 }
 
 const PropInfo *prop_by_controller_key(const char *controller, const char *key) {
+        assert(controller);
+        assert(key);
+
         for (size_t i = 0; i < _TREE_PROP_MAX; i++)
                 if (streq(prop_table[i].controller, controller) && streq(prop_table[i].controller_key, key))
                         return &prop_table[i];
@@ -183,6 +189,8 @@ const PropInfo *prop_by_controller_key(const char *controller, const char *key) 
 }
 
 const PropInfo *prop_by_dbus_name(const char *name) {
+        assert(name);
+
         for (size_t i = 0; i < _TREE_PROP_MAX; i++)
                 if (streq(prop_table[i].dbus_name, name))
                         return &prop_table[i];
@@ -190,6 +198,8 @@ const PropInfo *prop_by_dbus_name(const char *name) {
 }
 
 bool prop_is_controller(const char *name) {
+        assert(name);
+
         for (size_t i = 0; prop_controllers[i]; i++)
                 if (streq(prop_controllers[i], name))
                         return true;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -51,6 +52,8 @@ int tree_diff(Tree *old, Tree *new, Plan **ret) {
         _cleanup_(plan_freep) Plan *plan = NULL;
         size_t n = 0, cap;
         const uint32_t all = (1u << _TREE_PROP_MAX) - 1;
+
+        assert(ret);
 
         cap = (old ? old->n_nodes : 0) + (new ? new->n_nodes : 0);
         ranked = calloc(MAX(cap, (size_t) 1), sizeof(Ranked));

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -437,6 +438,9 @@ int tree_parse_json_for_root(const char *data, size_t size, const char *slice_ro
         const char *key;
         json_t *v;
         int r;
+
+        assert(data || size == 0);
+        assert(ret);
 
         if (err)
                 err->message[0] = 0;

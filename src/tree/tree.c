@@ -49,6 +49,8 @@ Tree *tree_unref(Tree *t) {
 int tree_name_check_utf8(const char *s, size_t len, uint32_t *ret_cp) {
         static const uint32_t shortest[5] = { 0, 0, 0x80, 0x800, 0x10000 };
 
+        assert(s || len == 0);
+
         for (size_t i = 0; i < len;) {
                 unsigned char c = (unsigned char) s[i];
                 size_t n;
@@ -89,6 +91,8 @@ int tree_name_check_utf8(const char *s, size_t len, uint32_t *ret_cp) {
 unsigned tree_path_depth(const char *path) {
         unsigned d = 1;
 
+        assert(path);
+
         for (const char *p = path; *p; p++)
                 d += *p == '/';
         return d;
@@ -113,6 +117,9 @@ int tree_add(Tree *t, const char *path, TreeNode **ret) {
         TreeNode *n, *parent = NULL;
         const char *slash;
         int r;
+
+        assert(t);
+        assert(path);
 
         if (tree_find(t, path))
                 return -EEXIST;
@@ -157,6 +164,9 @@ int tree_add(Tree *t, const char *path, TreeNode **ret) {
 }
 
 TreeNode *tree_find(const Tree *t, const char *path) {
+        assert(t);
+        assert(path);
+
         return strmap_get(&t->by_path, path);
 }
 
@@ -182,6 +192,8 @@ int tree_resolve_group(const Tree *t, const char *group, TreeNode **ret) {
 }
 
 uint64_t tree_settings_effective(const TreeSettings *s, TreeProp p) {
+        assert(s);
+
         return (s->set_mask & (1u << p)) ? s->value[p] : prop_info(p)->default_value;
 }
 
@@ -196,6 +208,9 @@ static size_t cpus_trimmed(const TreeSettings *s) {
 uint32_t tree_settings_diff(const TreeSettings *a, const TreeSettings *b) {
         uint32_t mask = 0;
 
+        assert(a);
+        assert(b);
+
         for (TreeProp p = 0; p < _TREE_PROP_MAX; p++) {
                 if (prop_info(p)->kind == PROP_KIND_CPUS) {
                         size_t na = cpus_trimmed(a), nb = cpus_trimmed(b);
@@ -209,6 +224,8 @@ uint32_t tree_settings_diff(const TreeSettings *a, const TreeSettings *b) {
 }
 
 void tree_settings_set(TreeSettings *s, TreeProp p, uint64_t value, uint8_t *cpus, size_t n_cpus) {
+        assert(s);
+
         s->set_mask |= 1u << p;
         s->value[p] = value;
         if (prop_info(p)->kind == PROP_KIND_CPUS) {
@@ -221,6 +238,8 @@ void tree_settings_set(TreeSettings *s, TreeProp p, uint64_t value, uint8_t *cpu
 }
 
 void tree_settings_done(TreeSettings *s) {
+        assert(s);
+
         free(s->cpus);
         *s = (TreeSettings) { 0 };
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,8 @@ char *unit_name_escape(const char *name) {
         size_t len = strlen(name);
         char *out = malloc(len * 4 + 1), *o = out;
 
+        assert(name);
+
         if (!out)
                 return NULL;
         for (const char *c = name; *c; c++) {
@@ -55,6 +58,8 @@ static size_t escaped_length(const char *name, size_t n) {
 size_t unit_name_length_from_path(const char *root, const char *path) {
         size_t len = isempty(root) ? 0 : strlen(root);
 
+        assert(path);
+
         for (const char *p = path;;) {
                 size_t n = strcspn(p, "/");
 
@@ -72,6 +77,8 @@ size_t unit_name_length_from_path(const char *root, const char *path) {
 size_t unit_name_scope_cgroup_path_length(const char *slice) {
         size_t len = strlen(slice), stem_len = len > 6 ? len - 6 : 0, total = 0;
 
+        assert(slice);
+
         /* One "/<prefix>.slice" per dash-separated prefix of the stem, then "/<stem>.scope". */
         for (size_t i = 1; i <= stem_len; i++)
                 if (i == stem_len || slice[i] == '-')
@@ -83,6 +90,9 @@ int unit_name_from_path(const char *root, const char *path, char **ret) {
         size_t cap = (root ? strlen(root) : 0) + strlen(path) * 4 + sizeof("-.slice") + 1, len = 0;
         _cleanup_(freep) char *out = malloc(cap);
         const char *p = path;
+
+        assert(path);
+        assert(ret);
 
         if (!out)
                 return -ENOMEM;
@@ -135,6 +145,8 @@ int unit_name_normalize_root(const char *root, char **ret) {
         _cleanup_(freep) char *r = NULL;
         size_t len;
 
+        assert(ret);
+
         if (isempty(root)) {
                 *ret = NULL;
                 return 0;
@@ -154,6 +166,9 @@ int unit_name_normalize_root(const char *root, char **ret) {
 int unit_name_slice_cgroup_path(const char *slice, char **ret) {
         size_t len = strlen(slice), stem_len, cap, o = 0;
         _cleanup_(freep) char *out = NULL;
+
+        assert(slice);
+        assert(ret);
 
         if (len <= 6 || !streq(slice + len - 6, ".slice") || slice[0] == '-')
                 return -EINVAL;
@@ -175,6 +190,9 @@ int unit_name_slice_cgroup_path(const char *slice, char **ret) {
 int unit_name_group_scope(const char *slice, char **ret) {
         size_t len = strlen(slice);
         char *s;
+
+        assert(slice);
+        assert(ret);
 
         if (len <= 6 || !streq(slice + len - 6, ".slice"))
                 return -EINVAL;

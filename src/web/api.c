@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,11 @@ char *api_handle(const ApiContext *ctx, const char *text, size_t size, ApiAction
         json_error_t jerr;
         const char *cmd;
         char *answer = NULL;
+
+        assert(ctx);
+        assert(text || size == 0);
+        assert(ret_action);
+        assert(ret_stream);
 
         *ret_action = API_ACTION_NONE;
         *ret_stream = NULL;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <string.h>
 
 #include "sha1.h"
@@ -70,6 +71,8 @@ void sha1(const void *data, size_t size, uint8_t out[static SHA1_DIGEST_SIZE]) {
         uint8_t tail[2 * SHA1_BLOCK_SIZE] = { 0 };
         uint64_t bits = (uint64_t) size * 8;
         size_t rest, tail_size;
+
+        assert(data || size == 0);
 
         for (rest = size; rest >= SHA1_BLOCK_SIZE; rest -= SHA1_BLOCK_SIZE, p += SHA1_BLOCK_SIZE)
                 sha1_block(h, p);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -15,6 +16,8 @@ struct AccountStream {
 
 int account_stream_new(uint64_t start, uint64_t end, AccountStream **ret) {
         AccountStream *s;
+
+        assert(ret);
 
         if (start > end)
                 return -EINVAL;
@@ -39,6 +42,10 @@ AccountStream *account_stream_free(AccountStream *s) {
 int account_stream_next(AccountStream *s, const Ring *ring, Buf *out, size_t want) {
         size_t until = out->size + want;
         int r;
+
+        assert(s);
+        assert(ring);
+        assert(out);
 
         if (s->done)
                 return 0;
@@ -78,6 +85,9 @@ int account_stream_all(const Ring *ring, uint64_t start, uint64_t end, char **re
         _cleanup_(account_stream_freep) AccountStream *s = NULL;
         _cleanup_(buf_done) Buf b = { 0 };
         int r;
+
+        assert(ring);
+        assert(ret);
 
         r = account_stream_new(start, end, &s);
         while (r >= 0) {

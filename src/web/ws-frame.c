@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 static const uint8_t empty_payload[1];
 
 void ws_decoder_init(WsDecoder *d, size_t max_message) {
+        assert(d);
+
         *d = (WsDecoder) {
                 .max_message = max_message > 0 ? max_message : WS_MESSAGE_MAX,
                 .header_need = 2,
@@ -298,6 +301,9 @@ static bool data_complete(WsDecoder *d, WsEvent *ev) {
 }
 
 bool ws_decoder_next_is_control(const WsDecoder *d, const uint8_t *data, size_t size) {
+        assert(d);
+        assert(data || size == 0);
+
         if (d->finished)
                 return false;
         if (d->header_size > 0) /* inside a frame: its first byte is in */

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "macro.h"
 #include "strmap.h"
@@ -211,6 +212,131 @@ TEST(test_medium_table_model) {
         strmap_done(&m);
 }
 
+TEST(test_borrowed_key_is_callers) {
+        StrMap m = { 0 };
+        const char *key = "borrowed";
+        char other[] = "borrowed";
+        int x = 1;
+
+        ASSERT_TRUE(strmap_get_key(&m, key) == NULL);
+        ASSERT_EQ_INT(strmap_put(&m, key, &x), 0);
+        ASSERT_TRUE(strmap_get_key(&m, other) == key); /* no copy */
+        ASSERT_TRUE(strmap_get_key(&m, "absent") == NULL);
+        strmap_done(&m);
+}
+
+/* An owning map keeps its own copy: the caller's buffer may change or go away after the put. */
+TEST(test_owning_copies_key) {
+        StrMap m = STRMAP_OWNING;
+        char buf[16] = "first";
+        int x = 1, y = 2;
+        const char *stored;
+
+        ASSERT_EQ_INT(strmap_put(&m, buf, &x), 0);
+        stored = strmap_get_key(&m, "first");
+        ASSERT_TRUE(stored != NULL && stored != buf);
+        ASSERT_STREQ(stored, "first");
+        snprintf(buf, sizeof(buf), "second");
+        ASSERT_EQ_INT(strmap_put(&m, buf, &y), 0);
+        ASSERT_TRUE(strmap_get(&m, "first") == &x);
+        ASSERT_TRUE(strmap_get(&m, "second") == &y);
+        ASSERT_EQ_INT(strmap_put(&m, "first", &y), -EEXIST); /* no copy made, none leaked */
+        ASSERT_TRUE(strmap_get(&m, "first") == &x);
+        ASSERT_EQ_INT(m.n, 2);
+        strmap_done(&m); /* frees both copies: ASan reports a leak otherwise */
+}
+
+/* Remove frees the copy; the argument may be that copy itself (an entry's only reference to its key). */
+TEST(test_owning_remove_frees) {
+        StrMap m = STRMAP_OWNING;
+        int x = 1, y = 2;
+
+        ASSERT_EQ_INT(strmap_put(&m, "a", &x), 0);
+        ASSERT_EQ_INT(strmap_put(&m, "b", &y), 0);
+        ASSERT_TRUE(strmap_remove(&m, strmap_get_key(&m, "a")) == &x);
+        ASSERT_TRUE(strmap_get_key(&m, "a") == NULL);
+        ASSERT_TRUE(strmap_remove(&m, "b") == &y);
+        ASSERT_EQ_INT(m.n, 0);
+        ASSERT_TRUE(strmap_remove(&m, "b") == NULL);
+        ASSERT_EQ_INT(strmap_put(&m, "a", &y), 0); /* put again after remove: a fresh copy */
+        ASSERT_TRUE(strmap_get(&m, "a") == &y);
+        strmap_done(&m);
+}
+
+/* Growing the table moves the key pointers, not the strings: a stored key stays where it was. */
+TEST(test_owning_rehash_keeps_keys) {
+        enum { K = 5000 };
+        _cleanup_(freep) const char **stored = calloc(K, sizeof(char *));
+        StrMap m = STRMAP_OWNING;
+        char buf[16];
+
+        ASSERT_TRUE(stored != NULL);
+        for (size_t i = 0; i < K; i++) {
+                snprintf(buf, sizeof(buf), "key-%zu", i); /* one buffer, rewritten: only copies survive */
+                ASSERT_EQ_INT(strmap_put(&m, buf, value_of(i)), 0);
+                stored[i] = strmap_get_key(&m, buf);
+                ASSERT_TRUE(stored[i] != NULL && stored[i] != buf);
+        }
+        ASSERT_TRUE(m.cap > 16); /* it grew */
+        for (size_t i = 0; i < K; i++) {
+                snprintf(buf, sizeof(buf), "key-%zu", i);
+                ASSERT_TRUE(strmap_get_key(&m, buf) == stored[i]);
+                ASSERT_STREQ(stored[i], buf);
+                ASSERT_TRUE(strmap_get(&m, buf) == value_of(i));
+        }
+        /* removing every other key shifts entries back; the strings stay put */
+        for (size_t i = 0; i < K; i += 2)
+                ASSERT_TRUE(strmap_remove(&m, stored[i]) == value_of(i));
+        for (size_t i = 1; i < K; i += 2) {
+                ASSERT_TRUE(strmap_get_key(&m, stored[i]) == stored[i]);
+                ASSERT_TRUE(strmap_get(&m, stored[i]) == value_of(i));
+        }
+        ASSERT_EQ_INT(m.n, K / 2);
+        strmap_done(&m);
+}
+
+/* strmap_done() empties the map but keeps its mode, so a map reused after done still copies. */
+TEST(test_owning_survives_done) {
+        StrMap m = STRMAP_OWNING;
+        char buf[16] = "k";
+        int x = 1;
+
+        ASSERT_EQ_INT(strmap_put(&m, "k", &x), 0);
+        strmap_done(&m);
+        ASSERT_TRUE(m.owns_keys);
+        ASSERT_EQ_INT(m.n, 0);
+        ASSERT_TRUE(strmap_get(&m, "k") == NULL);
+        ASSERT_EQ_INT(strmap_put(&m, buf, &x), 0);
+        ASSERT_TRUE(strmap_get_key(&m, "k") != buf);
+        strmap_done(&m);
+}
+
+/* The random model of test_medium_table_model on an owning map, keys from a scratch buffer. */
+TEST(test_owning_model) {
+        enum { U = 300 };
+        bool present[U] = { false };
+        StrMap m = STRMAP_OWNING;
+        char buf[16];
+
+        for (int op = 0; op < 30000; op++) {
+                size_t k = rng() % U;
+
+                snprintf(buf, sizeof(buf), "key-%zu", k);
+                if (present[k])
+                        ASSERT_TRUE(strmap_remove(&m, buf) == value_of(k));
+                else
+                        ASSERT_EQ_INT(strmap_put(&m, buf, value_of(k)), 0);
+                present[k] = !present[k];
+                memset(buf, 'x', sizeof(buf) - 1);
+                if (op % 100 == 0)
+                        for (size_t i = 0; i < U; i++) {
+                                snprintf(buf, sizeof(buf), "key-%zu", i);
+                                ASSERT_TRUE(strmap_get(&m, buf) == (present[i] ? value_of(i) : NULL));
+                        }
+        }
+        strmap_done(&m);
+}
+
 int main(void) {
         RUN(test_empty_map);
         RUN(test_put_get_remove_one);
@@ -221,5 +347,11 @@ int main(void) {
         RUN(test_remove_then_reinsert);
         RUN(test_small_table_model);
         RUN(test_medium_table_model);
+        RUN(test_borrowed_key_is_callers);
+        RUN(test_owning_copies_key);
+        RUN(test_owning_remove_frees);
+        RUN(test_owning_rehash_keeps_keys);
+        RUN(test_owning_survives_done);
+        RUN(test_owning_model);
         return 0;
 }

@@ -297,62 +297,6 @@ TEST(test_allowed_cpus_removed_is_a_change) {
         ASSERT_EQ_INT(p->items[0].changed, BIT(TREE_PROP_ALLOWED_CPUS));
 }
 
-TEST(test_settings_diff_ignores_trailing_zero_bytes) {
-        uint8_t a_bits[] = { 0x03, 0x00, 0x00 }, b_bits[] = { 0x03 }, c_bits[] = { 0x03, 0x01 };
-        TreeSettings a = { .set_mask = BIT(TREE_PROP_ALLOWED_CPUS), .cpus = a_bits, .n_cpus = sizeof(a_bits) };
-        TreeSettings b = { .set_mask = BIT(TREE_PROP_ALLOWED_CPUS), .cpus = b_bits, .n_cpus = sizeof(b_bits) };
-        TreeSettings c = { .set_mask = BIT(TREE_PROP_ALLOWED_CPUS), .cpus = c_bits, .n_cpus = sizeof(c_bits) };
-
-        ASSERT_EQ_INT(tree_settings_diff(&a, &b), 0);
-        ASSERT_EQ_INT(tree_settings_diff(&b, &a), 0);
-        ASSERT_EQ_INT(tree_settings_diff(&a, &c), BIT(TREE_PROP_ALLOWED_CPUS));
-        ASSERT_EQ_INT(tree_settings_diff(&c, &b), BIT(TREE_PROP_ALLOWED_CPUS));
-}
-
-TEST(test_settings_diff_empty_mask_equals_unset) {
-        uint8_t zero[] = { 0x00, 0x00 };
-        TreeSettings set_empty = { .set_mask = BIT(TREE_PROP_ALLOWED_CPUS), .cpus = zero, .n_cpus = sizeof(zero) };
-        TreeSettings unset = { 0 };
-
-        ASSERT_EQ_INT(tree_settings_diff(&set_empty, &unset), 0);
-}
-
-TEST(test_settings_diff_unset_cpus_ignores_stale_bytes) {
-        /* Bytes left behind without the set bit do not count. */
-        uint8_t stale[] = { 0xff };
-        TreeSettings a = { .set_mask = 0, .cpus = stale, .n_cpus = 1 }, b = { 0 };
-
-        ASSERT_EQ_INT(tree_settings_diff(&a, &b), 0);
-}
-
-TEST(test_settings_set_trims_cpus) {
-        TreeSettings s = { 0 };
-        uint8_t *bits = calloc(4, 1);
-
-        ASSERT_TRUE(bits != NULL);
-        bits[0] = 0x05;
-        tree_settings_set(&s, TREE_PROP_ALLOWED_CPUS, 0, bits, 4);
-        ASSERT_EQ_INT(s.n_cpus, 1);
-        ASSERT_EQ_INT(s.set_mask, BIT(TREE_PROP_ALLOWED_CPUS));
-        tree_settings_done(&s);
-        ASSERT_TRUE(s.cpus == NULL);
-        ASSERT_EQ_INT(s.set_mask, 0);
-}
-
-TEST(test_settings_effective) {
-        TreeSettings s = { 0 };
-
-        ASSERT_EQ_U64(tree_settings_effective(&s, TREE_PROP_CPU_WEIGHT), UINT64_MAX);
-        ASSERT_EQ_U64(tree_settings_effective(&s, TREE_PROP_MEMORY_MAX), UINT64_MAX);
-        ASSERT_EQ_U64(tree_settings_effective(&s, TREE_PROP_MEMORY_LOW), 0);
-        tree_settings_set(&s, TREE_PROP_MEMORY_LOW, 4096, NULL, 0);
-        tree_settings_set(&s, TREE_PROP_CPU_WEIGHT, 77, NULL, 0);
-        ASSERT_EQ_U64(tree_settings_effective(&s, TREE_PROP_MEMORY_LOW), 4096);
-        ASSERT_EQ_U64(tree_settings_effective(&s, TREE_PROP_CPU_WEIGHT), 77);
-        ASSERT_EQ_U64(tree_settings_effective(&s, TREE_PROP_MEMORY_MAX), UINT64_MAX);
-        tree_settings_done(&s);
-}
-
 TEST(test_plan_op_to_string) {
         ASSERT_STREQ(plan_op_to_string(PLAN_CREATE), "create");
         ASSERT_STREQ(plan_op_to_string(PLAN_CHANGE), "change");
@@ -413,11 +357,6 @@ int main(void) {
         RUN(test_allowed_cpus_change);
         RUN(test_allowed_cpus_same_set_written_differently);
         RUN(test_allowed_cpus_removed_is_a_change);
-        RUN(test_settings_diff_ignores_trailing_zero_bytes);
-        RUN(test_settings_diff_empty_mask_equals_unset);
-        RUN(test_settings_diff_unset_cpus_ignores_stale_bytes);
-        RUN(test_settings_set_trims_cpus);
-        RUN(test_settings_effective);
         RUN(test_plan_op_to_string);
         RUN(test_large_plan_order);
         return 0;

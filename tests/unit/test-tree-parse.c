@@ -59,15 +59,6 @@ static void assert_rejects_root_n(const char *root, const char *json, size_t siz
 #define assert_rejects_for_root(root, json, expected_r, ...) \
         assert_rejects_root_n((root), (json), strlen(json), (expected_r), __VA_ARGS__, (const char *) NULL)
 
-static TreeNode *find_ok(const Tree *t, const char *path) {
-        TreeNode *n = tree_find(t, path);
-
-        if (!n)
-                fprintf(stderr, "no group at \"%s\"\n", path);
-        ASSERT_TRUE(n != NULL);
-        return n;
-}
-
 static uint64_t value_of(const TreeNode *n, TreeProp p) {
         ASSERT_TRUE(n->settings.set_mask & BIT(p));
         return n->settings.value[p];
@@ -925,38 +916,6 @@ TEST(test_name_noncharacters_refused) {
         }
 }
 
-TEST(test_name_utf8_check) {
-        static const struct {
-                const char *bytes;
-                int r;
-                uint32_t cp;
-        } table[] = {
-                { "plain", 0, 0 },
-                { "\xc3\xa9", 0, 0 },                  /* U+00E9 */
-                { "\xef\xbf\xbd", 0, 0 },              /* U+FFFD */
-                { "\xf4\x8f\xbf\xbd", 0, 0 },          /* U+10FFFD */
-                { "\xef\xbf\xbf", -EDOM, 0xffff },     /* noncharacters */
-                { "\xef\xb7\x90", -EDOM, 0xfdd0 },
-                { "\xf0\x9f\xbf\xbe", -EDOM, 0x1fffe },
-                { "\xed\xa0\x80", -EDOM, 0xd800 },     /* a surrogate (jansson refuses it before us) */
-                { "\xf4\x90\x80\x80", -EDOM, 0x110000 }, /* past U+10FFFF */
-                { "\x80", -EILSEQ, 0 },                /* a continuation byte first */
-                { "\xc0\x80", -EILSEQ, 0 },            /* overlong NUL */
-                { "\xe0\x80\xaf", -EILSEQ, 0 },        /* overlong '/' */
-                { "\xc3", -EILSEQ, 0 },                /* cut short */
-                { "\xc3(", -EILSEQ, 0 },
-                { "\xf8\x88\x80\x80\x80", -EILSEQ, 0 }, /* 5-byte form */
-        };
-
-        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
-                uint32_t cp = 0;
-
-                ASSERT_EQ_INT(tree_name_check_utf8(table[i].bytes, strlen(table[i].bytes), &cp), table[i].r);
-                if (table[i].r == -EDOM)
-                        ASSERT_EQ_U64(cp, table[i].cp);
-        }
-}
-
 /* Messages go to the journal, STATUS= and status JSON: whatever the input, they must be valid UTF-8. Values and
  * names are shown as ASCII JSON, so cutting them short cannot split a character. */
 TEST(test_error_messages_are_ascii) {
@@ -1050,117 +1009,6 @@ TEST(test_scope_cgroup_path_boundary) {
                        "the cgroup path of this group's scope would be 3841 bytes, longer than the limit of 3840");
 }
 
-/* ---- the model ---- */
-
-TEST(test_tree_find) {
-        _cleanup_(tree_unrefp) Tree *t =
-                parse_ok("{\"slices\": {\"a\": {\"children\": {\"b\": {\"children\": {\"c\": {}}}}}, \"d\": {}}}");
-
-        ASSERT_STREQ(find_ok(t, "a")->path, "a");
-        ASSERT_STREQ(find_ok(t, "a/b")->path, "a/b");
-        ASSERT_STREQ(find_ok(t, "a/b/c")->name, "c");
-        ASSERT_STREQ(find_ok(t, "d")->name, "d");
-        ASSERT_TRUE(tree_find(t, "b") == NULL);   /* names are not paths */
-        ASSERT_TRUE(tree_find(t, "c") == NULL);
-        ASSERT_TRUE(tree_find(t, "a/c") == NULL);
-        ASSERT_TRUE(tree_find(t, "a/") == NULL);
-        ASSERT_TRUE(tree_find(t, "/a") == NULL);
-        ASSERT_TRUE(tree_find(t, "") == NULL);
-        ASSERT_TRUE(tree_find(t, "A") == NULL);
-}
-
-TEST(test_tree_find_empty_tree) {
-        _cleanup_(tree_unrefp) Tree *t = tree_new(TREE_SCHEMA_NATIVE);
-
-        ASSERT_TRUE(tree_find(t, "a") == NULL);
-}
-
-/* PidFiles= and exec-args name a group by path or by a name no other group has. */
-TEST(test_tree_resolve_group) {
-        _cleanup_(tree_unrefp) Tree *t = parse_ok(
-                "{\"slices\": {\"a\": {\"children\": {\"b\": {}, \"c\": {}}}, \"d\": {\"children\": {\"c\": {}}},"
-                " \"e\": {\"children\": {\"e\": {}}}}}");
-        TreeNode *n = NULL, *sentinel = (TreeNode *) 1;
-
-        /* a path is looked up as it is */
-        ASSERT_EQ_INT(tree_resolve_group(t, "a/b", &n), 0);
-        ASSERT_TRUE(n == find_ok(t, "a/b"));
-        ASSERT_EQ_INT(tree_resolve_group(t, "d/c", &n), 0);
-        ASSERT_TRUE(n == find_ok(t, "d/c")); /* its name is shared, its path is not */
-        /* a unique name, nested or top-level */
-        ASSERT_EQ_INT(tree_resolve_group(t, "b", &n), 0);
-        ASSERT_TRUE(n == find_ok(t, "a/b"));
-        ASSERT_EQ_INT(tree_resolve_group(t, "d", &n), 0);
-        ASSERT_TRUE(n == find_ok(t, "d"));
-        ASSERT_EQ_INT(tree_resolve_group(t, "b", NULL), 0);
-        /* a shared name is refused, also when one of its groups is top-level: its path has no '/' */
-        n = sentinel;
-        ASSERT_EQ_INT(tree_resolve_group(t, "c", &n), -ENOTUNIQ);
-        ASSERT_EQ_INT(tree_resolve_group(t, "e", &n), -ENOTUNIQ);
-        ASSERT_TRUE(n == sentinel); /* untouched on failure */
-        ASSERT_EQ_INT(tree_resolve_group(t, "e/e", &n), 0);
-        ASSERT_TRUE(n == find_ok(t, "e/e"));
-        /* nothing there: neither a path nor a name falls back to the other */
-        n = sentinel;
-        ASSERT_EQ_INT(tree_resolve_group(t, "x", &n), -ENOENT);
-        ASSERT_EQ_INT(tree_resolve_group(t, "a/x", &n), -ENOENT);
-        ASSERT_EQ_INT(tree_resolve_group(t, "x/b", &n), -ENOENT);
-        ASSERT_EQ_INT(tree_resolve_group(t, "a/", &n), -ENOENT);
-        ASSERT_EQ_INT(tree_resolve_group(t, "/b", &n), -ENOENT);
-        ASSERT_EQ_INT(tree_resolve_group(t, "", &n), -ENOENT);
-        ASSERT_EQ_INT(tree_resolve_group(t, "B", &n), -ENOENT);
-        ASSERT_TRUE(n == sentinel);
-}
-
-TEST(test_tree_resolve_group_empty_tree) {
-        _cleanup_(tree_unrefp) Tree *t = tree_new(TREE_SCHEMA_NATIVE);
-        TreeNode *n = NULL;
-
-        ASSERT_EQ_INT(tree_resolve_group(t, "a", &n), -ENOENT);
-        ASSERT_EQ_INT(tree_resolve_group(t, "a/b", &n), -ENOENT);
-        ASSERT_TRUE(n == NULL);
-}
-
-TEST(test_tree_add) {
-        _cleanup_(tree_unrefp) Tree *t = tree_new(TREE_SCHEMA_NATIVE);
-        TreeNode *a = NULL, *ab = NULL;
-
-        ASSERT_EQ_INT(tree_add(t, "a", &a), 0);
-        ASSERT_EQ_INT(tree_add(t, "a/b", &ab), 0);
-        ASSERT_EQ_INT(tree_add(t, "a/b", NULL), -EEXIST);
-        ASSERT_EQ_INT(t->n_nodes, 2);
-        ASSERT_TRUE(ab->parent == a);
-        ASSERT_STREQ(ab->name, "b");
-        ASSERT_EQ_INT(ab->depth, 2);
-        ASSERT_TRUE(tree_find(t, "a/b") == ab);
-}
-
-TEST(test_tree_path_depth) {
-        ASSERT_EQ_INT(tree_path_depth("a"), 1);
-        ASSERT_EQ_INT(tree_path_depth("test_cgroup_b/test_cgroup_b_sub1"), 2);
-        ASSERT_EQ_INT(tree_path_depth("a/b/c"), 3);
-        ASSERT_EQ_INT(tree_path_depth("a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p"), 16);
-}
-
-TEST(test_tree_ref_unref) {
-        Tree *t = parse_ok("{\"slices\": {\"a\": {}}}");
-
-        ASSERT_TRUE(tree_ref(t) == t);
-        ASSERT_EQ_INT(t->n_ref, 2);
-        ASSERT_TRUE(tree_unref(t) == NULL);
-        ASSERT_EQ_INT(t->n_ref, 1);
-        ASSERT_TRUE(find_ok(t, "a") != NULL); /* still alive */
-        ASSERT_TRUE(tree_unref(t) == NULL);
-        ASSERT_TRUE(tree_ref(NULL) == NULL);
-        ASSERT_TRUE(tree_unref(NULL) == NULL);
-}
-
-TEST(test_schema_to_string) {
-        ASSERT_STREQ(tree_schema_to_string(TREE_SCHEMA_CGROUPARCH), "cgrouparch");
-        ASSERT_STREQ(tree_schema_to_string(TREE_SCHEMA_NATIVE), "native");
-        ASSERT_TRUE(tree_schema_to_string(_TREE_SCHEMA_MAX) == NULL);
-}
-
 int main(void) {
         RUN(test_cgrouparch_readme_example);
         RUN(test_cgrouparch_share_clamped);
@@ -1201,7 +1049,6 @@ int main(void) {
         RUN(test_memory_limits_start_at_one);
         RUN(test_property_boundaries);
         RUN(test_name_noncharacters_refused);
-        RUN(test_name_utf8_check);
         RUN(test_error_messages_are_ascii);
         RUN(test_unit_name_length_boundary);
         RUN(test_unit_name_length_under_root);
@@ -1219,13 +1066,5 @@ int main(void) {
         RUN(test_depth_limit_native);
         RUN(test_group_count_limit);
         RUN(test_group_count_limit_counts_nested);
-        RUN(test_tree_find);
-        RUN(test_tree_find_empty_tree);
-        RUN(test_tree_resolve_group);
-        RUN(test_tree_resolve_group_empty_tree);
-        RUN(test_tree_add);
-        RUN(test_tree_path_depth);
-        RUN(test_tree_ref_unref);
-        RUN(test_schema_to_string);
         return 0;
 }
