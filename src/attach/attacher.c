@@ -194,6 +194,7 @@ static void watches_rebuild(Attacher *a);
 int attacher_set_groups(Attacher *a, Tree *tree, char *const *local_entries) {
         int r;
 
+        assert(a);
         /* Replies of the old groups must not land in the new ones. */
         groups_clear(a);
         for (size_t i = 0; tree && i < tree->n_nodes; i++)
@@ -572,6 +573,7 @@ static int on_settle(sd_event_source *s _unused_, uint64_t usec _unused_, void *
 void attacher_request_pass(Attacher *a) {
         uint64_t now;
 
+        assert(a);
         sd_event_now(a->event, CLOCK_MONOTONIC, &now);
         sd_event_source_set_time(a->settle, now + SETTLE_USEC);
         sd_event_source_set_enabled(a->settle, SD_EVENT_ONESHOT);
@@ -691,6 +693,10 @@ int attacher_new(sd_event *event, sd_bus *bus, const AttacherConfig *config, Att
         _cleanup_(attacher_freep) Attacher *a = NULL;
         int r;
 
+        assert(event);
+        assert(bus);
+        assert(config);
+        assert(ret);
         a = calloc(1, sizeof(Attacher));
         if (!a)
                 return -ENOMEM;
@@ -773,6 +779,7 @@ static json_t *group_status_json(const Group *g) {
 json_t *attacher_status_json(const Attacher *a) {
         json_t *groups = json_object(), *o;
 
+        assert(a);
         for (size_t i = 0; groups && i < a->n_groups; i++)
                 json_object_set_new(groups, a->groups[i]->path, group_status_json(a->groups[i]));
         o = json_pack("{s:o, s:o, s:I, s:{s:I, s:I}, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "groups",

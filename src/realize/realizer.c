@@ -103,8 +103,7 @@ struct Realizer {
         bool dry_run;
         Ownership own;
         Tree *desired;
-        char **desired_units; /* unit names of the desired tree, keys of desired_by_unit */
-        StrMap desired_by_unit;
+        StrMap desired_by_unit; /* unit name (owned) → desired group */
         Pass *current, *last;
         Coalescer passes;         /* requests → passes: at most one per COALESCE_BOUND_USEC, none later */
         usec_t finished_usec;     /* CLOCK_MONOTONIC, the latest pass's end */
@@ -175,6 +174,8 @@ static void forget_unit_error(Realizer *r, const char *unit) {
 }
 
 bool realizer_is_protected(const Realizer *r, const char *unit, const char *path) {
+        assert(r);
+        assert(unit);
         return planner_is_protected(r->protected, unit, path);
 }
 
@@ -744,28 +745,26 @@ static void realizer_schedule_pass(Realizer *r) {
 void realizer_request_pass(Realizer *r) {
         uint64_t now;
 
+        assert(r);
         sd_event_now(r->event, CLOCK_MONOTONIC, &now);
         coalescer_change(&r->passes, now);
         realizer_schedule_pass(r);
 }
 
-static void desired_units_clear(Realizer *r) {
-        strmap_done(&r->desired_by_unit);
-        r->desired_units = strv_free(r->desired_units);
-}
-
 void realizer_set_tree(Realizer *r, Tree *desired) {
         size_t n = desired ? desired->n_nodes : 0;
 
+        assert(r);
         backoff_reset(&r->fail_backoff); /* a new tree is worth trying at once (within the coalescing bound) */
 
         tree_unref(r->desired);
         r->desired = tree_ref(desired);
-        desired_units_clear(r);
-        r->desired_units = calloc(n + 1, sizeof(char *));
-        for (size_t i = 0; r->desired_units && i < n; i++) {
-                if (unit_name_from_path(r->root, desired->nodes[i]->path, &r->desired_units[i]) < 0 ||
-                    strmap_put(&r->desired_by_unit, r->desired_units[i], desired->nodes[i]) < 0)
+        strmap_done(&r->desired_by_unit);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(freep) char *unit = NULL;
+
+                if (unit_name_from_path(r->root, desired->nodes[i]->path, &unit) < 0 ||
+                    strmap_put(&r->desired_by_unit, unit, desired->nodes[i]) < 0)
                         break; /* only the drift trigger uses this map; a pass still sees every unit */
         }
         realizer_request_pass(r);
@@ -863,6 +862,10 @@ int realizer_new(sd_event *event, sd_bus *bus, const RealizerConfig *config, Rea
         _cleanup_(freep) char *units_dir = NULL;
         int k;
 
+        assert(event);
+        assert(bus);
+        assert(config);
+        assert(ret);
         r = calloc(1, sizeof(Realizer));
         if (!r)
                 return -ENOMEM;
@@ -871,6 +874,7 @@ int realizer_new(sd_event *event, sd_bus *bus, const RealizerConfig *config, Rea
         r->dry_run = config->dry_run;
         r->on_pass_done = on_pass_done;
         r->userdata = userdata;
+        r->desired_by_unit = STRMAP_OWNING;
         r->repair_interval_usec = config->repair_interval_usec;
         coalescer_init(&r->passes, /* settle_usec= */ 0, COALESCE_BOUND_USEC, COALESCE_BOUND_USEC);
         backoff_init(&r->fail_backoff, FAIL_BACKOFF_MIN_USEC, FAIL_BACKOFF_MAX_USEC);
@@ -943,7 +947,7 @@ Realizer *realizer_free(Realizer *r) {
                         unit_error_free(r->unit_errors.values[i]);
         strmap_done(&r->unit_errors);
         ownership_done(&r->own);
-        desired_units_clear(r);
+        strmap_done(&r->desired_by_unit);
         tree_unref(r->desired);
         strv_free(r->protected);
         free(r->root);
@@ -996,6 +1000,7 @@ json_t *realizer_status_json(const Realizer *r) {
         const Pass *p = r->last;
         json_t *a = json_array();
 
+        assert(r);
         for (size_t i = 0; a && p && i < p->n_cands; i++) {
                 const Candidate *c = &p->cands[i];
                 const Op *op = find_op(r->current, c->unit);
@@ -1024,6 +1029,7 @@ json_t *realizer_plan_json(const Realizer *r, bool include_done) {
         const Pass *p = r->current ? r->current : r->last;
         json_t *a = json_array();
 
+        assert(r);
         for (size_t i = 0; a && p && i < p->n_ops; i++)
                 if (include_done || p->ops[i]->state != OP_DONE)
                         json_array_append_new(a, op_json(p->ops[i]));
@@ -1031,6 +1037,7 @@ json_t *realizer_plan_json(const Realizer *r, bool include_done) {
 }
 
 json_t *realizer_counters_json(const Realizer *r) {
+        assert(r);
         return json_pack("{s:I, s:I, s:I, s:I, s:I}", "passes", (json_int_t) r->passes.n_actions, "pass_requests",
                          (json_int_t) r->passes.n_changes, "drift_events", (json_int_t) r->n_drift_events,
                          "dropin_watches", (json_int_t) (r->dropins ? dropin_watch_count(r->dropins) : 0),
@@ -1038,12 +1045,14 @@ json_t *realizer_counters_json(const Realizer *r) {
 }
 
 const char *realizer_dropin_watch_error(const Realizer *r) {
+        assert(r);
         return r->dropins ? dropin_watch_error(r->dropins) : NULL;
 }
 
 void realizer_counts(const Realizer *r, size_t *ret_slices, size_t *ret_failed) {
         size_t failed = 0;
 
+        assert(r);
         for (size_t i = 0; r->last && i < r->last->n_ops; i++)
                 failed += r->last->ops[i]->state == OP_FAILED;
         *ret_slices = r->desired ? r->desired->n_nodes : 0;
@@ -1055,6 +1064,8 @@ bool realizer_unit_active(const Realizer *r, const char *unit) {
         const Op *op = find_op(p, unit);
         const Candidate *c;
 
+        assert(r);
+        assert(unit);
         if (op && op->state == OP_DONE)
                 return op->kind != PLAN_STOP;
         if (op && op->state == OP_FAILED)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,8 @@ int job_watch_new(sd_bus *bus, JobWatch **ret) {
         _cleanup_(job_watch_freep) JobWatch *w = calloc(1, sizeof(JobWatch));
         int r;
 
+        assert(bus);
+        assert(ret);
         if (!w)
                 return -ENOMEM;
         r = sd_bus_match_signal_async(bus, &w->match, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
@@ -84,6 +87,9 @@ JobWatch *job_watch_free(JobWatch *w) {
 int job_watch_add(JobWatch *w, const char *job, JobDone done, void *userdata) {
         char *copy;
 
+        assert(w);
+        assert(job);
+        assert(done);
         for (size_t i = 0; i < EARLY_JOBS_MAX; i++)
                 if (w->early[i].job && streq(w->early[i].job, job)) {
                         _cleanup_(freep) char *result = TAKE_PTR(w->early[i].result);
