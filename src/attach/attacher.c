@@ -545,7 +545,7 @@ static void pass_start(Attacher *a) {
                 return;
         r = proc_table_load(a->proc_root, &procs);
         if (r < 0) {
-                log_error_errno(r, "Cannot read %s: %s", a->proc_root, STRERROR(r));
+                log_error_errno(r, "Cannot read %s: %m", a->proc_root);
                 return;
         }
         a->passes++;
@@ -644,7 +644,7 @@ static int watches_add(InotifyWatch *w, void *userdata) {
                         *(slash == dir ? slash + 1 : slash) = 0;
                         wd = inotify_watch_add(w, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB);
                         if (wd < 0) {
-                                log_debug("Cannot watch %s: %s", dir, STRERROR(wd));
+                                log_debug_errno(wd, "Cannot watch %s: %m", dir);
                                 continue;
                         }
                         Watch *nw = realloc(a->watches, (a->n_watches + 1) * sizeof(Watch));
@@ -668,8 +668,7 @@ static void watches_rebuild(Attacher *a) {
         watches_clear(a);
         r = inotify_watch_new(a->event, "pid files", on_inotify, watches_add, a, &a->inotify);
         if (r < 0) {
-                log_warning_errno(r, "Cannot watch pid files (inotify): %s; reading them every interval only.",
-                                  STRERROR(r));
+                log_warning_errno(r, "Cannot watch pid files (inotify): %m; reading them every interval only.");
                 return;
         }
         (void) watches_add(a->inotify, a);
@@ -725,8 +724,8 @@ int attacher_new(sd_event *event, sd_bus *bus, const AttacherConfig *config, Att
                 }
         }
         if (r < 0)
-                log_warning_errno(r, "Cannot find systemd's cgroup hierarchy: %s; every pass will ask systemd to "
-                                  "move processes even when they are in place.", STRERROR(r));
+                log_warning_errno(r, "Cannot find systemd's cgroup hierarchy: %m; every pass will ask systemd to "
+                                  "move processes even when they are in place.");
 
         r = sd_event_add_time(event, &a->settle, CLOCK_MONOTONIC, 0, 0, on_settle, a);
         if (r >= 0)

@@ -97,7 +97,7 @@ static void watch_dir(DropinWatch *w, const char *base, const char *unit) {
                         log_warning("Cannot watch %s: the inotify watch limit (fs.inotify.max_user_watches) is "
                                     "reached; changes by hand are repaired at the next periodic pass.", path);
                 else if (e != ENOENT && e != ENOTDIR && e != ENOSPC)
-                        log_debug_errno(-e, "Cannot watch %s: %s", path, STRERROR(-e));
+                        log_debug_errno(-e, "Cannot watch %s: %m", path);
                 w->logged_full |= e == ENOSPC;
                 w->full |= e == ENOSPC;
                 return;

@@ -78,7 +78,7 @@ int ownership_load(Ownership *o, const char *dir) {
                         return -ENOMEM;
                 r = read_file_bounded(file, 4096, &data, NULL);
                 if (r < 0) {
-                        log_warning_errno(r, "Ignoring ownership record %s: %s", file, STRERROR(r));
+                        log_warning_errno(r, "Ignoring ownership record %s: %m", file);
                         continue;
                 }
                 data[strcspn(data, "\n")] = 0;

@@ -251,7 +251,7 @@ static void on_op_job_done(UnitOp *u _unused_, const UnitOpResult *res, void *us
                 if (op->kind == PLAN_STOP) {
                         k = ownership_remove(&r->own, op->unit);
                         if (k < 0)
-                                log_warning_errno(k, "Failed to remove ownership record of %s: %s", op->unit, STRERROR(k));
+                                log_warning_errno(k, "Failed to remove ownership record of %s: %m", op->unit);
                 }
                 op_finish(op, OP_DONE, 0, NULL);
                 return;
@@ -379,8 +379,7 @@ static void pass_forget_stale(Pass *p) {
                 int k = ownership_remove(&p->realizer->own, p->stale[i]);
 
                 if (k < 0)
-                        log_warning_errno(k, "Cannot remove stale ownership record of %s: %s", p->stale[i],
-                                          STRERROR(k));
+                        log_warning_errno(k, "Cannot remove stale ownership record of %s: %m", p->stale[i]);
                 else
                         log_info("Forgot %s: it is gone and no longer in the tree.", p->stale[i]);
         }
@@ -543,7 +542,7 @@ static void pass_observed(Pass *p) {
 
         k = pass_plan(p);
         if (k < 0) {
-                log_error_errno(k, "Cannot compute plan: %s", STRERROR(k));
+                log_error_errno(k, "Cannot compute plan: %m");
                 p->plan_failed = true;
                 for (size_t i = 0; i < p->n_ops; i++)
                         p->ops[i]->state = OP_FAILED;
@@ -569,7 +568,7 @@ static int on_get_all(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
         else {
                 k = bus_props_read(m, &c->settings, &c->tasks_current, &c->accounting_on);
                 if (k < 0)
-                        log_warning_errno(k, "Cannot parse properties of %s: %s", c->unit, STRERROR(k));
+                        log_warning_errno(k, "Cannot parse properties of %s: %m", c->unit);
                 else
                         c->have_props = true;
         }
@@ -594,7 +593,7 @@ static void pass_issue_gets(Pass *p) {
                                              "org.freedesktop.DBus.Properties", "GetAll", on_get_all, c, "s",
                                              "org.freedesktop.systemd1.Slice");
                 if (k < 0) {
-                        log_warning_errno(k, "Cannot ask for properties of %s: %s", c->unit, STRERROR(k));
+                        log_warning_errno(k, "Cannot ask for properties of %s: %m", c->unit);
                         continue;
                 }
                 p->n_get_pending++;
@@ -651,7 +650,7 @@ static int on_list_units(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
                 c->object = strdup(object);
         }
         if (k < 0) {
-                log_error_errno(k, "Cannot parse unit list: %s", STRERROR(k));
+                log_error_errno(k, "Cannot parse unit list: %m");
                 pass_complete(p);
                 return 0;
         }
@@ -720,7 +719,7 @@ static int on_pass_timer(sd_event_source *s _unused_, uint64_t usec _unused_, vo
         coalescer_acted(&r->passes, now); /* the pass reads systemd's state from now on */
         k = pass_start(r);
         if (k < 0)
-                log_error_errno(k, "Cannot start a pass: %s", STRERROR(k));
+                log_error_errno(k, "Cannot start a pass: %m");
         else if (r->current)
                 r->current->echo_only = echo_only;
         return 0;
@@ -892,7 +891,7 @@ int realizer_new(sd_event *event, sd_bus *bus, const RealizerConfig *config, Rea
                 return -ENOMEM;
         k = ownership_load(&r->own, units_dir);
         if (k < 0)
-                return log_error_errno(k, "Cannot load ownership records from %s: %s", units_dir, STRERROR(k));
+                return log_error_errno(k, "Cannot load ownership records from %s: %m", units_dir);
         if (r->own.n > 0)
                 log_info("Adopting %zu slice(s) recorded in %s.", r->own.n, units_dir);
 
@@ -915,12 +914,12 @@ int realizer_new(sd_event *event, sd_bus *bus, const RealizerConfig *config, Rea
                 k = sd_bus_call_method_async(bus, NULL, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe",
                                              NULL, NULL, "");
         if (k < 0)
-                return log_error_errno(k, "Cannot subscribe to systemd signals: %s", STRERROR(k));
+                return log_error_errno(k, "Cannot subscribe to systemd signals: %m");
 
         if (!r->dry_run) {
                 k = dropin_watch_new(event, dropin_dirs, on_dropin_wanted, on_dropin_changed, r, &r->dropins);
                 if (k < 0)
-                        return log_error_errno(k, "Cannot watch systemd's drop-in directories: %s", STRERROR(k));
+                        return log_error_errno(k, "Cannot watch systemd's drop-in directories: %m");
         }
         if (r->repair_interval_usec > 0 && !r->dry_run) {
                 k = sd_event_add_time_relative(event, &r->repair_timer, CLOCK_MONOTONIC, r->repair_interval_usec,

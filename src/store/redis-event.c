@@ -24,7 +24,7 @@ static void redis_event_set(RedisEvent *e, uint32_t add, uint32_t remove) {
         r = sd_event_source_set_io_events(e->io, events);
         if (r < 0) {
                 /* The hooks return void: the owner's reply/connect timeout notices the stall. */
-                log_debug_errno(r, "Redis: cannot change io events: %s", STRERROR(r));
+                log_debug_errno(r, "Redis: cannot change io events: %m");
                 return;
         }
         e->events = events;
