@@ -92,6 +92,16 @@ static SampleFileSet fill(Bytes files[_SAMPLE_FILE_MAX], SampleValues *v) {
         return read;
 }
 
+static void assert_device(const SampleIo *d, unsigned major, unsigned minor, uint64_t read_bytes,
+                          uint64_t write_bytes, uint64_t read_ios, uint64_t write_ios) {
+        ASSERT_EQ_INT(d->major, major);
+        ASSERT_EQ_INT(d->minor, minor);
+        ASSERT_EQ_U64(d->read_bytes, read_bytes);
+        ASSERT_EQ_U64(d->write_bytes, write_bytes);
+        ASSERT_EQ_U64(d->read_ios, read_ios);
+        ASSERT_EQ_U64(d->write_ios, write_ios);
+}
+
 static void bytes_free(Bytes files[_SAMPLE_FILE_MAX]) {
         for (size_t i = 0; i < _SAMPLE_FILE_MAX; i++) {
                 free(files[i].data);
@@ -257,14 +267,8 @@ TEST(test_fill_v2) {
         ASSERT_EQ_U64(v.memory_bytes, 123456789);
         ASSERT_EQ_U64(v.pids, 17);
         ASSERT_EQ_INT(v.n_io, 2);
-        ASSERT_EQ_INT(v.io[0].major, 8);
-        ASSERT_EQ_INT(v.io[0].minor, 16);
-        ASSERT_EQ_U64(v.io[0].read_bytes, 1459200);
-        ASSERT_EQ_U64(v.io[0].write_bytes, 314773504);
-        ASSERT_EQ_U64(v.io[0].read_ios, 192);
-        ASSERT_EQ_U64(v.io[0].write_ios, 353);
-        ASSERT_EQ_INT(v.io[1].minor, 0);
-        ASSERT_EQ_U64(v.io[1].read_ios, 8950);
+        assert_device(&v.io[0], 8, 16, 1459200, 314773504, 192, 353);
+        assert_device(&v.io[1], 8, 0, 90430464, 299008000, 8950, 1252);
         ASSERT_EQ_INT(v.pressure_have, 0x3f);
         ASSERT_EQ_U64(v.pressure_usec[PRESSURE_CPU_SOME], 398323347);
         ASSERT_EQ_U64(v.pressure_usec[PRESSURE_CPU_FULL], 0);
@@ -295,12 +299,7 @@ TEST(test_fill_hybrid) {
         ASSERT_EQ_U64(v.pids, 4);
         /* bytes and op counts merged into one device */
         ASSERT_EQ_INT(v.n_io, 1);
-        ASSERT_EQ_INT(v.io[0].major, 7);
-        ASSERT_EQ_INT(v.io[0].minor, 290);
-        ASSERT_EQ_U64(v.io[0].read_bytes, 4317184);
-        ASSERT_EQ_U64(v.io[0].write_bytes, 4194304);
-        ASSERT_EQ_U64(v.io[0].read_ios, 94);
-        ASSERT_EQ_U64(v.io[0].write_ios, 64);
+        assert_device(&v.io[0], 7, 290, 4317184, 4194304, 94, 64);
         ASSERT_EQ_INT(v.pressure_have, (1 << PRESSURE_CPU_SOME) | (1 << PRESSURE_CPU_FULL));
         free(v.io);
         bytes_free(files);
@@ -385,8 +384,7 @@ TEST(test_fill_ops_only_when_bytes_name_a_device) {
         files[SAMPLE_FILE_IO_V1_OPS] = fixture("v1-blkio.throttle.io_serviced");
         ASSERT_EQ_INT(fill(files, &v), F(IO_V1_BYTES) | F(IO_V1_OPS));
         ASSERT_EQ_INT(v.n_io, 1);
-        ASSERT_EQ_U64(v.io[0].read_bytes, 4317184);
-        ASSERT_EQ_U64(v.io[0].write_ios, 64);
+        assert_device(&v.io[0], 7, 290, 4317184, 4194304, 94, 64);
         free(v.io);
 
         /* the byte counts did not parse, or could not be read: the op counts still give the devices */
@@ -395,8 +393,7 @@ TEST(test_fill_ops_only_when_bytes_name_a_device) {
         ASSERT_EQ_INT(fill(files, &v), F(IO_V1_BYTES) | F(IO_V1_OPS));
         ASSERT_EQ_INT(v.have, SAMPLE_HAVE_IO);
         ASSERT_EQ_INT(v.n_io, 1);
-        ASSERT_EQ_U64(v.io[0].read_bytes, 0);
-        ASSERT_EQ_U64(v.io[0].read_ios, 94);
+        assert_device(&v.io[0], 7, 290, 0, 0, 94, 64);
         free(v.io);
         free(files[SAMPLE_FILE_IO_V1_BYTES].data);
         files[SAMPLE_FILE_IO_V1_BYTES] = (Bytes) { 0 };
