@@ -55,39 +55,35 @@ static void assert_path(const CgroupLayout *l, SampleFile f, const char *cgroup,
         ASSERT_STREQ(path, expected);
 }
 
-/* A file's bytes: a fixture of tests/data/cgroup, or literal text. */
-typedef struct Bytes {
-        char *data;
-        size_t size;
-} Bytes;
+/* A slice's open files, each as "@fixture" (a file of tests/data/cgroup) or as its literal text; NULL: not
+ * open. */
+typedef const char *Files[_SAMPLE_FILE_MAX];
 
-static Bytes fixture(const char *name) {
-        Bytes b;
-
-        b.data = test_fixture("cgroup", name, &b.size);
-        return b;
-}
-
-static Bytes text(const char *s) {
-        Bytes b = { strdup(s), strlen(s) };
-
-        ASSERT_TRUE(b.data != NULL);
-        return b;
-}
-
-/* Fills v from the files given (data NULL: not open), read as the sampler reads them: in table order, each
- * only when sample_fill_wants() it. Returns the files read. */
-static SampleFileSet fill(Bytes files[_SAMPLE_FILE_MAX], SampleValues *v) {
+/* Fills v from the files, read as the sampler reads them: in table order, each only when sample_fill_wants()
+ * it. Returns the files read. The caller frees v->io. */
+static SampleFileSet fill(const Files files, SampleValues *v) {
         SampleFileSet read = 0;
         SampleFill fill;
 
         memset(v, 0, sizeof(*v));
         sample_fill_init(&fill, v);
-        for (SampleFile i = 0; i < _SAMPLE_FILE_MAX; i++)
-                if (files[i].data && sample_fill_wants(&fill, i)) {
-                        read |= SAMPLE_FILE_BIT(i);
-                        (void) sample_fill_add(&fill, i, files[i].data, files[i].size);
+        for (SampleFile i = 0; i < _SAMPLE_FILE_MAX; i++) {
+                char *data = NULL;
+                size_t size;
+
+                if (!files[i] || !sample_fill_wants(&fill, i))
+                        continue;
+                if (files[i][0] == '@')
+                        data = test_fixture("cgroup", files[i] + 1, &size);
+                else {
+                        data = strdup(files[i]);
+                        size = strlen(files[i]);
                 }
+                ASSERT_TRUE(data != NULL);
+                read |= SAMPLE_FILE_BIT(i);
+                (void) sample_fill_add(&fill, i, data, size);
+                free(data);
+        }
         ASSERT_EQ_INT(sample_fill_finish(&fill), 0);
         return read;
 }
@@ -102,12 +98,8 @@ static void assert_device(const SampleIo *d, unsigned major, unsigned minor, uin
         ASSERT_EQ_U64(d->write_ios, write_ios);
 }
 
-static void bytes_free(Bytes files[_SAMPLE_FILE_MAX]) {
-        for (size_t i = 0; i < _SAMPLE_FILE_MAX; i++) {
-                free(files[i].data);
-                files[i] = (Bytes) { 0 };
-        }
-}
+#define HAVE_ALL (SAMPLE_HAVE_CPU | SAMPLE_HAVE_MEMORY | SAMPLE_HAVE_PIDS | SAMPLE_HAVE_IO | SAMPLE_HAVE_PRESSURE)
+#define PRESSURE_LINE(kind, total) kind " avg10=0.00 avg60=0.00 avg300=0.00 total=" #total "\n"
 
 /* ---------------------------------------------------------------------------------------------------- */
 /* Which files */
@@ -249,19 +241,19 @@ TEST(test_open_v2_appears_late) {
 /* From bytes to values */
 
 TEST(test_fill_v2) {
-        Bytes files[_SAMPLE_FILE_MAX] = { 0 };
+        static const Files files = {
+                [SAMPLE_FILE_CPU_V2] = "@v2-cpu.stat",
+                [SAMPLE_FILE_MEMORY_V2] = "123456789\n",
+                [SAMPLE_FILE_PIDS_V2] = "17\n",
+                [SAMPLE_FILE_IO_V2] = "@v2-io.stat",
+                [SAMPLE_FILE_PRESSURE_CPU] = "@v2-cpu.pressure",
+                [SAMPLE_FILE_PRESSURE_MEMORY] = "@v2-memory.pressure",
+                [SAMPLE_FILE_PRESSURE_IO] = "@v2-io.pressure",
+        };
         SampleValues v;
 
-        files[SAMPLE_FILE_CPU_V2] = fixture("v2-cpu.stat");
-        files[SAMPLE_FILE_MEMORY_V2] = text("123456789\n");
-        files[SAMPLE_FILE_PIDS_V2] = text("17\n");
-        files[SAMPLE_FILE_IO_V2] = fixture("v2-io.stat");
-        files[SAMPLE_FILE_PRESSURE_CPU] = fixture("v2-cpu.pressure");
-        files[SAMPLE_FILE_PRESSURE_MEMORY] = fixture("v2-memory.pressure");
-        files[SAMPLE_FILE_PRESSURE_IO] = fixture("v2-io.pressure");
         ASSERT_EQ_INT(fill(files, &v), ALL_V2);
-        ASSERT_EQ_INT(v.have, SAMPLE_HAVE_CPU | SAMPLE_HAVE_MEMORY | SAMPLE_HAVE_PIDS | SAMPLE_HAVE_IO |
-                                      SAMPLE_HAVE_PRESSURE);
+        ASSERT_EQ_INT(v.have, HAVE_ALL);
         /* usage_usec 2215764000 µs in ns, as cpuacct.usage counts */
         ASSERT_EQ_U64(v.cpu_usage_nsec, UINT64_C(2215764000000));
         ASSERT_EQ_U64(v.memory_bytes, 123456789);
@@ -276,24 +268,23 @@ TEST(test_fill_v2) {
         ASSERT_EQ_U64(v.pressure_usec[PRESSURE_IO_SOME], 7847525);
         ASSERT_EQ_U64(v.pressure_usec[PRESSURE_IO_FULL], 6358495);
         free(v.io);
-        bytes_free(files);
 }
 
 TEST(test_fill_hybrid) {
-        Bytes files[_SAMPLE_FILE_MAX] = { 0 };
+        /* what test_open_hybrid opens, with the fixtures of a hybrid host */
+        static const Files files = {
+                [SAMPLE_FILE_CPU_V2] = "@v2-cpu.stat",
+                [SAMPLE_FILE_MEMORY_V1] = "@v1-memory.usage_in_bytes",
+                [SAMPLE_FILE_PIDS_V1] = "@v1-pids.current",
+                [SAMPLE_FILE_IO_V1_BYTES] = "@v1-blkio.throttle.io_service_bytes",
+                [SAMPLE_FILE_IO_V1_OPS] = "@v1-blkio.throttle.io_serviced",
+                [SAMPLE_FILE_PRESSURE_CPU] = "@v2-cpu.pressure",
+        };
         SampleValues v;
 
-        /* what test_open_hybrid opens, with the fixtures of a hybrid host */
-        files[SAMPLE_FILE_CPU_V2] = fixture("v2-cpu.stat");
-        files[SAMPLE_FILE_MEMORY_V1] = fixture("v1-memory.usage_in_bytes");
-        files[SAMPLE_FILE_PIDS_V1] = fixture("v1-pids.current");
-        files[SAMPLE_FILE_IO_V1_BYTES] = fixture("v1-blkio.throttle.io_service_bytes");
-        files[SAMPLE_FILE_IO_V1_OPS] = fixture("v1-blkio.throttle.io_serviced");
-        files[SAMPLE_FILE_PRESSURE_CPU] = fixture("v2-cpu.pressure");
         ASSERT_EQ_INT(fill(files, &v), F(CPU_V2) | F(MEMORY_V1) | F(PIDS_V1) | F(IO_V1_BYTES) | F(IO_V1_OPS) |
                                                F(PRESSURE_CPU));
-        ASSERT_EQ_INT(v.have, SAMPLE_HAVE_CPU | SAMPLE_HAVE_MEMORY | SAMPLE_HAVE_PIDS | SAMPLE_HAVE_IO |
-                                      SAMPLE_HAVE_PRESSURE);
+        ASSERT_EQ_INT(v.have, HAVE_ALL);
         ASSERT_EQ_U64(v.cpu_usage_nsec, UINT64_C(2215764000000));
         ASSERT_EQ_U64(v.memory_bytes, 216920064);
         ASSERT_EQ_U64(v.pids, 4);
@@ -302,66 +293,63 @@ TEST(test_fill_hybrid) {
         assert_device(&v.io[0], 7, 290, 4317184, 4194304, 94, 64);
         ASSERT_EQ_INT(v.pressure_have, (1 << PRESSURE_CPU_SOME) | (1 << PRESSURE_CPU_FULL));
         free(v.io);
-        bytes_free(files);
 }
 
 TEST(test_fill_v1_cpuacct_ns) {
-        Bytes files[_SAMPLE_FILE_MAX] = { 0 };
         SampleValues v;
 
         /* cpuacct.usage counts ns already: taken as it is */
-        files[SAMPLE_FILE_CPU_V1] = fixture("v1-cpuacct.usage");
-        ASSERT_EQ_INT(fill(files, &v), F(CPU_V1));
+        ASSERT_EQ_INT(fill((Files) { [SAMPLE_FILE_CPU_V1] = "@v1-cpuacct.usage" }, &v), F(CPU_V1));
         ASSERT_EQ_INT(v.have, SAMPLE_HAVE_CPU);
         ASSERT_EQ_U64(v.cpu_usage_nsec, UINT64_C(2229949447633));
         ASSERT_EQ_INT(v.pressure_have, 0);
-        bytes_free(files);
 
         /* usage_usec × 1000 saturates rather than wrapping */
-        files[SAMPLE_FILE_CPU_V2] = text("usage_usec 18446744073709551\nuser_usec 0\n");
-        fill(files, &v);
+        fill((Files) { [SAMPLE_FILE_CPU_V2] = "usage_usec 18446744073709551\nuser_usec 0\n" }, &v);
         ASSERT_EQ_U64(v.cpu_usage_nsec, UINT64_C(18446744073709551000));
-        bytes_free(files);
-        files[SAMPLE_FILE_CPU_V2] = text("usage_usec 18446744073709552\n");
-        fill(files, &v);
+        fill((Files) { [SAMPLE_FILE_CPU_V2] = "usage_usec 18446744073709552\n" }, &v);
         ASSERT_EQ_U64(v.cpu_usage_nsec, UINT64_MAX);
-        bytes_free(files);
 
-        /* the v1 memory and pids files as such */
-        files[SAMPLE_FILE_MEMORY_V1] = fixture("v1-memory.usage_in_bytes");
-        files[SAMPLE_FILE_PIDS_V1] = fixture("v1-pids.max"); /* "max" as a number */
-        ASSERT_EQ_INT(fill(files, &v), F(MEMORY_V1) | F(PIDS_V1));
+        /* the v1 memory and pids files as such; "max" is a number */
+        ASSERT_EQ_INT(fill((Files) { [SAMPLE_FILE_MEMORY_V1] = "@v1-memory.usage_in_bytes",
+                                     [SAMPLE_FILE_PIDS_V1] = "@v1-pids.max" },
+                           &v),
+                      F(MEMORY_V1) | F(PIDS_V1));
         ASSERT_EQ_INT(v.have, SAMPLE_HAVE_MEMORY | SAMPLE_HAVE_PIDS);
         ASSERT_EQ_U64(v.pids, UINT64_MAX);
-        bytes_free(files);
 }
 
 TEST(test_fill_v1_fallback_only_without_v2_value) {
-        Bytes files[_SAMPLE_FILE_MAX] = { 0 };
+        Files files = {
+                [SAMPLE_FILE_CPU_V2] = "@v2-cpu.stat",
+                [SAMPLE_FILE_CPU_V1] = "@v1-cpuacct.usage",
+                [SAMPLE_FILE_IO_V2] = "@v2-io.stat",
+                [SAMPLE_FILE_IO_V1_BYTES] = "@v1-blkio.throttle.io_service_bytes",
+                [SAMPLE_FILE_IO_V1_OPS] = "@v1-blkio.throttle.io_serviced",
+        };
         SampleValues v;
 
         /* were both open, the v1 file is not read when the v2 one gave the value */
-        files[SAMPLE_FILE_CPU_V2] = fixture("v2-cpu.stat");
-        files[SAMPLE_FILE_CPU_V1] = fixture("v1-cpuacct.usage");
-        files[SAMPLE_FILE_IO_V2] = fixture("v2-io.stat");
-        files[SAMPLE_FILE_IO_V1_BYTES] = fixture("v1-blkio.throttle.io_service_bytes");
-        files[SAMPLE_FILE_IO_V1_OPS] = fixture("v1-blkio.throttle.io_serviced");
         ASSERT_EQ_INT(fill(files, &v), F(CPU_V2) | F(IO_V2));
         ASSERT_EQ_U64(v.cpu_usage_nsec, UINT64_C(2215764000000));
         ASSERT_EQ_INT(v.n_io, 2);
         free(v.io);
 
         /* and is when the v2 one gave none */
-        free(files[SAMPLE_FILE_CPU_V2].data);
-        files[SAMPLE_FILE_CPU_V2] = text("user_usec 5\n"); /* no usage_usec */
-        ASSERT_EQ_INT(fill(files, &v), F(CPU_V2) | F(CPU_V1) | F(IO_V2));
+        files[SAMPLE_FILE_CPU_V2] = "user_usec 5\n"; /* no usage_usec */
+        files[SAMPLE_FILE_IO_V2] = "8:0 rbytes=x\n";
+        ASSERT_EQ_INT(fill(files, &v), F(CPU_V2) | F(CPU_V1) | F(IO_V2) | F(IO_V1_BYTES) | F(IO_V1_OPS));
         ASSERT_EQ_U64(v.cpu_usage_nsec, UINT64_C(2229949447633));
+        ASSERT_EQ_INT(v.n_io, 1);
+        assert_device(&v.io[0], 7, 290, 4317184, 4194304, 94, 64);
         free(v.io);
-        bytes_free(files);
 }
 
 TEST(test_fill_ops_only_when_bytes_name_a_device) {
-        Bytes files[_SAMPLE_FILE_MAX] = { 0 };
+        Files files = {
+                [SAMPLE_FILE_IO_V1_BYTES] = "@v1-slice-blkio.throttle.io_service_bytes_recursive",
+                [SAMPLE_FILE_IO_V1_OPS] = "@v1-slice-blkio.throttle.io_serviced_recursive",
+        };
         SampleValues v;
 
         ASSERT_TRUE(!sample_files_need_v1_ops(/* io_v2_ok= */ true, /* bytes_ok= */ false, 0));
@@ -371,54 +359,44 @@ TEST(test_fill_ops_only_when_bytes_name_a_device) {
         ASSERT_TRUE(sample_files_need_v1_ops(false, false, 0));
 
         /* a slice with no throttle rule anywhere: "Total 0" in both; the op counts are not read */
-        files[SAMPLE_FILE_IO_V1_BYTES] = fixture("v1-slice-blkio.throttle.io_service_bytes_recursive");
-        files[SAMPLE_FILE_IO_V1_OPS] = fixture("v1-slice-blkio.throttle.io_serviced_recursive");
         ASSERT_EQ_INT(fill(files, &v), F(IO_V1_BYTES));
         ASSERT_EQ_INT(v.have, SAMPLE_HAVE_IO);
         ASSERT_EQ_INT(v.n_io, 0);
         ASSERT_TRUE(v.io == NULL);
-        bytes_free(files);
 
         /* the byte counts name a device: the op counts are read and merged */
-        files[SAMPLE_FILE_IO_V1_BYTES] = fixture("v1-root-blkio.throttle.io_service_bytes_recursive");
-        files[SAMPLE_FILE_IO_V1_OPS] = fixture("v1-blkio.throttle.io_serviced");
+        files[SAMPLE_FILE_IO_V1_BYTES] = "@v1-root-blkio.throttle.io_service_bytes_recursive";
+        files[SAMPLE_FILE_IO_V1_OPS] = "@v1-blkio.throttle.io_serviced";
         ASSERT_EQ_INT(fill(files, &v), F(IO_V1_BYTES) | F(IO_V1_OPS));
         ASSERT_EQ_INT(v.n_io, 1);
         assert_device(&v.io[0], 7, 290, 4317184, 4194304, 94, 64);
         free(v.io);
 
         /* the byte counts did not parse, or could not be read: the op counts still give the devices */
-        free(files[SAMPLE_FILE_IO_V1_BYTES].data);
-        files[SAMPLE_FILE_IO_V1_BYTES] = text("7:290 Read x\nTotal 0\n");
+        files[SAMPLE_FILE_IO_V1_BYTES] = "7:290 Read x\nTotal 0\n";
         ASSERT_EQ_INT(fill(files, &v), F(IO_V1_BYTES) | F(IO_V1_OPS));
         ASSERT_EQ_INT(v.have, SAMPLE_HAVE_IO);
         ASSERT_EQ_INT(v.n_io, 1);
         assert_device(&v.io[0], 7, 290, 0, 0, 94, 64);
         free(v.io);
-        free(files[SAMPLE_FILE_IO_V1_BYTES].data);
-        files[SAMPLE_FILE_IO_V1_BYTES] = (Bytes) { 0 };
+        files[SAMPLE_FILE_IO_V1_BYTES] = NULL;
         ASSERT_EQ_INT(fill(files, &v), F(IO_V1_OPS));
         ASSERT_EQ_INT(v.n_io, 1);
         free(v.io);
-        bytes_free(files);
 
         /* neither parses: no I/O value */
-        files[SAMPLE_FILE_IO_V1_BYTES] = text("nonsense\n");
-        files[SAMPLE_FILE_IO_V1_OPS] = text("nonsense\n");
+        files[SAMPLE_FILE_IO_V1_BYTES] = files[SAMPLE_FILE_IO_V1_OPS] = "nonsense\n";
         ASSERT_EQ_INT(fill(files, &v), F(IO_V1_BYTES) | F(IO_V1_OPS));
         ASSERT_EQ_INT(v.have, 0);
-        bytes_free(files);
 }
 
 TEST(test_fill_pressure_some_and_full) {
-        Bytes files[_SAMPLE_FILE_MAX] = { 0 };
         SampleValues v;
 
         /* cpu.pressure before Linux 5.13 has no "full" line */
-        files[SAMPLE_FILE_PRESSURE_CPU] = text("some avg10=0.00 avg60=0.00 avg300=0.00 total=11\n");
-        files[SAMPLE_FILE_PRESSURE_MEMORY] = text("some avg10=0.00 avg60=0.00 avg300=0.00 total=21\n"
-                                                  "full avg10=0.00 avg60=0.00 avg300=0.00 total=22\n");
-        fill(files, &v);
+        fill((Files) { [SAMPLE_FILE_PRESSURE_CPU] = PRESSURE_LINE("some", 11),
+                       [SAMPLE_FILE_PRESSURE_MEMORY] = PRESSURE_LINE("some", 21) PRESSURE_LINE("full", 22) },
+             &v);
         ASSERT_EQ_INT(v.have, SAMPLE_HAVE_PRESSURE);
         ASSERT_EQ_INT(v.pressure_have, (1 << PRESSURE_CPU_SOME) | (1 << PRESSURE_MEMORY_SOME) |
                                                (1 << PRESSURE_MEMORY_FULL));
@@ -426,36 +404,31 @@ TEST(test_fill_pressure_some_and_full) {
         ASSERT_EQ_U64(v.pressure_usec[PRESSURE_CPU_FULL], 0);
         ASSERT_EQ_U64(v.pressure_usec[PRESSURE_MEMORY_SOME], 21);
         ASSERT_EQ_U64(v.pressure_usec[PRESSURE_MEMORY_FULL], 22);
-        bytes_free(files);
 
         /* each file into its own two kinds */
-        files[SAMPLE_FILE_PRESSURE_IO] = text("some avg10=0.00 avg60=0.00 avg300=0.00 total=31\n"
-                                              "full avg10=0.00 avg60=0.00 avg300=0.00 total=32\n");
-        fill(files, &v);
+        fill((Files) { [SAMPLE_FILE_PRESSURE_IO] = PRESSURE_LINE("some", 31) PRESSURE_LINE("full", 32) }, &v);
         ASSERT_EQ_INT(v.pressure_have, (1 << PRESSURE_IO_SOME) | (1 << PRESSURE_IO_FULL));
         ASSERT_EQ_U64(v.pressure_usec[PRESSURE_IO_SOME], 31);
         ASSERT_EQ_U64(v.pressure_usec[PRESSURE_IO_FULL], 32);
-        bytes_free(files);
 
         /* /proc/pressure has the same format */
-        files[SAMPLE_FILE_PRESSURE_CPU] = fixture("proc-pressure-cpu");
-        fill(files, &v);
+        fill((Files) { [SAMPLE_FILE_PRESSURE_CPU] = "@proc-pressure-cpu" }, &v);
         ASSERT_EQ_U64(v.pressure_usec[PRESSURE_CPU_SOME], 398323424);
-        bytes_free(files);
 }
 
 TEST(test_fill_unparsable_file_leaves_only_its_field_out) {
-        Bytes files[_SAMPLE_FILE_MAX] = { 0 };
+        static const Files files = {
+                [SAMPLE_FILE_CPU_V2] = "@v2-cpu.stat",
+                [SAMPLE_FILE_MEMORY_V2] = "12 34\n",
+                [SAMPLE_FILE_PIDS_V2] = "17\n",
+                [SAMPLE_FILE_IO_V2] = "8:0 rbytes=1 wbytes=-2\n",
+                [SAMPLE_FILE_PRESSURE_CPU] = "@v2-cpu.pressure",
+                [SAMPLE_FILE_PRESSURE_MEMORY] = PRESSURE_LINE("full", 1), /* no "some" */
+                [SAMPLE_FILE_PRESSURE_IO] = "@v2-io.pressure",
+        };
         SampleValues v;
         SampleFill f;
 
-        files[SAMPLE_FILE_CPU_V2] = fixture("v2-cpu.stat");
-        files[SAMPLE_FILE_MEMORY_V2] = text("12 34\n");
-        files[SAMPLE_FILE_PIDS_V2] = text("17\n");
-        files[SAMPLE_FILE_IO_V2] = text("8:0 rbytes=1 wbytes=-2\n");
-        files[SAMPLE_FILE_PRESSURE_CPU] = fixture("v2-cpu.pressure");
-        files[SAMPLE_FILE_PRESSURE_MEMORY] = text("full avg10=0.00 avg60=0.00 avg300=0.00 total=1\n"); /* no some */
-        files[SAMPLE_FILE_PRESSURE_IO] = fixture("v2-io.pressure");
         ASSERT_EQ_INT(fill(files, &v), ALL_V2);
         ASSERT_EQ_INT(v.have, SAMPLE_HAVE_CPU | SAMPLE_HAVE_PIDS | SAMPLE_HAVE_PRESSURE);
         ASSERT_EQ_U64(v.memory_bytes, 0);
@@ -476,14 +449,12 @@ TEST(test_fill_unparsable_file_leaves_only_its_field_out) {
         ASSERT_TRUE(sample_fill_wants(&f, SAMPLE_FILE_CPU_V1));
         ASSERT_TRUE(sample_fill_wants(&f, SAMPLE_FILE_MEMORY_V1));
         ASSERT_TRUE(sample_fill_wants(&f, SAMPLE_FILE_PIDS_V1));
-        bytes_free(files);
 }
 
 TEST(test_fill_nothing_open) {
-        Bytes files[_SAMPLE_FILE_MAX] = { 0 };
         SampleValues v;
 
-        ASSERT_EQ_INT(fill(files, &v), 0);
+        ASSERT_EQ_INT(fill((Files) { 0 }, &v), 0);
         ASSERT_EQ_INT(v.have, 0);
         ASSERT_EQ_INT(v.pressure_have, 0);
         ASSERT_TRUE(v.io == NULL);
