@@ -26,28 +26,30 @@ typedef struct SampleFileSpec {
         PressureKind some;         /* FORMAT_PRESSURE: where its "some" total goes; "full" is the next kind */
 } SampleFileSpec;
 
+#define V2(n, c, h, f) \
+        { .name = n, .v2 = true, .controller = c, .alternative = _SAMPLE_FILE_MAX, .have = h, .format = f }
+#define V1(n, c, alt, h, f) \
+        { .name = n, .v2 = false, .controller = c, .alternative = alt, .have = h, .format = f }
+#define PRESSURE(n, c, k)                                                                             \
+        { .name = n, .v2 = true, .controller = c, .alternative = _SAMPLE_FILE_MAX,                     \
+          .have = SAMPLE_HAVE_PRESSURE, .format = FORMAT_PRESSURE, .some = k }
+
 static const SampleFileSpec specs[_SAMPLE_FILE_MAX] = {
-        [SAMPLE_FILE_CPU_V2] = { "cpu.stat", true, CG_CPU, _SAMPLE_FILE_MAX, SAMPLE_HAVE_CPU, FORMAT_CPU_STAT },
-        [SAMPLE_FILE_CPU_V1] = { "cpuacct.usage", false, CG_CPUACCT, SAMPLE_FILE_CPU_V2, SAMPLE_HAVE_CPU,
-                                 FORMAT_U64 },
-        [SAMPLE_FILE_MEMORY_V2] = { "memory.current", true, CG_MEMORY, _SAMPLE_FILE_MAX, SAMPLE_HAVE_MEMORY,
-                                    FORMAT_U64 },
-        [SAMPLE_FILE_MEMORY_V1] = { "memory.usage_in_bytes", false, CG_MEMORY, SAMPLE_FILE_MEMORY_V2,
-                                    SAMPLE_HAVE_MEMORY, FORMAT_U64 },
-        [SAMPLE_FILE_PIDS_V2] = { "pids.current", true, CG_PIDS, _SAMPLE_FILE_MAX, SAMPLE_HAVE_PIDS, FORMAT_U64 },
-        [SAMPLE_FILE_PIDS_V1] = { "pids.current", false, CG_PIDS, SAMPLE_FILE_PIDS_V2, SAMPLE_HAVE_PIDS,
-                                  FORMAT_U64 },
-        [SAMPLE_FILE_IO_V2] = { "io.stat", true, CG_IO, _SAMPLE_FILE_MAX, SAMPLE_HAVE_IO, FORMAT_IO_STAT },
-        [SAMPLE_FILE_IO_V1_BYTES] = { "blkio.throttle.io_service_bytes_recursive", false, CG_IO, SAMPLE_FILE_IO_V2,
-                                      SAMPLE_HAVE_IO, FORMAT_BLKIO_BYTES },
-        [SAMPLE_FILE_IO_V1_OPS] = { "blkio.throttle.io_serviced_recursive", false, CG_IO, SAMPLE_FILE_IO_V2,
-                                    SAMPLE_HAVE_IO, FORMAT_BLKIO_OPS },
-        [SAMPLE_FILE_PRESSURE_CPU] = { "cpu.pressure", true, CG_CPU, _SAMPLE_FILE_MAX, SAMPLE_HAVE_PRESSURE,
-                                       FORMAT_PRESSURE, PRESSURE_CPU_SOME },
-        [SAMPLE_FILE_PRESSURE_MEMORY] = { "memory.pressure", true, CG_MEMORY, _SAMPLE_FILE_MAX,
-                                          SAMPLE_HAVE_PRESSURE, FORMAT_PRESSURE, PRESSURE_MEMORY_SOME },
-        [SAMPLE_FILE_PRESSURE_IO] = { "io.pressure", true, CG_IO, _SAMPLE_FILE_MAX, SAMPLE_HAVE_PRESSURE,
-                                      FORMAT_PRESSURE, PRESSURE_IO_SOME },
+        [SAMPLE_FILE_CPU_V2] = V2("cpu.stat", CG_CPU, SAMPLE_HAVE_CPU, FORMAT_CPU_STAT),
+        [SAMPLE_FILE_CPU_V1] = V1("cpuacct.usage", CG_CPUACCT, SAMPLE_FILE_CPU_V2, SAMPLE_HAVE_CPU, FORMAT_U64),
+        [SAMPLE_FILE_MEMORY_V2] = V2("memory.current", CG_MEMORY, SAMPLE_HAVE_MEMORY, FORMAT_U64),
+        [SAMPLE_FILE_MEMORY_V1] = V1("memory.usage_in_bytes", CG_MEMORY, SAMPLE_FILE_MEMORY_V2,
+                                     SAMPLE_HAVE_MEMORY, FORMAT_U64),
+        [SAMPLE_FILE_PIDS_V2] = V2("pids.current", CG_PIDS, SAMPLE_HAVE_PIDS, FORMAT_U64),
+        [SAMPLE_FILE_PIDS_V1] = V1("pids.current", CG_PIDS, SAMPLE_FILE_PIDS_V2, SAMPLE_HAVE_PIDS, FORMAT_U64),
+        [SAMPLE_FILE_IO_V2] = V2("io.stat", CG_IO, SAMPLE_HAVE_IO, FORMAT_IO_STAT),
+        [SAMPLE_FILE_IO_V1_BYTES] = V1("blkio.throttle.io_service_bytes_recursive", CG_IO, SAMPLE_FILE_IO_V2,
+                                       SAMPLE_HAVE_IO, FORMAT_BLKIO_BYTES),
+        [SAMPLE_FILE_IO_V1_OPS] = V1("blkio.throttle.io_serviced_recursive", CG_IO, SAMPLE_FILE_IO_V2,
+                                     SAMPLE_HAVE_IO, FORMAT_BLKIO_OPS),
+        [SAMPLE_FILE_PRESSURE_CPU] = PRESSURE("cpu.pressure", CG_CPU, PRESSURE_CPU_SOME),
+        [SAMPLE_FILE_PRESSURE_MEMORY] = PRESSURE("memory.pressure", CG_MEMORY, PRESSURE_MEMORY_SOME),
+        [SAMPLE_FILE_PRESSURE_IO] = PRESSURE("io.pressure", CG_IO, PRESSURE_IO_SOME),
 };
 
 /* A full total is stored next to its some total. */
@@ -214,8 +216,8 @@ int sample_fill_finish(SampleFill *fill) {
         for (size_t d = 0; d < fill->io.n; d++) {
                 const CgIoDevice *dev = &fill->io.dev[d];
 
-                v->io[d] = (SampleIo) { dev->major, dev->minor, dev->read_bytes, dev->write_bytes, dev->read_ios,
-                                        dev->write_ios };
+                v->io[d] = (SampleIo) { dev->major, dev->minor, dev->read_bytes, dev->write_bytes,
+                                        dev->read_ios, dev->write_ios };
         }
         v->n_io = (uint16_t) fill->io.n;
         return 0;

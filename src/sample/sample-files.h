@@ -19,7 +19,7 @@ typedef enum SampleFile {
         SAMPLE_FILE_PIDS_V2,      /* pids.current */
         SAMPLE_FILE_PIDS_V1,
         SAMPLE_FILE_IO_V2,        /* io.stat */
-        SAMPLE_FILE_IO_V1_BYTES,  /* blkio.throttle.io_service_bytes_recursive (a slice has no tasks of its own) */
+        SAMPLE_FILE_IO_V1_BYTES,  /* blkio.throttle.io_service_bytes_recursive (a slice has no own tasks) */
         SAMPLE_FILE_IO_V1_OPS,    /* blkio.throttle.io_serviced_recursive */
         SAMPLE_FILE_PRESSURE_CPU,
         SAMPLE_FILE_PRESSURE_MEMORY,

@@ -98,7 +98,8 @@ static void assert_device(const SampleIo *d, unsigned major, unsigned minor, uin
         ASSERT_EQ_U64(d->write_ios, write_ios);
 }
 
-#define HAVE_ALL (SAMPLE_HAVE_CPU | SAMPLE_HAVE_MEMORY | SAMPLE_HAVE_PIDS | SAMPLE_HAVE_IO | SAMPLE_HAVE_PRESSURE)
+#define HAVE_ALL \
+        (SAMPLE_HAVE_CPU | SAMPLE_HAVE_MEMORY | SAMPLE_HAVE_PIDS | SAMPLE_HAVE_IO | SAMPLE_HAVE_PRESSURE)
 #define PRESSURE_LINE(kind, total) kind " avg10=0.00 avg60=0.00 avg300=0.00 total=" #total "\n"
 
 /* ---------------------------------------------------------------------------------------------------- */
@@ -141,11 +142,12 @@ TEST(test_open_v2_only) {
         assert_path(&l, SAMPLE_FILE_PRESSURE_IO, "", "/sys/fs/cgroup/io.pressure");
         ASSERT_TRUE(sample_file_mount(&l, SAMPLE_FILE_MEMORY_V1) == NULL);
         {
-                char path[64];
+                /* "/sys/fs/cgroup/a.slice/memory.current" is 38 bytes with its NUL */
+                char path[38];
 
                 ASSERT_EQ_INT(sample_file_path(&l, SAMPLE_FILE_MEMORY_V1, "", path, sizeof(path)), -ENOENT);
-                ASSERT_EQ_INT(sample_file_path(&l, SAMPLE_FILE_MEMORY_V2, "/a-very-long-name-that-does-not-fit.slice",
-                                               path, 32),
+                ASSERT_EQ_INT(sample_file_path(&l, SAMPLE_FILE_MEMORY_V2, "/a.slice", path, sizeof(path)), 0);
+                ASSERT_EQ_INT(sample_file_path(&l, SAMPLE_FILE_MEMORY_V2, "/ab.slice", path, sizeof(path)),
                               -ENAMETOOLONG);
         }
         cgroup_layout_done(&l);
@@ -165,8 +167,10 @@ TEST(test_open_hybrid) {
         ASSERT_EQ_INT(open_files(&l, 0, exist, &tried, NULL), want);
         ASSERT_EQ_INT(tried, (ALL_V2 | ALL_V1) & ~F(CPU_V1));
         assert_path(&l, SAMPLE_FILE_CPU_V2, "/a.slice", "/sys/fs/cgroup/unified/a.slice/cpu.stat");
-        assert_path(&l, SAMPLE_FILE_PRESSURE_MEMORY, "/a.slice", "/sys/fs/cgroup/unified/a.slice/memory.pressure");
-        assert_path(&l, SAMPLE_FILE_MEMORY_V1, "/a.slice", "/sys/fs/cgroup/memory/a.slice/memory.usage_in_bytes");
+        assert_path(&l, SAMPLE_FILE_PRESSURE_MEMORY, "/a.slice",
+                    "/sys/fs/cgroup/unified/a.slice/memory.pressure");
+        assert_path(&l, SAMPLE_FILE_MEMORY_V1, "/a.slice",
+                    "/sys/fs/cgroup/memory/a.slice/memory.usage_in_bytes");
         assert_path(&l, SAMPLE_FILE_PIDS_V1, "/a.slice", "/sys/fs/cgroup/pids/a.slice/pids.current");
         assert_path(&l, SAMPLE_FILE_IO_V1_OPS, "/a.slice",
                     "/sys/fs/cgroup/blkio/a.slice/blkio.throttle.io_serviced_recursive");
