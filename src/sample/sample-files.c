@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "macro.h"
 #include "sample-files.h"
 
 typedef enum SampleFormat {
@@ -19,7 +18,7 @@ typedef enum SampleFormat {
 typedef struct SampleFileSpec {
         const char *name;
         bool v2;
-        CgController controller;   /* which v1 hierarchy (a v2 file's is only for its v1 alternatives) */
+        CgController controller;   /* which v1 hierarchy holds a v1 file (a v2 file: its controller) */
         SampleFile alternative;    /* the v2 file to prefer over this v1 one, or _SAMPLE_FILE_MAX */
         uint32_t have;             /* the SAMPLE_HAVE_* bit it gives */
         SampleFormat format;
