@@ -352,7 +352,7 @@ static void on_sample(Sampler *sampler, uint64_t unix_sec, SliceSet *set, Sample
         Manager *m = userdata;
         const RingReader *last;
         const RingSlot *slot;
-        size_t record_from;
+        size_t record_from, record_size;
         int r;
 
         r = ring_put(&m->ring, unix_sec, set, values);
@@ -371,16 +371,8 @@ static void on_sample(Sampler *sampler, uint64_t unix_sec, SliceSet *set, Sample
         if (!last || last->seq != slot->seq)
                 return; /* the sampler hands over the second it just put */
         m->record.size = 0;
-        r = record_layout_update(&m->record_layout, last->set);
-        if (r >= 0)
-                r = buf_put(&m->record, "{", 1);
-        if (r >= 0)
-                r = record_write_key(slot->unix_sec, &m->record);
-        record_from = m->record.size;
-        if (r >= 0)
-                r = record_write(m->record_layout, last->values, &m->record);
-        if (r >= 0)
-                r = buf_put(&m->record, "}", 1);
+        r = record_write_second(&m->record_layout, slot->unix_sec, last->set, last->values, &m->record,
+                                &record_from, &record_size);
         if (r < 0) {
                 log_debug("Cannot write the record of %" PRIu64 ": %s", slot->unix_sec, STRERROR(r));
                 return;
@@ -388,7 +380,7 @@ static void on_sample(Sampler *sampler, uint64_t unix_sec, SliceSet *set, Sample
         if (m->redis) {
                 /* Redis gets the record alone */
                 r = redis_sink_push(m->redis, slot->unix_sec, (const char *) m->record.data + record_from,
-                                    m->record.size - 1 - record_from);
+                                    record_size);
                 if (r < 0)
                         log_debug("Cannot queue the record for Redis: %s", STRERROR(r));
         }

@@ -430,3 +430,32 @@ int record_write_member(const RecordLayout *l, uint64_t unix_sec, const SampleVa
 
         return r < 0 ? r : record_write(l, values, out);
 }
+
+int record_write_second(RecordLayout **layout, uint64_t unix_sec, SliceSet *set, const SampleValues *values,
+                        Buf *out, size_t *ret_record_from, size_t *ret_record_size) {
+        size_t from;
+        int r;
+
+        assert(layout);
+        assert(set);
+        assert(values || set->n == 0);
+        assert(out);
+        assert(ret_record_from);
+        assert(ret_record_size);
+        r = record_layout_update(layout, set);
+        if (r >= 0)
+                r = buf_put(out, "{", 1);
+        if (r >= 0)
+                r = record_write_key(unix_sec, out);
+        if (r < 0)
+                return r;
+        from = out->size;
+        r = record_write(*layout, values, out);
+        if (r >= 0)
+                r = buf_put(out, "}", 1);
+        if (r < 0)
+                return r;
+        *ret_record_from = from;
+        *ret_record_size = out->size - 1 - from;
+        return 0;
+}

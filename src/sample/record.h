@@ -30,3 +30,10 @@ void record_put_u64(Buf *out, uint64_t v);
 /* Appends "<unix_sec>": and "<unix_sec>":record, a member of show_account's answer. */
 int record_write_key(uint64_t unix_sec, Buf *out);
 int record_write_member(const RecordLayout *l, uint64_t unix_sec, const SampleValues *values, Buf *out);
+
+/* One second as the daemon hands it on, appended to out: {"<unix_sec>":record}, show_account's shape for
+ * the one second (what subscribers get), in which the record alone (what Redis gets) starts at
+ * *ret_record_from and is *ret_record_size bytes long. *layout is made for set first (record_layout_update());
+ * values has set->n entries. On failure out may hold part of the text. */
+int record_write_second(RecordLayout **layout, uint64_t unix_sec, SliceSet *set, const SampleValues *values,
+                        Buf *out, size_t *ret_record_from, size_t *ret_record_size);

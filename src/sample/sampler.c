@@ -10,6 +10,7 @@
 #include "fileio.h"
 #include "io-coverage.h"
 #include "log.h"
+#include "sample-files.h"
 #include "sampler.h"
 #include "unit-name.h"
 
@@ -30,53 +31,15 @@
 #define BATCH_REQUESTS 128
 #define SLOT_SIZE 1024
 
-typedef enum SampleFile {
-        FILE_CPU_V2,       /* cpu.stat usage_usec */
-        FILE_CPU_V1,       /* cpuacct.usage (ns) */
-        FILE_MEMORY_V2,    /* memory.current */
-        FILE_MEMORY_V1,    /* memory.usage_in_bytes */
-        FILE_PIDS_V2,      /* pids.current */
-        FILE_PIDS_V1,
-        FILE_IO_V2,        /* io.stat */
-        FILE_IO_V1_BYTES,  /* blkio.throttle.io_service_bytes_recursive (a slice has no tasks of its own) */
-        FILE_IO_V1_OPS,    /* blkio.throttle.io_serviced_recursive */
-        FILE_PRESSURE_CPU,
-        FILE_PRESSURE_MEMORY,
-        FILE_PRESSURE_IO,
-        _FILE_MAX,
-} SampleFile;
-
-typedef struct FileSpec {
-        const char *name;
-        bool v2;
-        CgController controller; /* which v1 hierarchy */
-        SampleFile alternative;  /* the v2 file to prefer over this v1 one, or _FILE_MAX */
-} FileSpec;
-
-static const FileSpec file_specs[_FILE_MAX] = {
-        [FILE_CPU_V2] = { "cpu.stat", true, CG_CPU, _FILE_MAX },
-        [FILE_CPU_V1] = { "cpuacct.usage", false, CG_CPUACCT, FILE_CPU_V2 },
-        [FILE_MEMORY_V2] = { "memory.current", true, CG_MEMORY, _FILE_MAX },
-        [FILE_MEMORY_V1] = { "memory.usage_in_bytes", false, CG_MEMORY, FILE_MEMORY_V2 },
-        [FILE_PIDS_V2] = { "pids.current", true, CG_PIDS, _FILE_MAX },
-        [FILE_PIDS_V1] = { "pids.current", false, CG_PIDS, FILE_PIDS_V2 },
-        [FILE_IO_V2] = { "io.stat", true, CG_IO, _FILE_MAX },
-        [FILE_IO_V1_BYTES] = { "blkio.throttle.io_service_bytes_recursive", false, CG_IO, FILE_IO_V2 },
-        [FILE_IO_V1_OPS] = { "blkio.throttle.io_serviced_recursive", false, CG_IO, FILE_IO_V2 },
-        [FILE_PRESSURE_CPU] = { "cpu.pressure", true, CG_CPU, _FILE_MAX },
-        [FILE_PRESSURE_MEMORY] = { "memory.pressure", true, CG_MEMORY, _FILE_MAX },
-        [FILE_PRESSURE_IO] = { "io.pressure", true, CG_IO, _FILE_MAX },
-};
-
 typedef struct SliceFiles {
         char *cgroup; /* "/a.slice/a-b.slice", "" for the root */
-        int fd[_FILE_MAX];
+        int fd[_SAMPLE_FILE_MAX];
         bool complete; /* every file that can exist is open */
 } SliceFiles;
 
 /* Which request of the current batch read each of a slice's files; -1: none, read it when needed. */
 typedef struct SliceReads {
-        int req[_FILE_MAX];
+        int req[_SAMPLE_FILE_MAX];
 } SliceReads;
 
 struct Sampler {
@@ -111,7 +74,7 @@ struct Sampler {
 };
 
 static void files_close(SliceFiles *f) {
-        for (size_t i = 0; i < _FILE_MAX; i++)
+        for (size_t i = 0; i < _SAMPLE_FILE_MAX; i++)
                 if (f->fd[i] >= 0) {
                         close(f->fd[i]);
                         f->fd[i] = -EBADF;
@@ -127,14 +90,13 @@ static void files_free(SliceFiles *files, size_t n) {
         free(files);
 }
 
-static int open_at(const char *mount, const char *cgroup, const char *name) {
+static int open_file(const CgroupLayout *l, SampleFile i, const char *cgroup) {
         char path[PATH_MAX];
-        int fd;
+        int fd, r;
 
-        if (!mount)
-                return -ENOENT;
-        if (snprintf(path, sizeof(path), "%s%s/%s", mount, cgroup, name) >= (int) sizeof(path))
-                return -ENAMETOOLONG;
+        r = sample_file_path(l, i, cgroup, path, sizeof(path));
+        if (r < 0)
+                return r;
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         return fd < 0 ? -errno : fd;
 }
@@ -145,30 +107,30 @@ static bool dir_exists(const char *mount, const char *cgroup) {
         return snprintf(path, sizeof(path), "%s%s", mount, cgroup) < (int) sizeof(path) && access(path, F_OK) == 0;
 }
 
-/* Opens what is missing. A v1 file is opened only when its v2 alternative is not there: on a hybrid host
- * the cgroup2 mount still offers cpu.stat and the pressure files, and they win. A file that does not exist
- * in an existing cgroup directory is simply not offered here (no such controller); a missing directory
- * means the slice is not there yet, so the slice is looked at again on the next rescan. */
+/* Opens what is missing, in the order and with the preferences of sample_files_next_to_open(). A file
+ * that does not exist in an existing cgroup directory is simply not offered here (no such controller); a
+ * missing directory means the slice is not there yet, so the slice is looked at again on the next rescan. */
 static void files_open(Sampler *s, SliceFiles *f) {
+        SampleFileSet open = 0;
         bool complete = true;
 
-        for (SampleFile i = 0; i < _FILE_MAX; i++) {
-                const FileSpec *spec = &file_specs[i];
-                const char *mount = spec->v2 ? s->layout.unified : s->layout.v1[spec->controller];
-                int fd;
+        for (SampleFile i = 0; i < _SAMPLE_FILE_MAX; i++)
+                if (f->fd[i] >= 0)
+                        open |= SAMPLE_FILE_BIT(i);
+        for (SampleFile i = sample_files_next_to_open(&s->layout, open, 0); i < _SAMPLE_FILE_MAX;
+             i = sample_files_next_to_open(&s->layout, open, i + 1)) {
+                int fd = open_file(&s->layout, i, f->cgroup);
 
-                if (f->fd[i] >= 0 || !mount)
-                        continue;
-                if (spec->alternative != _FILE_MAX && f->fd[spec->alternative] >= 0)
-                        continue;
-                fd = open_at(mount, f->cgroup, spec->name);
                 if (fd >= 0) {
+                        SampleFileSet superseded = sample_file_superseded_by(i);
+
                         f->fd[i] = fd;
-                        /* A v2 file that appeared late replaces the v1 ones read meanwhile. */
-                        for (SampleFile j = 0; j < _FILE_MAX; j++)
-                                if (file_specs[j].alternative == i && f->fd[j] >= 0) {
+                        open |= SAMPLE_FILE_BIT(i);
+                        for (SampleFile j = 0; j < _SAMPLE_FILE_MAX; j++)
+                                if ((superseded & SAMPLE_FILE_BIT(j)) && f->fd[j] >= 0) {
                                         close(f->fd[j]);
                                         f->fd[j] = -EBADF;
+                                        open &= ~SAMPLE_FILE_BIT(j);
                                 }
                 } else {
                         if (fd == -EMFILE || fd == -ENFILE) {
@@ -177,7 +139,7 @@ static void files_open(Sampler *s, SliceFiles *f) {
                                                   "slice are kept open); raise LimitNOFILE=.");
                                 s->logged_emfile = true;
                         }
-                        if (fd != -ENOENT || !dir_exists(mount, f->cgroup))
+                        if (fd != -ENOENT || !dir_exists(sample_file_mount(&s->layout, i), f->cgroup))
                                 complete = false;
                 }
         }
@@ -216,76 +178,19 @@ static int read_file(Sampler *s, SliceFiles *f, const SliceReads *ahead, SampleF
         return 0;
 }
 
+/* The slice's values from the files it has open, as sample-files.h decides which to read. */
 static void sample_slice(Sampler *s, SliceFiles *f, const SliceReads *ahead, SampleValues *v) {
-        const char *data = NULL;
-        size_t size = 0;
-        uint64_t u;
+        SampleFill fill;
 
-        if (read_file(s, f, ahead, FILE_CPU_V2, &data, &size) >= 0 &&
-            cg_parse_cpu_stat_usage_usec(data, size, &u) >= 0) {
-                v->cpu_usage_nsec = cg_usec_to_nsec(u);
-                v->have |= SAMPLE_HAVE_CPU;
-        } else if (read_file(s, f, ahead, FILE_CPU_V1, &data, &size) >= 0 && cg_parse_u64(data, size, &u) >= 0) {
-                v->cpu_usage_nsec = u;
-                v->have |= SAMPLE_HAVE_CPU;
-        }
-        if ((read_file(s, f, ahead, FILE_MEMORY_V2, &data, &size) >= 0 ||
-             read_file(s, f, ahead, FILE_MEMORY_V1, &data, &size) >= 0) &&
-            cg_parse_u64(data, size, &u) >= 0) {
-                v->memory_bytes = u;
-                v->have |= SAMPLE_HAVE_MEMORY;
-        }
-        if ((read_file(s, f, ahead, FILE_PIDS_V2, &data, &size) >= 0 ||
-             read_file(s, f, ahead, FILE_PIDS_V1, &data, &size) >= 0) &&
-            cg_parse_u64(data, size, &u) >= 0) {
-                v->pids = u;
-                v->have |= SAMPLE_HAVE_PIDS;
-        }
-        {
-                CgIoStats io;
-                bool ok = false, bytes_ok = false;
+        sample_fill_init(&fill, v);
+        for (SampleFile i = 0; i < _SAMPLE_FILE_MAX; i++) {
+                const char *data = NULL;
+                size_t size = 0;
 
-                io.n = 0; /* entries are filled as devices are found: no need to clear 64 of them */
-                if (read_file(s, f, ahead, FILE_IO_V2, &data, &size) >= 0)
-                        ok = cg_parse_io_stat(data, size, &io) >= 0;
-                else {
-                        if (read_file(s, f, ahead, FILE_IO_V1_BYTES, &data, &size) >= 0)
-                                ok = bytes_ok = cg_parse_blkio(data, size, false, &io) >= 0;
-                        /* Both files list the same devices: the kernel prints a line set for every blkg of
-                         * the cgroup that has throttle data, whatever its counts. When the byte counts name
-                         * no device (no throttle rule on any queue, the usual case), the op counts name none
-                         * either, and reading them would only cost a system call. */
-                        if (!(bytes_ok && io.n == 0) && read_file(s, f, ahead, FILE_IO_V1_OPS, &data, &size) >= 0)
-                                ok = cg_parse_blkio(data, size, true, &io) >= 0 || ok;
-                }
-                if (ok) {
-                        v->have |= SAMPLE_HAVE_IO;
-                        if (io.n > 0) {
-                                v->io = calloc(io.n, sizeof(SampleIo));
-                                for (size_t d = 0; v->io && d < io.n; d++)
-                                        v->io[d] = (SampleIo) { io.dev[d].major, io.dev[d].minor,
-                                                                io.dev[d].read_bytes, io.dev[d].write_bytes,
-                                                                io.dev[d].read_ios, io.dev[d].write_ios };
-                                v->n_io = v->io ? (uint16_t) io.n : 0;
-                        }
-                }
+                if (f->fd[i] >= 0 && sample_fill_wants(&fill, i) && read_file(s, f, ahead, i, &data, &size) >= 0)
+                        (void) sample_fill_add(&fill, i, data, size);
         }
-        for (int r = 0; r < 3; r++) {
-                CgPressure p;
-
-                if (read_file(s, f, ahead, (SampleFile) (FILE_PRESSURE_CPU + r), &data, &size) < 0 ||
-                    cg_parse_pressure(data, size, &p) < 0)
-                        continue;
-                if (p.have_some) {
-                        v->pressure_usec[r * 2] = p.some_total_usec;
-                        v->pressure_have |= 1u << (r * 2);
-                }
-                if (p.have_full) {
-                        v->pressure_usec[r * 2 + 1] = p.full_total_usec;
-                        v->pressure_have |= 1u << (r * 2 + 1);
-                }
-                v->have |= SAMPLE_HAVE_PRESSURE;
-        }
+        (void) sample_fill_finish(&fill);
 }
 
 static void files_rescan(Sampler *s) {
@@ -317,19 +222,19 @@ static void sweep(Sampler *s, uint64_t unix_sec) {
                 size_t n_req = 0;
 
                 /* Read ahead, in one batch, every file of the next slices that is read every time: all
-                 * but the blkio op counts, which are read only when the byte counts name a device. */
+                 * but the blkio op counts (sample_file_read_every_sweep()). */
                 for (end = start; end < s->set->n && end - start < BATCH_SLICES; end++) {
                         const SliceFiles *f = &s->files[end];
                         SliceReads *ahead = &s->ahead[end - start];
                         size_t want = 0;
 
-                        for (SampleFile i = 0; i < _FILE_MAX; i++)
-                                want += f->fd[i] >= 0 && i != FILE_IO_V1_OPS;
+                        for (SampleFile i = 0; i < _SAMPLE_FILE_MAX; i++)
+                                want += f->fd[i] >= 0 && sample_file_read_every_sweep(i);
                         if (n_req + want > BATCH_REQUESTS)
                                 break;
-                        for (SampleFile i = 0; i < _FILE_MAX; i++) {
+                        for (SampleFile i = 0; i < _SAMPLE_FILE_MAX; i++) {
                                 ahead->req[i] = -1;
-                                if (f->fd[i] < 0 || i == FILE_IO_V1_OPS)
+                                if (f->fd[i] < 0 || !sample_file_read_every_sweep(i))
                                         continue;
                                 s->reqs[n_req] = (PreadRequest) { .fd = f->fd[i],
                                                                   .buf = s->slots + n_req * SLOT_SIZE,
@@ -407,7 +312,7 @@ static int io_coverage_read(Sampler *s, IoCountedBy by) {
         s->blkio_root.n = 0;
         if (by != IO_COUNTED_BY_BLKIO_THROTTLE)
                 return 0;
-        if (asprintf(&path, "%s/%s", s->layout.v1[CG_IO], file_specs[FILE_IO_V1_BYTES].name) < 0) {
+        if (asprintf(&path, "%s/%s", s->layout.v1[CG_IO], sample_file_name(SAMPLE_FILE_IO_V1_BYTES)) < 0) {
                 path = NULL;
                 return -ENOMEM;
         }
@@ -500,7 +405,7 @@ int sampler_set_tree(Sampler *s, const Tree *tree) {
                 return -ENOMEM;
         }
         for (size_t i = 0; i < n; i++) {
-                for (size_t k = 0; k < _FILE_MAX; k++)
+                for (size_t k = 0; k < _SAMPLE_FILE_MAX; k++)
                         files[i].fd[k] = -EBADF;
                 if (i == 0) {
                         /* The root: the Root= slice, or the whole machine ("-.slice", cgroup "/"). */

@@ -421,6 +421,109 @@ TEST(test_record_writer_matches_reference_random) {
         }
 }
 
+/* ---------------------------------------------------------------------------------------------------- */
+/* record_write_second: what the daemon hands on each second */
+
+/* The README tree's slot, read back from a ring (the set and values the daemon has at hand). */
+static void readme_second(Ring *r, RingReader *rd) {
+        ASSERT_EQ_INT(ring_init(r, 10), 0);
+        put_readme(r, README_SEC);
+        ASSERT_EQ_INT(ring_read(r, README_SEC, rd), 0);
+}
+
+TEST(test_record_second_shape) {
+        _cleanup_(record_layout_freep) RecordLayout *l = NULL;
+        RingReader rd = { 0 };
+        Buf b = { 0 };
+        size_t from = SIZE_MAX, size = SIZE_MAX;
+        char *record, *expected = NULL;
+        Ring r;
+
+        readme_second(&r, &rd);
+        record = record_text(rd.set, rd.values);
+        ASSERT_EQ_INT(record_write_second(&l, README_SEC, rd.set, rd.values, &b, &from, &size), 0);
+        ASSERT_TRUE(l != NULL);
+        /* subscribers: {"<sec>":record}, show_account's shape for one second */
+        ASSERT_TRUE(asprintf(&expected, "{\"%d\":%s}", README_SEC, record) >= 0);
+        ASSERT_EQ_INT(b.size, strlen(expected));
+        ASSERT_TRUE(memcmp(b.data, expected, b.size) == 0);
+        /* Redis: the record alone, inside that text */
+        ASSERT_EQ_INT(from, strlen("{\"1525258774\":"));
+        ASSERT_EQ_INT(size, strlen(record));
+        ASSERT_TRUE(memcmp(b.data + from, record, size) == 0);
+        free(expected);
+        free(record);
+        buf_done(&b);
+        ring_reader_done(&rd);
+        ring_done(&r);
+}
+
+TEST(test_record_second_appends) {
+        _cleanup_(record_layout_freep) RecordLayout *l = NULL;
+        RingReader rd = { 0 };
+        Buf b = { 0 };
+        size_t from, size, from2, size2;
+        Ring r;
+
+        readme_second(&r, &rd);
+        ASSERT_EQ_INT(record_write_second(&l, 7, rd.set, rd.values, &b, &from, &size), 0);
+        /* a second record after the first: offsets count from the start of the buffer */
+        ASSERT_EQ_INT(record_write_second(&l, 8, rd.set, rd.values, &b, &from2, &size2), 0);
+        ASSERT_EQ_INT(size2, size);
+        ASSERT_EQ_INT(from2, from + size + 1 + from);
+        ASSERT_TRUE(memcmp(b.data + from, b.data + from2, size) == 0);
+        ASSERT_TRUE(memcmp(b.data + from2 - 5, "{\"8\":", 5) == 0);
+        ASSERT_EQ_INT(b.data[b.size - 1], '}');
+        buf_done(&b);
+        ring_reader_done(&rd);
+        ring_done(&r);
+}
+
+TEST(test_record_second_layout_follows_set) {
+        static const char *const paths_a[] = { "", "x" };
+        static const char *const paths_b[] = { "", "y" };
+        _cleanup_(slice_set_unrefp) SliceSet *a = make_set(2, paths_a, NULL);
+        _cleanup_(slice_set_unrefp) SliceSet *b_set = make_set(2, paths_b, NULL);
+        _cleanup_(record_layout_freep) RecordLayout *l = NULL;
+        SampleValues *v = values_new(2);
+        RecordLayout *first;
+        Buf b = { 0 };
+        size_t from, size;
+
+        v[1].have = SAMPLE_HAVE_PIDS;
+        v[1].pids = 5;
+        ASSERT_EQ_INT(record_write_second(&l, 1, a, v, &b, &from, &size), 0);
+        first = l;
+        /* the same set: the layout is kept */
+        b.size = 0;
+        ASSERT_EQ_INT(record_write_second(&l, 2, a, v, &b, &from, &size), 0);
+        ASSERT_TRUE(l == first);
+        ASSERT_EQ_INT(buf_put(&b, "", 1), 0);
+        ASSERT_CONTAINS((char *) b.data, "\"pids\":{\"value\":{},\"sub_cgroup\":{\"x\":{\"value\":{\"current\":5}}}}");
+        /* another set: rebuilt, and the record names its groups */
+        b.size = 0;
+        ASSERT_EQ_INT(record_write_second(&l, 3, b_set, v, &b, &from, &size), 0);
+        ASSERT_EQ_INT(buf_put(&b, "", 1), 0);
+        ASSERT_CONTAINS((char *) b.data, "\"pids\":{\"value\":{},\"sub_cgroup\":{\"y\":{\"value\":{\"current\":5}}}}");
+        ASSERT_TRUE(!strstr((char *) b.data, "\"x\""));
+        sample_values_free_array(v, 2);
+        buf_done(&b);
+}
+
+TEST(test_record_second_of_no_slices) {
+        _cleanup_(slice_set_unrefp) SliceSet *set = make_set(0, NULL, NULL);
+        _cleanup_(record_layout_freep) RecordLayout *l = NULL;
+        Buf b = { 0 };
+        size_t from, size;
+
+        ASSERT_EQ_INT(record_write_second(&l, 0, set, NULL, &b, &from, &size), 0);
+        ASSERT_EQ_INT(buf_put(&b, "", 1), 0);
+        ASSERT_STREQ((char *) b.data, "{\"0\":{\"cpu\":{},\"blkio\":{},\"memory\":{},\"pids\":{},\"pressure\":{}}}");
+        ASSERT_EQ_INT(from, 5);
+        ASSERT_EQ_INT(size, strlen("{\"cpu\":{},\"blkio\":{},\"memory\":{},\"pids\":{},\"pressure\":{}}"));
+        buf_done(&b);
+}
+
 int main(void) {
         RUN(test_record_writer_matches_reference_random);
         RUN(test_record_cpu_matches_readme_example);
@@ -432,5 +535,9 @@ int main(void) {
         RUN(test_record_whole_exact);
         RUN(test_record_values_need_have_bits);
         RUN(test_record_of_no_slices);
+        RUN(test_record_second_shape);
+        RUN(test_record_second_appends);
+        RUN(test_record_second_layout_follows_set);
+        RUN(test_record_second_of_no_slices);
         return 0;
 }
