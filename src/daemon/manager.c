@@ -358,7 +358,7 @@ static void on_sample(Sampler *sampler, uint64_t unix_sec, SliceSet *set, Sample
         r = ring_put(&m->ring, unix_sec, set, values);
         if (r < 0) {
                 /* Still ours, io arrays included; the second is missing from the window, as when late. */
-                log_warning("Could not keep the samples of %" PRIu64 " in the window: %s", unix_sec, STRERROR(r));
+                log_warning_errno(r, "Could not keep the samples of %" PRIu64 " in the window: %m", unix_sec);
                 sample_values_free_array(values, set->n);
                 return;
         }
@@ -374,7 +374,7 @@ static void on_sample(Sampler *sampler, uint64_t unix_sec, SliceSet *set, Sample
         r = record_write_second(&m->record_layout, slot->unix_sec, last->set, last->values, &m->record,
                                 &record_from, &record_size);
         if (r < 0) {
-                log_debug("Cannot write the record of %" PRIu64 ": %s", slot->unix_sec, STRERROR(r));
+                log_debug_errno(r, "Cannot write the record of %" PRIu64 ": %m", slot->unix_sec);
                 return;
         }
         if (m->redis) {
@@ -382,7 +382,7 @@ static void on_sample(Sampler *sampler, uint64_t unix_sec, SliceSet *set, Sample
                 r = redis_sink_push(m->redis, slot->unix_sec, (const char *) m->record.data + record_from,
                                     record_size);
                 if (r < 0)
-                        log_debug("Cannot queue the record for Redis: %s", STRERROR(r));
+                        log_debug_errno(r, "Cannot queue the record for Redis: %m");
         }
         /* Subscribers get show_account's shape for the one second. */
         if (m->web && web_server_clients(m->web) > 0)
@@ -495,13 +495,13 @@ static int manager_connect_bus(Manager *m) {
 
         r = sd_event_default(&m->event);
         if (r < 0)
-                return log_error_errno(r, "Cannot create event loop: %s", STRERROR(r));
+                return log_error_errno(r, "Cannot create event loop: %m");
         r = sd_bus_open_system(&m->bus);
         if (r < 0)
-                return log_error_errno(r, "Cannot connect to the system bus: %s", STRERROR(r));
+                return log_error_errno(r, "Cannot connect to the system bus: %m");
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
-                return log_error_errno(r, "Cannot attach the bus to the event loop: %s", STRERROR(r));
+                return log_error_errno(r, "Cannot attach the bus to the event loop: %m");
         return 0;
 }
 
@@ -518,10 +518,10 @@ static int manager_setup_signals(Manager *m) {
         if ((r = sd_event_add_signal(m->event, &m->sigterm, SIGTERM, on_signal, m)) < 0 ||
             (r = sd_event_add_signal(m->event, &m->sigint, SIGINT, on_signal, m)) < 0 ||
             (!m->dry_run && (r = sd_event_add_signal(m->event, &m->sighup, SIGHUP, on_signal, m)) < 0))
-                return log_error_errno(r, "Cannot watch signals: %s", STRERROR(r));
+                return log_error_errno(r, "Cannot watch signals: %m");
         r = sd_event_set_watchdog(m->event, true);
         if (r < 0)
-                return log_error_errno(r, "Cannot enable the watchdog: %s", STRERROR(r));
+                return log_error_errno(r, "Cannot enable the watchdog: %m");
         return 0;
 }
 
@@ -539,7 +539,7 @@ static int manager_setup_realizer(Manager *m, const ManagerOptions *options) {
         /* The JobRemoved match goes out before any job is started, so none is missed. */
         r = job_watch_new(m->bus, &m->jobs);
         if (r < 0)
-                return log_error_errno(r, "Cannot watch systemd jobs: %s", STRERROR(r));
+                return log_error_errno(r, "Cannot watch systemd jobs: %m");
         rc.jobs = m->jobs;
         /* realizer_new() logs the failures it has more to say about (records, signals, drop-in watch). */
         return realizer_new(m->event, m->bus, &rc, on_pass_done, m, &m->realizer);
@@ -562,12 +562,12 @@ static int manager_setup_source(Manager *m) {
 
                 r = zk_source_new(m->event, &zc, on_tree_zk, m, &m->zk);
                 if (r < 0)
-                        return log_error_errno(r, "Cannot set up the ZooKeeper source: %s", STRERROR(r));
+                        return log_error_errno(r, "Cannot set up the ZooKeeper source: %m");
                 return 0;
         }
         r = file_source_new(m->event, c->source_file, TREE_JSON_MAX, on_tree_file, m, &m->file);
         if (r < 0)
-                return log_error_errno(r, "Cannot watch tree file %s: %s", c->source_file, STRERROR(r));
+                return log_error_errno(r, "Cannot watch tree file %s: %m", c->source_file);
         return 0;
 }
 
@@ -595,7 +595,7 @@ static int manager_setup_attacher(Manager *m, const ManagerOptions *options) {
                 return log_error_errno(r, "Configuration error: %s", error[0] ? error : STRERROR(r));
         r = attacher_new(m->event, m->bus, &ac, &m->attacher);
         if (r < 0)
-                return log_error_errno(r, "Cannot set up pid file attachment: %s", STRERROR(r));
+                return log_error_errno(r, "Cannot set up pid file attachment: %m");
         return 0;
 }
 
@@ -613,7 +613,7 @@ static int manager_setup_sampling(Manager *m) {
                 return log_oom();
         r = sampler_new(m->event, &sc, on_sample, m, &m->sampler);
         if (r < 0)
-                return log_error_errno(r, "Cannot set up sampling: %s", STRERROR(r));
+                return log_error_errno(r, "Cannot set up sampling: %m");
         return 0;
 }
 
@@ -633,7 +633,7 @@ static int manager_setup_redis(Manager *m) {
                 return 0;
         r = redis_sink_new(m->event, &rc, &m->redis);
         if (r < 0)
-                return log_error_errno(r, "Cannot set up Redis at %s: %s", c->redis_address, STRERROR(r));
+                return log_error_errno(r, "Cannot set up Redis at %s: %m", c->redis_address);
         return 0;
 }
 
@@ -647,7 +647,7 @@ static int manager_setup_web(Manager *m) {
                 return 0;
         r = web_server_new(m->event, c->web_listen, c->web_stall_timeout_usec, &wh, &m->web);
         if (r < 0)
-                return log_error_errno(r, "Cannot listen on %s: %s", c->web_listen, STRERROR(r));
+                return log_error_errno(r, "Cannot listen on %s: %m", c->web_listen);
         return 0;
 }
 
@@ -661,7 +661,7 @@ static int manager_setup_control(Manager *m) {
         r = control_server_new(m->event, c->control_socket, c->control_request_timeout_usec, on_control, m,
                                &m->control);
         if (r < 0)
-                return log_error_errno(r, "Cannot listen on control socket %s: %s", c->control_socket, STRERROR(r));
+                return log_error_errno(r, "Cannot listen on control socket %s: %m", c->control_socket);
         return 0;
 }
 
@@ -764,6 +764,6 @@ int manager_run(Manager *m) {
         }
         r = sd_event_loop(m->event);
         if (r < 0)
-                return log_error_errno(r, "Event loop failed: %s", STRERROR(r));
+                return log_error_errno(r, "Event loop failed: %m");
         return m->exit_status ? m->exit_status : r;
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -331,9 +332,8 @@ static void io_coverage_check(Sampler *s) {
         r = io_coverage_read(s, by);
         if (r < 0) {
                 if (!s->logged_io_check_failed)
-                        log_warning_errno(r, "Cannot tell which block devices the %s counts: %s",
-                                          by == IO_COUNTED_BY_BLKIO_THROTTLE ? "blkio hierarchy" : "layout",
-                                          STRERROR(r));
+                        log_warning_errno(r, "Cannot tell which block devices the %s counts: %m",
+                                          by == IO_COUNTED_BY_BLKIO_THROTTLE ? "blkio hierarchy" : "layout");
                 s->logged_io_check_failed = true;
                 return;
         }
@@ -384,11 +384,14 @@ static void io_check_soon(Sampler *s) {
 }
 
 void sampler_rescan(Sampler *s) {
+        assert(s);
+
         files_rescan(s);
         io_check_soon(s);
 }
 
 const IoCoverage *sampler_io_coverage(const Sampler *s) {
+        assert(s);
         return s && s->io_checks > 0 ? &s->io_coverage : NULL;
 }
 
@@ -398,6 +401,7 @@ int sampler_set_tree(Sampler *s, const Tree *tree) {
         size_t n = 1 + (tree ? tree->n_nodes : 0);
         int r;
 
+        assert(s);
         set = slice_set_new(n);
         files = calloc(n, sizeof(SliceFiles));
         if (!set || !files) {
@@ -441,6 +445,9 @@ int sampler_new(sd_event *event, const SamplerConfig *config, SamplerTick tick, 
         _cleanup_(sampler_freep) Sampler *s = NULL;
         int r;
 
+        assert(event);
+        assert(config);
+        assert(ret);
         s = calloc(1, sizeof(Sampler));
         if (!s)
                 return -ENOMEM;
@@ -459,7 +466,7 @@ int sampler_new(sd_event *event, const SamplerConfig *config, SamplerTick tick, 
                 return r;
         r = cgroup_layout_load(&s->layout);
         if (r < 0)
-                return log_error_errno(r, "Cannot find the cgroup hierarchies: %s", STRERROR(r));
+                return log_error_errno(r, "Cannot find the cgroup hierarchies: %m");
         r = sd_event_add_time(event, &s->timer, CLOCK_REALTIME, next_tick(s, now_usec(CLOCK_REALTIME)),
                               USEC_PER_MSEC, on_timer, s);
         if (r < 0)
@@ -490,20 +497,24 @@ Sampler *sampler_free(Sampler *s) {
 }
 
 usec_t sampler_sweep_cpu_usec_total(const Sampler *s) {
+        assert(s);
         return s->sweep_total_usec;
 }
 
 uint64_t sampler_ticks(const Sampler *s) {
+        assert(s);
         return s->ticks;
 }
 
 usec_t sampler_sweep_cpu_usec_last(const Sampler *s) {
+        assert(s);
         return s->sweep_last_usec;
 }
 
 json_t *sampler_status_json(const Sampler *s) {
         json_t *layout = json_object();
 
+        assert(s);
         for (CgController c = 0; c < _CG_CONTROLLER_MAX; c++) {
                 static const char *const names[_CG_CONTROLLER_MAX] = {
                         [CG_CPU] = "cpu", [CG_CPUACCT] = "cpuacct", [CG_MEMORY] = "memory", [CG_IO] = "io",
