@@ -213,6 +213,9 @@ static int set_prop(Parser *p, TreeNode *n, const PropInfo *info, PropFromJson c
         r = conv(v, &value, &cpus, &n_cpus, &reason);
         if (r == -ENOMEM)
                 return r;
+        if (r == -E2BIG)
+                return fail(p, -EINVAL, "too long: must be %s, got a string of %zu bytes", reason,
+                            json_string_length(v));
         if (r == -ERANGE) {
                 _cleanup_(freep) char *shown = to_ascii_json(v);
 
