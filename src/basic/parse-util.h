@@ -10,6 +10,8 @@
 
 /* Largest CPU number accepted in a CPU list (systemd accepts up to 8191). */
 #define CPU_SET_MAX_CPUS 8192
+/* Most comma-separated entries in a CPU list: enough to name every CPU on its own. */
+#define CPU_SET_MAX_ENTRIES CPU_SET_MAX_CPUS
 
 /* Decimal only, no sign, no spaces, no leading '+'; -ERANGE on overflow, -EINVAL on garbage. */
 int safe_atou64(const char *s, uint64_t *ret);
@@ -24,7 +26,9 @@ int parse_percent(const char *s, uint64_t *ret_percent);
 int parse_sec(const char *s, usec_t *ret_usec);
 
 /* "0-3,5" → bitmask of n_bytes = (highest cpu / 8) + 1, CPU 0 is bit 0 of byte 0 (systemd's AllowedCPUs
- * layout). The caller frees *ret_bits. An empty string is -EINVAL. */
+ * layout). The caller frees *ret_bits. An empty string is -EINVAL, a CPU past the limit -ERANGE, more than
+ * CPU_SET_MAX_ENTRIES entries -E2BIG (before any is parsed). Linear in the string's length: a range costs
+ * at most one memset of the bitmask, whatever it covers. */
 int parse_cpu_set(const char *s, uint8_t **ret_bits, size_t *ret_n_bytes);
 
 /* Formats a CPU bitmask back to a list ("0-3,5"); the caller frees the result. */

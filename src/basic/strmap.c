@@ -1,19 +1,107 @@
 /* SPDX-License-Identifier: MIT */
 #include <assert.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/random.h>
+#include <sys/types.h>
 
 #include "macro.h"
 #include "strmap.h"
 
-static uint64_t hash(const char *s) {
-        uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+/* SipHash (Aumasson and Bernstein, "SipHash: a fast short-input PRF", 2012) with 2 compression and 4
+ * finalization rounds, written from the paper's description. */
+#define ROTL64(x, b) (uint64_t) (((x) << (b)) | ((x) >> (64 - (b))))
 
-        for (; *s; s++)
-                h = (h ^ (uint8_t) *s) * 1099511628211ULL;
-        return h;
+static void sip_round(uint64_t v[4]) {
+        v[0] += v[1];
+        v[1] = ROTL64(v[1], 13);
+        v[1] ^= v[0];
+        v[0] = ROTL64(v[0], 32);
+        v[2] += v[3];
+        v[3] = ROTL64(v[3], 16);
+        v[3] ^= v[2];
+        v[0] += v[3];
+        v[3] = ROTL64(v[3], 21);
+        v[3] ^= v[0];
+        v[2] += v[1];
+        v[1] = ROTL64(v[1], 17);
+        v[1] ^= v[2];
+        v[2] = ROTL64(v[2], 32);
+}
+
+static uint64_t load_le64(const uint8_t *p, size_t n) {
+        uint64_t x = 0;
+
+        for (size_t i = 0; i < n; i++)
+                x |= (uint64_t) p[i] << (8 * i);
+        return x;
+}
+
+static void sip_compress(uint64_t v[4], uint64_t m) {
+        v[3] ^= m;
+        sip_round(v);
+        sip_round(v);
+        v[0] ^= m;
+}
+
+uint64_t strmap_siphash24(const void *data, size_t len, const uint8_t key[static 16]) {
+        const uint8_t *p = data;
+        uint64_t k0 = load_le64(key, 8), k1 = load_le64(key + 8, 8);
+        uint64_t v[4] = {
+                k0 ^ 0x736f6d6570736575ULL,
+                k1 ^ 0x646f72616e646f6dULL,
+                k0 ^ 0x6c7967656e657261ULL,
+                k1 ^ 0x7465646279746573ULL,
+        };
+        size_t left = len;
+
+        assert(data || len == 0);
+
+        for (; left >= 8; p += 8, left -= 8)
+                sip_compress(v, load_le64(p, 8));
+        /* the last word: the remaining bytes, and the length modulo 256 in the top byte */
+        sip_compress(v, load_le64(p, left) | ((uint64_t) (len & 0xff) << 56));
+        v[2] ^= 0xff;
+        for (int i = 0; i < 4; i++)
+                sip_round(v);
+        return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+/* One key per process, from the kernel's random pool at the first hash: the slot a name lands in cannot be
+ * known outside, so no input can make names collide on purpose. */
+static uint8_t hash_key[16];
+static bool hash_key_set;
+static uint64_t probes;
+
+static void hash_key_init(void) {
+        const uint8_t *aux;
+        ssize_t n;
+
+        /* GRND_INSECURE does not wait for the pool at early boot; kernels before 5.6 refuse it, so then
+         * GRND_NONBLOCK; failing both, the 16 random bytes the kernel hands every process at exec. */
+        n = getrandom(hash_key, sizeof(hash_key), GRND_INSECURE);
+        if (n != (ssize_t) sizeof(hash_key))
+                n = getrandom(hash_key, sizeof(hash_key), GRND_NONBLOCK);
+        if (n != (ssize_t) sizeof(hash_key)) {
+                aux = (const uint8_t *) getauxval(AT_RANDOM);
+                for (size_t i = 0; aux && i < sizeof(hash_key); i++)
+                        hash_key[i] ^= aux[i];
+        }
+        hash_key_set = true;
+}
+
+static uint64_t hash(const char *s) {
+        if (!hash_key_set)
+                hash_key_init();
+        return strmap_siphash24(s, strlen(s), hash_key);
+}
+
+uint64_t strmap_probes(void) {
+        return probes;
 }
 
 static void free_table(StrMap *m) {
@@ -34,8 +122,11 @@ void strmap_done(StrMap *m) {
 static size_t slot_of(const StrMap *m, const char *key) {
         size_t i = hash(key) & (m->cap - 1);
 
-        while (m->keys[i] && !streq(m->keys[i], key))
+        probes++;
+        while (m->keys[i] && !streq(m->keys[i], key)) {
                 i = (i + 1) & (m->cap - 1);
+                probes++;
+        }
         return i;
 }
 

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* A string-keyed hash map (open addressing). A map either borrows its keys (they must outlive their
- * entries) or owns them: then strmap_put() stores a copy and the map frees it on remove and done. */
+/* A string-keyed hash map (open addressing, keyed SipHash-2-4 with a random key per process, so names
+ * cannot be chosen to collide). A map either borrows its keys (they must outlive their entries) or owns
+ * them: then strmap_put() stores a copy and the map frees it on remove and done. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct StrMap {
         const char **keys;
@@ -26,3 +28,9 @@ void *strmap_get(const StrMap *m, const char *key);
 const char *strmap_get_key(const StrMap *m, const char *key);
 /* Returns the removed value, or NULL when absent. `key` may be the stored key itself. */
 void *strmap_remove(StrMap *m, const char *key);
+
+/* SipHash-2-4 of `len` bytes under a 16-byte key (the map's hash function; exposed for its test vectors). */
+uint64_t strmap_siphash24(const void *data, size_t len, const uint8_t key[static 16]);
+/* Slots visited by lookups in every map of the process since it started: a work counter for tests and
+ * benchmarks (each put, get and remove visits at least one). */
+uint64_t strmap_probes(void);

@@ -19,6 +19,8 @@
 #define QUOTA_PERCENT_MAX (100 * CPU_SET_MAX_CPUS)
 #define USEC_PER_PERCENT 10000 /* CPUQuotaPerSecUSec: 100% is one second per second */
 
+_Static_assert(CPU_SET_MAX_CPUS == 8192 && CPU_SET_MAX_ENTRIES == 8192, "the reasons below name the limits");
+
 const char *const prop_controllers[] = { "cpu", "blkio", "memory", "pids", "cpuset", NULL };
 
 uint64_t prop_share_to_cpu_weight(uint64_t share) {
@@ -138,6 +140,10 @@ static int cpus_from_json(const json_t *v, uint64_t *ret, uint8_t **ret_cpus, si
         if (!json_is_string(v))
                 return -EINVAL;
         r = parse_cpu_set(json_string_value(v), ret_cpus, ret_n_cpus);
+        if (r == -E2BIG) {
+                *reason = "a CPU list of at most 8192 comma-separated entries (one per CPU is enough)";
+                return r;
+        }
         if (r == -ENOMEM)
                 return r;
         if (r < 0)

@@ -25,8 +25,8 @@ typedef enum PropKind {
         PROP_KIND_CPUS, /* D-Bus "ay" bitmask */
 } PropKind;
 
-/* Converts a JSON value to the systemd value. On failure returns -EINVAL/-ERANGE and sets *ret_reason to a
- * static description of what is expected. */
+/* Converts a JSON value to the systemd value. On failure returns -EINVAL/-ERANGE (-E2BIG: a list with too many
+ * entries) and sets *ret_reason to a static description of what is expected. */
 typedef int (*PropFromJson)(const json_t *v, uint64_t *ret, uint8_t **ret_cpus, size_t *ret_n_cpus,
                             const char **ret_reason);
 

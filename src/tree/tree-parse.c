@@ -13,15 +13,28 @@
 #include "tree-parse.h"
 #include "unit-name.h"
 
+/* One step of a JSON path: an object key, or (key NULL) an array index. */
+typedef struct PathStep {
+        const char *key;
+        size_t index;
+} PathStep;
+
+#define PATH_STEPS_MAX 64
+
 /* Parser state: the tree being built and the JSON path of the value being looked at, for messages. */
 typedef struct Parser {
         Tree *tree;
         TreeError *err;
         const char *root; /* [Slices] Root=, normalized, or NULL: unit names and cgroup paths depend on it */
         StrMap by_name; /* cgrouparch: group name → node, to reject one name at two paths */
-        char jpath[4096]; /* room for 16 levels of quoted 64-byte names and the key */
-        size_t jpath_len;
+        /* The JSON path as steps pointing into the document, rendered only for a message: most trees have
+         * no error, and rendering every step took ~8 % of a big tree's parse. 16 levels of two steps and
+         * the key fit. */
+        PathStep steps[PATH_STEPS_MAX];
+        size_t n_steps;
 } Parser;
+
+static void path_render(const Parser *p, char *buf, size_t size);
 
 _printf_(3, 4) static int fail(Parser *p, int error, const char *format, ...) {
         char msg[1024];
@@ -30,8 +43,12 @@ _printf_(3, 4) static int fail(Parser *p, int error, const char *format, ...) {
         va_start(ap, format);
         vsnprintf(msg, sizeof(msg), format, ap);
         va_end(ap);
-        if (p->err)
-                snprintf(p->err->message, sizeof(p->err->message), "%s: %s", p->jpath, msg);
+        if (p->err) {
+                char jpath[4096]; /* room for 16 levels of quoted 64-byte names and the key */
+
+                path_render(p, jpath, sizeof(jpath));
+                snprintf(p->err->message, sizeof(p->err->message), "%s: %s", jpath, msg);
+        }
         return error;
 }
 
@@ -56,35 +73,50 @@ static char *quote_ascii(const char *s) {
         return j ? to_ascii_json(j) : NULL;
 }
 
-/* Appends ".key" or ["key"] to the JSON path; returns the old length to restore with path_pop(). */
-static size_t path_push(Parser *p, const char *key) {
-        size_t old = p->jpath_len;
-        int n;
+/* "$" and ".key", ["key"] or [index] per step, cut at `size`. */
+static void path_render(const Parser *p, char *buf, size_t size) {
+        size_t len;
 
-        if (is_simple_key(key))
-                n = snprintf(p->jpath + old, sizeof(p->jpath) - old, ".%s", key);
-        else {
-                _cleanup_(freep) char *quoted = quote_ascii(key);
+        assert(size > 1);
+        len = (size_t) snprintf(buf, size, "$");
+        for (size_t i = 0; i < MIN(p->n_steps, (size_t) PATH_STEPS_MAX); i++) {
+                const char *key = p->steps[i].key;
+                int n;
 
-                n = snprintf(p->jpath + old, sizeof(p->jpath) - old, "[%s]", quoted ? quoted : "?");
+                if (!key)
+                        n = snprintf(buf + len, size - len, "[%zu]", p->steps[i].index);
+                else if (is_simple_key(key))
+                        n = snprintf(buf + len, size - len, ".%s", key);
+                else {
+                        _cleanup_(freep) char *quoted = quote_ascii(key);
+
+                        n = snprintf(buf + len, size - len, "[%s]", quoted ? quoted : "?");
+                }
+                len = MIN(len + (size_t) MAX(n, 0), size - 1);
         }
-        if (n < 0)
-                n = 0;
-        p->jpath_len = MIN(old + (size_t) n, sizeof(p->jpath) - 1);
+}
+
+/* Appends a step to the JSON path; returns the old length to restore with path_pop(). `key` must live as
+ * long as the step. */
+static size_t path_push_step(Parser *p, const char *key, size_t index) {
+        size_t old = p->n_steps;
+
+        if (old < PATH_STEPS_MAX)
+                p->steps[old] = (PathStep) { .key = key, .index = index };
+        p->n_steps++;
         return old;
+}
+
+static size_t path_push(Parser *p, const char *key) {
+        return path_push_step(p, key, 0);
 }
 
 static size_t path_push_index(Parser *p, size_t i) {
-        size_t old = p->jpath_len;
-        int n = snprintf(p->jpath + old, sizeof(p->jpath) - old, "[%zu]", i);
-
-        p->jpath_len = MIN(old + (size_t) MAX(n, 0), sizeof(p->jpath) - 1);
-        return old;
+        return path_push_step(p, /* key= */ NULL, i);
 }
 
 static void path_pop(Parser *p, size_t old) {
-        p->jpath_len = old;
-        p->jpath[old] = 0;
+        p->n_steps = old;
 }
 
 static const char *json_type_name(const json_t *v) {
@@ -213,6 +245,9 @@ static int set_prop(Parser *p, TreeNode *n, const PropInfo *info, PropFromJson c
         r = conv(v, &value, &cpus, &n_cpus, &reason);
         if (r == -ENOMEM)
                 return r;
+        if (r == -E2BIG)
+                return fail(p, -EINVAL, "too long: must be %s, got a string of %zu bytes", reason,
+                            json_string_length(v));
         if (r == -ERANGE) {
                 _cleanup_(freep) char *shown = to_ascii_json(v);
 
@@ -433,7 +468,7 @@ int tree_parse_json(const char *data, size_t size, Tree **ret, TreeError *err) {
 int tree_parse_json_for_root(const char *data, size_t size, const char *slice_root, Tree **ret, TreeError *err) {
         _cleanup_(json_decrefp) json_t *root = NULL;
         _cleanup_(tree_unrefp) Tree *tree = NULL;
-        Parser p = { .err = err, .root = isempty(slice_root) ? NULL : slice_root, .jpath = "$", .jpath_len = 1 };
+        Parser p = { .err = err, .root = isempty(slice_root) ? NULL : slice_root };
         json_error_t jerr;
         const char *key;
         json_t *v;

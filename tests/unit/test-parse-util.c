@@ -226,6 +226,57 @@ TEST(test_parse_cpu_set_normalizes) {
         ASSERT_STREQ(s, "0-3,6");
 }
 
+/* Ranges set by whole bytes agree with a CPU-by-CPU model at every alignment: ranges within a byte, across
+ * one boundary, and covering whole bytes with ragged ends, in random order and overlapping. */
+TEST(test_parse_cpu_set_ranges_match_model) {
+        uint64_t state = 0x2545f4914f6cdd1dULL;
+
+        for (int round = 0; round < 2000; round++) {
+                _cleanup_(freep) uint8_t *bits = NULL;
+                uint8_t model[CPU_SET_MAX_CPUS / 8] = { 0 };
+                char list[512];
+                size_t len = 0, n = 0, model_n = 0;
+                int entries = 1 + round % 8;
+
+                for (int e = 0; e < entries; e++) {
+                        size_t lo, hi;
+
+                        state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+                        lo = state % (round % 2 ? 64 : CPU_SET_MAX_CPUS);
+                        hi = lo + (state >> 20) % (round % 3 ? 20 : 300);
+                        hi = MIN(hi, (size_t) CPU_SET_MAX_CPUS - 1);
+                        len += (size_t) snprintf(list + len, sizeof(list) - len, "%s%zu-%zu", e ? "," : "", lo, hi);
+                        for (size_t c = lo; c <= hi; c++)
+                                model[c / 8] |= (uint8_t) (1u << (c % 8));
+                        model_n = MAX(model_n, hi / 8 + 1);
+                }
+                ASSERT_EQ_INT(parse_cpu_set(list, &bits, &n), 0);
+                ASSERT_EQ_INT(n, model_n);
+                ASSERT_TRUE(memcmp(bits, model, n) == 0);
+        }
+}
+
+/* At most CPU_SET_MAX_ENTRIES entries: one per CPU passes, one more is -E2BIG, refused before parsing. */
+TEST(test_parse_cpu_set_entry_limit) {
+        size_t cap = CPU_SET_MAX_ENTRIES * 6 + 16, len = 0;
+        _cleanup_(freep) char *list = malloc(cap);
+        _cleanup_(freep) uint8_t *bits = NULL;
+        uint8_t *none = NULL;
+        size_t n = 0;
+
+        ASSERT_TRUE(list != NULL);
+        for (size_t c = 0; c < CPU_SET_MAX_ENTRIES; c++)
+                len += (size_t) snprintf(list + len, cap - len, "%s%zu", c ? "," : "", c);
+        ASSERT_EQ_INT(parse_cpu_set(list, &bits, &n), 0);
+        ASSERT_EQ_INT(n, CPU_SET_MAX_CPUS / 8);
+        for (size_t i = 0; i < n; i++)
+                ASSERT_EQ_INT(bits[i], 0xff);
+        snprintf(list + len, cap - len, ",0");
+        ASSERT_EQ_INT(parse_cpu_set(list, &none, &n), -E2BIG);
+        ASSERT_TRUE(none == NULL);
+        ASSERT_EQ_INT(parse_cpu_set("x,,,,", &none, &n), -EINVAL); /* few entries: the syntax decides */
+}
+
 TEST(test_parse_cpu_set_invalid) {
         uint8_t *bits = NULL;
         size_t n = 77;
@@ -303,6 +354,8 @@ int main(void) {
         RUN(test_parse_cpu_set_round_trip);
         RUN(test_parse_cpu_set_normalizes);
         RUN(test_parse_cpu_set_invalid);
+        RUN(test_parse_cpu_set_ranges_match_model);
+        RUN(test_parse_cpu_set_entry_limit);
         RUN(test_parse_cpu_set_out_of_range);
         RUN(test_cpu_set_to_string_empty);
         RUN(test_parse_boolean);

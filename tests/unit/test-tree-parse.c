@@ -5,9 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fileio.h"
+#include "fnv-collide.h"
 #include "macro.h"
+#include "parse-util.h"
 #include "strv.h"
 #include "tests.h"
 #include "tree-fixtures.h"
@@ -1009,6 +1012,115 @@ TEST(test_scope_cgroup_path_boundary) {
                        "the cgroup path of this group's scope would be 3841 bytes, longer than the limit of 3840");
 }
 
+/* ---- hostile input within the limits: bounded work (issue 12) ---- */
+
+/* Generous for a test (these take ~0.05 s on a release build, ~0.3 s on ASan), yet below what the old code
+ * took: 2.1 s (release) for the CPU list of a 4 MiB tree, as long for the lists at the limit.
+ * CPU time of this process, so other builds on the machine do not count. */
+#define HOSTILE_CPU_SEC_MAX 1.5
+
+static double cpu_seconds(void) {
+        struct timespec ts;
+
+        ASSERT_EQ_INT(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts), 0);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* "0-8191,0-8191,...": `entries` copies, each the widest range. */
+static void buf_cpu_list(Buf *b, size_t entries) {
+        for (size_t i = 0; i < entries; i++)
+                buf_printf(b, "%s0-8191", i > 0 ? "," : "");
+}
+
+static char *native_cpu_tree(size_t groups, size_t entries) {
+        Buf b = { 0 };
+
+        buf_printf(&b, "{\"slices\": {");
+        for (size_t g = 0; g < groups; g++) {
+                buf_printf(&b, "%s\"g%zu\": {\"allowed_cpus\": \"", g > 0 ? ", " : "", g);
+                buf_cpu_list(&b, entries);
+                buf_printf(&b, "\"}");
+        }
+        buf_printf(&b, "}}");
+        return b.data;
+}
+
+TEST(test_cpu_list_entry_limit) {
+        _cleanup_(freep) char *at = native_cpu_tree(1, CPU_SET_MAX_ENTRIES);
+        _cleanup_(freep) char *past = native_cpu_tree(1, CPU_SET_MAX_ENTRIES + 1);
+        _cleanup_(tree_unrefp) Tree *t = parse_ok(at);
+        const TreeNode *g = find_ok(t, "g0");
+        Buf b = { 0 };
+
+        ASSERT_EQ_INT(CPU_SET_MAX_ENTRIES, 8192);
+        ASSERT_EQ_INT(g->settings.n_cpus, CPU_SET_MAX_CPUS / 8);
+        for (size_t i = 0; i < g->settings.n_cpus; i++)
+                ASSERT_EQ_INT(g->settings.cpus[i], 0xff);
+        assert_rejects(past, -EINVAL, "$.slices.g0.allowed_cpus: too long:",
+                       "at most 8192 comma-separated entries", "got a string of 57350 bytes");
+
+        buf_printf(&b, "{\"cpuset\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"cpus\": \"");
+        buf_cpu_list(&b, CPU_SET_MAX_ENTRIES + 1);
+        buf_printf(&b, "\"}}}}}");
+        assert_rejects(b.data, -EINVAL, "$.cpuset.sub_cgroup.a.conf.cpus: too long:", "at most 8192");
+        free(b.data);
+}
+
+/* The tree of the issue: one list of 590 000 "0-8191" in a valid 4 MiB tree blocked the loop for 2.1 s. */
+TEST(test_cpu_list_of_4mib_refused_quickly) {
+        _cleanup_(freep) char *json = native_cpu_tree(1, 590000);
+        double start;
+
+        ASSERT_TRUE(strlen(json) <= TREE_JSON_MAX);
+        start = cpu_seconds();
+        assert_rejects(json, -EINVAL, "$.slices.g0.allowed_cpus: too long:");
+        ASSERT_TRUE(cpu_seconds() - start < HOSTILE_CPU_SEC_MAX);
+}
+
+/* The most CPU-list work a valid tree holds: as many lists at the entry limit as fit in 4 MiB, every entry
+ * the widest range (the old per-CPU loop took ~4.8e9 steps for it). */
+TEST(test_cpu_lists_at_the_limit_parse_quickly) {
+        _cleanup_(freep) char *json = native_cpu_tree(72, CPU_SET_MAX_ENTRIES);
+        _cleanup_(tree_unrefp) Tree *t = NULL;
+        double start;
+
+        ASSERT_TRUE(strlen(json) <= TREE_JSON_MAX);
+        start = cpu_seconds();
+        t = parse_ok(json);
+        ASSERT_TRUE(cpu_seconds() - start < HOSTILE_CPU_SEC_MAX);
+        ASSERT_EQ_INT(t->n_nodes, 72);
+        ASSERT_EQ_INT(find_ok(t, "g71")->settings.n_cpus, CPU_SET_MAX_CPUS / 8);
+}
+
+/* 10 000 groups (the limit) whose names share one home slot under the string map's old unseeded FNV-1a:
+ * parsing took 45 times as long. Counted in map probes, which a slow machine or a sanitizer does not
+ * change: the old hash needed ~n^2/2 = 5e7 per map. */
+static void assert_colliding_names_cheap(bool native) {
+        _cleanup_(freep) char (*names)[FNV_COLLIDE_NAME_MAX] = fnv_colliding_names(TREE_GROUPS_MAX);
+        _cleanup_(tree_unrefp) Tree *t = NULL;
+        uint64_t before;
+        Buf b = { 0 };
+
+        ASSERT_TRUE(names != NULL);
+        buf_printf(&b, native ? "{\"slices\": {" : "{\"cpu\": {\"sub_cgroup\": {");
+        for (size_t i = 0; i < TREE_GROUPS_MAX; i++) {
+                ASSERT_EQ_U64(fnv1a_old(names[i]) & FNV_COLLIDE_MASK, FNV_COLLIDE_TARGET);
+                buf_printf(&b, "%s\"%s\": {}", i > 0 ? ", " : "", names[i]);
+        }
+        buf_printf(&b, native ? "}}" : "}}}");
+        before = strmap_probes();
+        t = parse_ok(b.data);
+        ASSERT_TRUE(strmap_probes() - before < 40 * (uint64_t) TREE_GROUPS_MAX); /* ~7 native, ~13 cgrouparch */
+        ASSERT_EQ_INT(t->n_nodes, TREE_GROUPS_MAX);
+        ASSERT_TRUE(find_ok(t, names[TREE_GROUPS_MAX - 1]) != NULL);
+        free(b.data);
+}
+
+TEST(test_fnv1a_colliding_names_parse_cheaply) {
+        assert_colliding_names_cheap(/* native= */ true);
+        assert_colliding_names_cheap(/* native= */ false);
+}
+
 int main(void) {
         RUN(test_cgrouparch_readme_example);
         RUN(test_cgrouparch_share_clamped);
@@ -1066,5 +1178,9 @@ int main(void) {
         RUN(test_depth_limit_native);
         RUN(test_group_count_limit);
         RUN(test_group_count_limit_counts_nested);
+        RUN(test_cpu_list_entry_limit);
+        RUN(test_cpu_list_of_4mib_refused_quickly);
+        RUN(test_cpu_lists_at_the_limit_parse_quickly);
+        RUN(test_fnv1a_colliding_names_parse_cheaply);
         return 0;
 }
