@@ -28,9 +28,9 @@ struct WebConn {
         WebConn *prev, *next;
         int fd;
         char address[INET6_ADDRSTRLEN]; /* "" when not counted */
-        usec_t deadline_usec;           /* a whole request by then; 0 once it is a websocket */
+        usec_t deadline_usec;           /* a whole request head by then; 0 while one is answered */
         unsigned requests;
-        bool timed_out;
+        bool upgraded, timed_out;
 };
 
 struct WebClient {
@@ -247,7 +247,7 @@ static int on_check_timer(sd_event_source *es, uint64_t usec, void *userdata) {
         bool cut = false;
 
         for (WebConn *wc = s->conns; wc; wc = wc->next)
-                if (wc->deadline_usec > 0 && !wc->timed_out && usec >= wc->deadline_usec) {
+                if (!wc->upgraded && wc->deadline_usec > 0 && !wc->timed_out && usec >= wc->deadline_usec) {
                         log_debug("Closing a connection from %s that sent no whole request in %g s.",
                                   wc->address, (double) s->handshake_usec / USEC_PER_SEC);
                         (void) shutdown(wc->fd, SHUT_RDWR);
@@ -290,8 +290,10 @@ static void on_upgrade(void *cls, struct MHD_Connection *connection, void *con_c
         WebClient *c = calloc(1, sizeof(WebClient));
         int flags;
 
-        if (wc)
-                wc->deadline_usec = 0; /* the websocket rules take over */
+        if (wc) {
+                wc->upgraded = true; /* the websocket rules take over */
+                wc->deadline_usec = 0;
+        }
         if (!c) {
                 MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
                 mhd_run_soon(s);
@@ -417,10 +419,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!*con_cls) {
                 *con_cls = &head_seen;
                 wc = connection_of(conn);
-                if (wc && wc->deadline_usec > 0) {
-                        /* The next request on this connection has a deadline of its own. */
+                if (wc) {
+                        /* Its head is in: no deadline while it is answered (MHD's own timeout, 30 s without
+                         * progress, is there for a reader that stops). */
                         wc->requests++;
-                        wc->deadline_usec = now_usec(CLOCK_MONOTONIC) + s->handshake_usec;
+                        wc->deadline_usec = 0;
                 }
                 if (request_has_body(conn)) {
                         s->n.refused_requests++;
@@ -467,6 +470,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return ret;
 }
 
+/* A request answered (or given up): the next on this connection has a deadline of its own. */
+static void on_request_completed(void *cls, struct MHD_Connection *connection, void **con_cls _unused_,
+                                 enum MHD_RequestTerminationCode code _unused_) {
+        WebServer *s = cls;
+        WebConn *wc = connection_of(connection);
+
+        if (wc && !wc->upgraded)
+                wc->deadline_usec = now_usec(CLOCK_MONOTONIC) + s->handshake_usec;
+}
+
 /* The peer's address as the per-address limit counts it. */
 static void address_format(const struct sockaddr *sa, char ret[static INET6_ADDRSTRLEN]) {
         const void *a = sa->sa_family == AF_INET6 ? (const void *) &((const struct sockaddr_in6 *) sa)->sin6_addr
@@ -489,40 +502,34 @@ static enum MHD_Result on_mhd_accept(void *cls, const struct sockaddr *addr, soc
         return MHD_NO;
 }
 
-static void on_mhd_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
-                              enum MHD_ConnectionNotificationCode code) {
-        WebServer *s = cls;
-        WebConn *wc = *socket_context;
+/* Our record of a connection MHD has taken; NULL when it could not be made (the connection is then shut
+ * down: without its deadline it could be held forever). */
+static WebConn *conn_new(WebServer *s, struct MHD_Connection *connection) {
+        const union MHD_ConnectionInfo *fd = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *peer = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        WebConn *wc = fd ? calloc(1, sizeof(WebConn)) : NULL;
 
-        if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-                const union MHD_ConnectionInfo *fd = MHD_get_connection_info(connection,
-                                                                             MHD_CONNECTION_INFO_CONNECTION_FD);
-                const union MHD_ConnectionInfo *peer = MHD_get_connection_info(connection,
-                                                                               MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-
-                wc = calloc(1, sizeof(WebConn));
-                if (!wc || !fd) {
-                        /* Without its deadline it could be held forever: not taken. */
-                        free(wc);
-                        if (fd)
-                                (void) shutdown(fd->connect_fd, SHUT_RDWR);
-                        return;
-                }
-                wc->fd = fd->connect_fd;
-                wc->deadline_usec = now_usec(CLOCK_MONOTONIC) + s->handshake_usec;
-                if (peer) {
-                        address_format(peer->client_addr, wc->address);
-                        if (conn_limit_add(&s->limit, wc->address) < 0)
-                                wc->address[0] = 0;
-                }
-                wc->next = s->conns;
-                if (wc->next)
-                        wc->next->prev = wc;
-                s->conns = wc;
-                s->n_conns++;
-                *socket_context = wc;
-                return;
+        if (!wc) {
+                if (fd)
+                        (void) shutdown(fd->connect_fd, SHUT_RDWR);
+                return NULL;
         }
+        wc->fd = fd->connect_fd;
+        wc->deadline_usec = now_usec(CLOCK_MONOTONIC) + s->handshake_usec;
+        if (peer) {
+                address_format(peer->client_addr, wc->address);
+                if (conn_limit_add(&s->limit, wc->address) < 0)
+                        wc->address[0] = 0;
+        }
+        wc->next = s->conns;
+        if (wc->next)
+                wc->next->prev = wc;
+        s->conns = wc;
+        s->n_conns++;
+        return wc;
+}
+
+static void conn_free(WebServer *s, WebConn *wc) {
         if (!wc)
                 return;
         if (wc->prev)
@@ -535,8 +542,19 @@ static void on_mhd_connection(void *cls, struct MHD_Connection *connection, void
                 conn_limit_remove(&s->limit, wc->address);
         s->n_conns--;
         free(wc);
+}
+
+static void on_mhd_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+                              enum MHD_ConnectionNotificationCode code) {
+        WebServer *s = cls;
+
+        if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+                *socket_context = conn_new(s, connection);
+                return;
+        }
+        conn_free(s, *socket_context);
         *socket_context = NULL;
-        s->mhd_run_due = true;
+        s->mhd_run_due = true; /* the listen socket may have to go back into MHD's epoll set */
 }
 
 /* Every state MHD can be in gets its next run: its epoll fd readable (on_mhd_io), the time
@@ -607,7 +625,8 @@ int web_server_new(sd_event *event, const WebServerConfig *config, const WebHand
                                   0, on_mhd_accept, s, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &addr,
                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned) (WEB_CLIENTS_MAX + WEB_HTTP_RESERVE),
                                   MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-                                  MHD_OPTION_NOTIFY_CONNECTION, on_mhd_connection, s, MHD_OPTION_END);
+                                  MHD_OPTION_NOTIFY_CONNECTION, on_mhd_connection, s,
+                                  MHD_OPTION_NOTIFY_COMPLETED, on_request_completed, s, MHD_OPTION_END);
         if (!s->mhd)
                 return errno > 0 ? -errno : -EADDRINUSE;
         info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
@@ -638,12 +657,8 @@ WebServer *web_server_free(WebServer *s) {
         sd_event_source_disable_unref(s->check_timer);
         if (s->mhd)
                 MHD_stop_daemon(s->mhd); /* its connections' close notices free our records of them */
-        while (s->conns) {
-                WebConn *next = s->conns->next;
-
-                free(s->conns);
-                s->conns = next;
-        }
+        while (s->conns)
+                conn_free(s, s->conns);
         conn_limit_done(&s->limit);
         sd_event_unref(s->event);
         free(s);
