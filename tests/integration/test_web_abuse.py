@@ -59,9 +59,13 @@ def get(port, path, timeout=1.0):
         return read_all(s, timeout)
 
 
-def websocket(port, timeout=10):
-    """A raw websocket: the handshake done, the socket returned (with what came after the head)."""
-    s = socket.create_connection(('127.0.0.1', port), timeout=timeout)
+def websocket(port, timeout=10, rcvbuf=None):
+    """A raw websocket: the handshake done, the socket returned."""
+    s = socket.socket()
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(timeout)
+    s.connect(('127.0.0.1', port))
     s.sendall(b'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
               b'Sec-WebSocket-Key: ' + base64.b64encode(os.urandom(16)) + b'\r\nSec-WebSocket-Version: 13\r\n\r\n')
     head = b''
@@ -226,3 +230,27 @@ def test_a_silent_websocket_is_dropped_and_the_per_address_limit_refuses(daemon)
     assert healthz(port) is not None
     for s in held:
         s.close()
+
+
+def test_a_dropped_client_is_disconnected_at_once(daemon):
+    """A client that asks and never reads is dropped after StallTimeoutSec, and its connection goes with
+    it (reset: what it would not read is not kept for it), not at some later HTTP activity."""
+    port = start(daemon, StallTimeoutSec=1)
+    stuck = websocket(port, rcvbuf=4096)
+    request = b'{"cmd": "status", "args": {}}'
+    stuck.sendall((bytes([0x81, 0x80 | len(request)]) + b'\0\0\0\0' + request) * 2000)  # masked with zeros
+    status = wait_for(lambda: (lambda w: w if w['dropped'] == 1 else None)(web_status(daemon)), 20,
+                      what='the stalled client dropped')
+    dropped = time.monotonic()
+    assert status['clients'] == 0, status
+    stuck.settimeout(1)
+    try:
+        while stuck.recv(1 << 20):
+            assert time.monotonic() - dropped < 1, 'the dropped client still gets data after 1 s'
+    except ConnectionResetError:
+        pass
+    except socket.timeout:
+        raise AssertionError("the dropped client's connection is still open 1 s after its drop")
+    print(f'dropped client saw its end {(time.monotonic() - dropped) * 1000:.0f} ms after the drop was seen')
+    stuck.close()
+    wait_for(lambda: web_status(daemon)['connections'] == 0, 1, what="the dropped client's connection released")
