@@ -40,6 +40,7 @@ struct WebClient {
         struct MHD_UpgradeResponseHandle *urh;
         sd_event_source *io;
         WsClient ws;
+        usec_t linger_until_usec; /* > 0: our close frame is out, what the peer still sends is dropped */
 };
 
 typedef enum WebDrop {
@@ -105,47 +106,57 @@ static void client_free(WebClient *c) {
 
 static int client_write(WebClient *c);
 
-/* A client dropped by a rule: logged, counted, told (a close frame when one can go whole, then the end of
- * the stream) and closed at once, its memory freed. One that cannot take its output gets no close frame:
- * its socket is reset, so the kernel does not keep trying to deliver what it would not read. */
+static void client_run(WebClient *c, int r);
+
+/* A client dropped by a rule: logged, counted, and told — a close frame when one can go whole, the
+ * connection then ends as any closed one (client_linger()). One that does not take its output gets no
+ * close frame: its connection is reset at once, so the kernel does not keep what it would not read. */
 static void client_drop(WebClient *c, WebDrop why) {
         WebServer *s = c->server;
-        uint16_t code = WS_CLOSE_GOING_AWAY;
-        const char *reason = "idle";
+        struct linger reset = { .l_onoff = 1, .l_linger = 0 };
 
         switch (why) {
         case WEB_DROP_BEHIND:
                 log_warning("Dropping a websocket client that is more than %u bytes behind.", WEB_SEND_QUEUE_MAX);
                 s->n.dropped++;
-                reason = "too far behind";
                 break;
         case WEB_DROP_STALLED:
                 log_warning("Dropping a websocket client that took none of its output for %g s.",
                             (double) s->stall_usec / USEC_PER_SEC);
                 s->n.dropped++;
-                reason = "stalled";
                 break;
         case WEB_DROP_IDLE:
                 log_info("Dropping a websocket client that asked for nothing for %g s.",
                          (double) s->idle_usec / USEC_PER_SEC);
                 s->n.dropped_idle++;
+                if (ws_client_goodbye(&c->ws, WS_CLOSE_GOING_AWAY, "idle") > 0) {
+                        client_run(c, 0);
+                        return;
+                }
                 break;
         }
-        if (ws_client_goodbye(&c->ws, code, reason) > 0) {
-                (void) client_write(c);
-                (void) shutdown(c->fd, SHUT_WR);
-        } else {
-                struct linger reset = { .l_onoff = 1, .l_linger = 0 };
-
-                (void) setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
-                (void) shutdown(c->fd, SHUT_RDWR);
-        }
+        (void) setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+        (void) shutdown(c->fd, SHUT_RDWR);
         client_free(c);
+}
+
+/* Our close frame is out: our side ends, and what the peer still sends is read and dropped until it
+ * closes too, for at most WEB_LINGER_USEC (a socket closed with bytes unread resets the connection, and
+ * the reset can take our close frame with it). The client's memory goes now. */
+static void client_linger(WebClient *c) {
+        if (shutdown(c->fd, SHUT_WR) < 0 || sd_event_source_set_io_events(c->io, EPOLLIN) < 0) {
+                client_free(c);
+                return;
+        }
+        ws_client_done(&c->ws);
+        c->linger_until_usec = now_usec(CLOCK_MONOTONIC) + WEB_LINGER_USEC;
 }
 
 static void client_fail(WebClient *c, int r) {
         if (r == -ENOBUFS)
                 client_drop(c, WEB_DROP_BEHIND);
+        else if (r == -ECONNRESET)
+                client_linger(c);
         else
                 client_free(c);
 }
@@ -218,9 +229,17 @@ static void on_client_stream_error(void *userdata _unused_, int error) {
 static int on_client_io(sd_event_source *es _unused_, int fd, uint32_t revents, void *userdata) {
         WebClient *c = userdata;
         uint8_t buf[16384];
-        size_t room = ws_client_read_max(&c->ws);
+        size_t room;
         int r = 0;
 
+        if (c->linger_until_usec > 0) {
+                ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+                if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+                        client_free(c);
+                return 0;
+        }
+        room = ws_client_read_max(&c->ws);
         if (room == 0 && (revents & (EPOLLHUP | EPOLLERR))) {
                 client_free(c);
                 return 0;
@@ -263,6 +282,11 @@ static int on_check_timer(sd_event_source *es, uint64_t usec, void *userdata) {
                 int kernel_unsent = 0;
 
                 next = c->next;
+                if (c->linger_until_usec > 0) {
+                        if (usec >= c->linger_until_usec)
+                                client_free(c);
+                        continue;
+                }
                 if (ioctl(c->fd, SIOCOUTQ, &kernel_unsent) < 0 || kernel_unsent < 0)
                         kernel_unsent = 0;
                 if (ws_client_stalled(&c->ws, usec, s->stall_usec, (size_t) kernel_unsent))

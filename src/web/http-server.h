@@ -24,6 +24,9 @@
  * Checked every WEB_CHECK_USEC, or a quarter of the shortest of them: a client goes between its timeout and
  * the timeout + one check (+ a quarter check) after it last took something or asked. */
 #define WEB_CHECK_USEC (5 * USEC_PER_SEC)
+/* Once our close frame is out, what the peer still sends is read and dropped for up to this long (or until
+ * it closes), so that our close frame is not lost to a reset; checked as above. */
+#define WEB_LINGER_USEC (2 * USEC_PER_SEC)
 /* At most this many fragments of a streamed answer per loop iteration (ws-client.h), so that the sampler
  * and other clients keep their turns. */
 #define WEB_STREAM_FRAGMENTS_PER_WAKEUP 4
