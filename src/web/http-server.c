@@ -506,8 +506,9 @@ static void on_request_completed(void *cls, struct MHD_Connection *connection, v
 
 /* The peer's address as the per-address limit counts it. */
 static void address_format(const struct sockaddr *sa, char ret[static INET6_ADDRSTRLEN]) {
-        const void *a = sa->sa_family == AF_INET6 ? (const void *) &((const struct sockaddr_in6 *) sa)->sin6_addr
-                                                  : (const void *) &((const struct sockaddr_in *) sa)->sin_addr;
+        const void *a = sa->sa_family == AF_INET6
+                                ? (const void *) &((const struct sockaddr_in6 *) sa)->sin6_addr
+                                : (const void *) &((const struct sockaddr_in *) sa)->sin_addr;
 
         if (!inet_ntop(sa->sa_family, a, ret, INET6_ADDRSTRLEN))
                 strcpy(ret, "?");
@@ -529,9 +530,12 @@ static enum MHD_Result on_mhd_accept(void *cls, const struct sockaddr *addr, soc
 /* Our record of a connection MHD has taken; NULL when it could not be made (the connection is then shut
  * down: without its deadline it could be held forever). */
 static WebConn *conn_new(WebServer *s, struct MHD_Connection *connection) {
-        const union MHD_ConnectionInfo *fd = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
-        const union MHD_ConnectionInfo *peer = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        WebConn *wc = fd ? calloc(1, sizeof(WebConn)) : NULL;
+        const union MHD_ConnectionInfo *fd, *peer;
+        WebConn *wc;
+
+        fd = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        peer = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        wc = fd ? calloc(1, sizeof(WebConn)) : NULL;
 
         if (!wc) {
                 if (fd)
@@ -646,7 +650,8 @@ int web_server_new(sd_event *event, const WebServerConfig *config, const WebHand
         s->check_usec = MIN(WEB_CHECK_USEC, MIN(s->stall_usec, MIN(s->idle_usec, s->handshake_usec)) / 4);
         conn_limit_init(&s->limit, config->per_address_max);
         s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_UPGRADE | (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-                                  0, on_mhd_accept, s, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &addr,
+                                  0, on_mhd_accept, s, on_request, s,
+                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &addr,
                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned) (WEB_CLIENTS_MAX + WEB_HTTP_RESERVE),
                                   MHD_OPTION_CONNECTION_TIMEOUT, 30u,
                                   MHD_OPTION_NOTIFY_CONNECTION, on_mhd_connection, s,

@@ -19,8 +19,9 @@
 /* A client that has output waiting (in our queues, an answer streaming, or in its socket's send buffer)
  * and takes none of it for stall_usec ([Web] StallTimeoutSec=) is dropped: it may never read again, and it
  * holds one of the WEB_CLIENTS_MAX places (ws_client_stalled()); so is one that is not subscribed and sent
- * nothing for idle_usec (IdleTimeoutSec=, ws_client_idle()), and a connection whose request is not whole
- * handshake_usec after it connected or sent its last one (HandshakeTimeoutSec=; bytes do not extend it).
+ * nothing for idle_usec (IdleTimeoutSec=, ws_client_idle()), and a connection whose request head is not in
+ * handshake_usec after it connected or its last answer went out (HandshakeTimeoutSec=; bytes do not extend
+ * it).
  * Checked every WEB_CHECK_USEC, or a quarter of the shortest of them: a client goes between its timeout and
  * the timeout + one check (+ a quarter check) after it last took something or asked. */
 #define WEB_CHECK_USEC (5 * USEC_PER_SEC)
