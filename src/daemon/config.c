@@ -57,6 +57,9 @@ static const ConfigKey keys[] = {
         K("Redis", "ExpireSec", KEY_U64, redis_expire_sec),
         K("Web", "Listen", KEY_STRING, web_listen),
         K("Web", "StallTimeoutSec", KEY_TIMEOUT, web_stall_timeout_usec),
+        K("Web", "IdleTimeoutSec", KEY_TIMEOUT, web_idle_timeout_usec),
+        K("Web", "HandshakeTimeoutSec", KEY_TIMEOUT, web_handshake_timeout_usec),
+        K("Web", "MaxConnectionsPerAddress", KEY_U64, web_max_connections_per_address),
         K("Control", "Socket", KEY_STRING, control_socket),
         K("Control", "RequestTimeoutSec", KEY_TIMEOUT, control_request_timeout_usec),
 };
@@ -80,6 +83,10 @@ void config_init(Config *c) {
                 .sample_interval_usec = USEC_PER_SEC,
                 .redis_expire_sec = 300,
                 .web_stall_timeout_usec = 30 * USEC_PER_SEC,
+                .web_idle_timeout_usec = 120 * USEC_PER_SEC,
+                .web_handshake_timeout_usec = 10 * USEC_PER_SEC,
+                /* One address may take every websocket place, never the HTTP reserve (http-server.h). */
+                .web_max_connections_per_address = 256,
                 .control_request_timeout_usec = 10 * USEC_PER_SEC,
         };
         set_string(&c->redis_prefix, "cgroup_arch");

@@ -274,9 +274,7 @@ static json_t *manager_status_json(Manager *m) {
         if (m->redis)
                 json_object_set_new(o, "redis", redis_sink_status_json(m->redis));
         if (m->web)
-                json_object_set_new(o, "web", json_pack("{s:I, s:I}", "clients",
-                                                        (json_int_t) web_server_clients(m->web), "dropped",
-                                                        (json_int_t) web_server_dropped(m->web)));
+                json_object_set_new(o, "web", web_server_status_json(m->web));
         return o;
 }
 
@@ -645,7 +643,12 @@ static int manager_setup_web(Manager *m) {
 
         if (isempty(c->web_listen))
                 return 0;
-        r = web_server_new(m->event, c->web_listen, c->web_stall_timeout_usec, &wh, &m->web);
+        r = web_server_new(m->event,
+                           &(WebServerConfig) { .listen = c->web_listen, .stall_usec = c->web_stall_timeout_usec,
+                                                .idle_usec = c->web_idle_timeout_usec,
+                                                .handshake_usec = c->web_handshake_timeout_usec,
+                                                .per_address_max = c->web_max_connections_per_address },
+                           &wh, &m->web);
         if (r < 0)
                 return log_error_errno(r, "Cannot listen on %s: %m", c->web_listen);
         return 0;

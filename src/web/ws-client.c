@@ -29,7 +29,7 @@ void ws_client_init(WsClient *c, const WsClientHandlers *handlers, usec_t now) {
         assert(handlers);
         assert(handlers->message);
 
-        *c = (WsClient) { .handlers = *handlers, .progress_usec = now };
+        *c = (WsClient) { .handlers = *handlers, .progress_usec = now, .heard_usec = now };
         ws_decoder_init(&c->decoder, WS_MESSAGE_MAX);
 }
 
@@ -150,8 +150,10 @@ static int client_handle_event(WsClient *c, const WsEvent *e) {
         case WS_EVENT_PONG:
                 return 0;
         case WS_EVENT_MESSAGE:
+                c->n_heard++;
                 return client_answer(c, e);
         case WS_EVENT_PING:
+                c->n_heard++;
                 /* Into the frame queue, even while a message streams: between two of its fragments. */
                 return client_send(c, WS_OP_PONG, e->payload, e->size);
         case WS_EVENT_CLOSE:
@@ -336,4 +338,26 @@ bool ws_client_stalled(WsClient *c, usec_t now, usec_t stall_usec, size_t kernel
                 return false;
         }
         return now > c->progress_usec + stall_usec;
+}
+
+bool ws_client_idle(WsClient *c, usec_t now, usec_t idle_usec) {
+        assert(c);
+
+        if (c->subscribed || c->n_heard != c->heard_seen || ws_client_wants_write(c)) {
+                c->heard_seen = c->n_heard;
+                c->heard_usec = now;
+                return false;
+        }
+        return now > c->heard_usec + idle_usec;
+}
+
+int ws_client_goodbye(WsClient *c, uint16_t code, const char *reason) {
+        int r;
+
+        assert(c);
+
+        if (c->closing || client_unsent(c) > 0) /* a control frame may go between fragments */
+                return 0;
+        r = client_close(c, code, reason);
+        return r < 0 ? r : 1;
 }

@@ -64,6 +64,9 @@ typedef struct WsClient {
         bool closing;          /* a close frame is queued: finish once it is written */
         usec_t progress_usec;  /* last time nothing waited for it, or it took some */
         size_t kernel_unsent;  /* what its socket held at the last stall check */
+        uint64_t n_heard;      /* messages and pings it sent */
+        uint64_t heard_seen;   /* n_heard at the last idle check */
+        usec_t heard_usec;     /* last idle check that found it subscribed, busy or heard from */
 } WsClient;
 
 /* now: CLOCK_MONOTONIC, the same clock every later `now` is on. */
@@ -102,3 +105,13 @@ void ws_client_set_subscribed(WsClient *c, bool subscribed);
  * bytes in its socket's send buffer) and takes none of it for more than stall_usec is to be dropped: it
  * may never read again. kernel_unsent shrinking since the last check is the client taking some. */
 bool ws_client_stalled(WsClient *c, usec_t now, usec_t stall_usec, size_t kernel_unsent);
+
+/* The idle rule: a client that is not subscribed, has nothing waiting for it and sent no message or ping
+ * for more than idle_usec is to be dropped: it holds one of the places and asks for nothing. A message or
+ * ping counts from the first check that sees it. */
+bool ws_client_idle(WsClient *c, usec_t now, usec_t idle_usec);
+
+/* A goodbye before the glue drops the client: queues a close frame with code and reason when it can go
+ * out whole and next (nothing else is queued, no close was sent; a streamed answer is cut short). Returns 1
+ * when queued (write it once, as far as the socket takes it), 0 when not, < 0 on failure. */
+int ws_client_goodbye(WsClient *c, uint16_t code, const char *reason);

@@ -53,6 +53,9 @@ TEST(test_defaults) {
         ASSERT_EQ_U64(c.redis_expire_sec, 300);
         ASSERT_STREQ(c.web_listen, "127.0.0.1:43409");
         ASSERT_EQ_U64(c.web_stall_timeout_usec, 30 * USEC_PER_SEC);
+        ASSERT_EQ_U64(c.web_idle_timeout_usec, 120 * USEC_PER_SEC);
+        ASSERT_EQ_U64(c.web_handshake_timeout_usec, 10 * USEC_PER_SEC);
+        ASSERT_EQ_U64(c.web_max_connections_per_address, 256);
         ASSERT_STREQ(c.control_socket, "/run/slicekeeper/control.sock");
         ASSERT_EQ_U64(c.control_request_timeout_usec, 10 * USEC_PER_SEC);
         config_done(&c);
@@ -170,11 +173,28 @@ TEST(test_duration_over_a_day) {
                           "24h");
 }
 
+TEST(test_max_connections_per_address) {
+        char error[512] = "";
+        Config c;
+
+        config_init(&c);
+        ASSERT_EQ_INT(config_set(&c, "Web", "MaxConnectionsPerAddress", "4", error, sizeof(error)), 0);
+        ASSERT_EQ_U64(c.web_max_connections_per_address, 4);
+        ASSERT_EQ_INT(config_set(&c, "Web", "MaxConnectionsPerAddress", "1000", error, sizeof(error)), 0);
+        ASSERT_EQ_U64(c.web_max_connections_per_address, 1000); /* more than the server holds: no limit */
+        ASSERT_EQ_INT(config_set(&c, "Web", "MaxConnectionsPerAddress", "0", error, sizeof(error)), -EINVAL);
+        ASSERT_CONTAINS(error, "MaxConnectionsPerAddress");
+        ASSERT_EQ_INT(config_set(&c, "Web", "MaxConnectionsPerAddress", "-1", error, sizeof(error)), -EINVAL);
+        ASSERT_EQ_U64(c.web_max_connections_per_address, 1000);
+        config_done(&c);
+}
+
 /* Client timeouts: 1 s to 1 h, in any duration syntax; a value out of range changes nothing. */
 TEST(test_client_timeouts) {
         static const struct {
                 const char *section, *key;
-        } keys[] = { { "Web", "StallTimeoutSec" }, { "Control", "RequestTimeoutSec" } };
+        } keys[] = { { "Web", "StallTimeoutSec" }, { "Control", "RequestTimeoutSec" }, { "Web", "IdleTimeoutSec" },
+                     { "Web", "HandshakeTimeoutSec" } };
         static const struct {
                 const char *value;
                 usec_t usec; /* 0: refused */
@@ -193,7 +213,8 @@ TEST(test_client_timeouts) {
                         usec_t *field;
 
                         config_init(&c);
-                        field = i == 0 ? &c.web_stall_timeout_usec : &c.control_request_timeout_usec;
+                        field = (usec_t *[]) { &c.web_stall_timeout_usec, &c.control_request_timeout_usec,
+                                               &c.web_idle_timeout_usec, &c.web_handshake_timeout_usec }[i];
                         *field = 7 * USEC_PER_SEC;
                         error[0] = 0;
                         if (values[j].usec > 0) {
@@ -387,6 +408,7 @@ int main(void) {
         RUN(test_zero_duration);
         RUN(test_duration_over_a_day);
         RUN(test_client_timeouts);
+        RUN(test_max_connections_per_address);
         RUN(test_bad_expire);
         RUN(test_bad_root);
         RUN(test_auth_not_digest);

@@ -690,6 +690,89 @@ TEST(test_stall) {
         teardown(&t);
 }
 
+#define IDLE_USEC (120 * USEC_PER_SEC)
+
+TEST(test_idle) {
+        Test t = { 0 };
+        usec_t now = 1000 * USEC_PER_SEC;
+
+        /* Silent from the start: idle once more than IDLE_USEC passed since it connected. */
+        setup(&t, now);
+        ASSERT_TRUE(!ws_client_idle(&t.c, now + IDLE_USEC, IDLE_USEC));
+        ASSERT_TRUE(ws_client_idle(&t.c, now + IDLE_USEC + 1, IDLE_USEC));
+
+        /* A request counts from the first check that sees it (the glue checks every quarter timeout). */
+        now += IDLE_USEC + 1;
+        feed_text(&t.c, "quiet");
+        ASSERT_TRUE(!ws_client_idle(&t.c, now, IDLE_USEC));
+        ASSERT_TRUE(!ws_client_idle(&t.c, now + IDLE_USEC, IDLE_USEC));
+        ASSERT_TRUE(ws_client_idle(&t.c, now + IDLE_USEC + 1, IDLE_USEC));
+
+        /* So does a ping; its pong waiting makes the client busy, not idle, until it is taken. */
+        now += IDLE_USEC + 1;
+        feed_frame(&t.c, FIN | WS_OP_PING, "p", 1, 0);
+        ASSERT_TRUE(!ws_client_idle(&t.c, now + 10 * IDLE_USEC, IDLE_USEC));
+        now += 10 * IDLE_USEC;
+        take_all(&t.c, &t.o);
+        expect_frame(&t.o, WS_OP_PONG, true, "p");
+        ASSERT_TRUE(!ws_client_idle(&t.c, now, IDLE_USEC));
+        ASSERT_TRUE(ws_client_idle(&t.c, now + IDLE_USEC + 1, IDLE_USEC));
+
+        /* A pong (an answer to nothing we asked) is not a request. */
+        now += IDLE_USEC + 1;
+        feed_frame(&t.c, FIN | WS_OP_PONG, "x", 1, 0);
+        ASSERT_TRUE(ws_client_idle(&t.c, now, IDLE_USEC));
+
+        /* A subscriber is never idle, however quiet; once it unsubscribes the timeout starts again. */
+        feed_text(&t.c, "subscribe");
+        take_all(&t.c, &t.o);
+        expect_frame(&t.o, WS_OP_TEXT, true, "re:subscribe");
+        ASSERT_TRUE(!ws_client_idle(&t.c, now + 100 * IDLE_USEC, IDLE_USEC));
+        now += 100 * IDLE_USEC;
+        ws_client_set_subscribed(&t.c, false);
+        ASSERT_TRUE(!ws_client_idle(&t.c, now + IDLE_USEC, IDLE_USEC));
+        ASSERT_TRUE(ws_client_idle(&t.c, now + IDLE_USEC + 1, IDLE_USEC));
+        expect_nothing_more(&t.o);
+        teardown(&t);
+}
+
+TEST(test_goodbye) {
+        Test t = { 0 };
+
+        /* Nothing queued: the close frame goes, and once it is written the client is done. */
+        setup(&t, 0);
+        ASSERT_EQ_INT(ws_client_goodbye(&t.c, WS_CLOSE_GOING_AWAY, "idle"), 1);
+        take(&t.c, &t.o, SIZE_MAX, 0, -ECONNRESET);
+        expect_close(&t.o, WS_CLOSE_GOING_AWAY, "idle");
+        expect_nothing_more(&t.o);
+        /* Once: a second goodbye, or pushes and answers after it, queue nothing. */
+        ASSERT_EQ_INT(ws_client_goodbye(&t.c, WS_CLOSE_GOING_AWAY, "idle"), 0);
+        teardown(&t);
+
+        /* Output still queued (part of a frame may be out): no close frame could go whole and next. */
+        t = (Test) { 0 };
+        setup(&t, 0);
+        feed_text(&t.c, "a");
+        take(&t.c, &t.o, 2, 0, 0);
+        ASSERT_EQ_INT(ws_client_goodbye(&t.c, WS_CLOSE_GOING_AWAY, "stalled"), 0);
+        teardown(&t);
+
+        /* Between two fragments of a streamed answer it may go, and ends the stream. */
+        t = (Test) { 0 };
+        setup(&t, 0);
+        feed_text(&t.c, "stream");
+        ASSERT_EQ_INT(ws_client_pump(&t.c), 1);
+        take_all(&t.c, &t.o);
+        expect_stream_fragment(&t.o, /* first= */ true, /* fin= */ false, WEB_STREAM_FRAGMENT);
+        ASSERT_EQ_INT(ws_client_goodbye(&t.c, WS_CLOSE_GOING_AWAY, "idle"), 1);
+        ASSERT_EQ_INT(t.f.streams_freed, 1);
+        ASSERT_EQ_INT(ws_client_pump(&t.c), 0);
+        take(&t.c, &t.o, SIZE_MAX, 0, -ECONNRESET);
+        expect_close(&t.o, WS_CLOSE_GOING_AWAY, "idle");
+        expect_nothing_more(&t.o);
+        teardown(&t);
+}
+
 TEST(test_memory_given_back) {
         static uint8_t payload[WEB_QUEUE_KEEP];
         uint8_t header[WS_HEADER_MAX];
@@ -740,6 +823,8 @@ int main(void) {
         RUN(test_stream_slow_client);
         RUN(test_pushes_slow_client);
         RUN(test_stall);
+        RUN(test_idle);
+        RUN(test_goodbye);
         RUN(test_memory_given_back);
         return 0;
 }
