@@ -223,7 +223,7 @@ static void on_client_protocol_error(void *userdata _unused_, const char *reason
 }
 
 static void on_client_stream_error(void *userdata _unused_, int error) {
-        log_warning("Cannot make the rest of an answer: %s", STRERROR(error));
+        log_warning_errno(error, "Cannot make the rest of an answer: %m");
 }
 
 static int on_client_io(sd_event_source *es _unused_, int fd, uint32_t revents, void *userdata) {
