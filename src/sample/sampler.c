@@ -73,6 +73,7 @@ struct Sampler {
         size_t n_open;
         uint64_t budget_refused; /* opens not tried: budget.files used up */
         bool logged_short;       /* a short budget was logged, and not yet its end */
+        bool out_of_fds;         /* an open failed with EMFILE: no more tries until the next rescan */
         /* Which devices the layout counts: the last verdicts, and room to make the next ones. */
         IoCoverage io_coverage, io_next;
         CgDiskStats disks, disks_known; /* the last look is the cache of which devices are partitions */
@@ -139,7 +140,7 @@ static void files_open(Sampler *s, SliceFiles *f) {
         SampleFileSet open = 0;
         bool complete = true;
 
-        if (f->left_out)
+        if (f->left_out || s->out_of_fds)
                 return;
         for (SampleFile i = 0; i < _SAMPLE_FILE_MAX; i++)
                 if (f->fd[i] >= 0)
@@ -176,6 +177,10 @@ static void files_open(Sampler *s, SliceFiles *f) {
                                         log_error("Out of file descriptors opening cgroup files, with %zu of them "
                                                   "open; see `slicekeeper status`.", s->n_open);
                                 s->logged_emfile = true;
+                                /* the other files would fail alike: thousands of calls for nothing */
+                                s->out_of_fds = true;
+                                f->complete = false;
+                                return;
                         }
                         if (fd != -ENOENT || !dir_exists(sample_file_mount(&s->layout, i), f->cgroup))
                                 complete = false;
@@ -304,6 +309,7 @@ static void budget_apply(Sampler *s, bool force) {
 
 static void files_rescan(Sampler *s) {
         budget_apply(s, /* force= */ false);
+        s->out_of_fds = false;
         for (size_t i = 0; s->set && i < s->set->n; i++)
                 if (!s->files[i].complete)
                         files_open(s, &s->files[i]);
@@ -558,6 +564,7 @@ int sampler_set_tree(Sampler *s, const Tree *tree) {
         s->files = files;
         s->set = TAKE_PTR(set);
         budget_apply(s, /* force= */ true);
+        s->out_of_fds = false;
         for (size_t i = 0; i < n; i++)
                 files_open(s, &s->files[i]);
         s->last_rescan_usec = now_usec(CLOCK_MONOTONIC);
