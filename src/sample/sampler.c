@@ -255,7 +255,7 @@ static void budget_log(Sampler *s, const FdBudget *b) {
         }
         for (unsigned l = b->level + 1; l < FD_BUDGET_LEVELS; l++)
                 snprintf(dropped + strlen(dropped), sizeof(dropped) - strlen(dropped), "%s%s",
-                         dropped[0] ? "," : "", fd_budget_level_name(l));
+                         dropped[0] ? ", " : "", fd_budget_level_name(l));
         log_warning("Descriptor limit %" PRIu64 " is short for %zu slices: %" PRIu64 " kept for the daemon, %" PRIu64
                     " for cgroup files; not sampling %s%s%zu slices left out (the deepest). Raise LimitNOFILE= "
                     "to sample all.", b->limit, b->n_slices, b->reserve, b->files, dropped[0] ? dropped : "",
