@@ -75,48 +75,40 @@ TEST(test_cost_per_layout) {
         cgroup_layout_done(&l);
 }
 
-TEST(test_plan) {
-        static const unsigned hybrid[FD_BUDGET_LEVELS] = { 2, 3, 5, 8 };
+/* Plans and checks the level and the slices sampled; returns the plan for more checks. */
+static FdBudget plan(uint64_t limit, uint64_t reserve, size_t n, const unsigned *cost, unsigned level,
+                     size_t n_sampled) {
         FdBudget b;
 
+        fd_budget_plan(limit, reserve, n, cost, &b);
+        ASSERT_EQ_INT(b.level, level);
+        ASSERT_EQ_INT(b.n_sampled, n_sampled);
+        ASSERT_EQ_INT(b.n_slices, n);
+        ASSERT_EQ_U64(b.limit, limit);
+        ASSERT_EQ_U64(b.reserve + b.files, limit);
+        return b;
+}
+
+TEST(test_plan) {
+        static const unsigned hybrid[FD_BUDGET_LEVELS] = { 2, 3, 5, 8 };
+        static const unsigned nothing[FD_BUDGET_LEVELS] = { 0, 0, 0, 0 };
+
         /* plenty: every file of every slice */
-        fd_budget_plan(524288, 400, 10001, hybrid, &b);
-        ASSERT_EQ_INT(b.level, FD_BUDGET_LEVEL_ALL);
-        ASSERT_EQ_INT(b.n_sampled, 10001);
-        ASSERT_EQ_U64(b.files, 524288 - 400);
+        ASSERT_EQ_U64(plan(524288, 400, 10001, hybrid, FD_BUDGET_LEVEL_ALL, 10001).files, 524288 - 400);
         /* exactly fits, one more does not */
-        fd_budget_plan(8000 + 128, 128, 1000, hybrid, &b);
-        ASSERT_EQ_INT(b.level, 3);
-        fd_budget_plan(8000 + 127, 128, 1000, hybrid, &b);
-        ASSERT_EQ_INT(b.level, 2);
-        ASSERT_EQ_INT(b.n_sampled, 1000);
-        /* the host: 10 000 groups, a limit of 20 000 → without pressure and I/O */
-        fd_budget_plan(20000, 128, 10001, hybrid, &b);
-        ASSERT_EQ_INT(b.level, 0);
-        ASSERT_EQ_INT(b.n_sampled, 9936);
-        fd_budget_plan(40000, 128, 10001, hybrid, &b);
-        ASSERT_EQ_INT(b.level, 1);
-        ASSERT_EQ_INT(b.n_sampled, 10001);
+        plan(8000 + 128, 128, 1000, hybrid, 3, 1000);
+        plan(8000 + 127, 128, 1000, hybrid, 2, 1000);
+        /* the host: 10 000 groups, a limit of 20 000 → CPU and memory, not all slices */
+        plan(20000, 128, 10001, hybrid, 0, 9936);
+        plan(40000, 128, 10001, hybrid, 1, 10001);
         /* 1000 groups under LimitNOFILE=2000: CPU and memory of as many as fit */
-        fd_budget_plan(2000, 128, 1001, hybrid, &b);
-        ASSERT_EQ_INT(b.level, 0);
-        ASSERT_EQ_INT(b.n_sampled, 936);
-        ASSERT_EQ_U64(b.reserve, 128);
+        ASSERT_EQ_U64(plan(2000, 128, 1001, hybrid, 0, 936).reserve, 128);
         /* the reserve takes at most half the limit */
-        fd_budget_plan(100, 128, 1001, hybrid, &b);
-        ASSERT_EQ_U64(b.reserve, 50);
-        ASSERT_EQ_U64(b.files, 50);
-        ASSERT_EQ_INT(b.n_sampled, 25);
-        fd_budget_plan(1, 128, 3, hybrid, &b);
-        ASSERT_EQ_U64(b.files, 1);
-        ASSERT_EQ_INT(b.n_sampled, 0);
+        ASSERT_EQ_U64(plan(100, 128, 1001, hybrid, 0, 25).reserve, 50);
+        ASSERT_EQ_U64(plan(1, 128, 3, hybrid, 0, 0).files, 1);
         /* no slices, or a layout with nothing to read */
-        fd_budget_plan(100, 10, 0, hybrid, &b);
-        ASSERT_EQ_INT(b.level, FD_BUDGET_LEVEL_ALL);
-        ASSERT_EQ_INT(b.n_sampled, 0);
-        fd_budget_plan(100, 10, 5000, (const unsigned[FD_BUDGET_LEVELS]) { 0, 0, 0, 0 }, &b);
-        ASSERT_EQ_INT(b.level, FD_BUDGET_LEVEL_ALL);
-        ASSERT_EQ_INT(b.n_sampled, 5000);
+        plan(100, 10, 0, hybrid, FD_BUDGET_LEVEL_ALL, 0);
+        plan(100, 10, 5000, nothing, FD_BUDGET_LEVEL_ALL, 5000);
 }
 
 static size_t count(const bool *keep, size_t n) {
