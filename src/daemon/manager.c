@@ -78,7 +78,7 @@ static uint64_t hash_bytes(const char *data, size_t size) {
 /* STATUS=: the slices and the tree, then each connection that is down, with since-when and why. Called when
  * one of these changes (a pass, a tree read, a connection going down or coming back), not per tick. */
 static void manager_update_status(Manager *m) {
-        char zk[OUTAGE_CAUSE_MAX + 64] = "", redis[OUTAGE_CAUSE_MAX + 64] = "";
+        char zk[OUTAGE_CAUSE_MAX + 64] = "", redis[OUTAGE_CAUSE_MAX + 64] = "", fds[128] = "";
         const char *error = m->tree_error.cause;
         size_t slices = 0, failed = 0;
 
@@ -90,14 +90,22 @@ static void manager_update_status(Manager *m) {
                 outage_status_text(zk_source_outage(m->zk), "ZooKeeper", zk, sizeof(zk));
         if (m->redis)
                 outage_status_text(redis_sink_outage(m->redis), "Redis", redis, sizeof(redis));
+        if (m->sampler) {
+                const FdBudget *b = sampler_fd_budget(m->sampler);
+
+                if (b->level < FD_BUDGET_LEVEL_ALL || b->n_sampled < b->n_slices)
+                        snprintf(fds, sizeof(fds), "; descriptor limit %" PRIu64 ": %s%zu slices not sampled",
+                                 b->limit, b->level < FD_BUDGET_LEVEL_ALL ? "some files not read, " : "",
+                                 b->n_slices - b->n_sampled);
+        }
         if (!m->tree)
                 sd_notifyf(false, "STATUS=%s%s%.200s%s%s%s%s", m->zk ? "Waiting for ZooKeeper" : "Waiting for a valid tree",
                            error ? ": " : "", error ? error : "", zk[0] ? "; " : "", zk,
                            redis[0] ? "; " : "", redis);
         else
-                sd_notifyf(false, "STATUS=%zu slices, tree version %" PRIi64 "%s%s%s%s%s%s", slices, m->version,
+                sd_notifyf(false, "STATUS=%zu slices, tree version %" PRIi64 "%s%s%s%s%s%s%s", slices, m->version,
                            failed ? ", some changes failed" : "", error ? ", last tree update rejected" : "",
-                           zk[0] ? "; " : "", zk, redis[0] ? "; " : "", redis);
+                           zk[0] ? "; " : "", zk, redis[0] ? "; " : "", redis, fds);
 }
 
 static void on_redis_outage(RedisSink *s _unused_, void *userdata) {

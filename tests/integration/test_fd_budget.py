@@ -95,6 +95,8 @@ def test_a_low_descriptor_limit_is_planned_for_and_the_watchdog_holds(daemon, sl
     assert f'of {LIMIT}' in human and 'not reading pids, io, pressure' in human, human[:2000]
     assert f'{budget["slices_left_out"]} slices left out' in human, human[:2000]
 
+    assert f'descriptor limit {LIMIT}: some files not read, {budget["slices_left_out"]} slices not sampled' in \
+        tb.show(daemon.unit, 'StatusText'), tb.show(daemon.unit, 'StatusText')
     # Said once in the journal; nothing ran out.
     journal = daemon.journal(full=True)
     assert journal.count(f'Descriptor limit {LIMIT} is short') == 1, journal[-3000:]
