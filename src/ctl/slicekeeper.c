@@ -192,6 +192,48 @@ static void print_io_devices(const json_t *io) {
         printf("\n");
 }
 
+static void print_json_list(const json_t *a, const char *sep) {
+        const json_t *v;
+        size_t i;
+
+        json_array_foreach(a, i, v)
+                printf("%s%s", i ? sep : "", json_string_value(v) ? json_string_value(v) : "?");
+}
+
+/* "Descriptors: N in use of LIMIT (RESERVE for the daemon, N of BUDGET cgroup files)", and what the budget
+ * leaves unsampled when it is short. */
+static void print_fds(const json_t *fds, const json_t *budget) {
+        const json_t *dropped = json_object_get(budget, "dropped"), *left = json_object_get(budget, "left_out");
+        json_int_t n_left = json_integer_value(json_object_get(fds, "left_out"));
+
+        if (!json_is_object(fds))
+                return;
+        printf("Descriptors: ");
+        if (json_is_integer(json_object_get(fds, "in_use")))
+                printf("%" JSON_INTEGER_FORMAT " in use", json_integer_value(json_object_get(fds, "in_use")));
+        else
+                printf("cannot count");
+        printf(" of %" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT " kept for the daemon, %" JSON_INTEGER_FORMAT
+               " of %" JSON_INTEGER_FORMAT " cgroup files open)\n",
+               json_integer_value(json_object_get(fds, "limit")), json_integer_value(json_object_get(fds, "reserve")),
+               json_integer_value(json_object_get(fds, "sampler_files")),
+               json_integer_value(json_object_get(fds, "sampler_budget")));
+        if (json_array_size(dropped) == 0 && n_left == 0)
+                return;
+        printf("Sampling:   short of descriptors: ");
+        if (json_array_size(dropped) > 0) {
+                printf("not reading ");
+                print_json_list(dropped, ", ");
+                printf("%s", n_left > 0 ? "; " : "");
+        }
+        if (n_left > 0) {
+                printf("%" JSON_INTEGER_FORMAT " slices left out (", n_left);
+                print_json_list(left, ", ");
+                printf("%s)", (json_int_t) json_array_size(left) < n_left ? ", ..." : "");
+        }
+        printf("\n");
+}
+
 /* "LABEL ADDRESS up; DETAIL" or "LABEL ADDRESS down since TIME (SPAN): CAUSE; DETAIL", then the last outage,
  * as history, on a line of its own while up. c holds outage_to_json()'s fields. */
 static void print_connection(const char *label, const char *address, const json_t *c, const char *detail) {
@@ -271,6 +313,7 @@ static int verb_status(void) {
         err = json_object_get(s, "last_error");
         printf("Last error: %s\n", json_is_object(err) ? jstr(err, "message") : "none");
         print_io_devices(json_object_get(json_object_get(s, "sampler"), "io_devices"));
+        print_fds(json_object_get(s, "fds"), json_object_get(json_object_get(s, "sampler"), "budget"));
         slices = json_object_get(s, "slices");
         printf("\n%-40s %-28s %-10s %-5s %s\n", "UNIT", "GROUP", "STATE", "OWNED", "PROPERTIES");
         json_array_foreach(slices, i, slice) {

@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "attacher.h"
@@ -49,6 +52,10 @@ struct Manager {
         json_t *tree_json;    /* the last good tree as JSON, for get_conf */
         ControlServer *control;
         sd_event_source *sigterm, *sigint, *sighup;
+        sd_event_source *watchdog; /* WATCHDOG=1 over notify_fd (manager_setup_watchdog()) */
+        int notify_fd;
+        uint64_t watchdog_usec;
+        uint64_t watchdog_pings_failed;
         Tree *tree;           /* the last good tree, applied */
         int64_t version;      /* ZooKeeper: the node's stat.version; file: bumped on every accepted change */
         uint64_t tree_hash;   /* of the bytes of the last good tree, to ignore rewrites without change */
@@ -71,7 +78,7 @@ static uint64_t hash_bytes(const char *data, size_t size) {
 /* STATUS=: the slices and the tree, then each connection that is down, with since-when and why. Called when
  * one of these changes (a pass, a tree read, a connection going down or coming back), not per tick. */
 static void manager_update_status(Manager *m) {
-        char zk[OUTAGE_CAUSE_MAX + 64] = "", redis[OUTAGE_CAUSE_MAX + 64] = "";
+        char zk[OUTAGE_CAUSE_MAX + 64] = "", redis[OUTAGE_CAUSE_MAX + 64] = "", fds[128] = "";
         const char *error = m->tree_error.cause;
         size_t slices = 0, failed = 0;
 
@@ -83,14 +90,22 @@ static void manager_update_status(Manager *m) {
                 outage_status_text(zk_source_outage(m->zk), "ZooKeeper", zk, sizeof(zk));
         if (m->redis)
                 outage_status_text(redis_sink_outage(m->redis), "Redis", redis, sizeof(redis));
+        if (m->sampler) {
+                const FdBudget *b = sampler_fd_budget(m->sampler);
+
+                if (b->level < FD_BUDGET_LEVEL_ALL || b->n_sampled < b->n_slices)
+                        snprintf(fds, sizeof(fds), "; descriptor limit %" PRIu64 ": %s%zu slices not sampled",
+                                 b->limit, b->level < FD_BUDGET_LEVEL_ALL ? "some files not read, " : "",
+                                 b->n_slices - b->n_sampled);
+        }
         if (!m->tree)
                 sd_notifyf(false, "STATUS=%s%s%.200s%s%s%s%s", m->zk ? "Waiting for ZooKeeper" : "Waiting for a valid tree",
                            error ? ": " : "", error ? error : "", zk[0] ? "; " : "", zk,
                            redis[0] ? "; " : "", redis);
         else
-                sd_notifyf(false, "STATUS=%zu slices, tree version %" PRIi64 "%s%s%s%s%s%s", slices, m->version,
+                sd_notifyf(false, "STATUS=%zu slices, tree version %" PRIi64 "%s%s%s%s%s%s%s", slices, m->version,
                            failed ? ", some changes failed" : "", error ? ", last tree update rejected" : "",
-                           zk[0] ? "; " : "", zk, redis[0] ? "; " : "", redis);
+                           zk[0] ? "; " : "", zk, redis[0] ? "; " : "", redis, fds);
 }
 
 static void on_redis_outage(RedisSink *s _unused_, void *userdata) {
@@ -236,6 +251,34 @@ static void on_pass_done(Realizer *r, void *userdata) {
         manager_update_status(m);
 }
 
+/* The descriptors open now; -1 when they cannot be counted (counting takes one). */
+static json_int_t count_open_fds(void) {
+        _cleanup_(closedirp) DIR *d = opendir("/proc/self/fd");
+        json_int_t n = 0;
+
+        if (!d)
+                return -1;
+        for (struct dirent *de; (de = readdir(d));)
+                n += de->d_name[0] != '.';
+        return n - 1; /* not the directory's own */
+}
+
+/* {"limit", "reserve", "in_use", "sampler_files", "sampler_budget", "left_out", "watchdog_pings_failed"}:
+ * the budget of sampler_fd_budget(), what is open, how many slices it leaves unsampled, and how often the
+ * watchdog's own socket failed (manager_watchdog_ping()). */
+static json_t *manager_fds_json(const Manager *m) {
+        const FdBudget *b = sampler_fd_budget(m->sampler);
+        json_int_t in_use = count_open_fds();
+
+        return json_pack("{s:I, s:I, s:o, s:I, s:I, s:I, s:I}", "limit",
+                         (json_int_t) MIN(b->limit, (uint64_t) INT64_MAX), "reserve", (json_int_t) b->reserve,
+                         "in_use", in_use >= 0 ? json_integer(in_use) : json_null(), "sampler_files",
+                         (json_int_t) sampler_open_files(m->sampler), "sampler_budget",
+                         (json_int_t) MIN(b->files, (uint64_t) INT64_MAX), "left_out",
+                         (json_int_t) (b->n_slices - b->n_sampled), "watchdog_pings_failed",
+                         (json_int_t) m->watchdog_pings_failed);
+}
+
 static json_t *manager_status_json(Manager *m) {
         json_t *o = json_object(), *counters;
 
@@ -269,8 +312,10 @@ static json_t *manager_status_json(Manager *m) {
                 json_object_set_new(o, "tasks", attacher_status_json(m->attacher));
         if (m->control)
                 json_object_set_new(o, "control", control_server_status_json(m->control));
-        if (m->sampler)
+        if (m->sampler) {
                 json_object_set_new(o, "sampler", sampler_status_json(m->sampler));
+                json_object_set_new(o, "fds", manager_fds_json(m));
+        }
         if (m->redis)
                 json_object_set_new(o, "redis", redis_sink_status_json(m->redis));
         if (m->web)
@@ -517,9 +562,80 @@ static int manager_setup_signals(Manager *m) {
             (r = sd_event_add_signal(m->event, &m->sigint, SIGINT, on_signal, m)) < 0 ||
             (!m->dry_run && (r = sd_event_add_signal(m->event, &m->sighup, SIGHUP, on_signal, m)) < 0))
                 return log_error_errno(r, "Cannot watch signals: %m");
-        r = sd_event_set_watchdog(m->event, true);
+        return 0;
+}
+
+/* $NOTIFY_SOCKET, a path or an abstract name, as the peer of fd. */
+static int notify_connect(int fd) {
+        const char *e = getenv("NOTIFY_SOCKET");
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        size_t n;
+
+        if (isempty(e) || (e[0] != '/' && e[0] != '@'))
+                return -EAFNOSUPPORT; /* vsock and the like: sd_notify() knows them */
+        n = strlen(e);
+        if (n >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        memcpy(sa.sun_path, e, n);
+        if (e[0] == '@')
+                sa.sun_path[0] = 0; /* abstract */
+        if (connect(fd, (struct sockaddr *) &sa, (socklen_t) (offsetof(struct sockaddr_un, sun_path) + n)) < 0)
+                return -errno;
+        return 0;
+}
+
+/* sd_notify() opens a socket per message: with descriptors used up, the loop would run on and systemd would
+ * still kill the daemon for a missed ping. WATCHDOG=1 goes over a socket connected once, at start. */
+static int manager_watchdog_ping(Manager *m) {
+        static const char ping[] = "WATCHDOG=1";
+
+        if (send(m->notify_fd, ping, strlen(ping), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+                return 0;
+        /* The socket was bound anew, or systemd's queue is full: connect again (no new descriptor) and try
+         * once more, then the usual way. */
+        m->watchdog_pings_failed++;
+        if (notify_connect(m->notify_fd) >= 0 &&
+            send(m->notify_fd, ping, strlen(ping), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+                return 0;
+        return sd_notify(false, ping);
+}
+
+static int on_watchdog(sd_event_source *es, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        (void) manager_watchdog_ping(m);
+        sd_event_source_set_time(es, usec + MAX(m->watchdog_usec / 4, USEC_PER_MSEC));
+        sd_event_source_set_enabled(es, SD_EVENT_ON);
+        return 0;
+}
+
+/* With WatchdogSec=: a ping every quarter of it from the loop (a stuck loop still misses it), at the
+ * highest priority so that no busy source delays it. */
+static int manager_setup_watchdog(Manager *m) {
+        _cleanup_(closep) int fd = -EBADF;
+        uint64_t interval;
+        int r;
+
+        r = sd_watchdog_enabled(false, &interval);
+        if (r <= 0)
+                return r < 0 ? log_error_errno(r, "Cannot read the watchdog settings: %m") : 0;
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return log_error_errno(errno, "Cannot open a socket for the watchdog: %m");
+        r = notify_connect(fd);
+        if (r < 0) {
+                log_debug_errno(r, "Cannot connect to $NOTIFY_SOCKET, the loop pings the watchdog: %m");
+                r = sd_event_set_watchdog(m->event, true);
+                return r < 0 ? log_error_errno(r, "Cannot enable the watchdog: %m") : 0;
+        }
+        m->notify_fd = TAKE_FD(fd);
+        m->watchdog_usec = interval;
+        r = sd_event_add_time_relative(m->event, &m->watchdog, CLOCK_MONOTONIC, 0, /* accuracy= */ interval / 16,
+                                       on_watchdog, m);
+        if (r >= 0)
+                r = sd_event_source_set_priority(m->watchdog, SD_EVENT_PRIORITY_IMPORTANT);
         if (r < 0)
-                return log_error_errno(r, "Cannot enable the watchdog: %m");
+                return log_error_errno(r, "Cannot set up the watchdog timer: %m");
         return 0;
 }
 
@@ -603,6 +719,10 @@ static int manager_setup_sampling(Manager *m) {
         SamplerConfig sc = {
                 .interval_usec = c->sample_interval_usec,
                 .root = c->root,
+                /* room for every connection the daemon allows; the web server's listen socket, epoll fd
+                 * and the connections past its client limit (http-server.c) in the last term */
+                .fd_reserve = FD_RESERVE_BASE + (isempty(c->control_socket) ? 0 : CONTROL_CLIENTS_MAX + 1) +
+                              (isempty(c->web_listen) ? 0 : WEB_CLIENTS_MAX + 32),
         };
         int r;
 
@@ -680,6 +800,7 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         if (!m)
                 return log_oom();
         m->config = options->config;
+        m->notify_fd = -EBADF;
         m->dry_run = options->dry_run;
         m->dry_run_json = options->dry_run_json;
 
@@ -690,6 +811,9 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         if (r < 0)
                 return r;
         r = manager_setup_signals(m);
+        if (r < 0)
+                return r;
+        r = manager_setup_watchdog(m);
         if (r < 0)
                 return r;
         r = manager_setup_realizer(m, options);
@@ -743,6 +867,9 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sigterm);
         sd_event_source_disable_unref(m->sigint);
         sd_event_source_disable_unref(m->sighup);
+        sd_event_source_disable_unref(m->watchdog);
+        if (m->notify_fd >= 0)
+                close(m->notify_fd);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         tree_unref(m->tree);

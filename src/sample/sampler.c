@@ -2,12 +2,15 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cgroup-stat.h"
+#include "fd-budget.h"
 #include "fileio.h"
 #include "io-coverage.h"
 #include "log.h"
@@ -31,11 +34,15 @@
 #define BATCH_SLICES 16
 #define BATCH_REQUESTS 128
 #define SLOT_SIZE 1024
+/* status names this many of the slices left out (the first of them; their count is always given) */
+#define LEFT_OUT_SHOWN 32
 
 typedef struct SliceFiles {
         char *cgroup; /* "/a.slice/a-b.slice", "" for the root */
         int fd[_SAMPLE_FILE_MAX];
-        bool complete; /* every file that can exist is open */
+        unsigned depth; /* 0 for the root */
+        bool complete;  /* every file that can exist (of those the budget keeps) is open */
+        bool left_out;  /* the descriptor budget has no room for it: no file open */
 } SliceFiles;
 
 /* Which request of the current batch read each of a slice's files; -1: none, read it when needed. */
@@ -58,6 +65,15 @@ struct Sampler {
         sd_event_source *timer;
         usec_t last_rescan_usec;
         bool logged_emfile;
+        /* The descriptor budget: the plan for the current set and limit, which files a slice keeps under it,
+         * and how many are open. No open goes beyond budget.files, whatever the plan assumed. */
+        uint64_t fd_reserve;
+        FdBudget budget;
+        SampleFileSet keep;
+        size_t n_open;
+        uint64_t budget_refused; /* opens not tried: budget.files used up */
+        bool logged_short;       /* a short budget was logged, and not yet its end */
+        bool out_of_fds;         /* an open failed with EMFILE: no more tries until the next rescan */
         /* Which devices the layout counts: the last verdicts, and room to make the next ones. */
         IoCoverage io_coverage, io_next;
         CgDiskStats disks, disks_known; /* the last look is the cache of which devices are partitions */
@@ -74,18 +90,27 @@ struct Sampler {
         void *userdata;
 };
 
-static void files_close(SliceFiles *f) {
-        for (size_t i = 0; i < _SAMPLE_FILE_MAX; i++)
-                if (f->fd[i] >= 0) {
-                        close(f->fd[i]);
-                        f->fd[i] = -EBADF;
-                }
-        f->complete = false;
+static void file_close(Sampler *s, SliceFiles *f, SampleFile i) {
+        if (f->fd[i] < 0)
+                return;
+        close(f->fd[i]);
+        f->fd[i] = -EBADF;
+        assert(s->n_open > 0);
+        s->n_open--;
 }
 
-static void files_free(SliceFiles *files, size_t n) {
+/* Closes the files the budget does not keep (all of them for a slice left out). */
+static void files_close(Sampler *s, SliceFiles *f, SampleFileSet keep) {
+        for (SampleFile i = 0; i < _SAMPLE_FILE_MAX; i++)
+                if (!(keep & SAMPLE_FILE_BIT(i)))
+                        file_close(s, f, i);
+        if (keep == 0)
+                f->complete = false;
+}
+
+static void files_free(Sampler *s, SliceFiles *files, size_t n) {
         for (size_t i = 0; files && i < n; i++) {
-                files_close(&files[i]);
+                files_close(s, &files[i], /* keep= */ 0);
                 free(files[i].cgroup);
         }
         free(files);
@@ -115,30 +140,47 @@ static void files_open(Sampler *s, SliceFiles *f) {
         SampleFileSet open = 0;
         bool complete = true;
 
+        if (f->left_out || s->out_of_fds)
+                return;
         for (SampleFile i = 0; i < _SAMPLE_FILE_MAX; i++)
                 if (f->fd[i] >= 0)
                         open |= SAMPLE_FILE_BIT(i);
         for (SampleFile i = sample_files_next_to_open(&s->layout, open, 0); i < _SAMPLE_FILE_MAX;
              i = sample_files_next_to_open(&s->layout, open, i + 1)) {
-                int fd = open_file(&s->layout, i, f->cgroup);
+                int fd;
 
+                if (!(s->keep & SAMPLE_FILE_BIT(i)))
+                        continue;
+                if (s->n_open >= s->budget.files) {
+                        s->budget_refused++;
+                        complete = false;
+                        break;
+                }
+                fd = open_file(&s->layout, i, f->cgroup);
                 if (fd >= 0) {
                         SampleFileSet superseded = sample_file_superseded_by(i);
 
                         f->fd[i] = fd;
+                        s->n_open++;
                         open |= SAMPLE_FILE_BIT(i);
                         for (SampleFile j = 0; j < _SAMPLE_FILE_MAX; j++)
-                                if ((superseded & SAMPLE_FILE_BIT(j)) && f->fd[j] >= 0) {
-                                        close(f->fd[j]);
-                                        f->fd[j] = -EBADF;
+                                if (superseded & SAMPLE_FILE_BIT(j)) {
+                                        file_close(s, f, j);
                                         open &= ~SAMPLE_FILE_BIT(j);
                                 }
                 } else {
+                        /* Not the sampler's own files (those stay within the budget): something else holds
+                         * the reserve, or the limit was lowered under the running daemon (the next rescan
+                         * plans for it). */
                         if (fd == -EMFILE || fd == -ENFILE) {
                                 if (!s->logged_emfile)
-                                        log_error("Out of file descriptors opening cgroup files (about eight per "
-                                                  "slice are kept open); raise LimitNOFILE=.");
+                                        log_error("Out of file descriptors opening cgroup files, with %zu of them "
+                                                  "open; see `slicekeeper status`.", s->n_open);
                                 s->logged_emfile = true;
+                                /* the other files would fail alike: thousands of calls for nothing */
+                                s->out_of_fds = true;
+                                f->complete = false;
+                                return;
                         }
                         if (fd != -ENOENT || !dir_exists(sample_file_mount(&s->layout, i), f->cgroup))
                                 complete = false;
@@ -168,8 +210,7 @@ static int read_file(Sampler *s, SliceFiles *f, const SliceReads *ahead, SampleF
         }
         if (n < 0) {
                 /* The cgroup went away (ENODEV): close, and look again on the next rescan. */
-                close(f->fd[i]);
-                f->fd[i] = -EBADF;
+                file_close(s, f, i);
                 f->complete = false;
                 return (int) n;
         }
@@ -194,7 +235,81 @@ static void sample_slice(Sampler *s, SliceFiles *f, const SliceReads *ahead, Sam
         (void) sample_fill_finish(&fill);
 }
 
+static uint64_t nofile_limit(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+                return UINT64_MAX;
+        return (uint64_t) rl.rlim_cur;
+}
+
+static void budget_log(Sampler *s, const FdBudget *b) {
+        char dropped[64] = "";
+
+        if (b->level == FD_BUDGET_LEVEL_ALL && b->n_sampled == b->n_slices) {
+                if (s->logged_short)
+                        log_info("Descriptor budget: every file of every slice is sampled again (limit %" PRIu64
+                                 ").", b->limit);
+                s->logged_short = false;
+                return;
+        }
+        for (unsigned l = b->level + 1; l < FD_BUDGET_LEVELS; l++)
+                snprintf(dropped + strlen(dropped), sizeof(dropped) - strlen(dropped), "%s%s",
+                         dropped[0] ? ", " : "", fd_budget_level_name(l));
+        log_warning("Descriptor limit %" PRIu64 " is short for %zu slices: %" PRIu64 " kept for the daemon, %" PRIu64
+                    " for cgroup files; not sampling %s%s%zu slices left out (the deepest). Raise LimitNOFILE= "
+                    "to sample all.", b->limit, b->n_slices, b->reserve, b->files, dropped[0] ? dropped : "",
+                    dropped[0] ? "; " : "", b->n_slices - b->n_sampled);
+        s->logged_short = true;
+}
+
+/* Plans the set into the descriptor limit as it is now (it may have been lowered under the running daemon):
+ * closes what the plan does not keep, before anything is opened. With force, picks the slices again even
+ * when the plan is the same (a new set). */
+static void budget_apply(Sampler *s, bool force) {
+        _cleanup_(freep) unsigned *depth = NULL;
+        _cleanup_(freep) bool *keep = NULL;
+        unsigned cost[FD_BUDGET_LEVELS];
+        size_t n = s->set ? s->set->n : 0;
+        FdBudget b;
+
+        for (unsigned l = 0; l < FD_BUDGET_LEVELS; l++)
+                cost[l] = fd_budget_slice_cost(&s->layout, fd_budget_level_files(l));
+        fd_budget_plan(nofile_limit(), s->fd_reserve, n, cost, &b);
+        if (!force && b.limit == s->budget.limit && b.n_slices == s->budget.n_slices)
+                return;
+        s->keep = fd_budget_level_files(b.level);
+        if (b.n_sampled < n) {
+                depth = calloc(n, sizeof(unsigned));
+                keep = calloc(n, sizeof(bool));
+                if (!depth || !keep) {
+                        /* opens stay within budget.files all the same: the first slices get them */
+                        log_oom();
+                        TAKE_PTR(keep);
+                }
+                for (size_t i = 0; keep && i < n; i++)
+                        depth[i] = s->files[i].depth;
+                if (keep)
+                        fd_budget_pick(depth, n, b.n_sampled, keep);
+        }
+        for (size_t i = 0; i < n; i++) {
+                SliceFiles *f = &s->files[i];
+
+                f->left_out = keep && !keep[i];
+                files_close(s, f, f->left_out ? 0 : s->keep);
+                /* what the budget kept from it before may be opened now */
+                if (!f->left_out)
+                        f->complete = false;
+        }
+        if (force || b.level != s->budget.level || b.n_sampled != s->budget.n_sampled ||
+            b.n_slices != s->budget.n_slices)
+                budget_log(s, &b);
+        s->budget = b;
+}
+
 static void files_rescan(Sampler *s) {
+        budget_apply(s, /* force= */ false);
+        s->out_of_fds = false;
         for (size_t i = 0; s->set && i < s->set->n; i++)
                 if (!s->files[i].complete)
                         files_open(s, &s->files[i]);
@@ -390,6 +505,16 @@ void sampler_rescan(Sampler *s) {
         io_check_soon(s);
 }
 
+const FdBudget *sampler_fd_budget(const Sampler *s) {
+        assert(s);
+        return &s->budget;
+}
+
+size_t sampler_open_files(const Sampler *s) {
+        assert(s);
+        return s->n_open;
+}
+
 const IoCoverage *sampler_io_coverage(const Sampler *s) {
         assert(s);
         return s && s->io_checks > 0 ? &s->io_coverage : NULL;
@@ -428,15 +553,20 @@ int sampler_set_tree(Sampler *s, const Tree *tree) {
                                 r = unit_name_slice_cgroup_path(set->units[i], &files[i].cgroup);
                 }
                 if (r < 0 || !set->paths[i] || !set->units[i]) {
-                        files_free(files, i + 1);
+                        files_free(s, files, i + 1);
                         return r < 0 ? r : -ENOMEM;
                 }
-                files_open(s, &files[i]);
+                files[i].depth = i == 0 ? 0 : tree->nodes[i - 1]->depth;
         }
-        files_free(s->files, s->set ? s->set->n : 0);
+        /* The old files close before the new ones open: both sets at once could be twice the budget. */
+        files_free(s, s->files, s->set ? s->set->n : 0);
         slice_set_unref(s->set);
         s->files = files;
         s->set = TAKE_PTR(set);
+        budget_apply(s, /* force= */ true);
+        s->out_of_fds = false;
+        for (size_t i = 0; i < n; i++)
+                files_open(s, &s->files[i]);
         s->last_rescan_usec = now_usec(CLOCK_MONOTONIC);
         return 0;
 }
@@ -455,6 +585,7 @@ int sampler_new(sd_event *event, const SamplerConfig *config, SamplerTick tick, 
         s->tick = tick;
         s->userdata = userdata;
         s->interval_usec = MAX(config->interval_usec / USEC_PER_SEC, (usec_t) 1) * USEC_PER_SEC;
+        s->fd_reserve = config->fd_reserve;
         if (config->root && !(s->root = strdup(config->root)))
                 return -ENOMEM;
         s->buffer = malloc(READ_BUFFER_SIZE);
@@ -467,6 +598,7 @@ int sampler_new(sd_event *event, const SamplerConfig *config, SamplerTick tick, 
         r = cgroup_layout_load(&s->layout);
         if (r < 0)
                 return log_error_errno(r, "Cannot find the cgroup hierarchies: %m");
+        budget_apply(s, /* force= */ true); /* no slices yet: the limit and reserve for status */
         r = sd_event_add_time(event, &s->timer, CLOCK_REALTIME, next_tick(s, now_usec(CLOCK_REALTIME)),
                               USEC_PER_MSEC, on_timer, s);
         if (r < 0)
@@ -484,7 +616,7 @@ Sampler *sampler_free(Sampler *s) {
                 return NULL;
         sd_event_source_disable_unref(s->timer);
         sd_event_source_disable_unref(s->io_timer);
-        files_free(s->files, s->set ? s->set->n : 0);
+        files_free(s, s->files, s->set ? s->set->n : 0);
         slice_set_unref(s->set);
         cgroup_layout_done(&s->layout);
         sd_event_unref(s->event);
@@ -511,6 +643,31 @@ usec_t sampler_sweep_cpu_usec_last(const Sampler *s) {
         return s->sweep_last_usec;
 }
 
+/* No limit (RLIM_INFINITY) shows as the largest integer JSON has here. */
+static json_int_t json_limit(uint64_t v) {
+        return v > (uint64_t) INT64_MAX ? (json_int_t) INT64_MAX : (json_int_t) v;
+}
+
+static json_t *budget_json(const Sampler *s) {
+        const FdBudget *b = &s->budget;
+        json_t *kept = json_array(), *dropped = json_array(), *left_out = json_array();
+
+        for (unsigned l = 0; l < FD_BUDGET_LEVELS; l++)
+                json_array_append_new(l <= b->level ? kept : dropped, json_string(fd_budget_level_name(l)));
+        for (size_t i = 0, k = 0; s->set && i < s->set->n && k < LEFT_OUT_SHOWN; i++)
+                if (s->files[i].left_out) {
+                        json_array_append_new(left_out, json_string(s->set->paths[i]));
+                        k++;
+                }
+        return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:o, s:I}", "limit", json_limit(b->limit),
+                         "reserve", (json_int_t) b->reserve, "files", json_limit(b->files), "open",
+                         (json_int_t) s->n_open, "per_slice",
+                         (json_int_t) fd_budget_slice_cost(&s->layout, s->keep), "kept", kept, "dropped", dropped,
+                         "slices_sampled", (json_int_t) b->n_sampled, "slices_left_out",
+                         (json_int_t) (b->n_slices - b->n_sampled), "left_out", left_out, "refused",
+                         (json_int_t) s->budget_refused);
+}
+
 json_t *sampler_status_json(const Sampler *s) {
         json_t *layout = json_object();
 
@@ -527,8 +684,9 @@ json_t *sampler_status_json(const Sampler *s) {
 
         for (size_t i = 0; s->set && i < s->set->n; i++)
                 complete += s->files[i].complete;
-        return json_pack("{s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:s, s:o, s:o*, s:I, s:I}", "slices",
+        return json_pack("{s:I, s:I, s:o, s:I, s:{s:I, s:I, s:I}, s:I, s:s, s:o, s:o*, s:I, s:I}", "slices",
                          (json_int_t) (s->set ? s->set->n : 0), "slices_complete", (json_int_t) complete,
+                         "budget", budget_json(s),
                          "ticks", (json_int_t) s->ticks, "sweep_cpu_usec", "last", (json_int_t) s->sweep_last_usec,
                          "avg", (json_int_t) (s->ticks ? s->sweep_total_usec / s->ticks : 0), "max",
                          (json_int_t) s->sweep_max_usec, "sweep_cpu_usec_total", (json_int_t) s->sweep_total_usec,

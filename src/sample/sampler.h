@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <systemd/sd-event.h>
 
+#include "fd-budget.h"
 #include "io-coverage.h"
 #include "sample.h"
 #include "time-util.h"
@@ -17,6 +18,7 @@ typedef struct Sampler Sampler;
 typedef struct SamplerConfig {
         usec_t interval_usec;  /* [Sample] IntervalSec= (a whole number of seconds) */
         const char *root;      /* slice prefix, as the realizer's */
+        uint64_t fd_reserve;   /* descriptors left to the rest of the daemon (fd-budget.h) */
 } SamplerConfig;
 
 /* After every sweep: the values of each slice of set (set->n of them) at unix_sec. The callee owns values
@@ -36,7 +38,17 @@ void sampler_rescan(Sampler *s);
 /* The last verdicts on which block devices are counted; NULL before the first look. */
 const IoCoverage *sampler_io_coverage(const Sampler *s);
 
-/* {"slices", "slices_complete" (all files open), "ticks", "sweep_cpu_usec": {"last", "avg", "max"},
+/* The descriptor budget as planned for the current set and RLIMIT_NOFILE (read again on each rescan), and
+ * how many cgroup files the sampler holds open. */
+const FdBudget *sampler_fd_budget(const Sampler *s);
+size_t sampler_open_files(const Sampler *s);
+
+/* {"slices", "slices_complete" (all files the budget keeps open),
+ *  "budget": {"limit", "reserve", "files" (the sampler's), "open", "per_slice" (files a sampled slice keeps),
+ *             "kept", "dropped" (kinds: "cpu,memory", "pids", "io", "pressure"), "slices_sampled",
+ *             "slices_left_out", "left_out" (the first 32 group paths left out), "refused" (opens not tried
+ *             for want of budget)},
+ *  "ticks", "sweep_cpu_usec": {"last", "avg", "max"},
  *  "sweep_cpu_usec_total", "reads" ("io_uring" or "pread": how the last sweep read the files),
  *  "layout": {...}, "io_devices": io_coverage_to_json() (absent before the first look),
  *  "io_checks": how often it was looked at, "io_partition_lookups": sysfs lookups of whether a device is a
