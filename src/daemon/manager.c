@@ -719,10 +719,10 @@ static int manager_setup_sampling(Manager *m) {
         SamplerConfig sc = {
                 .interval_usec = c->sample_interval_usec,
                 .root = c->root,
-                /* room for every connection the daemon allows; the web server's listen socket, epoll fd
-                 * and the connections past its client limit (http-server.c) in the last term */
+                /* room for every connection the daemon allows: the web server's websockets, its HTTP
+                 * reserve (http-server.h), and 16 for its listen socket, epoll fd and closing sockets */
                 .fd_reserve = FD_RESERVE_BASE + (isempty(c->control_socket) ? 0 : CONTROL_CLIENTS_MAX + 1) +
-                              (isempty(c->web_listen) ? 0 : WEB_CLIENTS_MAX + 32),
+                              (isempty(c->web_listen) ? 0 : WEB_CLIENTS_MAX + WEB_HTTP_RESERVE + 16),
         };
         int r;
 
