@@ -465,14 +465,10 @@ int tree_parse_json(const char *data, size_t size, Tree **ret, TreeError *err) {
         return tree_parse_json_for_root(data, size, /* root= */ NULL, ret, err);
 }
 
-int tree_parse_json_for_root(const char *data, size_t size, const char *slice_root, Tree **ret, TreeError *err) {
-        _cleanup_(json_decrefp) json_t *root = NULL;
-        _cleanup_(tree_unrefp) Tree *tree = NULL;
-        Parser p = { .err = err, .root = isempty(slice_root) ? NULL : slice_root };
+int tree_json_load(const char *data, size_t size, json_t **ret, TreeError *err) {
+        Parser p = { .err = err };
         json_error_t jerr;
-        const char *key;
-        json_t *v;
-        int r;
+        json_t *root;
 
         assert(data || size == 0);
         assert(ret);
@@ -481,10 +477,25 @@ int tree_parse_json_for_root(const char *data, size_t size, const char *slice_ro
                 err->message[0] = 0;
         if (size > TREE_JSON_MAX)
                 return fail(&p, -EFBIG, "tree is %zu bytes, larger than the limit of %u bytes", size, TREE_JSON_MAX);
-
         root = json_loadb(data, size, JSON_REJECT_DUPLICATES, &jerr);
         if (!root)
                 return fail(&p, -EBADMSG, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+        *ret = root;
+        return 0;
+}
+
+int tree_parse_json_value(const json_t *root, const char *slice_root, Tree **ret, TreeError *err) {
+        _cleanup_(tree_unrefp) Tree *tree = NULL;
+        Parser p = { .err = err, .root = isempty(slice_root) ? NULL : slice_root };
+        const char *key;
+        json_t *v;
+        int r;
+
+        assert(root);
+        assert(ret);
+
+        if (err)
+                err->message[0] = 0;
         r = expect_object(&p, root);
         if (r < 0)
                 return r;
@@ -494,7 +505,8 @@ int tree_parse_json_for_root(const char *data, size_t size, const char *slice_ro
                 return -ENOMEM;
         p.tree = tree;
 
-        json_object_foreach(root, key, v) {
+        /* jansson's iteration wants a non-const object; nothing here changes it */
+        json_object_foreach((json_t *) root, key, v) {
                 size_t old = path_push(&p, key);
 
                 if (tree->schema == TREE_SCHEMA_NATIVE) {
@@ -517,4 +529,17 @@ int tree_parse_json_for_root(const char *data, size_t size, const char *slice_ro
         strmap_done(&p.by_name);
         *ret = TAKE_PTR(tree);
         return 0;
+}
+
+int tree_parse_json_for_root(const char *data, size_t size, const char *slice_root, Tree **ret, TreeError *err) {
+        _cleanup_(json_decrefp) json_t *root = NULL;
+        int r;
+
+        assert(data || size == 0);
+        assert(ret);
+
+        r = tree_json_load(data, size, &root, err);
+        if (r < 0)
+                return r;
+        return tree_parse_json_value(root, slice_root, ret, err);
 }

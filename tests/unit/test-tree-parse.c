@@ -1121,6 +1121,67 @@ TEST(test_fnv1a_colliding_names_parse_cheaply) {
         assert_colliding_names_cheap(/* native= */ false);
 }
 
+/* ---- the two halves (the daemon loads in one loop iteration and validates in the next) ---- */
+
+/* tree_json_load() then tree_parse_json_value() give what tree_parse_json_for_root() gives, message for
+ * message, and leave the JSON as it was. */
+static void assert_halves_like_whole(const char *root, const char *data, size_t size) {
+        _cleanup_(tree_unrefp) Tree *whole = NULL, *halves = NULL;
+        _cleanup_(json_decrefp) json_t *json = NULL;
+        _cleanup_(freep) char *before = NULL, *after = NULL;
+        TreeError err_whole = { "" }, err_halves = { "" };
+        int r_whole, r;
+
+        r_whole = tree_parse_json_for_root(data, size, root, &whole, &err_whole);
+        r = tree_json_load(data, size, &json, &err_halves);
+        if (r >= 0) {
+                before = json_dumps(json, JSON_ENCODE_ANY);
+                r = tree_parse_json_value(json, root, &halves, &err_halves);
+                after = json_dumps(json, JSON_ENCODE_ANY);
+                ASSERT_STREQ(after, before);
+                ASSERT_EQ_INT(json->refcount, 1);
+        } else
+                ASSERT_TRUE(json == NULL);
+        ASSERT_EQ_INT(r, r_whole);
+        ASSERT_STREQ(err_halves.message, err_whole.message);
+        if (r < 0) {
+                ASSERT_TRUE(halves == NULL);
+                return;
+        }
+        ASSERT_EQ_INT(halves->schema, whole->schema);
+        ASSERT_EQ_INT(halves->n_nodes, whole->n_nodes);
+        for (size_t i = 0; i < whole->n_nodes; i++) {
+                ASSERT_STREQ(halves->nodes[i]->path, whole->nodes[i]->path);
+                ASSERT_EQ_INT(halves->nodes[i]->settings.set_mask, whole->nodes[i]->settings.set_mask);
+        }
+}
+
+TEST(test_load_then_validate_like_whole) {
+        static const char *const inputs[] = {
+                "{\"slices\": {\"a\": {\"cpu_weight\": 100, \"children\": {\"b\": {\"memory_max\": \"1G\"}}}}}",
+                "{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"share\": 512}}}}}",
+                "{\"slices\": {\"a\": {\"cpu_weight\": -1}}}",      /* -EINVAL, with its path */
+                "{\"cpu\": {\"sub_cgroup\": {\"a\": ]}}}",            /* -EBADMSG */
+                "{\"slices\": {\"a\": {}, \"a\": {}}}",               /* duplicate key: -EBADMSG */
+                "[]",                                                /* -EINVAL at "$" */
+                "{\"slices\": {\"init\": {\"pid_files\": [\"/run/x.pid\"]}}}", /* root-dependent */
+                "",
+        };
+        size_t size = TREE_JSON_MAX + 1;
+        _cleanup_(freep) char *big = malloc(size);
+
+        for (size_t i = 0; i < ELEMENTSOF(inputs); i++) {
+                assert_halves_like_whole(NULL, inputs[i], strlen(inputs[i]));
+                assert_halves_like_whole("sk", inputs[i], strlen(inputs[i]));
+        }
+        ASSERT_TRUE(big != NULL);
+        memset(big, ' ', size);
+        big[0] = '{';
+        big[size - 1] = '}';
+        assert_halves_like_whole(NULL, big, size); /* -EFBIG */
+        assert_halves_like_whole(NULL, big, size - 1);
+}
+
 int main(void) {
         RUN(test_cgrouparch_readme_example);
         RUN(test_cgrouparch_share_clamped);
@@ -1182,5 +1243,6 @@ int main(void) {
         RUN(test_cpu_list_of_4mib_refused_quickly);
         RUN(test_cpu_lists_at_the_limit_parse_quickly);
         RUN(test_fnv1a_colliding_names_parse_cheaply);
+        RUN(test_load_then_validate_like_whole);
         return 0;
 }
