@@ -27,6 +27,7 @@
 #include "paths.h"
 #include "realizer.h"
 #include "strv.h"
+#include "tree-intake.h"
 #include "tree-parse.h"
 #include "unit-name.h"
 #include "zk-source.h"
@@ -50,6 +51,8 @@ struct Manager {
         RecordLayout *record_layout; /* of the sampler's current set, for the record of each second */
         Buf record;                  /* {"<sec>":record}: subscribers get it all, Redis the record */
         json_t *tree_json;    /* the last good tree as JSON, for get_conf */
+        TreeIntake intake;    /* a new tree on its way in, one step per loop iteration */
+        sd_event_source *intake_step; /* runs the intake's next step */
         ControlServer *control;
         sd_event_source *sigterm, *sigint, *sighup;
         sd_event_source *watchdog; /* WATCHDOG=1 over notify_fd (manager_setup_watchdog()) */
@@ -62,10 +65,14 @@ struct Manager {
         usec_t tree_loaded_usec;
         uint64_t n_tree_reads;   /* reads of the tree handed over by the source (bytes or an error) */
         uint64_t n_tree_changes; /* ... of which were a new valid tree, applied */
+        usec_t loop_max_iteration_usec; /* the longest dispatch of one event source (manager_run()) */
+        uint64_t loop_slow_iterations;  /* dispatches over LOOP_ITERATION_TARGET_USEC */
         LogOnce tree_error;   /* the last tree update rejected (its cause: logged once, shown by status) */
         usec_t last_error_usec;
         bool have_read;
 };
+
+#define LOOP_ITERATION_TARGET_USEC (100 * USEC_PER_MSEC)
 
 static uint64_t hash_bytes(const char *data, size_t size) {
         uint64_t h = 1469598103934665603ULL;
@@ -131,17 +138,94 @@ static void manager_set_error(Manager *m, int error, const char *message) {
         manager_update_status(m);
 }
 
+/* A tree's intake takes one step per loop iteration, so that the largest tree does not block the loop for
+ * its whole load, check, apply and free (issue 12): the read loads the JSON; then, each in an iteration of
+ * its own, the checks, the apply, and the freeing of what it replaced. */
+static void manager_intake_schedule(Manager *m) {
+        if (m->intake_step && tree_intake_next(&m->intake) != TREE_INTAKE_IDLE)
+                (void) sd_event_source_set_enabled(m->intake_step, SD_EVENT_ONESHOT);
+}
+
+/* The last step: the validated tree replaces the last good one; what it replaced is freed later. */
+static void manager_tree_apply(Manager *m) {
+        TreeIntakeItem item;
+        Tree *old;
+
+        tree_intake_take(&m->intake, &item);
+        for (size_t i = 0; i < item.tree->n_nodes; i++) {
+                _cleanup_(freep) char *unit = NULL;
+
+                if (unit_name_from_path(m->config->root, item.tree->nodes[i]->path, &unit) >= 0 &&
+                    realizer_is_protected(m->realizer, unit, item.tree->nodes[i]->path))
+                        log_notice("Group %s maps to protected unit %s: it is left alone.", item.tree->nodes[i]->path,
+                                   unit);
+        }
+
+        /* Our reference to the old tree is retired, so dropping the others' frees nothing here. */
+        old = m->tree;
+        tree_intake_retire(&m->intake, m->tree_json, /* tree= */ NULL);
+        m->tree = item.tree;
+        m->tree_hash = item.hash;
+        m->n_tree_changes++;
+        m->tree_json = item.json;
+        if (m->sampler && sampler_set_tree(m->sampler, m->tree) < 0)
+                log_oom();
+        m->version = item.version >= 0 ? item.version : m->version + 1;
+        m->tree_loaded_usec = now_usec(CLOCK_REALTIME);
+        log_once_reset(&m->tree_error);
+        log_info("Tree version %" PRIi64 " loaded from %s: %zu groups (%s schema).", m->version, item.origin,
+                 m->tree->n_nodes, tree_schema_to_string(m->tree->schema));
+        free(item.origin);
+        realizer_set_tree(m->realizer, m->tree);
+        if (m->attacher && attacher_set_groups(m->attacher, m->tree, m->pid_files) < 0)
+                log_oom();
+        tree_intake_retire(&m->intake, /* json= */ NULL, old);
+        manager_update_status(m);
+}
+
+static int on_intake_step(sd_event_source *s _unused_, void *userdata) {
+        Manager *m = userdata;
+        TreeError err;
+        int r;
+
+        switch (tree_intake_next(&m->intake)) {
+        case TREE_INTAKE_RETIRE:
+                tree_intake_retire_one(&m->intake);
+                break;
+        case TREE_INTAKE_VALIDATE:
+                /* Validated against the names this daemon will use (its root): a tree systemd or the daemon
+                 * cannot take is refused here, before anything changes. */
+                r = tree_intake_validate(&m->intake, m->config->root, &err);
+                if (r == -ENOMEM)
+                        log_oom();
+                else if (r < 0)
+                        manager_set_error(m, r, err.message);
+                break;
+        case TREE_INTAKE_APPLY:
+                manager_tree_apply(m);
+                break;
+        case TREE_INTAKE_IDLE:
+                break;
+        }
+        manager_intake_schedule(m);
+        return 0;
+}
+
 /* A read of the tree from either source: bytes and the source's version (-1: count changes ourselves),
- * or an error. Only a valid tree replaces the last good one. */
+ * or an error. Only a valid tree replaces the last good one; the newest read replaces one still on its
+ * way in. */
 static void manager_tree_input(Manager *m, const char *origin, int error, const char *message, const char *data,
                                size_t size, int64_t version) {
-        _cleanup_(tree_unrefp) Tree *tree = NULL;
+        _cleanup_(json_decrefp) json_t *json = NULL;
         TreeError err;
+        char *o;
         uint64_t h;
         int r;
 
         m->n_tree_reads++;
         if (error < 0) {
+                tree_intake_drop(&m->intake);
+                manager_intake_schedule(m);
                 manager_set_error(m, error, message ? message : STRERROR(error));
                 return;
         }
@@ -149,48 +233,28 @@ static void manager_tree_input(Manager *m, const char *origin, int error, const 
         if (m->tree && h == m->tree_hash) {
                 /* The same bytes again: nothing to apply, but keep the source's version and drop a stale
                  * error (the source is readable again). */
+                tree_intake_drop(&m->intake);
+                manager_intake_schedule(m);
                 if (version >= 0)
                         m->version = version;
                 log_once_reset(&m->tree_error);
                 manager_update_status(m);
                 return;
         }
-        /* Validated against the names this daemon will use (its root): a tree systemd or the daemon cannot take
-         * is refused here, before anything changes. */
-        r = tree_parse_json_for_root(data, size, m->config->root, &tree, &err);
-        if (r == -ENOMEM) {
-                log_oom();
-                return;
-        }
+        r = tree_json_load(data, size, &json, &err);
         if (r < 0) {
+                tree_intake_drop(&m->intake);
+                manager_intake_schedule(m);
                 manager_set_error(m, r, err.message);
                 return;
         }
-        for (size_t i = 0; i < tree->n_nodes; i++) {
-                _cleanup_(freep) char *unit = NULL;
-
-                if (unit_name_from_path(m->config->root, tree->nodes[i]->path, &unit) >= 0 &&
-                    realizer_is_protected(m->realizer, unit, tree->nodes[i]->path))
-                        log_notice("Group %s maps to protected unit %s: it is left alone.", tree->nodes[i]->path, unit);
+        o = strdup(origin);
+        if (!o) {
+                log_oom();
+                return;
         }
-
-        tree_unref(m->tree);
-        m->tree = TAKE_PTR(tree);
-        m->tree_hash = h;
-        m->n_tree_changes++;
-        json_decref(m->tree_json);
-        m->tree_json = json_loadb(data, size, 0, NULL); /* valid: it just parsed */
-        if (m->sampler && sampler_set_tree(m->sampler, m->tree) < 0)
-                log_oom();
-        m->version = version >= 0 ? version : m->version + 1;
-        m->tree_loaded_usec = now_usec(CLOCK_REALTIME);
-        log_once_reset(&m->tree_error);
-        log_info("Tree version %" PRIi64 " loaded from %s: %zu groups (%s schema).", m->version, origin,
-                 m->tree->n_nodes, tree_schema_to_string(m->tree->schema));
-        realizer_set_tree(m->realizer, m->tree);
-        if (m->attacher && attacher_set_groups(m->attacher, m->tree, m->pid_files) < 0)
-                log_oom();
-        manager_update_status(m);
+        tree_intake_offer(&m->intake, TAKE_PTR(json), h, version, o);
+        manager_intake_schedule(m);
 }
 
 static void on_tree_file(FileSource *s, int error, const char *data, size_t size, void *userdata) {
@@ -307,7 +371,11 @@ static json_t *manager_status_json(Manager *m) {
         counters = realizer_counters_json(m->realizer);
         json_object_set_new(counters, "tree_reads", json_integer((json_int_t) m->n_tree_reads));
         json_object_set_new(counters, "tree_changes", json_integer((json_int_t) m->n_tree_changes));
+        json_object_set_new(counters, "tree_superseded", json_integer((json_int_t) m->intake.n_superseded));
         json_object_set_new(o, "counters", counters);
+        json_object_set_new(o, "loop", json_pack("{s:I, s:I}", "max_iteration_usec",
+                                                 (json_int_t) m->loop_max_iteration_usec, "slow_iterations",
+                                                 (json_int_t) m->loop_slow_iterations));
         if (m->attacher)
                 json_object_set_new(o, "tasks", attacher_status_json(m->attacher));
         if (m->control)
@@ -664,6 +732,11 @@ static int manager_setup_source(Manager *m) {
         const Config *c = m->config;
         int r;
 
+        r = sd_event_add_defer(m->event, &m->intake_step, on_intake_step, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the tree intake: %m");
+        (void) sd_event_source_set_enabled(m->intake_step, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(m->intake_step, "tree-intake");
         if (!isempty(c->zk_hosts)) {
                 ZkSourceConfig zc = {
                         .hosts = c->zk_hosts,
@@ -858,6 +931,8 @@ Manager *manager_free(Manager *m) {
         sampler_free(m->sampler);
         ring_done(&m->ring);
         json_decref(m->tree_json);
+        sd_event_source_disable_unref(m->intake_step);
+        tree_intake_done(&m->intake);
         attacher_free(m->attacher);
         strv_free(m->pid_files);
         file_source_free(m->file);
@@ -878,6 +953,31 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
+/* sd_event_loop(), with the time each dispatch takes (one event source's handler) kept for `status`: how
+ * long input or anything else blocked the loop (issue 12's target: LOOP_ITERATION_TARGET_USEC). */
+static int manager_loop(Manager *m) {
+        int r, code = 0;
+
+        while (sd_event_get_state(m->event) != SD_EVENT_FINISHED) {
+                r = sd_event_prepare(m->event);
+                if (r == 0)
+                        r = sd_event_wait(m->event, UINT64_MAX);
+                if (r > 0) {
+                        usec_t start = now_usec(CLOCK_MONOTONIC), took;
+
+                        r = sd_event_dispatch(m->event);
+                        took = now_usec(CLOCK_MONOTONIC) - start;
+                        m->loop_max_iteration_usec = MAX(m->loop_max_iteration_usec, took);
+                        if (took > LOOP_ITERATION_TARGET_USEC)
+                                m->loop_slow_iterations++;
+                }
+                if (r < 0)
+                        return r;
+        }
+        r = sd_event_get_exit_code(m->event, &code);
+        return r < 0 ? r : code;
+}
+
 int manager_run(Manager *m) {
         int r;
 
@@ -892,7 +992,7 @@ int manager_run(Manager *m) {
                 sd_notify(false, "READY=1");
                 manager_update_status(m);
         }
-        r = sd_event_loop(m->event);
+        r = manager_loop(m);
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
         return m->exit_status ? m->exit_status : r;
