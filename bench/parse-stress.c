@@ -3,8 +3,10 @@
  * empty tree (what applying a new tree computes before any D-Bus call), for the inputs of the issue and
  * the largest valid tree. Prints one markdown row per input: wall-clock min and median over RUNS runs, and
  * the median CPU time (the same on a busy machine, where wall-clock is not).
+ * For the largest valid tree it then times each step the daemon takes in a loop iteration of its own
+ * (src/tree/tree-intake.h), against the one iteration that did it all before.
  *   parse-stress [RUNS [INPUT]]   (RUNS default 5; INPUT 1..5 runs that one only; the target is 100 ms per
- *                                 input on the release build) */
+ *                                 input, and per loop iteration, on the release build) */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include <time.h>
 
 #include "fnv-collide.h"
+#include "macro.h"
 #include "tree-diff.h"
 #include "tree-parse.h"
 
@@ -159,6 +162,91 @@ static void run(const char *what, const Text *input, int runs) {
         fflush(stdout);
 }
 
+/* The daemon's steps for one new tree replacing one as big, each in a loop iteration of its own. */
+enum {
+        STEP_BEFORE,   /* the one iteration before: parse (load, check, free), load again, free the old */
+        STEP_LOAD,     /* the read: tree_json_load() */
+        STEP_VALIDATE, /* the next iteration: tree_parse_json_value() */
+        STEP_PLAN,     /* the realizer's pass, later: a plan as big (from an empty tree), freed */
+        STEP_FREE_JSON,
+        STEP_FREE_TREE,
+        _STEP_MAX,
+};
+
+static const char *const step_names[_STEP_MAX] = {
+        [STEP_BEFORE] = "before: one iteration (`tree_parse_json_for_root()`, `json_loadb()` again, free the old JSON and tree)",
+        [STEP_LOAD] = "1 read: `tree_json_load()`",
+        [STEP_VALIDATE] = "2 validate: `tree_parse_json_value()`",
+        [STEP_PLAN] = "pass (the realizer's, later): plan from an empty tree, freed",
+        [STEP_FREE_JSON] = "4 free the replaced JSON",
+        [STEP_FREE_TREE] = "4 free the replaced tree",
+};
+
+static void steps(const Text *input, int runs) {
+        double ms[_STEP_MAX][64], cpu[_STEP_MAX][64];
+        json_t *old_json = NULL;
+        Tree *old_tree = NULL;
+
+        /* the tree being replaced, as big as the new one */
+        if (tree_json_load(input->data, input->len, &old_json, NULL) < 0 ||
+            tree_parse_json_value(old_json, NULL, &old_tree, NULL) < 0)
+                abort();
+        for (int i = 0; i < runs; i++) {
+                json_t *json = NULL, *again;
+                Tree *tree = NULL, *empty;
+                Plan *plan = NULL;
+                double start, start_cpu;
+
+#define STEP(k, code)                                           \
+        do {                                                    \
+                start = now_msec();                             \
+                start_cpu = cpu_msec();                         \
+                code;                                           \
+                ms[k][i] = now_msec() - start;                  \
+                cpu[k][i] = cpu_msec() - start_cpu;             \
+        } while (0)
+
+                STEP(STEP_BEFORE, {
+                        if (tree_parse_json_for_root(input->data, input->len, NULL, &tree, NULL) < 0)
+                                abort();
+                        again = json_loadb(input->data, input->len, 0, NULL);
+                        if (!again)
+                                abort();
+                        json_decref(old_json);
+                        tree_unref(old_tree);
+                });
+                old_json = again;
+                old_tree = tree;
+                tree = NULL;
+                STEP(STEP_LOAD, if (tree_json_load(input->data, input->len, &json, NULL) < 0) abort());
+                STEP(STEP_VALIDATE, if (tree_parse_json_value(json, NULL, &tree, NULL) < 0) abort());
+                STEP(STEP_PLAN, {
+                        empty = tree_new(tree->schema);
+                        if (!empty || tree_diff(empty, tree, &plan) < 0)
+                                abort();
+                        plan_free(plan);
+                        tree_unref(empty);
+                });
+                STEP(STEP_FREE_JSON, json_decref(old_json));
+                STEP(STEP_FREE_TREE, tree_unref(old_tree));
+#undef STEP
+                old_json = json;
+                old_tree = tree;
+        }
+        json_decref(old_json);
+        tree_unref(old_tree);
+
+        printf("\n| step of the largest valid tree (each its own loop iteration) | min ms | median ms | median CPU ms | "
+               "≤ %.0f ms |\n|---|---|---|---|---|\n", TARGET_MSEC);
+        for (int k = 0; k < _STEP_MAX; k++) {
+                qsort(ms[k], (size_t) runs, sizeof(double), cmp_double);
+                qsort(cpu[k], (size_t) runs, sizeof(double), cmp_double);
+                printf("| %s | %.1f | %.1f | %.1f | %s |\n", step_names[k], ms[k][0], ms[k][runs / 2],
+                       cpu[k][runs / 2], ms[k][runs / 2] <= TARGET_MSEC ? "met" : "**missed**");
+        }
+        fflush(stdout);
+}
+
 int main(int argc, char **argv) {
         int runs = argc > 1 ? atoi(argv[1]) : 5;
         size_t entries = 0;
@@ -195,6 +283,8 @@ int main(int argc, char **argv) {
         free(t.data);
         t = big_tree(entries);
         run("largest valid tree: 10 000 groups, every setting, pid file, CPU lists", &t, runs);
+        if (!only || only == 5)
+                steps(&t, runs);
         free(t.data);
         return 0;
 }

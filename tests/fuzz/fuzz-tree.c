@@ -5,7 +5,8 @@
  * same text parsed again, creations parents first, stops children first, each group in the plan exactly
  * where it belongs. The same text is also parsed for a root ([Slices] Root=: "sk", or one long enough that
  * unit name limits bite), and every accepted group must get the names the daemon derives (slice, scope,
- * ownership record, scope cgroup path) within systemd's limits, and a name D-Bus takes. */
+ * ownership record, scope cgroup path) within systemd's limits, and a name D-Bus takes. Loaded and checked
+ * in two halves (tree_json_load(), tree_parse_json_value(): the daemon's way) it gives the same answer. */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -144,13 +145,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        TreeError err = { .message = "untouched" };
+        TreeError err = { .message = "untouched" }, err_halves = { .message = "untouched" };
         Tree *t = NULL, *again = NULL;
-        int r;
+        json_t *json = NULL;
+        int r, r_halves;
 
         r = tree_parse_json((const char *) data, size, &t, &err);
         check_root(data, size);
+        /* the daemon's way, a loop iteration each (load, then check): the same answer, message for message */
+        r_halves = tree_json_load((const char *) data, size, &json, &err_halves);
+        FUZZ_CHECK((r_halves >= 0) == (json != NULL));
+        if (r_halves >= 0) {
+                r_halves = tree_parse_json_value(json, /* root= */ NULL, &again, &err_halves);
+                json_decref(json);
+        }
+        FUZZ_CHECK(r_halves == r);
         if (r < 0) {
+                FUZZ_CHECK(!again && strcmp(err_halves.message, err.message) == 0);
                 check_refused(r, t, &err);
                 return 0;
         }
@@ -158,7 +169,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         check_tree(t, NULL);
         check_plan(t, t, true);
         /* the same text parses to the same tree: no change between the two */
-        FUZZ_CHECK(tree_parse_json((const char *) data, size, &again, &err) == 0);
         FUZZ_CHECK(again->n_nodes == t->n_nodes && again->schema == t->schema);
         check_plan(t, again, true);
         tree_unref(again);
