@@ -24,9 +24,13 @@ static void offer(TreeIntake *ti, const char *text, uint64_t hash) {
         tree_intake_offer(ti, load(text), hash, /* version= */ (int64_t) hash, origin);
 }
 
-static void retire_all(TreeIntake *ti) {
-        while (tree_intake_next(ti) == TREE_INTAKE_RETIRE)
+/* Exactly `n` steps free something, then `then` is next. */
+static void assert_retires(TreeIntake *ti, size_t n, TreeIntakeStep then) {
+        for (size_t i = 0; i < n; i++) {
+                ASSERT_EQ_INT(tree_intake_next(ti), TREE_INTAKE_RETIRE);
                 tree_intake_retire_one(ti);
+        }
+        ASSERT_EQ_INT(tree_intake_next(ti), then);
 }
 
 TEST(test_idle) {
@@ -60,11 +64,7 @@ TEST(test_validate_then_apply) {
         offer(&ti, "{\"slices\": {}}", 8);
         tree_intake_retire(&ti, item.json, item.tree);
         free(item.origin);
-        ASSERT_EQ_INT(tree_intake_next(&ti), TREE_INTAKE_RETIRE);
-        tree_intake_retire_one(&ti);
-        ASSERT_EQ_INT(tree_intake_next(&ti), TREE_INTAKE_RETIRE);
-        tree_intake_retire_one(&ti);
-        ASSERT_EQ_INT(tree_intake_next(&ti), TREE_INTAKE_VALIDATE);
+        assert_retires(&ti, 2, TREE_INTAKE_VALIDATE);
         tree_intake_done(&ti);
         ASSERT_EQ_INT(tree_intake_next(&ti), TREE_INTAKE_IDLE);
 }
@@ -77,9 +77,7 @@ TEST(test_newest_wins_while_loaded) {
         offer(&ti, "{\"slices\": {\"old\": {}}}", 1);
         offer(&ti, "{\"slices\": {\"new\": {}}}", 2);
         ASSERT_EQ_U64(ti.n_superseded, 1);
-        ASSERT_EQ_INT(tree_intake_next(&ti), TREE_INTAKE_RETIRE); /* the old JSON */
-        tree_intake_retire_one(&ti);
-        ASSERT_EQ_INT(tree_intake_next(&ti), TREE_INTAKE_VALIDATE);
+        assert_retires(&ti, 1, TREE_INTAKE_VALIDATE); /* the old JSON */
         ASSERT_EQ_INT(tree_intake_validate(&ti, NULL, &err), 0);
         tree_intake_take(&ti, &item);
         ASSERT_STREQ(item.tree->nodes[0]->path, "new");
@@ -100,11 +98,7 @@ TEST(test_newest_wins_while_validated) {
         offer(&ti, "{\"slices\": {\"new\": {}}}", 2);
         ASSERT_EQ_U64(ti.n_superseded, 1);
         /* the old JSON and the old tree, then the new one */
-        ASSERT_EQ_INT(tree_intake_next(&ti), TREE_INTAKE_RETIRE);
-        tree_intake_retire_one(&ti);
-        ASSERT_EQ_INT(tree_intake_next(&ti), TREE_INTAKE_RETIRE);
-        tree_intake_retire_one(&ti);
-        ASSERT_EQ_INT(tree_intake_next(&ti), TREE_INTAKE_VALIDATE);
+        assert_retires(&ti, 2, TREE_INTAKE_VALIDATE);
         tree_intake_done(&ti);
 }
 
@@ -116,9 +110,7 @@ TEST(test_drop_supersedes) {
         ASSERT_EQ_U64(ti.n_superseded, 1);
         ASSERT_TRUE(!tree_intake_drop(&ti));
         ASSERT_EQ_U64(ti.n_superseded, 1);
-        ASSERT_EQ_INT(tree_intake_next(&ti), TREE_INTAKE_RETIRE);
-        retire_all(&ti);
-        ASSERT_EQ_INT(tree_intake_next(&ti), TREE_INTAKE_IDLE);
+        assert_retires(&ti, 1, TREE_INTAKE_IDLE);
         tree_intake_done(&ti);
 }
 
@@ -134,9 +126,7 @@ TEST(test_invalid_dropped_with_the_parser_message) {
         ASSERT_STREQ(err.message, direct.message);
         ASSERT_CONTAINS(err.message, "$.slices.a.cpu_weight");
         ASSERT_EQ_U64(ti.n_superseded, 0); /* refused, not superseded */
-        ASSERT_EQ_INT(tree_intake_next(&ti), TREE_INTAKE_RETIRE);
-        retire_all(&ti);
-        ASSERT_EQ_INT(tree_intake_next(&ti), TREE_INTAKE_IDLE);
+        assert_retires(&ti, 1, TREE_INTAKE_IDLE);
         tree_intake_done(&ti);
 }
 
@@ -152,11 +142,7 @@ TEST(test_retired_bounded) {
         /* past the bound freed at once, the rest one per step */
         for (size_t i = 0; i < ELEMENTSOF(j); i++)
                 ASSERT_EQ_U64(j[i]->refcount, i < TREE_INTAKE_RETIRED_MAX ? 2 : 1);
-        for (size_t i = 0; i < TREE_INTAKE_RETIRED_MAX; i++) {
-                ASSERT_EQ_INT(tree_intake_next(&ti), TREE_INTAKE_RETIRE);
-                tree_intake_retire_one(&ti);
-        }
-        ASSERT_EQ_INT(tree_intake_next(&ti), TREE_INTAKE_IDLE);
+        assert_retires(&ti, TREE_INTAKE_RETIRED_MAX, TREE_INTAKE_IDLE);
         for (size_t i = 0; i < ELEMENTSOF(j); i++) {
                 ASSERT_EQ_U64(j[i]->refcount, 1);
                 json_decref(j[i]);
