@@ -20,6 +20,7 @@
 #include "pidfile.h"
 #include "proc-table.h"
 #include "refusals.h"
+#include "strmap.h"
 #include "strv.h"
 #include "unit-name.h"
 #include "unit-op.h"
@@ -66,7 +67,8 @@ struct Attacher {
         pid_t pid_max;
 
         Group **groups;     /* each allocated on its own: its request carries the Group * */
-        size_t n_groups;
+        size_t n_groups, n_groups_alloc;
+        StrMap group_by_path; /* path (the group's own string) → Group: 10 000 groups are set in one go */
         char **unresolved;
         size_t in_flight;   /* groups of this pass not finished (queued or sent), +1 while sending */
         size_t calls;       /* requests on the bus */
@@ -82,8 +84,8 @@ struct Attacher {
         size_t pass_moved, last_pass_moved;
 
         InotifyWatch *inotify;
-        Watch *watches;
-        size_t n_watches;
+        Watch *watches;     /* one per directory, however many patterns name it */
+        size_t n_watches, n_watches_alloc;
         sd_event_source *settle, *interval;
 };
 
@@ -130,7 +132,8 @@ static void groups_clear(Attacher *a) {
                 group_free(a->groups[i]);
         free(a->groups);
         a->groups = NULL;
-        a->n_groups = 0;
+        a->n_groups = a->n_groups_alloc = 0;
+        strmap_done(&a->group_by_path);
         /* Their requests are cancelled with their slots: no pass is in flight any more. */
         a->in_flight = a->calls = a->send_next = 0;
         a->running = a->again = false;
@@ -138,10 +141,7 @@ static void groups_clear(Attacher *a) {
 }
 
 static Group *group_find(Attacher *a, const char *path) {
-        for (size_t i = 0; i < a->n_groups; i++)
-                if (streq(a->groups[i]->path, path))
-                        return a->groups[i];
-        return NULL;
+        return strmap_get(&a->group_by_path, path);
 }
 
 static int group_add_pattern(Attacher *a, const char *path, const char *pattern) {
@@ -172,10 +172,18 @@ static int group_add_pattern(Attacher *a, const char *path, const char *pattern)
                         return -ENOMEM;
                 free(created->scope_cgroup);
                 created->scope_cgroup = full;
-                grown = realloc(a->groups, (a->n_groups + 1) * sizeof(Group *));
-                if (!grown)
-                        return -ENOMEM;
-                a->groups = grown;
+                if (a->n_groups == a->n_groups_alloc) {
+                        size_t cap = MAX(a->n_groups_alloc * 2, (size_t) 16);
+
+                        grown = realloc(a->groups, cap * sizeof(Group *));
+                        if (!grown)
+                                return -ENOMEM;
+                        a->groups = grown;
+                        a->n_groups_alloc = cap;
+                }
+                r = strmap_put(&a->group_by_path, created->path, created);
+                if (r < 0)
+                        return r;
                 g = a->groups[a->n_groups++] = TAKE_PTR(created);
         }
         if (strv_contains(g->patterns, pattern))
@@ -617,13 +625,14 @@ static void watches_forget(Attacher *a) {
                 free(a->watches[i].dir);
         free(a->watches);
         a->watches = NULL;
-        a->n_watches = 0;
+        a->n_watches = a->n_watches_alloc = 0;
 }
 
 /* Watches the directory of every pattern (up to its first wildcard), so a pid file written or replaced
  * is seen at once. Patterns with wildcards in directories are still read on every interval. Also what the
  * watch calls when it was re-created. */
 static int watches_add(InotifyWatch *w, void *userdata) {
+        _cleanup_(strmap_done) StrMap seen = STRMAP_OWNING; /* directories watched already */
         Attacher *a = userdata;
 
         watches_forget(a);
@@ -642,15 +651,23 @@ static int watches_add(InotifyWatch *w, void *userdata) {
                         if (!slash)
                                 continue;
                         *(slash == dir ? slash + 1 : slash) = 0;
+                        if (strmap_get(&seen, dir))
+                                continue; /* pid files of many groups in one directory: one watch */
+                        (void) strmap_put(&seen, dir, a); /* without it, a second watch entry at worst */
                         wd = inotify_watch_add(w, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB);
                         if (wd < 0) {
                                 log_debug_errno(wd, "Cannot watch %s: %m", dir);
                                 continue;
                         }
-                        Watch *nw = realloc(a->watches, (a->n_watches + 1) * sizeof(Watch));
-                        if (!nw)
-                                continue;
-                        a->watches = nw;
+                        if (a->n_watches == a->n_watches_alloc) {
+                                size_t cap = MAX(a->n_watches_alloc * 2, (size_t) 16);
+                                Watch *nw = realloc(a->watches, cap * sizeof(Watch));
+
+                                if (!nw)
+                                        continue;
+                                a->watches = nw;
+                                a->n_watches_alloc = cap;
+                        }
                         a->watches[a->n_watches++] = (Watch) { wd, TAKE_PTR(dir) };
                 }
         return 0;

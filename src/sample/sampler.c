@@ -15,11 +15,13 @@
 #include "io-coverage.h"
 #include "log.h"
 #include "sample-files.h"
+#include "strmap.h"
 #include "sampler.h"
 #include "unit-name.h"
 
 #define READ_BUFFER_SIZE (64 * 1024) /* io.stat of a host with many disks fits */
 #define RESCAN_USEC (5 * USEC_PER_SEC)
+#define OPEN_BATCH_SLICES 256 /* ≤ ~2000 opens per loop iteration: a few ms */
 /* Which devices the layout counts is looked at on a timer of its own, off the sampling path: soon after
  * start, then every IO_CHECK_USEC, and once soon after each realizer pass (rules may just have been set),
  * never twice within IO_CHECK_GAP_USEC. */
@@ -63,6 +65,10 @@ struct Sampler {
         SliceReads ahead[BATCH_SLICES];
         char *slots; /* BATCH_REQUESTS × SLOT_SIZE */
         sd_event_source *timer;
+        sd_event_source *opener;  /* on_opener: missing files opened in batches, at idle priority */
+        size_t open_next;         /* the next slice it looks at */
+        uint64_t n_open_batches;  /* batches run, since start */
+        uint64_t n_carried_over;  /* slices that kept their files through a tree change, since start */
         usec_t last_rescan_usec;
         bool logged_emfile;
         /* The descriptor budget: the plan for the current set and limit, which files a slice keeps under it,
@@ -307,12 +313,33 @@ static void budget_apply(Sampler *s, bool force) {
         s->budget = b;
 }
 
+/* Opens the files of the next OPEN_BATCH_SLICES slices that miss some, one batch per loop iteration at idle
+ * priority: a tree of 10 000 slices is ~80 000 opens, which in one go would hold the loop for most of a
+ * second. Until a slice's turn its values are missing, as for a slice not created yet. */
+static int on_opener(sd_event_source *es, void *userdata) {
+        Sampler *s = userdata;
+        size_t n = s->set ? s->set->n : 0, end = MIN(s->open_next + OPEN_BATCH_SLICES, n);
+
+        for (; s->open_next < end; s->open_next++)
+                if (!s->files[s->open_next].complete)
+                        files_open(s, &s->files[s->open_next]);
+        s->n_open_batches++;
+        if (s->open_next >= n)
+                sd_event_source_set_enabled(es, SD_EVENT_OFF);
+        return 0;
+}
+
+/* Every slice that misses files gets them opened, from the first, in batches (on_opener). */
+static void files_open_soon(Sampler *s) {
+        s->open_next = 0;
+        if (sd_event_source_set_enabled(s->opener, SD_EVENT_ON) < 0)
+                (void) on_opener(s->opener, s); /* cannot happen with a valid source; opens one batch */
+}
+
 static void files_rescan(Sampler *s) {
         budget_apply(s, /* force= */ false);
         s->out_of_fds = false;
-        for (size_t i = 0; s->set && i < s->set->n; i++)
-                if (!s->files[i].complete)
-                        files_open(s, &s->files[i]);
+        files_open_soon(s);
         s->last_rescan_usec = now_usec(CLOCK_MONOTONIC);
 }
 
@@ -520,6 +547,28 @@ const IoCoverage *sampler_io_coverage(const Sampler *s) {
         return s && s->io_checks > 0 ? &s->io_coverage : NULL;
 }
 
+/* Moves the open files of every slice of the current set that is also in `files` (same cgroup) over. */
+static void files_carry_over(Sampler *s, SliceFiles *files, size_t n) {
+        _cleanup_(strmap_done) StrMap old = { 0 }; /* cgroup → old SliceFiles; keys are theirs */
+
+        for (size_t j = 0; s->set && j < s->set->n; j++)
+                if (strmap_put(&old, s->files[j].cgroup, &s->files[j]) < 0)
+                        return; /* out of memory: all reopen, as before */
+        for (size_t i = 0; i < n; i++) {
+                SliceFiles *o = strmap_remove(&old, files[i].cgroup);
+
+                if (!o)
+                        continue;
+                for (SampleFile k = 0; k < _SAMPLE_FILE_MAX; k++) {
+                        files[i].fd[k] = o->fd[k];
+                        o->fd[k] = -EBADF;
+                }
+                files[i].complete = o->complete;
+                o->complete = false;
+                s->n_carried_over++;
+        }
+}
+
 int sampler_set_tree(Sampler *s, const Tree *tree) {
         _cleanup_(slice_set_unrefp) SliceSet *set = NULL;
         SliceFiles *files;
@@ -558,15 +607,16 @@ int sampler_set_tree(Sampler *s, const Tree *tree) {
                 }
                 files[i].depth = i == 0 ? 0 : tree->nodes[i - 1]->depth;
         }
-        /* The old files close before the new ones open: both sets at once could be twice the budget. */
+        /* A slice in both sets keeps its open files (a tree change touches a few groups of many); the rest
+         * of the old files close before new ones open: both sets at once could be twice the budget. */
+        files_carry_over(s, files, n);
         files_free(s, s->files, s->set ? s->set->n : 0);
         slice_set_unref(s->set);
         s->files = files;
         s->set = TAKE_PTR(set);
         budget_apply(s, /* force= */ true);
         s->out_of_fds = false;
-        for (size_t i = 0; i < n; i++)
-                files_open(s, &s->files[i]);
+        files_open_soon(s);
         s->last_rescan_usec = now_usec(CLOCK_MONOTONIC);
         return 0;
 }
@@ -607,6 +657,13 @@ int sampler_new(sd_event *event, const SamplerConfig *config, SamplerTick tick, 
                                        /* accuracy= */ 100 * USEC_PER_MSEC, on_io_timer, s);
         if (r < 0)
                 return r;
+        r = sd_event_add_defer(event, &s->opener, on_opener, s);
+        if (r >= 0)
+                r = sd_event_source_set_priority(s->opener, SD_EVENT_PRIORITY_IDLE);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s->opener, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -616,6 +673,7 @@ Sampler *sampler_free(Sampler *s) {
                 return NULL;
         sd_event_source_disable_unref(s->timer);
         sd_event_source_disable_unref(s->io_timer);
+        sd_event_source_disable_unref(s->opener);
         files_free(s, s->files, s->set ? s->set->n : 0);
         slice_set_unref(s->set);
         cgroup_layout_done(&s->layout);
@@ -684,7 +742,7 @@ json_t *sampler_status_json(const Sampler *s) {
 
         for (size_t i = 0; s->set && i < s->set->n; i++)
                 complete += s->files[i].complete;
-        return json_pack("{s:I, s:I, s:o, s:I, s:{s:I, s:I, s:I}, s:I, s:s, s:o, s:o*, s:I, s:I}", "slices",
+        return json_pack("{s:I, s:I, s:o, s:I, s:{s:I, s:I, s:I}, s:I, s:s, s:o, s:o*, s:I, s:I, s:I, s:I}", "slices",
                          (json_int_t) (s->set ? s->set->n : 0), "slices_complete", (json_int_t) complete,
                          "budget", budget_json(s),
                          "ticks", (json_int_t) s->ticks, "sweep_cpu_usec", "last", (json_int_t) s->sweep_last_usec,
@@ -693,5 +751,6 @@ json_t *sampler_status_json(const Sampler *s) {
                          "reads", pread_batch_uses_io_uring(s->batch) ? "io_uring" : "pread", "layout", layout,
                          "io_devices", s->io_checks > 0 ? io_coverage_to_json(&s->io_coverage) : NULL,
                          "io_checks", (json_int_t) s->io_checks, "io_partition_lookups",
-                         (json_int_t) s->partition_lookups);
+                         (json_int_t) s->partition_lookups, "open_batches", (json_int_t) s->n_open_batches,
+                         "carried_over", (json_int_t) s->n_carried_over);
 }

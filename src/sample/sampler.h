@@ -52,7 +52,9 @@ size_t sampler_open_files(const Sampler *s);
  *  "sweep_cpu_usec_total", "reads" ("io_uring" or "pread": how the last sweep read the files),
  *  "layout": {...}, "io_devices": io_coverage_to_json() (absent before the first look),
  *  "io_checks": how often it was looked at, "io_partition_lookups": sysfs lookups of whether a device is a
- *  partition (once per device while it stays in /proc/diskstats)} */
+ *  partition (once per device while it stays in /proc/diskstats), "open_batches": loop iterations that opened
+ *  missing files (OPEN_BATCH_SLICES slices each), "carried_over": slices that kept their open files through a
+ *  tree change} */
 json_t *sampler_status_json(const Sampler *s);
 /* CPU time the daemon spent sweeping, in total and in the last sweep. */
 usec_t sampler_sweep_cpu_usec_total(const Sampler *s);
