@@ -399,3 +399,24 @@ def test_metrics_parse_and_agree_with_show_account(daemon, slices, tb):
     assert families['slicekeeper_cpu_usage_seconds'].type == 'counter'
     health = urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=10).read()
     assert health == b'ok\n'
+
+
+def test_a_tree_change_keeps_the_open_files_and_opens_the_rest_in_batches(daemon, slices):
+    """Issue 12: a tree change closes only the files of slices that left and opens new ones in batches of
+    256 slices per loop iteration (a 10 000-group tree held the loop for most of a second)."""
+    groups = {f'g{i}': {'conf': {'share': 100}} for i in range(300)}
+    daemon.write_config()
+    daemon.write_tree({'cpu': {'sub_cgroup': groups}})
+    daemon.start()
+    first = daemon.wait_status(lambda s: s['sampler']['slices'] == 301 and s['sampler']['slices_complete'] == 301,
+                               timeout=60, what='300 groups sampled, every file open')['sampler']
+    # 301 slices need at least two batches; nothing was carried over yet (the start's set was empty)
+    assert first['open_batches'] >= 2 and first['carried_over'] == 0, first
+    groups['g300'] = {'conf': {'share': 100}}
+    del groups['g0']
+    daemon.write_tree({'cpu': {'sub_cgroup': groups}})
+    after = daemon.wait_status(lambda s: s['sampler']['carried_over'] > 0 and s['sampler']['slices_complete'] == 301,
+                               timeout=60, what='the new group sampled')['sampler']
+    # the root and 299 groups kept their files; only g300 was new and g0's were closed
+    assert after['carried_over'] == 300, after
+    assert after['slices'] == 301, after
