@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +41,7 @@ struct WebClient {
         struct MHD_UpgradeResponseHandle *urh;
         sd_event_source *io;
         WsClient ws;
-        size_t queued;            /* its output waiting, as last added to the server's sum */
+        size_t held;              /* the memory of its output queues, as last added to the server's sum */
         usec_t linger_until_usec; /* > 0: our close frame is out, what the peer still sends is dropped */
 };
 
@@ -59,7 +60,7 @@ struct WebServer {
         WebConn *conns;
         ConnLimit limit;
         size_t n_clients, n_conns;
-        size_t queued, output_budget_bytes; /* the sum of the clients' output waiting, and its bound */
+        size_t held, output_budget_bytes; /* the memory of all clients' output queues, and its bound */
         /* MHD_run() is due now, whatever its epoll fd and MHD_get_timeout() say: it closed connections
          * (at its connection limit it takes the listen socket out of its epoll set and puts it back only
          * at the start of a later run), or we handed an upgraded socket back (in external-poll mode
@@ -97,7 +98,7 @@ static void client_free(WebClient *c) {
                         break;
                 }
         s->n_clients--;
-        s->queued -= c->queued;
+        s->held -= c->held;
         sd_event_source_disable_unref(c->io);
         ws_client_done(&c->ws);
         /* The socket belongs to libmicrohttpd: it closes it, in its next run. */
@@ -110,13 +111,13 @@ static void client_free(WebClient *c) {
 
 static int client_write(WebClient *c);
 
-/* The client's output waiting, brought up to date in the server's sum: after anything that queued or sent
- * some (a lingering client has none). */
+/* The memory of the client's output queues, brought up to date in the server's sum: after anything that
+ * queued or sent some (a lingering client has none). */
 static void client_account(WebClient *c) {
-        size_t queued = c->linger_until_usec > 0 ? 0 : ws_client_queued(&c->ws);
+        size_t held = c->linger_until_usec > 0 ? 0 : ws_client_held(&c->ws);
 
-        c->server->queued = c->server->queued - c->queued + queued;
-        c->queued = queued;
+        c->server->held = c->server->held - c->held + held;
+        c->held = held;
 }
 
 static void client_run(WebClient *c, int r);
@@ -140,7 +141,8 @@ static void client_drop(WebClient *c, WebDrop why) {
                 break;
         case WEB_DROP_BUDGET:
                 log_warning("Dropping the slowest websocket client (%zu bytes behind): all clients' output "
-                            "waiting is over the budget of %zu bytes.", c->queued, s->output_budget_bytes);
+                            "queues hold more than the budget of %zu bytes.", ws_client_queued(&c->ws),
+                            s->output_budget_bytes);
                 s->n.dropped_budget++;
                 break;
         case WEB_DROP_IDLE:
@@ -237,19 +239,20 @@ static WebClient *server_slowest(WebServer *s) {
         WebClient *slowest = NULL;
 
         for (WebClient *c = s->clients; c; c = c->next)
-                if (c->queued > 0 && (!slowest || ws_client_slower(&c->ws, &slowest->ws)))
+                if (c->linger_until_usec == 0 && ws_client_queued(&c->ws) > 0 &&
+                    (!slowest || ws_client_slower(&c->ws, &slowest->ws)))
                         slowest = c;
         return slowest;
 }
 
-/* One budget for the output of all clients together: while what waits is over it, the slowest client is
+/* One budget for the output queues of all clients together: while they hold more, the slowest client is
  * dropped (its connection reset, its memory freed). Called after each push or answer went out as far as
  * the socket took it, so the sum is over the budget by at most one message, and only until then. A caller
  * walking the client list passes its next client, kept valid. */
 static void server_enforce_budget(WebServer *s, WebClient **next) {
         WebClient *c;
 
-        while (s->queued > s->output_budget_bytes && (c = server_slowest(s))) {
+        while (s->held > s->output_budget_bytes && (c = server_slowest(s))) {
                 if (next && c == *next)
                         *next = c->next;
                 client_drop(c, WEB_DROP_BUDGET);
@@ -427,7 +430,7 @@ json_t *web_server_status_json(const WebServer *s) {
                          "clients", (json_int_t) s->n_clients,
                          "connections", (json_int_t) s->n_conns,
                          "addresses", (json_int_t) conn_limit_addresses(&s->limit),
-                         "queued_bytes", (json_int_t) s->queued,
+                         "output_bytes", (json_int_t) s->held,
                          "output_budget_bytes", (json_int_t) s->output_budget_bytes,
                          "dropped", (json_int_t) s->n.dropped,
                          "dropped_idle", (json_int_t) s->n.dropped_idle,
@@ -693,6 +696,11 @@ int web_server_new(sd_event *event, const WebServerConfig *config, const WebHand
         r = parse_listen(config->listen, &addr);
         if (r < 0)
                 return r;
+        /* The clients' queues are the biggest and most short-lived allocations of the process, hundreds of
+         * KiB each: mmap'd (glibc's threshold fixed, not raised by each free), they grow by mremap and a
+         * freed one goes back to the system at once, so the output budget is what RSS sees too. From the
+         * heap, the holes they left kept RSS at twice the budget. */
+        (void) mallopt(M_MMAP_THRESHOLD, WEB_QUEUE_KEEP);
         s = calloc(1, sizeof(WebServer));
         if (!s)
                 return -ENOMEM;

@@ -347,6 +347,12 @@ size_t ws_client_queued(const WsClient *c) {
         return client_unsent(c) + c->pending.size;
 }
 
+size_t ws_client_held(const WsClient *c) {
+        assert(c);
+
+        return c->out.alloc + c->pending.alloc + c->fragment.alloc;
+}
+
 bool ws_client_slower(const WsClient *a, const WsClient *b) {
         size_t qa, qb;
 

@@ -813,9 +813,9 @@ TEST(test_memory_given_back) {
         teardown(&t);
 }
 
-/* The output budget's measure and order: what waits in a client's queues (not what was taken), pushes
- * behind a streamed answer included; the client with more waiting goes first, of two with as much the one
- * that took some less recently. */
+/* The output budget's measures and order: what waits in a client's queues (not what was taken), pushes
+ * behind a streamed answer included, and the memory they hold; the client with more waiting goes first, of
+ * two with as much the one that took some less recently. */
 TEST(test_budget_order) {
         static uint8_t payload[1000];
         uint8_t header[WS_HEADER_MAX];
@@ -835,6 +835,7 @@ TEST(test_budget_order) {
                 ASSERT_EQ_INT(ws_client_push(&b.c, header, header_size, payload, sizeof(payload)), 1);
         }
         ASSERT_EQ_INT(ws_client_queued(&a.c), 3 * frame_size);
+        ASSERT_TRUE(ws_client_held(&a.c) >= 3 * frame_size);
 
         /* b takes a byte: less waits for it, a is the slower. */
         take(&b.c, &b.o, 1, now + 1, 0);
@@ -860,9 +861,17 @@ TEST(test_budget_order) {
         ASSERT_EQ_INT(ws_client_queued(&a.c), unsent(&a.c) + frame_size);
         ASSERT_TRUE(ws_client_slower(&a.c, &b.c));
 
-        /* Done: nothing waits, whatever was half taken. */
+        ASSERT_TRUE(ws_client_held(&a.c) >= ws_client_queued(&a.c) + WEB_STREAM_FRAGMENT);
+
+        /* What was taken is still held until the queue is compacted or emptied. */
+        take(&b.c, &b.o, 2 * frame_size, now + 3, 0);
+        ASSERT_EQ_INT(ws_client_queued(&b.c), frame_size - 1);
+        ASSERT_TRUE(ws_client_held(&b.c) >= 3 * frame_size);
+
+        /* Done: nothing waits or is held, whatever was half taken. */
         ws_client_done(&b.c);
         ASSERT_EQ_INT(ws_client_queued(&b.c), 0);
+        ASSERT_EQ_INT(ws_client_held(&b.c), 0);
         teardown(&a);
         teardown(&b);
 }
