@@ -88,7 +88,7 @@ void config_init(Config *c) {
                 .web_handshake_timeout_usec = 10 * USEC_PER_SEC,
                 /* One address may take every websocket place, never the HTTP reserve (http-server.h). */
                 .web_max_connections_per_address = 256,
-                /* 256 subscribers each holding a few seconds of a 1000-group tree's pushes (~200 KB each). */
+                /* About one push of a 1000-group tree (~200 KB) for each of 256 clients (bench/RESULTS.md). */
                 .web_output_budget_mib = 48,
                 .control_request_timeout_usec = 10 * USEC_PER_SEC,
         };

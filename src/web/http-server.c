@@ -49,7 +49,7 @@ typedef enum WebDrop {
         WEB_DROP_BEHIND,  /* more than WEB_SEND_QUEUE_MAX behind (-ENOBUFS) */
         WEB_DROP_STALLED, /* took none of its output for stall_usec */
         WEB_DROP_IDLE,    /* not subscribed and silent for idle_usec */
-        WEB_DROP_BUDGET,  /* the slowest when all clients' output waiting went over output_budget_bytes */
+        WEB_DROP_BUDGET,  /* the slowest, while all clients' output queues hold over output_budget_bytes */
 } WebDrop;
 
 struct WebServer {
@@ -69,8 +69,8 @@ struct WebServer {
         WebHandlers handlers;
         usec_t stall_usec, idle_usec, handshake_usec, check_usec;
         struct {
-                uint64_t dropped, dropped_idle, dropped_budget, handshake_timeouts, keepalive_timeouts, refused_full,
-                        refused_per_address, refused_requests;
+                uint64_t dropped, dropped_idle, dropped_budget, handshake_timeouts, keepalive_timeouts,
+                        refused_full, refused_per_address, refused_requests;
         } n;
 };
 

@@ -375,7 +375,8 @@ def test_stalled_subscribers_are_dropped_within_the_output_budget(daemon, slices
     ended, seen = set(), []  # seen: (when the status first showed k drops, k)
     deadline = time.monotonic() + 45
     while len(ended) < STALLED or len(reader.seconds) < 10:
-        assert time.monotonic() < deadline, f'{len(ended)} of {STALLED} ended, {len(reader.seconds)} pushes read'
+        assert time.monotonic() < deadline, \
+            f'{len(ended)} of {STALLED} ended, {len(reader.seconds)} pushes read'
         for fd, _ in poller.poll(0):
             ended.add(fd)
             poller.unregister(fd)
@@ -390,7 +391,8 @@ def test_stalled_subscribers_are_dropped_within_the_output_budget(daemon, slices
         assert web['output_bytes'] <= (BUDGET_MIB << 20) + (1 << 20), web  # over by one push at most
     reader.stop = rss.stop = True
     web = web_status(daemon)
-    print(f'RSS resting {rest / 1024:.1f} MiB, peak {rss.peak / 1024:.1f} MiB (+{(rss.peak - rest) / 1024:.1f}); '
+    print(f'RSS resting {rest / 1024:.1f} MiB, peak {rss.peak / 1024:.1f} MiB '
+          f'(+{(rss.peak - rest) / 1024:.1f}); '
           f'{web["dropped_budget"]} dropped for the budget, {web["dropped"]} at StallTimeoutSec; '
           f'the reader got {len(reader.seconds)} pushes')
     assert reader.error is None, reader.error
