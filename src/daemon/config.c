@@ -60,6 +60,7 @@ static const ConfigKey keys[] = {
         K("Web", "IdleTimeoutSec", KEY_TIMEOUT, web_idle_timeout_usec),
         K("Web", "HandshakeTimeoutSec", KEY_TIMEOUT, web_handshake_timeout_usec),
         K("Web", "MaxConnectionsPerAddress", KEY_U64, web_max_connections_per_address),
+        K("Web", "OutputBudgetMiB", KEY_U64, web_output_budget_mib),
         K("Control", "Socket", KEY_STRING, control_socket),
         K("Control", "RequestTimeoutSec", KEY_TIMEOUT, control_request_timeout_usec),
 };
@@ -87,6 +88,8 @@ void config_init(Config *c) {
                 .web_handshake_timeout_usec = 10 * USEC_PER_SEC,
                 /* One address may take every websocket place, never the HTTP reserve (http-server.h). */
                 .web_max_connections_per_address = 256,
+                /* About one push of a 1000-group tree (~200 KB) for each of 256 clients (bench/RESULTS.md). */
+                .web_output_budget_mib = 48,
                 .control_request_timeout_usec = 10 * USEC_PER_SEC,
         };
         set_string(&c->redis_prefix, "cgroup_arch");

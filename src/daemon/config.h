@@ -23,7 +23,7 @@ typedef struct Config {
         uint64_t redis_expire_sec;
         char *web_listen;
         usec_t web_stall_timeout_usec, web_idle_timeout_usec, web_handshake_timeout_usec;
-        uint64_t web_max_connections_per_address;
+        uint64_t web_max_connections_per_address, web_output_budget_mib;
         char *control_socket;
         usec_t control_request_timeout_usec;
         unsigned n_keys_set, n_pid_file_keys_set; /* to hold drop-ins to PidFiles= only */

@@ -840,7 +840,8 @@ static int manager_setup_web(Manager *m) {
                            &(WebServerConfig) { .listen = c->web_listen, .stall_usec = c->web_stall_timeout_usec,
                                                 .idle_usec = c->web_idle_timeout_usec,
                                                 .handshake_usec = c->web_handshake_timeout_usec,
-                                                .per_address_max = c->web_max_connections_per_address },
+                                                .per_address_max = c->web_max_connections_per_address,
+                                                .output_budget_bytes = c->web_output_budget_mib << 20 },
                            &wh, &m->web);
         if (r < 0)
                 return log_error_errno(r, "Cannot listen on %s: %m", c->web_listen);

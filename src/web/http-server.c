@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@ struct WebClient {
         struct MHD_UpgradeResponseHandle *urh;
         sd_event_source *io;
         WsClient ws;
+        size_t held;              /* the memory of its output queues, as last added to the server's sum */
         usec_t linger_until_usec; /* > 0: our close frame is out, what the peer still sends is dropped */
 };
 
@@ -47,6 +49,7 @@ typedef enum WebDrop {
         WEB_DROP_BEHIND,  /* more than WEB_SEND_QUEUE_MAX behind (-ENOBUFS) */
         WEB_DROP_STALLED, /* took none of its output for stall_usec */
         WEB_DROP_IDLE,    /* not subscribed and silent for idle_usec */
+        WEB_DROP_BUDGET,  /* the slowest, while all clients' output queues hold over output_budget_bytes */
 } WebDrop;
 
 struct WebServer {
@@ -57,6 +60,7 @@ struct WebServer {
         WebConn *conns;
         ConnLimit limit;
         size_t n_clients, n_conns;
+        size_t held, output_budget_bytes; /* the memory of all clients' output queues, and its bound */
         /* MHD_run() is due now, whatever its epoll fd and MHD_get_timeout() say: it closed connections
          * (at its connection limit it takes the listen socket out of its epoll set and puts it back only
          * at the start of a later run), or we handed an upgraded socket back (in external-poll mode
@@ -65,8 +69,8 @@ struct WebServer {
         WebHandlers handlers;
         usec_t stall_usec, idle_usec, handshake_usec, check_usec;
         struct {
-                uint64_t dropped, dropped_idle, handshake_timeouts, keepalive_timeouts, refused_full,
-                        refused_per_address, refused_requests;
+                uint64_t dropped, dropped_idle, dropped_budget, handshake_timeouts, keepalive_timeouts,
+                        refused_full, refused_per_address, refused_requests;
         } n;
 };
 
@@ -94,6 +98,7 @@ static void client_free(WebClient *c) {
                         break;
                 }
         s->n_clients--;
+        s->held -= c->held;
         sd_event_source_disable_unref(c->io);
         ws_client_done(&c->ws);
         /* The socket belongs to libmicrohttpd: it closes it, in its next run. */
@@ -105,6 +110,15 @@ static void client_free(WebClient *c) {
 }
 
 static int client_write(WebClient *c);
+
+/* The memory of the client's output queues, brought up to date in the server's sum: after anything that
+ * queued or sent some (a lingering client has none). */
+static void client_account(WebClient *c) {
+        size_t held = c->linger_until_usec > 0 ? 0 : ws_client_held(&c->ws);
+
+        c->server->held = c->server->held - c->held + held;
+        c->held = held;
+}
 
 static void client_run(WebClient *c, int r);
 
@@ -124,6 +138,12 @@ static void client_drop(WebClient *c, WebDrop why) {
                 log_warning("Dropping a websocket client that took none of its output for %g s.",
                             (double) s->stall_usec / USEC_PER_SEC);
                 s->n.dropped++;
+                break;
+        case WEB_DROP_BUDGET:
+                log_warning("Dropping the slowest websocket client (%zu bytes behind): all clients' output "
+                            "queues hold more than the budget of %zu bytes.", ws_client_queued(&c->ws),
+                            s->output_budget_bytes);
+                s->n.dropped_budget++;
                 break;
         case WEB_DROP_IDLE:
                 log_info("Dropping a websocket client that asked for nothing for %g s.",
@@ -150,6 +170,7 @@ static void client_linger(WebClient *c) {
         }
         ws_client_done(&c->ws);
         c->linger_until_usec = now_usec(CLOCK_MONOTONIC) + WEB_LINGER_USEC;
+        client_account(c);
 }
 
 static void client_fail(WebClient *c, int r) {
@@ -190,6 +211,7 @@ static int client_update_events(WebClient *c) {
 static int client_flush(WebClient *c) {
         int r = client_write(c);
 
+        client_account(c);
         return r < 0 ? r : client_update_events(c);
 }
 
@@ -205,10 +227,36 @@ static void client_run(WebClient *c, int r) {
                 if (r == 0)
                         break;
         }
+        client_account(c);
         if (r >= 0)
                 r = client_update_events(c);
         if (r < 0)
                 client_fail(c, r);
+}
+
+/* The client the output budget drops first (ws_client_slower()), or NULL when none has output waiting. */
+static WebClient *server_slowest(WebServer *s) {
+        WebClient *slowest = NULL;
+
+        for (WebClient *c = s->clients; c; c = c->next)
+                if (c->linger_until_usec == 0 && ws_client_queued(&c->ws) > 0 &&
+                    (!slowest || ws_client_slower(&c->ws, &slowest->ws)))
+                        slowest = c;
+        return slowest;
+}
+
+/* One budget for the output queues of all clients together: while they hold more, the slowest client is
+ * dropped (its connection reset, its memory freed). Called after each push or answer went out as far as
+ * the socket took it, so the sum is over the budget by at most one message, and only until then. A caller
+ * walking the client list passes its next client, kept valid. */
+static void server_enforce_budget(WebServer *s, WebClient **next) {
+        WebClient *c;
+
+        while (s->held > s->output_budget_bytes && (c = server_slowest(s))) {
+                if (next && c == *next)
+                        *next = c->next;
+                client_drop(c, WEB_DROP_BUDGET);
+        }
 }
 
 static void on_client_message(void *userdata, const char *text, size_t size, WebReply *ret) {
@@ -228,6 +276,7 @@ static void on_client_stream_error(void *userdata _unused_, int error) {
 
 static int on_client_io(sd_event_source *es _unused_, int fd, uint32_t revents, void *userdata) {
         WebClient *c = userdata;
+        WebServer *s = c->server;
         uint8_t buf[16384];
         size_t room;
         int r = 0;
@@ -255,6 +304,7 @@ static int on_client_io(sd_event_source *es _unused_, int fd, uint32_t revents, 
                         r = ws_client_feed(&c->ws, buf, (size_t) n);
         }
         client_run(c, r);
+        server_enforce_budget(s, /* next= */ NULL);
         return 0;
 }
 
@@ -294,6 +344,7 @@ static int on_check_timer(sd_event_source *es, uint64_t usec, void *userdata) {
                 else if (ws_client_idle(&c->ws, usec, s->idle_usec))
                         client_drop(c, WEB_DROP_IDLE);
         }
+        server_enforce_budget(s, /* next= */ NULL);
         sd_event_source_set_time(es, usec + s->check_usec);
         sd_event_source_set_enabled(es, SD_EVENT_ON);
         return 0;
@@ -344,6 +395,7 @@ static void on_upgrade(void *cls, struct MHD_Connection *connection, void *con_c
                 return;
         }
         client_run(c, extra_in_size > 0 ? ws_client_feed(&c->ws, (const uint8_t *) extra_in, extra_in_size) : 0);
+        server_enforce_budget(s, /* next= */ NULL);
 }
 
 void web_client_set_subscribed(WebClient *c, bool subscribed) {
@@ -364,6 +416,8 @@ void web_server_broadcast(WebServer *s, const char *text, size_t size) {
                         r = client_flush(c);
                 if (r < 0)
                         client_fail(c, r);
+                else
+                        server_enforce_budget(s, &next);
         }
 }
 
@@ -372,12 +426,15 @@ size_t web_server_clients(const WebServer *s) {
 }
 
 json_t *web_server_status_json(const WebServer *s) {
-        return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+        return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                          "clients", (json_int_t) s->n_clients,
                          "connections", (json_int_t) s->n_conns,
                          "addresses", (json_int_t) conn_limit_addresses(&s->limit),
+                         "output_bytes", (json_int_t) s->held,
+                         "output_budget_bytes", (json_int_t) s->output_budget_bytes,
                          "dropped", (json_int_t) s->n.dropped,
                          "dropped_idle", (json_int_t) s->n.dropped_idle,
+                         "dropped_budget", (json_int_t) s->n.dropped_budget,
                          "handshake_timeouts", (json_int_t) s->n.handshake_timeouts,
                          "keepalive_timeouts", (json_int_t) s->n.keepalive_timeouts,
                          "refused_full", (json_int_t) s->n.refused_full,
@@ -639,6 +696,11 @@ int web_server_new(sd_event *event, const WebServerConfig *config, const WebHand
         r = parse_listen(config->listen, &addr);
         if (r < 0)
                 return r;
+        /* The clients' queues are the biggest and most short-lived allocations of the process, hundreds of
+         * KiB each: mmap'd (glibc's threshold fixed, not raised by each free), they grow by mremap and a
+         * freed one goes back to the system at once, so the output budget is what RSS sees too. From the
+         * heap, the holes they left kept RSS at twice the budget. */
+        (void) mallopt(M_MMAP_THRESHOLD, WEB_QUEUE_KEEP);
         s = calloc(1, sizeof(WebServer));
         if (!s)
                 return -ENOMEM;
@@ -647,6 +709,7 @@ int web_server_new(sd_event *event, const WebServerConfig *config, const WebHand
         s->stall_usec = config->stall_usec;
         s->idle_usec = config->idle_usec;
         s->handshake_usec = config->handshake_usec;
+        s->output_budget_bytes = config->output_budget_bytes;
         s->check_usec = MIN(WEB_CHECK_USEC, MIN(s->stall_usec, MIN(s->idle_usec, s->handshake_usec)) / 4);
         conn_limit_init(&s->limit, config->per_address_max);
         s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_UPGRADE | (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),

@@ -49,6 +49,9 @@ typedef struct WebServerConfig {
         usec_t idle_usec;       /* IdleTimeoutSec= */
         usec_t handshake_usec;  /* HandshakeTimeoutSec= */
         size_t per_address_max; /* MaxConnectionsPerAddress=; 0: no limit */
+        /* OutputBudgetMiB=: the bound of the memory all clients' output queues hold together (not what their
+         * sockets hold: the kernel's, at most net.ipv4.tcp_wmem each); past it the slowest is dropped. */
+        size_t output_budget_bytes;
 } WebServerConfig;
 
 int web_server_new(sd_event *event, const WebServerConfig *config, const WebHandlers *handlers, WebServer **ret);
@@ -58,7 +61,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(WebServer *, web_server_free)
 /* Sends text to every subscribed client (one frame, encoded once). */
 void web_server_broadcast(WebServer *s, const char *text, size_t size);
 size_t web_server_clients(const WebServer *s);
-/* status: web: the clients and connections, and a counter for each kind of drop and refusal. */
+/* status: web: the clients and connections, the memory of their output queues and its budget, and a
+ * counter for each kind of drop and refusal. */
 json_t *web_server_status_json(const WebServer *s);
 
 void web_client_set_subscribed(WebClient *c, bool subscribed);

@@ -39,6 +39,7 @@ void ws_client_done(WsClient *c) {
         ws_decoder_done(&c->decoder);
         client_stream_end(c);
         buf_done(&c->out);
+        c->out_done = 0;
         buf_done(&c->pending);
         buf_done(&c->fragment);
         free(c->inbox);
@@ -338,6 +339,31 @@ bool ws_client_stalled(WsClient *c, usec_t now, usec_t stall_usec, size_t kernel
                 return false;
         }
         return now > c->progress_usec + stall_usec;
+}
+
+size_t ws_client_queued(const WsClient *c) {
+        assert(c);
+
+        return client_unsent(c) + c->pending.size;
+}
+
+size_t ws_client_held(const WsClient *c) {
+        assert(c);
+
+        return c->out.alloc + c->pending.alloc + c->fragment.alloc;
+}
+
+bool ws_client_slower(const WsClient *a, const WsClient *b) {
+        size_t qa, qb;
+
+        assert(a);
+        assert(b);
+
+        qa = ws_client_queued(a);
+        qb = ws_client_queued(b);
+        if (qa != qb)
+                return qa > qb;
+        return a->progress_usec < b->progress_usec;
 }
 
 bool ws_client_idle(WsClient *c, usec_t now, usec_t idle_usec) {

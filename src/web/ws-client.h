@@ -106,6 +106,16 @@ void ws_client_set_subscribed(WsClient *c, bool subscribed);
  * may never read again. kernel_unsent shrinking since the last check is the client taking some. */
 bool ws_client_stalled(WsClient *c, usec_t now, usec_t stall_usec, size_t kernel_unsent);
 
+/* Bytes of output waiting in the client's queues: answers and pushes, a streamed answer's fragment (not
+ * what its socket holds, which is the kernel's memory and bounded per socket by net.ipv4.tcp_wmem). */
+size_t ws_client_queued(const WsClient *c);
+/* The memory its output queues hold (their allocations: what waits, what was sent since they were last
+ * compacted, room to grow): what the server's output budget sums up, as it is what RSS sees. */
+size_t ws_client_held(const WsClient *c);
+/* Which of two clients the output budget drops first: a is slower than b when more of its output waits, or
+ * as much and it took some (or had nothing waiting) less recently. */
+bool ws_client_slower(const WsClient *a, const WsClient *b);
+
 /* The idle rule: a client that is not subscribed, has nothing waiting for it and sent no message or ping
  * for more than idle_usec is to be dropped: it holds one of the places and asks for nothing. A message or
  * ping counts from the first check that sees it. */

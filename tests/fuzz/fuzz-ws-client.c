@@ -159,6 +159,8 @@ static void on_stream_error(void *userdata _unused_, int error) {
 
 static void check_state(const WsClient *c) {
         FUZZ_CHECK(c->out.size - c->out_done + c->pending.size <= WEB_SEND_QUEUE_MAX);
+        FUZZ_CHECK(ws_client_queued(c) == c->out.size - c->out_done + c->pending.size);
+        FUZZ_CHECK(ws_client_held(c) >= ws_client_queued(c)); /* the budget never counts less than waits */
         FUZZ_CHECK(c->inbox_size <= WEB_INBOX_MAX);
         if (!c->stream.next) {
                 FUZZ_CHECK(c->closing || c->pending.size == 0); /* a close drops what waited */
@@ -252,6 +254,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         check_state(&h.client);
         }
         ws_client_done(&h.client);
+        FUZZ_CHECK(ws_client_queued(&h.client) == 0 && ws_client_held(&h.client) == 0);
         FUZZ_CHECK(h.streams_open == 0);
         buf_done(&h.check.got);
         return 0;

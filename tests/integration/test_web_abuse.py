@@ -4,7 +4,9 @@ clients that held a place forever, against the real daemon in the testbed, from 
 import base64
 import os
 import resource
+import select
 import socket
+import threading
 import time
 
 from conftest import EXAMPLE_TREE, wait_for
@@ -261,3 +263,145 @@ def test_a_dropped_client_is_disconnected_at_once(daemon):
     print(f'dropped client saw its end {(time.monotonic() - dropped) * 1000:.0f} ms after the drop was seen')
     stuck.close()
     wait_for(lambda: web_status(daemon)['connections'] == 0, 1, what="the dropped client's connection released")
+
+
+# Done means 3 ------------------------------------------------------------------------------------
+
+GROUPS = 1000
+BUDGET_MIB = 48       # [Web] OutputBudgetMiB=, the default
+RSS_BOUND_MIB = 64    # over the resting figure
+STALLED = WS_MAX - 1  # and one reader: every websocket place
+STALL = 10            # [Web] StallTimeoutSec=: those that fit in the budget go then
+
+
+def rss_kib(pid):
+    with open(f'/proc/{pid}/status') as f:
+        return int(next(line.split()[1] for line in f if line.startswith('VmRSS:')))
+
+
+def subscribe(s):
+    request = b'{"cmd": "subscribe", "args": {}}'
+    s.sendall(bytes([0x81, 0x80 | len(request)]) + b'\0\0\0\0' + request)  # masked with zeros
+
+
+class Reader(threading.Thread):
+    """A subscriber that reads all it is sent: the second each push is for, in order."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.sock = websocket(port)
+        self.seconds, self.error, self.stop = [], None, False
+        self.buf = bytearray()
+
+    def recv_exact(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise EOFError('the reader was disconnected')
+            self.buf += chunk
+        data = bytes(self.buf[:n])
+        del self.buf[:n]
+        return data
+
+    def run(self):
+        try:
+            subscribe(self.sock)
+            while not self.stop:
+                b0, b1 = self.recv_exact(2)
+                size = b1 & 0x7f
+                if size == 126:
+                    size = int.from_bytes(self.recv_exact(2), 'big')
+                elif size == 127:
+                    size = int.from_bytes(self.recv_exact(8), 'big')
+                payload = self.recv_exact(size)
+                assert b0 == 0x81, f'not a whole text frame: {b0:#x}'
+                if payload.startswith(b'{"subscribed"'):
+                    continue
+                # A push is {"<second>": {...}}.
+                self.seconds.append(int(payload[2:payload.index(b'"', 2)]))
+        except Exception as e:  # noqa: BLE001 - told to the test
+            if not self.stop:
+                self.error = e
+
+
+class RssPeak(threading.Thread):
+    """The daemon's highest VmRSS, read every 5 ms (a push to 255 clients takes a few hundred)."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.stop = pid, rss_kib(pid), False
+
+    def run(self):
+        while not self.stop:
+            try:
+                self.peak = max(self.peak, rss_kib(self.pid))
+            except OSError:
+                return
+            time.sleep(0.005)
+
+
+def test_stalled_subscribers_are_dropped_within_the_output_budget(daemon, slices):
+    """255 subscribers that stop reading and one that reads, at 1000 groups (a push is ~200 KB): the
+    daemon's RSS stays within 64 MiB of its resting figure (the output budget is 48 MiB), the slowest are
+    dropped for the budget (those that fit in it at StallTimeoutSec), each sees its connection end within
+    1 s of the drop, and the reader gets every second."""
+    port = free_port()
+    daemon.write_config(f'[Web]\nListen=127.0.0.1:{port}\nMaxConnectionsPerAddress=1000\n'
+                        f'OutputBudgetMiB={BUDGET_MIB}\nStallTimeoutSec={STALL}\n')
+    daemon.write_tree({'slices': {f'g{i:04d}': {} for i in range(GROUPS)}})
+    started = time.monotonic()
+    daemon.start()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
+    daemon.wait_status(lambda s: s['sampler']['slices_complete'] == s['sampler']['slices'] > GROUPS, 120,
+                       interval=0.5, what=f'{GROUPS} slices sampled')
+    print(f'{GROUPS} slices sampled after {time.monotonic() - started:.1f} s')
+    pid = daemon.host_pid()
+    with open(f'/proc/{pid}/maps') as f:
+        sanitized = 'libasan' in f.read()
+    time.sleep(2)  # a push of every slice is made (and kept in the window) before the resting figure
+    rest = rss_kib(pid)
+
+    rss = RssPeak(pid)
+    rss.start()
+    reader = Reader(port)
+    reader.start()
+    stalled = [websocket(port, rcvbuf=4096) for _ in range(STALLED)]
+    for s in stalled:
+        subscribe(s)
+    poller = select.poll()
+    for s in stalled:
+        poller.register(s, select.POLLRDHUP)  # the end only (POLLERR, POLLHUP are always told), not data
+    ended, seen = set(), []  # seen: (when the status first showed k drops, k)
+    deadline = time.monotonic() + 45
+    while len(ended) < STALLED or len(reader.seconds) < 10:
+        assert time.monotonic() < deadline, \
+            f'{len(ended)} of {STALLED} ended, {len(reader.seconds)} pushes read'
+        for fd, _ in poller.poll(0):
+            ended.add(fd)
+            poller.unregister(fd)
+        now = time.monotonic()
+        for when, k in seen:
+            assert len(ended) >= k or now - when <= 1, \
+                f'{k} clients dropped {now - when:.1f} s ago, only {len(ended)} saw their connection end'
+        web = web_status(daemon)
+        dropped = web['dropped_budget'] + web['dropped']
+        if not seen or dropped > seen[-1][1]:
+            seen.append((time.monotonic(), dropped))
+        assert web['output_bytes'] <= (BUDGET_MIB << 20) + (1 << 20), web  # over by one push at most
+    reader.stop = rss.stop = True
+    web = web_status(daemon)
+    print(f'RSS resting {rest / 1024:.1f} MiB, peak {rss.peak / 1024:.1f} MiB '
+          f'(+{(rss.peak - rest) / 1024:.1f}); '
+          f'{web["dropped_budget"]} dropped for the budget, {web["dropped"]} at StallTimeoutSec; '
+          f'the reader got {len(reader.seconds)} pushes')
+    assert reader.error is None, reader.error
+    assert web['dropped_budget'] > STALLED // 2 and web['dropped_budget'] + web['dropped'] == STALLED, web
+    assert web['clients'] == 1, web
+    # ASan's quarantine keeps freed memory: the figure means something on the plain build only.
+    assert sanitized or rss.peak - rest <= RSS_BOUND_MIB * 1024, (rest, rss.peak)
+    seconds = reader.seconds
+    assert len(seconds) >= 10 and seconds == list(range(seconds[0], seconds[0] + len(seconds))), seconds
+    reader.sock.close()
+    for s in stalled:
+        s.close()

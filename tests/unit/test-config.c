@@ -56,6 +56,7 @@ TEST(test_defaults) {
         ASSERT_EQ_U64(c.web_idle_timeout_usec, 120 * USEC_PER_SEC);
         ASSERT_EQ_U64(c.web_handshake_timeout_usec, 10 * USEC_PER_SEC);
         ASSERT_EQ_U64(c.web_max_connections_per_address, 256);
+        ASSERT_EQ_U64(c.web_output_budget_mib, 48);
         ASSERT_STREQ(c.control_socket, "/run/slicekeeper/control.sock");
         ASSERT_EQ_U64(c.control_request_timeout_usec, 10 * USEC_PER_SEC);
         config_done(&c);
@@ -186,6 +187,20 @@ TEST(test_max_connections_per_address) {
         ASSERT_CONTAINS(error, "MaxConnectionsPerAddress");
         ASSERT_EQ_INT(config_set(&c, "Web", "MaxConnectionsPerAddress", "-1", error, sizeof(error)), -EINVAL);
         ASSERT_EQ_U64(c.web_max_connections_per_address, 1000);
+        config_done(&c);
+}
+
+TEST(test_output_budget) {
+        char error[512] = "";
+        Config c;
+
+        config_init(&c);
+        ASSERT_EQ_INT(config_set(&c, "Web", "OutputBudgetMiB", "8", error, sizeof(error)), 0);
+        ASSERT_EQ_U64(c.web_output_budget_mib, 8);
+        ASSERT_EQ_INT(config_set(&c, "Web", "OutputBudgetMiB", "0", error, sizeof(error)), -EINVAL);
+        ASSERT_CONTAINS(error, "OutputBudgetMiB");
+        ASSERT_EQ_INT(config_set(&c, "Web", "OutputBudgetMiB", "1.5", error, sizeof(error)), -EINVAL);
+        ASSERT_EQ_U64(c.web_output_budget_mib, 8);
         config_done(&c);
 }
 
@@ -409,6 +424,7 @@ int main(void) {
         RUN(test_duration_over_a_day);
         RUN(test_client_timeouts);
         RUN(test_max_connections_per_address);
+        RUN(test_output_budget);
         RUN(test_bad_expire);
         RUN(test_bad_root);
         RUN(test_auth_not_digest);

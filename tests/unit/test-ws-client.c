@@ -813,6 +813,69 @@ TEST(test_memory_given_back) {
         teardown(&t);
 }
 
+/* The output budget's measures and order: what waits in a client's queues (not what was taken), pushes
+ * behind a streamed answer included, and the memory they hold; the client with more waiting goes first, of
+ * two with as much the one that took some less recently. */
+TEST(test_budget_order) {
+        static uint8_t payload[1000];
+        uint8_t header[WS_HEADER_MAX];
+        size_t header_size = ws_frame_header(WS_OP_TEXT, true, sizeof(payload), header);
+        size_t frame_size = header_size + sizeof(payload);
+        usec_t now = 1000 * USEC_PER_SEC;
+        Test a = { 0 }, b = { 0 };
+
+        setup(&a, now);
+        setup(&b, now);
+        ASSERT_EQ_INT(ws_client_queued(&a.c), 0);
+        ASSERT_TRUE(!ws_client_slower(&a.c, &b.c) && !ws_client_slower(&b.c, &a.c));
+        ws_client_set_subscribed(&a.c, true);
+        ws_client_set_subscribed(&b.c, true);
+        for (int i = 0; i < 3; i++) {
+                ASSERT_EQ_INT(ws_client_push(&a.c, header, header_size, payload, sizeof(payload)), 1);
+                ASSERT_EQ_INT(ws_client_push(&b.c, header, header_size, payload, sizeof(payload)), 1);
+        }
+        ASSERT_EQ_INT(ws_client_queued(&a.c), 3 * frame_size);
+        ASSERT_TRUE(ws_client_held(&a.c) >= 3 * frame_size);
+
+        /* b takes a byte: less waits for it, a is the slower. */
+        take(&b.c, &b.o, 1, now + 1, 0);
+        ASSERT_EQ_INT(ws_client_queued(&b.c), 3 * frame_size - 1);
+        ASSERT_TRUE(ws_client_slower(&a.c, &b.c));
+        ASSERT_TRUE(!ws_client_slower(&b.c, &a.c));
+
+        /* As much waiting for both: the one that took some longer ago is the slower. */
+        take(&a.c, &a.o, 1, now + 2, 0);
+        ASSERT_EQ_INT(ws_client_queued(&a.c), ws_client_queued(&b.c));
+        ASSERT_TRUE(ws_client_slower(&b.c, &a.c));
+        ASSERT_TRUE(!ws_client_slower(&a.c, &b.c));
+        take_all(&a.c, &a.o);
+        ASSERT_EQ_INT(ws_client_queued(&a.c), 0);
+        ASSERT_TRUE(ws_client_slower(&b.c, &a.c));
+
+        /* Pushes waiting behind a streamed answer count, as does its fragment not yet taken. */
+        feed_text(&a.c, "stream");
+        ASSERT_EQ_INT(ws_client_pump(&a.c), 1);
+        ASSERT_EQ_INT(ws_client_queued(&a.c), unsent(&a.c));
+        ASSERT_TRUE(ws_client_queued(&a.c) > WEB_STREAM_FRAGMENT);
+        ASSERT_EQ_INT(ws_client_push(&a.c, header, header_size, payload, sizeof(payload)), 1);
+        ASSERT_EQ_INT(ws_client_queued(&a.c), unsent(&a.c) + frame_size);
+        ASSERT_TRUE(ws_client_slower(&a.c, &b.c));
+
+        ASSERT_TRUE(ws_client_held(&a.c) >= ws_client_queued(&a.c) + WEB_STREAM_FRAGMENT);
+
+        /* What was taken is still held until the queue is compacted or emptied. */
+        take(&b.c, &b.o, 2 * frame_size, now + 3, 0);
+        ASSERT_EQ_INT(ws_client_queued(&b.c), frame_size - 1);
+        ASSERT_TRUE(ws_client_held(&b.c) >= 3 * frame_size);
+
+        /* Done: nothing waits or is held, whatever was half taken. */
+        ws_client_done(&b.c);
+        ASSERT_EQ_INT(ws_client_queued(&b.c), 0);
+        ASSERT_EQ_INT(ws_client_held(&b.c), 0);
+        teardown(&a);
+        teardown(&b);
+}
+
 int main(void) {
         RUN(test_text_message_answered);
         RUN(test_ping_pong_and_close);
@@ -826,5 +889,6 @@ int main(void) {
         RUN(test_idle);
         RUN(test_goodbye);
         RUN(test_memory_given_back);
+        RUN(test_budget_order);
         return 0;
 }
