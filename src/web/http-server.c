@@ -399,6 +399,7 @@ static void on_upgrade(void *cls, struct MHD_Connection *connection, void *con_c
 }
 
 void web_client_set_subscribed(WebClient *c, bool subscribed) {
+        assert(c);
         ws_client_set_subscribed(&c->ws, subscribed);
 }
 
@@ -407,6 +408,8 @@ void web_server_broadcast(WebServer *s, const char *text, size_t size) {
         size_t header_size = ws_frame_header(WS_OP_TEXT, /* fin= */ true, size, header);
         WebClient *next;
 
+        assert(s);
+        assert(text || size == 0);
         for (WebClient *c = s->clients; c; c = next) {
                 int r;
 
@@ -422,10 +425,12 @@ void web_server_broadcast(WebServer *s, const char *text, size_t size) {
 }
 
 size_t web_server_clients(const WebServer *s) {
+        assert(s);
         return s->n_clients;
 }
 
 json_t *web_server_status_json(const WebServer *s) {
+        assert(s);
         return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                          "clients", (json_int_t) s->n_clients,
                          "connections", (json_int_t) s->n_conns,
