@@ -32,6 +32,7 @@
 /* Requests in flight at once: the system bus allows 128 pending replies per connection, shared with
  * the realizer. */
 #define CALLS_MAX 32
+#define PREPARE_BATCH 256 /* groups looked at per loop iteration: their pid files, ~10 ms */
 
 typedef struct Watch {
         int wd;
@@ -73,6 +74,10 @@ struct Attacher {
         size_t in_flight;   /* groups of this pass not finished (queued or sent), +1 while sending */
         size_t calls;       /* requests on the bus */
         size_t send_next;   /* where the queue scan goes on */
+        size_t n_prepared;  /* groups of this pass looked at so far (on_prepare); only those are sent */
+        ProcTable procs;    /* the pass's /proc snapshot, while groups are looked at */
+        bool have_procs;
+        sd_event_source *preparer; /* on_prepare: PREPARE_BATCH groups per loop iteration */
         bool running, again;
         uint64_t passes;
         uint64_t calls_sent;      /* D-Bus requests to move processes, since start */
@@ -135,7 +140,12 @@ static void groups_clear(Attacher *a) {
         a->n_groups = a->n_groups_alloc = 0;
         strmap_done(&a->group_by_path);
         /* Their requests are cancelled with their slots: no pass is in flight any more. */
-        a->in_flight = a->calls = a->send_next = 0;
+        a->in_flight = a->calls = a->send_next = a->n_prepared = 0;
+        if (a->have_procs)
+                proc_table_done(&a->procs);
+        a->have_procs = false;
+        if (a->preparer)
+                sd_event_source_set_enabled(a->preparer, SD_EVENT_OFF);
         a->running = a->again = false;
         a->unresolved = strv_free(a->unresolved);
 }
@@ -363,7 +373,7 @@ static int group_send(Group *g, bool attach);
 
 /* Sends queued groups while request slots are free. */
 static void send_queued(Attacher *a) {
-        for (; a->send_next < a->n_groups && a->calls < CALLS_MAX; a->send_next++) {
+        for (; a->send_next < a->n_prepared && a->calls < CALLS_MAX; a->send_next++) {
                 Group *g = a->groups[a->send_next];
 
                 if (!g->queued)
@@ -541,8 +551,27 @@ static void group_pass(Attacher *a, Group *g, const ProcTable *procs) {
         a->in_flight++;
 }
 
+/* Looks at the next PREPARE_BATCH groups of the pass (their pid files against the pass's /proc snapshot) and
+ * sends what is queued; one batch per loop iteration, so 10 000 groups do not hold the loop. */
+static int on_prepare(sd_event_source *es, void *userdata) {
+        Attacher *a = userdata;
+        size_t end = MIN(a->n_prepared + PREPARE_BATCH, a->n_groups);
+
+        for (; a->n_prepared < end; a->n_prepared++)
+                group_pass(a, a->groups[a->n_prepared], &a->procs);
+        send_queued(a);
+        if (a->n_prepared < a->n_groups)
+                return 0;
+        sd_event_source_set_enabled(es, SD_EVENT_OFF);
+        proc_table_done(&a->procs);
+        a->have_procs = false;
+        log_debug("Attach pass prepared in %" PRIu64 " us.", now_usec(CLOCK_MONOTONIC) - a->pass_started_usec);
+        if (--a->in_flight == 0)
+                pass_end(a);
+        return 0;
+}
+
 static void pass_start(Attacher *a) {
-        ProcTable procs;
         int r;
 
         if (a->running) {
@@ -551,7 +580,7 @@ static void pass_start(Attacher *a) {
         }
         if (a->n_groups == 0)
                 return;
-        r = proc_table_load(a->proc_root, &procs);
+        r = proc_table_load(a->proc_root, &a->procs);
         if (r < 0) {
                 log_error_errno(r, "Cannot read %s: %m", a->proc_root);
                 return;
@@ -560,15 +589,12 @@ static void pass_start(Attacher *a) {
         a->running = true;
         a->pass_started_usec = now_usec(CLOCK_MONOTONIC);
         a->pass_moved = 0;
-        a->in_flight = 1; /* held until every group has sent */
-        for (size_t i = 0; i < a->n_groups; i++)
-                group_pass(a, a->groups[i], &procs);
-        proc_table_done(&procs);
-        a->send_next = 0;
-        send_queued(a);
-        log_debug("Attach pass prepared in %" PRIu64 " us.", now_usec(CLOCK_MONOTONIC) - a->pass_started_usec);
-        if (--a->in_flight == 0)
-                pass_end(a);
+        a->in_flight = 1; /* held until every group was looked at (on_prepare) */
+        a->have_procs = true;
+        a->n_prepared = a->send_next = 0;
+        if (sd_event_source_set_enabled(a->preparer, SD_EVENT_ON) < 0)
+                while (a->have_procs) /* cannot happen with a valid source: the whole pass at once */
+                        (void) on_prepare(a->preparer, a);
 }
 
 /* ---- triggers ---- */
@@ -746,6 +772,10 @@ int attacher_new(sd_event *event, sd_bus *bus, const AttacherConfig *config, Att
 
         r = sd_event_add_time(event, &a->settle, CLOCK_MONOTONIC, 0, 0, on_settle, a);
         if (r >= 0)
+                r = sd_event_add_defer(event, &a->preparer, on_prepare, a);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(a->preparer, SD_EVENT_OFF);
+        if (r >= 0)
                 r = sd_event_add_time_relative(event, &a->interval, CLOCK_MONOTONIC, a->interval_usec,
                                                USEC_PER_SEC / 10, on_interval, a);
         if (r < 0)
@@ -760,6 +790,7 @@ Attacher *attacher_free(Attacher *a) {
                 return NULL;
         groups_clear(a);
         watches_clear(a);
+        sd_event_source_disable_unref(a->preparer);
         sd_event_source_disable_unref(a->settle);
         sd_event_source_disable_unref(a->interval);
         sd_bus_unref(a->bus);
