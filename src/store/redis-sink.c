@@ -242,7 +242,8 @@ static void pipeline_done(RedisSink *s) {
         usec_t now = sink_now(s);
         size_t n = s->n_flight;
 
-        log_debug("Redis: pipeline of %zu SETs answered in %" PRIu64 " µs.", n, now - s->flight_sent_usec);
+        log_debug("Redis: pipeline of %zu SETs answered in %" PRIu64 " µs.", n,
+                  now - MIN(now, s->flight_sent_usec));
         s->n_flight = s->n_answered = 0;
         s->flight_bytes = 0;
         timer_disarm(s);
@@ -315,11 +316,12 @@ static bool sink_can_send(const RedisSink *s) {
         return s->ac && s->connected && !s->reset_requested && s->n_flight == 0;
 }
 
-static void pipeline_begin(RedisSink *s, usec_t now) {
+static void pipeline_begin(RedisSink *s) {
         s->n_flight = s->n_answered = 0;
         s->flight_bytes = 0;
         s->pipeline_clean = true;
-        s->flight_sent_usec = now;
+        /* Not the loop iteration's time: in the sampler's callback, that is before the sweep. */
+        s->flight_sent_usec = now_usec(CLOCK_MONOTONIC);
 }
 
 /* One SET more in the pipeline. On failure the connection is dropped (the pipeline goes back to the
@@ -338,11 +340,11 @@ static int pipeline_add(RedisSink *s, const QueuedSecond *q, const char *json, s
         return 0;
 }
 
-static void pipeline_sent(RedisSink *s, usec_t now) {
+static void pipeline_sent(RedisSink *s) {
         if (s->n_flight == 0)
                 return;
-        log_debug("Redis: sent a pipeline of %zu SETs (%zu bytes) to %s (queued in %" PRIu64 " µs).",
-                  s->n_flight, s->flight_bytes, s->address, now_usec(CLOCK_MONOTONIC) - now);
+        log_debug("Redis: sent a pipeline of %zu SETs (%zu bytes) to %s (rendered and queued in %" PRIu64 " µs).",
+                  s->n_flight, s->flight_bytes, s->address, now_usec(CLOCK_MONOTONIC) - s->flight_sent_usec);
         timer_arm(s, REPLY_TIMEOUT_USEC);
 }
 
@@ -362,7 +364,7 @@ static void sink_flush(RedisSink *s) {
 
         /* Bounded per pipeline: hiredis 0.14 grows its output buffer 1 MiB per realloc (quadratic copying
          * for big pipelines) and formats everything here, inside one loop iteration. */
-        pipeline_begin(s, now);
+        pipeline_begin(s);
         while (s->flight_bytes < PIPELINE_MAX_BYTES && second_queue_pop_front(&s->queue, &q)) {
                 s->text.size = 0;
                 s->rendering = true;
@@ -382,7 +384,7 @@ static void sink_flush(RedisSink *s) {
         }
         if (s->queue.len == 0)
                 render_release(s);
-        pipeline_sent(s, now);
+        pipeline_sent(s);
 }
 
 static void sink_connect(RedisSink *s) {
@@ -555,9 +557,9 @@ int redis_sink_push(RedisSink *s, uint64_t unix_sec, const char *json, size_t si
         queue_drop_expired(s, q.queued_usec);
         if (sink_can_send(s) && s->queue.len == 0) {
                 /* The usual case: the caller's text, sent as it is. */
-                pipeline_begin(s, q.queued_usec);
+                pipeline_begin(s);
                 if (pipeline_add(s, &q, json, size, q.queued_usec) >= 0)
-                        pipeline_sent(s, q.queued_usec);
+                        pipeline_sent(s);
                 return 0;
         }
         /* Only which second: its text is rendered again when it can be sent. */
