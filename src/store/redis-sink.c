@@ -53,9 +53,9 @@ struct RedisSink {
         QueuedSecond *flight;  /* the pipeline in flight (backlog_max at most), oldest first; [0, n_answered)
                                 * are answered */
         size_t n_flight, n_answered;
-        size_t flight_bytes;   /* its text, in hiredis's output buffer until written: counted until answered */
+        size_t flight_bytes;   /* its text (in hiredis's output buffer until written), until answered */
         usec_t flight_sent_usec;
-        Buf text;              /* one unsent second rendered, until hiredis copied it; freed when all are sent */
+        Buf text;              /* one unsent second rendered, until hiredis copies it; freed once all are */
         bool rendering;        /* render was called since the last render_done */
 
         sd_event_source *timer; /* by state: reconnect backoff, connect timeout, reply timeout */
@@ -343,7 +343,7 @@ static int pipeline_add(RedisSink *s, const QueuedSecond *q, const char *json, s
 static void pipeline_sent(RedisSink *s) {
         if (s->n_flight == 0)
                 return;
-        log_debug("Redis: sent a pipeline of %zu SETs (%zu bytes) to %s (rendered and queued in %" PRIu64 " µs).",
+        log_debug("Redis: sent a pipeline of %zu SETs (%zu bytes) to %s (made in %" PRIu64 " µs).",
                   s->n_flight, s->flight_bytes, s->address, now_usec(CLOCK_MONOTONIC) - s->flight_sent_usec);
         timer_arm(s, REPLY_TIMEOUT_USEC);
 }

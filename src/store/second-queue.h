@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The seconds the Redis sink has not sent yet, oldest first: which seconds and since when they wait, not their
- * text (the window in RAM holds the values; a second is rendered when it is sent). Bounded: a push onto a
- * full queue drops the oldest. 16 bytes a second whatever the number of groups. Pure. */
+/* The seconds the Redis sink has not sent yet, oldest first: which seconds and since when they wait, not
+ * their text (the window in RAM holds the values; a second is rendered when it is sent). Bounded: a push
+ * onto a full queue drops the oldest. 16 bytes a second whatever the number of groups. Pure. */
 #pragma once
 
 #include <stdbool.h>
