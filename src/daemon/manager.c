@@ -47,6 +47,8 @@ struct Manager {
         Sampler *sampler;
         Ring ring;            /* the window: the last [Redis] ExpireSec= seconds the sampler handed over */
         RedisSink *redis;
+        RingReader redis_reader;     /* the unsent second Redis gets next, while a backlog is rendered */
+        RecordLayout *redis_layout;  /* ... of its set */
         WebServer *web;
         RecordLayout *record_layout; /* of the sampler's current set, for the record of each second */
         Buf record;                  /* {"<sec>":record}: subscribers get it all, Redis the record */
@@ -808,6 +810,27 @@ static int manager_setup_sampling(Manager *m) {
         return 0;
 }
 
+/* A second Redis could not take when it came (away, or slow), now from the window; read oldest first, so
+ * ring_read() goes one delta step per second. */
+static int on_redis_render(RedisSink *s _unused_, uint64_t unix_sec, Buf *out, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        r = ring_read(&m->ring, unix_sec, &m->redis_reader);
+        if (r >= 0)
+                r = record_layout_update(&m->redis_layout, m->redis_reader.set);
+        if (r >= 0)
+                r = record_write(m->redis_layout, m->redis_reader.values, out);
+        return r;
+}
+
+static void on_redis_render_done(RedisSink *s _unused_, void *userdata) {
+        Manager *m = userdata;
+
+        ring_reader_done(&m->redis_reader);
+        m->redis_layout = record_layout_free(m->redis_layout);
+}
+
 /* With [Redis] Address=. */
 static int manager_setup_redis(Manager *m) {
         const Config *c = m->config;
@@ -816,6 +839,8 @@ static int manager_setup_redis(Manager *m) {
                 .prefix = c->redis_prefix,
                 .expire_sec = (unsigned) c->redis_expire_sec,
                 .on_change = on_redis_outage,
+                .render = on_redis_render,
+                .render_done = on_redis_render_done,
                 .userdata = m,
         };
         int r;
@@ -929,6 +954,8 @@ Manager *manager_free(Manager *m) {
         record_layout_free(m->record_layout);
         buf_done(&m->record);
         redis_sink_free(m->redis);
+        ring_reader_done(&m->redis_reader);
+        record_layout_free(m->redis_layout);
         sampler_free(m->sampler);
         ring_done(&m->ring);
         json_decref(m->tree_json);

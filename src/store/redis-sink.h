@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The per-second writer to Redis: one `SET <prefix>/account/<unix_sec> <json> EX <n>` per record, all queued
- * records in one pipeline, at most one pipeline in flight. Owns the async connection, its reconnects with
- * capped backoff, and a bounded backlog kept while Redis is away or slow. Never blocks the loop. */
+/* The per-second writer to Redis: one `SET <prefix>/account/<unix_sec> <json> EX <n>` per record, at most one
+ * pipeline in flight. Owns the async connection, its reconnects with capped backoff, and a bounded backlog
+ * kept while Redis is away or slow: which seconds are unsent, not their text (the owner renders a second
+ * again when it is sent; the window in RAM holds its values). Never blocks the loop. */
 #pragma once
 
 #include <jansson.h>
@@ -9,6 +10,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "buf.h"
 #include "macro.h"
 #include "outage.h"
 
@@ -20,36 +22,51 @@ typedef struct RedisSink RedisSink;
 /* Called when the outage state changes (down, cause changed, back up): not per attempt. It may read the sink
  * but must not free it. */
 typedef void (*RedisSinkNotify)(RedisSink *s, void *userdata);
+/* Appends the record of second unix_sec to out: the text redis_sink_push() was given for it. -ENOENT when the
+ * owner no longer has that second (counted as dropped, as one that waited too long). It must not free the
+ * sink. */
+typedef int (*RedisSinkRender)(RedisSink *s, uint64_t unix_sec, Buf *out, void *userdata);
+/* The backlog is sent (or gone): the owner may free what it keeps for render calls. */
+typedef void (*RedisSinkRenderDone)(RedisSink *s, void *userdata);
 
 typedef struct RedisSinkConfig {
         const char *address; /* "host:port", "[v6addr]:port", or an absolute unix socket path */
         const char *prefix;  /* NULL: "cgroup_arch" */
         unsigned expire_sec; /* 0: 300 */
-        size_t backlog_max;  /* records kept while Redis is away; 0: expire_sec */
+        size_t backlog_max;  /* unsent seconds kept while Redis is away; 0: expire_sec */
         RedisSinkNotify on_change; /* may be NULL */
+        RedisSinkRender render;    /* required */
+        RedisSinkRenderDone render_done; /* may be NULL */
         void *userdata;
 } RedisSinkConfig;
 
-/* Connects at once, asynchronously; a failed connect only schedules a retry. -EINVAL for a bad address.
+/* Connects at once, asynchronously; a failed connect only schedules a retry. -EINVAL for a bad address or
+ * no render callback.
  * A host name (not a numeric address) is resolved by hiredis with a blocking getaddrinfo() per connect. */
 int redis_sink_new(sd_event *event, const RedisSinkConfig *c, RedisSink **ret);
-/* Drops the connection (and an in-flight pipeline) and every queued record. Safe from any of the caller's
- * callbacks except on_change. */
+/* Drops the connection (and an in-flight pipeline) and every unsent second. Safe from any of the caller's
+ * callbacks except on_change, render and render_done. */
 RedisSink *redis_sink_free(RedisSink *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(RedisSink *, redis_sink_free)
 
-/* Queues one record (copied); all queued records go out as ONE pipeline when connected and no previous
- * pipeline is still in flight (a backlog over 4 MiB leaves in consecutive pipelines, so no loop iteration
- * formats more than that). Beyond backlog_max the oldest records are dropped (and counted); records
- * queued for expire_sec or longer are dropped too (Redis would have expired them), and a record sent late
- * gets EX reduced by the time it waited, so its key expires when it would have. Never blocks.
- * 0, or -EFBIG (size > REDIS_SINK_RECORD_MAX_BYTES), -EINVAL, -ENOMEM. */
+/* Hands over the record of second unix_sec. Connected, with nothing in flight and nothing unsent, it leaves
+ * at once as a pipeline of one SET (the text is copied into the connection's output only). Else only the
+ * second is kept, not its text: the unsent seconds go out oldest first, rendered by the render callback, as
+ * ONE pipeline when connected and no previous pipeline is still in flight (a backlog over 4 MiB of text
+ * leaves in consecutive pipelines, so no loop iteration formats much more than that). Beyond backlog_max the
+ * oldest seconds are dropped (and counted); seconds kept for expire_sec or longer are dropped too (Redis
+ * would have expired them), and a second sent late gets EX reduced by the time it waited, so its key expires
+ * when it would have. Never blocks. 0, or -EFBIG (size > REDIS_SINK_RECORD_MAX_BYTES), -EINVAL. */
 int redis_sink_push(RedisSink *s, uint64_t unix_sec, const char *json, size_t size);
 
-/* {"address", "connected", "backlog" (queued + in flight), "in_flight", "dropped" (backlog cap or age),
+/* {"address", "connected", "backlog" (seconds unsent + in flight), "in_flight", "backlog_bytes" (memory held
+ *  for them: the tables of unsent and in-flight seconds, the rendering buffer, the text of the pipeline in
+ *  flight), "dropped" (backlog cap, age, or no longer in the window),
  *  "written" (SETs answered OK), "errors" (SETs answered with an error), "reconnects" (connection attempts
  *  after the first), and outage_to_json()'s "state", "outage", "last_outage", "outages"} */
 json_t *redis_sink_status_json(const RedisSink *s);
+/* status's "backlog_bytes". */
+size_t redis_sink_backlog_bytes(const RedisSink *s);
 /* SETs answered OK, and records dropped (backlog cap or age), since start: what /metrics counts. */
 void redis_sink_counters(const RedisSink *s, uint64_t *ret_written, uint64_t *ret_dropped);
 /* Up (a pipeline answered without error), down (since when, why), or connecting (neither yet). */

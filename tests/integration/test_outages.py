@@ -3,6 +3,7 @@
 JSON) with since-when and the real cause, in the unit's STATUS=, and once in the journal on the way in and once
 on the way out; after recovery the connection reads as up and the outage only as history. Real servers (servers.py),
 stopped and started on the same port; the daemon in the testbed's systemd."""
+import json
 import time
 
 import redis as redispy
@@ -197,3 +198,88 @@ def test_redis_socket_down_at_start_is_in_status_before_any_tree(daemon, tb):
              '; Redis down since ' in redis.status_text(), 5, what='STATUS= saying Redis is down')
     assert 'No such file or directory' in redis.status_text()
     assert redis.obj(daemon.status())['outage']['since_usec'] == since
+
+
+# Issue 12, Done means 4 --------------------------------------------------------------------------
+
+OUTAGE_GROUPS = 1000
+OUTAGE_EXPIRE = 20  # ExpireSec: the key TTL, the window in RAM and the outage below
+MIB = 1 << 20
+
+
+def rss_bytes(daemon):
+    with open(f'/proc/{daemon.host_pid()}/status') as f:
+        return next(int(line.split()[1]) for line in f if line.startswith('VmRSS:')) * 1024
+
+
+def account_secs(client):
+    return sorted(int(k.decode().rsplit('/', 1)[1]) for k in client.keys('cgroup_arch/account/*'))
+
+
+def test_redis_outage_at_1000_groups_keeps_which_seconds_not_their_text_and_loses_none(daemon, tb, redis_server):
+    """A Redis outage of ExpireSec at 1000 groups: the sink keeps which seconds are unsent (16 bytes each), not
+    ~200 KB of JSON each; once Redis is back every second still within its TTL is rendered from the window and
+    stored, with its remaining TTL, and the memory the flush took is given back."""
+    daemon.write_config(f'[Redis]\nAddress={redis_server.address}\nExpireSec={OUTAGE_EXPIRE}\n{NO_WEB}')
+    daemon.write_tree({'slices': {f'g{i:04d}': {} for i in range(OUTAGE_GROUPS)}})
+    started = time.monotonic()
+    daemon.start()
+    daemon.wait_status(lambda s: s['sampler']['slices'] == s['sampler']['slices_complete'] == OUTAGE_GROUPS + 1
+                       and s['redis']['state'] == 'up', 240,
+                       what=f'{OUTAGE_GROUPS} slices sampled, Redis up', interval=2)
+    print(f'{OUTAGE_GROUPS} slices sampled {time.monotonic() - started:.1f} s after the start')
+    client = redispy.Redis(host='127.0.0.1', port=redis_server.port)
+    wait_for(lambda: len(account_secs(client)) >= 3, 10, what='three records of 1000 groups in Redis')
+    secs = account_secs(client)
+    record = client.get(f'cgroup_arch/account/{secs[-1]}')
+    assert len(json.loads(record)['cpu']['sub_cgroup']) == OUTAGE_GROUPS
+    before = daemon.status()['redis']
+    assert before['backlog'] <= 1, before
+    time.sleep(2)  # settle: the status answer above is 1000 slices of JSON
+    rss_before = rss_bytes(daemon)
+
+    redis_server.stop()  # a crash: the keys go with it, and Redis comes back empty
+    stopped, stopped_sec = time.monotonic(), int(time.time())
+    rss = []
+    while time.monotonic() - stopped < OUTAGE_EXPIRE:
+        rss.append(rss_bytes(daemon))
+        time.sleep(1)
+    during = daemon.status()['redis']
+    rss.append(rss_bytes(daemon))
+    with open(f'/proc/{daemon.host_pid()}/maps') as f:
+        sanitized = 'libasan' in f.read()
+    grown = max(rss) - rss_before
+    print(f'record {len(record)} bytes; outage of {OUTAGE_EXPIRE} s: backlog {during["backlog"]} seconds, '
+          f'backlog_bytes {before["backlog_bytes"]} -> {during["backlog_bytes"]}, RSS {rss_before // 1024} KiB, '
+          f'at most +{grown // 1024} KiB{" (ASan build)" if sanitized else ""}')
+    assert during['connected'] is False
+    assert OUTAGE_EXPIRE - 3 <= during['backlog'] <= OUTAGE_EXPIRE, during
+    # The sink's own memory for the backlog: the tables of seconds, no text (the old sink held each record).
+    assert during['backlog_bytes'] <= 2 * OUTAGE_EXPIRE * 16 + 64 * 1024, during
+    assert during['backlog_bytes'] - before['backlog_bytes'] <= 2 * MIB, (before, during)
+    # The process: ASan's quarantine keeps freed memory as RSS, so only the plain build's figure is a bound.
+    assert sanitized or grown <= 2 * MIB, (rss_before, rss)
+
+    redis_server.start()  # same port, empty
+    after = daemon.wait_status(lambda s: s['redis']['state'] == 'up' and s['redis']['backlog'] == 0, 30,
+                               what='Redis back and the backlog sent', interval=0.5)['redis']
+    up_sec = after['last_outage']['until_usec'] // 1_000_000
+    secs = account_secs(client)
+    # Every second that was in the window and within its TTL when Redis came back is there, none missing:
+    # the oldest may have expired meanwhile (TTL counted from when it was handed over), so from 2 s later.
+    assert secs and secs == list(range(secs[0], secs[-1] + 1)), secs
+    assert secs[0] <= up_sec - OUTAGE_EXPIRE + 3 and secs[-1] >= up_sec, (up_sec, secs)
+    # Sent late, the oldest keys have less of their TTL left than the newest.
+    ttls = [client.ttl(f'cgroup_arch/account/{s}') for s in (secs[0], secs[-1])]
+    assert 0 < ttls[0] < ttls[1] <= OUTAGE_EXPIRE, ttls
+    late = json.loads(client.get(f'cgroup_arch/account/{secs[0]}'))
+    assert len(late['cpu']['sub_cgroup']) == OUTAGE_GROUPS
+    # Dropped: only the seconds that aged out of the window while Redis was away.
+    assert after['dropped'] - before['dropped'] <= max(0, up_sec - stopped_sec - OUTAGE_EXPIRE) + 3, (before, after)
+    # The memory the flush took goes back: the rendering buffer is freed once the backlog is sent.
+    assert after['backlog_bytes'] <= before['backlog_bytes'] + len(record) + 4096, (before, after)
+    time.sleep(2)
+    rss_after = rss_bytes(daemon)
+    print(f'after the flush: {len(secs)} seconds in Redis, backlog_bytes {after["backlog_bytes"]}, '
+          f'RSS {rss_after // 1024} KiB')
+    assert sanitized or rss_after - rss_before <= 2 * MIB, (rss_before, rss_after)
