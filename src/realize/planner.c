@@ -176,6 +176,7 @@ int planner_plan(const PlannerInput *in, PlannerResult **ret) {
         _cleanup_(tree_unrefp) Tree *observed = NULL;
         _cleanup_(plan_freep) Plan *diff = NULL;
         _cleanup_(strmap_done) StrMap by_unit = { 0 };
+        _cleanup_(strmap_done) StrMap planned = { 0 }; /* units with an op: keys are the ops' strings */
         size_t cap = 0;
         int k;
 
@@ -214,16 +215,18 @@ int planner_plan(const PlannerInput *in, PlannerResult **ret) {
         }
 
         /* Slices whose properties match but whose accounting was switched off get it back. */
+        for (size_t j = 0; j < res->n_ops; j++) {
+                k = strmap_put(&planned, res->ops[j].unit, res);
+                if (k < 0 && k != -EEXIST)
+                        return k;
+        }
         for (size_t i = 0; i < in->n_candidates; i++) {
                 const PlannerCandidate *c = &in->candidates[i];
                 const TreeNode *n = in->desired ? tree_find(in->desired, c->path) : NULL;
-                bool planned = false;
 
                 if (!c->have_props || c->accounting_on || !n)
                         continue;
-                for (size_t j = 0; j < res->n_ops && !planned; j++)
-                        planned = streq(res->ops[j].unit, c->unit);
-                if (!planned) {
+                if (!strmap_get(&planned, c->unit)) {
                         k = ops_add(res, &cap, PLAN_CHANGE, c->unit, c->path, n, /* mask= */ 0,
                                     /* accounting= */ true);
                         if (k < 0)

@@ -86,6 +86,7 @@ struct Pass {
          * is allocated once at its final size before any request is sent (cands_add never grows it). */
         Op **ops;
         size_t n_ops, next, stage_end, in_flight, n_finished;
+        StrMap op_by_unit; /* unit (the op's own string) → its first op: status asks per slice */
         sd_bus_slot *list_slot;
         usec_t started_usec, finished_usec;
         bool finished;
@@ -331,6 +332,7 @@ static void pass_free(Pass *p) {
         for (size_t i = 0; i < p->n_ops; i++)
                 op_free(p->ops[i]);
         free(p->ops);
+        strmap_done(&p->op_by_unit);
         for (size_t i = 0; i < p->n_cands; i++) {
                 sd_bus_slot_unref(p->cands[i].slot);
                 free(p->cands[i].unit);
@@ -527,6 +529,9 @@ static int pass_plan(Pass *p) {
                 if (!op)
                         return -ENOMEM;
                 p->ops[p->n_ops++] = op;
+                k = strmap_put(&p->op_by_unit, op->unit, op);
+                if (k < 0 && k != -EEXIST)
+                        return k;
                 if (plan->ops[i].skip == PLANNER_SKIP_BUSY)
                         log_unit_error_once(r, op->unit, 0, op->error);
                 c = strmap_get(&p->cand_by_unit, op->unit);
@@ -973,11 +978,9 @@ static json_t *settings_json(const TreeSettings *s, uint32_t mask) {
         return o;
 }
 
+/* The pass's first op on `unit` (a map: status and the attacher ask once per slice, 10 000 of them). */
 static const Op *find_op(const Pass *p, const char *unit) {
-        for (size_t i = 0; p && i < p->n_ops; i++)
-                if (streq(p->ops[i]->unit, unit))
-                        return p->ops[i];
-        return NULL;
+        return p ? strmap_get(&p->op_by_unit, unit) : NULL;
 }
 
 static json_t *op_json(const Op *op) {
