@@ -162,6 +162,13 @@ class Daemon:
     def plan(self):
         return json.loads(self.ctl('plan', '--json').stdout)
 
+    def wait_ticks(self, n, timeout=30):
+        """Until the sampler has swept n more seconds (each sweep is a record pushed to Redis and the web):
+        what "let the daemon settle" means, polled, with one status answer per second at most."""
+        start = self.status()['sampler']['ticks']
+        self.wait_status(lambda s: s['sampler']['ticks'] >= start + n, timeout, interval=1,
+                         what=f'{n} more sampler ticks')
+
     def wait_status(self, predicate, timeout=10, what='daemon status', interval=0.05):
         last = {}
 

@@ -235,7 +235,7 @@ def test_redis_outage_at_1000_groups_keeps_which_seconds_not_their_text_and_lose
     assert len(json.loads(record)['cpu']['sub_cgroup']) == OUTAGE_GROUPS
     before = daemon.status()['redis']
     assert before['backlog'] <= 1, before
-    time.sleep(2)  # settle: the status answer above is 1000 slices of JSON
+    daemon.wait_ticks(2)  # settle: the status answers above are 1000 slices of JSON
     rss_before = rss_bytes(daemon)
 
     redis_server.stop()  # a crash: the keys go with it, and Redis comes back empty
@@ -278,7 +278,7 @@ def test_redis_outage_at_1000_groups_keeps_which_seconds_not_their_text_and_lose
     assert after['dropped'] - before['dropped'] <= max(0, up_sec - stopped_sec - OUTAGE_EXPIRE) + 3, (before, after)
     # The memory the flush took goes back: the rendering buffer is freed once the backlog is sent.
     assert after['backlog_bytes'] <= before['backlog_bytes'] + len(record) + 4096, (before, after)
-    time.sleep(2)
+    daemon.wait_ticks(2)  # records pushed and sent since the flush, in steady state again
     rss_after = rss_bytes(daemon)
     print(f'after the flush: {len(secs)} seconds in Redis, backlog_bytes {after["backlog_bytes"]}, '
           f'RSS {rss_after // 1024} KiB')

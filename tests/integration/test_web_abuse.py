@@ -359,7 +359,7 @@ def test_stalled_subscribers_are_dropped_within_the_output_budget(daemon, slices
     pid = daemon.host_pid()
     with open(f'/proc/{pid}/maps') as f:
         sanitized = 'libasan' in f.read()
-    time.sleep(2)  # a push of every slice is made (and kept in the window) before the resting figure
+    daemon.wait_ticks(2)  # a push of every slice is made (and kept in the window) before the resting figure
     rest = rss_kib(pid)
 
     rss = RssPeak(pid)
