@@ -823,14 +823,23 @@ static json_t *group_status_json(const Group *g) {
                          "refusals_unlisted", (json_int_t) l->last_unlisted, "left_out", left_out);
 }
 
-json_t *attacher_status_json(const Attacher *a) {
-        json_t *groups = json_object(), *o;
+json_t *attacher_group_status_json(const Attacher *a, size_t index, const char **ret_path) {
+        json_t *o;
 
         assert(a);
-        for (size_t i = 0; groups && i < a->n_groups; i++)
-                json_object_set_new(groups, a->groups[i]->path, group_status_json(a->groups[i]));
-        o = json_pack("{s:o, s:o, s:I, s:{s:I, s:I}, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "groups",
-                      groups ? groups : json_object(), "unresolved", json_array(), "passes", (json_int_t) a->passes,
+        assert(ret_path);
+        if (index >= a->n_groups)
+                return NULL;
+        o = group_status_json(a->groups[index]);
+        *ret_path = a->groups[index]->path;
+        return o ? o : json_null(); /* out of memory: the list goes on */
+}
+
+json_t *attacher_status_json(const Attacher *a) {
+        json_t *o;
+
+        assert(a);
+        o = json_pack("{s:o, s:I, s:{s:I, s:I}, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "unresolved", json_array(), "passes", (json_int_t) a->passes,
                       "last_pass", "usec", (json_int_t) a->last_pass_usec, "moved", (json_int_t) a->last_pass_moved,
                       "moved_total", (json_int_t) a->moved_total, "calls", (json_int_t) a->calls_sent,
                       "calls_dropped", (json_int_t) a->calls_dropped,

@@ -39,6 +39,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Attacher *, attacher_free)
 int attacher_set_groups(Attacher *a, Tree *tree, char *const *local_entries);
 void attacher_request_pass(Attacher *a);
 
-/* {"groups": {path: {"scope", "pid_files", "pids", "refusals", "last_refusal", "refusals_unlisted",
- * "left_out"}}, "unresolved": [...], "passes", "moved_total", "calls", "refusal_records": {...}} */
+/* {"unresolved": [...], "passes", "moved_total", "calls", "refusal_records": {...}}; the groups one at a
+ * time: */
 json_t *attacher_status_json(const Attacher *a);
+/* {"scope", "pid_files", "pids", "refusals", "last_refusal", "refusals_unlisted", "left_out"} of group
+ * `index` with *ret_path its path, or NULL past the last. */
+json_t *attacher_group_status_json(const Attacher *a, size_t index, const char **ret_path);

@@ -20,8 +20,10 @@ struct Client {
         int fd;
         char *in;
         size_t in_len;
-        char *out;
-        size_t out_len, out_done;
+        bool answering;    /* the answer is on its way: out, then the rest of stream */
+        Buf out;           /* the answer's text, or its current part, from out_done on */
+        size_t out_done;
+        PartStream stream; /* the parts still to make */
         sd_event_source *io, *timeout;
 };
 
@@ -35,7 +37,7 @@ struct ControlServer {
         ControlHandler handler;
         void *userdata;
         usec_t timeout_usec; /* for a request line to be complete, and again for its answer to be taken */
-        uint64_t accepted, refused_not_root, refused_busy, errors, timed_out;
+        uint64_t accepted, refused_not_root, refused_busy, errors, timed_out, answer_parts;
 };
 
 /* Closing with unread input makes the kernel reset the connection, and the peer may then miss the answer
@@ -75,62 +77,106 @@ static void client_free(Client *c) {
         if (c->fd >= 0)
                 drain_and_close(c->fd);
         free(c->in);
-        free(c->out);
+        buf_done(&c->out);
+        part_stream_done(&c->stream);
         free(c);
+}
+
+/* From now on the client is written to, not read: the answer goes out, then the connection is closed. */
+static int client_start_answer(Client *c) {
+        c->answering = true;
+        return sd_event_source_set_io_events(c->io, EPOLLOUT);
 }
 
 static int client_answer(Client *c, json_t *answer) {
         char *text = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
+        int r;
 
         if (!answer || json_object_get(answer, "error"))
                 c->server->errors++;
 
         json_decref(answer);
-        if (!text)
-                text = strdup("{\"error\":\"out of memory\"}");
-        if (!text)
-                return -ENOMEM;
-        c->out_len = strlen(text) + 1;
-        c->out = realloc(text, c->out_len + 1);
-        if (!c->out) {
-                free(text);
-                return -ENOMEM;
+        c->out.size = c->out_done = 0;
+        r = buf_put(&c->out, text ? text : "{\"error\":\"out of memory\"}",
+                    text ? strlen(text) : strlen("{\"error\":\"out of memory\"}"));
+        free(text);
+        if (r >= 0)
+                r = buf_put(&c->out, "\n", 1);
+        return r < 0 ? r : client_start_answer(c);
+}
+
+/* The next part of a streamed answer, once the last is taken; the time to take it starts again. */
+static int client_next_part(Client *c) {
+        int r;
+
+        c->out.size = c->out_done = 0;
+        r = c->stream.next(c->stream.state, &c->out, CONTROL_ANSWER_PART);
+        if (r < 0)
+                return r;
+        c->server->answer_parts++;
+        if (r == 0) {
+                part_stream_done(&c->stream);
+                r = buf_put(&c->out, "\n", 1);
+                if (r < 0)
+                        return r;
         }
-        c->out[c->out_len - 1] = '\n';
-        return sd_event_source_set_io_events(c->io, EPOLLOUT);
+        r = sd_event_source_set_time_relative(c->timeout, c->server->timeout_usec);
+        return r < 0 ? r : sd_event_source_set_enabled(c->timeout, SD_EVENT_ONESHOT);
 }
 
 static void client_handle(Client *c) {
         ControlRequest req;
         char error[256];
-        json_t *answer;
+        ControlAnswer answer = {};
+        int r;
 
         if (control_request_parse(c->in, c->in_len, &req, error, sizeof(error)) < 0)
-                answer = json_pack("{s:s}", "error", error);
+                answer.json = json_pack("{s:s}", "error", error);
         else {
-                answer = c->server->handler(&req, c->server->userdata);
+                c->server->handler(&req, c->server->userdata, &answer);
                 control_request_done(&req);
         }
-        if (client_answer(c, answer) < 0)
+        if (answer.stream.next) {
+                json_decref(answer.json);
+                c->stream = answer.stream;
+                r = client_start_answer(c); /* its first part is made when the socket takes it */
+        } else
+                r = client_answer(c, answer.json);
+        if (r < 0)
                 client_free(c);
 }
 
 static int on_client_io(sd_event_source *es _unused_, int fd, uint32_t revents, void *userdata) {
         Client *c = userdata;
 
-        if (c->out) {
-                while (c->out_done < c->out_len) {
-                        ssize_t n = send(fd, c->out + c->out_done, c->out_len - c->out_done, MSG_NOSIGNAL);
-                        if (n < 0) {
-                                if (errno == EAGAIN)
+        if (c->answering) {
+                /* At most one part is made per wakeup: the loop goes round between parts. */
+                for (bool made = false;;) {
+                        while (c->out_done < c->out.size) {
+                                ssize_t n = send(fd, c->out.data + c->out_done, c->out.size - c->out_done,
+                                                 MSG_NOSIGNAL);
+                                if (n < 0) {
+                                        if (errno == EAGAIN)
+                                                return 0;
+                                        client_free(c);
                                         return 0;
+                                }
+                                c->out_done += (size_t) n;
+                        }
+                        if (!c->stream.next) {
                                 client_free(c);
                                 return 0;
                         }
-                        c->out_done += (size_t) n;
+                        if (made)
+                                return 0;
+                        if (client_next_part(c) < 0) {
+                                /* part of the answer may be out: the client sees it cut short */
+                                c->server->errors++;
+                                client_free(c);
+                                return 0;
+                        }
+                        made = true;
                 }
-                client_free(c);
-                return 0;
         }
         if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
                 for (;;) {
@@ -170,7 +216,7 @@ static int on_client_timeout(sd_event_source *es _unused_, uint64_t usec _unused
         c->server->timed_out++;
         snprintf(message, sizeof(message), "no complete request line within %g s",
                  (double) c->server->timeout_usec / USEC_PER_SEC);
-        if (c->out || client_answer(c, json_pack("{s:s}", "error", message)) < 0 ||
+        if (c->answering || client_answer(c, json_pack("{s:s}", "error", message)) < 0 ||
             sd_event_source_set_time_relative(c->timeout, c->server->timeout_usec) < 0 ||
             sd_event_source_set_enabled(c->timeout, SD_EVENT_ONESHOT) < 0)
                 client_free(c);
@@ -315,8 +361,8 @@ ControlServer *control_server_free(ControlServer *s) {
 json_t *control_server_status_json(const ControlServer *s) {
         assert(s);
 
-        return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "clients", (json_int_t) s->n_clients, "accepted",
+        return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "clients", (json_int_t) s->n_clients, "accepted",
                          (json_int_t) s->accepted, "refused_not_root", (json_int_t) s->refused_not_root,
                          "refused_busy", (json_int_t) s->refused_busy, "errors", (json_int_t) s->errors,
-                         "timed_out", (json_int_t) s->timed_out);
+                         "timed_out", (json_int_t) s->timed_out, "answer_parts", (json_int_t) s->answer_parts);
 }

@@ -7,6 +7,7 @@
 
 #include "control-request.h"
 #include "macro.h"
+#include "part-stream.h"
 #include "time-util.h"
 
 #define CONTROL_REQUEST_MAX (64 * 1024)
@@ -14,14 +15,25 @@
 
 typedef struct ControlServer ControlServer;
 
-/* Returns the answer (a new reference) to a request that control_request_parse() accepted; the server
- * answers the others with their error itself. */
-typedef json_t *(*ControlHandler)(const ControlRequest *request, void *userdata);
+/* An answer part by part (ControlAnswer.stream) goes out a part of about this size at a time, the next made
+ * once the client has taken the last: a long answer never holds the loop. */
+#define CONTROL_ANSWER_PART (64u * 1024u)
 
-/* timeout_usec: a client gets this long to send its request line, and as long again to take its answer. */
+typedef struct ControlAnswer {
+        json_t *json;      /* the whole answer (a new reference), or */
+        PartStream stream; /* when stream.next is set, the answer's text made part by part */
+} ControlAnswer;
+
+/* Sets the answer to a request that control_request_parse() accepted (nothing set: out of memory); the
+ * server answers the others with their error itself. */
+typedef void (*ControlHandler)(const ControlRequest *request, void *userdata, ControlAnswer *ret);
+
+/* timeout_usec: a client gets this long to send its request line, and as long again to take each part of
+ * its answer. */
 int control_server_new(sd_event *event, const char *path, usec_t timeout_usec, ControlHandler handler,
                        void *userdata, ControlServer **ret);
 ControlServer *control_server_free(ControlServer *s);
-/* {"clients": now, "accepted", "refused_not_root", "refused_busy", "errors", "timed_out"}: since start. */
+/* {"clients": now, "accepted", "refused_not_root", "refused_busy", "errors", "timed_out", "answer_parts"
+ * (parts of streamed answers made)}: since start. */
 json_t *control_server_status_json(const ControlServer *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ControlServer *, control_server_free)

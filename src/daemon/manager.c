@@ -23,6 +23,7 @@
 #include "file-source.h"
 #include "log-once.h"
 #include "log.h"
+#include "json-stream.h"
 #include "manager.h"
 #include "paths.h"
 #include "realizer.h"
@@ -69,6 +70,9 @@ struct Manager {
         uint64_t n_tree_changes; /* ... of which were a new valid tree, applied */
         usec_t loop_max_iteration_usec; /* the longest dispatch of one event source (manager_run()) */
         uint64_t loop_slow_iterations;  /* dispatches over LOOP_ITERATION_TARGET_USEC */
+        usec_t loop_recent_max[2];      /* the longest dispatch in this 10 s period of the monotonic clock, and
+                                         * in the one before */
+        uint64_t loop_recent_period;
         LogOnce tree_error;   /* the last tree update rejected (its cause: logged once, shown by status) */
         usec_t last_error_usec;
         bool have_read;
@@ -345,7 +349,27 @@ static json_t *manager_fds_json(const Manager *m) {
                          (json_int_t) m->watchdog_pings_failed);
 }
 
-static json_t *manager_status_json(Manager *m) {
+#define LOOP_RECENT_PERIOD_USEC (10 * USEC_PER_SEC)
+
+/* Moves the recent maxima on to now's period. */
+static void manager_loop_recent_advance(Manager *m, usec_t now) {
+        uint64_t period = now / LOOP_RECENT_PERIOD_USEC;
+
+        if (period == m->loop_recent_period)
+                return;
+        m->loop_recent_max[1] = period == m->loop_recent_period + 1 ? m->loop_recent_max[0] : 0;
+        m->loop_recent_max[0] = 0;
+        m->loop_recent_period = period;
+}
+
+/* The longest dispatch in the last 10 to 20 s. */
+static usec_t manager_loop_recent_max(Manager *m, usec_t now) {
+        manager_loop_recent_advance(m, now);
+        return MAX(m->loop_recent_max[0], m->loop_recent_max[1]);
+}
+
+/* Status without its long lists (slices, the attacher's groups): those are written an item at a time. */
+static json_t *manager_status_head_json(Manager *m) {
         json_t *o = json_object(), *counters;
 
         if (!o)
@@ -366,7 +390,6 @@ static json_t *manager_status_json(Manager *m) {
                             m->tree_error.cause ? json_pack("{s:s, s:I}", "message", m->tree_error.cause, "usec",
                                                             (json_int_t) m->last_error_usec)
                                                 : json_null());
-        json_object_set_new(o, "slices", realizer_status_json(m->realizer));
         json_object_set_new(o, "dropin_watch_error", realizer_dropin_watch_error(m->realizer)
                                                              ? json_string(realizer_dropin_watch_error(m->realizer))
                                                              : json_null());
@@ -378,6 +401,8 @@ static json_t *manager_status_json(Manager *m) {
         json_object_set_new(o, "loop", json_pack("{s:I, s:I}", "max_iteration_usec",
                                                  (json_int_t) m->loop_max_iteration_usec, "slow_iterations",
                                                  (json_int_t) m->loop_slow_iterations));
+        json_object_set_new(json_object_get(o, "loop"), "recent_max_iteration_usec",
+                            json_integer((json_int_t) manager_loop_recent_max(m, now_usec(CLOCK_MONOTONIC))));
         if (m->attacher)
                 json_object_set_new(o, "tasks", attacher_status_json(m->attacher));
         if (m->control)
@@ -393,8 +418,31 @@ static json_t *manager_status_json(Manager *m) {
         return o;
 }
 
-static json_t *on_api_status(void *userdata) {
-        return manager_status_json(userdata);
+static json_t *on_status_slice(void *userdata, size_t index, const char **ret_key _unused_) {
+        Manager *m = userdata;
+        return m->realizer ? realizer_slice_status_json(m->realizer, index) : NULL;
+}
+
+static json_t *on_status_group(void *userdata, size_t index, const char **ret_key) {
+        Manager *m = userdata;
+        return m->attacher ? attacher_group_status_json(m->attacher, index, ret_key) : NULL;
+}
+
+/* The status answer, made as the client takes it (a 10 000-slice status is ~6 MB of text). The stream
+ * reads the manager when each part is made; clients are freed before the manager. */
+static int manager_status_stream(Manager *m, PartStream *ret) {
+        const JsonList lists[] = {
+                { .key = "slices", .item = on_status_slice, .userdata = m },
+                { .key = "groups", .outer = "tasks", .object = true, .item = on_status_group, .userdata = m },
+        };
+        JsonStream *s;
+        int r;
+
+        r = json_stream_new(manager_status_head_json(m), lists, m->attacher ? 2 : 1, &s);
+        if (r < 0)
+                return r;
+        *ret = json_stream_part_stream(s);
+        return 0;
 }
 
 /* A streamed show_account reads the ring as it is when each part is made. */
@@ -423,14 +471,17 @@ static void on_ws_message(WebClient *c, const char *text, size_t size, void *use
                 .now_sec = now_usec(CLOCK_REALTIME) / USEC_PER_SEC,
                 .conf = m->tree_json,
                 .conf_version = m->tree ? m->version : -1,
-                .status = on_api_status,
-                .userdata = m,
         };
         ApiAction action;
         AccountStream *stream = NULL;
         ManagerStream *ms;
 
         ret->text = api_handle(&ctx, text, size, &action, &stream);
+        if (action == API_ACTION_STATUS) {
+                if (manager_status_stream(m, &ret->stream) < 0)
+                        ret->text = strdup("{\"error\":\"out of memory\"}");
+                return;
+        }
         if (action != API_ACTION_NONE)
                 web_client_set_subscribed(c, action == API_ACTION_SUBSCRIBE);
         if (!stream)
@@ -547,22 +598,25 @@ static bool manager_slice_ready(const char *slice, void *userdata) {
         return realizer_unit_active(m->realizer, slice);
 }
 
-static json_t *on_control(const ControlRequest *request, void *userdata) {
+static void on_control(const ControlRequest *request, void *userdata, ControlAnswer *ret) {
         Manager *m = userdata;
         json_t *o;
 
         switch (request->cmd) {
         case CONTROL_CMD_STATUS:
-                return manager_status_json(m);
+                (void) manager_status_stream(m, &ret->stream); /* failing, nothing is set: out of memory */
+                return;
         case CONTROL_CMD_EXEC_ARGS:
-                return manager_exec_args(m, request->names);
+                ret->json = manager_exec_args(m, request->names);
+                return;
         case CONTROL_CMD_PLAN:
                 o = json_object();
                 json_object_set_new(o, "version", m->tree ? json_integer((json_int_t) m->version) : json_null());
                 json_object_set_new(o, "items", realizer_plan_json(m->realizer, false));
-                return o;
+                ret->json = o;
+                return;
         default:
-                return json_pack("{s:s}", "error", "unknown cmd");
+                ret->json = json_pack("{s:s}", "error", "unknown cmd");
         }
 }
 
@@ -996,6 +1050,8 @@ static int manager_loop(Manager *m) {
                         r = sd_event_dispatch(m->event);
                         took = now_usec(CLOCK_MONOTONIC) - start;
                         m->loop_max_iteration_usec = MAX(m->loop_max_iteration_usec, took);
+                        manager_loop_recent_advance(m, start);
+                        m->loop_recent_max[0] = MAX(m->loop_recent_max[0], took);
                         if (took > LOOP_ITERATION_TARGET_USEC)
                                 m->loop_slow_iterations++;
                 }

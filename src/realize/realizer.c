@@ -998,33 +998,33 @@ static json_t *op_json(const Op *op) {
         return o;
 }
 
-json_t *realizer_status_json(const Realizer *r) {
+json_t *realizer_slice_status_json(const Realizer *r, size_t index) {
         const Pass *p = r->last;
-        json_t *a = json_array();
+        const Candidate *c;
+        const Op *op;
+        const TreeNode *n;
+        json_t *o;
 
         assert(r);
-        for (size_t i = 0; a && p && i < p->n_cands; i++) {
-                const Candidate *c = &p->cands[i];
-                const Op *op = find_op(r->current, c->unit);
-                const TreeNode *n = r->desired ? tree_find(r->desired, c->path) : NULL;
-                json_t *o;
-
-                if (!op)
-                        op = find_op(p, c->unit);
-                o = json_pack("{s:s, s:s, s:b, s:b, s:b, s:s}", "unit", c->unit, "group", c->path, "desired",
-                              c->desired, "owned", ownership_get(&r->own, c->unit) != NULL, "protected",
-                              realizer_is_protected(r, c->unit, c->path), "active_state",
-                              op && op->kind == PLAN_STOP && op->state == OP_DONE ? "inactive" :
-                              op && op->kind == PLAN_CREATE && op->state == OP_DONE ? "active" :
-                              c->exists ? c->active_state : "inactive");
-                if (!o)
-                        continue;
-                if (n)
-                        json_object_set_new(o, "properties", settings_json(&n->settings, ~0u));
-                json_object_set_new(o, "last_op", op ? op_json(op) : json_null());
-                json_array_append_new(a, o);
-        }
-        return a;
+        if (!p || index >= p->n_cands)
+                return NULL;
+        c = &p->cands[index];
+        op = find_op(r->current, c->unit);
+        n = r->desired ? tree_find(r->desired, c->path) : NULL;
+        if (!op)
+                op = find_op(p, c->unit);
+        o = json_pack("{s:s, s:s, s:b, s:b, s:b, s:s}", "unit", c->unit, "group", c->path, "desired", c->desired,
+                      "owned", ownership_get(&r->own, c->unit) != NULL, "protected",
+                      realizer_is_protected(r, c->unit, c->path), "active_state",
+                      op && op->kind == PLAN_STOP && op->state == OP_DONE ? "inactive" :
+                      op && op->kind == PLAN_CREATE && op->state == OP_DONE ? "active" :
+                      c->exists ? c->active_state : "inactive");
+        if (!o)
+                return json_null(); /* out of memory: the list goes on */
+        if (n)
+                json_object_set_new(o, "properties", settings_json(&n->settings, ~0u));
+        json_object_set_new(o, "last_op", op ? op_json(op) : json_null());
+        return o;
 }
 
 json_t *realizer_plan_json(const Realizer *r, bool include_done) {

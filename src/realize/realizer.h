@@ -43,9 +43,10 @@ void realizer_request_pass(Realizer *r);
 /* Whether the unit for `path` would be left alone because it is protected. */
 bool realizer_is_protected(const Realizer *r, const char *unit, const char *path);
 
-/* [{"unit", "group", "owned", "active_state", "properties": {...}, "state", "error"}] for every slice
- * the daemon manages or has recorded. */
-json_t *realizer_status_json(const Realizer *r);
+/* {"unit", "group", "desired", "owned", "protected", "active_state", "properties": {...}, "last_op"} of
+ * slice `index` of those the daemon manages or has recorded (as of the last pass), or NULL past the last:
+ * status lists them one at a time (json-stream.h). */
+json_t *realizer_slice_status_json(const Realizer *r, size_t index);
 /* The items of the latest pass that are not done: [{"op", "unit", "group", "properties", "state", "error"}]. */
 json_t *realizer_plan_json(const Realizer *r, bool include_done);
 /* Whether the latest finished pass left `unit` running (created, updated or found active). */

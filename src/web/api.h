@@ -17,6 +17,7 @@ typedef enum ApiAction {
         API_ACTION_NONE,
         API_ACTION_SUBSCRIBE,
         API_ACTION_UNSUBSCRIBE,
+        API_ACTION_STATUS, /* answer with the daemon's status (NULL is returned): the caller makes it */
 } ApiAction;
 
 typedef struct ApiContext {
@@ -24,8 +25,6 @@ typedef struct ApiContext {
         uint64_t now_sec;
         const json_t *conf;      /* the last good tree, or NULL */
         int64_t conf_version;
-        json_t *(*status)(void *userdata); /* a new reference */
-        void *userdata;
 } ApiContext;
 
 /* The answer to one request (a new string; errors are {"error": "..."}), and what the connection is to do.

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "part-stream.h"
 #include "time-util.h"
 #include "ws-frame.h"
 
@@ -22,14 +23,9 @@
 #define WEB_STREAM_FRAGMENT (256u * 1024u)
 #define WEB_STREAM_LOW_WATER (256u * 1024u)
 
-/* A message made part by part, as the client takes it (RFC 6455 fragments). */
-typedef struct WebStream {
-        /* Appends about want more bytes of the message to out: > 0 while more follows, 0 once the message
-         * is complete, a negative errno on failure (the client is then closed with 1011). */
-        int (*next)(void *state, Buf *out, size_t want);
-        void (*free)(void *state);
-        void *state;
-} WebStream;
+/* A message made part by part, as the client takes it (RFC 6455 fragments); a failing next() closes the
+ * client with 1011. */
+typedef PartStream WebStream;
 
 typedef struct WebReply {
         char *text;       /* a whole answer (malloc'd), or NULL */

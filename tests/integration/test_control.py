@@ -244,3 +244,55 @@ def test_one_client_too_many_is_told_so_not_reset(daemon, slices, tb):
     counters = control(daemon)
     assert counters['refused_busy'] == 3 and counters['refused_not_root'] == 0, counters
     stop_and_check(daemon)
+
+
+def many_groups_tree(n):
+    """n groups, each naming a pid file that does not exist: both of status's long lists (slices, the
+    attacher's groups) have n items."""
+    return {'slices': {f'g{i:04d}': {'pid_files': [f'/nonexistent/g{i:04d}.pid']} for i in range(n)}}
+
+
+def test_a_long_status_goes_out_in_parts_as_the_client_takes_it(daemon, slices, tb):
+    n = 800
+    start(daemon, slices, tree=many_groups_tree(n), request_timeout=REQUEST_TIMEOUT)
+    daemon.wait_status(lambda s: sum(x['active_state'] == 'active' for x in s['slices']) == n and
+                       len(s['tasks']['groups']) == n, 120, interval=1, what=f'{n} slices and groups')
+    before = daemon.status()['control']['answer_parts']
+    text = daemon.ctl('status', '--json').stdout
+    after = daemon.status()
+    status = json.loads(text)
+    assert len(status['slices']) == n and len(status['tasks']['groups']) == n
+    assert status['tasks']['groups']['g0007']['pid_files'] == ['/nonexistent/g0007.pid']
+    # Each part is ~64 KiB (it ends after the item that reached it); the last status asked counts too.
+    made = after['control']['answer_parts'] - before
+    assert len(text) > 4 * 65536, len(text)
+    assert made >= len(text) // (65536 + 8192) + 1, (made, len(text))
+
+    # A client that takes its answer slowly holds nobody else up, and gets all of it: the time to take a
+    # part starts again with each part (RequestTimeoutSec=2 here, the whole answer takes longer).
+    with connect(tb) as slow:
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.sendall(b'{"cmd": "status"}\n')
+        got = b''
+        started = time.monotonic()
+        while not got.endswith(b'\n'):
+            chunk = slow.recv(16384)
+            assert chunk, f'closed after {len(got)} bytes'
+            got += chunk
+            if len(got) < 16384 * 2:  # meanwhile another client is answered in full
+                assert len(json.loads(daemon.ctl('status', '--json').stdout)['slices']) == n
+            time.sleep(0.2)  # a slow reader, by design of the test: ~80 KB/s at most
+        took = time.monotonic() - started
+        assert took > REQUEST_TIMEOUT + 1, took  # longer than one timeout in all
+    slow_status = json.loads(got)
+    assert len(slow_status['slices']) == n and len(slow_status['tasks']['groups']) == n
+
+    # One that stops taking it is given up after RequestTimeoutSec for its part, not kept.
+    with connect(tb) as stalled:
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.sendall(b'{"cmd": "status"}\n')
+        stalled.recv(1024)
+        timed_out = after['control']['timed_out']
+        daemon.wait_status(lambda s: s['control']['timed_out'] > timed_out, 3 * REQUEST_TIMEOUT + 10, interval=0.5,
+                           what='the stalled client given up')
+    stop_and_check(daemon)
