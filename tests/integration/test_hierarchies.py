@@ -9,7 +9,7 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import WORK, cpu_shares, cpu_weight, wait_for
+from conftest import DAEMON, WORK, cpu_shares, cpu_weight, wait_for
 from loopdev import LOOP_MAJOR, LoopDevice
 from test_attach import GROUP, check_forking_daemon_moves_in_one_pass
 from test_sample import check_busy_loop_and_record_shape, show_account, start_sampling
@@ -350,6 +350,8 @@ def test_properties_the_layout_does_not_enforce_are_shown(daemon, slices, tb):
     by_unit = {x['unit']: x for x in status['slices']}
     text_plan = daemon.ctl('plan').stdout
     text_status = daemon.ctl('status').stdout
+    # A dry run (slices in place: nothing to do) prints the same after its plan.
+    dry = tb.run([DAEMON, f'--tree-file={daemon.tree_path}', '--dry-run', f'--runtime-dir={WORK}/dry']).stdout
     try:
         cpus = probe_cpus(tb, C)
     finally:
@@ -364,7 +366,7 @@ def test_properties_the_layout_does_not_enforce_are_shown(daemon, slices, tb):
         assert all(x['not_enforced'] == [] for x in status['slices']), status['slices']
         assert plan['not_enforced'] == [], plan
         assert 'No pending changes: systemd matches the tree.' in text_plan, text_plan
-        assert 'not enforced' not in text_plan + text_status
+        assert 'not enforced' not in text_plan + text_status + dry
         assert 'not enforced on this host' not in daemon.journal(full=True)
         return
     # Hybrid: systemd 252 writes no v1 cpuset (the slice has no directory there) and no memory.high;
@@ -384,6 +386,8 @@ def test_properties_the_layout_does_not_enforce_are_shown(daemon, slices, tb):
     assert 'this host does not enforce' in text_plan, text_plan
     assert f'AllowedCPUs=0: {CPUSET_TEXT}' in text_plan, text_plan
     assert f'[AllowedCPUs=0 {CPUSET_TEXT}]' in text_status, text_status
+    assert dry.startswith('Nothing to do: systemd matches the tree; but this host does not enforce:\n'), dry
+    assert f'{C} AllowedCPUs=0: {CPUSET_TEXT}' in ' '.join(dry.split()), dry
     # The journal says it once per group and property: two more passes (SIGHUP re-checks), still one line.
     passes = status['counters']['passes']
     for n in (1, 2):
