@@ -83,9 +83,9 @@ size_t enforce_report_slices(const EnforceReport *e, const Tree *t, json_t *slic
                 const TreeNode *n = t && path ? tree_find(t, path) : NULL;
                 json_t *a;
 
-                if (json_is_true(json_object_get(slice, "protected")))
-                        continue;
-                a = e->known && n ? enforce_node_json(&e->host, n) : json_array();
+                /* A protected group's properties are not ours to set: nothing to report. */
+                a = e->known && n && !json_is_true(json_object_get(slice, "protected")) ?
+                            enforce_node_json(&e->host, n) : json_array();
                 count += json_array_size(a);
                 json_object_set_new(slice, "not_enforced", a);
         }

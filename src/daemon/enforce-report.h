@@ -22,8 +22,8 @@ void enforce_report_done(EnforceReport *e);
 
 /* After a pass: logs the pairs not logged yet for the groups the daemon manages (not protected ones). */
 void enforce_report_pass(EnforceReport *e, const Tree *t, const Realizer *r, const char *root);
-/* Adds "not_enforced": [...] to each unprotected slice of realizer_status_json()'s array; returns how many
- * properties in all. */
+/* Adds "not_enforced": [...] to each slice of realizer_status_json()'s array (empty for a protected one);
+ * returns how many properties in all. */
 size_t enforce_report_slices(const EnforceReport *e, const Tree *t, json_t *slices);
 /* For plan: [{"unit", "group", "property", "key", "value", "reason"}]. */
 json_t *enforce_report_plan_json(const EnforceReport *e, const Tree *t, const Realizer *r, const char *root);
