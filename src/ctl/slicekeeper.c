@@ -266,9 +266,9 @@ static void print_connection(const char *label, const char *address, const json_
 
 static int verb_status(void) {
         _cleanup_(json_decrefp) json_t *s = NULL;
-        const json_t *err, *slices, *slice, *source, *redis;
+        const json_t *err, *slices, *slice, *source, *redis, *ne;
         const char *type;
-        size_t i;
+        size_t i, j;
         int r;
 
         r = ask("status", &s);
@@ -328,6 +328,8 @@ static int verb_status(void) {
                 if (opstate && (streq(opstate, "failed") || streq(opstate, "skipped")))
                         printf("  [%s %s: %s]", jstr(op, "op"), opstate,
                                jstr(op, "error"));
+                json_array_foreach(json_object_get(slice, "not_enforced"), j, ne)
+                        printf("  [%s=%s %s]", jstr(ne, "property"), jstr(ne, "value"), jstr(ne, "reason"));
                 printf("\n");
         }
         return 0;
@@ -335,7 +337,7 @@ static int verb_status(void) {
 
 static int verb_plan(void) {
         _cleanup_(json_decrefp) json_t *p = NULL;
-        const json_t *items, *item;
+        const json_t *items, *item, *unenforced;
         size_t i;
         int r;
 
@@ -347,10 +349,10 @@ static int verb_plan(void) {
                 return 0;
         }
         items = json_object_get(p, "items");
-        if (json_array_size(items) == 0) {
-                printf("No pending changes: systemd matches the tree.\n");
-                return 0;
-        }
+        unenforced = json_object_get(p, "not_enforced");
+        if (json_array_size(items) == 0)
+                printf("No pending changes: systemd matches the tree%s\n",
+                       json_array_size(unenforced) ? "; but this host does not enforce:" : ".");
         json_array_foreach(items, i, item) {
                 const char *error = json_string_value(json_object_get(item, "error"));
 
@@ -362,6 +364,9 @@ static int verb_plan(void) {
                         printf("  (%s)", error);
                 printf("\n");
         }
+        json_array_foreach(unenforced, i, item)
+                printf("%-7s %-8s %-40s %s=%s: %s\n", "-", "-", jstr(item, "unit"), jstr(item, "property"),
+                       jstr(item, "value"), jstr(item, "reason"));
         return 0;
 }
 

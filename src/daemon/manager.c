@@ -20,6 +20,7 @@
 #include "ring.h"
 #include "sampler.h"
 #include "control.h"
+#include "enforce-report.h"
 #include "file-source.h"
 #include "log-once.h"
 #include "log.h"
@@ -74,6 +75,7 @@ struct Manager {
                                          * in the one before */
         uint64_t loop_recent_period;
         LogOnce tree_error;   /* the last tree update rejected (its cause: logged once, shown by status) */
+        EnforceReport enforce; /* what the cgroup layout leaves unenforced: status, plan, journal */
         usec_t last_error_usec;
         bool have_read;
 };
@@ -291,13 +293,16 @@ static void on_pass_done(Realizer *r, void *userdata) {
                 size_t n = json_array_size(plan), i;
                 json_t *item;
 
+                json_t *unenforced = enforce_report_plan_json(&m->enforce, m->tree, r, m->config->root);
+
                 if (m->dry_run_json) {
                         char *text = json_dumps(plan, JSON_INDENT(2));
                         if (text)
                                 printf("%s\n", text);
                         free(text);
                 } else if (n == 0)
-                        printf("Nothing to do: systemd matches the tree.\n");
+                        printf("Nothing to do: systemd matches the tree%s\n",
+                               json_array_size(unenforced) ? "; but this host does not enforce:" : ".");
                 else
                         json_array_foreach(plan, i, item) {
                                 const char *note = json_string_value(json_object_get(item, "error"));
@@ -308,11 +313,19 @@ static void on_pass_done(Realizer *r, void *userdata) {
                                        note ? " (skipped: " : "", note ? note : "", note ? ")" : "");
                                 free(props);
                         }
+                if (!m->dry_run_json)
+                        json_array_foreach(unenforced, i, item)
+                                printf("%-7s %-40s %s=%s: %s\n", "-", json_string_value(json_object_get(item, "unit")),
+                                       json_string_value(json_object_get(item, "property")),
+                                       json_string_value(json_object_get(item, "value")),
+                                       json_string_value(json_object_get(item, "reason")));
+                json_decref(unenforced);
                 json_decref(plan);
                 fflush(stdout);
                 sd_event_exit(m->event, EXIT_SUCCESS);
                 return;
         }
+        enforce_report_pass(&m->enforce, m->tree, r, m->config->root);
         /* Slices may have just come up: their processes can move now, their files can be sampled. */
         if (m->attacher)
                 attacher_request_pass(m->attacher);
@@ -390,6 +403,8 @@ static json_t *manager_status_head_json(Manager *m) {
                             m->tree_error.cause ? json_pack("{s:s, s:I}", "message", m->tree_error.cause, "usec",
                                                             (json_int_t) m->last_error_usec)
                                                 : json_null());
+        json_object_set_new(o, "not_enforced", json_integer((json_int_t) enforce_report_count(
+                                                       &m->enforce, m->tree, m->realizer, m->config->root)));
         json_object_set_new(o, "dropin_watch_error", realizer_dropin_watch_error(m->realizer)
                                                              ? json_string(realizer_dropin_watch_error(m->realizer))
                                                              : json_null());
@@ -420,7 +435,11 @@ static json_t *manager_status_head_json(Manager *m) {
 
 static json_t *on_status_slice(void *userdata, size_t index, const char **ret_key _unused_) {
         Manager *m = userdata;
-        return m->realizer ? realizer_slice_status_json(m->realizer, index) : NULL;
+        json_t *slice = m->realizer ? realizer_slice_status_json(m->realizer, index) : NULL;
+
+        if (slice)
+                enforce_report_slice(&m->enforce, m->tree, slice);
+        return slice;
 }
 
 static json_t *on_status_group(void *userdata, size_t index, const char **ret_key) {
@@ -613,6 +632,8 @@ static void on_control(const ControlRequest *request, void *userdata, ControlAns
                 o = json_object();
                 json_object_set_new(o, "version", m->tree ? json_integer((json_int_t) m->version) : json_null());
                 json_object_set_new(o, "items", realizer_plan_json(m->realizer, false));
+                json_object_set_new(o, "not_enforced",
+                                    enforce_report_plan_json(&m->enforce, m->tree, m->realizer, m->config->root));
                 ret->json = o;
                 return;
         default:
@@ -957,6 +978,7 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         m->dry_run = options->dry_run;
         m->dry_run_json = options->dry_run_json;
 
+        enforce_report_init(&m->enforce);
         r = manager_check_source(m->config);
         if (r < 0)
                 return r;
@@ -1031,6 +1053,7 @@ Manager *manager_free(Manager *m) {
         sd_event_unref(m->event);
         tree_unref(m->tree);
         log_once_reset(&m->tree_error);
+        enforce_report_done(&m->enforce);
         free(m);
         return NULL;
 }

@@ -9,7 +9,7 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import WORK, cpu_shares, cpu_weight, wait_for
+from conftest import DAEMON, WORK, cpu_shares, cpu_weight, wait_for
 from loopdev import LOOP_MAJOR, LoopDevice
 from test_attach import GROUP, check_forking_daemon_moves_in_one_pass
 from test_sample import check_busy_loop_and_record_shape, show_account, start_sampling
@@ -314,3 +314,88 @@ def test_sampled_values_are_the_layouts_kernel_files(daemon, slices, tb):
 
 def test_pid_file_moves_a_forking_daemon_into_the_groups_scope(daemon, slices, tb):
     check_forking_daemon_moves_in_one_pass(daemon, tb)
+
+
+# Issue 13: what the layout does not enforce ------------------------------------------------------
+
+# cgrouparch's schema with a cpuset group; MemoryHigh is the other property systemd 252 drops on v1.
+CPUSET_TREE = {
+    'cpu': {'sub_cgroup': {'test_cgroup_a': {'conf': {'share': 1024}},
+                           'test_cgroup_c': {'conf': {'share': 512}}}},
+    'cpuset': {'sub_cgroup': {'test_cgroup_c': {'conf': {'cpus': '0'}}}},
+    'memory': {'sub_cgroup': {'test_cgroup_c': {'conf': {'high': '1G', 'max': '2G'}}}},
+}
+C = 'test_cgroup_c.slice'
+CPUSET_TEXT = 'not enforced on this host (cgroup v1 cpuset)'
+
+
+def probe_cpus(tb, unit):
+    """Cpus_allowed_list of a process started in `unit`: where the kernel lets it run."""
+    tb.run(['systemd-run', '--unit=cpuset-probe', f'--slice={unit}', 'sleep', '600'])
+    pid = wait_for(lambda: int(tb.show('cpuset-probe.service', 'MainPID')), 10, what='the probe running')
+    status = tb.run(['cat', f'/proc/{pid}/status']).stdout
+    return next(line.split()[1] for line in status.splitlines() if line.startswith('Cpus_allowed_list:'))
+
+
+def test_properties_the_layout_does_not_enforce_are_shown(daemon, slices, tb):
+    daemon.write_tree(CPUSET_TREE)
+    daemon.start()
+    wait_for(lambda: slices.active(C) and slices.props(C, 'AllowedCPUs')['AllowedCPUs'] == '0', 10,
+             what='the cpuset group applied')
+    # systemd took and reads back AllowedCPUs either way: nothing is pending in the plan's items.
+    status = daemon.wait_status(lambda s: s['counters']['passes'] >= 1 and
+                                any(x['unit'] == C for x in s['slices']), what='the first pass in status')
+    plan = daemon.plan()
+    assert plan['items'] == [], plan
+    by_unit = {x['unit']: x for x in status['slices']}
+    text_plan = daemon.ctl('plan').stdout
+    text_status = daemon.ctl('status').stdout
+    # A dry run (slices in place: nothing to do) prints the same after its plan.
+    dry = tb.run([DAEMON, f'--tree-file={daemon.tree_path}', '--dry-run', f'--runtime-dir={WORK}/dry']).stdout
+    try:
+        cpus = probe_cpus(tb, C)
+    finally:
+        tb.systemctl('stop', 'cpuset-probe.service', check=False)
+    if tb.layout == 'v2':
+        # Enforced: the slice's cgroup has the CPU set, its process runs there, and nothing is reported.
+        assert slices.cgroup_read('', C, 'cpuset.cpus') == '0'
+        assert slices.cgroup_read('', C, 'cpuset.cpus.effective') == '0'
+        assert slices.cgroup_read('', C, 'memory.high') == str(1024 * MIB)
+        assert cpus == '0', cpus
+        assert status['not_enforced'] == 0, status['slices']
+        assert all(x['not_enforced'] == [] for x in status['slices']), status['slices']
+        assert plan['not_enforced'] == [], plan
+        assert 'No pending changes: systemd matches the tree.' in text_plan, text_plan
+        assert 'not enforced' not in text_plan + text_status + dry
+        assert 'not enforced on this host' not in daemon.journal(full=True)
+        return
+    # Hybrid: systemd 252 writes no v1 cpuset (the slice has no directory there) and no memory.high;
+    # the process may run on every CPU of the testbed.
+    assert not os.path.exists(tb.cgroup_file('cpuset', slices.cgroup_path(C)))
+    assert slices.cgroup_read('memory', C, 'memory.limit_in_bytes') == str(2048 * MIB)  # enforced
+    if (os.cpu_count() or 1) > 1:
+        assert cpus != '0', cpus
+    expected = [{'property': 'MemoryHigh', 'key': 'memory_high', 'value': str(1024 * MIB),
+                 'reason': 'not enforced on this host (cgroup v1 memory)'},
+                {'property': 'AllowedCPUs', 'key': 'allowed_cpus', 'value': '0', 'reason': CPUSET_TEXT}]
+    assert by_unit[C]['not_enforced'] == expected, by_unit[C]
+    assert by_unit['test_cgroup_a.slice']['not_enforced'] == [], by_unit
+    assert status['not_enforced'] == 2, status
+    assert plan['not_enforced'] == [dict(x, unit=C, group='test_cgroup_c') for x in expected], plan
+    # The text plan does not read as "all applied": it lists them, as not enforced (not as pending).
+    assert 'this host does not enforce' in text_plan, text_plan
+    assert f'AllowedCPUs=0: {CPUSET_TEXT}' in text_plan, text_plan
+    assert f'[AllowedCPUs=0 {CPUSET_TEXT}]' in text_status, text_status
+    assert dry.startswith('Nothing to do: systemd matches the tree; but this host does not enforce:\n'), dry
+    assert f'{C} AllowedCPUs=0: {CPUSET_TEXT}' in ' '.join(dry.split()), dry
+    # The journal says it once per group and property: two more passes (SIGHUP re-checks), still one line.
+    passes = status['counters']['passes']
+    for n in (1, 2):
+        tb.systemctl('kill', '-s', 'HUP', daemon.unit)
+        daemon.wait_status(lambda s: s['counters']['passes'] >= passes + n, what=f'pass {n} after SIGHUP')
+    journal = daemon.journal(full=True)
+    said = [line for line in journal.splitlines() if f'AllowedCPUs=0 {CPUSET_TEXT}' in line]
+    assert len(said) == 1, journal
+    assert said[0].startswith('Group test_cgroup_c (test_cgroup_c.slice): '), said
+    assert sum('MemoryHigh=' in line and 'not enforced on this host' in line
+               for line in journal.splitlines()) == 1, journal
