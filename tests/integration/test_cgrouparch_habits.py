@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: MIT
+"""What a cgrouparch user brings along (issue 13): trees with conf.pids, pid files with whitespace, several
+ZooKeeper Auth= lines, and addresses without a port."""
+import pytest
+
+from conftest import wait_for
+from test_attach import cgroup_of
+
+NO_WEB = '[Web]\nListen='
+
+
+def cgrouparch_test_tree(p1, p2, p3):
+    """cgrouparch's test_cpu.py tree (pykit cgrouparch/test/test_cpu.py), its three workers' pids in conf."""
+    return {'cpu': {'sub_cgroup': {
+        'test_cgroup_a': {'conf': {'share': 500, 'pids': [p1]}},
+        'test_cgroup_b': {'conf': {'share': 1000}, 'sub_cgroup': {
+            'test_cgroup_b_sub1': {'conf': {'share': 100, 'pids': [p2]}},
+            'test_cgroup_b_sub2': {'conf': {'share': 300, 'pids': [p3]}},
+        }},
+    }}}
+
+
+SCOPES = ['/test_cgroup_a.slice/test_cgroup_a.scope',
+          '/test_cgroup_b.slice/test_cgroup_b-test_cgroup_b_sub1.slice/test_cgroup_b-test_cgroup_b_sub1.scope',
+          '/test_cgroup_b.slice/test_cgroup_b-test_cgroup_b_sub2.slice/test_cgroup_b-test_cgroup_b_sub2.scope']
+
+
+def start_workers(tb, n):
+    pids = []
+    for i in range(n):
+        tb.run(['systemd-run', f'--unit=worker{i}', 'sleep', '300'])
+        pids.append(int(tb.show(f'worker{i}.service', 'MainPID')))
+    return pids
+
+
+# Done means 2 ------------------------------------------------------------------------------------
+
+def test_cgrouparch_test_tree_with_conf_pids_moves_its_pids(daemon, tb):
+    """cgrouparch's own test tree, as it is: applied, and each worker ends in its group's scope."""
+    workers = start_workers(tb, 3)
+    for p in workers:
+        assert cgroup_of(tb, p).startswith('/system.slice/worker')
+    daemon.write_config(NO_WEB)
+    daemon.write_tree(cgrouparch_test_tree(*workers))
+    daemon.start()
+    for p, scope in zip(workers, SCOPES):
+        wait_for(lambda: cgroup_of(tb, p) == scope, 10, what=f'pid {p} in {scope}')
+    status = daemon.status()
+    assert status['schema'] == 'cgrouparch' and status['last_error'] is None
+    groups = status['tasks']['groups']
+    assert groups['test_cgroup_a']['listed_pids'] == [workers[0]]
+    assert groups['test_cgroup_b/test_cgroup_b_sub2']['listed_pids'] == [workers[2]]
+    assert 'test_cgroup_b' not in groups  # lists no pids: nothing to move
+    # The shares still apply (CPUWeight = share*100/1024).
+    assert tb.show('test_cgroup_b-test_cgroup_b_sub2.slice', 'CPUWeight') == '29'
+    assert tb.show('test_cgroup_b-test_cgroup_b_sub2.scope', 'Delegate') == 'yes'
+
+
+def test_conf_pids_are_refused_as_pid_files_are(daemon, tb):
+    """PID 1, the daemon itself and a pid that does not exist are refused and listed; the rest moves."""
+    [worker] = start_workers(tb, 1)
+    daemon.write_config(NO_WEB)
+    daemon.write_tree({'cpu': {'sub_cgroup': {'test_cgroup_a': {'conf': {'share': 500, 'pids': [worker]}}}}})
+    daemon.start()
+    wait_for(lambda: cgroup_of(tb, worker) == SCOPES[0], 10, what='the worker moved')
+    me = daemon.main_pid()
+    daemon.write_tree({'cpu': {'sub_cgroup': {'test_cgroup_a': {'conf': {'share': 500,
+                                                                         'pids': [1, me, 31999, worker]}}}}})
+    expected = {'conf.pids:1': 'names PID 1',
+                f'conf.pids:{me}': 'slicekeeperd itself or one of its ancestors',
+                'conf.pids:31999': 'names pid 31999, which does not exist'}
+
+    def all_refused(s):
+        got = {r['file']: r['reason'] for r in s['tasks']['groups']['test_cgroup_a']['refusals']}
+        return all(f in got and reason in got[f] for f, reason in expected.items())
+    status = daemon.wait_status(all_refused, 10, what='every listed pid refused')
+    passes = status['tasks']['passes']
+    status = daemon.wait_status(lambda s: s['tasks']['passes'] >= passes + 2, 10, what='two more passes')
+    assert status['tasks']['groups']['test_cgroup_a']['pids'] == [worker]
+    assert cgroup_of(tb, 1) == '/init.scope'
+    assert cgroup_of(tb, me) == '/system.slice/slicekeeperd.service'
+    journal = daemon.journal(full=True)
+    # Each cause logged once, however many passes saw it.
+    assert journal.count('Not moving anything for conf.pids:1 (group test_cgroup_a): it names PID 1.') == 1
+
+
+@pytest.mark.parametrize('bad', [
+    ({'pids': ['123']}, '$.cpu.sub_cgroup.test_cgroup_a.conf.pids[0]: must be a pid'),
+    ({'pids': [0]}, '$.cpu.sub_cgroup.test_cgroup_a.conf.pids[0]: out of range'),
+    ({'pids': 5}, '$.cpu.sub_cgroup.test_cgroup_a.conf.pids: must be an array of pids'),
+])
+def test_a_bad_conf_pids_rejects_the_tree_and_keeps_the_last_good_one(daemon, tb, bad):
+    conf, message = bad
+    daemon.write_config(NO_WEB)
+    daemon.write_tree({'cpu': {'sub_cgroup': {'test_cgroup_a': {'conf': {'share': 500}}}}})
+    daemon.start()
+    daemon.wait_status(lambda s: s['version'] == 1, 10, what='the first tree')
+    daemon.write_tree({'cpu': {'sub_cgroup': {'test_cgroup_a': {'conf': {'share': 100, **conf}}}}})
+    status = daemon.wait_status(lambda s: s['last_error'], 10, what='the bad tree rejected')
+    assert message in status['last_error']['message'], status['last_error']
+    assert status['version'] == 1
+    assert tb.show('test_cgroup_a.slice', 'CPUWeight') == '49'
