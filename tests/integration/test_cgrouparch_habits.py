@@ -100,3 +100,22 @@ def test_a_bad_conf_pids_rejects_the_tree_and_keeps_the_last_good_one(daemon, tb
     assert message in status['last_error']['message'], status['last_error']
     assert status['version'] == 1
     assert tb.show('test_cgroup_a.slice', 'CPUWeight') == '49'
+
+
+# Done means 5: pid files --------------------------------------------------------------------------
+
+def test_pid_files_with_whitespace_around_the_pid_move_their_processes(daemon, tb):
+    """cgrouparch read pid files with int(read()): ' 123\\n', '123 \\n' and '123\\r\\n' all named pid 123."""
+    workers = start_workers(tb, 3)
+    tb.run(['mkdir', '-p', '/run/app'])
+    contents = [f' {workers[0]}\n', f'{workers[1]} \n', f'{workers[2]}\r\n']
+    for i, text in enumerate(contents):
+        daemon.write_file(f'/run/app/w{i}.pid', text)
+    daemon.write_config(NO_WEB)
+    daemon.write_tree({'slices': {'test_cgroup_a': {'pid_files': [f'/run/app/w{i}.pid' for i in range(3)]}}})
+    daemon.start()
+    status = daemon.wait_status(lambda s: sorted(s['tasks']['groups']['test_cgroup_a']['pids']) == sorted(workers),
+                                10, what='the three workers moved')
+    assert status['tasks']['groups']['test_cgroup_a']['refusals'] == []
+    for p in workers:
+        assert cgroup_of(tb, p) == SCOPES[0]
