@@ -103,7 +103,10 @@ void config_done(Config *c) {
         free(c->source_file);
         free(c->zk_hosts);
         free(c->zk_prefix);
-        free(c->zk_auth);
+        if (c->zk_auth) /* passwords: not left in freed memory */
+                for (size_t i = 0; c->zk_auth[i]; i++)
+                        explicit_bzero(c->zk_auth[i], strlen(c->zk_auth[i]));
+        strv_free(c->zk_auth);
         free(c->root);
         strv_free(c->protected);
         strv_free(c->pid_files);
@@ -179,12 +182,28 @@ int config_set(Config *c, const char *section, const char *key, const char *valu
                                 return r;
                 }
                 return set_string(field, value);
-        case KEY_AUTH:
-                if (!isempty(value) && (strncmp(value, "digest:", 7) != 0 || !strchr(value + 7, ':'))) {
+        case KEY_AUTH: {
+                /* cgrouparch's zk_auth_data was a list: each line adds credentials (all are sent, as
+                 * zoo_add_auth() calls); an empty one drops those before it. */
+                char ***l = field;
+
+                if (isempty(value)) {
+                        *l = strv_free(*l);
+                        return 0;
+                }
+                if (!zk_auth_credentials(value)) {
                         snprintf(error, error_size, "%s= must be digest:USER:PASSWORD", key);
                         return -EINVAL;
                 }
-                return set_string(field, value);
+                if (strv_contains(*l, value))
+                        return 0;
+                if (strv_length(*l) >= CONFIG_ZK_AUTH_MAX) {
+                        snprintf(error, error_size, "%s= is set more than %d times (each line adds credentials; "
+                                                    "an empty one drops those before it)", key, CONFIG_ZK_AUTH_MAX);
+                        return -EINVAL;
+                }
+                return strv_extend(l, value);
+        }
         case KEY_ROOT: {
                 char *root = NULL;
 

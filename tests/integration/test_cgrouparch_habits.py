@@ -119,3 +119,32 @@ def test_pid_files_with_whitespace_around_the_pid_move_their_processes(daemon, t
     assert status['tasks']['groups']['test_cgroup_a']['refusals'] == []
     for p in workers:
         assert cgroup_of(tb, p) == SCOPES[0]
+
+
+# Done means 5: Auth= --------------------------------------------------------------------------------
+
+def test_every_auth_line_is_sent_to_zookeeper(daemon, slices, zk):
+    """cgrouparch's zk_auth_data was a list. The node's ACL admits only the identity of the FIRST Auth= line;
+    a second line names another one. Keeping only the last line (as before) would be refused the read."""
+    from kazoo.client import KazooClient
+    from kazoo.security import make_digest_acl
+
+    prefix, reader, other = '/habits', ('reader', 'one'), ('writer', 'two')
+    kz = KazooClient(hosts=zk.hosts, auth_data=[('digest', ':'.join(reader))], timeout=10)
+    kz.start(timeout=15)
+    try:
+        kz.ensure_path(prefix)
+        kz.create(prefix + '/arch_conf', b'{"cpu": {"sub_cgroup": {"test_cgroup_a": {"conf": {"share": 2048}}}}}',
+                  acl=[make_digest_acl(*reader, all=True)])
+    finally:
+        kz.stop()
+        kz.close()
+    daemon.write_file(daemon.config_path,
+                      f'[ZooKeeper]\nHosts={zk.hosts}\nPrefix={prefix}\nAuth=digest:{":".join(reader)}\n'
+                      f'Auth=digest:{":".join(other)}\nSessionTimeoutSec=4\n\n{NO_WEB}\n')
+    daemon.start()
+    status = daemon.wait_status(lambda s: s['version'] is not None and s['source']['state'] == 'watching', 15,
+                                what='the tree read under the first line\'s identity')
+    assert status['last_error'] is None
+    wait_for(lambda: slices.active('test_cgroup_a.slice'), 10, what='the slice')
+    assert slices.props('test_cgroup_a.slice', 'CPUWeight')['CPUWeight'] == '200'

@@ -74,7 +74,8 @@ TEST(test_load_full) {
         ASSERT_STREQ(c.source_file, "/etc/slicekeeper/tree.json");
         ASSERT_STREQ(c.zk_hosts, "zk1:2181,zk2:2181");
         ASSERT_STREQ(c.zk_prefix, "/cluster_a/service_rank");
-        ASSERT_STREQ(c.zk_auth, "digest:super:123456");
+        ASSERT_STREQ(c.zk_auth[0], "digest:super:123456");
+        ASSERT_TRUE(c.zk_auth[1] == NULL);
         ASSERT_EQ_U64(c.zk_session_timeout_usec, 15 * USEC_PER_SEC);
         ASSERT_STREQ(c.root, "sk"); /* ".slice" removed */
         assert_strv(c.protected, protected, 2);
@@ -349,13 +350,37 @@ TEST(test_set_auth) {
 
         config_init(&c);
         ASSERT_EQ_INT(config_set(&c, "ZooKeeper", "Auth", "digest:user:pass:word", error, sizeof(error)), 0);
-        ASSERT_STREQ(c.zk_auth, "digest:user:pass:word");
+        ASSERT_STREQ(c.zk_auth[0], "digest:user:pass:word");
         ASSERT_EQ_INT(config_set(&c, "ZooKeeper", "Auth", "digest:userpass", error, sizeof(error)), -EINVAL);
         ASSERT_CONTAINS(error, "digest:USER:PASSWORD");
         ASSERT_EQ_INT(config_set(&c, "ZooKeeper", "Auth", "sasl:user:pass", error, sizeof(error)), -EINVAL);
-        ASSERT_STREQ(c.zk_auth, "digest:user:pass:word"); /* a rejected value changes nothing */
+        ASSERT_EQ_INT(config_set(&c, "ZooKeeper", "Auth", "digest::pass", error, sizeof(error)), -EINVAL);
+        ASSERT_STREQ(c.zk_auth[0], "digest:user:pass:word"); /* a rejected value changes nothing */
+        ASSERT_TRUE(c.zk_auth[1] == NULL);
         ASSERT_EQ_INT(config_set(&c, "ZooKeeper", "Auth", "", error, sizeof(error)), 0);
+        ASSERT_TRUE(c.zk_auth == NULL); /* empty: no credentials */
         config_done(&c);
+}
+
+/* cgrouparch's zk_auth_data was a list: every Auth= line counts (issue 13), none silently replaced. */
+TEST(test_several_auth_lines) {
+        static const char *const both[] = { "digest:reader:one", "digest:writer:two" };
+        char error[512] = "";
+        Config c;
+
+        config_init(&c);
+        ASSERT_EQ_INT(config_load(&c, "config-two-auth.conf", error, sizeof(error)), 0);
+        assert_strv(c.zk_auth, both, 2); /* in file order; a repeated line counts once */
+        /* A command-line override appends as a line would; an empty one drops what was there. */
+        ASSERT_EQ_INT(config_set(&c, "ZooKeeper", "Auth", "digest:third:3", error, sizeof(error)), 0);
+        ASSERT_EQ_INT(strv_length(c.zk_auth), 3);
+        ASSERT_EQ_INT(config_set(&c, "ZooKeeper", "Auth", "", error, sizeof(error)), 0);
+        ASSERT_TRUE(c.zk_auth == NULL);
+        config_done(&c);
+
+        /* Bounded: the 17th names its line. */
+        ASSERT_LOAD_FAILS("config-too-many-auth.conf", -EINVAL, "config-too-many-auth.conf:18:",
+                          "Auth= is set more than 16 times");
 }
 
 TEST(test_set_pid_files_empty_group) {
@@ -437,6 +462,7 @@ int main(void) {
         RUN(test_first_error_is_reported);
         RUN(test_set_overrides);
         RUN(test_set_auth);
+        RUN(test_several_auth_lines);
         RUN(test_set_pid_files_empty_group);
         RUN(test_set_unknown);
         RUN(test_set_fair_share_ignored);
