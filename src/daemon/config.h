@@ -9,6 +9,8 @@
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define CONFIG_ZK_AUTH_MAX 16 /* Auth= lines */
+#define CONFIG_REDIS_DEFAULT_PORT 6379  /* [Redis] Address= without a port */
+#define CONFIG_WEB_DEFAULT_PORT 43409   /* [Web] Listen= without a port (cgrouparch's communicate_port) */
 
 typedef struct Config {
         char *source_file;

@@ -148,3 +148,58 @@ def test_every_auth_line_is_sent_to_zookeeper(daemon, slices, zk):
     assert status['last_error'] is None
     wait_for(lambda: slices.active('test_cgroup_a.slice'), 10, what='the slice')
     assert slices.props('test_cgroup_a.slice', 'CPUWeight')['CPUWeight'] == '200'
+
+
+# Done means 5: Address= -----------------------------------------------------------------------------
+
+def test_bad_addresses_name_file_line_and_what_was_expected(daemon, tb):
+    """A bad [Redis] Address= or [Web] Listen= stops the daemon at start with FILE:LINE and the forms it takes."""
+    from conftest import DAEMON
+    daemon.write_tree({'slices': {}})
+    cases = [
+        ('[Redis]\nAddress=127.0.0.1:99999\n', ':3: Address=127.0.0.1:99999: "127.0.0.1:99999" has no port '
+         'between 1 and 65535; expected HOST:PORT, [IPV6]:PORT, HOST alone (port 6379) or an absolute unix socket '
+         'path'),
+        ('[Redis]\nAddress=redis host\n', ':3: Address=redis host: "redis host" is not a host name or address; '
+         'expected HOST:PORT'),
+        ('[Web]\nListen=localhost:8080\n', ':3: Listen=localhost:8080: "localhost" is a host name, not an IP '
+         'address; expected IPV4:PORT, [IPV6]:PORT or an IP address alone (port 43409)'),
+    ]
+    for section, expected in cases:
+        daemon.write_file(daemon.config_path, f'\n{section}')  # the key on line 3
+        r = tb.run(['systemd-run', '--wait', '--pipe', '-q', DAEMON, f'--config={daemon.config_path}',
+                    '--log-target=console'], check=False)
+        assert r.returncode != 0, r.stderr
+        assert f'{daemon.config_path}{expected}' in r.stderr, r.stderr
+        assert 'Invalid argument' not in r.stderr, r.stderr
+
+
+def port_is_free(port):
+    import socket
+    with socket.socket() as s:
+        try:
+            s.bind(('127.0.0.1', port))
+        except OSError:
+            return False
+    return True
+
+
+def test_redis_address_without_a_port_uses_6379(daemon, slices, tb):
+    """cgrouparch's redis_ip with redis_port left out: [Redis] Address=127.0.0.1 writes to 127.0.0.1:6379."""
+    import redis
+    from servers import RedisServer
+    if not port_is_free(6379):
+        pytest.skip('127.0.0.1:6379 is taken by something this test did not start')
+    server = RedisServer()
+    server.port = 6379
+    try:
+        server.start()
+        daemon.write_config(f'[Redis]\nAddress=127.0.0.1\nPrefix=habits\n{NO_WEB}')
+        daemon.write_tree({'slices': {'test_cgroup_a': {'cpu_weight': 100}}})
+        daemon.start()
+        r = redis.Redis(host='127.0.0.1', port=6379)
+        wait_for(lambda: r.keys('habits/account/*'), 10, what='a record in Redis at the default port')
+    finally:
+        if tb.show(daemon.unit, 'ActiveState') == 'active':
+            daemon.stop_cleanly()
+        server.close()

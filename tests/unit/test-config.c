@@ -416,6 +416,39 @@ TEST(test_set_fair_share_ignored) {
         config_done(&c);
 }
 
+/* Every address names FILE:LINE and what was expected; a host alone gets the default port (issue 13). */
+TEST(test_addresses) {
+        char error[512] = "";
+        Config c;
+
+        config_init(&c);
+        ASSERT_EQ_INT(config_load(&c, "config-redis-no-port.conf", error, sizeof(error)), 0);
+        ASSERT_STREQ(c.redis_address, "127.0.0.1:6379");
+        ASSERT_STREQ(c.web_listen, "0.0.0.0:43409"); /* cgrouparch's communicate_ip alone: its port */
+        ASSERT_EQ_INT(config_set(&c, "Redis", "Address", "[::1]", error, sizeof(error)), 0);
+        ASSERT_STREQ(c.redis_address, "[::1]:6379");
+        ASSERT_EQ_INT(config_set(&c, "Redis", "Address", "::1:7000", error, sizeof(error)), 0);
+        ASSERT_STREQ(c.redis_address, "[::1]:7000"); /* stored in the form every reader parses alike */
+        ASSERT_EQ_INT(config_set(&c, "Redis", "Address", "/run/redis/redis.sock", error, sizeof(error)), 0);
+        ASSERT_STREQ(c.redis_address, "/run/redis/redis.sock");
+        ASSERT_EQ_INT(config_set(&c, "Redis", "Address", "", error, sizeof(error)), 0);
+        ASSERT_STREQ(c.redis_address, "");
+        ASSERT_EQ_INT(config_set(&c, "Web", "Listen", "[::]", error, sizeof(error)), 0);
+        ASSERT_STREQ(c.web_listen, "[::]:43409");
+        /* The web server binds a literal: a name is refused here, not at bind time. */
+        ASSERT_EQ_INT(config_set(&c, "Web", "Listen", "localhost:80", error, sizeof(error)), -EINVAL);
+        ASSERT_CONTAINS(error, "Listen=localhost:80: \"localhost\" is a host name, not an IP address; expected");
+        ASSERT_EQ_INT(config_set(&c, "Web", "Listen", "/run/web.sock", error, sizeof(error)), -EINVAL);
+        ASSERT_STREQ(c.web_listen, "[::]:43409"); /* a rejected value changes nothing */
+        config_done(&c);
+
+        ASSERT_LOAD_FAILS("config-bad-redis-port.conf", -EINVAL, "config-bad-redis-port.conf:3:",
+                          "Address=127.0.0.1:99999", "no port between 1 and 65535",
+                          "expected HOST:PORT, [IPV6]:PORT, HOST alone (port 6379) or an absolute unix socket path");
+        ASSERT_LOAD_FAILS("config-bad-listen.conf", -EINVAL, "config-bad-listen.conf:2:", "Listen=127.0.0.1 43409",
+                          "not a host name or address", "expected IPV4:PORT, [IPV6]:PORT");
+}
+
 TEST(test_set_value_too_long) {
         char error[512] = "", value[4098];
         Config c;
@@ -423,10 +456,10 @@ TEST(test_set_value_too_long) {
         memset(value, 'x', 4097);
         value[4097] = 0;
         config_init(&c);
-        ASSERT_EQ_INT(config_set(&c, "Web", "Listen", value, error, sizeof(error)), -EINVAL);
+        ASSERT_EQ_INT(config_set(&c, "Redis", "Prefix", value, error, sizeof(error)), -EINVAL);
         ASSERT_CONTAINS(error, "longer than 4096");
         value[4096] = 0;
-        ASSERT_EQ_INT(config_set(&c, "Web", "Listen", value, error, sizeof(error)), 0);
+        ASSERT_EQ_INT(config_set(&c, "Redis", "Prefix", value, error, sizeof(error)), 0);
         config_done(&c);
 }
 
@@ -463,6 +496,7 @@ int main(void) {
         RUN(test_set_overrides);
         RUN(test_set_auth);
         RUN(test_several_auth_lines);
+        RUN(test_addresses);
         RUN(test_set_pid_files_empty_group);
         RUN(test_set_unknown);
         RUN(test_set_fair_share_ignored);
