@@ -286,14 +286,14 @@ static void refuse(Group *g, const char *file, const char *reason) {
         if (refusal_list_note(&g->refusals, &a->n_refusals, file, reason, now_usec(CLOCK_REALTIME)) != REFUSAL_NEW)
                 return; /* the same cause again (logged already), or over the bound (counted at the pass's end) */
         a->refusals_logged++;
-        log_slice(LOG_WARNING, 0, g->slice, "Not moving anything for %s%s (group %s): it %s.", source_kind(file), file,
-                  g->path, reason);
+        log_slice(LOG_WARNING, 0, g->slice, "Not moving anything for %s%s (group %s): it %s.", source_kind(file),
+                  file, g->path, reason);
 }
 
 static void accept_file(Group *g, const char *file) {
         if (refusal_list_accept(&g->refusals, &g->attacher->n_refusals, file))
-                log_slice(LOG_INFO, 0, g->slice, "%s%s (group %s) is usable again.", file[0] == '/' ? "Pid file " : "",
-                          file, g->path);
+                log_slice(LOG_INFO, 0, g->slice, "%s%s (group %s) is usable again.",
+                          file[0] == '/' ? "Pid file " : "", file, g->path);
 }
 
 /* ---- one pass ---- */
@@ -351,8 +351,8 @@ static int scope_members(Attacher *a, const Group *g, pid_t **ret, size_t *ret_n
 
 /* If `pid` (named by `source`: a pid file, or the tree's conf.pids) passes every check, adds its process and
  * descendants to `out`. */
-static void consider_pid(Attacher *a, Group *g, const ProcTable *procs, const char *source, pid_t pid, pid_t **out,
-                         size_t *n_out) {
+static void consider_pid(Attacher *a, Group *g, const ProcTable *procs, const char *source, pid_t pid,
+                         pid_t **out, size_t *n_out) {
         _cleanup_(freep) pid_t *tree = NULL;
         char reason[256];
         size_t n_tree = 0;
@@ -855,8 +855,8 @@ Attacher *attacher_free(Attacher *a) {
 }
 
 static json_t *group_status_json(const Group *g) {
-        json_t *pids = json_array(), *files = json_array(), *refusals = json_array(), *left_out = json_object(),
-               *listed = json_array();
+        json_t *pids = json_array(), *files = json_array(), *refusals = json_array(),
+               *left_out = json_object(), *listed = json_array();
         const RefusalList *l = &g->refusals;
 
         for (size_t j = 0; j < g->n_pids; j++)
@@ -871,8 +871,9 @@ static json_t *group_status_json(const Group *g) {
         for (size_t j = 0; j < l->n; j++)
                 json_array_append_new(refusals, json_pack("{s:s, s:s, s:I}", "file", l->items[j].file, "reason",
                                                           l->items[j].reason, "usec", (json_int_t) l->items[j].usec));
-        return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:o}", "slice", g->slice, "scope", g->scope,
-                         "pid_files", files, "listed_pids", listed, "pids", pids, "refusals", refusals, "last_refusal",
+        return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:o}", "slice", g->slice, "scope",
+                         g->scope, "pid_files", files, "listed_pids", listed, "pids", pids, "refusals", refusals,
+                         "last_refusal",
                          l->last >= 0 ? json_pack("{s:s, s:s}", "file", l->items[l->last].file, "reason",
                                                   l->items[l->last].reason) : json_null(),
                          "refusals_unlisted", (json_int_t) l->last_unlisted, "left_out", left_out);

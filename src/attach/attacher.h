@@ -41,5 +41,6 @@ int attacher_set_groups(Attacher *a, Tree *tree, char *const *local_entries);
 void attacher_request_pass(Attacher *a);
 
 /* {"groups": {path: {"scope", "pid_files", "listed_pids", "pids", "refusals", "last_refusal",
- * "refusals_unlisted", "left_out"}}, "unresolved": [...], "passes", "moved_total", "calls", "refusal_records": {...}} */
+ * "refusals_unlisted", "left_out"}}, "unresolved": [...], "passes", "moved_total", "calls",
+ * "refusal_records": {...}} */
 json_t *attacher_status_json(const Attacher *a);

@@ -41,8 +41,8 @@ int pidfile_parse(const char *data, size_t size, pid_t pid_max, pid_t *ret, char
                         v = v * 10 + (uint64_t) (data[i] - '0');
         }
         if (v < 1 || v > (uint64_t) pid_max) {
-                snprintf(reason, reason_size, "names pid %.*s, outside 1..%d", (int) MIN(digits, (size_t) 24),
-                         data + start, (int) pid_max);
+                snprintf(reason, reason_size, "names pid %.*s, outside 1..%d",
+                         (int) MIN(digits, (size_t) 24), data + start, (int) pid_max);
                 return -ERANGE;
         }
         *ret = (pid_t) v;

@@ -98,8 +98,8 @@ int address_parse(const char *s, AddressFlags flags, Address *ret, char *error, 
         return 0;
 }
 
-int address_parse_default_port(const char *s, AddressFlags flags, uint16_t default_port, Address *ret, char *error,
-                               size_t error_size) {
+int address_parse_default_port(const char *s, AddressFlags flags, uint16_t default_port, Address *ret,
+                               char *error, size_t error_size) {
         char with_port[ADDRESS_STRING_MAX + 1];
         size_t n;
         int r;
