@@ -43,6 +43,8 @@ typedef struct Group {
         Attacher *attacher;
         char *path, *slice, *scope, *scope_cgroup;
         char **patterns;
+        pid_t *listed;      /* the tree's conf.pids (cgrouparch): moved like the pids pid files name */
+        size_t n_listed;
         size_t *left_out;   /* per pattern: files matched beyond ATTACHER_MATCHES_MAX in the last pass */
         pid_t *pids;        /* in the scope after the last pass */
         size_t n_pids;
@@ -121,6 +123,7 @@ static Group *group_free(Group *g) {
         free(g->scope);
         free(g->scope_cgroup);
         strv_free(g->patterns);
+        free(g->listed);
         free(g->left_out);
         free(g->pids);
         free(g->sending);
@@ -154,7 +157,8 @@ static Group *group_find(Attacher *a, const char *path) {
         return strmap_get(&a->group_by_path, path);
 }
 
-static int group_add_pattern(Attacher *a, const char *path, const char *pattern) {
+/* The group at `path`, created on first use. */
+static int group_get(Attacher *a, const char *path, Group **ret) {
         Group *g = group_find(a, path);
         int r;
 
@@ -196,6 +200,17 @@ static int group_add_pattern(Attacher *a, const char *path, const char *pattern)
                         return r;
                 g = a->groups[a->n_groups++] = TAKE_PTR(created);
         }
+        *ret = g;
+        return 0;
+}
+
+static int group_add_pattern(Attacher *a, const char *path, const char *pattern) {
+        Group *g;
+        int r;
+
+        r = group_get(a, path, &g);
+        if (r < 0)
+                return r;
         if (strv_contains(g->patterns, pattern))
                 return 0;
         size_t n = strv_length(g->patterns);
@@ -215,12 +230,27 @@ int attacher_set_groups(Attacher *a, Tree *tree, char *const *local_entries) {
         assert(a);
         /* Replies of the old groups must not land in the new ones. */
         groups_clear(a);
-        for (size_t i = 0; tree && i < tree->n_nodes; i++)
-                for (size_t j = 0; tree->nodes[i]->pid_files && tree->nodes[i]->pid_files[j]; j++) {
-                        r = group_add_pattern(a, tree->nodes[i]->path, tree->nodes[i]->pid_files[j]);
+        for (size_t i = 0; tree && i < tree->n_nodes; i++) {
+                const TreeNode *n = tree->nodes[i];
+
+                for (size_t j = 0; n->pid_files && n->pid_files[j]; j++) {
+                        r = group_add_pattern(a, n->path, n->pid_files[j]);
                         if (r < 0)
                                 return r;
                 }
+                if (n->n_pids > 0) {
+                        Group *g;
+
+                        r = group_get(a, n->path, &g);
+                        if (r < 0)
+                                return r;
+                        g->listed = malloc(n->n_pids * sizeof(pid_t));
+                        if (!g->listed)
+                                return -ENOMEM;
+                        memcpy(g->listed, n->pids, n->n_pids * sizeof(pid_t));
+                        g->n_listed = n->n_pids;
+                }
+        }
         for (size_t i = 0; local_entries && local_entries[i]; i++) {
                 _cleanup_(freep) char *group = strdup(local_entries[i]);
                 char *colon = group ? strchr(group, ':') : NULL;
@@ -245,19 +275,25 @@ int attacher_set_groups(Attacher *a, Tree *tree, char *const *local_entries) {
 
 /* ---- refusals ---- */
 
+/* What a refusal is about: a pid file (an absolute path), or a listed pid ("conf.pids:PID"). */
+static const char *source_kind(const char *source) {
+        return source[0] == '/' ? "pid file " : "";
+}
+
 static void refuse(Group *g, const char *file, const char *reason) {
         Attacher *a = g->attacher;
 
         if (refusal_list_note(&g->refusals, &a->n_refusals, file, reason, now_usec(CLOCK_REALTIME)) != REFUSAL_NEW)
                 return; /* the same cause again (logged already), or over the bound (counted at the pass's end) */
         a->refusals_logged++;
-        log_slice(LOG_WARNING, 0, g->slice, "Not moving anything for pid file %s (group %s): it %s.", file, g->path,
-                  reason);
+        log_slice(LOG_WARNING, 0, g->slice, "Not moving anything for %s%s (group %s): it %s.", source_kind(file),
+                  file, g->path, reason);
 }
 
 static void accept_file(Group *g, const char *file) {
         if (refusal_list_accept(&g->refusals, &g->attacher->n_refusals, file))
-                log_slice(LOG_INFO, 0, g->slice, "Pid file %s (group %s) is usable again.", file, g->path);
+                log_slice(LOG_INFO, 0, g->slice, "%s%s (group %s) is usable again.",
+                          file[0] == '/' ? "Pid file " : "", file, g->path);
 }
 
 /* ---- one pass ---- */
@@ -313,14 +349,34 @@ static int scope_members(Attacher *a, const Group *g, pid_t **ret, size_t *ret_n
         return 0;
 }
 
+/* If `pid` (named by `source`: a pid file, or the tree's conf.pids) passes every check, adds its process and
+ * descendants to `out`. */
+static void consider_pid(Attacher *a, Group *g, const ProcTable *procs, const char *source, pid_t pid,
+                         pid_t **out, size_t *n_out) {
+        _cleanup_(freep) pid_t *tree = NULL;
+        char reason[256];
+        size_t n_tree = 0;
+        pid_t tgid = 0;
+
+        if (!proc_table_find(procs, pid))
+                (void) proc_thread_group(a->proc_root, pid, &tgid); /* a thread id is not listed, but there */
+        if (pid_select_check(procs, pid, tgid, getpid(), reason, sizeof(reason)) < 0) {
+                refuse(g, source, reason);
+                return;
+        }
+        accept_file(g, source);
+        if (pid_select_subtree(procs, pid, getpid(), &tree, &n_tree) < 0)
+                return;
+        for (size_t i = 0; i < n_tree; i++)
+                (void) pid_push(out, n_out, tree[i]);
+}
+
 /* Reads one pid file and, if it passes every check, adds its process and descendants to `out`. */
 static void consider_file(Attacher *a, Group *g, const ProcTable *procs, const char *file, pid_t **out,
                           size_t *n_out) {
         PidFileOptions o = { .require_root_owner = !a->allow_non_root_files, .pid_max = a->pid_max };
-        _cleanup_(freep) pid_t *tree = NULL;
         char reason[256];
-        size_t n_tree = 0;
-        pid_t pid, tgid = 0;
+        pid_t pid;
         int r;
 
         r = pidfile_read(file, &o, &pid, reason, sizeof(reason));
@@ -332,17 +388,7 @@ static void consider_file(Attacher *a, Group *g, const ProcTable *procs, const c
                 refuse(g, file, reason);
                 return;
         }
-        if (!proc_table_find(procs, pid))
-                (void) proc_thread_group(a->proc_root, pid, &tgid); /* a thread id is not listed, but there */
-        if (pid_select_check(procs, pid, tgid, getpid(), reason, sizeof(reason)) < 0) {
-                refuse(g, file, reason);
-                return;
-        }
-        accept_file(g, file);
-        if (pid_select_subtree(procs, pid, getpid(), &tree, &n_tree) < 0)
-                return;
-        for (size_t i = 0; i < n_tree; i++)
-                (void) pid_push(out, n_out, tree[i]);
+        consider_pid(a, g, procs, file, pid, out, n_out);
 }
 
 static void send_queued(Attacher *a);
@@ -512,6 +558,12 @@ static void group_pass(Attacher *a, Group *g, const ProcTable *procs) {
                                   g->patterns[p], g->path);
                         break;
                 }
+        }
+        for (size_t i = 0; i < g->n_listed; i++) {
+                char source[32];
+
+                snprintf(source, sizeof(source), "conf.pids:%d", (int) g->listed[i]);
+                consider_pid(a, g, procs, source, g->listed[i], &found, &n_found);
         }
         switch (refusal_list_pass_end(&g->refusals, &a->n_refusals)) {
         case 1:
@@ -803,7 +855,8 @@ Attacher *attacher_free(Attacher *a) {
 }
 
 static json_t *group_status_json(const Group *g) {
-        json_t *pids = json_array(), *files = json_array(), *refusals = json_array(), *left_out = json_object();
+        json_t *pids = json_array(), *files = json_array(), *refusals = json_array(),
+               *left_out = json_object(), *listed = json_array();
         const RefusalList *l = &g->refusals;
 
         for (size_t j = 0; j < g->n_pids; j++)
@@ -813,11 +866,14 @@ static json_t *group_status_json(const Group *g) {
                 if (g->left_out[j] > 0)
                         json_object_set_new(left_out, g->patterns[j], json_integer((json_int_t) g->left_out[j]));
         }
+        for (size_t j = 0; j < g->n_listed; j++)
+                json_array_append_new(listed, json_integer(g->listed[j]));
         for (size_t j = 0; j < l->n; j++)
                 json_array_append_new(refusals, json_pack("{s:s, s:s, s:I}", "file", l->items[j].file, "reason",
                                                           l->items[j].reason, "usec", (json_int_t) l->items[j].usec));
-        return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o}", "slice", g->slice, "scope", g->scope,
-                         "pid_files", files, "pids", pids, "refusals", refusals, "last_refusal",
+        return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:o}", "slice", g->slice, "scope",
+                         g->scope, "pid_files", files, "listed_pids", listed, "pids", pids, "refusals", refusals,
+                         "last_refusal",
                          l->last >= 0 ? json_pack("{s:s, s:s}", "file", l->items[l->last].file, "reason",
                                                   l->items[l->last].reason) : json_null(),
                          "refusals_unlisted", (json_int_t) l->last_unlisted, "left_out", left_out);

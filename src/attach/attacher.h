@@ -35,13 +35,14 @@ Attacher *attacher_free(Attacher *a);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Attacher *, attacher_free)
 
 /* The groups with pid files: the tree's pid_files plus host-local "GROUP:GLOB" entries (GROUP a path or a
- * name). Entries naming no group of the tree are reported once and shown in the status. */
+ * name), and the groups whose tree lists pids (cgrouparch's conf.pids, moved as a pid file's pid is).
+ * Entries naming no group of the tree are reported once and shown in the status. */
 int attacher_set_groups(Attacher *a, Tree *tree, char *const *local_entries);
 void attacher_request_pass(Attacher *a);
 
 /* {"unresolved": [...], "passes", "moved_total", "calls", "refusal_records": {...}}; the groups one at a
  * time: */
 json_t *attacher_status_json(const Attacher *a);
-/* {"scope", "pid_files", "pids", "refusals", "last_refusal", "refusals_unlisted", "left_out"} of group
+/* {"scope", "pid_files", "listed_pids", "pids", "refusals", "last_refusal", "refusals_unlisted", "left_out"} of group
  * `index` with *ret_path its path, or NULL past the last. */
 json_t *attacher_group_status_json(const Attacher *a, size_t index, const char **ret_path);

@@ -10,21 +10,29 @@
 #include "macro.h"
 #include "pidfile.h"
 
+/* cgrouparch read pid files with int(read()): whitespace around the pid is fine; inside it is not. */
+static bool is_ascii_space(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
 int pidfile_parse(const char *data, size_t size, pid_t pid_max, pid_t *ret, char *reason, size_t reason_size) {
         uint64_t v = 0;
-        size_t digits = size;
+        size_t start = 0, end = size, digits;
 
         assert(data || size == 0);
         assert(ret);
         assert(reason || reason_size == 0);
 
-        if (size > 0 && data[size - 1] == '\n')
-                digits--;
+        while (start < end && is_ascii_space(data[start]))
+                start++;
+        while (end > start && is_ascii_space(data[end - 1]))
+                end--;
+        digits = end - start;
         if (digits == 0) {
                 snprintf(reason, reason_size, "is empty, not a decimal pid");
                 return -EINVAL;
         }
-        for (size_t i = 0; i < digits; i++) {
+        for (size_t i = start; i < end; i++) {
                 if (data[i] < '0' || data[i] > '9') {
                         snprintf(reason, reason_size, "does not hold a single decimal pid");
                         return -EINVAL;
@@ -33,8 +41,8 @@ int pidfile_parse(const char *data, size_t size, pid_t pid_max, pid_t *ret, char
                         v = v * 10 + (uint64_t) (data[i] - '0');
         }
         if (v < 1 || v > (uint64_t) pid_max) {
-                snprintf(reason, reason_size, "names pid %.*s, outside 1..%d", (int) MIN(digits, (size_t) 24), data,
-                         (int) pid_max);
+                snprintf(reason, reason_size, "names pid %.*s, outside 1..%d",
+                         (int) MIN(digits, (size_t) 24), data + start, (int) pid_max);
                 return -ERANGE;
         }
         *ret = (pid_t) v;

@@ -13,8 +13,9 @@ typedef struct PidFileOptions {
         pid_t pid_max;           /* /proc/sys/kernel/pid_max */
 } PidFileOptions;
 
-/* Parses the contents: digits with at most one trailing newline, 1..pid_max. Pure. On failure returns
- * -EINVAL or -ERANGE and writes why to reason. */
+/* Parses the contents: one decimal pid, 1..pid_max, with any ASCII whitespace (space, \t, \n, \v, \f, \r)
+ * before and after it, as cgrouparch's int(read()) took it. Pure. On failure returns -EINVAL or -ERANGE and
+ * writes why to reason. */
 int pidfile_parse(const char *data, size_t size, pid_t pid_max, pid_t *ret, char *reason, size_t reason_size);
 
 /* Opens and checks `path` (a regular file, small, owner), then parses it. -ENOENT when missing. Never

@@ -98,6 +98,47 @@ int address_parse(const char *s, AddressFlags flags, Address *ret, char *error, 
         return 0;
 }
 
+int address_parse_default_port(const char *s, AddressFlags flags, uint16_t default_port, Address *ret,
+                               char *error, size_t error_size) {
+        char with_port[ADDRESS_STRING_MAX + 1];
+        size_t n;
+        int r;
+
+        assert(ret);
+
+        r = address_parse(s, flags, ret, error, error_size);
+        if (r != -EINVAL || default_port == 0 || !s)
+                return r;
+        n = strlen(s);
+        if (n == 0 || ((flags & ADDRESS_ALLOW_UNIX) && s[0] == '/'))
+                return r;
+        /* "HOST" or "[HOST]": no port at all. Anything else keeps the first verdict. */
+        if (!(s[0] == '[' && s[n - 1] == ']') && strchr(s, ':'))
+                return r;
+        if (n - (s[0] == '[' ? 2 : 0) > ADDRESS_HOST_MAX)
+                return r;
+        snprintf(with_port, sizeof(with_port), "%s:%u", s, (unsigned) default_port);
+        r = address_parse(with_port, flags, ret, /* error= */ NULL, 0);
+        if (r < 0) /* the host is at fault (its length was checked): quote what was written */
+                return refuse(error, error_size, "\"%.300s\" is not a host name or address", s);
+        return 0;
+}
+
+int address_to_string(const Address *a, char *buf, size_t size) {
+        int n;
+
+        assert(a);
+        assert(buf || size == 0);
+
+        if (a->family == ADDRESS_UNIX)
+                n = snprintf(buf, size, "%s", a->host);
+        else
+                n = snprintf(buf, size, strchr(a->host, ':') ? "[%s]:%u" : "%s:%u", a->host, (unsigned) a->port);
+        if (n < 0 || (size_t) n >= size)
+                return -ENOBUFS;
+        return n;
+}
+
 int address_to_sockaddr(const Address *a, struct sockaddr_storage *ret, socklen_t *ret_len) {
         struct sockaddr_storage ss = { .ss_family = AF_UNSPEC };
         struct sockaddr_in *in = (struct sockaddr_in *) &ss;

@@ -37,5 +37,16 @@ typedef struct Address {
  * address"), and leaves ret untouched. */
 int address_parse(const char *s, AddressFlags flags, Address *ret, char *error, size_t error_size);
 
+/* As address_parse(), and a host alone ("HOST" without ':', or "[HOST]") gets `default_port` (0: none; then
+ * the same as address_parse()). A bare IPv6 literal is still read as host and port: without a port it must
+ * be in brackets ("[::1]"). When the host-alone form was tried, the error is about it. */
+int address_parse_default_port(const char *s, AddressFlags flags, uint16_t default_port, Address *ret,
+                               char *error, size_t error_size);
+
+/* The address as address_parse() reads it back: the path; "[HOST]:PORT" for a host holding ':'; else
+ * "HOST:PORT". Returns the length, or -ENOBUFS when it does not fit in `size` (then nothing is promised). */
+#define ADDRESS_STRING_MAX (ADDRESS_HOST_MAX + 8) /* brackets, ':', five digits, NUL */
+int address_to_string(const Address *a, char *buf, size_t size);
+
 /* An IPv4 or IPv6 literal and its port as a socket address; -EAFNOSUPPORT for a name or a unix path. */
 int address_to_sockaddr(const Address *a, struct sockaddr_storage *ret, socklen_t *ret_len);

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <ini.h>
 
+#include "address.h"
 #include "config.h"
 #include "fileio.h"
 #include "log.h"
@@ -31,6 +32,8 @@ typedef enum KeyType {
         KEY_BOOL,
         KEY_ZK_HOSTS,
         KEY_ZK_PREFIX,
+        KEY_REDIS_ADDRESS, /* host:port, [v6]:port, a host alone (port 6379) or a unix socket path; empty: none */
+        KEY_LISTEN,        /* an IP literal and a port, or one alone (port 43409); empty: off */
 } KeyType;
 
 typedef struct ConfigKey {
@@ -52,10 +55,10 @@ static const ConfigKey keys[] = {
         K("Tasks", "PidFiles", KEY_PIDFILES, pid_files),
         K("Tasks", "AllowNonRootPidFiles", KEY_BOOL, allow_non_root_pid_files),
         K("Sample", "IntervalSec", KEY_SEC, sample_interval_usec),
-        K("Redis", "Address", KEY_STRING, redis_address),
+        K("Redis", "Address", KEY_REDIS_ADDRESS, redis_address),
         K("Redis", "Prefix", KEY_STRING, redis_prefix),
         K("Redis", "ExpireSec", KEY_U64, redis_expire_sec),
-        K("Web", "Listen", KEY_STRING, web_listen),
+        K("Web", "Listen", KEY_LISTEN, web_listen),
         K("Web", "StallTimeoutSec", KEY_TIMEOUT, web_stall_timeout_usec),
         K("Web", "IdleTimeoutSec", KEY_TIMEOUT, web_idle_timeout_usec),
         K("Web", "HandshakeTimeoutSec", KEY_TIMEOUT, web_handshake_timeout_usec),
@@ -103,7 +106,10 @@ void config_done(Config *c) {
         free(c->source_file);
         free(c->zk_hosts);
         free(c->zk_prefix);
-        free(c->zk_auth);
+        if (c->zk_auth) /* passwords: not left in freed memory */
+                for (size_t i = 0; c->zk_auth[i]; i++)
+                        explicit_bzero(c->zk_auth[i], strlen(c->zk_auth[i]));
+        strv_free(c->zk_auth);
         free(c->root);
         strv_free(c->protected);
         strv_free(c->pid_files);
@@ -179,12 +185,57 @@ int config_set(Config *c, const char *section, const char *key, const char *valu
                                 return r;
                 }
                 return set_string(field, value);
-        case KEY_AUTH:
-                if (!isempty(value) && (strncmp(value, "digest:", 7) != 0 || !strchr(value + 7, ':'))) {
+        case KEY_AUTH: {
+                /* cgrouparch's zk_auth_data was a list: each line adds credentials (all are sent, as
+                 * zoo_add_auth() calls); an empty one drops those before it. */
+                char ***l = field;
+
+                if (isempty(value)) {
+                        *l = strv_free(*l);
+                        return 0;
+                }
+                if (!zk_auth_credentials(value)) {
                         snprintf(error, error_size, "%s= must be digest:USER:PASSWORD", key);
                         return -EINVAL;
                 }
-                return set_string(field, value);
+                if (strv_contains(*l, value))
+                        return 0;
+                if (strv_length(*l) >= CONFIG_ZK_AUTH_MAX) {
+                        snprintf(error, error_size, "%s= is set more than %d times (each line adds credentials; "
+                                                    "an empty one drops those before it)", key, CONFIG_ZK_AUTH_MAX);
+                        return -EINVAL;
+                }
+                return strv_extend(l, value);
+        }
+        case KEY_REDIS_ADDRESS:
+        case KEY_LISTEN: {
+                /* Checked here, so a bad one names its FILE:LINE; kept in the one form every user parses. */
+                bool redis = k->type == KEY_REDIS_ADDRESS;
+                char why[384] = "", normalized[ADDRESS_STRING_MAX];
+                Address a;
+
+                if (isempty(value))
+                        return set_string(field, "");
+                r = address_parse_default_port(value, redis ? ADDRESS_ALLOW_UNIX : 0,
+                                               redis ? CONFIG_REDIS_DEFAULT_PORT : CONFIG_WEB_DEFAULT_PORT, &a, why,
+                                               sizeof(why));
+                if (r >= 0 && !redis && a.family == ADDRESS_NAME) {
+                        snprintf(why, sizeof(why), "\"%s\" is a host name, not an IP address", a.host);
+                        r = -EINVAL;
+                }
+                if (r < 0) {
+                        snprintf(error, error_size, "%s=%s: %s; expected %s", key, value, why,
+                                 redis ? "HOST:PORT, [IPV6]:PORT, HOST alone (port 6379) or an absolute unix socket "
+                                         "path, or empty for none"
+                                       : "IPV4:PORT, [IPV6]:PORT or an IP address alone (port 43409), or empty for "
+                                         "off");
+                        return r;
+                }
+                r = address_to_string(&a, normalized, sizeof(normalized));
+                if (r < 0)
+                        return r;
+                return set_string(field, normalized);
+        }
         case KEY_ROOT: {
                 char *root = NULL;
 

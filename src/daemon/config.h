@@ -8,10 +8,14 @@
 #include "time-util.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
+#define CONFIG_ZK_AUTH_MAX 16 /* Auth= lines */
+#define CONFIG_REDIS_DEFAULT_PORT 6379  /* [Redis] Address= without a port */
+#define CONFIG_WEB_DEFAULT_PORT 43409   /* [Web] Listen= without a port (cgrouparch's communicate_port) */
 
 typedef struct Config {
         char *source_file;
-        char *zk_hosts, *zk_prefix, *zk_auth;
+        char *zk_hosts, *zk_prefix;
+        char **zk_auth;    /* "digest:USER:PASSWORD", one per Auth= line (cgrouparch's zk_auth_data list) */
         usec_t zk_session_timeout_usec;
         char *root;        /* normalized: no ".slice" suffix; NULL for top level */
         char **protected;

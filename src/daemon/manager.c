@@ -818,7 +818,7 @@ static int manager_setup_source(Manager *m) {
                 ZkSourceConfig zc = {
                         .hosts = c->zk_hosts,
                         .prefix = c->zk_prefix,
-                        .auth = isempty(c->zk_auth) ? NULL : c->zk_auth,
+                        .auth = c->zk_auth,
                         .session_timeout_usec = c->zk_session_timeout_usec,
                         .max_bytes = TREE_JSON_MAX,
                         .on_change = on_zk_outage,

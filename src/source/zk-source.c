@@ -17,13 +17,16 @@
 #include "log.h"
 #include "outage.h"
 #include "pending-read.h"
+#include "strv.h"
 #include "zk-machine.h"
 #include "zk-source.h"
 #include "zk-util.h"
 
 struct ZkSource {
         sd_event *event;
-        char *hosts, *node, *credentials;
+        char *hosts, *node;
+        char **credentials;  /* "user:password" per Auth= line, or NULL */
+        size_t auths_pending; /* zoo_add_auth() calls of this handle not answered yet */
         int session_timeout_ms;
         size_t max_bytes;
         ZkSourceHandler handler;
@@ -255,9 +258,10 @@ static void on_auth(int rc, const void *data) {
 
         if (!s)
                 return;
-        if (rc == ZOK)
-                machine_feed(s, ZK_EVENT_AUTH_DONE);
-        else if (rc == ZAUTHFAILED) {
+        if (rc == ZOK) {
+                if (s->auths_pending > 0 && --s->auths_pending == 0)
+                        machine_feed(s, ZK_EVENT_AUTH_DONE);
+        } else if (rc == ZAUTHFAILED) {
                 char msg[300];
                 snprintf(msg, sizeof(msg), "ZooKeeper refused the credentials of [ZooKeeper] Auth= (%s)", zerror(rc));
                 zk_deliver_later(s, zk_error_to_errno(rc), msg, NULL, 0, -1);
@@ -397,18 +401,22 @@ static void zk_read(ZkSource *s) {
         }
 }
 
+/* Every Auth= line's credentials; the session counts as authenticated once the server took them all. */
 static void zk_auth(ZkSource *s) {
-        void *t = token_new(s);
-        int rc;
+        s->auths_pending = 0;
+        for (size_t i = 0; s->zh && s->credentials && s->credentials[i]; i++) {
+                void *t = token_new(s);
+                int rc;
 
-        if (!s->zh || !t) {
-                free(t);
-                return;
-        }
-        rc = zoo_add_auth(s->zh, "digest", s->credentials, (int) strlen(s->credentials), on_auth, t);
-        if (rc != ZOK) {
-                free(t);
-                machine_feed(s, ZK_EVENT_AUTH_FAILED);
+                if (!t)
+                        return;
+                rc = zoo_add_auth(s->zh, "digest", s->credentials[i], (int) strlen(s->credentials[i]), on_auth, t);
+                if (rc != ZOK) {
+                        free(t);
+                        machine_feed(s, ZK_EVENT_AUTH_FAILED);
+                        return;
+                }
+                s->auths_pending++;
         }
 }
 
@@ -552,13 +560,14 @@ int zk_source_new(sd_event *event, const ZkSourceConfig *config, ZkSourceHandler
         r = zk_node_path(config->prefix, &s->node);
         if (r < 0)
                 return r;
-        if (config->auth) {
-                const char *cred = zk_auth_credentials(config->auth);
+        for (size_t i = 0; config->auth && config->auth[i]; i++) {
+                const char *cred = zk_auth_credentials(config->auth[i]);
+
                 if (!cred)
                         return -EINVAL;
-                s->credentials = strdup(cred);
-                if (!s->credentials)
-                        return -ENOMEM;
+                r = strv_extend(&s->credentials, cred);
+                if (r < 0)
+                        return r;
         }
         zk_machine_init(&s->machine, s->credentials != NULL, (usec_t) s->session_timeout_ms * USEC_PER_MSEC);
 
@@ -619,10 +628,9 @@ ZkSource *zk_source_free(ZkSource *s) {
         sd_event_unref(s->event);
         free(s->hosts);
         free(s->node);
-        if (s->credentials) {
-                explicit_bzero(s->credentials, strlen(s->credentials));
-                free(s->credentials);
-        }
+        for (size_t i = 0; s->credentials && s->credentials[i]; i++)
+                explicit_bzero(s->credentials[i], strlen(s->credentials[i]));
+        strv_free(s->credentials);
         log_once_reset(&s->state_log);
         free(s->name);
         free(s);

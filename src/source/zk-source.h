@@ -22,7 +22,8 @@ typedef void (*ZkSourceNotify)(ZkSource *s, void *userdata);
 typedef struct ZkSourceConfig {
         const char *hosts;     /* "host:port,..." (validated) */
         const char *prefix;    /* the tree is <prefix>/arch_conf */
-        const char *auth;      /* "digest:user:password" or NULL */
+        char *const *auth;     /* "digest:user:password" each, NULL-terminated, or NULL: each is sent with
+                                * zoo_add_auth(); the session is up once the server took all of them */
         usec_t session_timeout_usec;
         size_t max_bytes;      /* a node larger than this is refused */
         ZkSourceNotify on_change; /* may be NULL; gets zk_source_new()'s userdata */

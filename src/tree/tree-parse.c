@@ -32,6 +32,7 @@ typedef struct Parser {
          * the key fit. */
         PathStep steps[PATH_STEPS_MAX];
         size_t n_steps;
+        size_t n_pids; /* conf.pids entries over the whole tree, repeats included */
 } Parser;
 
 static void path_render(const Parser *p, char *buf, size_t size);
@@ -266,6 +267,60 @@ static int set_prop(Parser *p, TreeNode *n, const PropInfo *info, PropFromJson c
 
 /* ---- cgrouparch schema ---- */
 
+static int check_scope_is_ours(Parser *p, const TreeNode *n);
+
+/* conf.pids, as cgrouparch's tests and its get_conf wrote them: a list of pids whose processes move like a
+ * pid file's. The same group may list pids under several controllers; they add up, repeats counted once. */
+static int parse_conf_pids(Parser *p, TreeNode *n, const json_t *v) {
+        size_t i;
+        json_t *e;
+        int r;
+
+        if (!json_is_array(v))
+                return fail(p, -EINVAL, "must be an array of pids (integers), got %s", json_type_name(v));
+        /* Bounded as listed, repeats included, so that looking for repeats stays cheap. */
+        if (json_array_size(v) > TREE_PIDS_MAX)
+                return fail(p, -EINVAL, "more than %d pids for this group", TREE_PIDS_MAX);
+        if (json_array_size(v) > TREE_PIDS_TOTAL_MAX - p->n_pids)
+                return fail(p, -E2BIG, "more than %d pids listed in the tree", TREE_PIDS_TOTAL_MAX);
+        p->n_pids += json_array_size(v);
+        if (json_array_size(v) > 0) {
+                /* Room for all of them at once: at most TREE_PIDS_MAX are ever kept. */
+                size_t cap = MIN(n->n_pids + json_array_size(v), (size_t) TREE_PIDS_MAX);
+                pid_t *grown;
+
+                r = check_scope_is_ours(p, n);
+                if (r < 0)
+                        return r;
+                grown = realloc(n->pids, MAX(cap, (size_t) 1) * sizeof(pid_t));
+                if (!grown)
+                        return -ENOMEM;
+                n->pids = grown;
+        }
+        json_array_foreach(v, i, e) {
+                size_t old = path_push_index(p, i);
+                json_int_t pid;
+                bool seen = false;
+
+                if (!json_is_integer(e))
+                        return fail(p, -EINVAL, "must be a pid, an integer between 1 and %d, got %s", TREE_PID_LIMIT,
+                                    json_type_name(e));
+                pid = json_integer_value(e);
+                if (pid < 1 || pid > TREE_PID_LIMIT)
+                        return fail(p, -EINVAL, "out of range: must be a pid, an integer between 1 and %d, got %"
+                                    JSON_INTEGER_FORMAT, TREE_PID_LIMIT, pid);
+                for (size_t j = 0; j < n->n_pids && !seen; j++)
+                        seen = n->pids[j] == (pid_t) pid;
+                if (!seen && n->n_pids >= TREE_PIDS_MAX)
+                        return fail(p, -EINVAL, "more than %d pids for this group (over all its controllers)",
+                                    TREE_PIDS_MAX);
+                if (!seen)
+                        n->pids[n->n_pids++] = (pid_t) pid;
+                path_pop(p, old);
+        }
+        return 0;
+}
+
 static int parse_controller_conf(Parser *p, const char *controller, TreeNode *n, const json_t *conf) {
         const char *key;
         json_t *v;
@@ -281,6 +336,13 @@ static int parse_controller_conf(Parser *p, const char *controller, TreeNode *n,
                 if (!n)
                         return fail(p, -EINVAL, "settings at the root of a controller tree are not supported; "
                                                 "put them on a group in sub_cgroup");
+                if (streq(key, "pids")) {
+                        r = parse_conf_pids(p, n, v);
+                        if (r < 0)
+                                return r;
+                        path_pop(p, old);
+                        continue;
+                }
                 if (!info)
                         return fail(p, -EINVAL, "unknown key \"%s\" for controller %s", key, controller);
                 r = set_prop(p, n, info, info->from_controller, v);

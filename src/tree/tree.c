@@ -32,6 +32,7 @@ static void node_free(TreeNode *n) {
         free(n->children);
         tree_settings_done(&n->settings);
         strv_free(n->pid_files);
+        free(n->pids);
         free(n);
 }
 

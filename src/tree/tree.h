@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "macro.h"
 #include "props.h"
@@ -18,6 +19,10 @@
 #define TREE_PID_FILES_MAX 64
 #define TREE_PID_FILE_PATH_MAX 4095 /* PATH_MAX less the NUL: open() refuses longer */
 #define TREE_PID_FILE_COMPONENT_MAX 255 /* NAME_MAX */
+/* cgrouparch's conf.pids: pids listed in the tree itself (its tests, and trees written back from its get_conf). */
+#define TREE_PIDS_MAX 1024          /* per group, over all controllers */
+#define TREE_PIDS_TOTAL_MAX 65536   /* per tree */
+#define TREE_PID_LIMIT 4194304      /* the kernel's PID_MAX_LIMIT: no pid_max goes higher */
 
 typedef enum TreeSchema {
         TREE_SCHEMA_CGROUPARCH,
@@ -42,6 +47,8 @@ struct TreeNode {
         size_t n_children, cap_children;
         TreeSettings settings;
         char **pid_files;
+        pid_t *pids;    /* conf.pids, each 1..TREE_PID_LIMIT, without repeats, in the tree's order */
+        size_t n_pids;
 };
 
 typedef struct Tree {

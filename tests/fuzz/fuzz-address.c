@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The host:port parser (src/basic/address.c) on the input as a C string, with and without unix paths: its
  * verdict and result against a reference written from its header, the result printed back in brackets and
- * without them parsing to the same, and a literal's socket address holding the same address and port. */
+ * without them parsing to the same, and a literal's socket address holding the same address and port. With a
+ * default port, a host alone is taken too, and every result prints back to itself (address_to_string). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -142,6 +143,32 @@ static void check_one(const char *s, AddressFlags flags) {
         check_reparse(&b, /* brackets= */ true, /* flags= */ 0);
 }
 
+/* With a default port ([Redis] Address=, [Web] Listen=): whatever address_parse() takes reads the same; beyond
+ * that only a host alone (no ':', or in brackets) is taken, with the default port; and every result printed
+ * by address_to_string() parses back to itself. */
+static void check_default_port(const char *s, AddressFlags flags) {
+        char error[256], text[ADDRESS_STRING_MAX];
+        Address a, b;
+        int r, plain;
+
+        error[0] = 0;
+        r = address_parse_default_port(s, flags, 6379, &a, error, sizeof(error));
+        plain = address_parse(s, flags, &b, NULL, 0);
+        if (plain == 0) {
+                FUZZ_CHECK(r == 0);
+                check_same(&a, &b);
+        } else if (r == 0) {
+                FUZZ_CHECK(plain == -EINVAL && a.port == 6379 && a.family != ADDRESS_UNIX);
+                FUZZ_CHECK(!strchr(s, ':') || (s[0] == '[' && s[strlen(s) - 1] == ']'));
+        } else {
+                FUZZ_CHECK(error[0] == '"');
+                return;
+        }
+        FUZZ_CHECK(address_to_string(&a, text, sizeof(text)) > 0);
+        FUZZ_CHECK(address_parse(text, flags, &b, NULL, 0) == 0);
+        check_same(&a, &b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char *s = strndup((const char *) data, size);
 
@@ -149,6 +176,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
         check_one(s, 0);
         check_one(s, ADDRESS_ALLOW_UNIX);
+        check_default_port(s, 0);
+        check_default_port(s, ADDRESS_ALLOW_UNIX);
         free(s);
         return 0;
 }

@@ -1,17 +1,30 @@
 /* SPDX-License-Identifier: MIT */
-/* A pid file's contents (pidfile_parse, src/attach/pidfile.c), against a reference: digits with at most
- * one trailing newline, 1..pid_max, for the largest pid_max Linux allows and a small one. A refusal always
- * says why. */
+/* A pid file's contents (pidfile_parse, src/attach/pidfile.c), against a reference: digits with any ASCII
+ * whitespace around them (as cgrouparch's int(read()) took), 1..pid_max, for the largest pid_max Linux allows
+ * and a small one. A refusal always says why. */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/types.h>
 
 #include "fuzz.h"
 #include "pidfile.h"
 
+static bool space(char c) {
+        return strchr(" \t\n\v\f\r", c) && c != 0;
+}
+
 static int reference(const char *s, size_t n, pid_t pid_max, pid_t *ret) {
         uint64_t v;
-        int r = fuzz_decimal_reference(s, n, (uint64_t) pid_max, &v);
+        int r;
+
+        while (n > 0 && space(*s)) {
+                s++;
+                n--;
+        }
+        while (n > 0 && space(s[n - 1]))
+                n--;
+        r = fuzz_decimal_reference(s, n, (uint64_t) pid_max, &v);
 
         if (r < 0)
                 return r;

@@ -90,6 +90,7 @@ static void check_names(const char *root, const TreeNode *n) {
          * as protected. init.slice is an ordinary slice, but its scope init.scope is PID 1's: no pid files may
          * lead there (a host-local PidFiles= naming such a group is refused by the attacher). */
         FUZZ_CHECK(!(n->pid_files && n->pid_files[0]) || !unit_name_is_systemds_own(scope));
+        FUZZ_CHECK(n->n_pids == 0 || !unit_name_is_systemds_own(scope));
         FUZZ_CHECK(unit_name_slice_cgroup_path(slice, &cgroup) == 0);
         FUZZ_CHECK(unit_name_scope_cgroup_path_length(slice) <= UNIT_CGROUP_PATH_MAX);
         free(cgroup);
@@ -98,9 +99,21 @@ static void check_names(const char *root, const TreeNode *n) {
 }
 
 static void check_tree(const Tree *t, const char *root) {
+        size_t n_pids = 0;
+
         FUZZ_CHECK(t->n_nodes <= TREE_GROUPS_MAX);
         for (size_t i = 0; i < t->n_nodes; i++) {
                 const TreeNode *n = t->nodes[i];
+
+                /* conf.pids: cgrouparch's schema only, bounded, each a pid, no repeats */
+                FUZZ_CHECK(n->n_pids == 0 || t->schema == TREE_SCHEMA_CGROUPARCH);
+                FUZZ_CHECK(n->n_pids <= TREE_PIDS_MAX);
+                n_pids += n->n_pids;
+                for (size_t j = 0; j < n->n_pids; j++) {
+                        FUZZ_CHECK(n->pids[j] >= 1 && n->pids[j] <= TREE_PID_LIMIT);
+                        for (size_t k = 0; k < j; k++)
+                                FUZZ_CHECK(n->pids[k] != n->pids[j]);
+                }
 
                 FUZZ_CHECK(tree_find(t, n->path) == n);
                 FUZZ_CHECK(n->depth >= 1 && n->depth <= TREE_DEPTH_MAX && n->depth == tree_path_depth(n->path));
@@ -109,6 +122,7 @@ static void check_tree(const Tree *t, const char *root) {
                 FUZZ_CHECK(n->depth == 1 ? !n->parent : n->parent && n->parent->depth == n->depth - 1);
                 check_names(root, n);
         }
+        FUZZ_CHECK(n_pids <= TREE_PIDS_TOTAL_MAX);
 }
 
 static void check_refused(int r, const Tree *t, const TreeError *err) {

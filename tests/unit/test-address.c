@@ -170,6 +170,61 @@ TEST(test_sockaddr) {
         ASSERT_EQ_INT(address_to_sockaddr(&a, &ss, NULL), -EAFNOSUPPORT);
 }
 
+static void assert_default_port(const char *s, AddressFlags flags, AddressFamily family, const char *host,
+                                unsigned port, const char *printed) {
+        char error[256] = "", text[ADDRESS_STRING_MAX];
+        Address a;
+        int r = address_parse_default_port(s, flags, 6379, &a, error, sizeof(error));
+
+        if (r < 0)
+                fprintf(stderr, "\"%s\" refused: %s\n", s, error);
+        ASSERT_EQ_INT(r, 0);
+        ASSERT_EQ_INT(a.family, family);
+        ASSERT_STREQ(a.host, host);
+        ASSERT_EQ_INT(a.port, port);
+        ASSERT_EQ_INT(address_to_string(&a, text, sizeof(text)), (int) strlen(printed));
+        ASSERT_STREQ(text, printed);
+}
+
+static void assert_default_port_refused(const char *s, AddressFlags flags, const char *in_error) {
+        char error[256] = "";
+        Address a = { .family = ADDRESS_UNIX, .host = "untouched", .port = 7 };
+
+        ASSERT_EQ_INT(address_parse_default_port(s, flags, 6379, &a, error, sizeof(error)), -EINVAL);
+        ASSERT_CONTAINS(error, in_error);
+        ASSERT_TRUE(error[0] == '"');
+        ASSERT_STREQ(a.host, "untouched");
+}
+
+/* [Redis] Address=127.0.0.1 as cgrouparch's redis_ip with the default redis_port (issue 13). */
+TEST(test_default_port) {
+        assert_default_port("127.0.0.1", ADDRESS_ALLOW_UNIX, ADDRESS_IPV4, "127.0.0.1", 6379, "127.0.0.1:6379");
+        assert_default_port("redis.example.com", 0, ADDRESS_NAME, "redis.example.com", 6379,
+                            "redis.example.com:6379");
+        assert_default_port("[::1]", 0, ADDRESS_IPV6, "::1", 6379, "[::1]:6379");
+        assert_default_port("[fe80::1%eth0]", 0, ADDRESS_NAME, "fe80::1%eth0", 6379, "[fe80::1%eth0]:6379");
+        /* A port given wins; every form address_parse() takes reads the same. */
+        assert_default_port("127.0.0.1:7000", 0, ADDRESS_IPV4, "127.0.0.1", 7000, "127.0.0.1:7000");
+        assert_default_port("[::1]:7000", 0, ADDRESS_IPV6, "::1", 7000, "[::1]:7000");
+        assert_default_port("::1:7000", 0, ADDRESS_IPV6, "::1", 7000, "[::1]:7000");
+        assert_default_port("/run/redis.sock", ADDRESS_ALLOW_UNIX, ADDRESS_UNIX, "/run/redis.sock", 0,
+                            "/run/redis.sock");
+        /* A bare IPv6 literal without a port is not guessed at: brackets. */
+        assert_default_port_refused("fe80::", 0, "\"");
+        assert_default_port_refused("127.0.0.1:", 0, "no port between 1 and 65535");
+        assert_default_port_refused("127.0.0.1:0", 0, "no port between 1 and 65535");
+        assert_default_port_refused("a b", 0, "\"a b\" is not a host name or address");
+        assert_default_port_refused("[a b]", 0, "\"[a b]\" is not a host name or address");
+        assert_default_port_refused("[]", 0, "\"[]\"");
+        assert_default_port_refused("", 0, "\"\"");
+        assert_default_port_refused("run/redis.sock", ADDRESS_ALLOW_UNIX, "not a host name or address");
+        /* Without a default port: as address_parse(). */
+        {
+                Address a;
+                ASSERT_EQ_INT(address_parse_default_port("127.0.0.1", 0, 0, &a, NULL, 0), -EINVAL);
+        }
+}
+
 int main(void) {
         RUN(test_host_port);
         RUN(test_ipv6);
@@ -177,5 +232,6 @@ int main(void) {
         RUN(test_refused_forms);
         RUN(test_host_length);
         RUN(test_sockaddr);
+        RUN(test_default_port);
         return 0;
 }

@@ -74,7 +74,8 @@ TEST(test_load_full) {
         ASSERT_STREQ(c.source_file, "/etc/slicekeeper/tree.json");
         ASSERT_STREQ(c.zk_hosts, "zk1:2181,zk2:2181");
         ASSERT_STREQ(c.zk_prefix, "/cluster_a/service_rank");
-        ASSERT_STREQ(c.zk_auth, "digest:super:123456");
+        ASSERT_STREQ(c.zk_auth[0], "digest:super:123456");
+        ASSERT_TRUE(c.zk_auth[1] == NULL);
         ASSERT_EQ_U64(c.zk_session_timeout_usec, 15 * USEC_PER_SEC);
         ASSERT_STREQ(c.root, "sk"); /* ".slice" removed */
         assert_strv(c.protected, protected, 2);
@@ -349,13 +350,37 @@ TEST(test_set_auth) {
 
         config_init(&c);
         ASSERT_EQ_INT(config_set(&c, "ZooKeeper", "Auth", "digest:user:pass:word", error, sizeof(error)), 0);
-        ASSERT_STREQ(c.zk_auth, "digest:user:pass:word");
+        ASSERT_STREQ(c.zk_auth[0], "digest:user:pass:word");
         ASSERT_EQ_INT(config_set(&c, "ZooKeeper", "Auth", "digest:userpass", error, sizeof(error)), -EINVAL);
         ASSERT_CONTAINS(error, "digest:USER:PASSWORD");
         ASSERT_EQ_INT(config_set(&c, "ZooKeeper", "Auth", "sasl:user:pass", error, sizeof(error)), -EINVAL);
-        ASSERT_STREQ(c.zk_auth, "digest:user:pass:word"); /* a rejected value changes nothing */
+        ASSERT_EQ_INT(config_set(&c, "ZooKeeper", "Auth", "digest::pass", error, sizeof(error)), -EINVAL);
+        ASSERT_STREQ(c.zk_auth[0], "digest:user:pass:word"); /* a rejected value changes nothing */
+        ASSERT_TRUE(c.zk_auth[1] == NULL);
         ASSERT_EQ_INT(config_set(&c, "ZooKeeper", "Auth", "", error, sizeof(error)), 0);
+        ASSERT_TRUE(c.zk_auth == NULL); /* empty: no credentials */
         config_done(&c);
+}
+
+/* cgrouparch's zk_auth_data was a list: every Auth= line counts (issue 13), none silently replaced. */
+TEST(test_several_auth_lines) {
+        static const char *const both[] = { "digest:reader:one", "digest:writer:two" };
+        char error[512] = "";
+        Config c;
+
+        config_init(&c);
+        ASSERT_EQ_INT(config_load(&c, "config-two-auth.conf", error, sizeof(error)), 0);
+        assert_strv(c.zk_auth, both, 2); /* in file order; a repeated line counts once */
+        /* A command-line override appends as a line would; an empty one drops what was there. */
+        ASSERT_EQ_INT(config_set(&c, "ZooKeeper", "Auth", "digest:third:3", error, sizeof(error)), 0);
+        ASSERT_EQ_INT(strv_length(c.zk_auth), 3);
+        ASSERT_EQ_INT(config_set(&c, "ZooKeeper", "Auth", "", error, sizeof(error)), 0);
+        ASSERT_TRUE(c.zk_auth == NULL);
+        config_done(&c);
+
+        /* Bounded: the 17th names its line. */
+        ASSERT_LOAD_FAILS("config-too-many-auth.conf", -EINVAL, "config-too-many-auth.conf:18:",
+                          "Auth= is set more than 16 times");
 }
 
 TEST(test_set_pid_files_empty_group) {
@@ -391,6 +416,39 @@ TEST(test_set_fair_share_ignored) {
         config_done(&c);
 }
 
+/* Every address names FILE:LINE and what was expected; a host alone gets the default port (issue 13). */
+TEST(test_addresses) {
+        char error[512] = "";
+        Config c;
+
+        config_init(&c);
+        ASSERT_EQ_INT(config_load(&c, "config-redis-no-port.conf", error, sizeof(error)), 0);
+        ASSERT_STREQ(c.redis_address, "127.0.0.1:6379");
+        ASSERT_STREQ(c.web_listen, "0.0.0.0:43409"); /* cgrouparch's communicate_ip alone: its port */
+        ASSERT_EQ_INT(config_set(&c, "Redis", "Address", "[::1]", error, sizeof(error)), 0);
+        ASSERT_STREQ(c.redis_address, "[::1]:6379");
+        ASSERT_EQ_INT(config_set(&c, "Redis", "Address", "::1:7000", error, sizeof(error)), 0);
+        ASSERT_STREQ(c.redis_address, "[::1]:7000"); /* stored in the form every reader parses alike */
+        ASSERT_EQ_INT(config_set(&c, "Redis", "Address", "/run/redis/redis.sock", error, sizeof(error)), 0);
+        ASSERT_STREQ(c.redis_address, "/run/redis/redis.sock");
+        ASSERT_EQ_INT(config_set(&c, "Redis", "Address", "", error, sizeof(error)), 0);
+        ASSERT_STREQ(c.redis_address, "");
+        ASSERT_EQ_INT(config_set(&c, "Web", "Listen", "[::]", error, sizeof(error)), 0);
+        ASSERT_STREQ(c.web_listen, "[::]:43409");
+        /* The web server binds a literal: a name is refused here, not at bind time. */
+        ASSERT_EQ_INT(config_set(&c, "Web", "Listen", "localhost:80", error, sizeof(error)), -EINVAL);
+        ASSERT_CONTAINS(error, "Listen=localhost:80: \"localhost\" is a host name, not an IP address; expected");
+        ASSERT_EQ_INT(config_set(&c, "Web", "Listen", "/run/web.sock", error, sizeof(error)), -EINVAL);
+        ASSERT_STREQ(c.web_listen, "[::]:43409"); /* a rejected value changes nothing */
+        config_done(&c);
+
+        ASSERT_LOAD_FAILS("config-bad-redis-port.conf", -EINVAL, "config-bad-redis-port.conf:3:",
+                          "Address=127.0.0.1:99999", "no port between 1 and 65535",
+                          "expected HOST:PORT, [IPV6]:PORT, HOST alone (port 6379) or an absolute unix socket path");
+        ASSERT_LOAD_FAILS("config-bad-listen.conf", -EINVAL, "config-bad-listen.conf:2:", "Listen=127.0.0.1 43409",
+                          "not a host name or address", "expected IPV4:PORT, [IPV6]:PORT");
+}
+
 TEST(test_set_value_too_long) {
         char error[512] = "", value[4098];
         Config c;
@@ -398,10 +456,10 @@ TEST(test_set_value_too_long) {
         memset(value, 'x', 4097);
         value[4097] = 0;
         config_init(&c);
-        ASSERT_EQ_INT(config_set(&c, "Web", "Listen", value, error, sizeof(error)), -EINVAL);
+        ASSERT_EQ_INT(config_set(&c, "Redis", "Prefix", value, error, sizeof(error)), -EINVAL);
         ASSERT_CONTAINS(error, "longer than 4096");
         value[4096] = 0;
-        ASSERT_EQ_INT(config_set(&c, "Web", "Listen", value, error, sizeof(error)), 0);
+        ASSERT_EQ_INT(config_set(&c, "Redis", "Prefix", value, error, sizeof(error)), 0);
         config_done(&c);
 }
 
@@ -437,6 +495,8 @@ int main(void) {
         RUN(test_first_error_is_reported);
         RUN(test_set_overrides);
         RUN(test_set_auth);
+        RUN(test_several_auth_lines);
+        RUN(test_addresses);
         RUN(test_set_pid_files_empty_group);
         RUN(test_set_unknown);
         RUN(test_set_fair_share_ignored);

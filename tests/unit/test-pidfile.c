@@ -259,19 +259,37 @@ TEST(test_parse_accepts_decimal) {
         assert_parse_ok("42\nXX", 3, PID_MAX_LIMIT, 42);
 }
 
+/* cgrouparch read pid files with int(read()), which takes ASCII whitespace around the number (issue 13). */
+TEST(test_parse_accepts_surrounding_whitespace) {
+        PARSE_OK(" 123\n", PID_MAX_LIMIT, 123);
+        PARSE_OK("123 \n", PID_MAX_LIMIT, 123);
+        PARSE_OK("123\r\n", PID_MAX_LIMIT, 123);
+        PARSE_OK(" 123", PID_MAX_LIMIT, 123);
+        PARSE_OK("123 ", PID_MAX_LIMIT, 123);
+        PARSE_OK("\n123", PID_MAX_LIMIT, 123);
+        PARSE_OK("123\n\n", PID_MAX_LIMIT, 123);
+        PARSE_OK("\t\v\f\r 77 \r\n\t", PID_MAX_LIMIT, 77);
+        /* 64 bytes, the most a pid file holds: the pid amid whitespace */
+        PARSE_OK("                             4242                              \n", PID_MAX_LIMIT, 4242);
+        PARSE_FAILS("12 3", PID_MAX_LIMIT, -EINVAL, "decimal pid");
+        PARSE_FAILS("123\n456\n", PID_MAX_LIMIT, -EINVAL, "decimal pid");
+        PARSE_FAILS(" \r\n\t", PID_MAX_LIMIT, -EINVAL, "empty");
+        /* Not ASCII whitespace: a NUL, a non-breaking space (UTF-8), a vertical bar */
+        PARSE_FAILS("123\0", PID_MAX_LIMIT, -EINVAL, "decimal pid");
+        PARSE_FAILS("\xc2\xa0" "123", PID_MAX_LIMIT, -EINVAL, "decimal pid");
+        PARSE_FAILS("|123", PID_MAX_LIMIT, -EINVAL, "decimal pid");
+        PARSE_FAILS(" 0 \n", PID_MAX_LIMIT, -ERANGE, "names pid 0, outside");
+        PARSE_FAILS(" 4194305 \n", PID_MAX_LIMIT, -ERANGE, "names pid 4194305, outside");
+}
+
 TEST(test_parse_refuses_non_decimal) {
         PARSE_FAILS("", PID_MAX_LIMIT, -EINVAL, "empty");
         PARSE_FAILS("\n", PID_MAX_LIMIT, -EINVAL, "empty");
         PARSE_FAILS("12 3", PID_MAX_LIMIT, -EINVAL, "decimal pid");
-        PARSE_FAILS(" 123", PID_MAX_LIMIT, -EINVAL, "decimal pid");
-        PARSE_FAILS("123 ", PID_MAX_LIMIT, -EINVAL, "decimal pid");
-        PARSE_FAILS("123\n\n", PID_MAX_LIMIT, -EINVAL, "decimal pid");
-        PARSE_FAILS("\n123", PID_MAX_LIMIT, -EINVAL, "decimal pid");
         PARSE_FAILS("0x10", PID_MAX_LIMIT, -EINVAL, "decimal pid");
         PARSE_FAILS("-5", PID_MAX_LIMIT, -EINVAL, "decimal pid");
         PARSE_FAILS("+5", PID_MAX_LIMIT, -EINVAL, "decimal pid");
         PARSE_FAILS("12a", PID_MAX_LIMIT, -EINVAL, "decimal pid");
-        PARSE_FAILS("123\r\n", PID_MAX_LIMIT, -EINVAL, "decimal pid");
         PARSE_FAILS("123\n456\n", PID_MAX_LIMIT, -EINVAL, "decimal pid");
         PARSE_FAILS("12\0003", PID_MAX_LIMIT, -EINVAL, "decimal pid"); /* an embedded NUL */
         PARSE_FAILS("1.5", PID_MAX_LIMIT, -EINVAL, "decimal pid");
@@ -316,6 +334,27 @@ TEST(test_read_good_file) {
         assert_read_ok(a, true, 4321);
         assert_read_ok(b, true, 77);
         assert_read_ok(a, false, 4321);
+        rm_rf(dir);
+}
+
+/* cgrouparch's pid files as its users wrote them (issue 13): whitespace around the pid, 64 bytes at most. */
+TEST(test_read_file_with_whitespace) {
+        char dir[PATH_MAX], fill[66];
+        _cleanup_(freep) char *a = NULL, *b = NULL, *c = NULL, *full = NULL, *over = NULL;
+
+        make_tmpdir(dir);
+        a = write_file(dir, "a.pid", " 123\n", 5, 0, 0644);
+        b = write_file(dir, "b.pid", "123 \n", 5, 0, 0644);
+        c = write_file(dir, "c.pid", "123\r\n", 5, 0, 0644);
+        assert_read_ok(a, true, 123);
+        assert_read_ok(b, true, 123);
+        assert_read_ok(c, true, 123);
+        memset(fill, ' ', sizeof(fill));
+        memcpy(fill + 30, "4321", 4);
+        full = write_file(dir, "full.pid", fill, PIDFILE_MAX_BYTES, 0, 0644);
+        over = write_file(dir, "over.pid", fill, PIDFILE_MAX_BYTES + 1, 0, 0644);
+        assert_read_ok(full, true, 4321);
+        assert_read_fails(over, true, -EFBIG, "more than 64");
         rm_rf(dir);
 }
 
@@ -718,6 +757,8 @@ int main(void) {
         ASSERT_EQ_INT(sigaction(SIGALRM, &sa, NULL), 0);
 
         RUN(test_parse_accepts_decimal);
+        RUN(test_parse_accepts_surrounding_whitespace);
+        RUN(test_read_file_with_whitespace);
         RUN(test_parse_refuses_non_decimal);
         RUN(test_parse_refuses_out_of_range);
         RUN(test_parse_accepts_exactly_pid_max);

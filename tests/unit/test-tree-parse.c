@@ -604,6 +604,114 @@ TEST(test_reject_pid_files) {
                        "must be an array");
 }
 
+/* cgrouparch's test_cpu.py tree: conf.pids beside share, at two depths. */
+TEST(test_cgrouparch_conf_pids) {
+        _cleanup_(tree_unrefp) Tree *t = parse_ok(
+                "{\"cpu\": {\"sub_cgroup\": {"
+                "  \"test_cgroup_a\": {\"conf\": {\"share\": 500, \"pids\": [4242]}},"
+                "  \"test_cgroup_b\": {\"conf\": {\"share\": 1000}, \"sub_cgroup\": {"
+                "    \"test_cgroup_b_sub1\": {\"conf\": {\"share\": 100, \"pids\": [4243, 4244, 4243]}},"
+                "    \"test_cgroup_b_sub2\": {\"conf\": {\"share\": 300, \"pids\": []}}}}}},"
+                " \"blkio\": {\"sub_cgroup\": {\"test_cgroup_a\": {\"conf\": {\"weight\": 500, \"pids\": [4242, 7]}}}}}");
+        TreeNode *a = find_ok(t, "test_cgroup_a"), *b = find_ok(t, "test_cgroup_b"),
+                 *sub1 = find_ok(t, "test_cgroup_b/test_cgroup_b_sub1"), *sub2 = find_ok(t, "test_cgroup_b/test_cgroup_b_sub2");
+
+        /* Both controllers' lists add up, a repeat counted once; share still sets CPUWeight. */
+        ASSERT_EQ_INT(a->n_pids, 2);
+        ASSERT_EQ_INT(a->pids[0], 4242);
+        ASSERT_EQ_INT(a->pids[1], 7);
+        ASSERT_EQ_INT(tree_settings_effective(&a->settings, TREE_PROP_CPU_WEIGHT), 49);
+        ASSERT_EQ_INT(b->n_pids, 0);
+        ASSERT_EQ_INT(sub1->n_pids, 2);
+        ASSERT_EQ_INT(sub1->pids[0], 4243);
+        ASSERT_EQ_INT(sub1->pids[1], 4244);
+        ASSERT_EQ_INT(sub2->n_pids, 0);
+        ASSERT_TRUE(a->pid_files == NULL);
+}
+
+TEST(test_reject_conf_pids) {
+        assert_rejects("{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"pids\": 5}}}}}", -EINVAL,
+                       "$.cpu.sub_cgroup.a.conf.pids:", "must be an array of pids", "got an integer");
+        assert_rejects("{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"pids\": [1, \"2\"]}}}}}", -EINVAL,
+                       "$.cpu.sub_cgroup.a.conf.pids[1]:", "must be a pid", "got a string");
+        assert_rejects("{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"pids\": [2.5]}}}}}", -EINVAL,
+                       "$.cpu.sub_cgroup.a.conf.pids[0]:", "got a real number");
+        assert_rejects("{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"pids\": [true]}}}}}", -EINVAL,
+                       "$.cpu.sub_cgroup.a.conf.pids[0]:", "got a boolean");
+        assert_rejects("{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"pids\": [0]}}}}}", -EINVAL,
+                       "$.cpu.sub_cgroup.a.conf.pids[0]:", "out of range", "between 1 and 4194304", "got 0");
+        assert_rejects("{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"pids\": [3, -1]}}}}}", -EINVAL,
+                       "$.cpu.sub_cgroup.a.conf.pids[1]:", "got -1");
+        assert_rejects("{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"pids\": [4194305]}}}}}", -EINVAL,
+                       "$.cpu.sub_cgroup.a.conf.pids[0]:", "got 4194305");
+        assert_rejects("{\"cpu\": {\"sub_cgroup\": {\"a\": {\"conf\": {\"pids\": [9223372036854775807]}}}}}", -EINVAL,
+                       "$.cpu.sub_cgroup.a.conf.pids[0]:", "out of range");
+        /* At the root of a controller tree there is no group to move them into. */
+        assert_rejects("{\"cpu\": {\"conf\": {\"pids\": [5]}}}", -EINVAL, "$.cpu.conf.pids:", "not supported");
+        /* Group init without a root: its processes would go to init.scope. */
+        assert_rejects("{\"cpu\": {\"sub_cgroup\": {\"init\": {\"conf\": {\"pids\": [5]}}}}}", -EINVAL,
+                       "$.cpu.sub_cgroup.init.conf.pids:", "init.scope");
+        /* Only the cgrouparch schema has conf.pids; the native one names pid files. */
+        assert_rejects("{\"slices\": {\"a\": {\"pids\": [5]}}}", -EINVAL, "$.slices.a.pids:", "unknown key \"pids\"");
+}
+
+static void conf_pids_json(Buf *b, const char *group, int first, int n) {
+        buf_printf(b, "\"%s\": {\"conf\": {\"pids\": [", group);
+        for (int i = 0; i < n; i++)
+                buf_printf(b, "%s%d", i > 0 ? ", " : "", first + i);
+        buf_printf(b, "]}}");
+}
+
+TEST(test_conf_pids_limits) {
+        Buf ok = { 0 }, over = { 0 }, split = { 0 }, total = { 0 }, total_ok = { 0 };
+        _cleanup_(tree_unrefp) Tree *t = NULL, *t2 = NULL;
+
+        buf_printf(&ok, "{\"cpu\": {\"sub_cgroup\": {");
+        conf_pids_json(&ok, "a", 1, TREE_PIDS_MAX);
+        buf_printf(&ok, "}}}");
+        t = parse_ok(ok.data);
+        ASSERT_EQ_INT(find_ok(t, "a")->n_pids, TREE_PIDS_MAX);
+
+        buf_printf(&over, "{\"cpu\": {\"sub_cgroup\": {");
+        conf_pids_json(&over, "a", 1, TREE_PIDS_MAX + 1);
+        buf_printf(&over, "}}}");
+        assert_rejects(over.data, -EINVAL, "$.cpu.sub_cgroup.a.conf.pids:", "more than 1024 pids");
+
+        /* 1024 under cpu and one more under blkio: over the bound for the group, which counts both. */
+        buf_printf(&split, "{\"cpu\": {\"sub_cgroup\": {");
+        conf_pids_json(&split, "a", 1, TREE_PIDS_MAX);
+        buf_printf(&split, "}}, \"blkio\": {\"sub_cgroup\": {");
+        conf_pids_json(&split, "a", TREE_PIDS_MAX + 1, 1);
+        buf_printf(&split, "}}}");
+        assert_rejects(split.data, -EINVAL, "$.blkio.sub_cgroup.a.conf.pids[0]:", "more than 1024 pids",
+                       "all its controllers");
+
+        /* 64 groups of 1024 fill the tree's bound; one pid more is over it. */
+        buf_printf(&total_ok, "{\"cpu\": {\"sub_cgroup\": {");
+        buf_printf(&total, "{\"cpu\": {\"sub_cgroup\": {");
+        for (int g = 0; g < TREE_PIDS_TOTAL_MAX / TREE_PIDS_MAX; g++) {
+                char name[16];
+
+                snprintf(name, sizeof(name), "g%d", g);
+                buf_printf(&total_ok, "%s", g > 0 ? ", " : "");
+                conf_pids_json(&total_ok, name, 1, TREE_PIDS_MAX);
+                buf_printf(&total, "%s", g > 0 ? ", " : "");
+                conf_pids_json(&total, name, 1, TREE_PIDS_MAX);
+        }
+        buf_printf(&total_ok, "}}}");
+        buf_printf(&total, ", ");
+        conf_pids_json(&total, "last", 1, 1);
+        buf_printf(&total, "}}}");
+        t2 = parse_ok(total_ok.data);
+        ASSERT_EQ_INT(find_ok(t2, "g63")->n_pids, TREE_PIDS_MAX);
+        assert_rejects(total.data, -E2BIG, "$.cpu.sub_cgroup.last.conf.pids:", "more than 65536 pids");
+        free(ok.data);
+        free(over.data);
+        free(split.data);
+        free(total.data);
+        free(total_ok.data);
+}
+
 /* "/" + components of 255 bytes (NAME_MAX) + the rest, `total` bytes in all. */
 static char *pid_files_json(size_t total, size_t component) {
         Buf b = { 0 };
@@ -1244,5 +1352,8 @@ int main(void) {
         RUN(test_cpu_lists_at_the_limit_parse_quickly);
         RUN(test_fnv1a_colliding_names_parse_cheaply);
         RUN(test_load_then_validate_like_whole);
+        RUN(test_cgrouparch_conf_pids);
+        RUN(test_reject_conf_pids);
+        RUN(test_conf_pids_limits);
         return 0;
 }
