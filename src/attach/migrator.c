@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "migrate-plan.h"
 #include "migrator.h"
 #include "parse-util.h"
+#include "strmap.h"
 #include "unit-name.h"
 #include "unit-op.h"
 
@@ -63,6 +65,7 @@ struct Migrator {
         bool fallback;       /* the request in flight is StartTransientUnit, after AttachProcessesToUnit failed */
         UnitOp *op;
         DirResult *results;  /* per plan item */
+        size_t *dir_move;    /* per directory: its group's move + 1, 0 for none */
         size_t next_item;
 };
 
@@ -78,7 +81,7 @@ static void dirs_free(MigrateDir *dirs, size_t n) {
 static int read_procs(const char *dir, pid_t **ret, size_t *ret_n) {
         _cleanup_(freep) char *file = NULL, *data = NULL;
         _cleanup_(freep) pid_t *pids = NULL;
-        size_t n = 0;
+        size_t n = 0, lines = 0;
         int r;
 
         if (asprintf(&file, "%s/cgroup.procs", dir) < 0)
@@ -86,6 +89,13 @@ static int read_procs(const char *dir, pid_t **ret, size_t *ret_n) {
         r = read_file_bounded(file, MIGRATE_PROCS_BYTES_MAX, &data, NULL);
         if (r < 0)
                 return r;
+        for (const char *c = data; *c; c++)
+                lines += *c == '\n';
+        if (lines > MIGRATE_PIDS_MAX)
+                return -EFBIG;
+        pids = malloc((lines + 1) * sizeof(pid_t));
+        if (!pids)
+                return -ENOMEM;
         for (char *line = data, *end; *line; line = end) {
                 uint64_t v;
 
@@ -96,8 +106,6 @@ static int read_procs(const char *dir, pid_t **ret, size_t *ret_n) {
                         return -EBADMSG;
                 if (n >= MIGRATE_PIDS_MAX)
                         return -EFBIG;
-                if (!pids && !(pids = calloc(MIGRATE_PIDS_MAX, sizeof(pid_t))))
-                        return -ENOMEM;
                 pids[n++] = (pid_t) v;
         }
         *ret = TAKE_PTR(pids);
@@ -270,8 +278,20 @@ static void move_next(Migrator *m) {
         while (m->next_move < m->plan.n_moves) {
                 MoveState *s = &m->moves[m->next_move];
 
+                MigrateMove *mv = &m->plan.moves[m->next_move];
+                size_t k = 0;
+
                 if (m->slice_ready && !m->slice_ready(s->slice, m->userdata)) {
                         move_end(m, false, "the group's slice is not up (yet)");
+                        continue;
+                }
+                /* One process gone since the scan would fail the whole request. */
+                for (size_t i = 0; i < mv->n_pids; i++)
+                        if (kill(mv->pids[i], 0) >= 0 || errno != ESRCH)
+                                mv->pids[k++] = mv->pids[i];
+                mv->n_pids = k;
+                if (k == 0) {
+                        move_end(m, true, NULL);
                         continue;
                 }
                 if (move_send(m, /* start= */ false) >= 0)
@@ -283,13 +303,26 @@ static void move_next(Migrator *m) {
 }
 
 static int moves_prepare(Migrator *m) {
+        _cleanup_(strmap_done) StrMap by_group = { 0 }; /* the tree's path → its move + 1 */
+        int r;
+
         m->moves = calloc(MAX(m->plan.n_moves, (size_t) 1), sizeof(MoveState));
-        if (!m->moves)
+        m->dir_move = calloc(MAX(m->n_dirs, (size_t) 1), sizeof(size_t));
+        if (!m->moves || !m->dir_move)
                 return -ENOMEM;
+        for (size_t i = 0; i < m->plan.n_moves; i++) {
+                r = strmap_put(&by_group, m->plan.moves[i].group, (void *) (i + 1));
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < m->n_dirs; i++) {
+                const TreeNode *n = tree_find(m->tree, m->dirs[i].path);
+
+                m->dir_move[i] = n ? (size_t) strmap_get(&by_group, n->path) : 0;
+        }
         for (size_t i = 0; i < m->plan.n_moves; i++) {
                 MoveState *s = &m->moves[i];
                 _cleanup_(freep) char *slice_path = NULL;
-                int r;
 
                 r = unit_name_from_path(m->root, m->plan.moves[i].group, &s->slice);
                 if (r >= 0)
@@ -304,13 +337,8 @@ static int moves_prepare(Migrator *m) {
         return 0;
 }
 
-static const MoveState *move_of_dir(const Migrator *m, const MigrateDir *d) {
-        const TreeNode *n = tree_find(m->tree, d->path);
-
-        for (size_t i = 0; n && i < m->plan.n_moves; i++)
-                if (m->plan.moves[i].group == n->path)
-                        return &m->moves[i];
-        return NULL;
+static const MoveState *move_of_dir(const Migrator *m, size_t dir) {
+        return m->dir_move[dir] > 0 ? &m->moves[m->dir_move[dir] - 1] : NULL;
 }
 
 /* ---- finish: what systemd did not move, then the removals, deepest first ---- */
@@ -320,6 +348,12 @@ static bool pid_listed(const pid_t *l, size_t n, pid_t p) {
                 if (l[i] == p)
                         return true;
         return false;
+}
+
+static int pid_cmp(const void *x, const void *y) {
+        pid_t a = *(const pid_t *) x, b = *(const pid_t *) y;
+
+        return a < b ? -1 : a > b;
 }
 
 /* systemd moves a process in the hierarchies it manages for the unit; in any other one (a separately mounted
@@ -340,7 +374,8 @@ static void move_rest(const Migrator *m, const MigrateDir *d, const MoveState *s
                 char pid[32];
                 int fd;
 
-                if (!pid_listed(mv->pids, mv->n_pids, left[i]) || asprintf(&file, "%s/cgroup.procs", target) < 0)
+                if (!bsearch(&left[i], mv->pids, mv->n_pids, sizeof(pid_t), pid_cmp) ||
+                    asprintf(&file, "%s/cgroup.procs", target) < 0)
                         continue;
                 fd = open(file, O_WRONLY | O_CLOEXEC);
                 if (fd < 0)
@@ -366,7 +401,7 @@ static void finish_item(Migrator *m, size_t i) {
                 res->result = "left alone";
                 return;
         }
-        s = move_of_dir(m, d);
+        s = move_of_dir(m, it->dir);
         full = dir_full_path(m, d);
         if (!full) {
                 res->result = "kept";
@@ -512,6 +547,7 @@ Migrator *migrator_free(Migrator *m) {
         for (size_t i = 0; m->results && i < m->plan.n_items; i++)
                 free(m->results[i].reason);
         free(m->results);
+        free(m->dir_move);
         migrate_plan_done(&m->plan);
         dirs_free(m->dirs, m->n_dirs);
         cgroup_layout_done(&m->layout);
