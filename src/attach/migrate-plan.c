@@ -160,7 +160,8 @@ int migrate_plan_build(const MigrateDir *dirs, size_t n_dirs, const Tree *tree, 
                         return -ENOMEM;
                 parent[i] = (size_t) strmap_get(&by_key, key);
         }
-        qsort(order, n_dirs, sizeof(Order), order_cmp);
+        if (n_dirs > 1)
+                qsort(order, n_dirs, sizeof(Order), order_cmp);
 
         for (size_t o = 0; o < n_dirs; o++) {
                 MigrateItem *it = &p.items[o];
@@ -204,7 +205,8 @@ int migrate_plan_build(const MigrateDir *dirs, size_t n_dirs, const Tree *tree, 
                         MigrateMove mv = p.moves[m];
                         size_t k = 0;
 
-                        qsort(mv.pids, mv.n_pids, sizeof(pid_t), pid_cmp);
+                        if (mv.n_pids > 1)
+                                qsort(mv.pids, mv.n_pids, sizeof(pid_t), pid_cmp);
                         for (size_t i = 0; i < mv.n_pids; i++)
                                 if (k == 0 || mv.pids[k - 1] != mv.pids[i])
                                         mv.pids[k++] = mv.pids[i];

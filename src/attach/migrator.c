@@ -374,7 +374,7 @@ static void move_rest(const Migrator *m, const MigrateDir *d, const MoveState *s
                 char pid[32];
                 int fd;
 
-                if (!bsearch(&left[i], mv->pids, mv->n_pids, sizeof(pid_t), pid_cmp) ||
+                if (mv->n_pids == 0 || !bsearch(&left[i], mv->pids, mv->n_pids, sizeof(pid_t), pid_cmp) ||
                     asprintf(&file, "%s/cgroup.procs", target) < 0)
                         continue;
                 fd = open(file, O_WRONLY | O_CLOEXEC);
