@@ -589,7 +589,6 @@ json_t *migrator_report_json(const Migrator *m) {
                 removed += streq(result, "removed");
                 left += it->verdict == MIGRATE_LEAVE;
                 kept += it->verdict != MIGRATE_LEAVE && !streq(result, "removed") && !streq(result, "would remove");
-                moved += res ? res->moved : 0;
                 json_array_append_new(dirs, json_pack("{s:s?, s:s?, s:o, s:I, s:s?, s:s, s:s?}", "path", full,
                                                       "group", n ? n->path : NULL, "processes",
                                                       d->procs_read ? json_integer((json_int_t) d->n_pids) : json_null(),
@@ -600,6 +599,8 @@ json_t *migrator_report_json(const Migrator *m) {
         for (size_t i = 0; m->phase == PHASE_DONE && m->moves && i < m->plan.n_moves; i++) {
                 const MoveState *s = &m->moves[i];
                 const char *result = m->mode != MIGRATOR_RUN ? "would move" : s->ok ? "moved" : "failed";
+
+                moved += m->mode == MIGRATOR_RUN && s->ok ? m->plan.moves[i].n_pids : 0;
 
                 json_array_append_new(moves, json_pack("{s:s, s:s?, s:I, s:s, s:s?}", "group", m->plan.moves[i].group,
                                                        "scope", s->scope, "processes",

@@ -50,7 +50,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Migrator *, migrator_free)
 bool migrator_finished(const Migrator *m);
 /* {"dry_run", "finished", "truncated", "hierarchies": [...], "directories": [{"path", "group", "processes",
  * "moved", "action", "result", "reason"}], "moves": [{"group", "scope", "processes", "result", "error"}],
- * "removed", "moved", "kept", "left_alone"} */
+ * "removed", "moved" (processes, each once), "kept", "left_alone", "refused"} */
 json_t *migrator_report_json(const Migrator *m);
 /* {"directories": n, "paths": [the first MIGRATOR_LEFTOVER_PATHS], "truncated"}: tree groups' directories
  * found outside systemd's units (what a migrate would empty), once finished; NULL before. */

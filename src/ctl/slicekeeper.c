@@ -266,6 +266,21 @@ static void print_connection(const char *label, const char *address, const json_
         }
 }
 
+/* Tree groups' directories outside systemd's units (cgrouparch's), only when there are some. */
+static void print_leftover(const json_t *l) {
+        const json_t *p;
+        json_int_t n = json_integer_value(json_object_get(l, "directories"));
+        size_t i;
+
+        if (n <= 0)
+                return;
+        printf("Leftover:   %" JSON_INTEGER_FORMAT " directories of tree groups outside systemd's units (see "
+               "slicekeeper migrate):", n);
+        json_array_foreach(json_object_get(l, "paths"), i, p)
+                printf(" %s", json_string_value(p) ? json_string_value(p) : "?");
+        printf("%s\n", (json_int_t) json_array_size(json_object_get(l, "paths")) < n ? " ..." : "");
+}
+
 static int verb_status(void) {
         _cleanup_(json_decrefp) json_t *s = NULL;
         const json_t *err, *slices, *slice, *source, *redis;
@@ -314,6 +329,7 @@ static int verb_status(void) {
                 printf("Tree:       none applied yet\n");
         err = json_object_get(s, "last_error");
         printf("Last error: %s\n", json_is_object(err) ? jstr(err, "message") : "none");
+        print_leftover(json_object_get(s, "leftover"));
         print_io_devices(json_object_get(json_object_get(s, "sampler"), "io_devices"));
         print_fds(json_object_get(s, "fds"), json_object_get(json_object_get(s, "sampler"), "budget"));
         slices = json_object_get(s, "slices");
@@ -499,7 +515,9 @@ static int verb_migrate(bool dry_run) {
                 const char *reason = json_string_value(json_object_get(d, "reason"));
 
                 printf("%-50s %-24s %s", jstr(d, "path"), jstr(d, "group"), jstr(d, "result"));
-                if (json_is_integer(procs))
+                if (json_is_integer(procs) && dry_run)
+                        printf(" (%lld process(es))", (long long) json_integer_value(procs));
+                else if (json_is_integer(procs))
                         printf(" (%lld process(es), %lld moved)", (long long) json_integer_value(procs),
                                (long long) json_integer_value(json_object_get(d, "moved")));
                 printf(reason ? ": %s\n" : "\n", reason);
@@ -517,7 +535,8 @@ static int verb_migrate(bool dry_run) {
         if (dry_run)
                 printf("Dry run: nothing was changed.\n");
         else
-                printf("Moved %lld process(es), removed %lld directories, kept %lld, left %lld alone.\n",
+                printf("Moved %lld process(es) into their groups' scopes, removed %lld directories, kept %lld, left "
+                       "%lld alone.\n",
                        (long long) json_integer_value(json_object_get(report, "moved")),
                        (long long) json_integer_value(json_object_get(report, "removed")),
                        (long long) json_integer_value(json_object_get(report, "kept")),

@@ -97,6 +97,7 @@ def test_migrate_moves_processes_into_scopes_and_removes_the_directories(daemon,
         assert tb.show('test_cgroup_a.scope', 'ActiveState') == 'inactive'
         # The dry run's rescan shows them in status until they are gone.
         daemon.wait_status(lambda s: s['leftover']['directories'] == len(tree_dirs), what='the leftovers in status')
+        assert f'Leftover:   {len(tree_dirs)} directories of tree groups' in daemon.ctl('status').stdout
 
         out = daemon.ctl('migrate', '--json').stdout
         report = json.loads(out)
@@ -108,7 +109,8 @@ def test_migrate_moves_processes_into_scopes_and_removes_the_directories(daemon,
         assert sorted((m['group'], m['scope'], m['result']) for m in report['moves']) == \
             [(A, 'test_cgroup_a.scope', 'moved'), (B1, 'test_cgroup_b-test_cgroup_b_sub1.scope', 'moved')]
         assert report['removed'] == len(tree_dirs)
-        assert report['moved'] == 2 * len(CONTROLLERS)  # each process, once per hierarchy it was in
+        assert report['moved'] == 2  # each process once, whatever the hierarchies it was in
+        assert all(by_path[inner(c, A)]['moved'] == 1 for c in CONTROLLERS)
 
         # The processes are in their groups' scopes: systemd's own hierarchy says so, and the controllers.
         scope_a = '/test_cgroup_a.slice/test_cgroup_a.scope'
@@ -125,6 +127,7 @@ def test_migrate_moves_processes_into_scopes_and_removes_the_directories(daemon,
         assert cgroups_of(tb, stranger) == cgroups_before[stranger]
 
         daemon.wait_status(lambda s: s['leftover']['directories'] == 0, what='no leftovers after the migrate')
+        assert 'Leftover:' not in daemon.ctl('status').stdout
         # A second run finds nothing to do.
         again = json.loads(daemon.ctl('migrate', '--json').stdout)
         assert again['moves'] == [] and again['removed'] == 0
