@@ -2,6 +2,7 @@
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,7 @@ struct Migrator {
         MigrateDir *dirs;
         size_t n_dirs;
         size_t next_root;    /* hierarchies listed so far */
+        size_t next_read;    /* directories whose cgroup.procs was read (if a tree group's) so far */
         size_t next_descend; /* directories looked into so far */
         bool truncated;      /* MIGRATE_DIRS_MAX reached: the rest was not looked at */
 
@@ -66,6 +68,9 @@ struct Migrator {
         UnitOp *op;
         DirResult *results;  /* per plan item */
         size_t *dir_move;    /* per directory: its group's move + 1, 0 for none */
+        usec_t started_usec, finished_usec; /* CLOCK_MONOTONIC */
+        usec_t max_step_usec; /* the longest of its loop iterations */
+        uint64_t steps;
         size_t next_item;
 };
 
@@ -142,21 +147,27 @@ static int record_dir(Migrator *m, size_t hierarchy, const char *rel, const char
         m->dirs = grown;
         d = &m->dirs[m->n_dirs++];
         *d = (MigrateDir) { .hierarchy = hierarchy, .path = TAKE_PTR(path), .depth = depth };
-        /* Only a tree group's directory is read (and later looked into): anything else is left alone. */
-        if (!migrate_name_is_systemd(name) && tree_find(m->tree, d->path)) {
-                _cleanup_(freep) char *full = dir_full_path(m, d);
-                int r;
-
-                if (!full)
-                        return -ENOMEM;
-                r = read_procs(full, &d->pids, &d->n_pids);
-                if (r == -ENOMEM)
-                        return r;
-                d->procs_read = r >= 0;
-                if (r < 0)
-                        log_warning_errno(r, "Cannot read %s/cgroup.procs: %m", full);
-        }
         return 0;
+}
+
+/* Only a tree group's directory is read (and later looked into): anything else is left alone. */
+static int read_dir(Migrator *m, MigrateDir *d) {
+        _cleanup_(freep) char *full = NULL;
+        const char *name = strrchr(d->path, '/');
+        int r;
+
+        if (migrate_name_is_systemd(name ? name + 1 : d->path) || !tree_find(m->tree, d->path))
+                return 0;
+        full = dir_full_path(m, d);
+        if (!full)
+                return -ENOMEM;
+        r = read_procs(full, &d->pids, &d->n_pids);
+        if (r == -ENOMEM)
+                return r;
+        d->procs_read = r >= 0;
+        if (r < 0)
+                log_warning_errno(r, "Cannot read %s/cgroup.procs: %m", full);
+        return 1;
 }
 
 /* Lists one directory's subdirectories. A directory that vanished meanwhile has none. */
@@ -187,10 +198,22 @@ static int list_dir(Migrator *m, size_t hierarchy, const char *rel, unsigned dep
         return r;
 }
 
+/* A step's work is bounded in reads of cgroup.procs (~0.2 ms each on v1) and listings, not in directories
+ * listed: the top of a hierarchy may hold every group's directory. Returns 1 when the scan is complete. */
 static int scan_step(Migrator *m) {
-        for (unsigned k = 0; k < MIGRATOR_SCAN_STEP; k++) {
-                int r;
+        for (unsigned budget = MIGRATOR_SCAN_STEP; budget > 0; budget--) {
+                int r = 0;
 
+                /* Reads first, so that every directory recorded was read before it is looked into. */
+                while (m->next_read < m->n_dirs) {
+                        r = read_dir(m, &m->dirs[m->next_read++]);
+                        if (r < 0)
+                                return r;
+                        if (r > 0)
+                                break;
+                }
+                if (r > 0)
+                        continue;
                 if (m->truncated)
                         return 1;
                 if (m->next_root < m->layout.n_hierarchies) {
@@ -451,13 +474,34 @@ static void finish_item(Migrator *m, size_t i) {
 
 static void finished(Migrator *m) {
         m->phase = PHASE_DONE;
+        m->finished_usec = now_usec(CLOCK_MONOTONIC);
+        log_debug("migrate: %zu directories looked at in %" PRIu64 " us, %" PRIu64 " steps, the longest %" PRIu64
+                  " us.", m->n_dirs, m->finished_usec - m->started_usec, m->steps, m->max_step_usec);
         (void) sd_event_source_set_enabled(m->step, SD_EVENT_OFF);
         if (m->done)
                 m->done(m, m->userdata);
 }
 
+static int on_step_phase(Migrator *m);
+
+/* Each step is bounded; how long the longest took is in the report (nothing may hold the loop long). */
 static int on_step(sd_event_source *es _unused_, void *userdata) {
         Migrator *m = userdata;
+        usec_t start = now_usec(CLOCK_MONOTONIC), took;
+        Phase phase = m->phase;
+        size_t dirs = m->n_dirs, item = m->next_item;
+
+        m->steps++;
+        (void) on_step_phase(m);
+        took = now_usec(CLOCK_MONOTONIC) - start;
+        if (took > 20 * USEC_PER_MSEC)
+                log_debug("migrate: a step took %" PRIu64 " us (phase %d, %zu → %zu directories, items %zu → %zu).",
+                          took, (int) phase, dirs, m->n_dirs, item, m->next_item);
+        m->max_step_usec = MAX(m->max_step_usec, took);
+        return 0;
+}
+
+static int on_step_phase(Migrator *m) {
         int r;
 
         switch (m->phase) {
@@ -510,6 +554,7 @@ int migrator_new(sd_event *event, sd_bus *bus, const MigratorConfig *config, Mig
         if (!m)
                 return -ENOMEM;
         m->event = sd_event_ref(event);
+        m->started_usec = now_usec(CLOCK_MONOTONIC);
         m->bus = bus ? sd_bus_ref(bus) : NULL;
         m->jobs = config->jobs;
         m->mode = config->mode;
@@ -607,10 +652,13 @@ json_t *migrator_report_json(const Migrator *m) {
                                                        (json_int_t) m->plan.moves[i].n_pids, "result", result,
                                                        "error", s->error));
         }
-        o = json_pack("{s:b, s:b, s:b, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:I}", "dry_run", m->mode != MIGRATOR_RUN,
+        o = json_pack("{s:b, s:b, s:b, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}}", "dry_run",
+                      m->mode != MIGRATOR_RUN,
                       "finished", m->phase == PHASE_DONE, "truncated", m->truncated, "hierarchies", hier, "directories",
                       dirs, "moves", moves, "removed", (json_int_t) removed, "moved", (json_int_t) moved, "kept",
-                      (json_int_t) kept, "left_alone", (json_int_t) left, "refused", (json_int_t) m->plan.n_refused);
+                      (json_int_t) kept, "left_alone", (json_int_t) left, "refused", (json_int_t) m->plan.n_refused,
+                      "loop", "usec", (json_int_t) (m->finished_usec - m->started_usec), "steps", (json_int_t) m->steps,
+                      "max_step_usec", (json_int_t) m->max_step_usec);
         return o;
 }
 

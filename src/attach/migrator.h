@@ -37,8 +37,8 @@ typedef struct MigratorConfig {
         JobWatch *jobs;                /* for a scope's start job; outlives the migrator */
 } MigratorConfig;
 
-#define MIGRATOR_SCAN_STEP 32        /* directories listed per loop iteration */
-#define MIGRATOR_FINISH_STEP 256     /* directories emptied and removed per loop iteration */
+#define MIGRATOR_SCAN_STEP 32        /* cgroup.procs reads or directory listings per loop iteration */
+#define MIGRATOR_FINISH_STEP 32      /* directories emptied and removed per loop iteration */
 #define MIGRATOR_LEFTOVER_PATHS 16   /* shown by `status` */
 
 /* Starts at the next loop iteration. The hierarchies come from /proc/self/mountinfo. */
@@ -50,7 +50,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Migrator *, migrator_free)
 bool migrator_finished(const Migrator *m);
 /* {"dry_run", "finished", "truncated", "hierarchies": [...], "directories": [{"path", "group", "processes",
  * "moved", "action", "result", "reason"}], "moves": [{"group", "scope", "processes", "result", "error"}],
- * "removed", "moved" (processes, each once), "kept", "left_alone", "refused"} */
+ * "removed", "moved" (processes, each once), "kept", "left_alone", "refused", "loop": {"usec" (start to end),
+ * "steps" (loop iterations it ran in), "max_step_usec" (the longest)}} */
 json_t *migrator_report_json(const Migrator *m);
 /* {"directories": n, "paths": [the first MIGRATOR_LEFTOVER_PATHS], "truncated"}: tree groups' directories
  * found outside systemd's units (what a migrate would empty), once finished; NULL before. */
