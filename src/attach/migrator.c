@@ -300,7 +300,6 @@ static void on_move_done(UnitOp *op _unused_, const UnitOpResult *res, void *use
 static void move_next(Migrator *m) {
         while (m->next_move < m->plan.n_moves) {
                 MoveState *s = &m->moves[m->next_move];
-
                 MigrateMove *mv = &m->plan.moves[m->next_move];
                 size_t k = 0;
 
@@ -646,19 +645,23 @@ json_t *migrator_report_json(const Migrator *m) {
                 const char *result = m->mode != MIGRATOR_RUN ? "would move" : s->ok ? "moved" : "failed";
 
                 moved += m->mode == MIGRATOR_RUN && s->ok ? m->plan.moves[i].n_pids : 0;
-
-                json_array_append_new(moves, json_pack("{s:s, s:s?, s:I, s:s, s:s?}", "group", m->plan.moves[i].group,
-                                                       "scope", s->scope, "processes",
+                json_array_append_new(moves, json_pack("{s:s, s:s?, s:I, s:s, s:s?}", "group",
+                                                       m->plan.moves[i].group, "scope", s->scope, "processes",
                                                        (json_int_t) m->plan.moves[i].n_pids, "result", result,
                                                        "error", s->error));
         }
-        o = json_pack("{s:b, s:b, s:b, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}}", "dry_run",
-                      m->mode != MIGRATOR_RUN,
-                      "finished", m->phase == PHASE_DONE, "truncated", m->truncated, "hierarchies", hier, "directories",
-                      dirs, "moves", moves, "removed", (json_int_t) removed, "moved", (json_int_t) moved, "kept",
-                      (json_int_t) kept, "left_alone", (json_int_t) left, "refused", (json_int_t) m->plan.n_refused,
-                      "loop", "usec", (json_int_t) (m->finished_usec - m->started_usec), "steps", (json_int_t) m->steps,
-                      "max_step_usec", (json_int_t) m->max_step_usec);
+        o = json_pack("{s:b, s:b, s:b, s:o, s:o, s:o}", "dry_run", m->mode != MIGRATOR_RUN, "finished",
+                      m->phase == PHASE_DONE, "truncated", m->truncated, "hierarchies", hier, "directories", dirs,
+                      "moves", moves);
+        json_object_set_new(o, "removed", json_integer((json_int_t) removed));
+        json_object_set_new(o, "moved", json_integer((json_int_t) moved));
+        json_object_set_new(o, "kept", json_integer((json_int_t) kept));
+        json_object_set_new(o, "left_alone", json_integer((json_int_t) left));
+        json_object_set_new(o, "refused", json_integer((json_int_t) m->plan.n_refused));
+        json_object_set_new(o, "loop", json_pack("{s:I, s:I, s:I}", "usec",
+                                                 (json_int_t) (m->finished_usec - m->started_usec), "steps",
+                                                 (json_int_t) m->steps, "max_step_usec",
+                                                 (json_int_t) m->max_step_usec));
         return o;
 }
 
