@@ -473,14 +473,13 @@ static void on_group_op_done(UnitOp *u _unused_, const UnitOpResult *res, void *
         group_finish(g, false);
 }
 
-/* The scope's properties: its slice, delegation, and the processes it starts with. */
-static int group_append_scope(sd_bus_message *m, void *userdata) {
-        Group *g = userdata;
+int attacher_append_scope(sd_bus_message *m, const char *group_path, const char *slice, const pid_t *pids,
+                          size_t n_pids) {
         char desc[512];
         int r;
 
-        snprintf(desc, sizeof(desc), "slicekeeper processes of group %s", g->path);
-        r = sd_bus_message_append(m, "(sv)(sv)(sv)", "Slice", "s", g->slice, "Delegate", "b", 1, "Description", "s",
+        snprintf(desc, sizeof(desc), "slicekeeper processes of group %s", group_path);
+        r = sd_bus_message_append(m, "(sv)(sv)(sv)", "Slice", "s", slice, "Delegate", "b", 1, "Description", "s",
                                   desc);
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'r', "sv");
@@ -489,10 +488,16 @@ static int group_append_scope(sd_bus_message *m, void *userdata) {
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'v', "au");
         if (r >= 0)
-                r = sd_bus_message_append_array(m, 'u', g->sending, g->n_sending * sizeof(pid_t));
+                r = sd_bus_message_append_array(m, 'u', pids, n_pids * sizeof(pid_t));
         for (int i = 0; r >= 0 && i < 2; i++)
                 r = sd_bus_message_close_container(m);
         return r;
+}
+
+static int group_append_scope(sd_bus_message *m, void *userdata) {
+        Group *g = userdata;
+
+        return attacher_append_scope(m, g->path, g->slice, g->sending, g->n_sending);
 }
 
 static int group_send(Group *g, bool attach) {

@@ -40,6 +40,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Attacher *, attacher_free)
 int attacher_set_groups(Attacher *a, Tree *tree, char *const *local_entries);
 void attacher_request_pass(Attacher *a);
 
+/* The properties of a group's scope as the attacher starts it (its slice, delegation, a description, the
+ * processes it starts with), appended to an open a(sv); also what `slicekeeper migrate` starts. */
+int attacher_append_scope(sd_bus_message *m, const char *group_path, const char *slice, const pid_t *pids,
+                          size_t n_pids);
+
 /* {"unresolved": [...], "passes", "moved_total", "calls", "refusal_records": {...}}; the groups one at a
  * time: */
 json_t *attacher_status_json(const Attacher *a);

@@ -190,11 +190,37 @@ static int mountinfo_split(const char *line, size_t len, const char **ret_mp, si
         return 1;
 }
 
+/* A hierarchy with controllers (a v1 one whose super options name no "name=" hierarchy, or cgroup2), once. */
+static int layout_add_hierarchy(CgroupLayout *l, const char *mp, size_t mp_n, bool v2, const char *opts,
+                                size_t opts_n) {
+        _cleanup_(freep) char *path = NULL;
+
+        for (size_t i = 0; !v2 && i < opts_n;) {
+                const char *comma = memchr(opts + i, ',', opts_n - i);
+                size_t wn = comma ? (size_t) (comma - (opts + i)) : opts_n - i;
+
+                if (wn >= 5 && memcmp(opts + i, "name=", 5) == 0)
+                        return 0;
+                i += wn + 1;
+        }
+        if (l->n_hierarchies >= CG_HIERARCHIES_MAX)
+                return 0;
+        path = unescape_mount_path(mp, mp_n);
+        if (!path)
+                return -ENOMEM;
+        for (size_t i = 0; i < l->n_hierarchies; i++)
+                if (streq(l->hierarchies[i], path))
+                        return 0;
+        l->hierarchies[l->n_hierarchies++] = TAKE_PTR(path);
+        return 0;
+}
+
 int cgroup_layout_from_mountinfo(const char *mountinfo, CgroupLayout *ret) {
         _cleanup_(cgroup_layout_done) CgroupLayout l = { 0 };
         const char *p, *end, *line;
         size_t len;
         bool found = false;
+        int r;
 
         if (!mountinfo || !ret)
                 return -EINVAL;
@@ -208,6 +234,9 @@ int cgroup_layout_from_mountinfo(const char *mountinfo, CgroupLayout *ret) {
                 if (mountinfo_split(line, len, &mp, &mp_n, &v2, &opts, &opts_n) <= 0)
                         continue;
                 found = true;
+                r = layout_add_hierarchy(&l, mp, mp_n, v2, opts, opts_n);
+                if (r < 0)
+                        return r;
                 if (v2) {
                         if (!l.unified) {
                                 l.unified = unescape_mount_path(mp, mp_n);
@@ -256,6 +285,9 @@ void cgroup_layout_done(CgroupLayout *l) {
         l->unified = NULL;
         free(l->named_systemd);
         l->named_systemd = NULL;
+        for (size_t i = 0; i < l->n_hierarchies; i++)
+                free(l->hierarchies[i]);
+        l->n_hierarchies = 0;
 }
 
 const char *cgroup_layout_systemd_hierarchy(const CgroupLayout *l) {

@@ -16,10 +16,17 @@ typedef enum CgController {
         _CG_CONTROLLER_MAX,
 } CgController;
 
+#define CG_HIERARCHIES_MAX 16
+
 typedef struct CgroupLayout {
         char *v1[_CG_CONTROLLER_MAX]; /* mount point of the v1 hierarchy holding it, or NULL */
         char *unified;                /* cgroup2 mount point or NULL */
         char *named_systemd;          /* the v1 "name=systemd" hierarchy (legacy and hybrid hosts) or NULL */
+        /* Every hierarchy holding controllers (each v1 one, whatever it holds, then cgroup2), in mountinfo
+         * order, once each; named ones such as name=systemd are not listed. Where cgrouparch's directories
+         * may be (slicekeeper migrate). */
+        char *hierarchies[CG_HIERARCHIES_MAX];
+        size_t n_hierarchies;
 } CgroupLayout;
 
 /* The controller's name in v1 super options ("blkio" for CG_IO), NULL when out of range. */

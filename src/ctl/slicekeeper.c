@@ -9,12 +9,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include "macro.h"
 #include "outage.h"
 #include "paths.h"
 
 #define ANSWER_MAX (64 * 1024 * 1024)
+#define MIGRATE_WAIT_SEC 300 /* for the daemon's report: its moves wait for systemd's jobs */
 
 static const char *arg_socket = SLICEKEEPER_CONTROL_SOCKET;
 static bool arg_json = false;
@@ -264,6 +266,21 @@ static void print_connection(const char *label, const char *address, const json_
         }
 }
 
+/* Tree groups' directories outside systemd's units (cgrouparch's), only when there are some. */
+static void print_leftover(const json_t *l) {
+        const json_t *p;
+        json_int_t n = json_integer_value(json_object_get(l, "directories"));
+        size_t i;
+
+        if (n <= 0)
+                return;
+        printf("Leftover:   %" JSON_INTEGER_FORMAT " directories of tree groups outside systemd's units (see "
+               "slicekeeper migrate):", n);
+        json_array_foreach(json_object_get(l, "paths"), i, p)
+                printf(" %s", json_string_value(p) ? json_string_value(p) : "?");
+        printf("%s\n", (json_int_t) json_array_size(json_object_get(l, "paths")) < n ? " ..." : "");
+}
+
 static int verb_status(void) {
         _cleanup_(json_decrefp) json_t *s = NULL;
         const json_t *err, *slices, *slice, *source, *redis, *ne;
@@ -312,6 +329,7 @@ static int verb_status(void) {
                 printf("Tree:       none applied yet\n");
         err = json_object_get(s, "last_error");
         printf("Last error: %s\n", json_is_object(err) ? jstr(err, "message") : "none");
+        print_leftover(json_object_get(s, "leftover"));
         print_io_devices(json_object_get(json_object_get(s, "sampler"), "io_devices"));
         print_fds(json_object_get(s, "fds"), json_object_get(json_object_get(s, "sampler"), "budget"));
         slices = json_object_get(s, "slices");
@@ -451,6 +469,86 @@ static int verb_run(const char *mode, char **argv, int argc) {
         return -errno;
 }
 
+/* migrate: the daemon does the work (it owns the bus); the report is asked for until it is there. */
+static int verb_migrate(bool dry_run) {
+        _cleanup_(json_decrefp) json_t *started = NULL, *report = NULL, *args = NULL;
+        const json_t *dirs, *d, *moves, *mv;
+        json_int_t id;
+        size_t i;
+        bool failed = false;
+        int r;
+
+        args = json_pack("{s:b}", "dry_run", dry_run);
+        if (!args)
+                return -ENOMEM;
+        r = ask_args("migrate", args, &started);
+        if (r < 0)
+                return r;
+        id = json_integer_value(json_object_get(started, "id"));
+        json_decref(args);
+        args = json_pack("{s:I}", "id", id);
+        if (!args)
+                return -ENOMEM;
+        for (unsigned tries = 0;; tries++) {
+                json_decref(report);
+                report = NULL;
+                r = ask_args("migrate_result", args, &report);
+                if (r < 0)
+                        return r;
+                if (json_is_true(json_object_get(report, "finished")))
+                        break;
+                if (tries >= MIGRATE_WAIT_SEC * 20) {
+                        fprintf(stderr, "The migration (id %lld) did not finish within %d s; see the journal.\n",
+                                (long long) id, MIGRATE_WAIT_SEC);
+                        return -ETIMEDOUT;
+                }
+                (void) nanosleep(&(struct timespec) { .tv_nsec = 50 * 1000 * 1000 }, NULL);
+        }
+        moves = json_object_get(report, "moves");
+        json_array_foreach(moves, i, mv)
+                failed = failed || streq(jstr(mv, "result"), "failed");
+        if (arg_json) {
+                print_json(report);
+                return failed ? -EIO : 0;
+        }
+        dirs = json_object_get(report, "directories");
+        if (json_array_size(dirs) == 0)
+                printf("No directories outside systemd's units in %zu cgroup hierarchies.\n",
+                       json_array_size(json_object_get(report, "hierarchies")));
+        json_array_foreach(dirs, i, d) {
+                const json_t *procs = json_object_get(d, "processes");
+                const char *reason = json_string_value(json_object_get(d, "reason"));
+
+                printf("%-50s %-24s %s", jstr(d, "path"), jstr(d, "group"), jstr(d, "result"));
+                if (json_is_integer(procs) && dry_run)
+                        printf(" (%lld process(es))", (long long) json_integer_value(procs));
+                else if (json_is_integer(procs))
+                        printf(" (%lld process(es), %lld moved)", (long long) json_integer_value(procs),
+                               (long long) json_integer_value(json_object_get(d, "moved")));
+                printf(reason ? ": %s\n" : "\n", reason);
+        }
+        json_array_foreach(moves, i, mv) {
+                const char *error = json_string_value(json_object_get(mv, "error"));
+
+                printf("%s %lld process(es) of group %s into %s%s%s\n", jstr(mv, "result"),
+                       (long long) json_integer_value(json_object_get(mv, "processes")), jstr(mv, "group"),
+                       jstr(mv, "scope"), error ? ": " : "", error ? error : "");
+        }
+        if (json_is_true(json_object_get(report, "truncated")))
+                printf("Stopped looking after the first %zu directories; run migrate again afterwards.\n",
+                       json_array_size(dirs));
+        if (dry_run)
+                printf("Dry run: nothing was changed.\n");
+        else
+                printf("Moved %lld process(es) into their groups' scopes, removed %lld directories, kept %lld, left "
+                       "%lld alone.\n",
+                       (long long) json_integer_value(json_object_get(report, "moved")),
+                       (long long) json_integer_value(json_object_get(report, "removed")),
+                       (long long) json_integer_value(json_object_get(report, "kept")),
+                       (long long) json_integer_value(json_object_get(report, "left_alone")));
+        return failed ? -EIO : 0;
+}
+
 static void help(void) {
         printf("%s [OPTIONS...] COMMAND\n\n"
                "Query slicekeeperd.\n\n"
@@ -460,7 +558,9 @@ static void help(void) {
                "  exec-args NAME...      JSON {NAME: \"--slice=UNIT\"} to pass to systemd-run\n"
                "  run [--scope|--service] NAME -- CMD...\n"
                "                         Run CMD in the group's slice (default --scope), passing\n"
-               "                         its exit status through\n\n"
+               "                         its exit status through\n"
+               "  migrate [--dry-run]    Move processes out of cgrouparch's directories into their\n"
+               "                         groups' scopes and remove the emptied directories\n\n"
                "Options:\n"
                "  -h --help              Show this help\n"
                "     --json              Print JSON\n"
@@ -500,7 +600,7 @@ int main(int argc, char *argv[]) {
                         return EXIT_FAILURE;
                 }
         if (optind >= argc) {
-                fprintf(stderr, "Expected a command (status, plan, exec-args, run); see --help.\n");
+                fprintf(stderr, "Expected a command (status, plan, exec-args, run, migrate); see --help.\n");
                 return EXIT_FAILURE;
         }
         verb = argv[optind];
@@ -527,6 +627,20 @@ int main(int argc, char *argv[]) {
                         first++;
                 }
                 r = verb_exec_args(&argv[first], (size_t) (argc - first));
+        } else if (streq(verb, "migrate")) {
+                bool dry_run = false;
+
+                for (int i = optind + 1; i < argc; i++) {
+                        if (streq(argv[i], "--dry-run"))
+                                dry_run = true;
+                        else if (streq(argv[i], "--json"))
+                                arg_json = true;
+                        else {
+                                fprintf(stderr, "Unknown argument %s for migrate.\n", argv[i]);
+                                return EXIT_FAILURE;
+                        }
+                }
+                r = verb_migrate(dry_run);
         } else if (streq(verb, "run")) {
                 const char *mode = "scope";
                 int first = optind + 1;
@@ -537,7 +651,7 @@ int main(int argc, char *argv[]) {
                 }
                 r = verb_run(mode, &argv[first], argc - first);
         } else {
-                fprintf(stderr, "Unknown command or extra arguments: %s (status, plan, exec-args, run); see --help.\n",
+                fprintf(stderr, "Unknown command or extra arguments: %s (status, plan, exec-args, run, migrate); see --help.\n",
                         verb);
                 return EXIT_FAILURE;
         }

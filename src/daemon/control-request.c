@@ -38,9 +38,13 @@ int control_request_parse(const char *data, size_t size, ControlRequest *ret, ch
                 [CONTROL_CMD_STATUS] = "status",
                 [CONTROL_CMD_PLAN] = "plan",
                 [CONTROL_CMD_EXEC_ARGS] = "exec_args",
+                [CONTROL_CMD_MIGRATE] = "migrate",
+                [CONTROL_CMD_MIGRATE_RESULT] = "migrate_result",
         };
         json_error_t jerr;
-        json_t *req, *names = NULL;
+        json_t *req, *names = NULL, *v;
+        bool dry_run = false;
+        uint64_t id = 0;
         const char *cmd;
         int r = 0;
         ControlCmd c;
@@ -61,13 +65,26 @@ int control_request_parse(const char *data, size_t size, ControlRequest *ret, ch
                 if (streq(cmd, cmds[c]))
                         break;
         if (c == _CONTROL_CMD_MAX)
-                r = refuse(error, error_size, "unknown cmd (expected \"status\", \"plan\" or \"exec_args\")");
+                r = refuse(error, error_size,
+                           "unknown cmd (expected \"status\", \"plan\", \"exec_args\", \"migrate\" or "
+                           "\"migrate_result\")");
         else if (c == CONTROL_CMD_EXEC_ARGS) {
                 names = json_object_get(json_object_get(req, "args"), "names");
                 r = check_names(names, error, error_size);
+        } else if (c == CONTROL_CMD_MIGRATE) {
+                v = json_object_get(json_object_get(req, "args"), "dry_run");
+                if (v && !json_is_boolean(v))
+                        r = refuse(error, error_size, "args.dry_run must be true or false");
+                dry_run = json_is_true(v);
+        } else if (c == CONTROL_CMD_MIGRATE_RESULT) {
+                v = json_object_get(json_object_get(req, "args"), "id");
+                if (!json_is_integer(v) || json_integer_value(v) < 1)
+                        r = refuse(error, error_size, "args.id must be a migration's id (an integer from 1)");
+                else
+                        id = (uint64_t) json_integer_value(v);
         }
         if (r >= 0)
-                *ret = (ControlRequest) { .cmd = c, .names = json_incref(names) };
+                *ret = (ControlRequest) { .cmd = c, .names = json_incref(names), .dry_run = dry_run, .id = id };
         json_decref(req);
         return r;
 }

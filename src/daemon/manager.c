@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "attacher.h"
+#include "migrator.h"
 #include "http-server.h"
 #include "metrics.h"
 #include "record.h"
@@ -45,6 +46,10 @@ struct Manager {
         JobWatch *jobs;
         Realizer *realizer;
         Attacher *attacher;
+        Migrator *migration;     /* the last `slicekeeper migrate`, kept for its report */
+        uint64_t migration_id;
+        Migrator *leftover_scan; /* cgrouparch's directories for `status`: on a tree change and after a migrate */
+        json_t *leftover;        /* its last finding */
         char **pid_files;     /* [Tasks] PidFiles= and the drop-ins */
         Sampler *sampler;
         Ring ring;            /* the window: the last [Redis] ExpireSec= seconds the sampler handed over */
@@ -154,6 +159,33 @@ static void manager_intake_schedule(Manager *m) {
                 (void) sd_event_source_set_enabled(m->intake_step, SD_EVENT_ONESHOT);
 }
 
+static void on_leftover_scan_done(Migrator *scan, void *userdata) {
+        Manager *m = userdata;
+
+        json_decref(m->leftover);
+        m->leftover = migrator_leftover_json(scan);
+}
+
+/* Looks again for directories of tree groups outside systemd's units (cheap: the hierarchies' tops, and
+ * only such directories below), for `status`. */
+static void manager_scan_leftovers(Manager *m) {
+        MigratorConfig mc = {
+                .mode = MIGRATOR_SCAN,
+                .root = m->config->root,
+                .tree = m->tree,
+                .done = on_leftover_scan_done,
+                .userdata = m,
+        };
+        int r;
+
+        if (!m->tree || !m->attacher)
+                return;
+        m->leftover_scan = migrator_free(m->leftover_scan);
+        r = migrator_new(m->event, NULL, &mc, &m->leftover_scan);
+        if (r < 0)
+                log_warning_errno(r, "Cannot look for directories cgrouparch left: %m");
+}
+
 /* The last step: the validated tree replaces the last good one; what it replaced is freed later. */
 static void manager_tree_apply(Manager *m) {
         TreeIntakeItem item;
@@ -187,6 +219,7 @@ static void manager_tree_apply(Manager *m) {
         realizer_set_tree(m->realizer, m->tree);
         if (m->attacher && attacher_set_groups(m->attacher, m->tree, m->pid_files) < 0)
                 log_oom();
+        manager_scan_leftovers(m);
         tree_intake_retire(&m->intake, /* json= */ NULL, old);
         manager_update_status(m);
 }
@@ -420,6 +453,7 @@ static json_t *manager_status_head_json(Manager *m) {
                             json_integer((json_int_t) manager_loop_recent_max(m, now_usec(CLOCK_MONOTONIC))));
         if (m->attacher)
                 json_object_set_new(o, "tasks", attacher_status_json(m->attacher));
+        json_object_set(o, "leftover", m->leftover ? m->leftover : json_null()); /* cgrouparch's directories */
         if (m->control)
                 json_object_set_new(o, "control", control_server_status_json(m->control));
         if (m->sampler) {
@@ -617,6 +651,48 @@ static bool manager_slice_ready(const char *slice, void *userdata) {
         return realizer_unit_active(m->realizer, slice);
 }
 
+static void on_migration_done(Migrator *migration _unused_, void *userdata) {
+        manager_scan_leftovers(userdata);
+}
+
+/* `slicekeeper migrate`: one at a time; answers the id its report is asked for with (migrate_result). */
+static json_t *manager_migrate(Manager *m, bool dry_run) {
+        MigratorConfig mc = {
+                .mode = dry_run ? MIGRATOR_DRY_RUN : MIGRATOR_RUN,
+                .root = m->config->root,
+                .tree = m->tree,
+                .slice_ready = manager_slice_ready,
+                .userdata = m,
+                .done = on_migration_done,
+                .jobs = m->jobs,
+        };
+        int r;
+
+        if (!m->tree || !m->attacher)
+                return json_pack("{s:s}", "error", "no tree applied yet: nothing to migrate into");
+        if (m->migration && !migrator_finished(m->migration))
+                return json_pack("{s:s, s:I}", "error", "a migration is running; ask for its result", "id",
+                                 (json_int_t) m->migration_id);
+        m->migration = migrator_free(m->migration);
+        r = migrator_new(m->event, m->bus, &mc, &m->migration);
+        if (r < 0)
+                return json_pack("{s:s}", "error", "cannot start the migration (see the journal)");
+        log_info("migrate%s: looking for directories cgrouparch left.", dry_run ? " --dry-run" : "");
+        return json_pack("{s:I}", "id", (json_int_t) ++m->migration_id);
+}
+
+static json_t *manager_migrate_result(Manager *m, uint64_t id) {
+        json_t *o;
+
+        if (!m->migration || id != m->migration_id)
+                return json_pack("{s:s}", "error", "no such migration (only the last one is kept)");
+        if (!migrator_finished(m->migration))
+                return json_pack("{s:I, s:b}", "id", (json_int_t) id, "finished", 0);
+        o = migrator_report_json(m->migration);
+        json_object_set_new(o, "id", json_integer((json_int_t) id));
+        return o;
+}
+
 static void on_control(const ControlRequest *request, void *userdata, ControlAnswer *ret) {
         Manager *m = userdata;
         json_t *o;
@@ -627,6 +703,12 @@ static void on_control(const ControlRequest *request, void *userdata, ControlAns
                 return;
         case CONTROL_CMD_EXEC_ARGS:
                 ret->json = manager_exec_args(m, request->names);
+                return;
+        case CONTROL_CMD_MIGRATE:
+                ret->json = manager_migrate(m, request->dry_run);
+                return;
+        case CONTROL_CMD_MIGRATE_RESULT:
+                ret->json = manager_migrate_result(m, request->id);
                 return;
         case CONTROL_CMD_PLAN:
                 o = json_object();
@@ -1037,6 +1119,9 @@ Manager *manager_free(Manager *m) {
         json_decref(m->tree_json);
         sd_event_source_disable_unref(m->intake_step);
         tree_intake_done(&m->intake);
+        migrator_free(m->migration);
+        migrator_free(m->leftover_scan);
+        json_decref(m->leftover);
         attacher_free(m->attacher);
         strv_free(m->pid_files);
         file_source_free(m->file);

@@ -46,6 +46,19 @@ TEST(test_layout_hybrid) {
         ASSERT_STREQ(l.v1[CG_IO], "/sys/fs/cgroup/blkio");
         ASSERT_STREQ(l.v1[CG_PIDS], "/sys/fs/cgroup/pids");
         ASSERT_STREQ(l.unified, "/sys/fs/cgroup/unified");
+        /* Every hierarchy with controllers, once, in mount order; name=systemd is not one. */
+        {
+                static const char *const all[] = { "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer",
+                                                   "blkio", "pids", "unified" };
+
+                ASSERT_EQ_INT(l.n_hierarchies, ELEMENTSOF(all));
+                for (size_t i = 0; i < ELEMENTSOF(all); i++) {
+                        char want[64];
+
+                        snprintf(want, sizeof(want), "/sys/fs/cgroup/%s", all[i]);
+                        ASSERT_STREQ(l.hierarchies[i], want);
+                }
+        }
 }
 
 TEST(test_layout_comounted) {
@@ -63,6 +76,9 @@ TEST(test_layout_comounted) {
         ASSERT_STREQ(l.v1[CG_IO], "/sys/fs/cgroup/blkio");
         ASSERT_STREQ(l.v1[CG_PIDS], "/sys/fs/cgroup/pids");
         ASSERT_TRUE(l.unified == NULL);
+        ASSERT_EQ_INT(l.n_hierarchies, 6); /* cpu,cpuacct once; net_cls,net_prio too; not name=systemd */
+        ASSERT_STREQ(l.hierarchies[0], "/sys/fs/cgroup/cpu,cpuacct");
+        ASSERT_STREQ(l.hierarchies[2], "/sys/fs/cgroup/net_cls,net_prio");
 }
 
 TEST(test_layout_pure_v2) {

@@ -46,6 +46,9 @@ TEST(test_commands) {
         ASSERT_TRUE(r.names == NULL);
 }
 
+#define UNKNOWN \
+        "unknown cmd (expected \"status\", \"plan\", \"exec_args\", \"migrate\" or \"migrate_result\")"
+
 TEST(test_refused) {
         refused("", "request is not valid JSON");
         refused("{\"cmd\":\"status\"", "request is not valid JSON");
@@ -55,8 +58,8 @@ TEST(test_refused) {
         refused("\"status\"", "request must be an object with a string \"cmd\"");
         refused("{\"cmd\":1}", "request must be an object with a string \"cmd\"");
         refused("{}", "request must be an object with a string \"cmd\"");
-        refused("{\"cmd\":\"Status\"}", "unknown cmd (expected \"status\", \"plan\" or \"exec_args\")");
-        refused("{\"cmd\":\"\"}", "unknown cmd (expected \"status\", \"plan\" or \"exec_args\")");
+        refused("{\"cmd\":\"Status\"}", UNKNOWN);
+        refused("{\"cmd\":\"\"}", UNKNOWN);
 }
 
 TEST(test_exec_args_names) {
@@ -100,8 +103,37 @@ TEST(test_exec_args_names) {
         refused(long_name, "args.names[0] is 4097 bytes long, more than 4096");
 }
 
+TEST(test_migrate) {
+        ControlRequest r;
+
+        ASSERT_EQ_INT(parse("{\"cmd\":\"migrate\"}", &r), 0);
+        ASSERT_EQ_INT(r.cmd, CONTROL_CMD_MIGRATE);
+        ASSERT_TRUE(!r.dry_run);
+        control_request_done(&r);
+        ASSERT_EQ_INT(parse("{\"cmd\":\"migrate\",\"args\":{\"dry_run\":true}}", &r), 0);
+        ASSERT_TRUE(r.dry_run);
+        control_request_done(&r);
+        ASSERT_EQ_INT(parse("{\"cmd\":\"migrate\",\"args\":{\"dry_run\":false}}", &r), 0);
+        ASSERT_TRUE(!r.dry_run);
+        control_request_done(&r);
+        /* A dry run asked for in a way we do not understand must not become a real run. */
+        refused("{\"cmd\":\"migrate\",\"args\":{\"dry_run\":1}}", "args.dry_run must be true or false");
+        refused("{\"cmd\":\"migrate\",\"args\":{\"dry_run\":\"yes\"}}", "args.dry_run must be true or false");
+
+        ASSERT_EQ_INT(parse("{\"cmd\":\"migrate_result\",\"args\":{\"id\":3}}", &r), 0);
+        ASSERT_EQ_INT(r.cmd, CONTROL_CMD_MIGRATE_RESULT);
+        ASSERT_EQ_U64(r.id, 3);
+        control_request_done(&r);
+        refused("{\"cmd\":\"migrate_result\"}", "args.id must be a migration's id (an integer from 1)");
+        refused("{\"cmd\":\"migrate_result\",\"args\":{\"id\":0}}",
+                "args.id must be a migration's id (an integer from 1)");
+        refused("{\"cmd\":\"migrate_result\",\"args\":{\"id\":\"1\"}}",
+                "args.id must be a migration's id (an integer from 1)");
+}
+
 int main(void) {
         RUN(test_commands);
+        RUN(test_migrate);
         RUN(test_refused);
         RUN(test_exec_args_names);
         return 0;
