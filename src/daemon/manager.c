@@ -16,6 +16,8 @@
 #include "http-server.h"
 #include "metrics.h"
 #include "record.h"
+#include "record-parse.h"
+#include "redis-fill.h"
 #include "redis-sink.h"
 #include "ring.h"
 #include "sampler.h"
@@ -49,6 +51,8 @@ struct Manager {
         RedisSink *redis;
         RingReader redis_reader;     /* the unsent second Redis gets next, while a backlog is rendered */
         RecordLayout *redis_layout;  /* ... of its set */
+        RedisFill *redis_fill;       /* the window read back from Redis at start (kept for status) */
+        SliceSet *fill_set;          /* the set of the second filled last, shared by the next when equal */
         WebServer *web;
         RecordLayout *record_layout; /* of the sampler's current set, for the record of each second */
         Buf record;                  /* {"<sec>":record}: subscribers get it all, Redis the record */
@@ -386,8 +390,13 @@ static json_t *manager_status_json(Manager *m) {
                 json_object_set_new(o, "sampler", sampler_status_json(m->sampler));
                 json_object_set_new(o, "fds", manager_fds_json(m));
         }
-        if (m->redis)
-                json_object_set_new(o, "redis", redis_sink_status_json(m->redis));
+        if (m->redis) {
+                json_t *redis = redis_sink_status_json(m->redis);
+
+                if (redis && m->redis_fill)
+                        json_object_set_new(redis, "fill", redis_fill_status_json(m->redis_fill));
+                json_object_set_new(o, "redis", redis);
+        }
         if (m->web)
                 json_object_set_new(o, "web", web_server_status_json(m->web));
         return o;
@@ -831,6 +840,57 @@ static void on_redis_render_done(RedisSink *s _unused_, void *userdata) {
         m->redis_layout = record_layout_free(m->redis_layout);
 }
 
+/* A record Redis held from before the restart, into the window where it has room. */
+static int on_fill_record(RedisFill *f _unused_, uint64_t unix_sec, const char *text, size_t size,
+                          const char **reason, void *userdata) {
+        Manager *m = userdata;
+        SampleValues *values = NULL;
+        SliceSet *set = NULL;
+        unsigned controllers;
+        int r;
+
+        r = record_parse(text, size, m->fill_set, &set, &values, &controllers, reason);
+        if (r == -EFBIG) {
+                *reason = "larger than a record can be";
+                r = -EBADMSG;
+        }
+        if (r < 0)
+                return r;
+        slice_set_unref(m->fill_set);
+        m->fill_set = set;
+        r = ring_fill(&m->ring, unix_sec, set, values);
+        if (r < 0)
+                sample_values_free_array(values, set->n);
+        return r;
+}
+
+static void on_fill_done(RedisFill *f _unused_, void *userdata) {
+        Manager *m = userdata;
+
+        m->fill_set = slice_set_unref(m->fill_set);
+}
+
+/* The seconds Redis still holds, read back in the background: the sampler starts meanwhile. */
+static int manager_setup_redis_fill(Manager *m) {
+        const Config *c = m->config;
+        uint64_t now = now_usec(CLOCK_REALTIME) / USEC_PER_SEC, window = MAX(c->redis_expire_sec, (uint64_t) 1);
+        RedisFillConfig fc = {
+                .address = c->redis_address,
+                .prefix = c->redis_prefix,
+                .first_sec = now >= window ? now - window + 1 : 1,
+                .last_sec = now,
+                .on_record = on_fill_record,
+                .on_done = on_fill_done,
+                .userdata = m,
+        };
+        int r;
+
+        r = redis_fill_new(m->event, &fc, &m->redis_fill);
+        if (r < 0)
+                log_warning_errno(r, "Cannot read the window back from Redis at %s: %m", c->redis_address);
+        return 0;
+}
+
 /* With [Redis] Address=. */
 static int manager_setup_redis(Manager *m) {
         const Config *c = m->config;
@@ -850,7 +910,7 @@ static int manager_setup_redis(Manager *m) {
         r = redis_sink_new(m->event, &rc, &m->redis);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up Redis at %s: %m", c->redis_address);
-        return 0;
+        return manager_setup_redis_fill(m);
 }
 
 /* With [Web] Listen=. */
@@ -954,6 +1014,8 @@ Manager *manager_free(Manager *m) {
         record_layout_free(m->record_layout);
         buf_done(&m->record);
         redis_sink_free(m->redis);
+        redis_fill_free(m->redis_fill);
+        slice_set_unref(m->fill_set);
         ring_reader_done(&m->redis_reader);
         record_layout_free(m->redis_layout);
         sampler_free(m->sampler);

@@ -18,9 +18,7 @@ typedef enum Controller {
         _CTL_MAX,
 } Controller;
 
-static const char *const controller_keys[_CTL_MAX] = {
-        "{\"cpu\":", ",\"blkio\":", ",\"memory\":", ",\"pids\":", ",\"pressure\":",
-};
+const char *const record_controller_names[_CTL_MAX] = { "cpu", "blkio", "memory", "pids", "pressure" };
 
 /* The same text for every controller: fragment 0, the value of slice hole[0], fragment 1, ...,
  * fragment n_holes. */
@@ -383,13 +381,32 @@ static void put_value(Buf *out, Controller c, const SampleValues *v) {
 }
 
 int record_write(const RecordLayout *l, const SampleValues *values, Buf *out) {
+        return record_write_controllers(l, RECORD_ALL, values, out);
+}
+
+int record_write_controllers(const RecordLayout *l, unsigned mask, const SampleValues *values, Buf *out) {
+        bool first = true;
+
         assert(l);
         assert(values || l->n_holes == 0);
         assert(out);
 
+        if (mask == 0)
+                return buf_put(out, "{}", 2);
         for (Controller c = 0; c < _CTL_MAX; c++) {
+                const char *name = record_controller_names[c];
                 size_t from = 0;
-                int r = buf_put(out, controller_keys[c], strlen(controller_keys[c]));
+                int r;
+
+                if (!(mask & (1u << c)))
+                        continue;
+                r = buf_reserve(out, strlen(name) + 4);
+                if (r < 0)
+                        return r;
+                buf_put_unchecked(out, first ? "{\"" : ",\"", 2);
+                buf_put_unchecked(out, name, strlen(name));
+                buf_put_unchecked(out, "\":", 2);
+                first = false;
 
                 for (size_t h = 0; r >= 0 && h <= l->n_holes; h++) {
                         const SampleValues *v = h < l->n_holes ? &values[l->hole[h]] : NULL;

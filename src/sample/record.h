@@ -10,6 +10,18 @@
  * escaped group names, rendered once. */
 typedef struct RecordLayout RecordLayout;
 
+/* The controllers a record carries, in this order: all by default; [Web]/[Redis] Controllers= choose. */
+enum {
+        RECORD_CPU = 1 << 0,
+        RECORD_BLKIO = 1 << 1,
+        RECORD_MEMORY = 1 << 2,
+        RECORD_PIDS = 1 << 3,
+        RECORD_PRESSURE = 1 << 4,
+        RECORD_ALL = (1 << 5) - 1,
+};
+/* "cpu", "blkio", "memory", "pids", "pressure": the key of bit i. */
+extern const char *const record_controller_names[5];
+
 int record_layout_new(SliceSet *set, RecordLayout **ret);
 RecordLayout *record_layout_free(RecordLayout *l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(RecordLayout *, record_layout_free)
@@ -23,6 +35,8 @@ int record_layout_update(RecordLayout **l, SliceSet *set);
  * no value for a group has "value": {}. Compact, keys in that order, "value" before "sub_cgroup",
  * groups in the set's order (jansson's json_dumps(JSON_COMPACT) of the same object, byte for byte). */
 int record_write(const RecordLayout *l, const SampleValues *values, Buf *out);
+/* The same with only the controllers in mask (RECORD_*), in the same order; mask 0 gives {}. */
+int record_write_controllers(const RecordLayout *l, unsigned mask, const SampleValues *values, Buf *out);
 
 /* Appends the decimal digits of v. The caller reserved 20 bytes. */
 void record_put_u64(Buf *out, uint64_t v);

@@ -193,6 +193,49 @@ int ring_put(Ring *r, uint64_t unix_sec, SliceSet *set, SampleValues *values) {
         return 0;
 }
 
+int ring_fill(Ring *r, uint64_t unix_sec, SliceSet *set, SampleValues *values) {
+        const RingSlot *base = NULL;
+        RingSlot *s;
+        uint8_t *data;
+        size_t size;
+        int k;
+
+        assert(r);
+
+        if (unix_sec == 0 || !set || !values || r->n_slots == 0)
+                return -EINVAL;
+        s = &r->slots[unix_sec % r->n_slots];
+        if (s->unix_sec == unix_sec)
+                return -EEXIST;
+        if (s->unix_sec > unix_sec)
+                return -ERANGE;
+        k = ring_rekey_successor(r, s);
+        if (k < 0)
+                return k;
+        if (unix_sec % RING_KEY_INTERVAL_SEC != 0) {
+                base = ring_get(r, unix_sec - 1);
+                if (base == s || (base && base->set != set))
+                        base = NULL;
+        }
+        /* scratch, not last: last stays the base of the sampler's next put */
+        if (base && ring_read(r, unix_sec - 1, &r->scratch) < 0)
+                base = NULL;
+        k = slot_encode_copy(r, base ? r->scratch.values : NULL, values, set->n, &data, &size);
+        if (k < 0)
+                return k;
+        slot_clear(s);
+        *s = (RingSlot) {
+                .unix_sec = unix_sec,
+                .seq = ++r->last_seq,
+                .base_seq = base ? base->seq : 0,
+                .set = slice_set_ref(set),
+                .data = data,
+                .size = size,
+        };
+        sample_values_free_array(values, set->n);
+        return 0;
+}
+
 const RingReader *ring_last(const Ring *r) {
         const RingSlot *s = ring_get(r, r->last.unix_sec);
 
