@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: MIT
+"""After a restart the window comes back from Redis (issue 13): against the testbed's systemd, a real
+redis-server and a real websocket client."""
+import json
+import re
+import time
+
+import redis
+import websocket
+
+from conftest import EXAMPLE_TREE, EXAMPLE_UNITS, wait_for
+from servers import free_port
+
+EXPIRE = 300
+WINDOW = 60
+
+
+def start(daemon, slices, redis_address, port, extra=''):
+    daemon.write_config(f'[Web]\nListen=127.0.0.1:{port}\n[Redis]\nExpireSec={EXPIRE}\nAddress={redis_address}\n'
+                        + extra)
+    daemon.write_tree(EXAMPLE_TREE)
+    daemon.start()
+    wait_for(lambda: all(slices.active(u) for u in EXAMPLE_UNITS), 10, what='the example slices')
+
+
+def show_account_text(port, **args):
+    """The answer as the daemon sent it: text, to compare bytes."""
+    ws = websocket.create_connection(f'ws://127.0.0.1:{port}/', timeout=10)
+    try:
+        ws.send(json.dumps({'cmd': 'show_account', 'args': args}))
+        return ws.recv()
+    finally:
+        ws.close()
+
+
+def key(sec):
+    return f'cgroup_arch/account/{sec}'
+
+
+def test_a_restart_answers_the_window_redis_holds(daemon, slices, redis_server):
+    port = free_port()
+    r = redis.Redis(host='127.0.0.1', port=redis_server.port)
+    start(daemon, slices, redis_server.address, port)
+    wait_for(lambda: len(r.keys('cgroup_arch/account/*')) >= 3, 10, what='three records in Redis')
+    daemon.stop()
+    stopped = int(time.time())
+    written = sorted(int(k.decode().rsplit('/', 1)[1]) for k in r.keys('cgroup_arch/account/*'))
+    real = r.get(key(written[-1]))
+
+    # Redis holds the 60 s before the stop: the daemon's own records, and records of the same shape (its
+    # last one with another CPU usage per second) for the seconds it did not run. One more second holds a
+    # value that is not a record, one a record of 250 s ago (older than 60 s, inside ExpireSec).
+    secs = list(range(stopped - WINDOW + 1, stopped + 1))
+    for sec in secs + [stopped - 250]:
+        if not r.exists(key(sec)):
+            r.set(key(sec), re.sub(rb'"usage":\d+', b'"usage":%d' % (sec * 1000), real, count=1), ex=EXPIRE)
+    r.set(key(stopped - WINDOW), b'{"cpu":{"value":{"usage":12', ex=EXPIRE)
+    held = {sec: r.get(key(sec)).decode() for sec in secs}
+    assert len(set(held.values())) == WINDOW  # every second tells which it is
+    expected = '{' + ','.join(f'"{sec}":{held[sec]}' for sec in secs) + '}'
+    # The restart samples seconds after the stop only.
+    wait_for(lambda: time.time() >= stopped + 1, 2, what='the second after the stop')
+
+    restarted = time.monotonic()
+    start(daemon, slices, redis_server.address, port)
+    answer = wait_for(lambda: (lambda t: t if t == expected else None)(
+        show_account_text(port, nr_slot=WINDOW, end_slot=stopped)), 2, what='the 60 s Redis holds, byte for byte')
+    took = time.monotonic() - restarted
+    print(f'show_account nr_slot=60 answered all 60 s from Redis {took:.2f} s after the restart began')
+    assert answer == expected
+
+    fill = daemon.wait_status(lambda s: s['redis']['fill']['state'] == 'done', 5, what='the fill done')['redis']['fill']
+    assert fill['skipped'] == 1 and fill['skip_reason'] == 'not JSON', fill
+    assert fill['filled'] >= WINDOW + 1 and fill['not_kept'] == 0, fill
+    assert fill['seconds'] == EXPIRE and fill['read'] == EXPIRE, fill
+    assert 'skipped' in daemon.journal(full=True)
+    # Older than the 60 s, still in Redis: answered as Redis holds it. The corrupt second is left out.
+    old = stopped - 250
+    assert show_account_text(port, start_slot=old, end_slot=old) == f'{{"{old}":{r.get(key(old)).decode()}}}'
+    assert show_account_text(port, start_slot=stopped - WINDOW, end_slot=stopped - WINDOW) == '{}'
+    # The daemon samples on meanwhile: the seconds after the restart come from its own sweeps.
+    daemon.wait_ticks(2)
+    now = json.loads(show_account_text(port, nr_slot=3))
+    assert len(now) >= 2 and all(int(s) > stopped for s in now), sorted(now)
+
+
+def test_no_redis_at_start_fails_the_fill_and_samples_on(daemon, slices, redis_server):
+    port = free_port()
+    address = redis_server.address
+    redis_server.stop()
+    start(daemon, slices, address, port)
+    fill = daemon.wait_status(lambda s: s['redis']['fill']['state'] == 'failed', 10,
+                              what='the fill failed')['redis']['fill']
+    assert fill['filled'] == 0 and fill['error'], fill
+    daemon.wait_ticks(2)
+    assert len(json.loads(show_account_text(port, nr_slot=3))) >= 2
