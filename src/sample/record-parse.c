@@ -314,6 +314,7 @@ int record_parse(const char *text, size_t size, SliceSet *prev, SliceSet **ret_s
                         c++;
                 if (c == ELEMENTSOF(record_controller_names)) {
                         reason = "a key is not a controller (cpu, blkio, memory, pids, pressure)";
+                        r = -EBADMSG;
                         goto finish;
                 }
                 if (mask == 0) {

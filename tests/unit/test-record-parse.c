@@ -119,6 +119,7 @@ TEST(test_refused) {
                 { "[]", "not a record" },
                 { "{}", "not a record" },
                 { "{\"cpuset\":{}}", "a key is not a controller" },
+                { "{\"cpu\":{\"value\":{}},\"cpuset\":{}}", "a key is not a controller" }, /* after a good one */
                 { "{\"cpu\":[]}", "a group is not an object" },
                 { "{\"cpu\":{\"value\":{},\"x\":1}}", "a group has a key other than" },
                 { "{\"cpu\":{\"value\":{\"usage\":-1}}}", "a counter is not" },
