@@ -52,6 +52,7 @@ struct Manager {
         RingReader redis_reader;     /* the unsent second Redis gets next, while a backlog is rendered */
         RecordLayout *redis_layout;  /* ... of its set */
         RedisFill *redis_fill;       /* the window read back from Redis at start (kept for status) */
+        unsigned web_controllers, redis_controllers; /* what records carry (RECORD_*), for the tree applied */
         SliceSet *fill_set;          /* the set of the second filled last, shared by the next when equal */
         WebServer *web;
         RecordLayout *record_layout; /* of the sampler's current set, for the record of each second */
@@ -152,6 +153,14 @@ static void manager_intake_schedule(Manager *m) {
                 (void) sd_event_source_set_enabled(m->intake_step, SD_EVENT_ONESHOT);
 }
 
+/* [Web]/[Redis] Controllers= for the tree at hand ("tree": the controllers it names). */
+static void manager_resolve_controllers(Manager *m) {
+        bool arch = m->tree && m->tree->schema == TREE_SCHEMA_CGROUPARCH;
+
+        m->web_controllers = record_controllers_resolve(m->config->web_controllers, m->tree_json, arch);
+        m->redis_controllers = record_controllers_resolve(m->config->redis_controllers, m->tree_json, arch);
+}
+
 /* The last step: the validated tree replaces the last good one; what it replaced is freed later. */
 static void manager_tree_apply(Manager *m) {
         TreeIntakeItem item;
@@ -174,6 +183,7 @@ static void manager_tree_apply(Manager *m) {
         m->tree_hash = item.hash;
         m->n_tree_changes++;
         m->tree_json = item.json;
+        manager_resolve_controllers(m);
         if (m->sampler && sampler_set_tree(m->sampler, m->tree) < 0)
                 log_oom();
         m->version = item.version >= 0 ? item.version : m->version + 1;
@@ -450,6 +460,7 @@ static void on_ws_message(WebClient *c, const char *text, size_t size, void *use
                 ret->text = strdup("{\"error\":\"out of memory\"}");
                 return;
         }
+        account_stream_set_controllers(stream, m->web_controllers);
         *ms = (ManagerStream) { .manager = m, .stream = stream };
         ret->stream = (WebStream) { .next = on_stream_next, .free = on_stream_free, .state = ms };
 }
@@ -469,7 +480,21 @@ static char *on_metrics(void *userdata) {
         return metrics_render(ring_last(&m->ring), &x);
 }
 
-/* Every second: the record goes to Redis and to websocket subscribers, written once for both. */
+/* {"<sec>":record} of the second just put, with the controllers in mask, into m->record. */
+static int manager_write_record(Manager *m, const RingReader *last, unsigned mask, size_t *ret_from,
+                                size_t *ret_size) {
+        int r;
+
+        m->record.size = 0;
+        r = record_write_second_controllers(&m->record_layout, mask, last->unix_sec, last->set, last->values,
+                                            &m->record, ret_from, ret_size);
+        if (r < 0)
+                log_debug_errno(r, "Cannot write the record of %" PRIu64 ": %m", last->unix_sec);
+        return r;
+}
+
+/* Every second: the record goes to Redis and to websocket subscribers, written once for both (twice when
+ * their Controllers= differ). */
 static void on_sample(Sampler *sampler, uint64_t unix_sec, SliceSet *set, SampleValues *values, void *userdata) {
         Manager *m = userdata;
         const RingReader *last;
@@ -492,23 +517,26 @@ static void on_sample(Sampler *sampler, uint64_t unix_sec, SliceSet *set, Sample
                 return;
         if (!last || last->seq != slot->seq)
                 return; /* the sampler hands over the second it just put */
-        m->record.size = 0;
-        r = record_write_second(&m->record_layout, slot->unix_sec, last->set, last->values, &m->record,
-                                &record_from, &record_size);
-        if (r < 0) {
-                log_debug_errno(r, "Cannot write the record of %" PRIu64 ": %m", slot->unix_sec);
-                return;
-        }
         if (m->redis) {
+                r = manager_write_record(m, last, m->redis_controllers, &record_from, &record_size);
+                if (r < 0)
+                        return;
                 /* Redis gets the record alone */
                 r = redis_sink_push(m->redis, slot->unix_sec, (const char *) m->record.data + record_from,
                                     record_size);
                 if (r < 0)
                         log_debug_errno(r, "Cannot queue the record for Redis: %m");
         }
-        /* Subscribers get show_account's shape for the one second. */
-        if (m->web && web_server_clients(m->web) > 0)
-                web_server_broadcast(m->web, (const char *) m->record.data, m->record.size);
+        /* Subscribers get show_account's shape for the one second: the same text unless [Web] and [Redis]
+         * Controllers= differ. */
+        if (!m->web || web_server_clients(m->web) == 0)
+                return;
+        if (!m->redis || m->web_controllers != m->redis_controllers) {
+                r = manager_write_record(m, last, m->web_controllers, &record_from, &record_size);
+                if (r < 0)
+                        return;
+        }
+        web_server_broadcast(m->web, (const char *) m->record.data, m->record.size);
 }
 
 /* GROUP is a path or a unique name, as in PidFiles=. */
@@ -829,7 +857,7 @@ static int on_redis_render(RedisSink *s _unused_, uint64_t unix_sec, Buf *out, v
         if (r >= 0)
                 r = record_layout_update(&m->redis_layout, m->redis_reader.set);
         if (r >= 0)
-                r = record_write(m->redis_layout, m->redis_reader.values, out);
+                r = record_write_controllers(m->redis_layout, m->redis_controllers, m->redis_reader.values, out);
         return r;
 }
 
@@ -959,6 +987,7 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         if (!m)
                 return log_oom();
         m->config = options->config;
+        manager_resolve_controllers(m);
         m->notify_fd = -EBADF;
         m->dry_run = options->dry_run;
         m->dry_run_json = options->dry_run_json;

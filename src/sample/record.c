@@ -450,6 +450,13 @@ int record_write_member(const RecordLayout *l, uint64_t unix_sec, const SampleVa
 
 int record_write_second(RecordLayout **layout, uint64_t unix_sec, SliceSet *set, const SampleValues *values,
                         Buf *out, size_t *ret_record_from, size_t *ret_record_size) {
+        return record_write_second_controllers(layout, RECORD_ALL, unix_sec, set, values, out, ret_record_from,
+                                               ret_record_size);
+}
+
+int record_write_second_controllers(RecordLayout **layout, unsigned mask, uint64_t unix_sec, SliceSet *set,
+                                    const SampleValues *values, Buf *out, size_t *ret_record_from,
+                                    size_t *ret_record_size) {
         size_t from;
         int r;
 
@@ -467,7 +474,7 @@ int record_write_second(RecordLayout **layout, uint64_t unix_sec, SliceSet *set,
         if (r < 0)
                 return r;
         from = out->size;
-        r = record_write(*layout, values, out);
+        r = record_write_controllers(*layout, mask, values, out);
         if (r >= 0)
                 r = buf_put(out, "}", 1);
         if (r < 0)
@@ -475,4 +482,17 @@ int record_write_second(RecordLayout **layout, uint64_t unix_sec, SliceSet *set,
         *ret_record_from = from;
         *ret_record_size = out->size - 1 - from;
         return 0;
+}
+
+unsigned record_controllers_resolve(unsigned configured, const json_t *tree_json, bool cgrouparch_schema) {
+        unsigned mask = 0;
+
+        if (!(configured & RECORD_TREE))
+                return configured & RECORD_ALL;
+        if (!tree_json || !cgrouparch_schema)
+                return RECORD_ALL;
+        for (Controller c = 0; c < _CTL_MAX; c++)
+                if (c != CTL_PRESSURE && json_object_get(tree_json, record_controller_names[c]))
+                        mask |= 1u << c;
+        return mask;
 }

@@ -3,6 +3,9 @@
  * nested as the groups are, written straight as JSON text. Pure. */
 #pragma once
 
+#include <jansson.h>
+#include <stdbool.h>
+
 #include "buf.h"
 #include "sample.h"
 
@@ -21,6 +24,12 @@ enum {
 };
 /* "cpu", "blkio", "memory", "pids", "pressure": the key of bit i. */
 extern const char *const record_controller_names[5];
+/* Configured as "tree": the controllers a cgrouparch-schema tree names at its top, as cgrouparch wrote. */
+#define RECORD_TREE (1u << 5)
+/* The RECORD_* bits to write for a configured set: as they are, or for RECORD_TREE the controllers among
+ * ours that are top-level keys of tree_json when it is a cgrouparch-schema tree (cpuset is not sampled);
+ * with no tree or a native one, all. */
+unsigned record_controllers_resolve(unsigned configured, const json_t *tree_json, bool cgrouparch_schema);
 
 int record_layout_new(SliceSet *set, RecordLayout **ret);
 RecordLayout *record_layout_free(RecordLayout *l);
@@ -51,3 +60,7 @@ int record_write_member(const RecordLayout *l, uint64_t unix_sec, const SampleVa
  * values has set->n entries. On failure out may hold part of the text. */
 int record_write_second(RecordLayout **layout, uint64_t unix_sec, SliceSet *set, const SampleValues *values,
                         Buf *out, size_t *ret_record_from, size_t *ret_record_size);
+/* The same with only the controllers in mask. */
+int record_write_second_controllers(RecordLayout **layout, unsigned mask, uint64_t unix_sec, SliceSet *set,
+                                    const SampleValues *values, Buf *out, size_t *ret_record_from,
+                                    size_t *ret_record_size);

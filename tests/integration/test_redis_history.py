@@ -94,3 +94,50 @@ def test_no_redis_at_start_fails_the_fill_and_samples_on(daemon, slices, redis_s
     assert fill['filled'] == 0 and fill['error'], fill
     daemon.wait_ticks(2)
     assert len(json.loads(show_account_text(port, nr_slot=3))) >= 2
+
+
+# [Web]/[Redis] Controllers= -------------------------------------------------------------------------
+
+def with_blkio(tree):
+    """cgrouparch's README tree: the cpu tree and a blkio tree over the same groups."""
+    blkio = {'sub_cgroup': {'test_cgroup_a': {'conf': {'weight': 500}},
+                            'test_cgroup_b': {'conf': {'weight': 100},
+                                              'sub_cgroup': {'test_cgroup_b_sub1': {'conf': {'weight': 200}}}}}}
+    return dict(tree, blkio=blkio)
+
+
+def test_controllers_choose_the_keys_of_show_account_subscribers_and_redis(daemon, slices, redis_server):
+    port = free_port()
+    r = redis.Redis(host='127.0.0.1', port=redis_server.port)
+    daemon.write_config(f'[Web]\nListen=127.0.0.1:{port}\nControllers=tree\n'
+                        f'[Redis]\nAddress={redis_server.address}\nControllers=cpu pids\n')
+    daemon.write_tree(with_blkio(EXAMPLE_TREE))
+    daemon.start()
+    wait_for(lambda: all(slices.active(u) for u in EXAMPLE_UNITS), 10, what='the example slices')
+    daemon.wait_ticks(2)
+
+    # The websocket: the controllers the tree names, as cgrouparch wrote them, in its order.
+    answer = json.loads(show_account_text(port, nr_slot=2))
+    assert answer and all(list(rec) == ['cpu', 'blkio'] for rec in answer.values()), answer
+    ws = websocket.create_connection(f'ws://127.0.0.1:{port}/', timeout=10)
+    try:
+        ws.send(json.dumps({'cmd': 'subscribe'}))
+        assert json.loads(ws.recv()) == {'subscribed': True}
+        pushed = json.loads(ws.recv())
+        assert [list(rec) for rec in pushed.values()] == [['cpu', 'blkio']], pushed
+    finally:
+        ws.close()
+    # Redis: its own set, written on its own.
+    sec = max(int(k.decode().rsplit('/', 1)[1]) for k in r.keys('cgroup_arch/account/*'))
+    stored = json.loads(r.get(key(sec)))
+    assert list(stored) == ['cpu', 'pids'], stored
+    assert set(stored['pids']['sub_cgroup']) == {'test_cgroup_a', 'test_cgroup_b'}
+    assert list(json.loads(show_account_text(port, start_slot=sec, end_slot=sec))[str(sec)]) == ['cpu', 'blkio']
+
+    # "tree" follows the tree: without its blkio part, cpu alone.
+    version = daemon.status()['version']
+    daemon.write_tree(EXAMPLE_TREE)
+    daemon.wait_status(lambda s: s['version'] > version, 10, what='the tree without blkio')
+    daemon.wait_ticks(1)
+    latest = json.loads(show_account_text(port, nr_slot=1))
+    assert [list(rec) for rec in latest.values()] == [['cpu']], latest
