@@ -53,7 +53,7 @@ struct Manager {
         RecordLayout *redis_layout;  /* ... of its set */
         RedisFill *redis_fill;       /* the window read back from Redis at start (kept for status) */
         unsigned web_controllers, redis_controllers; /* what records carry (RECORD_*), for the tree applied */
-        SliceSet *fill_set;          /* the set of the second filled last, shared by the next when equal */
+        RecordParser fill_parser;    /* reads the records back: consecutive seconds share one set */
         WebServer *web;
         RecordLayout *record_layout; /* of the sampler's current set, for the record of each second */
         Buf record;                  /* {"<sec>":record}: subscribers get it all, Redis the record */
@@ -877,25 +877,24 @@ static int on_fill_record(RedisFill *f _unused_, uint64_t unix_sec, const char *
         unsigned controllers;
         int r;
 
-        r = record_parse(text, size, m->fill_set, &set, &values, &controllers, reason);
+        r = record_parse(&m->fill_parser, text, size, &set, &values, &controllers, reason);
         if (r == -EFBIG) {
                 *reason = "larger than a record can be";
                 r = -EBADMSG;
         }
         if (r < 0)
                 return r;
-        slice_set_unref(m->fill_set);
-        m->fill_set = set;
         r = ring_fill(&m->ring, unix_sec, set, values);
         if (r < 0)
                 sample_values_free_array(values, set->n);
+        slice_set_unref(set);
         return r;
 }
 
 static void on_fill_done(RedisFill *f _unused_, void *userdata) {
         Manager *m = userdata;
 
-        m->fill_set = slice_set_unref(m->fill_set);
+        record_parser_done(&m->fill_parser);
 }
 
 /* The seconds Redis still holds, read back in the background: the sampler starts meanwhile. */
@@ -1044,7 +1043,7 @@ Manager *manager_free(Manager *m) {
         buf_done(&m->record);
         redis_sink_free(m->redis);
         redis_fill_free(m->redis_fill);
-        slice_set_unref(m->fill_set);
+        record_parser_done(&m->fill_parser);
         ring_reader_done(&m->redis_reader);
         record_layout_free(m->redis_layout);
         sampler_free(m->sampler);

@@ -57,7 +57,10 @@ TEST(test_round_trip_every_mask) {
                 unsigned controllers = 0;
                 const char *reason = NULL;
 
-                ASSERT_EQ_INT(record_parse(text, size, NULL, &got, &values, &controllers, &reason), 0);
+                RecordParser parser = { 0 };
+
+                ASSERT_EQ_INT(record_parse(&parser, text, size, &got, &values, &controllers, &reason), 0);
+                record_parser_done(&parser);
                 ASSERT_EQ_INT(controllers, mask);
                 ASSERT_EQ_INT(got->n, set->n);
                 /* depth first: a group comes before its sub-groups, whatever the set's order */
@@ -90,53 +93,68 @@ TEST(test_same_paths_share_the_set) {
         _cleanup_(freep) char *text = write_text(set, RECORD_ALL, v, &size);
         SliceSet *a = NULL, *b = NULL;
         SampleValues *va = NULL, *vb = NULL;
+        RecordParser parser = { 0 };
         unsigned c;
 
-        ASSERT_EQ_INT(record_parse(text, size, NULL, &a, &va, &c, NULL), 0);
-        ASSERT_EQ_INT(record_parse(text, size, a, &b, &vb, &c, NULL), 0);
+        ASSERT_EQ_INT(record_parse(&parser, text, size, &a, &va, &c, NULL), 0);
+        ASSERT_EQ_INT(record_parse(&parser, text, size, &b, &vb, &c, NULL), 0);
         ASSERT_TRUE(a == b);
-        ASSERT_EQ_INT(a->n_ref, 2);
+        ASSERT_EQ_INT(a->n_ref, 4); /* a, b, the parser and its layout */
         sample_values_free_array(va, a->n);
         sample_values_free_array(vb, b->n);
-        slice_set_unref(a);
         slice_set_unref(b);
-        /* another set: a new one */
-        ASSERT_EQ_INT(record_parse("{\"cpu\":{\"value\":{}}}", 20, set, &a, &va, &c, NULL), 0);
-        ASSERT_TRUE(a != set);
-        ASSERT_EQ_INT(a->n, 1);
+        /* another set: a new one; the parser lets the old one go */
+        ASSERT_EQ_INT(record_parse(&parser, "{\"cpu\":{\"value\":{}}}", 20, &b, &vb, &c, NULL), 0);
+        ASSERT_TRUE(a != b);
+        ASSERT_EQ_INT(a->n_ref, 1); /* ours alone */
+        ASSERT_EQ_INT(b->n, 1);
         ASSERT_EQ_INT(c, RECORD_CPU);
-        sample_values_free_array(va, a->n);
+        sample_values_free_array(vb, b->n);
+        slice_set_unref(b);
         slice_set_unref(a);
+        record_parser_done(&parser);
         sample_values_free_array(v, EXAMPLE_N);
 }
 
 TEST(test_refused) {
+        RecordParser parser = { 0 };
         static const struct {
                 const char *text, *reason;
         } cases[] = {
-                { "", "not JSON" },
-                { "{\"cpu\":", "not JSON" },
+                { "", "cut short" },
+                { "{\"cpu\":", "cut short" },
+                { "{\"cpu\":{\"value\":{\"usage\":12", "cut short" },
                 { "[]", "not a record" },
                 { "{}", "not a record" },
                 { "{\"cpuset\":{}}", "a key is not a controller" },
                 { "{\"cpu\":{\"value\":{}},\"cpuset\":{}}", "a key is not a controller" }, /* after a good one */
+                { "{\"cpu\":{\"value\":{}},\"cpu\":{}}", "a key is not a controller" },     /* twice */
+                { "{\"pids\":{\"value\":{\"current\":1}},\"cpu\":{\"value\":{}}}", "in that order" },
                 { "{\"cpu\":[]}", "a group is not an object" },
+                { "{\"cpu\": {\"value\":{}}}", "a group is not an object" },
                 { "{\"cpu\":{\"value\":{},\"x\":1}}", "a group has a key other than" },
                 { "{\"cpu\":{\"value\":{\"usage\":-1}}}", "a counter is not" },
-                { "{\"cpu\":{\"value\":{\"usage\":1.5}}}", "a counter is not" },
+                { "{\"cpu\":{\"value\":{\"usage\":01}}}", "a counter is not" },
+                { "{\"cpu\":{\"value\":{\"usage\":9223372036854775808}}}", "larger than a JSON integer" },
+                { "{\"cpu\":{\"value\":{\"usage\":1.5}}}", "not in the form" },
                 { "{\"cpu\":{\"value\":{\"usage\":1,\"x\":2}}}", "not in the form" },
-                { "{\"cpu\": {\"value\":{}}}", "not in the form" },
-                { "{\"cpu\":{\"value\":{}},\"cpu\":{}}", "not JSON" },
+                { "{\"cpu\":{\"value\":{}}} ", "text after the record" },
                 { "{\"cpu\":{\"sub_cgroup\":{\"\":{\"value\":{}}}}}", "a group name is empty" },
                 { "{\"cpu\":{\"sub_cgroup\":{\"a/b\":{\"value\":{}}}}}", "a group name is empty" },
-                { "{\"cpu\":{\"value\":{}},\"memory\":{\"sub_cgroup\":{\"a\":{\"value\":{}}}}}",
+                { "{\"cpu\":{\"sub_cgroup\":{\"a\\u0000\":{\"value\":{}}}}}", "a NUL byte" },
+                { "{\"cpu\":{\"sub_cgroup\":{\"a\\u0041\":{\"value\":{}}}}}", "not in the form" }, /* we write A */
+                { "{\"cpu\":{\"sub_cgroup\":{\"a\":{\"value\":{}},\"a\":{\"value\":{}}}}}", "not in the form" },
+                { "{\"cpu\":{\"value\":{}},\"memory\":{\"sub_cgroup\":{\"a\":{\"value\":{}}}}}", "not in the form" },
+                { "{\"cpu\":{\"value\":{}},\"memory\":{\"value\":{},\"sub_cgroup\":{\"a\":{\"value\":{}}}}}",
                   "the controllers do not name the same groups" },
-                { "{\"blkio\":{\"value\":{\"8\":{}}}}", "major:minor" },
+                { "{\"blkio\":{\"value\":{\"8\":{}}}}", "a blkio device is not" },
                 { "{\"blkio\":{\"value\":{\"08:0\":{\"Read\":1,\"Write\":1,\"ReadOps\":1,\"WriteOps\":1}}}}",
-                  "major:minor" },
-                { "{\"blkio\":{\"value\":{\"8:0\":{\"Read\":1}}}}", "lacks Read" },
+                  "a counter is not" },
+                { "{\"blkio\":{\"value\":{\"8:4294967296\":{\"Read\":1,\"Write\":1,\"ReadOps\":1,\"WriteOps\":1}}}}",
+                  "out of range" },
+                { "{\"blkio\":{\"value\":{\"8:0\":{\"Read\":1}}}}", "a blkio device is not" },
                 { "{\"pressure\":{\"value\":{\"cpu\":3}}}", "a pressure resource is not" },
-                { "{\"pids\":{\"value\":{\"current\":1}},\"cpu\":{\"value\":{}}}", "not in the form" },
+                { "{\"pressure\":{\"value\":{\"io\":{\"some\":1},\"cpu\":{\"some\":1}}}}", "in that order" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -145,14 +163,15 @@ TEST(test_refused) {
                 unsigned c = 99;
                 const char *reason = NULL;
 
-                ASSERT_EQ_INT(record_parse(cases[i].text, strlen(cases[i].text), NULL, &set, &values, &c, &reason),
+                ASSERT_EQ_INT(record_parse(&parser, cases[i].text, strlen(cases[i].text), &set, &values, &c, &reason),
                               -EBADMSG);
                 ASSERT_CONTAINS(reason, cases[i].reason);
                 ASSERT_TRUE(set == (SliceSet *) 1 && values == (SampleValues *) 1 && c == 99); /* untouched */
         }
-        ASSERT_EQ_INT(record_parse("{}", RECORD_PARSE_MAX_BYTES + 1, NULL, &(SliceSet *) { NULL },
+        ASSERT_EQ_INT(record_parse(&parser, "{}", RECORD_PARSE_MAX_BYTES + 1, &(SliceSet *) { NULL },
                                    &(SampleValues *) { NULL }, &(unsigned) { 0 }, NULL),
                       -EFBIG);
+        record_parser_done(&parser);
 }
 
 /* ---- ring_fill ---- */
