@@ -439,15 +439,6 @@ int record_write_key(uint64_t unix_sec, Buf *out) {
         return 0;
 }
 
-int record_write_member(const RecordLayout *l, uint64_t unix_sec, const SampleValues *values, Buf *out) {
-        int r = record_write_key(unix_sec, out);
-
-        assert(l);
-        assert(out);
-
-        return r < 0 ? r : record_write(l, values, out);
-}
-
 int record_write_second(RecordLayout **layout, uint64_t unix_sec, SliceSet *set, const SampleValues *values,
                         Buf *out, size_t *ret_record_from, size_t *ret_record_size) {
         return record_write_second_controllers(layout, RECORD_ALL, unix_sec, set, values, out, ret_record_from,

@@ -50,9 +50,8 @@ int record_write_controllers(const RecordLayout *l, unsigned mask, const SampleV
 /* Appends the decimal digits of v. The caller reserved 20 bytes. */
 void record_put_u64(Buf *out, uint64_t v);
 
-/* Appends "<unix_sec>": and "<unix_sec>":record, a member of show_account's answer. */
+/* Appends "<unix_sec>":, the key of a member of show_account's answer. */
 int record_write_key(uint64_t unix_sec, Buf *out);
-int record_write_member(const RecordLayout *l, uint64_t unix_sec, const SampleValues *values, Buf *out);
 
 /* One second as the daemon hands it on, appended to out: {"<unix_sec>":record}, show_account's shape for
  * the one second (what subscribers get), in which the record alone (what Redis gets) starts at

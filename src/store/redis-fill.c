@@ -160,9 +160,12 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
                         f->not_kept++;
         }
         f->in_flight = 0;
-        /* Big records: fewer per batch, so one reply stays near REDIS_FILL_BATCH_BYTES. */
+        /* As many as make about REDIS_FILL_BATCH_BYTES of the largest record seen in this reply (at least
+         * one); a reply of missing keys only says nothing of their size: twice as many next time. */
         if (largest > 0)
                 f->batch = MAX((size_t) 1, MIN((size_t) REDIS_FILL_BATCH_MAX, REDIS_FILL_BATCH_BYTES / largest));
+        else
+                f->batch = MIN((size_t) REDIS_FILL_BATCH_MAX, f->batch * 2);
         fill_send(f);
 }
 
@@ -224,7 +227,7 @@ int redis_fill_new(sd_event *event, const RedisFillConfig *c, RedisFill **ret) {
         f->next_sec = c->first_sec;
         f->last_sec = c->last_sec;
         f->seconds = c->last_sec - c->first_sec + 1;
-        f->batch = 8; /* until the size of a record is known */
+        f->batch = 1; /* until the size of a record is known: the first answer holds one at most */
         f->on_record = c->on_record;
         f->on_done = c->on_done;
         f->userdata = c->userdata;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Reads the seconds Redis still holds back into the window after a restart: one connection of its own, MGETs
- * of `<prefix>/account/<sec>` oldest first, one batch in flight (at most REDIS_FILL_BATCH_BYTES of records
- * expected per batch), then it disconnects. In the background: nothing waits for it. Never blocks the loop. */
+ * of `<prefix>/account/<sec>` oldest first, one batch in flight (one key first, then as many as make about
+ * REDIS_FILL_BATCH_BYTES of the largest record seen, at most REDIS_FILL_BATCH_MAX), then it disconnects. In the background: nothing waits for it. Never blocks the loop. */
 #pragma once
 
 #include <jansson.h>
