@@ -43,14 +43,6 @@ struct RedisFill {
         void *userdata;
 };
 
-static const char *ac_error(const redisAsyncContext *ac) {
-        if (ac->c.err && !isempty(ac->c.errstr))
-                return ac->c.errstr;
-        if (ac->err && !isempty(ac->errstr))
-                return ac->errstr;
-        return "unknown error";
-}
-
 static void timer_arm(RedisFill *f) {
         (void) sd_event_source_set_time_relative(f->timer, STEP_TIMEOUT_USEC);
         (void) sd_event_source_set_enabled(f->timer, SD_EVENT_ONESHOT);
@@ -122,7 +114,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
                 return;
         if (!reply) {
                 f->ac = NULL; /* hiredis is freeing it */
-                fill_finish(f, FILL_FAILED, ac_error(ac));
+                fill_finish(f, FILL_FAILED, redis_event_error(ac));
                 return;
         }
         if (reply->type != REDIS_REPLY_ARRAY || reply->elements != f->in_flight) {
@@ -176,7 +168,7 @@ static void on_connect(const redisAsyncContext *ac, int status) {
                 return;
         if (status != REDIS_OK) {
                 f->ac = NULL; /* hiredis frees it when we return */
-                fill_finish(f, FILL_FAILED, ac_error(ac));
+                fill_finish(f, FILL_FAILED, redis_event_error(ac));
                 return;
         }
         fill_send(f);
@@ -188,7 +180,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
         if (!f || ac != f->ac)
                 return;
         f->ac = NULL;
-        fill_finish(f, FILL_FAILED, status == REDIS_OK ? "connection closed" : ac_error(ac));
+        fill_finish(f, FILL_FAILED, status == REDIS_OK ? "connection closed" : redis_event_error(ac));
 }
 
 static int on_timer(sd_event_source *es _unused_, uint64_t usec _unused_, void *userdata) {
@@ -243,7 +235,7 @@ int redis_fill_new(sd_event *event, const RedisFillConfig *c, RedisFill **ret) {
         if (!ac)
                 return -ENOMEM;
         if (ac->err) {
-                fill_finish(f, FILL_FAILED, ac_error(ac));
+                fill_finish(f, FILL_FAILED, redis_event_error(ac));
                 redisAsyncFree(ac);
                 *ret = TAKE_PTR(f);
                 return 0;
