@@ -24,6 +24,8 @@ struct RedisFill {
         sd_event *event;
         char *address, *host, *prefix;
         int port;
+        char *keys;                    /* REDIS_FILL_BATCH_MAX keys of key_size bytes, for one MGET */
+        size_t key_size;
         redisAsyncContext *ac;
         sd_event_source *timer; /* connect or reply timeout */
 
@@ -79,7 +81,6 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata);
 static void fill_send(RedisFill *f) {
         const char *argv[1 + REDIS_FILL_BATCH_MAX];
         size_t argvlen[1 + REDIS_FILL_BATCH_MAX];
-        char keys[REDIS_FILL_BATCH_MAX][256];
         size_t n = 0;
 
         if (f->next_sec > f->last_sec) {
@@ -90,9 +91,10 @@ static void fill_send(RedisFill *f) {
         argvlen[0] = 4;
         f->flight_first = f->next_sec;
         while (n < f->batch && f->next_sec <= f->last_sec) {
-                int k = snprintf(keys[n], sizeof(keys[n]), "%s/account/%" PRIu64, f->prefix, f->next_sec);
+                char *key = f->keys + n * f->key_size;
+                int k = snprintf(key, f->key_size, "%s/account/%" PRIu64, f->prefix, f->next_sec);
 
-                argv[1 + n] = keys[n];
+                argv[1 + n] = key;
                 argvlen[1 + n] = (size_t) k;
                 n++;
                 f->next_sec++;
@@ -214,8 +216,10 @@ int redis_fill_new(sd_event *event, const RedisFillConfig *c, RedisFill **ret) {
         f->prefix = strdup(c->prefix ? c->prefix : DEFAULT_PREFIX);
         if (!f->host || !f->address || !f->prefix)
                 return -ENOMEM;
-        if (strlen(f->prefix) > 200)
-                return -EINVAL;
+        f->key_size = strlen(f->prefix) + sizeof("/account/") + 20;
+        f->keys = calloc(REDIS_FILL_BATCH_MAX, f->key_size);
+        if (!f->keys)
+                return -ENOMEM;
         f->next_sec = c->first_sec;
         f->last_sec = c->last_sec;
         f->seconds = c->last_sec - c->first_sec + 1;
@@ -263,6 +267,7 @@ RedisFill *redis_fill_free(RedisFill *f) {
         free(f->address);
         free(f->host);
         free(f->prefix);
+        free(f->keys);
         free(f);
         return NULL;
 }
