@@ -3,6 +3,8 @@
 redis-server and a real websocket client."""
 import json
 import re
+import socket
+import threading
 import time
 
 import redis
@@ -95,6 +97,55 @@ def test_no_redis_at_start_fails_the_fill_and_samples_on(daemon, slices, redis_s
     daemon.wait_ticks(2)
     assert len(json.loads(show_account_text(port, nr_slot=3))) >= 2
 
+
+
+class SilentServer:
+    """A TCP server on loopback that accepts connections, reads what they send and never answers: a Redis
+    that hangs."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.stopping = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            conn.setblocking(False)
+            self.conns.append(conn)
+
+    def close(self):
+        self.stopping = True
+        self.sock.close()
+        self.thread.join(5)
+        for c in self.conns:
+            c.close()
+
+
+def test_a_redis_that_does_not_answer_delays_no_sample(daemon, slices):
+    silent = SilentServer()
+    try:
+        port = free_port()
+        started = time.monotonic()
+        start(daemon, slices, f'127.0.0.1:{silent.port}', port)
+        # Sampling goes on while the fill waits for its answer, and live seconds are answered.
+        status = daemon.wait_status(lambda s: s['sampler']['ticks'] >= 2, 4, what='two ticks while the fill waits')
+        assert status['redis']['fill']['state'] == 'reading', status['redis']
+        assert time.monotonic() - started < 5
+        assert len(json.loads(show_account_text(port, nr_slot=3))) >= 1
+        fill = daemon.wait_status(lambda s: s['redis']['fill']['state'] == 'failed', 10,
+                                  what='the fill given up')['redis']['fill']
+        assert fill['error'] == 'no answer within 5 s' and fill['filled'] == 0, fill
+    finally:
+        silent.close()
 
 # [Web]/[Redis] Controllers= -------------------------------------------------------------------------
 
