@@ -52,10 +52,11 @@ static void timer_arm(RedisFill *f) {
 
 /* Ends the fill; the context, when still ours, is closed once its replies are in (none are pending). */
 static void fill_finish(RedisFill *f, FillState state, const char *error) {
-        redisAsyncContext *ac = TAKE_PTR(f->ac);
+        redisAsyncContext *ac;
 
         if (f->state != FILL_READING)
                 return;
+        ac = TAKE_PTR(f->ac);
         f->state = state;
         f->end_usec = now_usec(CLOCK_MONOTONIC);
         (void) sd_event_source_set_enabled(f->timer, SD_EVENT_OFF);
@@ -122,7 +123,8 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
         if (reply->type != REDIS_REPLY_ARRAY || reply->elements != f->in_flight) {
                 char e[128];
 
-                snprintf(e, sizeof(e), "MGET answered %s%.*s", reply->type == REDIS_REPLY_ERROR ? "" : "not an array",
+                snprintf(e, sizeof(e), "MGET answered %s%.*s",
+                         reply->type == REDIS_REPLY_ERROR ? "" : "not one value per key",
                          reply->type == REDIS_REPLY_ERROR ? (int) MIN(reply->len, (size_t) 100) : 0,
                          reply->type == REDIS_REPLY_ERROR && reply->str ? reply->str : "");
                 fill_finish(f, FILL_FAILED, e);
