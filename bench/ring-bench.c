@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "record-parse.h"
 #include "record.h"
 #include "ring.h"
 #include "show-account.h"
@@ -77,6 +78,43 @@ int main(int argc, char **argv) {
                window, held, (double) held / (double) (n * window), t_put * 1e3 / (double) window);
         printf("show_account nr_slot=%zu: %zu bytes in %zu parts, %.1f ms CPU (%.0f MB/s)\n", window, total, parts,
                t_answer * 1e3, (double) total / t_answer / 1e6);
+
+        /* Read back after a restart (redis-fill.c): each second's record parsed and filled into a new ring. */
+        {
+                RecordLayout *layout = NULL;
+                RecordParser parser = { 0 };
+                RingReader rd = { 0 };
+                size_t bytes = 0;
+                double t_back = 0;
+                Ring back;
+
+                if (ring_init(&back, window) < 0)
+                        return 1;
+                for (uint64_t sec = 1000001; sec <= 1000000 + window; sec++) {
+                        SampleValues *v = NULL;
+                        SliceSet *got = NULL;
+                        unsigned mask;
+
+                        out.size = 0;
+                        if (ring_read(&ring, sec, &rd) < 0 || record_layout_update(&layout, rd.set) < 0 ||
+                            record_write(layout, rd.values, &out) < 0)
+                                return 1;
+                        bytes += out.size;
+                        t0 = cpu_sec();
+                        if (record_parse(&parser, (const char *) out.data, out.size, &got, &v, &mask, NULL) < 0 ||
+                            ring_fill(&back, sec, got, v) < 0)
+                                return 1;
+                        slice_set_unref(got);
+                        t_back += cpu_sec() - t0;
+                }
+                printf("read back from Redis: %.2f ms per record of %zu bytes (%.0f MB/s): a 4 MiB batch %.0f ms\n",
+                       t_back * 1e3 / (double) window, bytes / window, (double) bytes / t_back / 1e6,
+                       4.0 * 1024 * 1024 / ((double) bytes / t_back) * 1e3);
+                ring_reader_done(&rd);
+                record_layout_free(layout);
+                record_parser_done(&parser);
+                ring_done(&back);
+        }
         account_stream_free(stream);
         buf_done(&out);
         ring_done(&ring);

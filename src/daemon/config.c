@@ -16,6 +16,7 @@
 #include "log.h"
 #include "parse-util.h"
 #include "paths.h"
+#include "record.h"
 #include "strv.h"
 #include "unit-name.h"
 #include "zk-util.h"
@@ -34,6 +35,7 @@ typedef enum KeyType {
         KEY_ZK_PREFIX,
         KEY_REDIS_ADDRESS, /* host:port, [v6]:port, a host alone (port 6379) or a unix socket path; empty: none */
         KEY_LISTEN,        /* an IP literal and a port, or one alone (port 43409); empty: off */
+        KEY_CONTROLLERS,
 } KeyType;
 
 typedef struct ConfigKey {
@@ -58,12 +60,14 @@ static const ConfigKey keys[] = {
         K("Redis", "Address", KEY_REDIS_ADDRESS, redis_address),
         K("Redis", "Prefix", KEY_STRING, redis_prefix),
         K("Redis", "ExpireSec", KEY_U64, redis_expire_sec),
+        K("Redis", "Controllers", KEY_CONTROLLERS, redis_controllers),
         K("Web", "Listen", KEY_LISTEN, web_listen),
         K("Web", "StallTimeoutSec", KEY_TIMEOUT, web_stall_timeout_usec),
         K("Web", "IdleTimeoutSec", KEY_TIMEOUT, web_idle_timeout_usec),
         K("Web", "HandshakeTimeoutSec", KEY_TIMEOUT, web_handshake_timeout_usec),
         K("Web", "MaxConnectionsPerAddress", KEY_U64, web_max_connections_per_address),
         K("Web", "OutputBudgetMiB", KEY_U64, web_output_budget_mib),
+        K("Web", "Controllers", KEY_CONTROLLERS, web_controllers),
         K("Control", "Socket", KEY_STRING, control_socket),
         K("Control", "RequestTimeoutSec", KEY_TIMEOUT, control_request_timeout_usec),
 };
@@ -94,6 +98,8 @@ void config_init(Config *c) {
                 /* About one push of a 1000-group tree (~200 KB) for each of 256 clients (bench/RESULTS.md). */
                 .web_output_budget_mib = 48,
                 .control_request_timeout_usec = 10 * USEC_PER_SEC,
+                .web_controllers = RECORD_ALL,
+                .redis_controllers = RECORD_ALL,
         };
         set_string(&c->redis_prefix, "cgroup_arch");
         set_string(&c->web_listen, "127.0.0.1:43409");
@@ -293,6 +299,33 @@ int config_set(Config *c, const char *section, const char *key, const char *valu
                         return -EINVAL;
                 }
                 *(usec_t *) field = u;
+                return 0;
+        }
+        case KEY_CONTROLLERS: {
+                _cleanup_(strv_freep) char **words = NULL;
+                unsigned mask = 0;
+
+                r = strv_split_whitespace(value, &words);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; words[i]; i++) {
+                        size_t n = 0;
+
+                        if (streq(words[i], "tree") && strv_length(words) == 1) {
+                                mask = RECORD_TREE;
+                                break;
+                        }
+                        while (n < ELEMENTSOF(record_controller_names) && !streq(words[i], record_controller_names[n]))
+                                n++;
+                        if (n == ELEMENTSOF(record_controller_names)) {
+                                snprintf(error, error_size, "%s= entry \"%s\" is not cpu, blkio, memory, pids or pressure "
+                                                            "(or \"tree\" alone)", key, words[i]);
+                                return -EINVAL;
+                        }
+                        mask |= 1u << n;
+                }
+                /* empty: the default, all of them; each assignment replaces the one before */
+                *(unsigned *) field = mask ? mask : RECORD_ALL;
                 return 0;
         }
         case KEY_U64: {

@@ -28,6 +28,7 @@ typedef struct Config {
         char *web_listen;
         usec_t web_stall_timeout_usec, web_idle_timeout_usec, web_handshake_timeout_usec;
         uint64_t web_max_connections_per_address, web_output_budget_mib;
+        unsigned web_controllers, redis_controllers; /* RECORD_* bits, or RECORD_TREE (record.h) */
         char *control_socket;
         usec_t control_request_timeout_usec;
         unsigned n_keys_set, n_pid_file_keys_set; /* to hold drop-ins to PidFiles= only */

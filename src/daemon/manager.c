@@ -17,6 +17,8 @@
 #include "http-server.h"
 #include "metrics.h"
 #include "record.h"
+#include "record-parse.h"
+#include "redis-fill.h"
 #include "redis-sink.h"
 #include "ring.h"
 #include "sampler.h"
@@ -56,6 +58,9 @@ struct Manager {
         RedisSink *redis;
         RingReader redis_reader;     /* the unsent second Redis gets next, while a backlog is rendered */
         RecordLayout *redis_layout;  /* ... of its set */
+        RedisFill *redis_fill;       /* the window read back from Redis at start (kept for status) */
+        unsigned web_controllers, redis_controllers; /* what records carry (RECORD_*), for the tree applied */
+        RecordParser fill_parser;    /* reads the records back: consecutive seconds share one set */
         WebServer *web;
         RecordLayout *record_layout; /* of the sampler's current set, for the record of each second */
         Buf record;                  /* {"<sec>":record}: subscribers get it all, Redis the record */
@@ -186,6 +191,14 @@ static void manager_scan_leftovers(Manager *m) {
                 log_warning_errno(r, "Cannot look for directories cgrouparch left: %m");
 }
 
+/* [Web]/[Redis] Controllers= for the tree at hand ("tree": the controllers it names). */
+static void manager_resolve_controllers(Manager *m) {
+        bool arch = m->tree && m->tree->schema == TREE_SCHEMA_CGROUPARCH;
+
+        m->web_controllers = record_controllers_resolve(m->config->web_controllers, m->tree_json, arch);
+        m->redis_controllers = record_controllers_resolve(m->config->redis_controllers, m->tree_json, arch);
+}
+
 /* The last step: the validated tree replaces the last good one; what it replaced is freed later. */
 static void manager_tree_apply(Manager *m) {
         TreeIntakeItem item;
@@ -208,6 +221,7 @@ static void manager_tree_apply(Manager *m) {
         m->tree_hash = item.hash;
         m->n_tree_changes++;
         m->tree_json = item.json;
+        manager_resolve_controllers(m);
         if (m->sampler && sampler_set_tree(m->sampler, m->tree) < 0)
                 log_oom();
         m->version = item.version >= 0 ? item.version : m->version + 1;
@@ -460,8 +474,13 @@ static json_t *manager_status_head_json(Manager *m) {
                 json_object_set_new(o, "sampler", sampler_status_json(m->sampler));
                 json_object_set_new(o, "fds", manager_fds_json(m));
         }
-        if (m->redis)
-                json_object_set_new(o, "redis", redis_sink_status_json(m->redis));
+        if (m->redis) {
+                json_t *redis = redis_sink_status_json(m->redis);
+
+                if (redis && m->redis_fill)
+                        json_object_set_new(redis, "fill", redis_fill_status_json(m->redis_fill));
+                json_object_set_new(o, "redis", redis);
+        }
         if (m->web)
                 json_object_set_new(o, "web", web_server_status_json(m->web));
         return o;
@@ -545,6 +564,7 @@ static void on_ws_message(WebClient *c, const char *text, size_t size, void *use
                 ret->text = strdup("{\"error\":\"out of memory\"}");
                 return;
         }
+        account_stream_set_controllers(stream, m->web_controllers);
         *ms = (ManagerStream) { .manager = m, .stream = stream };
         ret->stream = (WebStream) { .next = on_stream_next, .free = on_stream_free, .state = ms };
 }
@@ -564,7 +584,21 @@ static char *on_metrics(void *userdata) {
         return metrics_render(ring_last(&m->ring), &x);
 }
 
-/* Every second: the record goes to Redis and to websocket subscribers, written once for both. */
+/* {"<sec>":record} of the second just put, with the controllers in mask, into m->record. */
+static int manager_write_record(Manager *m, const RingReader *last, unsigned mask, size_t *ret_from,
+                                size_t *ret_size) {
+        int r;
+
+        m->record.size = 0;
+        r = record_write_second_controllers(&m->record_layout, mask, last->unix_sec, last->set, last->values,
+                                            &m->record, ret_from, ret_size);
+        if (r < 0)
+                log_debug_errno(r, "Cannot write the record of %" PRIu64 ": %m", last->unix_sec);
+        return r;
+}
+
+/* Every second: the record goes to Redis and to websocket subscribers, written once for both (twice when
+ * their Controllers= differ). */
 static void on_sample(Sampler *sampler, uint64_t unix_sec, SliceSet *set, SampleValues *values, void *userdata) {
         Manager *m = userdata;
         const RingReader *last;
@@ -587,23 +621,26 @@ static void on_sample(Sampler *sampler, uint64_t unix_sec, SliceSet *set, Sample
                 return;
         if (!last || last->seq != slot->seq)
                 return; /* the sampler hands over the second it just put */
-        m->record.size = 0;
-        r = record_write_second(&m->record_layout, slot->unix_sec, last->set, last->values, &m->record,
-                                &record_from, &record_size);
-        if (r < 0) {
-                log_debug_errno(r, "Cannot write the record of %" PRIu64 ": %m", slot->unix_sec);
-                return;
-        }
         if (m->redis) {
+                r = manager_write_record(m, last, m->redis_controllers, &record_from, &record_size);
+                if (r < 0)
+                        return;
                 /* Redis gets the record alone */
                 r = redis_sink_push(m->redis, slot->unix_sec, (const char *) m->record.data + record_from,
                                     record_size);
                 if (r < 0)
                         log_debug_errno(r, "Cannot queue the record for Redis: %m");
         }
-        /* Subscribers get show_account's shape for the one second. */
-        if (m->web && web_server_clients(m->web) > 0)
-                web_server_broadcast(m->web, (const char *) m->record.data, m->record.size);
+        /* Subscribers get show_account's shape for the one second: the same text unless [Web] and [Redis]
+         * Controllers= differ. */
+        if (!m->web || web_server_clients(m->web) == 0)
+                return;
+        if (!m->redis || m->web_controllers != m->redis_controllers) {
+                r = manager_write_record(m, last, m->web_controllers, &record_from, &record_size);
+                if (r < 0)
+                        return;
+        }
+        web_server_broadcast(m->web, (const char *) m->record.data, m->record.size);
 }
 
 /* GROUP is a path or a unique name, as in PidFiles=. */
@@ -977,7 +1014,7 @@ static int on_redis_render(RedisSink *s _unused_, uint64_t unix_sec, Buf *out, v
         if (r >= 0)
                 r = record_layout_update(&m->redis_layout, m->redis_reader.set);
         if (r >= 0)
-                r = record_write(m->redis_layout, m->redis_reader.values, out);
+                r = record_write_controllers(m->redis_layout, m->redis_controllers, m->redis_reader.values, out);
         return r;
 }
 
@@ -986,6 +1023,56 @@ static void on_redis_render_done(RedisSink *s _unused_, void *userdata) {
 
         ring_reader_done(&m->redis_reader);
         m->redis_layout = record_layout_free(m->redis_layout);
+}
+
+/* A record Redis held from before the restart, into the window where it has room. */
+static int on_fill_record(RedisFill *f _unused_, uint64_t unix_sec, const char *text, size_t size,
+                          const char **reason, void *userdata) {
+        Manager *m = userdata;
+        SampleValues *values = NULL;
+        SliceSet *set = NULL;
+        unsigned controllers;
+        int r;
+
+        r = record_parse(&m->fill_parser, text, size, &set, &values, &controllers, reason);
+        if (r == -EFBIG) {
+                *reason = "larger than a record can be";
+                r = -EBADMSG;
+        }
+        if (r < 0)
+                return r;
+        r = ring_fill(&m->ring, unix_sec, set, values);
+        if (r < 0)
+                sample_values_free_array(values, set->n);
+        slice_set_unref(set);
+        return r;
+}
+
+static void on_fill_done(RedisFill *f _unused_, void *userdata) {
+        Manager *m = userdata;
+
+        record_parser_done(&m->fill_parser);
+}
+
+/* The seconds Redis still holds, read back in the background: the sampler starts meanwhile. */
+static int manager_setup_redis_fill(Manager *m) {
+        const Config *c = m->config;
+        uint64_t now = now_usec(CLOCK_REALTIME) / USEC_PER_SEC, window = MAX(c->redis_expire_sec, (uint64_t) 1);
+        RedisFillConfig fc = {
+                .address = c->redis_address,
+                .prefix = c->redis_prefix,
+                .first_sec = now >= window ? now - window + 1 : 1,
+                .last_sec = now,
+                .on_record = on_fill_record,
+                .on_done = on_fill_done,
+                .userdata = m,
+        };
+        int r;
+
+        r = redis_fill_new(m->event, &fc, &m->redis_fill);
+        if (r < 0)
+                log_warning_errno(r, "Cannot read the window back from Redis at %s: %m", c->redis_address);
+        return 0;
 }
 
 /* With [Redis] Address=. */
@@ -1007,7 +1094,7 @@ static int manager_setup_redis(Manager *m) {
         r = redis_sink_new(m->event, &rc, &m->redis);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up Redis at %s: %m", c->redis_address);
-        return 0;
+        return manager_setup_redis_fill(m);
 }
 
 /* With [Web] Listen=. */
@@ -1056,6 +1143,7 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         if (!m)
                 return log_oom();
         m->config = options->config;
+        manager_resolve_controllers(m);
         m->notify_fd = -EBADF;
         m->dry_run = options->dry_run;
         m->dry_run_json = options->dry_run_json;
@@ -1112,6 +1200,8 @@ Manager *manager_free(Manager *m) {
         record_layout_free(m->record_layout);
         buf_done(&m->record);
         redis_sink_free(m->redis);
+        redis_fill_free(m->redis_fill);
+        record_parser_done(&m->fill_parser);
         ring_reader_done(&m->redis_reader);
         record_layout_free(m->redis_layout);
         sampler_free(m->sampler);

@@ -18,9 +18,7 @@ typedef enum Controller {
         _CTL_MAX,
 } Controller;
 
-static const char *const controller_keys[_CTL_MAX] = {
-        "{\"cpu\":", ",\"blkio\":", ",\"memory\":", ",\"pids\":", ",\"pressure\":",
-};
+const char *const record_controller_names[_CTL_MAX] = { "cpu", "blkio", "memory", "pids", "pressure" };
 
 /* The same text for every controller: fragment 0, the value of slice hole[0], fragment 1, ...,
  * fragment n_holes. */
@@ -383,13 +381,32 @@ static void put_value(Buf *out, Controller c, const SampleValues *v) {
 }
 
 int record_write(const RecordLayout *l, const SampleValues *values, Buf *out) {
+        return record_write_controllers(l, RECORD_ALL, values, out);
+}
+
+int record_write_controllers(const RecordLayout *l, unsigned mask, const SampleValues *values, Buf *out) {
+        bool first = true;
+
         assert(l);
         assert(values || l->n_holes == 0);
         assert(out);
 
+        if (mask == 0)
+                return buf_put(out, "{}", 2);
         for (Controller c = 0; c < _CTL_MAX; c++) {
+                const char *name = record_controller_names[c];
                 size_t from = 0;
-                int r = buf_put(out, controller_keys[c], strlen(controller_keys[c]));
+                int r;
+
+                if (!(mask & (1u << c)))
+                        continue;
+                r = buf_reserve(out, strlen(name) + 4);
+                if (r < 0)
+                        return r;
+                buf_put_unchecked(out, first ? "{\"" : ",\"", 2);
+                buf_put_unchecked(out, name, strlen(name));
+                buf_put_unchecked(out, "\":", 2);
+                first = false;
 
                 for (size_t h = 0; r >= 0 && h <= l->n_holes; h++) {
                         const SampleValues *v = h < l->n_holes ? &values[l->hole[h]] : NULL;
@@ -422,17 +439,15 @@ int record_write_key(uint64_t unix_sec, Buf *out) {
         return 0;
 }
 
-int record_write_member(const RecordLayout *l, uint64_t unix_sec, const SampleValues *values, Buf *out) {
-        int r = record_write_key(unix_sec, out);
-
-        assert(l);
-        assert(out);
-
-        return r < 0 ? r : record_write(l, values, out);
-}
-
 int record_write_second(RecordLayout **layout, uint64_t unix_sec, SliceSet *set, const SampleValues *values,
                         Buf *out, size_t *ret_record_from, size_t *ret_record_size) {
+        return record_write_second_controllers(layout, RECORD_ALL, unix_sec, set, values, out, ret_record_from,
+                                               ret_record_size);
+}
+
+int record_write_second_controllers(RecordLayout **layout, unsigned mask, uint64_t unix_sec, SliceSet *set,
+                                    const SampleValues *values, Buf *out, size_t *ret_record_from,
+                                    size_t *ret_record_size) {
         size_t from;
         int r;
 
@@ -450,7 +465,7 @@ int record_write_second(RecordLayout **layout, uint64_t unix_sec, SliceSet *set,
         if (r < 0)
                 return r;
         from = out->size;
-        r = record_write(*layout, values, out);
+        r = record_write_controllers(*layout, mask, values, out);
         if (r >= 0)
                 r = buf_put(out, "}", 1);
         if (r < 0)
@@ -458,4 +473,17 @@ int record_write_second(RecordLayout **layout, uint64_t unix_sec, SliceSet *set,
         *ret_record_from = from;
         *ret_record_size = out->size - 1 - from;
         return 0;
+}
+
+unsigned record_controllers_resolve(unsigned configured, const json_t *tree_json, bool cgrouparch_schema) {
+        unsigned mask = 0;
+
+        if (!(configured & RECORD_TREE))
+                return configured & RECORD_ALL;
+        if (!tree_json || !cgrouparch_schema)
+                return RECORD_ALL;
+        for (Controller c = 0; c < _CTL_MAX; c++)
+                if (c != CTL_PRESSURE && json_object_get(tree_json, record_controller_names[c]))
+                        mask |= 1u << c;
+        return mask;
 }

@@ -48,7 +48,7 @@ typedef struct SliceSet {
         unsigned n_ref;
         size_t n;
         char **paths; /* group paths; "" is the root */
-        char **units; /* their slice units ("-.slice" for the root) */
+        char **units; /* their slice units ("-.slice" for the root); NULL in sets read back from Redis */
 } SliceSet;
 
 SliceSet *slice_set_new(size_t n);

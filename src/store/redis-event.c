@@ -111,3 +111,11 @@ int redis_event_attach(redisAsyncContext *ac, sd_event *event) {
         ac->ev.data = TAKE_PTR(e);
         return 0;
 }
+
+const char *redis_event_error(const redisAsyncContext *ac) {
+        if (ac->c.err && !isempty(ac->c.errstr))
+                return ac->c.errstr;
+        if (ac->err && !isempty(ac->errstr))
+                return ac->errstr;
+        return "unknown error";
+}

@@ -12,3 +12,9 @@
  * -EEXIST (already attached to an event loop), -EIO (the context is in error), -EBADF, -ENOMEM, or
  * sd_event_add_io()'s error. */
 int redis_event_attach(redisAsyncContext *ac, sd_event *event);
+
+/* Why the connection failed, for a log line: hiredis copies the connection's error into ac->err/errstr only
+ * when it tears the context down, which is after the connect callback has run, so the connection's own
+ * fields (set where the error happens: SO_ERROR of a failed connect, read() or write() errors, a closed
+ * connection) are read first. */
+const char *redis_event_error(const redisAsyncContext *ac);

@@ -206,17 +206,6 @@ static void sink_context_gone(RedisSink *s, const char *why) {
 
 /* ---- hiredis callbacks ---- */
 
-/* hiredis copies the connection's error into ac->err/errstr only when it tears the context down, which is
- * after the connect callback has run: read the connection's own fields, which it sets where the error
- * happens (SO_ERROR of a failed connect, read() or write() errors, a closed connection). */
-static const char *ac_error(const redisAsyncContext *ac) {
-        if (ac->c.err && !isempty(ac->c.errstr))
-                return ac->c.errstr;
-        if (ac->err && !isempty(ac->errstr))
-                return ac->errstr;
-        return "unknown error";
-}
-
 static void on_connect(const redisAsyncContext *ac, int status) {
         RedisSink *s = ac->data;
 
@@ -226,7 +215,7 @@ static void on_connect(const redisAsyncContext *ac, int status) {
                 /* hiredis frees the context when we return. */
                 s->ac = NULL;
                 s->connected = false;
-                sink_error(s, RETRYING, "cannot connect: %s", ac_error(ac));
+                sink_error(s, RETRYING, "cannot connect: %s", redis_event_error(ac));
                 sink_schedule_reconnect(s);
                 return;
         }
@@ -241,7 +230,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
 
         if (!s || ac != s->ac)
                 return;
-        sink_context_gone(s, status == REDIS_OK ? "closed" : ac_error(ac));
+        sink_context_gone(s, status == REDIS_OK ? "closed" : redis_event_error(ac));
 }
 
 static void pipeline_done(RedisSink *s) {
@@ -278,7 +267,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
                 return;
         if (!reply) {
                 /* hiredis is failing the context: every pending reply gets NULL, then it is freed. */
-                sink_context_gone(s, ac_error(ac));
+                sink_context_gone(s, redis_event_error(ac));
                 return;
         }
         if (s->n_answered >= s->n_flight)
@@ -340,7 +329,7 @@ static int pipeline_add(RedisSink *s, const QueuedSecond *q, const char *json, s
 
         s->flight[s->n_flight++] = *q;
         if (sink_send(s, q, json, size, now) < 0) {
-                sink_error(s, RETRYING, "cannot queue a command: %s", ac_error(s->ac));
+                sink_error(s, RETRYING, "cannot queue a command: %s", redis_event_error(s->ac));
                 sink_disconnect(s);
                 sink_schedule_reconnect(s);
                 return -EIO;
@@ -409,7 +398,7 @@ static void sink_connect(RedisSink *s) {
         }
         if (ac->err) {
                 /* A unix socket connect() fails at once; TCP fails here on resolution or no route. */
-                sink_error(s, RETRYING, "cannot connect: %s", ac_error(ac));
+                sink_error(s, RETRYING, "cannot connect: %s", redis_event_error(ac));
                 redisAsyncFree(ac);
                 sink_schedule_reconnect(s);
                 return;

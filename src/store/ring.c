@@ -148,7 +148,12 @@ void ring_done(Ring *r) {
         *r = (Ring) { 0 };
 }
 
-int ring_put(Ring *r, uint64_t unix_sec, SliceSet *set, SampleValues *values) {
+/* Stores values as second unix_sec in its slot: a delta against the second before when the ring holds it with
+ * the same set, else a key slot. The values stay the caller's. An older second (fill) never replaces the
+ * second it is or a later one, and decodes its base in scratch: last stays the base of the sampler's next put. */
+static int ring_store(Ring *r, uint64_t unix_sec, SliceSet *set, const SampleValues *values, bool fill,
+                      RingSlot **ret_slot) {
+        RingReader *rd = fill ? &r->scratch : &r->last;
         const RingSlot *base = NULL;
         RingSlot *s;
         uint8_t *data;
@@ -160,6 +165,8 @@ int ring_put(Ring *r, uint64_t unix_sec, SliceSet *set, SampleValues *values) {
         if (unix_sec == 0 || !set || !values || r->n_slots == 0)
                 return -EINVAL;
         s = &r->slots[unix_sec % r->n_slots];
+        if (fill && s->unix_sec >= unix_sec)
+                return s->unix_sec == unix_sec ? -EEXIST : -ERANGE;
         k = ring_rekey_successor(r, s);
         if (k < 0)
                 return k;
@@ -168,9 +175,9 @@ int ring_put(Ring *r, uint64_t unix_sec, SliceSet *set, SampleValues *values) {
                 if (base == s || (base && base->set != set))
                         base = NULL;
         }
-        if (base && ring_read(r, unix_sec - 1, &r->last) < 0)
+        if (base && ring_read(r, unix_sec - 1, rd) < 0)
                 base = NULL;
-        k = slot_encode_copy(r, base ? r->last.values : NULL, values, set->n, &data, &size);
+        k = slot_encode_copy(r, base ? rd->values : NULL, values, set->n, &data, &size);
         if (k < 0)
                 return k;
 
@@ -183,6 +190,16 @@ int ring_put(Ring *r, uint64_t unix_sec, SliceSet *set, SampleValues *values) {
                 .data = data,
                 .size = size,
         };
+        *ret_slot = s;
+        return 0;
+}
+
+int ring_put(Ring *r, uint64_t unix_sec, SliceSet *set, SampleValues *values) {
+        RingSlot *s;
+        int k = ring_store(r, unix_sec, set, values, /* fill= */ false, &s);
+
+        if (k < 0)
+                return k;
         ring_reader_done(&r->last);
         r->last = (RingReader) {
                 .unix_sec = unix_sec,
@@ -190,6 +207,16 @@ int ring_put(Ring *r, uint64_t unix_sec, SliceSet *set, SampleValues *values) {
                 .set = slice_set_ref(set),
                 .values = values,
         };
+        return 0;
+}
+
+int ring_fill(Ring *r, uint64_t unix_sec, SliceSet *set, SampleValues *values) {
+        RingSlot *s;
+        int k = ring_store(r, unix_sec, set, values, /* fill= */ true, &s);
+
+        if (k < 0)
+                return k;
+        sample_values_free_array(values, set->n);
         return 0;
 }
 

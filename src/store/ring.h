@@ -48,6 +48,10 @@ void ring_done(Ring *r);
 /* Takes over values (set->n of them) for second unix_sec, replacing whatever that slot held. On failure
  * they stay the caller's. */
 int ring_put(Ring *r, uint64_t unix_sec, SliceSet *set, SampleValues *values);
+/* Fills in an older second (read back from Redis after a restart) without disturbing the seconds put since:
+ * -EEXIST when the ring holds unix_sec already, -ERANGE when its place holds a later second (unix_sec is
+ * older than the window). Takes over values on success; ring_last() is unchanged. */
+int ring_fill(Ring *r, uint64_t unix_sec, SliceSet *set, SampleValues *values);
 const RingSlot *ring_get(const Ring *r, uint64_t unix_sec);
 const RingSlot *ring_latest(const Ring *r);
 /* The values of the second put last, without decoding; NULL once that second has left the ring. */

@@ -9,6 +9,7 @@
 
 struct AccountStream {
         uint64_t next, end;
+        unsigned controllers;
         bool opened, any, done;
         RingReader reader;
         RecordLayout *layout;
@@ -26,8 +27,15 @@ int account_stream_new(uint64_t start, uint64_t end, AccountStream **ret) {
                 return -ENOMEM;
         s->next = start;
         s->end = end;
+        s->controllers = RECORD_ALL;
         *ret = s;
         return 0;
+}
+
+void account_stream_set_controllers(AccountStream *s, unsigned mask) {
+        assert(s);
+
+        s->controllers = mask & RECORD_ALL;
 }
 
 AccountStream *account_stream_free(AccountStream *s) {
@@ -65,7 +73,9 @@ int account_stream_next(AccountStream *s, const Ring *ring, Buf *out, size_t wan
                         if (r >= 0 && s->any)
                                 r = buf_put(out, ",", 1);
                         if (r >= 0)
-                                r = record_write_member(s->layout, sec, s->reader.values, out);
+                                r = record_write_key(sec, out);
+                        if (r >= 0)
+                                r = record_write_controllers(s->layout, s->controllers, s->reader.values, out);
                         if (r < 0)
                                 return r;
                         s->any = true;

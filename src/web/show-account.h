@@ -13,6 +13,8 @@ typedef struct AccountStream AccountStream;
 
 /* start..end, both included (end may be UINT64_MAX). */
 int account_stream_new(uint64_t start, uint64_t end, AccountStream **ret);
+/* Writes only the controllers in mask (RECORD_*, record.h); all unless set. */
+void account_stream_set_controllers(AccountStream *s, unsigned mask);
 AccountStream *account_stream_free(AccountStream *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(AccountStream *, account_stream_free)
 

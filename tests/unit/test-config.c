@@ -7,6 +7,7 @@
 #include "config.h"
 #include "log.h"
 #include "macro.h"
+#include "record.h"
 #include "strv.h"
 #include "tests.h"
 
@@ -344,6 +345,31 @@ TEST(test_set_overrides) {
         config_done(&c);
 }
 
+TEST(test_controllers) {
+        char error[512] = "";
+        Config c;
+
+        config_init(&c);
+        ASSERT_EQ_INT(c.web_controllers, RECORD_ALL);
+        ASSERT_EQ_INT(c.redis_controllers, RECORD_ALL);
+        ASSERT_EQ_INT(config_set(&c, "Web", "Controllers", "blkio cpu", error, sizeof(error)), 0);
+        ASSERT_EQ_INT(c.web_controllers, RECORD_CPU | RECORD_BLKIO);
+        ASSERT_EQ_INT(c.redis_controllers, RECORD_ALL);
+        ASSERT_EQ_INT(config_set(&c, "Redis", "Controllers", "tree", error, sizeof(error)), 0);
+        ASSERT_EQ_INT(c.redis_controllers, RECORD_TREE);
+        ASSERT_EQ_INT(config_set(&c, "Web", "Controllers", "pressure", error, sizeof(error)), 0);
+        ASSERT_EQ_INT(c.web_controllers, RECORD_PRESSURE); /* replaces, does not add */
+        ASSERT_EQ_INT(config_set(&c, "Web", "Controllers", "cpu tree", error, sizeof(error)), -EINVAL);
+        ASSERT_CONTAINS(error, "\"tree\" alone");
+        ASSERT_EQ_INT(config_set(&c, "Web", "Controllers", "cpuacct", error, sizeof(error)), -EINVAL);
+        ASSERT_CONTAINS(error, "Controllers= entry \"cpuacct\" is not cpu, blkio, memory, pids or pressure");
+        ASSERT_EQ_INT(c.web_controllers, RECORD_PRESSURE); /* a rejected value changes nothing */
+        ASSERT_EQ_INT(config_set(&c, "Web", "Controllers", "", error, sizeof(error)), 0);
+        ASSERT_EQ_INT(c.web_controllers, RECORD_ALL); /* empty: the default */
+        config_done(&c);
+        ASSERT_LOAD_FAILS("config-bad-controllers.conf", -EINVAL, "config-bad-controllers.conf:6:", "\"cpuset\"");
+}
+
 TEST(test_set_auth) {
         char error[512] = "";
         Config c;
@@ -467,6 +493,7 @@ int main(void) {
         log_setup(LOG_TARGET_CONSOLE, LOG_ERR); /* keep the [FairShare] warning out of the test log */
 
         RUN(test_defaults);
+        RUN(test_controllers);
         RUN(test_load_full);
         RUN(test_load_empty_keeps_defaults);
         RUN(test_load_missing_file);

@@ -524,7 +524,21 @@ TEST(test_record_second_of_no_slices) {
         buf_done(&b);
 }
 
+TEST(test_controllers_resolve) {
+        json_t *arch = json_pack("{s:{}, s:{}, s:{}}", "cpu", "blkio", "cpuset");
+        json_t *mem = json_pack("{s:{}}", "memory");
+
+        ASSERT_EQ_INT(record_controllers_resolve(RECORD_CPU | RECORD_PIDS, arch, true), RECORD_CPU | RECORD_PIDS);
+        ASSERT_EQ_INT(record_controllers_resolve(RECORD_TREE, arch, true), RECORD_CPU | RECORD_BLKIO);
+        ASSERT_EQ_INT(record_controllers_resolve(RECORD_TREE, mem, true), RECORD_MEMORY);
+        ASSERT_EQ_INT(record_controllers_resolve(RECORD_TREE, arch, false), RECORD_ALL); /* native */
+        ASSERT_EQ_INT(record_controllers_resolve(RECORD_TREE, NULL, true), RECORD_ALL);   /* no tree yet */
+        json_decref(arch);
+        json_decref(mem);
+}
+
 int main(void) {
+        RUN(test_controllers_resolve);
         RUN(test_record_writer_matches_reference_random);
         RUN(test_record_cpu_matches_readme_example);
         RUN(test_record_blkio_per_device);
