@@ -98,7 +98,8 @@ int json_stream_new(json_t *head, const JsonList *lists, size_t n_lists, JsonStr
                 return -ENOMEM;
         }
         s->head = head;
-        memcpy(s->lists, lists, n_lists * sizeof(JsonList));
+        if (n_lists > 0)
+                memcpy(s->lists, lists, n_lists * sizeof(JsonList));
         s->n_lists = n_lists;
         json_object_foreach(head, key, value)
                 n += 1 + (json_is_object(value) ? json_object_size(value) + 1 : 0);
