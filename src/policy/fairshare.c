@@ -386,6 +386,16 @@ static bool decide_send(SendState *s, uint64_t desired, uint64_t kernel, uint64_
         return true;
 }
 
+/* MinChangePct of a core, but at most a quarter of the smaller cap: with hundreds of users on a few cores a
+ * share is smaller than 5 % of a core, and a fixed step would hold every cap where it was first set. */
+static uint64_t cap_min_change(uint64_t min_change, uint64_t sent, uint64_t desired) {
+        uint64_t smaller = MIN(sent, desired);
+
+        if (smaller >= FAIRSHARE_UNSET)
+                return min_change;
+        return MAX(MIN(min_change, smaller / 4), CPU_TOLERANCE);
+}
+
 static void window_reset(UserState *s, usec_t now, uint64_t usage) {
         s->window[0] = (WindowSample) { .t = now, .usage = usage };
         s->window_first = 0;
@@ -806,7 +816,8 @@ int fairshare_tick(FairShare *fs, usec_t now, usec_t wall, const FairShareUserIn
                 if (s->throttled)
                         fs->result.n_throttled++;
 
-                d->send_cpu = decide_send(&s->cpu, cap, u->kernel_cpu_quota, min_change, CPU_TOLERANCE);
+                d->send_cpu = decide_send(&s->cpu, cap, u->kernel_cpu_quota, cap_min_change(min_change, s->cpu.sent, cap),
+                                          CPU_TOLERANCE);
                 d->cpu_quota = s->cpu.sent;
                 d->conflict = d->conflict || s->cpu.conflict;
                 fs->result.n_sends += d->send_cpu + d->send_memory;

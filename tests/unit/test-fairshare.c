@@ -84,35 +84,15 @@ static double cap_of(uint64_t q) {
         return q >= FAIRSHARE_UNSET ? INFINITY : (double) q / (double) CORE;
 }
 
+static void max_min(const double *demand, size_t n, double total, double *ret);
+
 /* One interval of the kernel: max-min fair among slices, each bounded by min(demand, cap). */
 static void sim_kernel(Sim *s) {
-        double want[MAX_SIM], left = s->config.cores;
-        bool done[MAX_SIM] = { false };
-        size_t n_left = s->n;
+        double want[MAX_SIM];
 
-        for (size_t i = 0; i < s->n; i++) {
+        for (size_t i = 0; i < s->n; i++)
                 want[i] = MIN(s->demand[i], cap_of(s->in[i].kernel_cpu_quota));
-                s->got[i] = 0;
-        }
-        while (n_left > 0) {
-                double level = left / (double) n_left;
-                bool any = false;
-
-                for (size_t i = 0; i < s->n; i++)
-                        if (!done[i] && want[i] <= level) {
-                                s->got[i] = want[i];
-                                left -= want[i];
-                                done[i] = true;
-                                n_left--;
-                                any = true;
-                        }
-                if (!any) {
-                        for (size_t i = 0; i < s->n; i++)
-                                if (!done[i])
-                                        s->got[i] = level;
-                        break;
-                }
-        }
+        max_min(want, s->n, s->config.cores, s->got);
         for (size_t i = 0; i < s->n; i++) {
                 s->in[i].cpu_usage_usec += (uint64_t) (s->got[i] * (double) s->interval + 0.5);
                 s->total[i] += s->got[i] * (double) s->interval / (double) SEC;
@@ -584,8 +564,8 @@ TEST(test_lone_user) {
         sim_done(&s);
 }
 
-/* The max-min fair allocation of `total` among demands (what each would get from a perfectly fair, work
- * conserving scheduler): the reference a user's CPU is measured against. */
+/* The max-min fair allocation of `total` among demands: what each gets from a perfectly fair, work
+ * conserving scheduler (the simulated kernel), and the reference a user's CPU is measured against. */
 static void max_min(const double *demand, size_t n, double total, double *ret) {
         bool done[MAX_SIM] = { false };
         size_t left = n;
