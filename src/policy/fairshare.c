@@ -346,7 +346,7 @@ static uint64_t cap_floor(uint64_t v) {
 }
 
 static uint64_t add_sat(uint64_t a, uint64_t b) {
-        return a > FAIRSHARE_UNSET - 1 - b ? FAIRSHARE_UNSET - 1 : a + b;
+        return b >= FAIRSHARE_UNSET - 1 || a > FAIRSHARE_UNSET - 1 - b ? FAIRSHARE_UNSET - 1 : a + b;
 }
 
 static bool close_to(uint64_t a, uint64_t b, uint64_t tolerance) {
@@ -386,14 +386,15 @@ static bool decide_send(SendState *s, uint64_t desired, uint64_t kernel, uint64_
         return true;
 }
 
-/* MinChangePct of a core, but at most a quarter of the smaller cap: with hundreds of users on a few cores a
- * share is smaller than 5 % of a core, and a fixed step would hold every cap where it was first set. */
+/* MinChangePct of a core, but at most an eighth of the smaller cap: with hundreds of users on a few cores a
+ * share is near 5 % of a core, and a fixed step would hold every cap where it was first set (at 500 users
+ * on 32 cores a quarter left 3-7 % of the pool idle, an eighth 1.4-2 % for ~6 sends a second; bench/). */
 static uint64_t cap_min_change(uint64_t min_change, uint64_t sent, uint64_t desired) {
         uint64_t smaller = MIN(sent, desired);
 
         if (smaller >= FAIRSHARE_UNSET)
                 return min_change;
-        return MAX(MIN(min_change, smaller / 4), CPU_TOLERANCE);
+        return MAX(MIN(min_change, smaller / 8), CPU_TOLERANCE);
 }
 
 static void window_reset(UserState *s, usec_t now, uint64_t usage) {
@@ -472,7 +473,8 @@ static void event_add(FairShare *fs, FairShareEventType type, const UserState *s
 static void throttle_end(FairShare *fs, UserState *s, usec_t wall, bool left) {
         uint64_t mean = s->throttle_n > 0 ? to_cpu(s->throttle_sum / (double) s->throttle_n) : 0;
 
-        event_add(fs, FAIRSHARE_EVENT_THROTTLE_END, s, s->throttle_start_wall, wall, mean, s->throttle_cap, left);
+        event_add(fs, FAIRSHARE_EVENT_THROTTLE_END, s, s->throttle_start_wall, MAX(wall, s->throttle_start_wall),
+                  mean, s->throttle_cap, left);
         s->throttled = false;
         s->calm = 0;
 }
@@ -571,15 +573,241 @@ static void decide_memory(const FairShareConfig *c, UserState *s, const FairShar
         d->conflict = d->conflict || s->memory_max.conflict || s->memory_high.conflict;
 }
 
+/* What one tick shares out: cgroup_py's pool and share, and the water level over it. */
+typedef struct Shares {
+        double threshold;      /* usec/s over the window that makes a user active */
+        double idle_use;       /* usec/s used by everyone not sharing the pool */
+        unsigned n_active;     /* active users sharing the pool */
+        double pool;           /* CPUPctMax × (cores − idle use) */
+        double share;          /* pool / active users */
+        double inactive_share; /* what an inactive user would get by becoming active */
+        double level;          /* water level for those who want more, INFINITY when all are content ... */
+        double slack;          /* ... and what they leave unused then */
+        unsigned n_lighter;    /* active users using less than the share */
+        uint64_t min_change;
+} Shares;
+
+/* Expiry of a penalty or a runtime limit: one event per `until`, however long the input keeps it. */
+static bool still_on(FairShare *fs, UserState *s, FairShareEventType type, usec_t until, usec_t *reported,
+                     usec_t wall) {
+        if (!expired(until, wall))
+                return true;
+        if (*reported != until) {
+                *reported = until;
+                event_add(fs, type, s, 0, until, 0, 0, false);
+                fs->events[fs->result.n_events - 1].id = 0;
+        }
+        return false;
+}
+
+/* Pass 1, a user: its state, rates, activity, expiries, what kind of cap, the memory limits. */
+static void measure_user(FairShare *fs, size_t i, const FairShareUserInput *u, usec_t now, usec_t wall,
+                         Shares *sh) {
+        const FairShareConfig *c = &fs->config;
+        const UidIndex *old = find(fs->order, fs->n_states, u->uid);
+        UserState *s = &fs->states_next[i];
+        FairShareDecision *d = &fs->decisions[i];
+        Work *w = &fs->work[i];
+        bool penalty_on, limit_on;
+
+        if (old) {
+                *s = fs->states[old->index];
+                fs->matched[old->index] = true;
+        } else {
+                *s = (UserState) { .uid = u->uid };
+                send_state_reset(&s->cpu);
+                send_state_reset(&s->memory_max);
+                send_state_reset(&s->memory_high);
+        }
+        *w = (Work) { .rate_valid = update_rates(s, u, now, fs->result.clock_jump, c) };
+
+        penalty_on = (unsigned) u->penalty < _FAIRSHARE_PENALTY_MAX && u->penalty != FAIRSHARE_PENALTY_NONE &&
+                     still_on(fs, s, FAIRSHARE_EVENT_PENALTY_EXPIRED, u->penalty_until, &s->penalty_reported, wall);
+        limit_on = (u->limit_cpu != FAIRSHARE_UNSET || u->limit_memory_bytes != FAIRSHARE_UNSET) &&
+                   still_on(fs, s, FAIRSHARE_EVENT_LIMIT_EXPIRED, u->limit_until, &s->limit_reported, wall);
+        w->penalty = penalty_on ? u->penalty : FAIRSHARE_PENALTY_NONE;
+        /* a runtime limit over users.d, users.d's exemption over its fixed cap */
+        if (limit_on && u->limit_cpu != FAIRSHARE_UNSET) {
+                w->kind = KIND_FIXED;
+                w->fixed = cpu_input(u->limit_cpu);
+                w->from_limit = true;
+        } else if (u->exempt)
+                w->kind = KIND_EXEMPT;
+        else if (u->override_cpu != FAIRSHARE_UNSET) {
+                w->kind = KIND_FIXED;
+                w->fixed = cpu_input(u->override_cpu);
+        } else
+                w->kind = KIND_DYNAMIC;
+
+        *d = (FairShareDecision) {
+                .uid = u->uid,
+                .active = s->have_last && (double) s->window_rate >= sh->threshold,
+                .exempt = w->kind == KIND_EXEMPT,
+                .penalized = penalty_on,
+                .rate_valid = w->rate_valid,
+                .rate = s->rate,
+                .window_rate = s->window_rate,
+        };
+        d->reason.penalty = w->penalty;
+        if (w->kind == KIND_DYNAMIC && d->active)
+                sh->n_active++;
+        else
+                sh->idle_use += (double) s->rate;
+        if (d->active)
+                fs->result.n_active++;
+        decide_memory(c, s, u, w, limit_on, d);
+}
+
+/* Pass 2: cgroup_py's share, CPUPctMax × (cores − what the others use) / active users, and the water level:
+ * what an active user leaves unused below the share goes to those who want more. A user wants more when
+ * its use reached UpperThrottle × the cap it had; a penalized user never gets more than its penalty. */
+static void water_fill(FairShare *fs, const FairShareUserInput *users, size_t n_users, Shares *sh) {
+        const FairShareConfig *c = &fs->config;
+        double remaining;
+        size_t n = 0;
+
+        sh->pool = c->cpu_pct_max * MAX(c->cores * (double) FAIRSHARE_CORE - sh->idle_use, 0.0);
+        sh->share = sh->pool / (double) MAX(sh->n_active, 1u);
+        sh->inactive_share = sh->pool / (double) (sh->n_active + 1);
+        sh->level = INFINITY;
+        sh->slack = 0;
+        if (c->mode != FAIRSHARE_EVEN_ACTIVE)
+                return;
+
+        for (size_t i = 0; i < n_users; i++) {
+                UserState *s = &fs->states_next[i];
+                Work *w = &fs->work[i];
+                uint64_t cap_had = users[i].kernel_cpu_quota != FAIRSHARE_UNSET ? users[i].kernel_cpu_quota :
+                                   s->cpu.sent;
+
+                if (w->kind != KIND_DYNAMIC || !fs->decisions[i].active)
+                        continue;
+                if (w->rate_valid) /* else held from the tick before */
+                        s->saturated = cap_had < FAIRSHARE_UNSET &&
+                                       (double) s->rate >= c->upper_throttle * (double) cap_had;
+                w->demand = s->saturated ? INFINITY : (double) s->rate;
+                if (w->penalty == FAIRSHARE_PENALTY_ACTIVE)
+                        w->demand = MIN(w->demand, c->penalty_cpu_pct * sh->share);
+                else if (w->penalty == FAIRSHARE_PENALTY_LOCKED)
+                        w->demand = MIN(w->demand, MIN(sh->share, c->penalty_cpu_pct * (double) FAIRSHARE_CORE));
+                fs->demands[n++] = (Demand) { .demand = w->demand, .index = (uint32_t) i };
+        }
+        qsort(fs->demands, n, sizeof(Demand), demand_compare);
+        remaining = sh->pool;
+        for (size_t j = 0; j < n; j++) {
+                double even = remaining / (double) (n - j);
+
+                if (fs->demands[j].demand > even) {
+                        sh->level = even;
+                        break;
+                }
+                remaining -= fs->demands[j].demand;
+                if (fs->demands[j].demand < sh->share)
+                        sh->n_lighter++;
+        }
+        if (isinf(sh->level))
+                sh->slack = MAX(remaining, 0.0);
+}
+
+/* Pass 3, a user: the cap, the penalty on top, throttle events, whether to send. */
+static void decide_cpu(FairShare *fs, size_t i, const FairShareUserInput *u, usec_t wall, const Shares *sh) {
+        const FairShareConfig *c = &fs->config;
+        FairShareDecision *d = &fs->decisions[i];
+        UserState *s = &fs->states_next[i];
+        Work *w = &fs->work[i];
+        uint64_t cap = FAIRSHARE_INFINITY, cap_had, base;
+        double raw;
+
+        d->reason.n_active = sh->n_active;
+        d->reason.idle_use = to_cpu(sh->idle_use);
+        d->reason.share = to_cpu(d->active ? sh->share : sh->inactive_share);
+        if (w->kind == KIND_EXEMPT)
+                d->reason.kind = FAIRSHARE_REASON_EXEMPT;
+        else if (w->kind == KIND_FIXED) {
+                d->reason.kind = w->from_limit ? FAIRSHARE_REASON_LIMIT : FAIRSHARE_REASON_OVERRIDE;
+                cap = d->reason.share = w->fixed;
+        } else if (c->mode == FAIRSHARE_HARD_CAP) {
+                d->reason.kind = FAIRSHARE_REASON_HARD_CAP;
+                cap = d->reason.share = to_cpu(c->cpu_pct_max * c->hard_cap_cores * (double) FAIRSHARE_CORE);
+        } else if (c->mode == FAIRSHARE_WEIGHT_MODE) {
+                d->reason.kind = FAIRSHARE_REASON_WEIGHT;
+                d->cpu_weight = FAIRSHARE_WEIGHT;
+        } else if (!s->measured && u->kernel_cpu_quota != FAIRSHARE_UNSET) {
+                /* not measured yet (a daemon restart, a new slice): what the kernel holds is kept, no cap
+                 * raised for a tick and lowered again */
+                d->reason.kind = FAIRSHARE_REASON_PENDING;
+                cap = cpu_input(u->kernel_cpu_quota);
+        } else if (!d->active) {
+                d->reason.kind = FAIRSHARE_REASON_INACTIVE;
+                cap = to_cpu(sh->inactive_share);
+        } else {
+                d->reason.kind = FAIRSHARE_REASON_ACTIVE;
+                d->reason.n_lighter = sh->n_lighter;
+                if (isfinite(sh->level) && w->demand >= sh->level)
+                        raw = MAX(sh->share, sh->level);
+                else if (isfinite(sh->level)) /* room to grow without counting as throttled */
+                        raw = MAX(sh->share, MIN(sh->level, w->demand / MAX(c->lower_throttle, 0.01)));
+                else
+                        raw = MAX(sh->share, w->demand + sh->slack);
+                cap = to_cpu(raw);
+                if (raw > sh->share + 0.5)
+                        d->reason.lent = cap;
+        }
+
+        /* the penalty box: on top of whatever the cap is, never raising it */
+        if (w->penalty == FAIRSHARE_PENALTY_ACTIVE) {
+                if (w->kind == KIND_DYNAMIC && c->mode == FAIRSHARE_EVEN_ACTIVE)
+                        base = d->reason.share;
+                else
+                        base = cap != FAIRSHARE_INFINITY ? cap : to_cpu(sh->share);
+                cap = to_cpu(c->penalty_cpu_pct * (double) base);
+                d->reason.lent = 0;
+        } else if (w->penalty == FAIRSHARE_PENALTY_LOCKED) {
+                cap = MIN(cap, to_cpu(c->penalty_cpu_pct * (double) FAIRSHARE_CORE));
+                d->reason.lent = 0;
+        }
+        cap = cap_floor(cap);
+        d->cpu_desired = cap;
+
+        /* throttle events against the cap the last interval ran under */
+        cap_had = u->kernel_cpu_quota != FAIRSHARE_UNSET ? u->kernel_cpu_quota : s->cpu.sent;
+        if (cap_had == FAIRSHARE_UNSET || w->kind == KIND_EXEMPT)
+                cap_had = FAIRSHARE_INFINITY;
+        if (w->rate_valid)
+                update_throttle(fs, s, cap_had, wall);
+        d->throttled = s->throttled;
+        if (s->throttled)
+                fs->result.n_throttled++;
+
+        d->send_cpu = decide_send(&s->cpu, cap, u->kernel_cpu_quota,
+                                  cap_min_change(sh->min_change, s->cpu.sent, cap), CPU_TOLERANCE);
+        d->cpu_quota = s->cpu.sent;
+        d->conflict = d->conflict || s->cpu.conflict;
+        fs->result.n_sends += d->send_cpu + d->send_memory;
+}
+
+/* `weight` mode: the one cap is on user.slice; lifted when leaving it (by this daemon or the one before). */
+static void decide_user_slice(FairShare *fs, uint64_t kernel, const Shares *sh) {
+        const FairShareConfig *c = &fs->config;
+        FairShareResult *r = &fs->result;
+
+        if (c->mode == FAIRSHARE_WEIGHT_MODE)
+                r->send_user_slice = decide_send(&fs->user_slice,
+                                                 cap_floor(to_cpu(c->cpu_pct_max * c->cores * (double) FAIRSHARE_CORE)),
+                                                 kernel, sh->min_change, CPU_TOLERANCE);
+        else if (fs->user_slice.sent < FAIRSHARE_UNSET || (fs->user_slice.sent == FAIRSHARE_UNSET && kernel < FAIRSHARE_UNSET))
+                r->send_user_slice = decide_send(&fs->user_slice, FAIRSHARE_INFINITY, kernel, sh->min_change,
+                                                 CPU_TOLERANCE);
+        r->user_slice_quota = fs->user_slice.sent == FAIRSHARE_UNSET ? FAIRSHARE_INFINITY : fs->user_slice.sent;
+        r->n_sends += r->send_user_slice;
+}
+
 int fairshare_tick(FairShare *fs, usec_t now, usec_t wall, const FairShareUserInput *users, size_t n_users,
                    uint64_t user_slice_kernel_quota, const FairShareResult **ret) {
         const FairShareConfig *c;
-        double cores, pool, share, inactive_share, threshold, level = INFINITY, slack = 0, remaining;
-        double idle_use = 0;
-        unsigned n_active = 0, n_lighter = 0;
-        size_t n_demands = 0;
-        uint64_t min_change;
-        bool clock_jump;
+        Shares sh;
+        UserState *states;
+        UidIndex *order;
         int r;
 
         assert(fs);
@@ -599,244 +827,29 @@ int fairshare_tick(FairShare *fs, usec_t now, usec_t wall, const FairShareUserIn
                         return -EINVAL;
         /* From here on nothing fails. */
 
-        clock_jump = fs->have_now && (now <= fs->last_now || now - fs->last_now > c->max_gap_usec);
-        fs->have_now = true;
-        fs->last_now = now;
         fs->result = (FairShareResult) {
                 .decisions = fs->decisions,
                 .n_decisions = n_users,
                 .events = fs->events,
-                .clock_jump = clock_jump,
+                .clock_jump = fs->have_now && (now <= fs->last_now || now - fs->last_now > c->max_gap_usec),
                 .user_slice_quota = FAIRSHARE_INFINITY,
         };
-        cores = c->cores * (double) FAIRSHARE_CORE;
-        min_change = to_cpu(c->min_change_pct * (double) FAIRSHARE_CORE);
-        threshold = c->activity_threshold * (double) FAIRSHARE_CORE;
+        fs->have_now = true;
+        fs->last_now = now;
+        sh = (Shares) {
+                .threshold = c->activity_threshold * (double) FAIRSHARE_CORE,
+                .min_change = to_cpu(c->min_change_pct * (double) FAIRSHARE_CORE),
+        };
         if (n_users > 3) /* cgroup_py: the more users, the smaller a share, the lower the bar */
-                threshold = threshold * 3.0 / (double) n_users;
+                sh.threshold = sh.threshold * 3.0 / (double) n_users;
 
-        /* Pass 1: match the state, rates, activity, expiries, what kind of cap. */
         memset(fs->matched, 0, MAX(fs->n_states, (size_t) 1) * sizeof(bool));
-        for (size_t i = 0; i < n_users; i++) {
-                const FairShareUserInput *u = &users[i];
-                const UidIndex *old = find(fs->order, fs->n_states, u->uid);
-                UserState *s = &fs->states_next[i];
-                FairShareDecision *d = &fs->decisions[i];
-                Work *w = &fs->work[i];
-                bool penalty_on, limit_on;
-
-                if (old) {
-                        *s = fs->states[old->index];
-                        fs->matched[old->index] = true;
-                } else {
-                        *s = (UserState) { .uid = u->uid };
-                        send_state_reset(&s->cpu);
-                        send_state_reset(&s->memory_max);
-                        send_state_reset(&s->memory_high);
-                }
-                *w = (Work) { .rate_valid = update_rates(s, u, now, clock_jump, c) };
-
-                penalty_on = (unsigned) u->penalty < _FAIRSHARE_PENALTY_MAX && u->penalty != FAIRSHARE_PENALTY_NONE;
-                if (penalty_on && expired(u->penalty_until, wall)) {
-                        penalty_on = false;
-                        if (s->penalty_reported != u->penalty_until) {
-                                s->penalty_reported = u->penalty_until;
-                                event_add(fs, FAIRSHARE_EVENT_PENALTY_EXPIRED, s, 0, u->penalty_until, 0, 0, false);
-                                fs->events[fs->result.n_events - 1].id = 0;
-                        }
-                }
-                limit_on = u->limit_cpu != FAIRSHARE_UNSET || u->limit_memory_bytes != FAIRSHARE_UNSET;
-                if (limit_on && expired(u->limit_until, wall)) {
-                        limit_on = false;
-                        if (s->limit_reported != u->limit_until) {
-                                s->limit_reported = u->limit_until;
-                                event_add(fs, FAIRSHARE_EVENT_LIMIT_EXPIRED, s, 0, u->limit_until, 0, 0, false);
-                                fs->events[fs->result.n_events - 1].id = 0;
-                        }
-                }
-                w->penalty = penalty_on ? u->penalty : FAIRSHARE_PENALTY_NONE;
-                if (limit_on && u->limit_cpu != FAIRSHARE_UNSET) {
-                        w->kind = KIND_FIXED;
-                        w->fixed = cpu_input(u->limit_cpu);
-                        w->from_limit = true;
-                } else if (u->exempt)
-                        w->kind = KIND_EXEMPT;
-                else if (u->override_cpu != FAIRSHARE_UNSET) {
-                        w->kind = KIND_FIXED;
-                        w->fixed = cpu_input(u->override_cpu);
-                } else
-                        w->kind = KIND_DYNAMIC;
-
-                *d = (FairShareDecision) {
-                        .uid = u->uid,
-                        .active = (double) s->window_rate >= threshold && s->window_n > 0 && s->have_last,
-                        .exempt = w->kind == KIND_EXEMPT,
-                        .penalized = w->penalty != FAIRSHARE_PENALTY_NONE,
-                        .rate_valid = w->rate_valid,
-                        .rate = s->rate,
-                        .window_rate = s->window_rate,
-                        .memory_max = FAIRSHARE_INFINITY,
-                        .memory_high = FAIRSHARE_INFINITY,
-                };
-                d->reason.penalty = w->penalty;
-                if (w->kind == KIND_DYNAMIC && d->active)
-                        n_active++;
-                else
-                        idle_use += (double) s->rate;
-                if (d->active)
-                        fs->result.n_active++;
-                decide_memory(c, s, u, w, limit_on, d);
-        }
-
-        /* Pass 2: the shares. cgroup_py: CPUPctMax × (cores − what the others use) / active users. */
-        pool = c->cpu_pct_max * MAX(cores - idle_use, 0.0);
-        share = pool / (double) MAX(n_active, 1u);
-        inactive_share = pool / (double) (n_active + 1);
-
-        /* Water-filling: what an active user leaves unused below the share goes to those who want more.
-         * A user wants more when its use reached UpperThrottle × the cap it had; a penalized user never
-         * gets more than its penalty. */
-        for (size_t i = 0; i < n_users; i++) {
-                const FairShareDecision *d = &fs->decisions[i];
-                UserState *s = &fs->states_next[i];
-                Work *w = &fs->work[i];
-                uint64_t cap_had = users[i].kernel_cpu_quota != FAIRSHARE_UNSET ? users[i].kernel_cpu_quota :
-                                   s->cpu.sent;
-
-                if (w->kind != KIND_DYNAMIC || !d->active)
-                        continue;
-                if (w->rate_valid)
-                        s->saturated = cap_had < FAIRSHARE_UNSET &&
-                                       (double) s->rate >= c->upper_throttle * (double) cap_had;
-                w->demand = s->saturated ? INFINITY : (double) s->rate;
-                if (w->penalty == FAIRSHARE_PENALTY_ACTIVE)
-                        w->demand = MIN(w->demand, c->penalty_cpu_pct * share);
-                else if (w->penalty == FAIRSHARE_PENALTY_LOCKED)
-                        w->demand = MIN(w->demand, MIN(share, c->penalty_cpu_pct * (double) FAIRSHARE_CORE));
-                fs->demands[n_demands++] = (Demand) { .demand = w->demand, .index = (uint32_t) i };
-        }
-        if (c->mode == FAIRSHARE_EVEN_ACTIVE && n_demands > 0) {
-                qsort(fs->demands, n_demands, sizeof(Demand), demand_compare);
-                remaining = pool;
-                for (size_t j = 0; j < n_demands; j++) {
-                        double l = remaining / (double) (n_demands - j);
-
-                        if (fs->demands[j].demand > l) {
-                                level = l;
-                                break;
-                        }
-                        remaining -= fs->demands[j].demand;
-                        if (fs->demands[j].demand < share)
-                                n_lighter++;
-                }
-                if (isinf(level))
-                        slack = MAX(remaining, 0.0);
-        }
-
-        /* Pass 3: the caps, what to send, throttle events. */
-        for (size_t i = 0; i < n_users; i++) {
-                const FairShareUserInput *u = &users[i];
-                FairShareDecision *d = &fs->decisions[i];
-                UserState *s = &fs->states_next[i];
-                Work *w = &fs->work[i];
-                uint64_t cap = FAIRSHARE_INFINITY, cap_had, base;
-                double raw;
-
-                d->reason.n_active = n_active;
-                d->reason.idle_use = to_cpu(idle_use);
-                d->reason.share = to_cpu(d->active ? share : inactive_share);
-                switch (w->kind) {
-                case KIND_EXEMPT:
-                        d->reason.kind = FAIRSHARE_REASON_EXEMPT;
-                        break;
-                case KIND_FIXED:
-                        d->reason.kind = w->from_limit ? FAIRSHARE_REASON_LIMIT : FAIRSHARE_REASON_OVERRIDE;
-                        cap = w->fixed;
-                        d->reason.share = cap;
-                        break;
-                case KIND_DYNAMIC:
-                        switch (c->mode) {
-                        case FAIRSHARE_HARD_CAP:
-                                d->reason.kind = FAIRSHARE_REASON_HARD_CAP;
-                                cap = to_cpu(c->cpu_pct_max * c->hard_cap_cores * (double) FAIRSHARE_CORE);
-                                d->reason.share = cap;
-                                break;
-                        case FAIRSHARE_WEIGHT_MODE:
-                                d->reason.kind = FAIRSHARE_REASON_WEIGHT;
-                                d->cpu_weight = FAIRSHARE_WEIGHT;
-                                break;
-                        default:
-                                if (!s->measured && u->kernel_cpu_quota != FAIRSHARE_UNSET) {
-                                        /* not measured yet (a daemon restart, a new slice): what the
-                                         * kernel holds is kept, no cap raised for a tick and lowered again */
-                                        d->reason.kind = FAIRSHARE_REASON_PENDING;
-                                        cap = cpu_input(u->kernel_cpu_quota);
-                                        break;
-                                }
-                                if (!d->active) {
-                                        d->reason.kind = FAIRSHARE_REASON_INACTIVE;
-                                        cap = to_cpu(inactive_share);
-                                        break;
-                                }
-                                d->reason.kind = FAIRSHARE_REASON_ACTIVE;
-                                d->reason.n_lighter = n_lighter;
-                                if (isfinite(level) && w->demand >= level)
-                                        raw = MAX(share, level);
-                                else if (isfinite(level))
-                                        raw = MAX(share, MIN(level, w->demand / MAX(c->lower_throttle, 0.01)));
-                                else
-                                        raw = MAX(share, w->demand + slack);
-                                cap = to_cpu(raw);
-                                if (raw > share + 0.5)
-                                        d->reason.lent = cap;
-                        }
-                        break;
-                }
-                /* the penalty box: on top of whatever the cap is, never raising it */
-                base = cap != FAIRSHARE_INFINITY ? cap : to_cpu(pool / (double) MAX(n_active, 1u));
-                if (w->penalty == FAIRSHARE_PENALTY_ACTIVE) {
-                        if (w->kind == KIND_DYNAMIC && c->mode == FAIRSHARE_EVEN_ACTIVE)
-                                base = to_cpu(d->active ? share : inactive_share);
-                        cap = to_cpu(c->penalty_cpu_pct * (double) base);
-                        d->reason.lent = 0;
-                } else if (w->penalty == FAIRSHARE_PENALTY_LOCKED) {
-                        cap = MIN(cap, to_cpu(c->penalty_cpu_pct * (double) FAIRSHARE_CORE));
-                        d->reason.lent = 0;
-                }
-                cap = cap_floor(cap);
-                d->cpu_desired = cap;
-
-                /* throttle events against the cap the last interval ran under */
-                cap_had = u->kernel_cpu_quota != FAIRSHARE_UNSET ? u->kernel_cpu_quota : s->cpu.sent;
-                if (cap_had == FAIRSHARE_UNSET)
-                        cap_had = FAIRSHARE_INFINITY;
-                if (w->rate_valid)
-                        update_throttle(fs, s, w->kind == KIND_EXEMPT ? FAIRSHARE_INFINITY : cap_had, wall);
-                d->throttled = s->throttled;
-                if (s->throttled)
-                        fs->result.n_throttled++;
-
-                d->send_cpu = decide_send(&s->cpu, cap, u->kernel_cpu_quota, cap_min_change(min_change, s->cpu.sent, cap),
-                                          CPU_TOLERANCE);
-                d->cpu_quota = s->cpu.sent;
-                d->conflict = d->conflict || s->cpu.conflict;
-                fs->result.n_sends += d->send_cpu + d->send_memory;
-        }
-
-        /* weight mode: the one cap is on user.slice */
-        if (c->mode == FAIRSHARE_WEIGHT_MODE) {
-                uint64_t q = cap_floor(to_cpu(c->cpu_pct_max * cores));
-
-                fs->result.send_user_slice = decide_send(&fs->user_slice, q, user_slice_kernel_quota, min_change,
-                                                         CPU_TOLERANCE);
-                fs->result.user_slice_quota = fs->user_slice.sent;
-        } else if (fs->user_slice.sent < FAIRSHARE_UNSET ||
-                   (fs->user_slice.sent == FAIRSHARE_UNSET && user_slice_kernel_quota < FAIRSHARE_UNSET)) {
-                /* lifted when leaving weight mode (by this daemon or the one before); else left alone */
-                fs->result.send_user_slice = decide_send(&fs->user_slice, FAIRSHARE_INFINITY,
-                                                         user_slice_kernel_quota, min_change, CPU_TOLERANCE);
-        }
-        fs->result.n_sends += fs->result.send_user_slice;
+        for (size_t i = 0; i < n_users; i++)
+                measure_user(fs, i, &users[i], now, wall, &sh);
+        water_fill(fs, users, n_users, &sh);
+        for (size_t i = 0; i < n_users; i++)
+                decide_cpu(fs, i, &users[i], wall, &sh);
+        decide_user_slice(fs, user_slice_kernel_quota, &sh);
 
         /* Users gone: an open throttle event ends. */
         for (size_t j = 0; j < fs->n_states; j++)
@@ -844,10 +857,10 @@ int fairshare_tick(FairShare *fs, usec_t now, usec_t wall, const FairShareUserIn
                         throttle_end(fs, &fs->states[j], wall, true);
 
         /* The new state becomes the state. */
-        UserState *states = fs->states;
-        UidIndex *order = fs->order;
+        states = fs->states;
         fs->states = fs->states_next;
         fs->states_next = states;
+        order = fs->order;
         fs->order = fs->order_next;
         fs->order_next = order;
         fs->n_states = n_users;
