@@ -91,7 +91,8 @@ static double fill_level(const double *want, size_t n, double total, double *scr
 
 typedef struct Outcome {
         double *got_sum, *fair_sum;  /* core-seconds per user */
-        double wasted, allowed;      /* core-seconds idle while someone was held back; CPUPctMax × cores × s */
+        double wasted;               /* core-seconds left idle while someone was held back */
+        double allowed;              /* CPUPctMax × cores × seconds */
         uint64_t sends;
         double jain;
 } Outcome;
@@ -139,7 +140,10 @@ static double jain_of(const Outcome *o, size_t n) {
 }
 
 static void outcome_init(Outcome *o, size_t users) {
-        *o = (Outcome) { .got_sum = calloc(users, sizeof(double)), .fair_sum = calloc(users, sizeof(double)) };
+        *o = (Outcome) {
+                .got_sum = calloc(users, sizeof(double)),
+                .fair_sum = calloc(users, sizeof(double)),
+        };
         if (!o->got_sum || !o->fair_sum)
                 abort();
 }
@@ -197,7 +201,8 @@ static void run_policy(const Trace *t, Outcome *o, double *ret_cpu) {
                 fairshare_user_input_init(&in[u], 1000 + (uint32_t) u);
                 in[u].cpu_usage_usec = 0;
                 in[u].memory_bytes = 200ULL << 20;
-                in[u].kernel_cpu_quota = in[u].kernel_memory_max = in[u].kernel_memory_high = FAIRSHARE_INFINITY;
+                in[u].kernel_cpu_quota = FAIRSHARE_INFINITY;
+                in[u].kernel_memory_max = in[u].kernel_memory_high = FAIRSHARE_INFINITY;
                 s.cap[u] = 1e300;
         }
         for (size_t tick = 0; tick < t->ticks; tick++) {
@@ -282,8 +287,8 @@ static void compare(const Trace *t) {
         run_policy(t, &ours, NULL);
         run_cgroup_py(t, &theirs);
         printf("| %s | %.1f %% | %.1f %% | %.3f | %.3f | %" PRIu64 " |\n", t->name,
-               100.0 * theirs.wasted / theirs.allowed, 100.0 * ours.wasted / ours.allowed, theirs.jain, ours.jain,
-               ours.sends);
+               100.0 * theirs.wasted / theirs.allowed, 100.0 * ours.wasted / ours.allowed, theirs.jain,
+               ours.jain, ours.sends);
         outcome_done(&ours);
         outcome_done(&theirs);
 }
@@ -295,9 +300,11 @@ static void cost(size_t users, size_t ticks) {
         Trace t;
         Outcome o;
         char buf[512];
-        FairShareDecision d = { .reason = { .kind = FAIRSHARE_REASON_ACTIVE, .n_active = 12, .share = 1234567,
-                                            .idle_use = 234567, .lent = 2345678, .n_lighter = 3 },
-                                .cpu_desired = 2345678 };
+        FairShareDecision d = {
+                .reason = { .kind = FAIRSHARE_REASON_ACTIVE, .n_active = 12, .share = 1234567,
+                            .idle_use = 234567, .lent = 2345678, .n_lighter = 3 },
+                .cpu_desired = 2345678,
+        };
         FairShareConfig c;
         double start;
 
@@ -318,21 +325,23 @@ static void cost(size_t users, size_t ticks) {
                 if (fairshare_reason_format(&d, &c, buf, sizeof(buf)) <= 0)
                         abort();
         fmt_us = (cpu_seconds() - start) / 100000 * 1e6;
-        printf("| %zu | %g | %zu | %.3f µs | %.3f µs | %.3f µs | %.2f µs |\n", users, t.cores, ticks, per[0], per[2],
-               per[4], fmt_us);
+        printf("| %zu | %g | %zu | %.3f µs | %.3f µs | %.3f µs | %.2f µs |\n", users, t.cores, ticks, per[0],
+               per[2], per[4], fmt_us);
         free(t.demand);
 }
 
 int main(int argc, char **argv) {
         size_t ticks = argc > 1 ? strtoul(argv[1], NULL, 10) : 2000;
         static const double lone[] = { 8, 0.01, 0, 0 }, light[] = { 8, 0.3 }, four[] = { 8, 1, 1, 1 },
-                            eight[] = { 8, 1, 1, 1, 1, 1, 1, 1 }, mixed_levels[] = { 0, 0.02, 0.3, 0.6, 1, 8 };
+                            eight[] = { 8, 1, 1, 1, 1, 1, 1, 1 },
+                            mixed_levels[] = { 0, 0.02, 0.3, 0.6, 1, 8 };
         Trace t;
 
         if (ticks < 20)
                 ticks = 20;
         printf("### policy CPU a user a tick (CLOCK_THREAD_CPUTIME_ID around fairshare_tick(); 5 runs)\n\n");
-        printf("| users | cores | ticks | min | median | max | a reason's text |\n|---|---|---|---|---|---|---|\n");
+        printf("| users | cores | ticks | min | median | max | a reason's text |\n"
+               "|---|---|---|---|---|---|---|\n");
         cost(50, ticks);
         cost(500, ticks);
 

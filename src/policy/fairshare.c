@@ -178,10 +178,11 @@ int fairshare_config_check(const FairShareConfig *c) {
                 return -EINVAL;
         if (!in_range(c->cores, 0.01, FAIRSHARE_CORES_MAX) || !in_range(c->cpu_pct_max, 0.01, 1.0) ||
             !in_range(c->activity_threshold, 0.0, FAIRSHARE_CORES_MAX) ||
-            !in_range(c->min_change_pct, 0.0, FAIRSHARE_CORES_MAX) || !in_range(c->upper_throttle, 0.01, 1.0) ||
+            !in_range(c->min_change_pct, 0.0, FAIRSHARE_CORES_MAX) ||
+            !in_range(c->upper_throttle, 0.01, 1.0) ||
             !in_range(c->lower_throttle, 0.0, c->upper_throttle) ||
-            !in_range(c->hard_cap_cores, 0.01, FAIRSHARE_CORES_MAX) || !in_range(c->memory_high_pct, 0.0, 1.0) ||
-            !in_range(c->penalty_cpu_pct, 0.01, 1.0))
+            !in_range(c->hard_cap_cores, 0.01, FAIRSHARE_CORES_MAX) ||
+            !in_range(c->memory_high_pct, 0.0, 1.0) || !in_range(c->penalty_cpu_pct, 0.01, 1.0))
                 return -EINVAL;
         if (c->activity_window_usec == 0 || c->activity_window_usec > 24 * 3600 * USEC_PER_SEC)
                 return -EINVAL;
@@ -288,7 +289,8 @@ static int reserve(FairShare *fs, size_t n_users) {
                         cap = fs->cap_users,
                         r = grow((void **) &fs->decisions, &cap, want, sizeof(FairShareDecision));
                 if (r >= 0)
-                        cap = fs->cap_users, r = grow((void **) &fs->order_next, &cap, want, sizeof(UidIndex));
+                        cap = fs->cap_users,
+                        r = grow((void **) &fs->order_next, &cap, want, sizeof(UidIndex));
                 if (r >= 0)
                         cap = fs->cap_users,
                         r = grow((void **) &fs->states_next, &cap, want, sizeof(UserState));
@@ -359,7 +361,8 @@ static bool close_to(uint64_t a, uint64_t b, uint64_t tolerance) {
 
 /* Whether to send `desired` now: nothing sent yet (unless the kernel already holds it), a change of at
  * least `min_change` (or to or from infinity), or a read-back that drifted from what was sent. */
-static bool decide_send(SendState *s, uint64_t desired, uint64_t kernel, uint64_t min_change, uint64_t tolerance) {
+static bool decide_send(SendState *s, uint64_t desired, uint64_t kernel, uint64_t min_change,
+                        uint64_t tolerance) {
         if (s->sent == FAIRSHARE_UNSET) {
                 s->sent = desired;
                 s->drifts = 0;
@@ -425,7 +428,8 @@ static uint64_t window_push(UserState *s, usec_t now, uint64_t usage, usec_t win
         base = window_at(s, 0);
         if (base->t >= now || base->usage > usage)
                 return s->window_rate;
-        return to_cpu(MIN((double) (usage - base->usage) * (double) USEC_PER_SEC / (double) (now - base->t), limit));
+        return to_cpu(MIN((double) (usage - base->usage) * (double) USEC_PER_SEC / (double) (now - base->t),
+                          limit));
 }
 
 /* New rates from this tick's sample; false (rates held, window restarted) when it gives none: the first
@@ -446,7 +450,8 @@ static bool update_rates(UserState *s, const FairShareUserInput *u, usec_t now, 
                 return false;
         }
         /* a use above every core is a sampling artefact: bounded by the cores */
-        s->rate = to_cpu(MIN((double) (usage - s->last_usage) * (double) USEC_PER_SEC / (double) (now - s->last_now),
+        s->rate = to_cpu(MIN((double) (usage - s->last_usage) * (double) USEC_PER_SEC /
+                                     (double) (now - s->last_now),
                              limit));
         s->window_rate = window_push(s, now, usage, c->activity_window_usec, limit);
         s->measured = true;
@@ -473,8 +478,8 @@ static void event_add(FairShare *fs, FairShareEventType type, const UserState *s
 static void throttle_end(FairShare *fs, UserState *s, usec_t wall, bool left) {
         uint64_t mean = s->throttle_n > 0 ? to_cpu(s->throttle_sum / (double) s->throttle_n) : 0;
 
-        event_add(fs, FAIRSHARE_EVENT_THROTTLE_END, s, s->throttle_start_wall, MAX(wall, s->throttle_start_wall),
-                  mean, s->throttle_cap, left);
+        event_add(fs, FAIRSHARE_EVENT_THROTTLE_END, s, s->throttle_start_wall,
+                  MAX(wall, s->throttle_start_wall), mean, s->throttle_cap, left);
         s->throttled = false;
         s->calm = 0;
 }
@@ -536,8 +541,10 @@ static void decide_memory(const FairShareConfig *c, UserState *s, const FairShar
 
         if (u->memory_bytes == FAIRSHARE_UNSET && desired != FAIRSHARE_INFINITY) {
                 /* no use known: no safe limit to compute; hold what was sent */
-                d->memory_max = s->memory_max.sent == FAIRSHARE_UNSET ? FAIRSHARE_INFINITY : s->memory_max.sent;
-                d->memory_high = s->memory_high.sent == FAIRSHARE_UNSET ? FAIRSHARE_INFINITY : s->memory_high.sent;
+                d->memory_max = s->memory_max.sent == FAIRSHARE_UNSET ? FAIRSHARE_INFINITY :
+                                                                        s->memory_max.sent;
+                d->memory_high = s->memory_high.sent == FAIRSHARE_UNSET ? FAIRSHARE_INFINITY :
+                                                                          s->memory_high.sent;
                 d->send_memory = false;
                 return;
         }
@@ -621,8 +628,10 @@ static void measure_user(FairShare *fs, size_t i, const FairShareUserInput *u, u
         }
         *w = (Work) { .rate_valid = update_rates(s, u, now, fs->result.clock_jump, c) };
 
-        penalty_on = (unsigned) u->penalty < _FAIRSHARE_PENALTY_MAX && u->penalty != FAIRSHARE_PENALTY_NONE &&
-                     still_on(fs, s, FAIRSHARE_EVENT_PENALTY_EXPIRED, u->penalty_until, &s->penalty_reported, wall);
+        penalty_on = (unsigned) u->penalty < _FAIRSHARE_PENALTY_MAX &&
+                     u->penalty != FAIRSHARE_PENALTY_NONE &&
+                     still_on(fs, s, FAIRSHARE_EVENT_PENALTY_EXPIRED, u->penalty_until, &s->penalty_reported,
+                              wall);
         limit_on = (u->limit_cpu != FAIRSHARE_UNSET || u->limit_memory_bytes != FAIRSHARE_UNSET) &&
                    still_on(fs, s, FAIRSHARE_EVENT_LIMIT_EXPIRED, u->limit_until, &s->limit_reported, wall);
         w->penalty = penalty_on ? u->penalty : FAIRSHARE_PENALTY_NONE;
@@ -658,9 +667,10 @@ static void measure_user(FairShare *fs, size_t i, const FairShareUserInput *u, u
         decide_memory(c, s, u, w, limit_on, d);
 }
 
-/* Pass 2: cgroup_py's share, CPUPctMax × (cores − what the others use) / active users, and the water level:
- * what an active user leaves unused below the share goes to those who want more. A user wants more when
- * its use reached UpperThrottle × the cap it had; a penalized user never gets more than its penalty. */
+/* Pass 2: cgroup_py's share, CPUPctMax × (cores − what the others use) / active users, and the water
+ * level: what an active user leaves unused below the share goes to those who want more. A user wants
+ * more when its use reached UpperThrottle × the cap it had; a penalized user never gets more than its
+ * penalty. */
 static void water_fill(FairShare *fs, const FairShareUserInput *users, size_t n_users, Shares *sh) {
         const FairShareConfig *c = &fs->config;
         double remaining;
@@ -689,7 +699,8 @@ static void water_fill(FairShare *fs, const FairShareUserInput *users, size_t n_
                 if (w->penalty == FAIRSHARE_PENALTY_ACTIVE)
                         w->demand = MIN(w->demand, c->penalty_cpu_pct * sh->share);
                 else if (w->penalty == FAIRSHARE_PENALTY_LOCKED)
-                        w->demand = MIN(w->demand, MIN(sh->share, c->penalty_cpu_pct * (double) FAIRSHARE_CORE));
+                        w->demand = MIN(w->demand,
+                                        MIN(sh->share, c->penalty_cpu_pct * (double) FAIRSHARE_CORE));
                 fs->demands[n++] = (Demand) { .demand = w->demand, .index = (uint32_t) i };
         }
         qsort(fs->demands, n, sizeof(Demand), demand_compare);
@@ -791,14 +802,17 @@ static void decide_user_slice(FairShare *fs, uint64_t kernel, const Shares *sh) 
         const FairShareConfig *c = &fs->config;
         FairShareResult *r = &fs->result;
 
+        uint64_t cap = cap_floor(to_cpu(c->cpu_pct_max * c->cores * (double) FAIRSHARE_CORE));
+        bool ours = fs->user_slice.sent < FAIRSHARE_UNSET, unknown = fs->user_slice.sent == FAIRSHARE_UNSET;
+
         if (c->mode == FAIRSHARE_WEIGHT_MODE)
-                r->send_user_slice = decide_send(&fs->user_slice,
-                                                 cap_floor(to_cpu(c->cpu_pct_max * c->cores * (double) FAIRSHARE_CORE)),
-                                                 kernel, sh->min_change, CPU_TOLERANCE);
-        else if (fs->user_slice.sent < FAIRSHARE_UNSET || (fs->user_slice.sent == FAIRSHARE_UNSET && kernel < FAIRSHARE_UNSET))
+                r->send_user_slice = decide_send(&fs->user_slice, cap, kernel, sh->min_change,
+                                                 CPU_TOLERANCE);
+        else if (ours || (unknown && kernel < FAIRSHARE_UNSET))
                 r->send_user_slice = decide_send(&fs->user_slice, FAIRSHARE_INFINITY, kernel, sh->min_change,
                                                  CPU_TOLERANCE);
-        r->user_slice_quota = fs->user_slice.sent == FAIRSHARE_UNSET ? FAIRSHARE_INFINITY : fs->user_slice.sent;
+        r->user_slice_quota = fs->user_slice.sent == FAIRSHARE_UNSET ? FAIRSHARE_INFINITY :
+                                                                       fs->user_slice.sent;
         r->n_sends += r->send_user_slice;
 }
 
@@ -924,7 +938,8 @@ int fairshare_reason_format(const FairShareDecision *d, const FairShareConfig *c
                 break;
         case FAIRSHARE_REASON_OVERRIDE:
         case FAIRSHARE_REASON_LIMIT:
-                APPEND("%s: fixed cap ", r->kind == FAIRSHARE_REASON_LIMIT ? "slicekeeper limit" : "users.d");
+                APPEND("%s: fixed cap ",
+                       r->kind == FAIRSHARE_REASON_LIMIT ? "slicekeeper limit" : "users.d");
                 if (r->share == FAIRSHARE_INFINITY)
                         APPEND("none");
                 else
@@ -937,19 +952,22 @@ int fairshare_reason_format(const FairShareDecision *d, const FairShareConfig *c
                                cores_of(d->window_rate), r->n_active, r->n_active == 1 ? "" : "s");
                 else
                         APPEND("%u active user%s: ", r->n_active, r->n_active == 1 ? "" : "s");
-                APPEND("%.2f × (%g core%s − %.2f idle use) / %u = %.2f core", c->cpu_pct_max, c->cores, plural,
-                       cores_of(r->idle_use), r->kind == FAIRSHARE_REASON_INACTIVE ? r->n_active + 1 : MAX(r->n_active, 1u),
+                APPEND("%.2f × (%g core%s − %.2f idle use) / %u = %.2f core", c->cpu_pct_max, c->cores,
+                       plural, cores_of(r->idle_use),
+                       r->kind == FAIRSHARE_REASON_INACTIVE ? r->n_active + 1 : MAX(r->n_active, 1u),
                        cores_of(r->share));
                 if (r->lent > 0)
-                        APPEND(", raised to %.2f core: %u lighter user%s leave%s CPU unused", cores_of(r->lent),
-                               r->n_lighter, r->n_lighter == 1 ? "" : "s", r->n_lighter == 1 ? "s" : "");
+                        APPEND(", raised to %.2f core: %u lighter user%s leave%s CPU unused",
+                               cores_of(r->lent), r->n_lighter, r->n_lighter == 1 ? "" : "s",
+                               r->n_lighter == 1 ? "s" : "");
                 break;
         case FAIRSHARE_REASON_HARD_CAP:
                 APPEND("hard cap: %.2f × %g core%s = %.2f core", c->cpu_pct_max, c->hard_cap_cores,
                        c->hard_cap_cores == 1.0 ? "" : "s", cores_of(r->share));
                 break;
         case FAIRSHARE_REASON_WEIGHT:
-                APPEND("weight mode: equal CPUWeight, user.slice capped at %.2f × %g core%s; no cap of its own",
+                APPEND("weight mode: equal CPUWeight, user.slice capped at %.2f × %g core%s; "
+                       "no cap of its own",
                        c->cpu_pct_max, c->cores, plural);
                 break;
         }

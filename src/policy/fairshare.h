@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Per-user fair share, the decisions (issue 14): per tick, each user slice's cumulative CPU use, memory use,
- * read-back limits, override, penalty and runtime limit in; per user the CPU cap and memory limits to hold,
- * whether to send them, why, and the throttle / expiry events out. Pure: no I/O, no clock (`now` and `wall`
- * are parameters), no logging; the glue reads, sends and logs. At most FAIRSHARE_USERS_MAX users. */
+/* Per-user fair share, the decisions (issue 14): each tick's usage, read-backs, overrides, penalties and
+ * time in; per user the CPU cap and memory limits to hold, whether to send them, why, and throttle and
+ * expiry events out. Pure (no I/O, no clock, no logging): the glue reads, sends and logs. */
 #pragma once
 
 #include <stdbool.h>
@@ -11,7 +10,7 @@
 
 #include "time-util.h"
 
-/* Users per tick: the UID space of a big login node is far below; bounds the state (~300 bytes a user). */
+/* Users per tick (a big login node has far fewer); bounds the state, about 1 KiB a user. */
 #define FAIRSHARE_USERS_MAX 65536u
 
 /* CPU is counted in usec of CPU time per second of wall time: 1 core = 1 000 000 (CPUQuotaPerSecUSec). */
@@ -73,9 +72,10 @@ int fairshare_config_check(const FairShareConfig *c);
 /* One user slice as the glue saw it this tick. Borrowed for the call only. */
 typedef struct FairShareUserInput {
         uint32_t uid;
-        uint64_t cpu_usage_usec;       /* cumulative; FAIRSHARE_UNSET: not sampled this tick */
+        /* FAIRSHARE_UNSET: not sampled / not read back this tick; FAIRSHARE_INFINITY: no limit */
+        uint64_t cpu_usage_usec;       /* cumulative */
         uint64_t memory_bytes;         /* current use; FAIRSHARE_UNSET: unknown */
-        uint64_t kernel_cpu_quota;     /* usec/s read back; FAIRSHARE_INFINITY none; FAIRSHARE_UNSET not read */
+        uint64_t kernel_cpu_quota;     /* usec/s read back (the same conventions) */
         uint64_t kernel_memory_max;    /* bytes read back, same conventions */
         uint64_t kernel_memory_high;
         /* users.d */

@@ -180,7 +180,8 @@ TEST(test_join) {
         sim_step(&s, 6);
         ASSERT_NEAR(quota(&s, 1001), 0.90, 0.01);
         ASSERT_NEAR(quota(&s, 1002), 0.90, 0.01);
-        ASSERT_STREQ(reason(&s, 1002), "2 active users: 0.90 × (2 cores − 0.00 idle use) / 2 = 0.90 core");
+        ASSERT_STREQ(reason(&s, 1002),
+                     "2 active users: 0.90 × (2 cores − 0.00 idle use) / 2 = 0.90 core");
 
         sim_add(&s, 1003, 4);
         sim_add(&s, 1004, 0.10); /* below 0.15 × 3/4 users */
@@ -191,7 +192,8 @@ TEST(test_join) {
         ASSERT_NEAR(desired(&s, 1001), 0.57, 0.01);
         ASSERT_NEAR(desired(&s, 1003), 0.57, 0.01);
         ASSERT_NEAR(quota(&s, 1001), 0.57, 0.05);
-        ASSERT_STREQ(reason(&s, 1003), "3 active users: 0.90 × (2 cores − 0.10 idle use) / 3 = 0.57 core");
+        ASSERT_STREQ(reason(&s, 1003),
+                     "3 active users: 0.90 × (2 cores − 0.10 idle use) / 3 = 0.57 core");
         ASSERT_CONTAINS(reason(&s, 1004), "inactive (0.10 core used)");
         ASSERT_EQ_INT(s.res->n_active, 3);
         sim_done(&s);
@@ -490,7 +492,8 @@ TEST(test_clock_jump) {
         sim_step(&s, 1);
         ASSERT_TRUE(!dec(&s, 1001)->rate_valid);
         sim_step(&s, 3);
-        ASSERT_EQ_U64(s.events[FAIRSHARE_EVENT_THROTTLE_START] + s.events[FAIRSHARE_EVENT_THROTTLE_END], events);
+        ASSERT_EQ_U64(s.events[FAIRSHARE_EVENT_THROTTLE_START] + s.events[FAIRSHARE_EVENT_THROTTLE_END],
+                      events);
         ASSERT_NEAR(quota(&s, 1001), (0.90 * 2 - 0.5) / 2, 0.01); /* 1003 uses 0.5 of its 0.60 */
         sim_done(&s);
 }
@@ -539,8 +542,8 @@ TEST(test_memory_clamp) {
         sim_done(&s);
 }
 
-/* Water-filling: a lone busy user among idle ones gets ≥ 90 % of CPUPctMax × cores; with a light user, the
- * busy one gets what the light one leaves. cgroup_py would have capped it at the per-active share. */
+/* Water-filling: a lone busy user among idle ones gets ≥ 90 % of CPUPctMax × cores; with a light user,
+ * the busy one gets what the light one leaves. cgroup_py would have capped it at the per-active share. */
 TEST(test_lone_user) {
         Sim s;
 
@@ -616,7 +619,8 @@ TEST(test_jain) {
                                 norm[i] = s.total[i] / 30 / fair[i];
                         j = jain(s.total, s.n);
                         jn = jain(norm, s.n);
-                        printf("# %g cores, %u users: Jain %.4f, of the fair share %.4f\n", cores[c], users[k], j, jn);
+                        printf("# %g cores, %u users: Jain %.4f, of the fair share %.4f\n", cores[c],
+                               users[k], j, jn);
                         if (cores[c] == 2)
                                 ASSERT_TRUE(j >= 0.95);
                         ASSERT_TRUE(jn >= 0.95);
@@ -668,7 +672,8 @@ TEST(test_bad_input) {
         s.in[1].uid = 1001;
         ASSERT_EQ_INT(fairshare_tick(s.fs, s.now + SEC, s.wall, s.in, s.n, FAIRSHARE_UNSET, &r), -EINVAL);
         ASSERT_TRUE(r == NULL);
-        ASSERT_EQ_INT(fairshare_tick(s.fs, s.now + SEC, s.wall, s.in, FAIRSHARE_USERS_MAX + 1, FAIRSHARE_UNSET, &r),
+        ASSERT_EQ_INT(fairshare_tick(s.fs, s.now + SEC, s.wall, s.in, FAIRSHARE_USERS_MAX + 1,
+                                     FAIRSHARE_UNSET, &r),
                       -EINVAL);
         s.in[1].uid = 1002;
         sim_step(&s, 1);
