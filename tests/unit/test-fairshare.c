@@ -711,6 +711,46 @@ TEST(test_extremes) {
         sim_done(&s);
 }
 
+/* SIGHUP to another mode: the caps follow, user.slice's cap is set and lifted again; what was sent is
+ * kept across (only changes go out). A clean stop forgets what was sent: the next daemon adopts the kernel's
+ * values or sends. */
+TEST(test_reconfigure) {
+        Sim s;
+        FairShareConfig weight;
+
+        sim_init(&s, 2, FAIRSHARE_EVEN_ACTIVE);
+        sim_add(&s, 1001, 8);
+        sim_add(&s, 1002, 8);
+        sim_step(&s, 6);
+        ASSERT_NEAR(quota(&s, 1001), 0.90, 0.01);
+
+        weight = s.config;
+        weight.mode = FAIRSHARE_WEIGHT_MODE;
+        ASSERT_EQ_INT(fairshare_set_config(s.fs, &weight), 0);
+        sim_step(&s, 1);
+        ASSERT_TRUE(dec(&s, 1001)->send_cpu && dec(&s, 1002)->send_cpu);
+        ASSERT_EQ_U64(dec(&s, 1001)->cpu_quota, FAIRSHARE_INFINITY);
+        ASSERT_TRUE(s.res->send_user_slice);
+        ASSERT_EQ_U64(s.res->user_slice_quota, 18 * CORE / 10);
+
+        ASSERT_EQ_INT(fairshare_set_config(s.fs, &s.config), 0);
+        ASSERT_EQ_INT(fairshare_tick(s.fs, s.now + SEC, s.wall + SEC, s.in, s.n, 18 * CORE / 10, &s.res), 0);
+        ASSERT_TRUE(s.res->send_user_slice);
+        ASSERT_EQ_U64(s.res->user_slice_quota, FAIRSHARE_INFINITY);
+        ASSERT_EQ_INT(fairshare_tick(s.fs, s.now + 2 * SEC, s.wall + 2 * SEC, s.in, s.n, FAIRSHARE_INFINITY,
+                                     &s.res), 0);
+        ASSERT_TRUE(!s.res->send_user_slice);
+
+        weight.cpu_pct_max = 1.5;
+        ASSERT_EQ_INT(fairshare_set_config(s.fs, &weight), -EINVAL);
+
+        fairshare_forget_sent(s.fs);
+        ASSERT_EQ_INT(fairshare_tick(s.fs, s.now + 3 * SEC, s.wall + 3 * SEC, s.in, s.n, FAIRSHARE_UNSET,
+                                     &s.res), 0);
+        ASSERT_TRUE(!s.res->decisions[0].send_memory); /* the kernel holds it: adopted */
+        sim_done(&s);
+}
+
 int main(void) {
         RUN(test_join);
         RUN(test_leave);
@@ -725,6 +765,7 @@ int main(void) {
         RUN(test_lone_user);
         RUN(test_jain);
         RUN(test_modes);
+        RUN(test_reconfigure);
         RUN(test_bad_input);
         RUN(test_extremes);
         return 0;
