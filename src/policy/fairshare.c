@@ -108,10 +108,10 @@ static const char *const penalty_names[_FAIRSHARE_PENALTY_MAX] = {
 };
 
 static const char *const event_names[_FAIRSHARE_EVENT_MAX] = {
-        [FAIRSHARE_EVENT_THROTTLE_START] = "throttleCPU",
-        [FAIRSHARE_EVENT_THROTTLE_END] = "throttleCPUEnd",
-        [FAIRSHARE_EVENT_PENALTY_EXPIRED] = "penaltyExpired",
-        [FAIRSHARE_EVENT_LIMIT_EXPIRED] = "limitExpired",
+        [FAIRSHARE_EVENT_THROTTLE_START] = "throttle-start",
+        [FAIRSHARE_EVENT_THROTTLE_END] = "throttle-end",
+        [FAIRSHARE_EVENT_PENALTY_EXPIRED] = "penalty-expired",
+        [FAIRSHARE_EVENT_LIMIT_EXPIRED] = "limit-expired",
 };
 
 const char *fairshare_mode_to_string(FairShareMode m) {

@@ -69,7 +69,11 @@ void fairshare_config_init(FairShareConfig *c, double cores, uint64_t ram_bytes)
 /* -EINVAL (and nothing else) for values the policy cannot work with. */
 int fairshare_config_check(const FairShareConfig *c);
 
-/* One user slice as the glue saw it this tick. Borrowed for the call only. */
+/* One user slice as the glue saw it this tick. Borrowed for the call only.
+ * Which CPU cap: a runtime limit, else users.d's exemption (none), else users.d's fixed cap, else the
+ * mode's; a penalty on top of it, never raising it (and over an exemption: the admin asked for it).
+ * Memory: a runtime limit, else users.d's, else none when exempt, else MemoryLimit=; PenaltyMemory= lowers
+ * it while penalized. */
 typedef struct FairShareUserInput {
         uint32_t uid;
         /* FAIRSHARE_UNSET: not sampled / not read back this tick; FAIRSHARE_INFINITY: no limit */
@@ -144,8 +148,8 @@ typedef enum FairShareEventType {
 typedef struct FairShareEvent {
         FairShareEventType type;
         uint32_t uid;
-        uint64_t id;                   /* a throttle event's start and end share it */
-        usec_t start_wall, end_wall;   /* end 0 at the start */
+        uint64_t id;                   /* a throttle event's start and end share it; 0 for the others */
+        usec_t start_wall, end_wall;   /* end 0 at the start; an expiry's end is the `until` that passed */
         uint64_t cpu;                  /* usec/s: the use at the start; the mean over the event at its end */
         uint64_t cap;                  /* the cap it ran into */
         bool user_left;                /* an end because the user slice went away */
@@ -154,7 +158,7 @@ typedef struct FairShareEvent {
 typedef struct FairShareResult {
         FairShareDecision *decisions;  /* one per input user, in input order */
         size_t n_decisions;
-        FairShareEvent *events;
+        FairShareEvent *events;        /* at most 3 a user and one a user who left */
         size_t n_events;
         bool clock_jump;               /* this tick gave no rates: caps held, no throttle changes */
         unsigned n_active, n_throttled, n_sends;
@@ -183,7 +187,7 @@ int fairshare_set_config(FairShare *fs, const FairShareConfig *config);
 int fairshare_tick(FairShare *fs, usec_t now, usec_t wall, const FairShareUserInput *users, size_t n_users,
                    uint64_t user_slice_kernel_quota, const FairShareResult **ret);
 
-/* A send the glue could not make: the next tick sends again (whatever the change). */
+/* A send the glue could not make: the next tick sends again, unless the kernel holds the value anyway. */
 void fairshare_send_failed(FairShare *fs, uint32_t uid);
 /* The daemon stops or the feature is switched off: forget what was sent (the glue lifts every cap). */
 void fairshare_forget_sent(FairShare *fs);
