@@ -12,6 +12,47 @@
 #define CONFIG_REDIS_DEFAULT_PORT 6379  /* [Redis] Address= without a port */
 #define CONFIG_WEB_DEFAULT_PORT 43409   /* [Web] Listen= without a port (cgrouparch's communicate_port) */
 
+/* [FairShare] (issue 14): per-user CPU caps, memory limits and penalty box on user-UID.slice. */
+typedef enum ConfigFairShareMode {
+        CONFIG_FAIR_SHARE_EVEN_ACTIVE, /* cgroup_py's default: the allowed CPU split among active users */
+        CONFIG_FAIR_SHARE_HARD_CAP,    /* the same fixed cap for every user */
+        CONFIG_FAIR_SHARE_WEIGHT,      /* equal CPUWeight, one cap on user.slice */
+} ConfigFairShareMode;
+
+typedef enum ConfigPenaltyMode {
+        CONFIG_PENALTY_ACTIVE, /* PenaltyCPUPct of the user's current cap */
+        CONFIG_PENALTY_LOCKED, /* PenaltyCPUPct of one core */
+} ConfigPenaltyMode;
+
+/* A memory amount: absolute bytes (UINT64_MAX: infinity), or a percentage of RAM (bytes == 0), or unset
+ * (both 0). The RAM is the daemon's to read. */
+typedef struct ConfigMemory {
+        uint64_t bytes;
+        unsigned percent_of_ram; /* 1..100 */
+} ConfigMemory;
+
+typedef struct ConfigFairShare {
+        bool enable;
+        uint32_t min_uid;
+        usec_t interval_usec, activity_window_usec; /* whole seconds */
+        ConfigFairShareMode mode;
+        double cpu_pct_max;        /* (0, 1]: share of the CPU all users may take together */
+        double hard_cap_cores;     /* > 0; 0: all online CPUs */
+        double activity_threshold; /* cores */
+        unsigned min_change_pct;   /* % of a core */
+        double upper_throttle, lower_throttle; /* of the cap; 0 < lower < upper <= 1 */
+        ConfigMemory memory_limit, penalty_memory; /* penalty_memory unset: no lower limit */
+        unsigned memory_high_pct;  /* MemoryHigh as % of MemoryMax (v2) */
+        double penalty_cpu_pct;    /* (0, 1] */
+        ConfigPenaltyMode penalty_mode;
+        usec_t penalty_timeout_usec;
+        char *event_log; /* "" : off */
+        char *users_dir, *state_dir;
+} ConfigFairShare;
+
+const char *config_fair_share_mode_to_string(ConfigFairShareMode m);
+const char *config_penalty_mode_to_string(ConfigPenaltyMode m);
+
 typedef struct Config {
         char *source_file;
         char *zk_hosts, *zk_prefix;
@@ -30,6 +71,7 @@ typedef struct Config {
         uint64_t web_max_connections_per_address, web_output_budget_mib;
         char *control_socket;
         usec_t control_request_timeout_usec;
+        ConfigFairShare fair_share;
         unsigned n_keys_set, n_pid_file_keys_set; /* to hold drop-ins to PidFiles= only */
 } Config;
 
@@ -41,6 +83,11 @@ int config_load(Config *c, const char *path, char *error, size_t error_size);
 /* Appends the PidFiles= entries of every "*.conf" file in DIR (in name order) to *pid_files. Drop-ins may hold only
  * [Tasks] PidFiles=. A missing directory is fine. */
 int config_load_pid_file_dropins(const char *dir, char ***pid_files, char *error, size_t error_size);
+
+/* The checks between keys (LowerThrottle= below UpperThrottle=, ActivityWindowSec= not shorter than
+ * IntervalSec=), done once all are set; config_load does it, with the FILE:LINE of the later of the two keys
+ * it names in ret_keys. */
+int config_check(const Config *c, const char *ret_keys[static 2], char *error, size_t error_size);
 
 /* Sets one key as the file would ("Section", "Key", "value"), for command-line overrides. */
 int config_set(Config *c, const char *section, const char *key, const char *value, char *error, size_t error_size);
