@@ -106,18 +106,11 @@ static const char *const fair_share_modes[] = {
         [CONFIG_FAIR_SHARE_HARD_CAP] = "hard_cap",
         [CONFIG_FAIR_SHARE_WEIGHT] = "weight",
 };
-static const char *const penalty_modes[] = {
-        [CONFIG_PENALTY_ACTIVE] = "active",
-        [CONFIG_PENALTY_LOCKED] = "locked",
-};
 
 const char *config_fair_share_mode_to_string(ConfigFairShareMode m) {
         return (size_t) m < ELEMENTSOF(fair_share_modes) ? fair_share_modes[m] : NULL;
 }
 
-const char *config_penalty_mode_to_string(ConfigPenaltyMode m) {
-        return (size_t) m < ELEMENTSOF(penalty_modes) ? penalty_modes[m] : NULL;
-}
 
 /* A plain decimal ("0.9", "12", ".5"): digits with at most one '.', nothing else (no sign, exponent,
  * hex, "nan" or spaces, which strtod would take). */
@@ -161,22 +154,6 @@ static int parse_decimal_or_percent(const char *s, double *ret) {
         if (parse_decimal(copy, &v) < 0)
                 return -EINVAL;
         *ret = v / 100;
-        return 0;
-}
-
-static int parse_memory(const char *s, ConfigMemory *ret) {
-        size_t len = strlen(s);
-        uint64_t v;
-
-        if (len > 0 && s[len - 1] == '%') {
-                if (parse_percent(s, &v) < 0 || v < 1 || v > 100)
-                        return -EINVAL;
-                *ret = (ConfigMemory) { .percent_of_ram = (unsigned) v };
-                return 0;
-        }
-        if (parse_size(s, &v) < 0 || v == 0)
-                return -EINVAL;
-        *ret = (ConfigMemory) { .bytes = v };
         return 0;
 }
 
@@ -233,7 +210,7 @@ void config_init(Config *c) {
                 .memory_limit = { .percent_of_ram = 25 },
                 .memory_high_pct = 90,
                 .penalty_cpu_pct = 0.30,
-                .penalty_mode = CONFIG_PENALTY_ACTIVE,
+                .penalty_mode = USER_PENALTY_ACTIVE,
                 .penalty_timeout_usec = 3600 * USEC_PER_SEC,
         };
         set_string(&c->fair_share.event_log, "/var/log/slicekeeper/events.log");
@@ -531,7 +508,7 @@ int config_set(Config *c, const char *section, const char *key, const char *valu
                 bool fs = k->type == KEY_FS_MODE;
 
                 r = fs ? parse_enum(value, fair_share_modes, ELEMENTSOF(fair_share_modes))
-                       : parse_enum(value, penalty_modes, ELEMENTSOF(penalty_modes));
+                       : user_penalty_mode_from_string(value);
                 if (r < 0) {
                         snprintf(error, error_size, "%s=%s is not one of %s", key, value,
                                  fs ? "even_active, hard_cap, weight" : "active, locked");
@@ -540,25 +517,25 @@ int config_set(Config *c, const char *section, const char *key, const char *valu
                 if (fs)
                         *(ConfigFairShareMode *) field = (ConfigFairShareMode) r;
                 else
-                        *(ConfigPenaltyMode *) field = (ConfigPenaltyMode) r;
+                        *(UserPenaltyMode *) field = (UserPenaltyMode) r;
                 return 0;
         }
         case KEY_MEMORY: {
                 bool optional = streq(key, "PenaltyMemory");
-                ConfigMemory m;
+                MemoryAmount m;
 
                 if (optional && isempty(value)) {
-                        *(ConfigMemory *) field = (ConfigMemory) { 0 };
+                        *(MemoryAmount *) field = (MemoryAmount) { 0 };
                         return 0;
                 }
-                if (parse_memory(value, &m) < 0) {
+                if (memory_amount_parse(value, &m) < 0) {
                         snprintf(error, error_size, "%s=%s is not a memory size: bytes with an optional K, M, G or T "
                                                     "(1024-based; e.g. 4G), a percentage of RAM from 1%% to 100%% "
                                                     "(e.g. 25%%) or infinity%s", key, value,
                                  optional ? ", or empty for none" : "");
                         return -EINVAL;
                 }
-                *(ConfigMemory *) field = m;
+                *(MemoryAmount *) field = m;
                 return 0;
         }
         case KEY_ABS_PATH: {

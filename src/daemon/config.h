@@ -6,6 +6,8 @@
 #include <stdint.h>
 
 #include "time-util.h"
+#include "user-overrides.h"
+#include "user-state.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define CONFIG_ZK_AUTH_MAX 16 /* Auth= lines */
@@ -19,18 +21,6 @@ typedef enum ConfigFairShareMode {
         CONFIG_FAIR_SHARE_WEIGHT,      /* equal CPUWeight, one cap on user.slice */
 } ConfigFairShareMode;
 
-typedef enum ConfigPenaltyMode {
-        CONFIG_PENALTY_ACTIVE, /* PenaltyCPUPct of the user's current cap */
-        CONFIG_PENALTY_LOCKED, /* PenaltyCPUPct of one core */
-} ConfigPenaltyMode;
-
-/* A memory amount: absolute bytes (UINT64_MAX: infinity), or a percentage of RAM (bytes == 0), or unset
- * (both 0). The RAM is the daemon's to read. */
-typedef struct ConfigMemory {
-        uint64_t bytes;
-        unsigned percent_of_ram; /* 1..100 */
-} ConfigMemory;
-
 typedef struct ConfigFairShare {
         bool enable;
         uint32_t min_uid;
@@ -41,17 +31,16 @@ typedef struct ConfigFairShare {
         double activity_threshold; /* cores */
         unsigned min_change_pct;   /* % of a core */
         double upper_throttle, lower_throttle; /* of the cap; 0 < lower < upper <= 1 */
-        ConfigMemory memory_limit, penalty_memory; /* penalty_memory unset: no lower limit */
+        MemoryAmount memory_limit, penalty_memory; /* penalty_memory unset: no lower limit */
         unsigned memory_high_pct;  /* MemoryHigh as % of MemoryMax (v2) */
         double penalty_cpu_pct;    /* (0, 1] */
-        ConfigPenaltyMode penalty_mode;
+        UserPenaltyMode penalty_mode;
         usec_t penalty_timeout_usec;
         char *event_log; /* "" : off */
         char *users_dir, *state_dir;
 } ConfigFairShare;
 
 const char *config_fair_share_mode_to_string(ConfigFairShareMode m);
-const char *config_penalty_mode_to_string(ConfigPenaltyMode m);
 
 typedef struct Config {
         char *source_file;

@@ -91,21 +91,22 @@ static int parse_cpu_quota(const char *s, double *ret_cores) {
         return 0;
 }
 
-static int parse_memory(const char *s, uint64_t *ret_bytes, unsigned *ret_percent) {
+int memory_amount_parse(const char *s, MemoryAmount *ret) {
         size_t len = strlen(s);
         uint64_t v;
+
+        assert(s);
+        assert(ret);
 
         if (len > 0 && s[len - 1] == '%') {
                 if (parse_percent(s, &v) < 0 || v < 1 || v > 100)
                         return -EINVAL;
-                *ret_bytes = 0;
-                *ret_percent = (unsigned) v;
+                *ret = (MemoryAmount) { .percent_of_ram = (unsigned) v };
                 return 0;
         }
         if (parse_size(s, &v) < 0 || v == 0)
                 return -EINVAL;
-        *ret_bytes = v;
-        *ret_percent = 0;
+        *ret = (MemoryAmount) { .bytes = v };
         return 0;
 }
 
@@ -175,7 +176,7 @@ static int parse_assignment(const char *path, unsigned line, const char *key, co
                         e->has_memory = false;
                         return 0;
                 }
-                if (parse_memory(value, &e->memory_bytes, &e->memory_percent) < 0)
+                if (memory_amount_parse(value, &e->memory) < 0)
                         return fail(error, error_size, path, line,
                                     "MemoryMax=%s is not a memory size: bytes with an optional K, M, G or T "
                                     "(1024-based; e.g. 4G), a percentage of RAM from 1%% to 100%%, infinity, "

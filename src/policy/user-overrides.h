@@ -15,6 +15,16 @@
 #define USER_OVERRIDES_NAME_MAX 256     /* user and group names (NSS allows long LDAP/SSSD names) */
 #define USER_OVERRIDES_CPU_MAX_PCT 819200 /* systemd's CPUQuota= limit: 8192 cores */
 
+/* A memory amount as the admin writes it: bytes with K/M/G/T ("4G"; UINT64_MAX for "infinity"), or a
+ * percentage of RAM ("25%", 1..100; bytes 0). The RAM is the daemon's to read. Both 0: unset. */
+typedef struct MemoryAmount {
+        uint64_t bytes;
+        unsigned percent_of_ram;
+} MemoryAmount;
+
+/* -EINVAL for anything else, 0 bytes and 0% included. Shared with [FairShare] MemoryLimit=. */
+int memory_amount_parse(const char *s, MemoryAmount *ret);
+
 /* Which users a section names. The order is the precedence: a later kind wins over an earlier one. */
 typedef enum UserOverrideKind {
         USER_OVERRIDE_GROUP, /* [@students]: every member, primary or supplementary */
@@ -28,8 +38,7 @@ typedef struct UserOverride {
         char *name;      /* user or group name, without '@'; NULL for a UID */
         bool has_cpu, has_memory, has_exempt;
         double cpu_cores;           /* CPUQuota=150% → 1.5 */
-        uint64_t memory_bytes;      /* MemoryMax=: bytes, UINT64_MAX for infinity ... */
-        unsigned memory_percent;    /* ... or a percentage of RAM (memory_bytes 0) */
+        MemoryAmount memory;        /* MemoryMax= */
         bool exempt;
         char *file;      /* where the section starts, for status */
         unsigned line;

@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 FUZZ_CHECK((e->kind == USER_OVERRIDE_UID) == (e->name == NULL));
                 FUZZ_CHECK(!e->name || (strlen(e->name) > 0 && strlen(e->name) <= USER_OVERRIDES_NAME_MAX));
                 FUZZ_CHECK(!e->has_cpu || (e->cpu_cores > 0 && e->cpu_cores <= USER_OVERRIDES_CPU_MAX_PCT / 100));
-                FUZZ_CHECK(!e->has_memory || (e->memory_bytes > 0) != (e->memory_percent > 0));
+                FUZZ_CHECK(!e->has_memory || (e->memory.bytes > 0) != (e->memory.percent_of_ram > 0));
                 FUZZ_CHECK(e->line >= 1 && strcmp(e->file, PATH) == 0);
                 user_overrides_resolve(&o, e->uid, e->kind == USER_OVERRIDE_NAME ? e->name : NULL,
                                        e->kind == USER_OVERRIDE_GROUP ? groups : NULL, &res);

@@ -75,7 +75,7 @@ TEST(test_defaults) {
         ASSERT_EQ_U64(c.fair_share.memory_limit.percent_of_ram, 25);
         ASSERT_EQ_U64(c.fair_share.memory_high_pct, 90);
         ASSERT_TRUE(c.fair_share.penalty_cpu_pct == 0.30);
-        ASSERT_EQ_INT(c.fair_share.penalty_mode, CONFIG_PENALTY_ACTIVE);
+        ASSERT_EQ_INT(c.fair_share.penalty_mode, USER_PENALTY_ACTIVE);
         ASSERT_EQ_U64(c.fair_share.penalty_memory.bytes, 0);
         ASSERT_EQ_U64(c.fair_share.penalty_memory.percent_of_ram, 0);
         ASSERT_EQ_U64(c.fair_share.penalty_timeout_usec, 3600 * USEC_PER_SEC);
@@ -83,7 +83,7 @@ TEST(test_defaults) {
         ASSERT_STREQ(c.fair_share.users_dir, "/etc/slicekeeper/users.d");
         ASSERT_STREQ(c.fair_share.state_dir, "/var/lib/slicekeeper");
         ASSERT_STREQ(config_fair_share_mode_to_string(c.fair_share.mode), "even_active");
-        ASSERT_STREQ(config_penalty_mode_to_string(c.fair_share.penalty_mode), "active");
+        ASSERT_STREQ(user_penalty_mode_to_string(c.fair_share.penalty_mode), "active");
         config_done(&c);
 }
 
@@ -129,7 +129,7 @@ TEST(test_load_full) {
         ASSERT_EQ_U64(c.fair_share.memory_limit.percent_of_ram, 0);
         ASSERT_EQ_U64(c.fair_share.memory_high_pct, 80);
         ASSERT_TRUE(c.fair_share.penalty_cpu_pct == 0.25);
-        ASSERT_EQ_INT(c.fair_share.penalty_mode, CONFIG_PENALTY_LOCKED);
+        ASSERT_EQ_INT(c.fair_share.penalty_mode, USER_PENALTY_LOCKED);
         ASSERT_EQ_U64(c.fair_share.penalty_memory.bytes, 1ULL << 30);
         ASSERT_EQ_U64(c.fair_share.penalty_timeout_usec, 7200 * USEC_PER_SEC);
         ASSERT_STREQ(c.fair_share.event_log, "/var/log/sk/events.log");

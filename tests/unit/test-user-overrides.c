@@ -22,7 +22,7 @@ TEST(test_load_dir) {
         ASSERT_STREQ(o.entries[0].name, "students");
         ASSERT_TRUE(o.entries[0].has_cpu && o.entries[0].cpu_cores == 1.0);
         ASSERT_TRUE(o.entries[0].has_memory);
-        ASSERT_EQ_U64(o.entries[0].memory_bytes, 2ULL << 30);
+        ASSERT_EQ_U64(o.entries[0].memory.bytes, 2ULL << 30);
         ASSERT_TRUE(!o.entries[0].has_exempt);
         ASSERT_STREQ(o.entries[0].file, "users.d/good/10-groups.conf");
         ASSERT_EQ_INT(o.entries[0].line, 2);
@@ -30,11 +30,11 @@ TEST(test_load_dir) {
         ASSERT_EQ_INT(o.entries[3].kind, USER_OVERRIDE_NAME); /* indented header and spaces around '=' */
         ASSERT_STREQ(o.entries[3].name, "alice");
         ASSERT_TRUE(o.entries[3].cpu_cores == 1.5);
-        ASSERT_EQ_U64(o.entries[3].memory_bytes, 0);
-        ASSERT_EQ_U64(o.entries[3].memory_percent, 25);
+        ASSERT_EQ_U64(o.entries[3].memory.bytes, 0);
+        ASSERT_EQ_U64(o.entries[3].memory.percent_of_ram, 25);
         ASSERT_EQ_INT(o.entries[4].kind, USER_OVERRIDE_UID);
         ASSERT_EQ_U64(o.entries[4].uid, 1001);
-        ASSERT_EQ_U64(o.entries[4].memory_bytes, UINT64_MAX);
+        ASSERT_EQ_U64(o.entries[4].memory.bytes, UINT64_MAX);
         ASSERT_STREQ(o.entries[5].name, "bob@example.com"); /* SSSD's qualified names */
         ASSERT_TRUE(o.entries[5].cpu_cores == 0.125);
         ASSERT_TRUE(o.entries[5].has_exempt && !o.entries[5].exempt);
