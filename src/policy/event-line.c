@@ -212,3 +212,44 @@ int event_line_oom(const OomEventLine *e, char **ret) {
         }
         return finish(f, &buf, &len, ret);
 }
+
+int event_line_user(const UserEventLine *e, char **ret) {
+        char stamp[32], until[32], cpu[64];
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        assert(e);
+        assert(ret);
+
+        if (!e->id || !e->uname || !e->node || !e->action || format_time(e->timestamp, stamp) < 0 ||
+            (e->has_until && format_time(e->until, until) < 0) ||
+            event_line_format_float(e->cpu_cores, cpu, sizeof(cpu)) < 0 ||
+            (e->kind != USER_EVENT_PENALTY && e->kind != USER_EVENT_LIMIT))
+                return -EINVAL;
+        f = open_memstream(&buf, &len);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "{\"TYPE\": \"%s\", \"ID\": ", e->kind == USER_EVENT_PENALTY ? "penaltyBox" : "limit");
+        put_string(f, e->id);
+        fprintf(f, ", \"TIMESTAMP\": \"%s\", \"UID\": \"%u\", \"UNAME\": ", stamp, e->uid);
+        put_string(f, e->uname);
+        fputs(", \"NODE\": ", f);
+        put_string(f, e->node);
+        fputs(", \"ACTION\": ", f);
+        put_string(f, e->action);
+        if (e->mode) {
+                fputs(", \"MODE\": ", f);
+                put_string(f, e->mode);
+        }
+        if (e->cpu_cores > 0)
+                fprintf(f, ", \"CPU\": %s", cpu);
+        /* past 2^63 - 1 readers (jansson, JavaScript) lose or refuse the number; no memory is that large */
+        if (e->memory_bytes >= (uint64_t) INT64_MAX)
+                fputs(", \"MEMORY\": \"infinity\"", f);
+        else if (e->memory_bytes > 0)
+                fprintf(f, ", \"MEMORY\": %llu", (unsigned long long) e->memory_bytes);
+        if (e->has_until)
+                fprintf(f, ", \"UNTIL\": \"%s\"", until);
+        return finish(f, &buf, &len, ret);
+}

@@ -41,10 +41,34 @@ typedef struct OomEventLine {
         const char *comm;     /* NULL: left out */
 } OomEventLine;
 
+/* Penalty box and runtime limit changes, ours, in the same shape as OOM's: {"TYPE": "penaltyBox" or
+ * "limit", "ID", "TIMESTAMP", "UID", "UNAME", "NODE", "ACTION"}, then "MODE" (penalties), "CPU" (cores),
+ * "MEMORY" (bytes) and "UNTIL" where set. */
+typedef enum UserEventKind {
+        USER_EVENT_PENALTY,
+        USER_EVENT_LIMIT,
+} UserEventKind;
+
+typedef struct UserEventLine {
+        UserEventKind kind;
+        const char *id;
+        time_t timestamp;
+        uint32_t uid;
+        const char *uname;
+        const char *node;
+        const char *action;   /* "on", "off", "expired" (penalty); "set", "clear", "expired" (limit) */
+        const char *mode;     /* NULL: left out */
+        double cpu_cores;     /* 0: left out */
+        uint64_t memory_bytes; /* 0: left out; UINT64_MAX (and anything from 2^63 - 1): "infinity" */
+        bool has_until;
+        time_t until;
+} UserEventLine;
+
 /* The line, newline included, in *ret (the caller frees it). -EINVAL for a missing field or a time that
  * has no calendar date. */
 int event_line_throttle(const ThrottleEventLine *e, char **ret);
 int event_line_oom(const OomEventLine *e, char **ret);
+int event_line_user(const UserEventLine *e, char **ret);
 
 /* Python 2.7's repr() of a float, as json.dumps writes it: the shortest digits that read back the same,
  * "50.0" not "50", exponent form below 1e-4 and from 1e16 ("1e-05", "1e+16"). */

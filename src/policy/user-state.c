@@ -202,6 +202,11 @@ static json_t *sec(usec_t u) {
         return json_integer((json_int_t) (u / USEC_PER_SEC));
 }
 
+/* Bytes, or "infinity" (--memory infinity): JSON readers refuse integers past 2^63 - 1. */
+static json_t *memory(uint64_t bytes) {
+        return bytes >= (uint64_t) INT64_MAX ? json_string("infinity") : json_integer((json_int_t) bytes);
+}
+
 int user_state_format(const UserState *s, char **ret) {
         json_t *root = NULL, *users;
         char *text = NULL;
@@ -228,8 +233,7 @@ int user_state_format(const UserState *s, char **ret) {
                         if (!p || json_object_set_new(u, "penalty", p) < 0)
                                 goto finish;
                         if (e->penalty.memory_bytes > 0 &&
-                            json_object_set_new(p, "memory", json_integer((json_int_t) MIN(e->penalty.memory_bytes,
-                                                                                           (uint64_t) INT64_MAX))) < 0)
+                            json_object_set_new(p, "memory", memory(e->penalty.memory_bytes)) < 0)
                                 goto finish;
                 }
                 if (e->limit.set) {
@@ -239,9 +243,7 @@ int user_state_format(const UserState *s, char **ret) {
                                 goto finish;
                         if (e->limit.cpu_cores > 0 && json_object_set_new(l, "cpu", json_real(e->limit.cpu_cores)) < 0)
                                 goto finish;
-                        if (e->limit.memory_bytes > 0 &&
-                            json_object_set_new(l, "memory", json_integer((json_int_t) MIN(e->limit.memory_bytes,
-                                                                                           (uint64_t) INT64_MAX))) < 0)
+                        if (e->limit.memory_bytes > 0 && json_object_set_new(l, "memory", memory(e->limit.memory_bytes)) < 0)
                                 goto finish;
                         if (json_object_set_new(l, "since", sec(e->limit.since_usec)) < 0 ||
                             json_object_set_new(l, "until", e->limit.until_usec == USEC_INFINITY
@@ -318,8 +320,12 @@ static int get_bytes(json_t *o, const char *where, uint64_t *ret, char *error, s
                 *ret = 0;
                 return 0;
         }
-        if (!json_is_integer(v) || json_integer_value(v) < 1)
-                return fail(error, error_size, "%s.memory: expected bytes (an integer >= 1)", where);
+        if (json_is_string(v) && streq(json_string_value(v), "infinity")) {
+                *ret = UINT64_MAX;
+                return 0;
+        }
+        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) == INT64_MAX)
+                return fail(error, error_size, "%s.memory: expected bytes (an integer >= 1) or \"infinity\"", where);
         *ret = (uint64_t) json_integer_value(v);
         return 0;
 }

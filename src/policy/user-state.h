@@ -31,7 +31,7 @@ typedef struct UserPenalty {
 typedef struct UserLimit {
         bool set;
         double cpu_cores;              /* 0: none (--cpu 150% → 1.5) */
-        uint64_t memory_bytes;         /* 0: none */
+        uint64_t memory_bytes;         /* 0: none; UINT64_MAX: infinity ("infinity" in the file) */
         usec_t since_usec, until_usec; /* until USEC_INFINITY: until --clear */
 } UserLimit;
 

@@ -89,6 +89,43 @@ TEST(test_oom_line) {
         free(line);
 }
 
+TEST(test_user_lines) {
+        UserEventLine e = {
+                .kind = USER_EVENT_PENALTY,
+                .id = "pPpPpPpPpPpPpPpP",
+                .timestamp = T0,
+                .uid = 1001,
+                .uname = "alice",
+                .node = "login1",
+                .action = "on",
+                .mode = "locked",
+                .cpu_cores = 0.3,
+                .memory_bytes = 1ULL << 30,
+                .has_until = true,
+                .until = T0 + 3600,
+        };
+        char *line = NULL;
+
+        ASSERT_EQ_INT(event_line_user(&e, &line), 0);
+        ASSERT_STREQ(line, "{\"TYPE\": \"penaltyBox\", \"ID\": \"pPpPpPpPpPpPpPpP\", \"TIMESTAMP\": \"2025-12-01 00:00:00\", "
+                           "\"UID\": \"1001\", \"UNAME\": \"alice\", \"NODE\": \"login1\", \"ACTION\": \"on\", "
+                           "\"MODE\": \"locked\", \"CPU\": 0.3, \"MEMORY\": 1073741824, \"UNTIL\": \"2025-12-01 01:00:00\"}\n");
+        free(line);
+        e = (UserEventLine) { .kind = USER_EVENT_LIMIT, .id = "x", .timestamp = T0, .uid = 7, .uname = "7",
+                              .node = "n", .action = "clear" };
+        ASSERT_EQ_INT(event_line_user(&e, &line), 0);
+        ASSERT_STREQ(line, "{\"TYPE\": \"limit\", \"ID\": \"x\", \"TIMESTAMP\": \"2025-12-01 00:00:00\", \"UID\": \"7\", "
+                           "\"UNAME\": \"7\", \"NODE\": \"n\", \"ACTION\": \"clear\"}\n");
+        free(line);
+        /* MemoryMax=infinity: a string, as a number past 2^63 - 1 is refused by common JSON readers */
+        e.memory_bytes = UINT64_MAX;
+        ASSERT_EQ_INT(event_line_user(&e, &line), 0);
+        ASSERT_CONTAINS(line, "\"ACTION\": \"clear\", \"MEMORY\": \"infinity\"}\n");
+        free(line);
+        e.action = NULL;
+        ASSERT_EQ_INT(event_line_user(&e, &line), -EINVAL);
+}
+
 /* Python 2.7's repr(float), which json.dumps writes. */
 TEST(test_float_like_python) {
         static const struct {
@@ -135,6 +172,7 @@ int main(void) {
         tzset();
         RUN(test_throttle_line);
         RUN(test_oom_line);
+        RUN(test_user_lines);
         RUN(test_float_like_python);
         RUN(test_event_id);
         return 0;

@@ -118,6 +118,24 @@ TEST(test_set_clear_expire) {
         ASSERT_EQ_INT(s.n, 1);
         user_state_done(&s);
 
+        /* --memory infinity survives the file as "infinity" */
+        {
+                UserLimit inf = { .set = true, .memory_bytes = UINT64_MAX, .since_usec = NOW,
+                                  .until_usec = USEC_INFINITY };
+                UserState back = { 0 };
+                _cleanup_(freep) char *text = NULL;
+                char error[256] = "";
+
+                s = (UserState) { 0 };
+                ASSERT_EQ_INT(user_state_set_limit(&s, 1, &inf), 0);
+                ASSERT_EQ_INT(user_state_format(&s, &text), 0);
+                ASSERT_CONTAINS(text, "\"memory\": \"infinity\"");
+                ASSERT_EQ_INT(user_state_parse(text, strlen(text), NOW, &back, NULL, error, sizeof(error)), 0);
+                ASSERT_EQ_U64(back.entries[0].limit.memory_bytes, UINT64_MAX);
+                user_state_done(&back);
+                user_state_done(&s);
+        }
+
         ASSERT_STREQ(user_penalty_mode_to_string(USER_PENALTY_ACTIVE), "active");
         ASSERT_EQ_INT(user_penalty_mode_from_string("locked"), USER_PENALTY_LOCKED);
         ASSERT_EQ_INT(user_penalty_mode_from_string("Locked"), -EINVAL);
@@ -148,6 +166,9 @@ TEST(test_parse_refusals) {
                   "\"until\": 2}}]}", "users[0].penalty.until: not after since" },
                 { "{\"version\": 1, \"users\": [{\"uid\": 5, \"penalty\": {\"mode\": \"active\", \"since\": 1, "
                   "\"until\": 2, \"memory\": 0}}]}", "users[0].penalty.memory: expected bytes" },
+                { "{\"version\": 1, \"users\": [{\"uid\": 5, \"penalty\": {\"mode\": \"active\", \"since\": 1, "
+                  "\"until\": 2, \"memory\": \"lots\"}}]}", "users[0].penalty.memory: expected bytes (an integer >= 1) or "
+                  "\"infinity\"" },
                 { "{\"version\": 1, \"users\": [{\"uid\": 5, \"penalty\": {\"mode\": \"active\", \"since\": 1.5, "
                   "\"until\": 2}}]}", "users[0].penalty.since: expected seconds" },
                 { "{\"version\": 1, \"users\": [{\"uid\": 5, \"limit\": {\"since\": 1, \"until\": null}}]}",
