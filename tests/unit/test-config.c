@@ -209,7 +209,9 @@ TEST(test_fair_share_errors) {
                 { "Mode", "Even_Active", "not one of" },
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-                Config before = c;
+                Config before;
+
+                memcpy(&before, &c, sizeof(c)); /* padding too, for the memcmp below */
 
                 error[0] = 0;
                 ASSERT_EQ_INT(config_set(&c, "FairShare", bad[i].key, bad[i].value, error, sizeof(error)), -EINVAL);
