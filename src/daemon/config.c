@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <assert.h>
+#include <inttypes.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -36,15 +37,27 @@ typedef enum KeyType {
         KEY_REDIS_ADDRESS, /* host:port, [v6]:port, a host alone (port 6379) or a unix socket path; empty: none */
         KEY_LISTEN,        /* an IP literal and a port, or one alone (port 43409); empty: off */
         KEY_CONTROLLERS,
+        KEY_FRACTION,      /* a decimal in (min, max], or a percentage ("90%") */
+        KEY_CORES,         /* a decimal number of cores in (min, max] or "N%" of a core; HardCapCores= may be empty */
+        KEY_UID,
+        KEY_WHOLE_SEC,     /* whole seconds in [min, max]: "5", "2min", "1h" */
+        KEY_PERCENT_INT,   /* an integer in [min, max], with or without '%' */
+        KEY_FS_MODE,
+        KEY_PENALTY_MODE,
+        KEY_MEMORY,        /* bytes with K/M/G/T, "N%" of RAM or "infinity"; PenaltyMemory= may be empty */
+        KEY_ABS_PATH,      /* EventLog= may be empty (off) */
 } KeyType;
 
 typedef struct ConfigKey {
         const char *section, *key;
         KeyType type;
         size_t offset;
+        double min, max; /* numeric fair-share keys */
 } ConfigKey;
 
-#define K(s, k, t, field) { s, k, t, offsetof(Config, field) }
+#define K(s, k, t, field) { s, k, t, offsetof(Config, field), 0, 0 }
+#define KR(s, k, t, field, min, max) { s, k, t, offsetof(Config, field), min, max }
+#define FS(k, t, field, min, max) KR("FairShare", k, t, fair_share.field, min, max)
 static const ConfigKey keys[] = {
         K("Source", "File", KEY_STRING, source_file),
         K("ZooKeeper", "Hosts", KEY_ZK_HOSTS, zk_hosts),
@@ -70,7 +83,90 @@ static const ConfigKey keys[] = {
         K("Web", "Controllers", KEY_CONTROLLERS, web_controllers),
         K("Control", "Socket", KEY_STRING, control_socket),
         K("Control", "RequestTimeoutSec", KEY_TIMEOUT, control_request_timeout_usec),
+        FS("Enable", KEY_BOOL, enable, 0, 0),
+        FS("MinUID", KEY_UID, min_uid, 0, 0),
+        FS("IntervalSec", KEY_WHOLE_SEC, interval_usec, 1, 300),
+        FS("Mode", KEY_FS_MODE, mode, 0, 0),
+        FS("CPUPctMax", KEY_FRACTION, cpu_pct_max, 0, 1),
+        FS("HardCapCores", KEY_CORES, hard_cap_cores, 0, CPU_SET_MAX_CPUS),
+        FS("ActivityThreshold", KEY_CORES, activity_threshold, 0, CPU_SET_MAX_CPUS),
+        FS("ActivityWindowSec", KEY_WHOLE_SEC, activity_window_usec, 1, 300),
+        FS("MinChangePct", KEY_PERCENT_INT, min_change_pct, 0, 100),
+        FS("UpperThrottle", KEY_FRACTION, upper_throttle, 0, 1),
+        FS("LowerThrottle", KEY_FRACTION, lower_throttle, 0, 1),
+        FS("MemoryLimit", KEY_MEMORY, memory_limit, 0, 0),
+        FS("MemoryHighPct", KEY_PERCENT_INT, memory_high_pct, 1, 100),
+        FS("PenaltyCPUPct", KEY_FRACTION, penalty_cpu_pct, 0, 1),
+        FS("PenaltyMode", KEY_PENALTY_MODE, penalty_mode, 0, 0),
+        FS("PenaltyMemory", KEY_MEMORY, penalty_memory, 0, 0),
+        FS("PenaltyTimeoutSec", KEY_WHOLE_SEC, penalty_timeout_usec, 1, 366 * 86400),
+        FS("EventLog", KEY_ABS_PATH, event_log, 0, 0),
+        FS("UsersDir", KEY_ABS_PATH, users_dir, 0, 0),
+        FS("StateDir", KEY_ABS_PATH, state_dir, 0, 0),
 };
+
+static const char *const fair_share_modes[] = {
+        [CONFIG_FAIR_SHARE_EVEN_ACTIVE] = "even_active",
+        [CONFIG_FAIR_SHARE_HARD_CAP] = "hard_cap",
+        [CONFIG_FAIR_SHARE_WEIGHT] = "weight",
+};
+
+const char *config_fair_share_mode_to_string(ConfigFairShareMode m) {
+        return (size_t) m < ELEMENTSOF(fair_share_modes) ? fair_share_modes[m] : NULL;
+}
+
+
+/* A plain decimal ("0.9", "12", ".5"): digits with at most one '.', nothing else (no sign, exponent,
+ * hex, "nan" or spaces, which strtod would take). */
+static int parse_decimal(const char *s, double *ret) {
+        size_t digits = 0, dots = 0, len = strlen(s);
+        char *end;
+        double v;
+
+        if (len == 0 || len > 32)
+                return -EINVAL;
+        for (const char *p = s; *p; p++) {
+                if (*p >= '0' && *p <= '9')
+                        digits++;
+                else if (*p == '.')
+                        dots++;
+                else
+                        return -EINVAL;
+        }
+        if (digits == 0 || dots > 1)
+                return -EINVAL;
+        errno = 0;
+        v = strtod(s, &end);
+        if (errno != 0 || *end != 0)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+/* A decimal, or a decimal followed by '%' (divided by 100). */
+static int parse_decimal_or_percent(const char *s, double *ret) {
+        size_t len = strlen(s);
+        char copy[40];
+        double v;
+
+        if (len == 0 || len >= sizeof(copy))
+                return -EINVAL;
+        if (s[len - 1] != '%')
+                return parse_decimal(s, ret);
+        memcpy(copy, s, len - 1);
+        copy[len - 1] = 0;
+        if (parse_decimal(copy, &v) < 0)
+                return -EINVAL;
+        *ret = v / 100;
+        return 0;
+}
+
+static int parse_enum(const char *s, const char *const *names, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (streq(s, names[i]))
+                        return (int) i;
+        return -EINVAL;
+}
 
 static int set_string(char **field, const char *value) {
         char *copy = strdup(value);
@@ -104,6 +200,28 @@ void config_init(Config *c) {
         set_string(&c->redis_prefix, "cgroup_arch");
         set_string(&c->web_listen, "127.0.0.1:43409");
         set_string(&c->control_socket, SLICEKEEPER_CONTROL_SOCKET);
+        /* Off by default: the daemon also runs on servers without interactive users, where capping
+         * user slices would be a surprise. The rest are cgroup_py's defaults. */
+        c->fair_share = (ConfigFairShare) {
+                .enable = false,
+                .min_uid = 1000,
+                .interval_usec = USEC_PER_SEC,
+                .activity_window_usec = 5 * USEC_PER_SEC,
+                .mode = CONFIG_FAIR_SHARE_EVEN_ACTIVE,
+                .cpu_pct_max = 0.90,
+                .activity_threshold = 0.15,
+                .min_change_pct = 5,
+                .upper_throttle = 0.95,
+                .lower_throttle = 0.85,
+                .memory_limit = { .percent_of_ram = 25 },
+                .memory_high_pct = 90,
+                .penalty_cpu_pct = 0.30,
+                .penalty_mode = USER_PENALTY_ACTIVE,
+                .penalty_timeout_usec = 3600 * USEC_PER_SEC,
+        };
+        set_string(&c->fair_share.event_log, "/var/log/slicekeeper/events.log");
+        set_string(&c->fair_share.users_dir, "/etc/slicekeeper/users.d");
+        set_string(&c->fair_share.state_dir, "/var/lib/slicekeeper");
 }
 
 void config_done(Config *c) {
@@ -123,6 +241,9 @@ void config_done(Config *c) {
         free(c->redis_prefix);
         free(c->web_listen);
         free(c->control_socket);
+        free(c->fair_share.event_log);
+        free(c->fair_share.users_dir);
+        free(c->fair_share.state_dir);
         *c = (Config) { 0 };
 }
 
@@ -141,15 +262,10 @@ int config_set(Config *c, const char *section, const char *key, const char *valu
                 if (streq(keys[i].section, section) && streq(keys[i].key, key))
                         k = &keys[i];
         if (!k) {
-                bool known_section = streq(section, "FairShare");
+                bool known_section = false;
 
                 for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                         known_section |= streq(keys[i].section, section);
-                if (streq(section, "FairShare")) {
-                        /* Reserved for per-user fair share, which this version does not implement. */
-                        log_warning("[FairShare] %s= is not supported by this version; ignored.", key);
-                        return 0;
-                }
                 snprintf(error, error_size, known_section ? "unknown key %s= in section [%s]" : "unknown section [%s]",
                          known_section ? key : section, section);
                 return -EINVAL;
@@ -339,8 +455,186 @@ int config_set(Config *c, const char *section, const char *key, const char *valu
                 *(uint64_t *) field = u;
                 return 0;
         }
+        case KEY_FRACTION:
+        case KEY_CORES: {
+                bool cores = k->type == KEY_CORES;
+                double v;
+
+                if (cores && isempty(value) && streq(key, "HardCapCores")) {
+                        *(double *) field = 0; /* all online CPUs */
+                        return 0;
+                }
+                r = parse_decimal_or_percent(value, &v);
+                if (r < 0 || !(v > k->min) || v > k->max) {
+                        if (cores)
+                                snprintf(error, error_size, "%s=%s is not a number of CPU cores greater than 0 and at "
+                                                            "most %g (e.g. 0.15, 2, 50%% of a core)%s", key, value,
+                                         k->max, streq(key, "HardCapCores") ? ", or empty for all CPUs" : "");
+                        else
+                                snprintf(error, error_size, "%s=%s is not a fraction greater than 0 and at most 1 "
+                                                            "(e.g. 0.9 or 90%%)", key, value);
+                        return -EINVAL;
+                }
+                *(double *) field = v;
+                return 0;
+        }
+        case KEY_UID: {
+                uint64_t u;
+
+                r = safe_atou64(value, &u);
+                /* (uid_t) -1 is "no user" to the kernel, 65534 nobody is still a user id */
+                if (r < 0 || u >= UINT32_MAX) {
+                        snprintf(error, error_size, "%s=%s is not a user id between 0 and 4294967294", key, value);
+                        return -EINVAL;
+                }
+                *(uint32_t *) field = (uint32_t) u;
+                return 0;
+        }
+        case KEY_WHOLE_SEC: {
+                size_t len = strlen(value);
+                usec_t u;
+
+                /* parse_sec's forms plus whole hours and days, for the penalty box's long timeouts */
+                if (len > 1 && len < 16 && (value[len - 1] == 'h' || value[len - 1] == 'd')) {
+                        char digits[16];
+                        uint64_t n;
+
+                        memcpy(digits, value, len - 1);
+                        digits[len - 1] = 0;
+                        r = safe_atou64(digits, &n);
+                        if (r >= 0 && n > 1000000)
+                                r = -ERANGE;
+                        u = r < 0 ? 0 : n * (value[len - 1] == 'h' ? 3600 : 86400) * USEC_PER_SEC;
+                } else
+                        r = parse_sec(value, &u);
+                if (r < 0 || u % USEC_PER_SEC != 0 || u < (usec_t) k->min * USEC_PER_SEC ||
+                    u > (usec_t) k->max * USEC_PER_SEC) {
+                        snprintf(error, error_size, "%s=%s is not a whole number of seconds between %.0f and %.0f "
+                                                    "(e.g. 5, 2min, 1h, 1d)", key, value, k->min, k->max);
+                        return -EINVAL;
+                }
+                *(usec_t *) field = u;
+                return 0;
+        }
+        case KEY_PERCENT_INT: {
+                size_t len = strlen(value);
+                char digits[32];
+                uint64_t u;
+
+                r = -EINVAL;
+                if (len > 0 && len < sizeof(digits)) {
+                        memcpy(digits, value, len + 1);
+                        if (digits[len - 1] == '%')
+                                digits[len - 1] = 0;
+                        r = safe_atou64(digits, &u);
+                }
+                if (r < 0 || u < (uint64_t) k->min || u > (uint64_t) k->max) {
+                        snprintf(error, error_size, "%s=%s is not a whole percentage between %.0f and %.0f (e.g. %s)",
+                                 key, value, k->min, k->max, streq(key, "MinChangePct") ? "5" : "90");
+                        return -EINVAL;
+                }
+                *(unsigned *) field = (unsigned) u;
+                return 0;
+        }
+        case KEY_FS_MODE:
+        case KEY_PENALTY_MODE: {
+                bool fs = k->type == KEY_FS_MODE;
+
+                r = fs ? parse_enum(value, fair_share_modes, ELEMENTSOF(fair_share_modes))
+                       : user_penalty_mode_from_string(value);
+                if (r < 0) {
+                        snprintf(error, error_size, "%s=%s is not one of %s", key, value,
+                                 fs ? "even_active, hard_cap, weight" : "active, locked");
+                        return -EINVAL;
+                }
+                if (fs)
+                        *(ConfigFairShareMode *) field = (ConfigFairShareMode) r;
+                else
+                        *(UserPenaltyMode *) field = (UserPenaltyMode) r;
+                return 0;
+        }
+        case KEY_MEMORY: {
+                bool optional = streq(key, "PenaltyMemory");
+                MemoryAmount m;
+
+                if (optional && isempty(value)) {
+                        *(MemoryAmount *) field = (MemoryAmount) { 0 };
+                        return 0;
+                }
+                if (memory_amount_parse(value, &m) < 0) {
+                        snprintf(error, error_size, "%s=%s is not a memory size: bytes with an optional K, M, G or T "
+                                                    "(1024-based; e.g. 4G), a percentage of RAM from 1%% to 100%% "
+                                                    "(e.g. 25%%) or infinity%s", key, value,
+                                 optional ? ", or empty for none" : "");
+                        return -EINVAL;
+                }
+                *(MemoryAmount *) field = m;
+                return 0;
+        }
+        case KEY_ABS_PATH: {
+                if (isempty(value) && streq(key, "EventLog"))
+                        return set_string(field, "");
+                size_t len = strlen(value);
+                if (value[0] != '/' || strstr(value, "/../") || (len >= 3 && streq(value + len - 3, "/.."))) {
+                        snprintf(error, error_size, "%s=%s is not an absolute path without \"..\"%s", key, value,
+                                 streq(key, "EventLog") ? ", or empty for off" : "");
+                        return -EINVAL;
+                }
+                return set_string(field, value);
+        }
         }
         return -EINVAL;
+}
+
+int config_check(const Config *c, const char *ret_keys[static 2], char *error, size_t error_size) {
+        const ConfigFairShare *fs = &c->fair_share;
+
+        assert(c);
+        assert(ret_keys);
+
+        if (!(fs->lower_throttle < fs->upper_throttle)) {
+                ret_keys[0] = "LowerThrottle";
+                ret_keys[1] = "UpperThrottle";
+                snprintf(error, error_size, "LowerThrottle=%g must be below UpperThrottle=%g (a throttle event ends "
+                                            "when use falls below LowerThrottle=)", fs->lower_throttle,
+                         fs->upper_throttle);
+                return -EINVAL;
+        }
+        if (fs->activity_window_usec < fs->interval_usec) {
+                ret_keys[0] = "ActivityWindowSec";
+                ret_keys[1] = "IntervalSec";
+                snprintf(error, error_size, "ActivityWindowSec=%" PRIu64 " is shorter than IntervalSec=%" PRIu64
+                                            " (the window holds at least one interval)",
+                         fs->activity_window_usec / USEC_PER_SEC, fs->interval_usec / USEC_PER_SEC);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* The line of the last assignment of [FairShare] `key` in a normalized file (0 when the default was
+ * kept): where the value config_check refused came from. */
+static unsigned find_key_line(const char *text, const char *section, const char *key) {
+        size_t key_len = strlen(key), section_len = strlen(section);
+        bool in_section = false;
+        unsigned line = 1, found = 0;
+
+        for (const char *p = text; *p; line++) {
+                const char *end = strchrnul(p, '\n');
+
+                if (*p == '[')
+                        in_section = (size_t) (end - p) > section_len + 1 && strncmp(p + 1, section, section_len) == 0 &&
+                                     p[section_len + 1] == ']';
+                else if (in_section && strncmp(p, key, key_len) == 0) {
+                        const char *q = p + key_len;
+
+                        while (*q == ' ' || *q == '\t')
+                                q++;
+                        if (*q == '=' || *q == ':')
+                                found = line;
+                }
+                p = *end ? end + 1 : end;
+        }
+        return found;
 }
 
 typedef struct LoadState {
@@ -401,7 +695,6 @@ static int config_normalize(const char *path, const char *data, size_t size, cha
                                 return -EINVAL;
                         }
                         snprintf(name, sizeof(name), "%.*s", (int) (close - data - start - 1), data + start + 1);
-                        known = streq(name, "FairShare");
                         for (size_t k = 0; k < ELEMENTSOF(keys); k++)
                                 known |= streq(keys[k].section, name);
                         if (!known) {
@@ -453,6 +746,19 @@ int config_load(Config *c, const char *path, char *error, size_t error_size) {
                 }
                 snprintf(error, error_size, "%s:%d: %s", path, line, s.r < 0 ? inner : "syntax error");
                 return s.r < 0 ? s.r : -EINVAL;
+        }
+        const char *keys_at_fault[2] = {};
+        r = config_check(c, keys_at_fault, inner, sizeof(inner));
+        if (r < 0) {
+                /* the later of the two keys is the one that broke the rule */
+                unsigned at = MAX(find_key_line(normalized, "FairShare", keys_at_fault[0]),
+                                  find_key_line(normalized, "FairShare", keys_at_fault[1]));
+
+                if (at > 0)
+                        snprintf(error, error_size, "%s:%u: %s", path, at, inner);
+                else
+                        snprintf(error, error_size, "%s: %s", path, inner);
+                return r;
         }
         return 0;
 }

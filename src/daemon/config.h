@@ -6,11 +6,41 @@
 #include <stdint.h>
 
 #include "time-util.h"
+#include "user-overrides.h"
+#include "user-state.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define CONFIG_ZK_AUTH_MAX 16 /* Auth= lines */
 #define CONFIG_REDIS_DEFAULT_PORT 6379  /* [Redis] Address= without a port */
 #define CONFIG_WEB_DEFAULT_PORT 43409   /* [Web] Listen= without a port (cgrouparch's communicate_port) */
+
+/* [FairShare] (issue 14): per-user CPU caps, memory limits and penalty box on user-UID.slice. */
+typedef enum ConfigFairShareMode {
+        CONFIG_FAIR_SHARE_EVEN_ACTIVE, /* cgroup_py's default: the allowed CPU split among active users */
+        CONFIG_FAIR_SHARE_HARD_CAP,    /* the same fixed cap for every user */
+        CONFIG_FAIR_SHARE_WEIGHT,      /* equal CPUWeight, one cap on user.slice */
+} ConfigFairShareMode;
+
+typedef struct ConfigFairShare {
+        bool enable;
+        uint32_t min_uid;
+        usec_t interval_usec, activity_window_usec; /* whole seconds */
+        ConfigFairShareMode mode;
+        double cpu_pct_max;        /* (0, 1]: share of the CPU all users may take together */
+        double hard_cap_cores;     /* > 0; 0: all online CPUs */
+        double activity_threshold; /* cores */
+        unsigned min_change_pct;   /* % of a core */
+        double upper_throttle, lower_throttle; /* of the cap; 0 < lower < upper <= 1 */
+        MemoryAmount memory_limit, penalty_memory; /* penalty_memory unset: no lower limit */
+        unsigned memory_high_pct;  /* MemoryHigh as % of MemoryMax (v2) */
+        double penalty_cpu_pct;    /* (0, 1] */
+        UserPenaltyMode penalty_mode;
+        usec_t penalty_timeout_usec;
+        char *event_log; /* "" : off */
+        char *users_dir, *state_dir;
+} ConfigFairShare;
+
+const char *config_fair_share_mode_to_string(ConfigFairShareMode m);
 
 typedef struct Config {
         char *source_file;
@@ -31,6 +61,7 @@ typedef struct Config {
         unsigned web_controllers, redis_controllers; /* RECORD_* bits, or RECORD_TREE (record.h) */
         char *control_socket;
         usec_t control_request_timeout_usec;
+        ConfigFairShare fair_share;
         unsigned n_keys_set, n_pid_file_keys_set; /* to hold drop-ins to PidFiles= only */
 } Config;
 
@@ -42,6 +73,11 @@ int config_load(Config *c, const char *path, char *error, size_t error_size);
 /* Appends the PidFiles= entries of every "*.conf" file in DIR (in name order) to *pid_files. Drop-ins may hold only
  * [Tasks] PidFiles=. A missing directory is fine. */
 int config_load_pid_file_dropins(const char *dir, char ***pid_files, char *error, size_t error_size);
+
+/* The checks between keys (LowerThrottle= below UpperThrottle=, ActivityWindowSec= not shorter than
+ * IntervalSec=), done once all are set; config_load does it, with the FILE:LINE of the later of the two keys
+ * it names in ret_keys. */
+int config_check(const Config *c, const char *ret_keys[static 2], char *error, size_t error_size);
 
 /* Sets one key as the file would ("Section", "Key", "value"), for command-line overrides. */
 int config_set(Config *c, const char *section, const char *key, const char *value, char *error, size_t error_size);

@@ -1152,6 +1152,9 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         r = manager_check_source(m->config);
         if (r < 0)
                 return r;
+        if (m->config->fair_share.enable)
+                log_warning("[FairShare] Enable=yes: per-user fair share is not part of this version yet; its settings "
+                            "are checked, nothing is applied to user slices.");
         r = manager_connect_bus(m);
         if (r < 0)
                 return r;

@@ -28,7 +28,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         fd = memfd_create("fuzz-config", MFD_CLOEXEC);
         FUZZ_CHECK(fd >= 0);
         snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-        log_setup(LOG_TARGET_CONSOLE, LOG_ERR); /* [FairShare] warnings are expected, not news */
+        log_setup(LOG_TARGET_CONSOLE, LOG_ERR);
 
         /* The file really is read this way: a good one is taken. */
         put_file((const uint8_t *) good, sizeof(good) - 1);

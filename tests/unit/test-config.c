@@ -60,6 +60,31 @@ TEST(test_defaults) {
         ASSERT_EQ_U64(c.web_output_budget_mib, 48);
         ASSERT_STREQ(c.control_socket, "/run/slicekeeper/control.sock");
         ASSERT_EQ_U64(c.control_request_timeout_usec, 10 * USEC_PER_SEC);
+        /* [FairShare]: off, cgroup_py's defaults otherwise (issue 14) */
+        ASSERT_TRUE(!c.fair_share.enable);
+        ASSERT_EQ_U64(c.fair_share.min_uid, 1000);
+        ASSERT_EQ_U64(c.fair_share.interval_usec, USEC_PER_SEC);
+        ASSERT_EQ_INT(c.fair_share.mode, CONFIG_FAIR_SHARE_EVEN_ACTIVE);
+        ASSERT_TRUE(c.fair_share.cpu_pct_max == 0.90);
+        ASSERT_TRUE(c.fair_share.hard_cap_cores == 0);
+        ASSERT_TRUE(c.fair_share.activity_threshold == 0.15);
+        ASSERT_EQ_U64(c.fair_share.activity_window_usec, 5 * USEC_PER_SEC);
+        ASSERT_EQ_U64(c.fair_share.min_change_pct, 5);
+        ASSERT_TRUE(c.fair_share.upper_throttle == 0.95);
+        ASSERT_TRUE(c.fair_share.lower_throttle == 0.85);
+        ASSERT_EQ_U64(c.fair_share.memory_limit.bytes, 0);
+        ASSERT_EQ_U64(c.fair_share.memory_limit.percent_of_ram, 25);
+        ASSERT_EQ_U64(c.fair_share.memory_high_pct, 90);
+        ASSERT_TRUE(c.fair_share.penalty_cpu_pct == 0.30);
+        ASSERT_EQ_INT(c.fair_share.penalty_mode, USER_PENALTY_ACTIVE);
+        ASSERT_EQ_U64(c.fair_share.penalty_memory.bytes, 0);
+        ASSERT_EQ_U64(c.fair_share.penalty_memory.percent_of_ram, 0);
+        ASSERT_EQ_U64(c.fair_share.penalty_timeout_usec, 3600 * USEC_PER_SEC);
+        ASSERT_STREQ(c.fair_share.event_log, "/var/log/slicekeeper/events.log");
+        ASSERT_STREQ(c.fair_share.users_dir, "/etc/slicekeeper/users.d");
+        ASSERT_STREQ(c.fair_share.state_dir, "/var/lib/slicekeeper");
+        ASSERT_STREQ(config_fair_share_mode_to_string(c.fair_share.mode), "even_active");
+        ASSERT_STREQ(user_penalty_mode_to_string(c.fair_share.penalty_mode), "active");
         config_done(&c);
 }
 
@@ -90,6 +115,134 @@ TEST(test_load_full) {
         ASSERT_EQ_U64(c.web_stall_timeout_usec, 45 * USEC_PER_SEC);
         ASSERT_STREQ(c.control_socket, "/run/slicekeeper/ctl.sock");
         ASSERT_EQ_U64(c.control_request_timeout_usec, 2500 * USEC_PER_MSEC);
+        ASSERT_TRUE(c.fair_share.enable);
+        ASSERT_EQ_U64(c.fair_share.min_uid, 2000);
+        ASSERT_EQ_U64(c.fair_share.interval_usec, 2 * USEC_PER_SEC);
+        ASSERT_EQ_INT(c.fair_share.mode, CONFIG_FAIR_SHARE_HARD_CAP);
+        ASSERT_TRUE(c.fair_share.cpu_pct_max == 0.80);
+        ASSERT_TRUE(c.fair_share.hard_cap_cores == 1.5);
+        ASSERT_TRUE(c.fair_share.activity_threshold == 0.2);
+        ASSERT_EQ_U64(c.fair_share.activity_window_usec, 10 * USEC_PER_SEC);
+        ASSERT_EQ_U64(c.fair_share.min_change_pct, 10);
+        ASSERT_TRUE(c.fair_share.upper_throttle == 0.9);
+        ASSERT_TRUE(c.fair_share.lower_throttle == 0.7);
+        ASSERT_EQ_U64(c.fair_share.memory_limit.bytes, 4ULL << 30);
+        ASSERT_EQ_U64(c.fair_share.memory_limit.percent_of_ram, 0);
+        ASSERT_EQ_U64(c.fair_share.memory_high_pct, 80);
+        ASSERT_TRUE(c.fair_share.penalty_cpu_pct == 0.25);
+        ASSERT_EQ_INT(c.fair_share.penalty_mode, USER_PENALTY_LOCKED);
+        ASSERT_EQ_U64(c.fair_share.penalty_memory.bytes, 1ULL << 30);
+        ASSERT_EQ_U64(c.fair_share.penalty_timeout_usec, 7200 * USEC_PER_SEC);
+        ASSERT_STREQ(c.fair_share.event_log, "/var/log/sk/events.log");
+        ASSERT_STREQ(c.fair_share.users_dir, "/etc/sk/users.d");
+        ASSERT_STREQ(c.fair_share.state_dir, "/var/lib/sk");
+        config_done(&c);
+}
+
+/* Every bad [FairShare] value names FILE:LINE and the form expected; checks between keys point at the later
+ * of the two (issue 14). */
+TEST(test_fair_share_errors) {
+        char error[512] = "";
+        Config c;
+
+        ASSERT_LOAD_FAILS("config-fairshare-bad-mode.conf", -EINVAL, "config-fairshare-bad-mode.conf:3: Mode=fair is "
+                          "not one of even_active, hard_cap, weight");
+        ASSERT_LOAD_FAILS("config-fairshare-bad-fraction.conf", -EINVAL, "config-fairshare-bad-fraction.conf:3: "
+                          "CPUPctMax=90 is not a fraction greater than 0 and at most 1 (e.g. 0.9 or 90%)");
+        ASSERT_LOAD_FAILS("config-fairshare-throttle-order.conf", -EINVAL, "config-fairshare-throttle-order.conf:4: "
+                          "LowerThrottle=0.95 must be below UpperThrottle=0.9");
+        ASSERT_LOAD_FAILS("config-fairshare-upper-below-default.conf", -EINVAL,
+                          "config-fairshare-upper-below-default.conf:4: LowerThrottle=0.85 must be below "
+                          "UpperThrottle=0.8");
+        ASSERT_LOAD_FAILS("config-fairshare-window.conf", -EINVAL, "config-fairshare-window.conf:3: "
+                          "ActivityWindowSec=3 is shorter than IntervalSec=4");
+        ASSERT_LOAD_FAILS("config-fairshare-bad-memory.conf", -EINVAL, "config-fairshare-bad-memory.conf:2: "
+                          "MemoryLimit=4GB is not a memory size");
+
+        config_init(&c);
+        ASSERT_EQ_INT(config_load(&c, "config-fairshare-percent-memory.conf", error, sizeof(error)), 0);
+        ASSERT_EQ_U64(c.fair_share.memory_limit.percent_of_ram, 50);
+        ASSERT_EQ_U64(c.fair_share.memory_limit.bytes, 0);
+        ASSERT_STREQ(c.fair_share.event_log, "");
+        ASSERT_TRUE(c.fair_share.hard_cap_cores == 0);
+
+        /* Each refused value leaves the field as it was. */
+        static const struct {
+                const char *key, *value, *needle;
+        } bad[] = {
+                { "Enable", "maybe", "not a boolean" },
+                { "MinUID", "-1", "not a user id between 0 and 4294967294" },
+                { "MinUID", "4294967295", "not a user id" },
+                { "IntervalSec", "0", "not a whole number of seconds between 1 and 300" },
+                { "IntervalSec", "1.5", "not a whole number of seconds" },
+                { "IntervalSec", "301", "between 1 and 300" },
+                { "CPUPctMax", "0", "not a fraction greater than 0" },
+                { "CPUPctMax", "1.01", "not a fraction" },
+                { "CPUPctMax", "101%", "not a fraction" },
+                { "CPUPctMax", "-0.5", "not a fraction" },
+                { "CPUPctMax", "nan", "not a fraction" },
+                { "CPUPctMax", "1e-1", "not a fraction" },
+                { "CPUPctMax", "0.9.1", "not a fraction" },
+                { "CPUPctMax", "", "not a fraction" },
+                { "HardCapCores", "0", "not a number of CPU cores greater than 0 and at most 8192" },
+                { "HardCapCores", "8193", "or empty for all CPUs" },
+                { "ActivityThreshold", "", "not a number of CPU cores" },
+                { "ActivityWindowSec", "0", "between 1 and 300" },
+                { "MinChangePct", "101", "not a whole percentage between 0 and 100" },
+                { "MinChangePct", "5.5", "not a whole percentage" },
+                { "MinChangePct", "%", "not a whole percentage" },
+                { "UpperThrottle", "1.5", "not a fraction" },
+                { "LowerThrottle", "0", "not a fraction" },
+                { "MemoryLimit", "0", "not a memory size" },
+                { "MemoryLimit", "0%", "not a memory size" },
+                { "MemoryLimit", "101%", "not a memory size" },
+                { "MemoryLimit", "", "not a memory size" },
+                { "MemoryLimit", "1.5G", "not a memory size" },
+                { "MemoryHighPct", "0", "between 1 and 100" },
+                { "PenaltyCPUPct", "2", "not a fraction" },
+                { "PenaltyMode", "hard", "not one of active, locked" },
+                { "PenaltyMemory", "lots", "or empty for none" },
+                { "PenaltyTimeoutSec", "0", "between 1 and 31622400" },
+                { "PenaltyTimeoutSec", "367d", "between 1 and 31622400" },
+                { "EventLog", "events.log", "not an absolute path without \"..\", or empty for off" },
+                { "UsersDir", "", "not an absolute path" },
+                { "StateDir", "/var/lib/../tmp", "not an absolute path" },
+                { "Mode", "Even_Active", "not one of" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                Config before;
+
+                memcpy(&before, &c, sizeof(c)); /* padding too, for the memcmp below */
+
+                error[0] = 0;
+                ASSERT_EQ_INT(config_set(&c, "FairShare", bad[i].key, bad[i].value, error, sizeof(error)), -EINVAL);
+                ASSERT_CONTAINS(error, bad[i].key);
+                ASSERT_CONTAINS(error, bad[i].needle);
+                before.n_keys_set = c.n_keys_set;
+                ASSERT_TRUE(memcmp(&before.fair_share, &c.fair_share, sizeof(c.fair_share)) == 0);
+        }
+
+        /* Accepted forms */
+        ASSERT_EQ_INT(config_set(&c, "FairShare", "CPUPctMax", "1", error, sizeof(error)), 0);
+        ASSERT_TRUE(c.fair_share.cpu_pct_max == 1);
+        ASSERT_EQ_INT(config_set(&c, "FairShare", "ActivityThreshold", "15%", error, sizeof(error)), 0);
+        ASSERT_TRUE(c.fair_share.activity_threshold == 0.15);
+        ASSERT_EQ_INT(config_set(&c, "FairShare", "MinChangePct", "0", error, sizeof(error)), 0);
+        ASSERT_EQ_U64(c.fair_share.min_change_pct, 0);
+        ASSERT_EQ_INT(config_set(&c, "FairShare", "MemoryHighPct", "100%", error, sizeof(error)), 0);
+        ASSERT_EQ_U64(c.fair_share.memory_high_pct, 100);
+        ASSERT_EQ_INT(config_set(&c, "FairShare", "MemoryLimit", "infinity", error, sizeof(error)), 0);
+        ASSERT_EQ_U64(c.fair_share.memory_limit.bytes, UINT64_MAX);
+        ASSERT_EQ_INT(config_set(&c, "FairShare", "MemoryLimit", "512M", error, sizeof(error)), 0);
+        ASSERT_EQ_U64(c.fair_share.memory_limit.bytes, 512ULL << 20);
+        ASSERT_EQ_INT(config_set(&c, "FairShare", "Mode", "weight", error, sizeof(error)), 0);
+        ASSERT_EQ_INT(c.fair_share.mode, CONFIG_FAIR_SHARE_WEIGHT);
+        ASSERT_EQ_INT(config_set(&c, "FairShare", "PenaltyTimeoutSec", "366d", error, sizeof(error)), 0);
+        ASSERT_EQ_INT(config_set(&c, "FairShare", "MinUID", "0", error, sizeof(error)), 0);
+        ASSERT_EQ_U64(c.fair_share.min_uid, 0);
+        /* cgroup_py's names are not ours: the table in slicekeeperd.conf(5) maps them */
+        ASSERT_EQ_INT(config_set(&c, "FairShare", "cpu_pct_max", "0.9", error, sizeof(error)), -EINVAL);
+        ASSERT_CONTAINS(error, "unknown key cpu_pct_max= in section [FairShare]");
         config_done(&c);
 }
 
@@ -433,12 +586,13 @@ TEST(test_set_unknown) {
         config_done(&c);
 }
 
-TEST(test_set_fair_share_ignored) {
+TEST(test_fair_share_key_names_are_case_sensitive) {
         char error[512] = "";
         Config c;
 
         config_init(&c);
-        ASSERT_EQ_INT(config_set(&c, "FairShare", "CpuPctMax", "0.9", error, sizeof(error)), 0);
+        ASSERT_EQ_INT(config_set(&c, "FairShare", "CpuPctMax", "0.9", error, sizeof(error)), -EINVAL);
+        ASSERT_CONTAINS(error, "unknown key CpuPctMax= in section [FairShare]");
         config_done(&c);
 }
 
@@ -490,7 +644,7 @@ TEST(test_set_value_too_long) {
 }
 
 int main(void) {
-        log_setup(LOG_TARGET_CONSOLE, LOG_ERR); /* keep the [FairShare] warning out of the test log */
+        log_setup(LOG_TARGET_CONSOLE, LOG_ERR);
 
         RUN(test_defaults);
         RUN(test_controllers);
@@ -526,7 +680,8 @@ int main(void) {
         RUN(test_addresses);
         RUN(test_set_pid_files_empty_group);
         RUN(test_set_unknown);
-        RUN(test_set_fair_share_ignored);
+        RUN(test_fair_share_key_names_are_case_sensitive);
+        RUN(test_fair_share_errors);
         RUN(test_set_value_too_long);
         return 0;
 }
