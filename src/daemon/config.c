@@ -34,6 +34,7 @@ typedef enum KeyType {
         KEY_ZK_PREFIX,
         KEY_REDIS_ADDRESS, /* host:port, [v6]:port, a host alone (port 6379) or a unix socket path; empty: none */
         KEY_LISTEN,        /* an IP literal and a port, or one alone (port 43409); empty: off */
+        KEY_UID,           /* [FairShare] MinUID= (h-fsusers): 0 .. 4294967294 */
 } KeyType;
 
 typedef struct ConfigKey {
@@ -66,6 +67,11 @@ static const ConfigKey keys[] = {
         K("Web", "OutputBudgetMiB", KEY_U64, web_output_budget_mib),
         K("Control", "Socket", KEY_STRING, control_socket),
         K("Control", "RequestTimeoutSec", KEY_TIMEOUT, control_request_timeout_usec),
+        /* ---- [FairShare], the two keys the users glue needs (h-fsusers); the rest of the section (helper
+         * fsconfig) replaces this block ---- */
+        K("FairShare", "Enable", KEY_BOOL, fairshare_enable),
+        K("FairShare", "MinUID", KEY_UID, fairshare_min_uid),
+        /* ---- end of [FairShare] ---- */
 };
 
 static int set_string(char **field, const char *value) {
@@ -94,6 +100,7 @@ void config_init(Config *c) {
                 /* About one push of a 1000-group tree (~200 KB) for each of 256 clients (bench/RESULTS.md). */
                 .web_output_budget_mib = 48,
                 .control_request_timeout_usec = 10 * USEC_PER_SEC,
+                .fairshare_min_uid = 1000, /* cgroup_py's min_uid */
         };
         set_string(&c->redis_prefix, "cgroup_arch");
         set_string(&c->web_listen, "127.0.0.1:43409");
@@ -301,6 +308,18 @@ int config_set(Config *c, const char *section, const char *key, const char *valu
                 r = safe_atou64(value, &u);
                 if (r < 0 || u == 0 || u > 86400) {
                         snprintf(error, error_size, "%s=%s is not an integer between 1 and 86400", key, value);
+                        return -EINVAL;
+                }
+                *(uint64_t *) field = u;
+                return 0;
+        }
+        case KEY_UID: {
+                uint64_t u;
+
+                r = safe_atou64(value, &u);
+                if (r < 0 || u >= UINT32_MAX) {
+                        snprintf(error, error_size, "%s=%s is not a UID (an integer between 0 and 4294967294)", key,
+                                 value);
                         return -EINVAL;
                 }
                 *(uint64_t *) field = u;

@@ -30,6 +30,8 @@ typedef struct Config {
         uint64_t web_max_connections_per_address, web_output_budget_mib;
         char *control_socket;
         usec_t control_request_timeout_usec;
+        bool fairshare_enable;      /* [FairShare] Enable= (h-fsusers' block; fsconfig owns the section) */
+        uint64_t fairshare_min_uid; /* [FairShare] MinUID= */
         unsigned n_keys_set, n_pid_file_keys_set; /* to hold drop-ins to PidFiles= only */
 } Config;
 

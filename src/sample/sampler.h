@@ -29,8 +29,11 @@ int sampler_new(sd_event *event, const SamplerConfig *config, SamplerTick tick, 
 Sampler *sampler_free(Sampler *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Sampler *, sampler_free)
 
-/* The slices to sample: the root and every group of the tree. */
+/* The slices to sample: the root and every group of the tree (and the users' slices, sampler_set_users()). */
 int sampler_set_tree(Sampler *s, const Tree *tree);
+/* The users whose slices are sampled too, after the groups (SliceSet.n_groups), from now on: copied. Before
+ * the first tree they are only kept. Slices in both the old and the new set keep their open files. */
+int sampler_set_users(Sampler *s, const SampleUser *users, size_t n_users);
 /* Try again to open files that were missing (slices that have just been created), and look again soon (on
  * the sampler's own timer, at most once a second; requests in between coalesce) which block devices the
  * layout counts I/O for. */
