@@ -9,6 +9,7 @@ import time
 import urllib.request
 
 import pytest
+import redis
 import websocket
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -71,9 +72,10 @@ def listed(status):
     return {u['uid']: u for u in status.get('users', {}).get('list', [])}
 
 
-def test_users_appear_are_sampled_apart_from_the_tree_and_go(daemon, slices, tb, test_users):
+def test_users_appear_are_sampled_apart_from_the_tree_and_go(daemon, slices, tb, test_users, redis_server):
     port = free_port()
-    daemon.write_config(f'[Web]\nListen=127.0.0.1:{port}\n[FairShare]\nEnable=yes\nMinUID=1000\n')
+    daemon.write_config(f'[Web]\nListen=127.0.0.1:{port}\n[Redis]\nAddress={redis_server.address}\n'
+                        '[FairShare]\nEnable=yes\nMinUID=1000\n')
     daemon.write_tree(EXAMPLE_TREE)
     daemon.start()
     wait_for(lambda: all(slices.active(u) for u in EXAMPLE_UNITS), 10, what='the example slices')
@@ -121,6 +123,10 @@ def test_users_appear_are_sampled_apart_from_the_tree_and_go(daemon, slices, tb,
     # not mixed into the tree: the groups are the tree's
     assert set(record['cpu']['sub_cgroup']) == {'test_cgroup_a', 'test_cgroup_b'}
     assert set(record) == {'cpu', 'blkio', 'memory', 'pids', 'pressure', 'users'}
+    # Redis stores the same record
+    r = redis.Redis(host='127.0.0.1', port=redis_server.port)
+    wait_for(lambda: r.get(f'cgroup_arch/account/{slots[-1]}') is not None, 10, what='the record in Redis')
+    assert json.loads(r.get(f'cgroup_arch/account/{slots[-1]}'))['users'] == record['users']
 
     # /metrics: per-user series with uid and user labels; the group series have no user slices.
     fams = metrics(port)
