@@ -96,7 +96,11 @@ struct Sampler {
         void *userdata;
         SampleUser *users; /* sampler_set_users(), names owned */
         size_t n_users;
+        bool users_changed; /* ... since the set was made: it is made again before the next sweep */
+        uint64_t user_set_changes; /* sets made for a change of users */
 };
+
+static int set_users_apply(Sampler *s);
 
 static void sample_users_free(SampleUser *users, size_t n) {
         for (size_t k = 0; users && k < n; k++)
@@ -362,6 +366,9 @@ static void sweep(Sampler *s, uint64_t unix_sec) {
 
         if (!s->set)
                 return;
+        /* Users come and go in storms (a login node at 9:00): the set is made again once per sweep at most. */
+        if (s->users_changed && set_users_apply(s) < 0)
+                log_oom(); /* the old set stays; tried again before the next sweep */
         if (now - s->last_rescan_usec >= RESCAN_USEC)
                 files_rescan(s);
         values = calloc(MAX(s->set->n, (size_t) 1), sizeof(SampleValues));
@@ -669,15 +676,12 @@ int sampler_set_tree(Sampler *s, const Tree *tree) {
                 return r;
         }
         install_set(s, TAKE_PTR(set), files);
+        s->users_changed = false;
         return 0;
 }
 
 int sampler_set_users(Sampler *s, const SampleUser *users, size_t n_users) {
-        _cleanup_(slice_set_unrefp) SliceSet *set = NULL;
         SampleUser *copy;
-        SliceFiles *files;
-        size_t n_groups;
-        int r = 0;
 
         assert(s);
         assert(users || n_users == 0);
@@ -694,13 +698,20 @@ int sampler_set_users(Sampler *s, const SampleUser *users, size_t n_users) {
         sample_users_free(s->users, s->n_users);
         s->users = copy;
         s->n_users = n_users;
-        if (!s->set)
-                return 0; /* the users join the set the first tree makes */
+        /* before the first tree they are only kept: its set takes them */
+        s->users_changed = s->set != NULL;
+        return 0;
+}
 
-        /* The groups as they are, the users anew. */
-        n_groups = s->set->n_groups;
-        set = slice_set_new(n_groups + n_users);
-        files = files_new(n_groups + n_users);
+/* The set made again with the groups as they are and the users anew. */
+static int set_users_apply(Sampler *s) {
+        _cleanup_(slice_set_unrefp) SliceSet *set = NULL;
+        size_t n_groups = s->set->n_groups, n = n_groups + s->n_users;
+        SliceFiles *files;
+        int r = 0;
+
+        set = slice_set_new(n);
+        files = files_new(n);
         if (!set || !files) {
                 free(files);
                 return -ENOMEM;
@@ -716,10 +727,11 @@ int sampler_set_users(Sampler *s, const SampleUser *users, size_t n_users) {
         if (r >= 0)
                 r = fill_users(s, set, files, n_groups);
         if (r < 0) {
-                files_free(s, files, n_groups + n_users);
+                files_free(s, files, n);
                 return r;
         }
         install_set(s, TAKE_PTR(set), files);
+        s->user_set_changes++;
         return 0;
 }
 
@@ -845,7 +857,8 @@ json_t *sampler_status_json(const Sampler *s) {
 
         for (size_t i = 0; s->set && i < s->set->n; i++)
                 complete += s->files[i].complete;
-        return json_pack("{s:I, s:I, s:o, s:I, s:{s:I, s:I, s:I}, s:I, s:s, s:o, s:o*, s:I, s:I, s:I, s:I}", "slices",
+        return json_pack("{s:I, s:I, s:o, s:I, s:{s:I, s:I, s:I}, s:I, s:s, s:o, s:o*, s:I, s:I, s:I, s:I, s:I}",
+                         "slices",
                          (json_int_t) (s->set ? s->set->n : 0), "slices_complete", (json_int_t) complete,
                          "budget", budget_json(s),
                          "ticks", (json_int_t) s->ticks, "sweep_cpu_usec", "last", (json_int_t) s->sweep_last_usec,
@@ -855,5 +868,6 @@ json_t *sampler_status_json(const Sampler *s) {
                          "io_devices", s->io_checks > 0 ? io_coverage_to_json(&s->io_coverage) : NULL,
                          "io_checks", (json_int_t) s->io_checks, "io_partition_lookups",
                          (json_int_t) s->partition_lookups, "open_batches", (json_int_t) s->n_open_batches,
-                         "carried_over", (json_int_t) s->n_carried_over);
+                         "carried_over", (json_int_t) s->n_carried_over, "user_set_changes",
+                         (json_int_t) s->user_set_changes);
 }
