@@ -101,6 +101,7 @@ def test_users_appear_are_sampled_apart_from_the_tree_and_go(daemon, slices, tb,
     assert users['nss']['lookups'] >= 2 and users['nss']['pending'] == 0
     assert users['list_errors'] == 0
     assert f'{users["count"]} users' in tb.show(daemon.unit, 'StatusText')
+    assert f'Users:      {users["count"]} (UID >= 1000, ' in daemon.ctl('status').stdout
 
     # show_account: under "users", by UID, the busy user's CPU growing; the tree as before.
     started = int(time.time())
