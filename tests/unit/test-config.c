@@ -416,6 +416,30 @@ TEST(test_set_fair_share_ignored) {
         config_done(&c);
 }
 
+/* [FairShare] Enable= and MinUID= (h-fsusers' two keys): defaults, values, a bad UID refused unchanged. */
+TEST(test_fair_share_enable_min_uid) {
+        char error[512] = "";
+        Config c;
+
+        config_init(&c);
+        ASSERT_TRUE(!c.fairshare_enable);
+        ASSERT_EQ_U64(c.fairshare_min_uid, 1000);
+        ASSERT_EQ_INT(config_set(&c, "FairShare", "Enable", "yes", error, sizeof(error)), 0);
+        ASSERT_TRUE(c.fairshare_enable);
+        ASSERT_EQ_INT(config_set(&c, "FairShare", "MinUID", "0", error, sizeof(error)), 0);
+        ASSERT_EQ_U64(c.fairshare_min_uid, 0);
+        ASSERT_EQ_INT(config_set(&c, "FairShare", "MinUID", "4294967294", error, sizeof(error)), 0);
+        ASSERT_EQ_U64(c.fairshare_min_uid, 4294967294u);
+        ASSERT_EQ_INT(config_set(&c, "FairShare", "MinUID", "4294967295", error, sizeof(error)), -EINVAL);
+        ASSERT_CONTAINS(error, "MinUID=4294967295 is not a UID");
+        ASSERT_EQ_INT(config_set(&c, "FairShare", "MinUID", "-1", error, sizeof(error)), -EINVAL);
+        ASSERT_EQ_INT(config_set(&c, "FairShare", "MinUID", "1k", error, sizeof(error)), -EINVAL);
+        ASSERT_EQ_U64(c.fairshare_min_uid, 4294967294u);
+        ASSERT_EQ_INT(config_set(&c, "FairShare", "Enable", "maybe", error, sizeof(error)), -EINVAL);
+        ASSERT_TRUE(c.fairshare_enable);
+        config_done(&c);
+}
+
 /* Every address names FILE:LINE and what was expected; a host alone gets the default port (issue 13). */
 TEST(test_addresses) {
         char error[512] = "";
@@ -500,6 +524,7 @@ int main(void) {
         RUN(test_set_pid_files_empty_group);
         RUN(test_set_unknown);
         RUN(test_set_fair_share_ignored);
+        RUN(test_fair_share_enable_min_uid);
         RUN(test_set_value_too_long);
         return 0;
 }
