@@ -327,6 +327,14 @@ static int verb_status(void) {
                        json_integer_value(json_object_get(s, "groups")));
         else
                 printf("Tree:       none applied yet\n");
+        if (json_is_object(json_object_get(s, "users"))) { /* [FairShare] Enable=yes */
+                const json_t *u = json_object_get(s, "users");
+
+                printf("Users:      %" JSON_INTEGER_FORMAT " (UID >= %" JSON_INTEGER_FORMAT ", %" JSON_INTEGER_FORMAT
+                       " user slices below)\n", json_integer_value(json_object_get(u, "count")),
+                       json_integer_value(json_object_get(u, "min_uid")),
+                       json_integer_value(json_object_get(json_object_get(u, "below_min_uid"), "count")));
+        }
         err = json_object_get(s, "last_error");
         printf("Last error: %s\n", json_is_object(err) ? jstr(err, "message") : "none");
         print_leftover(json_object_get(s, "leftover"));

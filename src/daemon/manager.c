@@ -35,6 +35,7 @@
 #include "tree-intake.h"
 #include "tree-parse.h"
 #include "unit-name.h"
+#include "users.h"
 #include "zk-source.h"
 
 struct Manager {
@@ -54,6 +55,8 @@ struct Manager {
         json_t *leftover;        /* its last finding */
         char **pid_files;     /* [Tasks] PidFiles= and the drop-ins */
         Sampler *sampler;
+        bool users_enabled;   /* [FairShare] Enable=: the users are found and sampled */
+        Users *users;         /* ... then: the user slices systemd has */
         Ring ring;            /* the window: the last [Redis] ExpireSec= seconds the sampler handed over */
         RedisSink *redis;
         RingReader redis_reader;     /* the unsent second Redis gets next, while a backlog is rendered */
@@ -103,7 +106,7 @@ static uint64_t hash_bytes(const char *data, size_t size) {
 /* STATUS=: the slices and the tree, then each connection that is down, with since-when and why. Called when
  * one of these changes (a pass, a tree read, a connection going down or coming back), not per tick. */
 static void manager_update_status(Manager *m) {
-        char zk[OUTAGE_CAUSE_MAX + 64] = "", redis[OUTAGE_CAUSE_MAX + 64] = "", fds[128] = "";
+        char zk[OUTAGE_CAUSE_MAX + 64] = "", redis[OUTAGE_CAUSE_MAX + 64] = "", fds[128] = "", users[32] = "";
         const char *error = m->tree_error.cause;
         size_t slices = 0, failed = 0;
 
@@ -123,13 +126,15 @@ static void manager_update_status(Manager *m) {
                                  b->limit, b->level < FD_BUDGET_LEVEL_ALL ? "some files not read, " : "",
                                  b->n_slices - b->n_sampled);
         }
+        if (m->users)
+                snprintf(users, sizeof(users), ", %zu users", users_table(m->users)->n);
         if (!m->tree)
                 sd_notifyf(false, "STATUS=%s%s%.200s%s%s%s%s", m->zk ? "Waiting for ZooKeeper" : "Waiting for a valid tree",
                            error ? ": " : "", error ? error : "", zk[0] ? "; " : "", zk,
                            redis[0] ? "; " : "", redis);
         else
-                sd_notifyf(false, "STATUS=%zu slices, tree version %" PRIi64 "%s%s%s%s%s%s%s", slices, m->version,
-                           failed ? ", some changes failed" : "", error ? ", last tree update rejected" : "",
+                sd_notifyf(false, "STATUS=%zu slices%s, tree version %" PRIi64 "%s%s%s%s%s%s%s", slices, users,
+                           m->version, failed ? ", some changes failed" : "", error ? ", last tree update rejected" : "",
                            zk[0] ? "; " : "", zk, redis[0] ? "; " : "", redis, fds);
 }
 
@@ -474,6 +479,8 @@ static json_t *manager_status_head_json(Manager *m) {
                 json_object_set_new(o, "sampler", sampler_status_json(m->sampler));
                 json_object_set_new(o, "fds", manager_fds_json(m));
         }
+        if (m->users)
+                json_object_set_new(o, "users", users_status_json(m->users)); /* its "list" is streamed */
         if (m->redis) {
                 json_t *redis = redis_sink_status_json(m->redis);
 
@@ -500,17 +507,27 @@ static json_t *on_status_group(void *userdata, size_t index, const char **ret_ke
         return m->attacher ? attacher_group_status_json(m->attacher, index, ret_key) : NULL;
 }
 
+static json_t *on_status_user(void *userdata, size_t index, const char **ret_key _unused_) {
+        Manager *m = userdata;
+        return m->users ? users_user_json(m->users, index) : NULL;
+}
+
 /* The status answer, made as the client takes it (a 10 000-slice status is ~6 MB of text). The stream
  * reads the manager when each part is made; clients are freed before the manager. */
 static int manager_status_stream(Manager *m, PartStream *ret) {
-        const JsonList lists[] = {
+        JsonList lists[3] = {
                 { .key = "slices", .item = on_status_slice, .userdata = m },
-                { .key = "groups", .outer = "tasks", .object = true, .item = on_status_group, .userdata = m },
         };
+        size_t n = 1;
         JsonStream *s;
         int r;
 
-        r = json_stream_new(manager_status_head_json(m), lists, m->attacher ? 2 : 1, &s);
+        if (m->attacher)
+                lists[n++] = (JsonList) { .key = "groups", .outer = "tasks", .object = true, .item = on_status_group,
+                                          .userdata = m };
+        if (m->users)
+                lists[n++] = (JsonList) { .key = "list", .outer = "users", .item = on_status_user, .userdata = m };
+        r = json_stream_new(manager_status_head_json(m), lists, n, &s);
         if (r < 0)
                 return r;
         *ret = json_stream_part_stream(s);
@@ -1004,6 +1021,42 @@ static int manager_setup_sampling(Manager *m) {
         return 0;
 }
 
+/* The users changed (one came or went, or a name was found): their slices are sampled from the next
+ * second on. */
+static void on_users_changed(Users *u, void *userdata) {
+        Manager *m = userdata;
+        const UserTable *t = users_table(u);
+        _cleanup_(freep) SampleUser *list = calloc(MAX(t->n, (size_t) 1), sizeof(SampleUser));
+
+        if (!list) {
+                log_oom();
+                return;
+        }
+        for (size_t i = 0; i < t->n; i++)
+                list[i] = (SampleUser) { .uid = t->users[i].uid, .name = t->users[i].name };
+        if (sampler_set_users(m->sampler, list, t->n) < 0)
+                log_oom();
+        manager_update_status(m);
+}
+
+/* With [FairShare] Enable=: the user slices, found over D-Bus, sampled with the groups. */
+static int manager_setup_users(Manager *m) {
+        const Config *c = m->config;
+        UsersConfig uc = {
+                .min_uid = c->fair_share.min_uid,
+                .changed = on_users_changed,
+                .userdata = m,
+        };
+        int r;
+
+        if (!m->users_enabled)
+                return 0;
+        r = users_new(m->event, m->bus, &uc, &m->users);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch the user slices: %m");
+        return 0;
+}
+
 /* A second Redis could not take when it came (away, or slow), now from the window; read oldest first, so
  * ring_read() goes one delta step per second. */
 static int on_redis_render(RedisSink *s _unused_, uint64_t unix_sec, Buf *out, void *userdata) {
@@ -1147,14 +1200,16 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         m->notify_fd = -EBADF;
         m->dry_run = options->dry_run;
         m->dry_run_json = options->dry_run_json;
+        /* The lead connects this to the [FairShare] section as fsconfig makes it. */
+        m->users_enabled = m->config->fair_share.enable;
 
         enforce_report_init(&m->enforce);
         r = manager_check_source(m->config);
         if (r < 0)
                 return r;
         if (m->config->fair_share.enable)
-                log_warning("[FairShare] Enable=yes: per-user fair share is not part of this version yet; its settings "
-                            "are checked, nothing is applied to user slices.");
+                log_warning("[FairShare] Enable=yes: users are found and sampled; caps, memory limits and the "
+                            "penalty box are not part of this version yet: nothing is set on user slices.");
         r = manager_connect_bus(m);
         if (r < 0)
                 return r;
@@ -1176,6 +1231,9 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
                 if (r < 0)
                         return r;
                 r = manager_setup_sampling(m);
+                if (r < 0)
+                        return r;
+                r = manager_setup_users(m);
                 if (r < 0)
                         return r;
                 r = manager_setup_redis(m);
@@ -1207,6 +1265,7 @@ Manager *manager_free(Manager *m) {
         record_parser_done(&m->fill_parser);
         ring_reader_done(&m->redis_reader);
         record_layout_free(m->redis_layout);
+        users_free(m->users);
         sampler_free(m->sampler);
         ring_done(&m->ring);
         json_decref(m->tree_json);

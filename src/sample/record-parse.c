@@ -376,7 +376,10 @@ int record_parse(RecordParser *p, const char *text, size_t size, SliceSet **ret_
                         k++;
                 }
                 if (k == ELEMENTSOF(record_controller_names)) {
-                        r = fail(&c, "a key is not a controller (cpu, blkio, memory, pids, pressure, in that order)");
+                        c.p = key;
+                        r = lit(&c, "users\":") ?
+                                fail(&c, "holds users ([FairShare] Enable=yes): not read back in this version") :
+                                fail(&c, "a key is not a controller (cpu, blkio, memory, pids, pressure, in that order)");
                         break;
                 }
                 c.controller = k;

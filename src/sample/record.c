@@ -169,8 +169,8 @@ int record_layout_new(SliceSet *set, RecordLayout **ret) {
         assert(set);
         assert(ret);
 
-        /* at most one node per path component, plus the root */
-        for (size_t i = 0; i < set->n; i++)
+        /* at most one node per path component, plus the root; user slices are not in the tree */
+        for (size_t i = 0; i < set->n_groups; i++)
                 for (const char *p = set->paths[i]; *p; p++)
                         max_nodes += *p == '/' || p == set->paths[i];
         b.nodes = calloc(max_nodes, sizeof(Node));
@@ -180,7 +180,7 @@ int record_layout_new(SliceSet *set, RecordLayout **ret) {
                 return -ENOMEM;
         b.nodes[0] = (Node) { .value = -1 };
         b.n_nodes = 1;
-        for (size_t i = 0; i < set->n; i++) {
+        for (size_t i = 0; i < set->n_groups; i++) {
                 ssize_t n = builder_node(&b, set->paths[i]);
 
                 if (n < 0)
@@ -380,6 +380,44 @@ static void put_value(Buf *out, Controller c, const SampleValues *v) {
         }
 }
 
+/* ,"users":{"UID":{"name":"NAME","cpu":V,"blkio":V,"memory":V,"pids":V,"pressure":V},...} for the user slices
+ * after the set's groups: per user rather than per controller, apart from the tree. */
+static int put_users(const SliceSet *set, const SampleValues *values, Buf *out) {
+        int r = buf_put(out, ",\"users\":{", strlen(",\"users\":{"));
+
+        for (size_t i = set->n_groups; r >= 0 && i < set->n; i++) {
+                const char *name = set->user_names[i];
+
+                r = buf_put(out, i == set->n_groups ? "" : ",", i == set->n_groups ? 0 : 1);
+                if (r >= 0)
+                        r = put_json_string(out, set->paths[i], strlen(set->paths[i]));
+                if (r >= 0)
+                        r = buf_put(out, ":{", 2);
+                if (r >= 0 && name) {
+                        r = buf_put(out, "\"name\":", strlen("\"name\":"));
+                        if (r >= 0)
+                                r = put_json_string(out, name, strlen(name));
+                        if (r >= 0)
+                                r = buf_put(out, ",", 1);
+                }
+                for (Controller c = 0; r >= 0 && c < _CTL_MAX; c++) {
+                        const char *key = record_controller_names[c];
+
+                        /* ,"cpu": and so on: every controller, whatever Controllers= chose for the tree */
+                        r = buf_reserve(out, 4 + strlen(key) + value_bytes_max(c, &values[i]));
+                        if (r < 0)
+                                break;
+                        buf_put_unchecked(out, c > 0 ? ",\"" : "\"", c > 0 ? 2 : 1);
+                        buf_put_unchecked(out, key, strlen(key));
+                        buf_put_unchecked(out, "\":", 2);
+                        put_value(out, c, &values[i]);
+                }
+                if (r >= 0)
+                        r = buf_put(out, "}", 1);
+        }
+        return r < 0 ? r : buf_put(out, "}", 1);
+}
+
 int record_write(const RecordLayout *l, const SampleValues *values, Buf *out) {
         return record_write_controllers(l, RECORD_ALL, values, out);
 }
@@ -420,6 +458,12 @@ int record_write_controllers(const RecordLayout *l, unsigned mask, const SampleV
                         if (v)
                                 put_value(out, c, v);
                 }
+                if (r < 0)
+                        return r;
+        }
+        if (l->set->n > l->set->n_groups) {
+                int r = put_users(l->set, values, out);
+
                 if (r < 0)
                         return r;
         }

@@ -42,7 +42,10 @@ int record_layout_update(RecordLayout **l, SliceSet *set);
  * "pids": {"value": {"current": n}, ...}, "pressure": {"value": {"cpu": {"some": usec, "full": usec},
  * "memory": {...}, "io": {...}}, ...}} for values (one per slice of the layout's set). A controller with
  * no value for a group has "value": {}. Compact, keys in that order, "value" before "sub_cgroup",
- * groups in the set's order (jansson's json_dumps(JSON_COMPACT) of the same object, byte for byte). */
+ * groups in the set's order (jansson's json_dumps(JSON_COMPACT) of the same object, byte for byte). A set with
+ * user slices (after its groups) adds, last, "users": {"UID": {"name": "NAME" (when known), "cpu": {"usage": ns},
+ * "blkio": {...}, "memory": {...}, "pids": {...}, "pressure": {...}}, ...}: each user's values as a group's
+ * "value"s, by UID in the set's order; without users the record is cgrouparch's as before. */
 int record_write(const RecordLayout *l, const SampleValues *values, Buf *out);
 /* The same with only the controllers in mask (RECORD_*), in the same order; mask 0 gives {}. */
 int record_write_controllers(const RecordLayout *l, unsigned mask, const SampleValues *values, Buf *out);

@@ -10,10 +10,11 @@ SliceSet *slice_set_new(size_t n) {
         if (!s)
                 return NULL;
         s->n_ref = 1;
-        s->n = n;
+        s->n = s->n_groups = n;
         s->paths = calloc(n + 1, sizeof(char *));
         s->units = calloc(n + 1, sizeof(char *));
-        if (!s->paths || !s->units)
+        s->user_names = calloc(n + 1, sizeof(char *));
+        if (!s->paths || !s->units || !s->user_names)
                 return slice_set_unref(s);
         return s;
 }
@@ -32,9 +33,12 @@ SliceSet *slice_set_unref(SliceSet *s) {
                         free(s->paths[i]);
                 if (s->units)
                         free(s->units[i]);
+                if (s->user_names)
+                        free(s->user_names[i]);
         }
         free(s->paths);
         free(s->units);
+        free(s->user_names);
         free(s);
         return NULL;
 }

@@ -43,13 +43,24 @@ typedef struct SampleValues {
         SampleIo *io; /* n_io entries, owned */
 } SampleValues;
 
-/* The slices sampled, shared by every slot taken while the set did not change. */
+/* The slices sampled, shared by every slot taken while the set did not change. The first n_groups are the
+ * root and the tree's groups; the rest, if any, user slices (per-user fair share), which records, /metrics
+ * and status show apart from the tree. */
 typedef struct SliceSet {
         unsigned n_ref;
         size_t n;
-        char **paths; /* group paths; "" is the root */
-        char **units; /* their slice units ("-.slice" for the root); NULL in sets read back from Redis */
+        size_t n_groups;   /* slice_set_new() sets n: no users */
+        char **paths;      /* group paths; "" is the root; a user slice's: its UID in decimal */
+        char **units;      /* their slice units ("-.slice" for the root, "user-UID.slice"); NULL in sets read
+                            * back from Redis */
+        char **user_names; /* n entries: a user slice's user name, NULL for groups and unknown names */
 } SliceSet;
+
+/* A user whose slice "user-UID.slice" is sampled (sampler_set_users()). */
+typedef struct SampleUser {
+        uint32_t uid;
+        const char *name; /* NULL when unknown */
+} SampleUser;
 
 SliceSet *slice_set_new(size_t n);
 SliceSet *slice_set_ref(SliceSet *s);

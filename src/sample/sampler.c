@@ -94,7 +94,19 @@ struct Sampler {
         usec_t sweep_last_usec, sweep_max_usec, sweep_total_usec;
         SamplerTick tick;
         void *userdata;
+        SampleUser *users; /* sampler_set_users(), names owned */
+        size_t n_users;
+        bool users_changed; /* ... since the set was made: it is made again before the next sweep */
+        uint64_t user_set_changes; /* sets made for a change of users */
 };
+
+static int set_users_apply(Sampler *s);
+
+static void sample_users_free(SampleUser *users, size_t n) {
+        for (size_t k = 0; users && k < n; k++)
+                free((char *) users[k].name);
+        free(users);
+}
 
 static void file_close(Sampler *s, SliceFiles *f, SampleFile i) {
         if (f->fd[i] < 0)
@@ -354,6 +366,9 @@ static void sweep(Sampler *s, uint64_t unix_sec) {
 
         if (!s->set)
                 return;
+        /* Users come and go in storms (a login node at 9:00): the set is made again once per sweep at most. */
+        if (s->users_changed && set_users_apply(s) < 0)
+                log_oom(); /* the old set stays; tried again before the next sweep */
         if (now - s->last_rescan_usec >= RESCAN_USEC)
                 files_rescan(s);
         values = calloc(MAX(s->set->n, (size_t) 1), sizeof(SampleValues));
@@ -569,22 +584,69 @@ static void files_carry_over(Sampler *s, SliceFiles *files, size_t n) {
         }
 }
 
+/* Appends the user slices (s->users) to set and files from index `from` on: everything after the groups. */
+static int fill_users(Sampler *s, SliceSet *set, SliceFiles *files, size_t from) {
+        set->n_groups = from;
+        for (size_t k = 0; k < s->n_users; k++) {
+                size_t i = from + k;
+                int r;
+
+                if (asprintf(&set->paths[i], "%" PRIu32, s->users[k].uid) < 0) {
+                        set->paths[i] = NULL; /* undefined after a failure */
+                        return -ENOMEM;
+                }
+                if (asprintf(&set->units[i], "user-%" PRIu32 ".slice", s->users[k].uid) < 0) {
+                        set->units[i] = NULL;
+                        return -ENOMEM;
+                }
+                if (s->users[k].name && !(set->user_names[i] = strdup(s->users[k].name)))
+                        return -ENOMEM;
+                r = unit_name_slice_cgroup_path(set->units[i], &files[i].cgroup);
+                if (r < 0)
+                        return r;
+                files[i].depth = 2; /* /user.slice/user-UID.slice */
+        }
+        return 0;
+}
+
+/* A new set and its files, made with files_new(), replace the current ones. */
+static void install_set(Sampler *s, SliceSet *set, SliceFiles *files) {
+        /* A slice in both sets keeps its open files (a tree change touches a few groups of many); the rest
+         * of the old files close before new ones open: both sets at once could be twice the budget. */
+        files_carry_over(s, files, set->n);
+        files_free(s, s->files, s->set ? s->set->n : 0);
+        slice_set_unref(s->set);
+        s->files = files;
+        s->set = set;
+        budget_apply(s, /* force= */ true);
+        s->out_of_fds = false;
+        files_open_soon(s);
+        s->last_rescan_usec = now_usec(CLOCK_MONOTONIC);
+}
+
+static SliceFiles *files_new(size_t n) {
+        SliceFiles *files = calloc(MAX(n, (size_t) 1), sizeof(SliceFiles));
+
+        for (size_t i = 0; files && i < n; i++)
+                for (size_t k = 0; k < _SAMPLE_FILE_MAX; k++)
+                        files[i].fd[k] = -EBADF;
+        return files;
+}
+
 int sampler_set_tree(Sampler *s, const Tree *tree) {
         _cleanup_(slice_set_unrefp) SliceSet *set = NULL;
         SliceFiles *files;
-        size_t n = 1 + (tree ? tree->n_nodes : 0);
-        int r;
+        size_t n_groups = 1 + (tree ? tree->n_nodes : 0), n = n_groups + s->n_users;
+        int r = 0;
 
         assert(s);
         set = slice_set_new(n);
-        files = calloc(n, sizeof(SliceFiles));
+        files = files_new(n);
         if (!set || !files) {
                 free(files);
                 return -ENOMEM;
         }
-        for (size_t i = 0; i < n; i++) {
-                for (size_t k = 0; k < _SAMPLE_FILE_MAX; k++)
-                        files[i].fd[k] = -EBADF;
+        for (size_t i = 0; i < n_groups; i++) {
                 if (i == 0) {
                         /* The root: the Root= slice, or the whole machine ("-.slice", cgroup "/"). */
                         set->paths[0] = strdup("");
@@ -602,22 +664,74 @@ int sampler_set_tree(Sampler *s, const Tree *tree) {
                                 r = unit_name_slice_cgroup_path(set->units[i], &files[i].cgroup);
                 }
                 if (r < 0 || !set->paths[i] || !set->units[i]) {
-                        files_free(s, files, i + 1);
-                        return r < 0 ? r : -ENOMEM;
+                        r = r < 0 ? r : -ENOMEM;
+                        break;
                 }
                 files[i].depth = i == 0 ? 0 : tree->nodes[i - 1]->depth;
         }
-        /* A slice in both sets keeps its open files (a tree change touches a few groups of many); the rest
-         * of the old files close before new ones open: both sets at once could be twice the budget. */
-        files_carry_over(s, files, n);
-        files_free(s, s->files, s->set ? s->set->n : 0);
-        slice_set_unref(s->set);
-        s->files = files;
-        s->set = TAKE_PTR(set);
-        budget_apply(s, /* force= */ true);
-        s->out_of_fds = false;
-        files_open_soon(s);
-        s->last_rescan_usec = now_usec(CLOCK_MONOTONIC);
+        if (r >= 0)
+                r = fill_users(s, set, files, n_groups);
+        if (r < 0) {
+                files_free(s, files, n);
+                return r;
+        }
+        install_set(s, TAKE_PTR(set), files);
+        s->users_changed = false;
+        return 0;
+}
+
+int sampler_set_users(Sampler *s, const SampleUser *users, size_t n_users) {
+        SampleUser *copy;
+
+        assert(s);
+        assert(users || n_users == 0);
+        copy = calloc(MAX(n_users, (size_t) 1), sizeof(SampleUser));
+        if (!copy)
+                return -ENOMEM;
+        for (size_t k = 0; k < n_users; k++) {
+                copy[k].uid = users[k].uid;
+                if (users[k].name && !(copy[k].name = strdup(users[k].name))) {
+                        sample_users_free(copy, k);
+                        return -ENOMEM;
+                }
+        }
+        sample_users_free(s->users, s->n_users);
+        s->users = copy;
+        s->n_users = n_users;
+        /* before the first tree they are only kept: its set takes them */
+        s->users_changed = s->set != NULL;
+        return 0;
+}
+
+/* The set made again with the groups as they are and the users anew. */
+static int set_users_apply(Sampler *s) {
+        _cleanup_(slice_set_unrefp) SliceSet *set = NULL;
+        size_t n_groups = s->set->n_groups, n = n_groups + s->n_users;
+        SliceFiles *files;
+        int r = 0;
+
+        set = slice_set_new(n);
+        files = files_new(n);
+        if (!set || !files) {
+                free(files);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n_groups && r >= 0; i++) {
+                set->paths[i] = strdup(s->set->paths[i]);
+                set->units[i] = strdup(s->set->units[i]);
+                files[i].cgroup = strdup(s->files[i].cgroup);
+                files[i].depth = s->files[i].depth;
+                if (!set->paths[i] || !set->units[i] || !files[i].cgroup)
+                        r = -ENOMEM;
+        }
+        if (r >= 0)
+                r = fill_users(s, set, files, n_groups);
+        if (r < 0) {
+                files_free(s, files, n);
+                return r;
+        }
+        install_set(s, TAKE_PTR(set), files);
+        s->user_set_changes++;
         return 0;
 }
 
@@ -676,6 +790,7 @@ Sampler *sampler_free(Sampler *s) {
         sd_event_source_disable_unref(s->opener);
         files_free(s, s->files, s->set ? s->set->n : 0);
         slice_set_unref(s->set);
+        sample_users_free(s->users, s->n_users);
         cgroup_layout_done(&s->layout);
         sd_event_unref(s->event);
         pread_batch_free(s->batch);
@@ -742,7 +857,8 @@ json_t *sampler_status_json(const Sampler *s) {
 
         for (size_t i = 0; s->set && i < s->set->n; i++)
                 complete += s->files[i].complete;
-        return json_pack("{s:I, s:I, s:o, s:I, s:{s:I, s:I, s:I}, s:I, s:s, s:o, s:o*, s:I, s:I, s:I, s:I}", "slices",
+        return json_pack("{s:I, s:I, s:o, s:I, s:{s:I, s:I, s:I}, s:I, s:s, s:o, s:o*, s:I, s:I, s:I, s:I, s:I}",
+                         "slices",
                          (json_int_t) (s->set ? s->set->n : 0), "slices_complete", (json_int_t) complete,
                          "budget", budget_json(s),
                          "ticks", (json_int_t) s->ticks, "sweep_cpu_usec", "last", (json_int_t) s->sweep_last_usec,
@@ -752,5 +868,6 @@ json_t *sampler_status_json(const Sampler *s) {
                          "io_devices", s->io_checks > 0 ? io_coverage_to_json(&s->io_coverage) : NULL,
                          "io_checks", (json_int_t) s->io_checks, "io_partition_lookups",
                          (json_int_t) s->partition_lookups, "open_batches", (json_int_t) s->n_open_batches,
-                         "carried_over", (json_int_t) s->n_carried_over);
+                         "carried_over", (json_int_t) s->n_carried_over, "user_set_changes",
+                         (json_int_t) s->user_set_changes);
 }

@@ -29,8 +29,12 @@ int sampler_new(sd_event *event, const SamplerConfig *config, SamplerTick tick, 
 Sampler *sampler_free(Sampler *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Sampler *, sampler_free)
 
-/* The slices to sample: the root and every group of the tree. */
+/* The slices to sample: the root and every group of the tree (and the users' slices, sampler_set_users()). */
 int sampler_set_tree(Sampler *s, const Tree *tree);
+/* The users whose slices are sampled too, after the groups (SliceSet.n_groups): copied; the set is made again
+ * before the next sweep (once per sweep however often users change). Before the first tree they are only
+ * kept. Slices in both the old and the new set keep their open files. */
+int sampler_set_users(Sampler *s, const SampleUser *users, size_t n_users);
 /* Try again to open files that were missing (slices that have just been created), and look again soon (on
  * the sampler's own timer, at most once a second; requests in between coalesce) which block devices the
  * layout counts I/O for. */
@@ -54,7 +58,7 @@ size_t sampler_open_files(const Sampler *s);
  *  "io_checks": how often it was looked at, "io_partition_lookups": sysfs lookups of whether a device is a
  *  partition (once per device while it stays in /proc/diskstats), "open_batches": loop iterations that opened
  *  missing files (OPEN_BATCH_SLICES slices each), "carried_over": slices that kept their open files through a
- *  tree change} */
+ *  tree change, "user_set_changes": sets made again for a change of users (sampler_set_users())} */
 json_t *sampler_status_json(const Sampler *s);
 /* CPU time the daemon spent sweeping, in total and in the last sweep. */
 usec_t sampler_sweep_cpu_usec_total(const Sampler *s);

@@ -23,6 +23,17 @@ static void head(FILE *f, const char *name, const char *type, const char *help) 
 }
 
 static void labels(FILE *f, const RingReader *slot, size_t i) {
+        if (i >= slot->set->n_groups) {
+                /* a user slice: its UID, the user's name ("" when NSS does not know it) and the slice */
+                fputs("{uid=\"", f);
+                put_label(f, slot->set->paths[i]);
+                fputs("\",user=\"", f);
+                put_label(f, slot->set->user_names[i] ? slot->set->user_names[i] : "");
+                fputs("\",slice=\"", f);
+                put_label(f, slot->set->units[i]);
+                fputc('"', f);
+                return;
+        }
         fputs("{slice=\"", f);
         put_label(f, slot->set->units[i]);
         fputs("\",group=\"", f);
@@ -30,69 +41,83 @@ static void labels(FILE *f, const RingReader *slot, size_t i) {
         fputc('"', f);
 }
 
+/* The series of the slices [from, to) of the set: the groups' as "slicekeeper_NAME", the users' as
+ * "slicekeeper_user_NAME" (what is, per slice, "of the slice" is then "of the user's slice"). */
+static void put_samples(FILE *f, const RingReader *s, size_t from, size_t to, const char *prefix, const char *of) {
+        static const char *const res[] = { "cpu", "memory", "io" };
+        char name[96], help[160];
+
+#define FAMILY(n, type, fmt) \
+        (snprintf(name, sizeof(name), "%s%s", prefix, n), snprintf(help, sizeof(help), fmt, of), \
+         head(f, name, type, help))
+        FAMILY("cpu_usage_seconds_total", "counter", "CPU time consumed by %s.");
+        for (size_t i = from; i < to; i++)
+                if (s->values[i].have & SAMPLE_HAVE_CPU) {
+                        fputs(name, f);
+                        labels(f, s, i);
+                        fprintf(f, "} %" PRIu64 ".%09" PRIu64 "\n", s->values[i].cpu_usage_nsec / 1000000000,
+                                s->values[i].cpu_usage_nsec % 1000000000);
+                }
+        FAMILY("memory_usage_bytes", "gauge", "Memory charged to %s.");
+        for (size_t i = from; i < to; i++)
+                if (s->values[i].have & SAMPLE_HAVE_MEMORY) {
+                        fputs(name, f);
+                        labels(f, s, i);
+                        fprintf(f, "} %" PRIu64 "\n", s->values[i].memory_bytes);
+                }
+        FAMILY("tasks", "gauge", "Tasks (pids.current) in %s.");
+        for (size_t i = from; i < to; i++)
+                if (s->values[i].have & SAMPLE_HAVE_PIDS) {
+                        fputs(name, f);
+                        labels(f, s, i);
+                        fprintf(f, "} %" PRIu64 "\n", s->values[i].pids);
+                }
+        FAMILY("io_bytes_total", "counter", "Bytes read and written by %s, per device.");
+        for (size_t i = from; i < to; i++)
+                for (size_t d = 0; (s->values[i].have & SAMPLE_HAVE_IO) && d < s->values[i].n_io; d++)
+                        for (int w = 0; w < 2; w++) {
+                                fputs(name, f);
+                                labels(f, s, i);
+                                fprintf(f, ",device=\"%u:%u\",operation=\"%s\"} %" PRIu64 "\n",
+                                        s->values[i].io[d].major, s->values[i].io[d].minor, w ? "write" : "read",
+                                        w ? s->values[i].io[d].write_bytes : s->values[i].io[d].read_bytes);
+                        }
+        FAMILY("io_operations_total", "counter", "Read and write operations of %s, per device.");
+        for (size_t i = from; i < to; i++)
+                for (size_t d = 0; (s->values[i].have & SAMPLE_HAVE_IO) && d < s->values[i].n_io; d++)
+                        for (int w = 0; w < 2; w++) {
+                                fputs(name, f);
+                                labels(f, s, i);
+                                fprintf(f, ",device=\"%u:%u\",operation=\"%s\"} %" PRIu64 "\n",
+                                        s->values[i].io[d].major, s->values[i].io[d].minor, w ? "write" : "read",
+                                        w ? s->values[i].io[d].write_ios : s->values[i].io[d].read_ios);
+                        }
+        FAMILY("pressure_seconds_total", "counter",
+               "Time some or all tasks of %s were stalled on a resource (PSI total).");
+        for (size_t i = from; i < to; i++)
+                for (int k = 0; k < _PRESSURE_MAX; k++)
+                        if (s->values[i].pressure_have & (1u << k)) {
+                                uint64_t us = s->values[i].pressure_usec[k];
+
+                                fputs(name, f);
+                                labels(f, s, i);
+                                fprintf(f, ",resource=\"%s\",kind=\"%s\"} %" PRIu64 ".%06" PRIu64 "\n", res[k / 2],
+                                        k % 2 ? "full" : "some", us / 1000000, us % 1000000);
+                        }
+#undef FAMILY
+}
+
 char *metrics_render(const RingReader *s, const MetricsExtra *x) {
         char *text = NULL;
         size_t size = 0;
         FILE *f = open_memstream(&text, &size);
-        static const char *const res[] = { "cpu", "memory", "io" };
 
         if (!f)
                 return NULL;
         if (s && s->set) {
-                head(f, "slicekeeper_cpu_usage_seconds_total", "counter", "CPU time consumed by the slice.");
-                for (size_t i = 0; i < s->set->n; i++)
-                        if (s->values[i].have & SAMPLE_HAVE_CPU) {
-                                fputs("slicekeeper_cpu_usage_seconds_total", f);
-                                labels(f, s, i);
-                                fprintf(f, "} %" PRIu64 ".%09" PRIu64 "\n", s->values[i].cpu_usage_nsec / 1000000000,
-                                        s->values[i].cpu_usage_nsec % 1000000000);
-                        }
-                head(f, "slicekeeper_memory_usage_bytes", "gauge", "Memory charged to the slice.");
-                for (size_t i = 0; i < s->set->n; i++)
-                        if (s->values[i].have & SAMPLE_HAVE_MEMORY) {
-                                fputs("slicekeeper_memory_usage_bytes", f);
-                                labels(f, s, i);
-                                fprintf(f, "} %" PRIu64 "\n", s->values[i].memory_bytes);
-                        }
-                head(f, "slicekeeper_tasks", "gauge", "Tasks (pids.current) in the slice.");
-                for (size_t i = 0; i < s->set->n; i++)
-                        if (s->values[i].have & SAMPLE_HAVE_PIDS) {
-                                fputs("slicekeeper_tasks", f);
-                                labels(f, s, i);
-                                fprintf(f, "} %" PRIu64 "\n", s->values[i].pids);
-                        }
-                head(f, "slicekeeper_io_bytes_total", "counter", "Bytes read and written by the slice, per device.");
-                for (size_t i = 0; i < s->set->n; i++)
-                        for (size_t d = 0; (s->values[i].have & SAMPLE_HAVE_IO) && d < s->values[i].n_io; d++)
-                                for (int w = 0; w < 2; w++) {
-                                        fputs("slicekeeper_io_bytes_total", f);
-                                        labels(f, s, i);
-                                        fprintf(f, ",device=\"%u:%u\",operation=\"%s\"} %" PRIu64 "\n",
-                                                s->values[i].io[d].major, s->values[i].io[d].minor, w ? "write" : "read",
-                                                w ? s->values[i].io[d].write_bytes : s->values[i].io[d].read_bytes);
-                                }
-                head(f, "slicekeeper_io_operations_total", "counter", "Read and write operations of the slice, per device.");
-                for (size_t i = 0; i < s->set->n; i++)
-                        for (size_t d = 0; (s->values[i].have & SAMPLE_HAVE_IO) && d < s->values[i].n_io; d++)
-                                for (int w = 0; w < 2; w++) {
-                                        fputs("slicekeeper_io_operations_total", f);
-                                        labels(f, s, i);
-                                        fprintf(f, ",device=\"%u:%u\",operation=\"%s\"} %" PRIu64 "\n",
-                                                s->values[i].io[d].major, s->values[i].io[d].minor, w ? "write" : "read",
-                                                w ? s->values[i].io[d].write_ios : s->values[i].io[d].read_ios);
-                                }
-                head(f, "slicekeeper_pressure_seconds_total", "counter",
-                     "Time some or all tasks of the slice were stalled on a resource (PSI total).");
-                for (size_t i = 0; i < s->set->n; i++)
-                        for (int k = 0; k < _PRESSURE_MAX; k++)
-                                if (s->values[i].pressure_have & (1u << k)) {
-                                        uint64_t us = s->values[i].pressure_usec[k];
-
-                                        fputs("slicekeeper_pressure_seconds_total", f);
-                                        labels(f, s, i);
-                                        fprintf(f, ",resource=\"%s\",kind=\"%s\"} %" PRIu64 ".%06" PRIu64 "\n",
-                                                res[k / 2], k % 2 ? "full" : "some", us / 1000000, us % 1000000);
-                                }
+                put_samples(f, s, 0, s->set->n_groups, "slicekeeper_", "the slice");
+                if (s->set->n > s->set->n_groups)
+                        put_samples(f, s, s->set->n_groups, s->set->n, "slicekeeper_user_", "the user's slice");
                 head(f, "slicekeeper_sample_timestamp_seconds", "gauge", "The second these samples were taken.");
                 fprintf(f, "slicekeeper_sample_timestamp_seconds %" PRIu64 "\n", s->unix_sec);
         }

@@ -454,6 +454,43 @@ TEST(test_metrics_extra_counters) {
         free(text);
 }
 
+/* User slices (after the set's groups): their own families with uid, user and slice labels; the groups'
+ * families do not list them. */
+TEST(test_metrics_users_apart_from_groups) {
+        static const char *const paths[] = { "", "1001", "1002" };
+        static const char *const units[] = { "-.slice", "user-1001.slice", "user-1002.slice" };
+        static Prom m;
+        _cleanup_(slice_set_unrefp) SliceSet *set = make_set(3, paths, units);
+        SampleValues *v = values_new(3);
+        char *text;
+        Ring r;
+
+        set->n_groups = 1;
+        set->user_names[1] = strdup("alice");
+        ASSERT_TRUE(set->user_names[1] != NULL);
+        for (size_t i = 0; i < 3; i++) {
+                v[i].have = SAMPLE_HAVE_CPU | SAMPLE_HAVE_PIDS;
+                v[i].cpu_usage_nsec = 1500000000 * (i + 1);
+                v[i].pids = i + 1;
+        }
+        ASSERT_EQ_INT(ring_init(&r, 4), 0);
+        ASSERT_EQ_INT(ring_put(&r, README_SEC, set, v), 0);
+        text = metrics_render(ring_last(&r), NULL);
+        ring_done(&r);
+        ASSERT_TRUE(text != NULL);
+        prom_parse(&m, text);
+        ASSERT_EQ_INT(prom_count(&m, "slicekeeper_cpu_usage_seconds_total"), 1);
+        ASSERT_EQ_INT(prom_count(&m, "slicekeeper_user_cpu_usage_seconds_total"), 2);
+        ASSERT_EQ_INT(prom_count(&m, "slicekeeper_user_tasks"), 2);
+        ASSERT_CONTAINS(text, "slicekeeper_user_cpu_usage_seconds_total{uid=\"1001\",user=\"alice\","
+                              "slice=\"user-1001.slice\"} 3.000000000\n");
+        ASSERT_CONTAINS(text, "slicekeeper_user_tasks{uid=\"1002\",user=\"\",slice=\"user-1002.slice\"} 3\n");
+        ASSERT_CONTAINS(text, "# HELP slicekeeper_user_cpu_usage_seconds_total CPU time consumed by the user's slice.");
+        ASSERT_CONTAINS(text, "slicekeeper_cpu_usage_seconds_total{slice=\"-.slice\",group=\"\"} 1.500000000\n");
+        ASSERT_TRUE(!strstr(text, "group=\"1001\""));
+        free(text);
+}
+
 TEST(test_metrics_null_slot_and_extra) {
         static Prom m;
         MetricsExtra x = { .ticks = 1 };
@@ -482,6 +519,7 @@ int main(void) {
         RUN(test_metrics_label_values_escaped);
         RUN(test_metrics_sample_timestamp_is_slot_second);
         RUN(test_metrics_extra_counters);
+        RUN(test_metrics_users_apart_from_groups);
         RUN(test_metrics_null_slot_and_extra);
         return 0;
 }

@@ -129,6 +129,8 @@ TEST(test_refused) {
                 { "{\"cpuset\":{}}", "a key is not a controller" },
                 { "{\"cpu\":{\"value\":{}},\"cpuset\":{}}", "a key is not a controller" }, /* after a good one */
                 { "{\"cpu\":{\"value\":{}},\"cpu\":{}}", "a key is not a controller" },     /* twice */
+                /* a record with [FairShare]'s users: said so, not read back in this version */
+                { "{\"cpu\":{\"value\":{}},\"users\":{\"1000\":{}}}", "holds users" },
                 { "{\"pids\":{\"value\":{\"current\":1}},\"cpu\":{\"value\":{}}}", "in that order" },
                 { "{\"cpu\":[]}", "a group is not an object" },
                 { "{\"cpu\": {\"value\":{}}}", "a group is not an object" },

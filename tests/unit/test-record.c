@@ -337,6 +337,53 @@ TEST(test_record_whole_exact) {
         json_decref(j);
 }
 
+/* User slices (after the set's groups) go under "users" by UID, each with its values per controller; the
+ * tree part is the groups-only record's, byte for byte. */
+TEST(test_record_users_apart_from_the_tree) {
+        static const char *const paths[] = { "", "a", "1001", "1002" };
+        static const char *const units[] = { "-.slice", "a.slice", "user-1001.slice", "user-1002.slice" };
+        static const SampleIo io = { 8, 0, 1, 2, 3, 4 };
+        _cleanup_(slice_set_unrefp) SliceSet *set = make_set(4, paths, units), *groups = make_set(2, paths, units);
+        _cleanup_(record_layout_freep) RecordLayout *l = NULL;
+        _cleanup_(freep) char *tree = NULL;
+        SampleValues *v = values_new(4);
+        Buf b = { 0 };
+
+        set->n_groups = 2;
+        set->user_names[2] = strdup("al\"ice");
+        ASSERT_TRUE(set->user_names[2] != NULL);
+        v[0].have = SAMPLE_HAVE_CPU;
+        v[0].cpu_usage_nsec = 10;
+        v[1].have = SAMPLE_HAVE_CPU | SAMPLE_HAVE_MEMORY;
+        v[1].cpu_usage_nsec = 20;
+        v[1].memory_bytes = 30;
+        v[2].have = SAMPLE_HAVE_CPU | SAMPLE_HAVE_MEMORY | SAMPLE_HAVE_PIDS;
+        v[2].cpu_usage_nsec = 5;
+        v[2].memory_bytes = 7;
+        v[2].pids = 2;
+        set_io(&v[2], 1, &io);
+        set_pressure(&v[2], PRESSURE_CPU_SOME, 3);
+
+        ASSERT_EQ_INT(record_layout_new(set, &l), 0);
+        ASSERT_EQ_INT(record_write(l, v, &b), 0);
+        ASSERT_EQ_INT(buf_put(&b, "", 1), 0);
+        ASSERT_STREQ((char *) b.data,
+                     "{\"cpu\":{\"value\":{\"usage\":10},\"sub_cgroup\":{\"a\":{\"value\":{\"usage\":20}}}},"
+                     "\"blkio\":{\"value\":{},\"sub_cgroup\":{\"a\":{\"value\":{}}}},"
+                     "\"memory\":{\"value\":{},\"sub_cgroup\":{\"a\":{\"value\":{\"usage\":30}}}},"
+                     "\"pids\":{\"value\":{},\"sub_cgroup\":{\"a\":{\"value\":{}}}},"
+                     "\"pressure\":{\"value\":{},\"sub_cgroup\":{\"a\":{\"value\":{}}}},"
+                     "\"users\":{\"1001\":{\"name\":\"al\\\"ice\",\"cpu\":{\"usage\":5},"
+                     "\"blkio\":{\"8:0\":{\"Read\":1,\"Write\":2,\"ReadOps\":3,\"WriteOps\":4}},"
+                     "\"memory\":{\"usage\":7},\"pids\":{\"current\":2},\"pressure\":{\"cpu\":{\"some\":3}}},"
+                     "\"1002\":{\"cpu\":{},\"blkio\":{},\"memory\":{},\"pids\":{},\"pressure\":{}}}}");
+        /* the tree part: the record of the groups alone (checked against jansson by record_text) */
+        tree = record_text(groups, v);
+        ASSERT_TRUE(strncmp((char *) b.data, tree, strlen(tree) - 1) == 0);
+        buf_done(&b);
+        sample_values_free_array(v, 4);
+}
+
 TEST(test_record_values_need_have_bits) {
         static const char *const paths[] = { "" };
         static const SampleIo io = { 8, 0, 1, 2, 3, 4 };
@@ -547,6 +594,7 @@ int main(void) {
         RUN(test_record_pressure_some_full);
         RUN(test_record_missing_controller_value_is_empty_object);
         RUN(test_record_whole_exact);
+        RUN(test_record_users_apart_from_the_tree);
         RUN(test_record_values_need_have_bits);
         RUN(test_record_of_no_slices);
         RUN(test_record_second_shape);
