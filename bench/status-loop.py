@@ -12,8 +12,10 @@ build of the commit before the streamed status, then this one) for a row each.""
 import argparse
 import json
 import os
+import signal
 import socket
 import statistics
+import subprocess
 import sys
 import time
 
@@ -73,7 +75,21 @@ def ws_status(port):
     return json.loads(message)
 
 
-def run(build, groups, polls):
+def host_pid(tb, inner):
+    """The daemon's pid as the host sees it (MainPID is in the testbed's pid namespace)."""
+    ns = os.readlink(f'/proc/{tb.pid}/ns/pid')
+    for entry in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open(f'/proc/{entry}/status') as f:
+                nspid = next((line.split()[1:] for line in f if line.startswith('NSpid:')), [])
+            if nspid and nspid[-1] == str(inner) and os.readlink(f'/proc/{entry}/ns/pid') == ns:
+                return int(entry)
+        except OSError:
+            continue
+    raise RuntimeError('daemon not found')
+
+
+def run(build, groups, polls, perf=None):
     with testbed.Testbed(binds=sorted({REPO, os.path.dirname(build)})) as tb:
         port = free_port()
         tb.run(['mkdir', '-p', '/run/bench'])
@@ -95,6 +111,12 @@ def run(build, groups, polls):
         testbed.wait_for(lambda: json.loads(status_text(tb, build))['sampler']['ticks'] >= first['sampler']['ticks'] + 25,
                          120, interval=5, what='25 quiet seconds')
         before = json.loads(status_text(tb, build))
+        recorder = None
+        if perf:  # on-CPU samples of the daemon during the polls, to attribute long dispatches
+            recorder = subprocess.Popen(['perf', 'record', '-F', '997', '-g', '-o', perf, '-p',
+                                         str(host_pid(tb, tb.show('skd.service', 'MainPID')))],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1)  # perf attaches
         times, size = [], 0
         for _ in range(polls):
             t = time.monotonic()
@@ -103,6 +125,9 @@ def run(build, groups, polls):
         ws = ws_status(port)
         assert len(ws['slices']) == groups
         after = json.loads(status_text(tb, build))
+        if recorder:
+            recorder.send_signal(signal.SIGINT)
+            recorder.wait(timeout=60)
         return {
             'size': size, 'median_s': statistics.median(times), 'max_s': max(times),
             'slow': after['loop']['slow_iterations'] - before['loop']['slow_iterations'],
@@ -117,11 +142,12 @@ def main():
     ap.add_argument('--build', action='append', help='a build directory (repeat for a row each; default build)')
     ap.add_argument('--groups', type=int, default=10000)
     ap.add_argument('--polls', type=int, default=10)
+    ap.add_argument('--perf', metavar='FILE', help='perf record the daemon during the polls (one build)')
     args = ap.parse_args()
     rows = []
     for build in args.build or [os.path.join(REPO, 'build')]:
         build = os.path.abspath(build)
-        r = run(build, args.groups, args.polls)
+        r = run(build, args.groups, args.polls, args.perf)
         rows.append((build, r))
         print(build, r, flush=True)
     print(f'\n{args.groups} groups, `status --json` asked {args.polls} times, then once over the websocket:\n')
