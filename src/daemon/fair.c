@@ -91,7 +91,8 @@ static uint64_t memory_amount_bytes(const MemoryAmount *a, uint64_t ram_bytes, u
         if (a->bytes > 0)
                 return a->bytes;
         if (a->percent_of_ram > 0 && ram_bytes > 0)
-                return ram_bytes / 100 * a->percent_of_ram;
+                return ram_bytes <= UINT64_MAX / 100 ? ram_bytes * a->percent_of_ram / 100 :
+                                                       ram_bytes / 100 * a->percent_of_ram;
         return none;
 }
 

@@ -87,8 +87,10 @@ def capped_as_said(tb, status, uids, expected, tolerance=0.15):
 
 
 def test_busy_users_capped_recapped_steady_restored_lifted(daemon, slices, tb, busy_users):
-    # CPUPctMax well below the machine (0.9 of 2 cores) so other work on it cannot keep a user under its cap.
-    pct = 0.45
+    # CPUPctMax well below the machine (0.6 of 2 cores in all) so other work on it (builds, other tests)
+    # cannot keep a busy user under its cap, which would lend its share to the others (water-filling) and
+    # send caps in the steady part; and above ActivityThreshold= (0.15 core) with three users (0.2 each).
+    pct = 0.3
     daemon.write_config(f'[FairShare]\nEnable=yes\nMinUID=1000\nCPUPctMax={pct}\n')
     daemon.write_tree(EXAMPLE_TREE)
     daemon.start()
@@ -134,7 +136,7 @@ def test_busy_users_capped_recapped_steady_restored_lifted(daemon, slices, tb, b
     status = daemon.status()
     assert status['fair_share']['ticks'] >= ticks + 9
     assert status['fair_share']['set_unit_properties'] == sent, \
-        [line for line in daemon.journal().splitlines() if 'SetUnitProperties' in line]
+        '\n'.join(line for line in daemon.journal().splitlines() if 'SetUnitProperties' in line)
     assert capped_as_said(tb, status, rest, two)
 
     # A cap changed by hand is put back (read back on the next tick, sent again).
@@ -152,3 +154,23 @@ def test_busy_users_capped_recapped_steady_restored_lifted(daemon, slices, tb, b
         assert memory_max(tb, uid) is None, uid
     assert 'Fair share: lifting the caps of 3 users' in daemon.journal()
     assert 'not answered in time' not in daemon.journal()
+
+
+def test_hard_cap_same_cap_for_everyone_lifted_on_stop(daemon, slices, tb, busy_users):
+    """Mode=hard_cap: CPUPctMax × HardCapCores for every user, busy or not."""
+    daemon.write_config('[FairShare]\nEnable=yes\nMode=hard_cap\nCPUPctMax=0.5\nHardCapCores=0.5\n')
+    daemon.write_tree(EXAMPLE_TREE)
+    daemon.start()
+    busy(tb, UIDS[0])
+    tb.run(['systemd-run', f'--unit=skfair-session-{UIDS[1]}', f'--uid={UIDS[1]}',
+            f'--slice=user-{UIDS[1]}.slice', 'sleep', '600'])
+    status = daemon.wait_status(lambda s: capped_as_said(tb, s, UIDS[:2], CORE // 4, tolerance=0), 10,
+                                what='both users capped at 0.25 core', interval=0.2)
+    assert status['fair_share']['mode'] == 'hard_cap'
+    for uid in UIDS[:2]:
+        assert fair(status)[uid]['reason'] == 'hard cap: 0.50 × 0.5 cores = 0.25 core'
+    assert int(tb.read_cgroup('cpu', f'user.slice/user-{UIDS[0]}.slice/cpu.cfs_quota_us')) == 25000
+    # the busy user runs into it
+    daemon.wait_status(lambda s: fair(s)[UIDS[0]]['throttled'], 10, what='the busy user throttled', interval=0.2)
+    daemon.stop_cleanly()
+    assert kernel_cap(tb, UIDS[0]) is None and kernel_cap(tb, UIDS[1]) is None
