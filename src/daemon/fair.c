@@ -42,7 +42,6 @@ struct FairUser {
         FairSend send;            /* what it carries */
         bool lift;                /* it is a lift (fair_stop()) */
         bool touched;             /* something was sent: lifted on stop */
-        bool memory_high_sent;
         uint64_t kernel_cpu_quota; /* read back this tick, FAIRSHARE_UNSET unknown */
         bool have_decision;
         FairShareDecision d;      /* the last tick's */
@@ -58,6 +57,10 @@ struct Fair {
         FairShare *policy;
         FairUser **users;          /* sorted by uid */
         size_t n_users;
+        /* users who left holding a cap of ours: their runtime drop-in stays for their next login, so a
+         * stop lifts it too */
+        uint32_t *gone;
+        size_t n_gone, gone_allocated;
         FairShareUserInput *inputs;
         size_t inputs_allocated;
         usec_t last_tick;
@@ -134,6 +137,7 @@ Fair *fair_free(Fair *f) {
         for (size_t i = 0; i < f->n_users; i++)
                 fair_user_free(f->users[i]);
         free(f->users);
+        free(f->gone);
         free(f->inputs);
         fairshare_free(f->policy);
         sd_event_source_disable_unref(f->stop_timer);
@@ -312,8 +316,6 @@ static int fair_user_send(FairUser *u) {
                 return r;
         u->fair->sends++;
         u->touched = true;
-        if (u->send.memory && u->send.high_too)
-                u->memory_high_sent = true;
         return 0;
 }
 
@@ -339,9 +341,14 @@ static void fair_send_decision(Fair *f, FairUser *u, const FairShareDecision *d)
                 return;
         }
         f->in_flight++;
-        log_debug("SetUnitProperties %s:%s%s (use %" PRIu64 " usec/s, kernel cap %" PRIu64 ")", u->unit,
-                  d->send_cpu ? " CPUQuotaPerSecUSec" : "", d->send_memory ? " MemoryMax" : "",
-                  d->rate, u->kernel_cpu_quota);
+        if (log_get_max_level() >= LOG_DEBUG) {
+                char reason[256];
+
+                (void) fairshare_reason_format(d, &f->policy_config, reason, sizeof(reason));
+                log_debug("SetUnitProperties %s:%s%s (use %" PRIu64 " usec/s, kernel cap %" PRIu64 "): %s", u->unit,
+                          d->send_cpu ? " CPUQuotaPerSecUSec" : "", d->send_memory ? " MemoryMax" : "", d->rate,
+                          u->kernel_cpu_quota, reason);
+        }
 }
 
 /* ---- the users of the tick ---- */
@@ -380,6 +387,28 @@ static int fair_user_new(Fair *f, uint32_t uid, const char *unit, FairUser **ret
         return 0;
 }
 
+static void gone_remove(Fair *f, uint32_t uid) {
+        for (size_t i = 0; i < f->n_gone; i++)
+                if (f->gone[i] == uid) {
+                        f->gone[i] = f->gone[--f->n_gone];
+                        return;
+                }
+}
+
+/* Kept only while there is memory: a user not kept keeps their drop-in until the next login's tick. */
+static void gone_add(Fair *f, uint32_t uid) {
+        if (f->n_gone >= f->gone_allocated) {
+                size_t n = MAX(f->gone_allocated * 2, (size_t) 16);
+                uint32_t *a = n <= FAIRSHARE_USERS_MAX ? reallocarray(f->gone, n, sizeof(uint32_t)) : NULL;
+
+                if (!a)
+                        return;
+                f->gone = a;
+                f->gone_allocated = n;
+        }
+        f->gone[f->n_gone++] = uid;
+}
+
 /* The users of the set (its user slices), sorted by uid, each with its index in the set: those known kept
  * (with their call in flight), the new ones made, those gone freed. */
 static int fair_update_users(Fair *f, const SliceSet *set) {
@@ -397,8 +426,16 @@ static int fair_update_users(Fair *f, const SliceSet *set) {
                 if (!set->units || !set->units[i] || user_slice_parse(set->units[i], &uid) < 0)
                         continue;
                 u = find_user(f, uid);
-                if (!u)
+                if (!u) {
                         r = fair_user_new(f, uid, set->units[i], &u);
+                        if (r >= 0 && f->n_gone > 0) {
+                                /* back (a new login): the drop-in we left is still there */
+                                size_t before = f->n_gone;
+
+                                gone_remove(f, uid);
+                                u->touched = f->n_gone < before;
+                        }
+                }
                 if (r >= 0 && !u->kept) {
                         u->kept = true;
                         u->set_index = i;
@@ -414,8 +451,11 @@ static int fair_update_users(Fair *f, const SliceSet *set) {
                 return r;
         }
         for (size_t i = 0; i < f->n_users; i++)
-                if (!f->users[i]->kept)
+                if (!f->users[i]->kept) {
+                        if (f->users[i]->touched)
+                                gone_add(f, f->users[i]->uid);
                         fair_user_free(f->users[i]);
+                }
         for (size_t i = 0; i < k; i++)
                 users[i]->kept = false;
         qsort(users, k, sizeof(FairUser *), cmp_user);
@@ -481,6 +521,8 @@ void fair_sample(Fair *f, const SliceSet *set, const SampleValues *values) {
 
                 u->d = *d;
                 u->have_decision = true;
+                /* a cap held, sent by us or adopted from our drop-in of a run before: lifted on stop */
+                u->touched = u->touched || d->cpu_quota < FAIRSHARE_UNSET || d->memory_max < FAIRSHARE_UNSET;
                 if (d->send_cpu || d->send_memory)
                         fair_send_decision(f, u, d);
         }
@@ -513,7 +555,7 @@ static void fair_lift_more(Fair *f) {
                 u->send = (FairSend) {
                         .cpu = true, .cpu_quota = UINT64_MAX,
                         .memory = true, .memory_max = UINT64_MAX, .memory_high = UINT64_MAX,
-                        .high_too = u->memory_high_sent,
+                        .high_too = f->policy_config.memory_high_pct > 0,
                 };
                 if (fair_user_send(u) < 0) {
                         f->lifts_failed++;
@@ -544,6 +586,25 @@ int fair_stop(Fair *f, usec_t timeout_usec, FairStopped done, void *userdata) {
                 return 0;
         f->stopping = true;
         fairshare_forget_sent(f->policy);
+        /* those who left are lifted too (no more ticks: the list need not stay sorted) */
+        if (f->n_gone > 0) {
+                FairUser **a = reallocarray(f->users, f->n_users + f->n_gone, sizeof(FairUser *));
+
+                if (a) {
+                        f->users = a;
+                        for (size_t i = 0; i < f->n_gone; i++) {
+                                char unit[32];
+                                FairUser *u;
+
+                                snprintf(unit, sizeof(unit), "user-%" PRIu32 ".slice", f->gone[i]);
+                                if (fair_user_new(f, f->gone[i], unit, &u) < 0)
+                                        continue;
+                                u->touched = true;
+                                f->users[f->n_users++] = u;
+                        }
+                }
+                f->n_gone = 0;
+        }
         for (size_t i = 0; i < f->n_users; i++)
                 touched += f->users[i]->touched;
         if (touched == 0)
