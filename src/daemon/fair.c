@@ -361,6 +361,8 @@ static int cmp_user(const void *a, const void *b) {
 static FairUser *find_user(Fair *f, uint32_t uid) {
         FairUser key = { .uid = uid }, *k = &key, **found;
 
+        if (f->n_users == 0)
+                return NULL; /* bsearch() wants a base even for none */
         found = bsearch(&k, f->users, f->n_users, sizeof(FairUser *), cmp_user);
         return found ? *found : NULL;
 }

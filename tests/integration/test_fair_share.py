@@ -116,6 +116,9 @@ def test_busy_users_capped_recapped_steady_restored_lifted(daemon, slices, tb, b
         # MemoryLimit= (RAM/4) as MemoryMax; the kernel keeps whole pages
         assert u['memory_max'] is not None and 0 <= u['memory_max'] - memory_max(tb, uid) < os.sysconf('SC_PAGE_SIZE')
     assert status['fair_share']['send_failures'] == 0
+    text = daemon.ctl('status').stdout
+    assert 'Fair share: even_active, 3 active, ' in text, text
+    assert f'  {UIDS[0]}      0.10   ' in text, text
 
     # One goes idle: the other two re-capped to pct × cores / 2 within 3 s.
     idle, rest = UIDS[0], UIDS[1:]
