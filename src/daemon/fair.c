@@ -67,6 +67,7 @@ struct Fair {
         unsigned n_active, n_throttled;
         /* counters */
         uint64_t ticks, sends, send_failures, deferred, read_errors, tick_errors;
+        usec_t tick_cpu_last, tick_cpu_max, tick_cpu_total; /* CPU time of a tick: read-backs, policy, sends */
         unsigned in_flight;
         /* stopping */
         bool stopping;
@@ -467,16 +468,28 @@ static int fair_update_users(Fair *f, const SliceSet *set) {
         return 0;
 }
 
+static void fair_tick(Fair *f, const SliceSet *set, const SampleValues *values, usec_t now);
+
 void fair_sample(Fair *f, const SliceSet *set, const SampleValues *values) {
-        const FairShareResult *res;
-        usec_t now = now_usec(CLOCK_MONOTONIC);
-        int r;
+        usec_t now = now_usec(CLOCK_MONOTONIC), cpu;
 
         if (f->stopping)
                 return;
         /* IntervalSec= whole seconds on a sampler of whole seconds: a sweep a little early still counts */
         if (f->last_tick > 0 && now + USEC_PER_SEC / 4 < f->last_tick + f->interval_usec)
                 return;
+        cpu = now_usec(CLOCK_THREAD_CPUTIME_ID);
+        fair_tick(f, set, values, now);
+        cpu = now_usec(CLOCK_THREAD_CPUTIME_ID) - cpu;
+        f->tick_cpu_last = cpu;
+        f->tick_cpu_max = MAX(f->tick_cpu_max, cpu);
+        f->tick_cpu_total += cpu;
+}
+
+static void fair_tick(Fair *f, const SliceSet *set, const SampleValues *values, usec_t now) {
+        const FairShareResult *res;
+        int r;
+
         r = fair_update_users(f, set);
         if (r < 0) {
                 f->tick_errors++;
@@ -631,7 +644,7 @@ static json_t *json_usec_or_null(uint64_t v) {
 }
 
 json_t *fair_status_json(const Fair *f) {
-        json_t *o, *list;
+        json_t *o, *list, *cpu;
 
         list = json_array();
         for (size_t i = 0; i < f->n_users; i++) {
@@ -665,6 +678,12 @@ json_t *fair_status_json(const Fair *f) {
                       "throttled", (int) f->n_throttled,
                       "lifts", "sent", (json_int_t) f->lifts_sent, "failed", (json_int_t) f->lifts_failed,
                       "timed_out", f->lifts_timed_out);
+        cpu = json_pack("{s:I, s:I, s:I}", "last", (json_int_t) f->tick_cpu_last, "max", (json_int_t) f->tick_cpu_max,
+                        "total", (json_int_t) f->tick_cpu_total);
+        if (o && cpu)
+                json_object_set_new(o, "tick_cpu_usec", cpu);
+        else
+                json_decref(cpu);
         if (o)
                 json_object_set_new(o, "list", list);
         else

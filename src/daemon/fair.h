@@ -46,7 +46,8 @@ int fair_stop(Fair *f, usec_t timeout_usec, FairStopped done, void *userdata);
 
 /* {"mode", "cores", "ticks", "set_unit_properties" (calls sent), "send_failures", "deferred" (no room in
  *  flight: sent next tick), "in_flight", "read_errors" (cap files that did not read or parse), "active",
- *  "throttled", "lifts": {"sent", "failed", "timed_out"},
+ *  "throttled", "lifts": {"sent", "failed", "timed_out"}, "tick_cpu_usec": {"last", "max", "total"} (CPU
+ *  time of the ticks: read-backs, the policy, sends),
  *  "list": [{"uid", "slice", "cap_usec" (CPUQuotaPerSecUSec held, null: none), "kernel_cap_usec" (read back,
  *  null: none or not read), "usage_usec" (CPU usec/s over the last tick, null: no rate yet), "active",
  *  "throttled", "memory_max" (null: none), "conflict", "reason"}]} */

@@ -153,6 +153,9 @@ def test_busy_users_capped_recapped_steady_restored_lifted(daemon, slices, tb, b
     assert status['fair_share']['set_unit_properties'] == sent, \
         '\n'.join(line for line in daemon.journal().splitlines() if 'SetUnitProperties' in line)
     assert capped_as_said(tb, status, rest, two)
+    cpu = status['fair_share']['tick_cpu_usec']
+    print(f'a tick of 3 users: {cpu["total"] / status["fair_share"]["ticks"]:.0f} usec CPU on average, '
+          f'{cpu["max"]} at most')
     assert not any(u['conflict'] for u in fair(status).values())
     assert all(u['reason'].startswith('2 active users') for uid, u in fair(status).items() if uid in rest)
 
