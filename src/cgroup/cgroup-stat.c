@@ -327,6 +327,67 @@ int cg_parse_u64(const char *data, size_t size, uint64_t *ret) {
         return parse_u64_token(data, size, ret);
 }
 
+/* ---- CPU caps ---- */
+
+int cg_parse_cfs_quota(const char *data, size_t size, uint64_t *ret) {
+        int r;
+
+        assert(ret);
+
+        r = check_text(data, size);
+        if (r < 0)
+                return r;
+        if (size > 0 && data[size - 1] == '\n')
+                size--;
+        if (token_eq(data, size, "-1")) {
+                *ret = UINT64_MAX;
+                return 0;
+        }
+        return parse_u64_token(data, size, ret);
+}
+
+int cg_parse_cpu_max(const char *data, size_t size, uint64_t *ret_quota, uint64_t *ret_period) {
+        const char *sp;
+        uint64_t quota, period;
+        int r;
+
+        assert(ret_quota);
+        assert(ret_period);
+
+        r = check_text(data, size);
+        if (r < 0)
+                return r;
+        if (size > 0 && data[size - 1] == '\n')
+                size--;
+        sp = memchr(data, ' ', size);
+        if (!sp)
+                return -EINVAL;
+        if (token_eq(data, sp - data, "max"))
+                quota = UINT64_MAX;
+        else {
+                r = parse_u64_token(data, sp - data, &quota);
+                if (r < 0)
+                        return r;
+        }
+        r = parse_u64_token(sp + 1, size - (sp + 1 - data), &period);
+        if (r < 0)
+                return r;
+        if (period == 0)
+                return -EINVAL;
+        *ret_quota = quota;
+        *ret_period = period;
+        return 0;
+}
+
+uint64_t cg_quota_per_sec(uint64_t quota, uint64_t period) {
+        if (quota == UINT64_MAX || period == 0)
+                return UINT64_MAX;
+        /* usec of CPU per second of wall time, rounded; above any real cap it saturates short of "max" */
+        if (quota > (UINT64_MAX - 1) / 1000000 - period)
+                return UINT64_MAX - 2;
+        return (quota * 1000000 + period / 2) / period;
+}
+
 /* ---- cpu.stat ---- */
 
 int cg_parse_cpu_stat_usage_usec(const char *data, size_t size, uint64_t *ret) {

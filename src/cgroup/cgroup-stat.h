@@ -52,6 +52,15 @@ const char *cgroup_layout_systemd_hierarchy(const CgroupLayout *l);
  * "max" → UINT64_MAX. */
 int cg_parse_u64(const char *data, size_t size, uint64_t *ret);
 
+/* v1 cpu.cfs_quota_us: "-1" (no cap) → UINT64_MAX, else the quota in usec. */
+int cg_parse_cfs_quota(const char *data, size_t size, uint64_t *ret);
+/* v2 cpu.max ("max 100000", "50000 100000"): quota (UINT64_MAX for "max") and period in usec; a period of 0
+ * is -EINVAL. */
+int cg_parse_cpu_max(const char *data, size_t size, uint64_t *ret_quota, uint64_t *ret_period);
+/* A quota per period as usec of CPU per second (CPUQuotaPerSecUSec), rounded: UINT64_MAX for no cap (a quota
+ * of UINT64_MAX or a period of 0), at most UINT64_MAX - 2 otherwise. */
+uint64_t cg_quota_per_sec(uint64_t quota, uint64_t period);
+
 /* v2 cpu.stat ("usage_usec N\nuser_usec N\n..."): usage_usec. -ENODATA when the key is missing. */
 int cg_parse_cpu_stat_usage_usec(const char *data, size_t size, uint64_t *ret);
 

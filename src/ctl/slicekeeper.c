@@ -204,6 +204,40 @@ static void print_json_list(const json_t *a, const char *sep) {
 
 /* "Descriptors: N in use of LIMIT (RESERVE for the daemon, N of BUDGET cgroup files)", and what the budget
  * leaves unsampled when it is short. */
+/* Cores of a usec/s value, "-" for none (null). */
+static void format_cores(const json_t *v, char *buf, size_t size) {
+        if (json_is_integer(v))
+                snprintf(buf, size, "%.2f", (double) json_integer_value(v) / 1e6);
+        else
+                snprintf(buf, size, "-");
+}
+
+/* [FairShare] Enable=yes: the caps held, and why. */
+static void print_fair_share(const json_t *f) {
+        const json_t *u;
+        size_t i;
+
+        if (!json_is_object(f))
+                return;
+        printf("Fair share: %s, %" JSON_INTEGER_FORMAT " active, %" JSON_INTEGER_FORMAT " throttled, %"
+               JSON_INTEGER_FORMAT " SetUnitProperties (%" JSON_INTEGER_FORMAT " failed)\n", jstr(f, "mode"),
+               json_integer_value(json_object_get(f, "active")), json_integer_value(json_object_get(f, "throttled")),
+               json_integer_value(json_object_get(f, "set_unit_properties")),
+               json_integer_value(json_object_get(f, "send_failures")));
+        if (json_array_size(json_object_get(f, "list")) == 0)
+                return;
+        printf("  %-10s %-6s %-6s %-9s %s\n", "UID", "CAP", "USE", "THROTTLED", "WHY (cores)");
+        json_array_foreach(json_object_get(f, "list"), i, u) {
+                char cap[32], use[32];
+
+                format_cores(json_object_get(u, "cap_usec"), cap, sizeof(cap));
+                format_cores(json_object_get(u, "usage_usec"), use, sizeof(use));
+                printf("  %-10" JSON_INTEGER_FORMAT " %-6s %-6s %-9s %s%s\n", json_integer_value(json_object_get(u, "uid")),
+                       cap, use, json_is_true(json_object_get(u, "throttled")) ? "yes" : "no", jstr(u, "reason"),
+                       json_is_true(json_object_get(u, "conflict")) ? " (held from elsewhere: not fought over)" : "");
+        }
+}
+
 static void print_fds(const json_t *fds, const json_t *budget) {
         const json_t *dropped = json_object_get(budget, "dropped"), *left = json_object_get(budget, "left_out");
         json_int_t n_left = json_integer_value(json_object_get(fds, "left_out"));
@@ -335,6 +369,7 @@ static int verb_status(void) {
                        json_integer_value(json_object_get(u, "min_uid")),
                        json_integer_value(json_object_get(json_object_get(u, "below_min_uid"), "count")));
         }
+        print_fair_share(json_object_get(s, "fair_share"));
         err = json_object_get(s, "last_error");
         printf("Last error: %s\n", json_is_object(err) ? jstr(err, "message") : "none");
         print_leftover(json_object_get(s, "leftover"));

@@ -35,6 +35,7 @@
 #include "tree-intake.h"
 #include "tree-parse.h"
 #include "unit-name.h"
+#include "fair.h"
 #include "users.h"
 #include "zk-source.h"
 
@@ -57,6 +58,8 @@ struct Manager {
         Sampler *sampler;
         bool users_enabled;   /* [FairShare] Enable=: the users are found and sampled */
         Users *users;         /* ... then: the user slices systemd has */
+        Fair *fair;           /* ... and their caps (fair share's glue) */
+        bool stopping;        /* SIGTERM/SIGINT came: the caps are being lifted */
         Ring ring;            /* the window: the last [Redis] ExpireSec= seconds the sampler handed over */
         RedisSink *redis;
         RingReader redis_reader;     /* the unsent second Redis gets next, while a backlog is rendered */
@@ -94,6 +97,8 @@ struct Manager {
 };
 
 #define LOOP_ITERATION_TARGET_USEC (100 * USEC_PER_MSEC)
+/* How long a clean stop waits for systemd to answer the lifts of the users' caps. */
+#define FAIR_STOP_TIMEOUT_USEC (2 * USEC_PER_SEC)
 
 static uint64_t hash_bytes(const char *data, size_t size) {
         uint64_t h = 1469598103934665603ULL;
@@ -481,6 +486,8 @@ static json_t *manager_status_head_json(Manager *m) {
         }
         if (m->users)
                 json_object_set_new(o, "users", users_status_json(m->users)); /* its "list" is streamed */
+        if (m->fair)
+                json_object_set_new(o, "fair_share", fair_status_json(m->fair));
         if (m->redis) {
                 json_t *redis = redis_sink_status_json(m->redis);
 
@@ -623,6 +630,8 @@ static void on_sample(Sampler *sampler, uint64_t unix_sec, SliceSet *set, Sample
         size_t record_from, record_size;
         int r;
 
+        if (m->fair)
+                fair_sample(m->fair, set, values);
         r = ring_put(&m->ring, unix_sec, set, values);
         if (r < 0) {
                 /* Still ours, io arrays included; the second is missing from the window, as when late. */
@@ -777,6 +786,12 @@ static void on_control(const ControlRequest *request, void *userdata, ControlAns
         }
 }
 
+static void on_fair_stopped(Fair *f _unused_, void *userdata) {
+        Manager *m = userdata;
+
+        sd_event_exit(m->event, EXIT_SUCCESS);
+}
+
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
 
@@ -794,6 +809,12 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         }
         log_info("Received %s, exiting. Slices stay: they are the desired state.", strsignal((int) si->ssi_signo));
         sd_notify(false, "STOPPING=1");
+        /* The users' caps are lifted first (bounded wait); a second signal does not wait. */
+        if (!m->stopping && m->fair) {
+                m->stopping = true;
+                if (fair_stop(m->fair, FAIR_STOP_TIMEOUT_USEC, on_fair_stopped, m) > 0)
+                        return 0;
+        }
         return sd_event_exit(sd_event_source_get_event(s), EXIT_SUCCESS);
 }
 
@@ -1054,6 +1075,9 @@ static int manager_setup_users(Manager *m) {
         r = users_new(m->event, m->bus, &uc, &m->users);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch the user slices: %m");
+        r = fair_new(m->event, m->bus, m->jobs, &c->fair_share, sampler_layout(m->sampler), &m->fair);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the users' fair share: %m");
         return 0;
 }
 
@@ -1208,8 +1232,12 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         if (r < 0)
                 return r;
         if (m->config->fair_share.enable)
-                log_warning("[FairShare] Enable=yes: users are found and sampled; caps, memory limits and the "
-                            "penalty box are not part of this version yet: nothing is set on user slices.");
+                log_warning("[FairShare] Enable=yes: users' CPU caps and memory limits are set (Mode=%s)%s; "
+                            "users.d, the penalty box, `slicekeeper limit` and throttle events (log, journal, "
+                            "websocket) are not part of this version yet.",
+                            config_fair_share_mode_to_string(m->config->fair_share.mode),
+                            m->config->fair_share.mode == CONFIG_FAIR_SHARE_WEIGHT ?
+                                    ", but not the cap on user.slice of Mode=weight" : "");
         r = manager_connect_bus(m);
         if (r < 0)
                 return r;
@@ -1265,6 +1293,7 @@ Manager *manager_free(Manager *m) {
         record_parser_done(&m->fill_parser);
         ring_reader_done(&m->redis_reader);
         record_layout_free(m->redis_layout);
+        fair_free(m->fair);
         users_free(m->users);
         sampler_free(m->sampler);
         ring_done(&m->ring);

@@ -703,7 +703,8 @@ static void water_fill(FairShare *fs, const FairShareUserInput *users, size_t n_
                                         MIN(sh->share, c->penalty_cpu_pct * (double) FAIRSHARE_CORE));
                 fs->demands[n++] = (Demand) { .demand = w->demand, .index = (uint32_t) i };
         }
-        qsort(fs->demands, n, sizeof(Demand), demand_compare);
+        if (n > 0) /* none allocated before the first user */
+                qsort(fs->demands, n, sizeof(Demand), demand_compare);
         remaining = sh->pool;
         for (size_t j = 0; j < n; j++) {
                 double even = remaining / (double) (n - j);
@@ -835,7 +836,8 @@ int fairshare_tick(FairShare *fs, usec_t now, usec_t wall, const FairShareUserIn
                 return r;
         for (size_t i = 0; i < n_users; i++)
                 fs->order_next[i] = (UidIndex) { .uid = users[i].uid, .index = (uint32_t) i };
-        qsort(fs->order_next, n_users, sizeof(UidIndex), uid_index_compare);
+        if (n_users > 0) /* none allocated before the first user */
+                qsort(fs->order_next, n_users, sizeof(UidIndex), uid_index_compare);
         for (size_t i = 1; i < n_users; i++)
                 if (fs->order_next[i].uid == fs->order_next[i - 1].uid)
                         return -EINVAL;

@@ -871,3 +871,7 @@ json_t *sampler_status_json(const Sampler *s) {
                          "carried_over", (json_int_t) s->n_carried_over, "user_set_changes",
                          (json_int_t) s->user_set_changes);
 }
+
+const CgroupLayout *sampler_layout(const Sampler *s) {
+        return &s->layout;
+}

@@ -64,3 +64,5 @@ json_t *sampler_status_json(const Sampler *s);
 usec_t sampler_sweep_cpu_usec_total(const Sampler *s);
 usec_t sampler_sweep_cpu_usec_last(const Sampler *s);
 uint64_t sampler_ticks(const Sampler *s);
+/* The cgroup hierarchies as the sampler found them (/proc/self/mountinfo at start): where a slice's files are. */
+const CgroupLayout *sampler_layout(const Sampler *s);

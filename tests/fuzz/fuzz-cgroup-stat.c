@@ -41,6 +41,23 @@ static void fuzz_cpu_stat(const char *s, size_t n) {
         (void) cg_usec_to_nsec(v);
 }
 
+static void fuzz_cpu_caps(const char *s, size_t n) {
+        uint64_t q = SENTINEL, p = SENTINEL;
+        int r = cg_parse_cfs_quota(s, n, &q);
+
+        FUZZ_CHECK(r == 0 || r == -EINVAL || r == -ERANGE);
+        FUZZ_CHECK(r == 0 || q == SENTINEL);
+        q = SENTINEL;
+        r = cg_parse_cpu_max(s, n, &q, &p);
+        FUZZ_CHECK(r == 0 || r == -EINVAL || r == -ERANGE);
+        if (r < 0)
+                FUZZ_CHECK(q == SENTINEL && p == SENTINEL);
+        else {
+                FUZZ_CHECK(p > 0);
+                FUZZ_CHECK(cg_quota_per_sec(q, p) <= UINT64_MAX - 2 || q == UINT64_MAX);
+        }
+}
+
 static void check_io(const CgIoStats *io) {
         FUZZ_CHECK(io->n <= CG_IO_DEVICES_MAX);
         for (size_t i = 0; i < io->n; i++)
@@ -225,6 +242,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         fuzz_u64(s, size);
         fuzz_cpu_stat(s, size);
+        fuzz_cpu_caps(s, size);
         fuzz_io_stat(s, size);
         fuzz_blkio(s, size);
         fuzz_pressure(s, size);

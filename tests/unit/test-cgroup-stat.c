@@ -864,6 +864,40 @@ TEST(test_pread_batch_ring_fails_mid_batch) {
         ASSERT_TRUE(!pread_batch_uses_io_uring(b));
 }
 
+TEST(test_cpu_caps) {
+        uint64_t q = 42, p = 43;
+
+        /* v1: what the kernel writes, "-1" for none */
+        ASSERT_EQ_INT(cg_parse_cfs_quota(S("-1\n"), &q), 0);
+        ASSERT_EQ_U64(q, UINT64_MAX);
+        ASSERT_EQ_INT(cg_parse_cfs_quota(S("60000\n"), &q), 0);
+        ASSERT_EQ_U64(q, 60000);
+        q = 42;
+        ASSERT_EQ_INT(cg_parse_cfs_quota(S("-2\n"), &q), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_cfs_quota(S("max\n"), &q), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_cfs_quota(S(""), &q), -EINVAL);
+        ASSERT_EQ_U64(q, 42);
+        /* v2 */
+        ASSERT_EQ_INT(cg_parse_cpu_max(S("max 100000\n"), &q, &p), 0);
+        ASSERT_EQ_U64(q, UINT64_MAX);
+        ASSERT_EQ_U64(p, 100000);
+        ASSERT_EQ_INT(cg_parse_cpu_max(S("30000 100000"), &q, &p), 0);
+        ASSERT_EQ_U64(q, 30000);
+        q = p = 42;
+        ASSERT_EQ_INT(cg_parse_cpu_max(S("30000 0\n"), &q, &p), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_cpu_max(S("30000\n"), &q, &p), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_cpu_max(S("30000  100000\n"), &q, &p), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_cpu_max(S("max max\n"), &q, &p), -EINVAL);
+        ASSERT_EQ_U64(q, 42);
+        ASSERT_EQ_U64(p, 42);
+        /* per second */
+        ASSERT_EQ_U64(cg_quota_per_sec(60000, 100000), 600000);
+        ASSERT_EQ_U64(cg_quota_per_sec(1, 3), 333333);
+        ASSERT_EQ_U64(cg_quota_per_sec(UINT64_MAX, 100000), UINT64_MAX);
+        ASSERT_EQ_U64(cg_quota_per_sec(5, 0), UINT64_MAX);
+        ASSERT_EQ_U64(cg_quota_per_sec(UINT64_MAX - 5, 1), UINT64_MAX - 2);
+}
+
 int main(void) {
         RUN(test_systemd_hierarchy);
         RUN(test_layout_load_this_machine);
@@ -880,6 +914,7 @@ int main(void) {
         RUN(test_u64_negative);
         RUN(test_u64_overflow);
         RUN(test_u64_leading_zeros);
+        RUN(test_cpu_caps);
         RUN(test_cpu_stat_real);
         RUN(test_cpu_stat_missing_newline);
         RUN(test_cpu_stat_missing_key);

@@ -751,7 +751,27 @@ TEST(test_reconfigure) {
         sim_done(&s);
 }
 
+/* A machine with no users yet (the daemon's first ticks), then one, then none again. */
+TEST(test_no_users) {
+        _cleanup_(fairshare_freep) FairShare *fs = NULL;
+        const FairShareResult *res;
+        FairShareUserInput u;
+        FairShareConfig c;
+
+        fairshare_config_init(&c, 2, 0);
+        ASSERT_EQ_INT(fairshare_new(&c, 1, &fs), 0);
+        ASSERT_EQ_INT(fairshare_tick(fs, USEC_PER_SEC, USEC_PER_SEC, NULL, 0, FAIRSHARE_UNSET, &res), 0);
+        ASSERT_EQ_INT(res->n_decisions, 0);
+        fairshare_user_input_init(&u, 1001);
+        u.cpu_usage_usec = 0;
+        ASSERT_EQ_INT(fairshare_tick(fs, 2 * USEC_PER_SEC, 2 * USEC_PER_SEC, &u, 1, FAIRSHARE_UNSET, &res), 0);
+        ASSERT_EQ_INT(res->n_decisions, 1);
+        ASSERT_EQ_INT(fairshare_tick(fs, 3 * USEC_PER_SEC, 3 * USEC_PER_SEC, NULL, 0, FAIRSHARE_UNSET, &res), 0);
+        ASSERT_EQ_INT(res->n_decisions, 0);
+}
+
 int main(void) {
+        RUN(test_no_users);
         RUN(test_join);
         RUN(test_leave);
         RUN(test_idle);

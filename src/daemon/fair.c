@@ -1,0 +1,696 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fair.h"
+#include "fileio.h"
+#include "log.h"
+#include "unit-name.h"
+#include "unit-op.h"
+#include "user-slice.h"
+
+/* A kernel file holding a cap or a limit is a short number or two. */
+#define CAP_FILE_MAX 64u
+/* v1 writes "no memory limit" as the page counter's maximum in bytes (0x7FFFFFFFFFFFF000 on 4 KiB pages). */
+#define V1_MEMORY_UNLIMITED (UINT64_C(1) << 62)
+
+typedef struct FairUser FairUser;
+
+/* One SetUnitProperties call: what it carries. */
+typedef struct FairSend {
+        bool cpu;                 /* CPUQuotaPerSecUSec= */
+        uint64_t cpu_quota;       /* usec/s, UINT64_MAX infinity */
+        unsigned cpu_weight;      /* CPUWeight=, 0: not sent */
+        bool memory;              /* MemoryMax= (and MemoryHigh= when high_too) */
+        uint64_t memory_max, memory_high;
+        bool high_too;
+} FairSend;
+
+struct FairUser {
+        Fair *fair;
+        uint32_t uid;
+        char unit[32];            /* "user-UID.slice" */
+        char *cgroup;             /* "/user.slice/user-UID.slice" */
+        size_t set_index;         /* where its values are in this tick's set */
+        bool kept;                /* while the users are made again */
+        UnitOp *op;               /* the call in flight, or NULL */
+        FairSend send;            /* what it carries */
+        bool lift;                /* it is a lift (fair_stop()) */
+        bool touched;             /* something was sent: lifted on stop */
+        uint64_t kernel_cpu_quota; /* read back this tick, FAIRSHARE_UNSET unknown */
+        bool have_decision;
+        FairShareDecision d;      /* the last tick's */
+};
+
+struct Fair {
+        sd_event *event;
+        sd_bus *bus;
+        JobWatch *jobs;
+        const CgroupLayout *layout;
+        FairShareConfig policy_config;
+        usec_t interval_usec;
+        FairShare *policy;
+        FairUser **users;          /* sorted by uid */
+        size_t n_users;
+        /* users who left holding a cap of ours: their runtime drop-in stays for their next login, so a
+         * stop lifts it too */
+        uint32_t *gone;
+        size_t n_gone, gone_allocated;
+        FairShareUserInput *inputs;
+        size_t inputs_allocated;
+        usec_t last_tick;
+        unsigned n_active, n_throttled;
+        /* counters */
+        uint64_t ticks, sends, send_failures, deferred, read_errors, tick_errors;
+        usec_t tick_cpu_last, tick_cpu_max, tick_cpu_total; /* CPU time of a tick: read-backs, policy, sends */
+        unsigned in_flight;
+        /* stopping */
+        bool stopping;
+        size_t lift_next;          /* the next user to lift */
+        unsigned lifts_in_flight;
+        uint64_t lifts_sent, lifts_failed;
+        bool lifts_timed_out;
+        sd_event_source *stop_timer;
+        FairStopped stopped;
+        void *stopped_userdata;
+};
+
+static FairShareMode policy_mode(ConfigFairShareMode m) {
+        switch (m) {
+        case CONFIG_FAIR_SHARE_HARD_CAP:
+                return FAIRSHARE_HARD_CAP;
+        case CONFIG_FAIR_SHARE_WEIGHT:
+                return FAIRSHARE_WEIGHT_MODE;
+        default:
+                return FAIRSHARE_EVEN_ACTIVE;
+        }
+}
+
+static uint64_t memory_amount_bytes(const MemoryAmount *a, uint64_t ram_bytes, uint64_t none) {
+        if (a->bytes > 0)
+                return a->bytes;
+        if (a->percent_of_ram > 0 && ram_bytes > 0)
+                return ram_bytes <= UINT64_MAX / 100 ? ram_bytes * a->percent_of_ram / 100 :
+                                                       ram_bytes / 100 * a->percent_of_ram;
+        return none;
+}
+
+void fair_policy_config(const ConfigFairShare *c, double cores, uint64_t ram_bytes, bool memory_v2,
+                        FairShareConfig *ret) {
+        fairshare_config_init(ret, cores, ram_bytes);
+        ret->mode = policy_mode(c->mode);
+        ret->cpu_pct_max = c->cpu_pct_max;
+        ret->activity_threshold = c->activity_threshold;
+        ret->activity_window_usec = c->activity_window_usec;
+        ret->min_change_pct = c->min_change_pct / 100.0;
+        ret->upper_throttle = c->upper_throttle;
+        ret->lower_throttle = c->lower_throttle;
+        ret->hard_cap_cores = c->hard_cap_cores > 0 ? c->hard_cap_cores : cores;
+        ret->memory_limit_bytes = memory_amount_bytes(&c->memory_limit, ram_bytes, FAIRSHARE_INFINITY);
+        ret->memory_high_pct = memory_v2 ? c->memory_high_pct / 100.0 : 0.0;
+        ret->penalty_cpu_pct = c->penalty_cpu_pct;
+        ret->penalty_memory_bytes = memory_amount_bytes(&c->penalty_memory, ram_bytes, FAIRSHARE_INFINITY);
+}
+
+static FairUser *fair_user_free(FairUser *u) {
+        if (!u)
+                return NULL;
+        if (u->op) {
+                unit_op_free(u->op); /* cancelled: no callback */
+                if (u->lift)
+                        u->fair->lifts_in_flight--;
+                else
+                        u->fair->in_flight--;
+        }
+        free(u->cgroup);
+        free(u);
+        return NULL;
+}
+
+Fair *fair_free(Fair *f) {
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < f->n_users; i++)
+                fair_user_free(f->users[i]);
+        free(f->users);
+        free(f->gone);
+        free(f->inputs);
+        fairshare_free(f->policy);
+        sd_event_source_disable_unref(f->stop_timer);
+        sd_event_unref(f->event);
+        sd_bus_unref(f->bus);
+        free(f);
+        return NULL;
+}
+
+int fair_new(sd_event *event, sd_bus *bus, JobWatch *jobs, const ConfigFairShare *config,
+             const CgroupLayout *layout, Fair **ret) {
+        _cleanup_(fair_freep) Fair *f = NULL;
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN), pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        int r;
+
+        f = calloc(1, sizeof(Fair));
+        if (!f)
+                return -ENOMEM;
+        f->event = sd_event_ref(event);
+        f->bus = sd_bus_ref(bus);
+        f->jobs = jobs;
+        f->layout = layout;
+        f->interval_usec = config->interval_usec;
+        fair_policy_config(config, cpus > 0 ? (double) cpus : 1.0,
+                           pages > 0 && page > 0 ? (uint64_t) pages * (uint64_t) page : 0,
+                           !layout->v1[CG_MEMORY] && layout->unified, &f->policy_config);
+        /* event ids unique across restarts: the wall clock's microseconds at start */
+        r = fairshare_new(&f->policy_config, now_usec(CLOCK_REALTIME), &f->policy);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(f);
+        return 0;
+}
+
+/* ---- reading the caps back ---- */
+
+/* The file's bytes into buf (NUL-terminated); -errno when it cannot be read. */
+static int read_cap_file(const char *mount, const char *cgroup, const char *name, char *buf, size_t size,
+                         size_t *ret_size) {
+        char path[PATH_MAX];
+        _cleanup_(freep) char *data = NULL;
+        size_t n;
+        int r;
+
+        if (!mount)
+                return -ENOENT;
+        if (snprintf(path, sizeof(path), "%s%s/%s", mount, cgroup, name) >= (int) sizeof(path))
+                return -ENAMETOOLONG;
+        r = read_file_bounded(path, size - 1, &data, &n);
+        if (r < 0)
+                return r;
+        memcpy(buf, data, n);
+        buf[n] = 0;
+        *ret_size = n;
+        return 0;
+}
+
+/* CPUQuotaPerSecUSec as the kernel holds it: FAIRSHARE_INFINITY none, FAIRSHARE_UNSET not known. */
+static uint64_t read_cpu_quota(Fair *f, const char *cgroup) {
+        char buf[CAP_FILE_MAX];
+        uint64_t quota, period;
+        size_t n;
+        int r;
+
+        if (f->layout->v1[CG_CPU]) {
+                r = read_cap_file(f->layout->v1[CG_CPU], cgroup, "cpu.cfs_quota_us", buf, sizeof(buf), &n);
+                if (r >= 0)
+                        r = cg_parse_cfs_quota(buf, n, &quota);
+                if (r >= 0 && quota == UINT64_MAX)
+                        return FAIRSHARE_INFINITY;
+                if (r >= 0)
+                        r = read_cap_file(f->layout->v1[CG_CPU], cgroup, "cpu.cfs_period_us", buf, sizeof(buf), &n);
+                if (r >= 0)
+                        r = cg_parse_u64(buf, n, &period);
+        } else if (f->layout->unified) {
+                r = read_cap_file(f->layout->unified, cgroup, "cpu.max", buf, sizeof(buf), &n);
+                if (r >= 0)
+                        r = cg_parse_cpu_max(buf, n, &quota, &period);
+        } else
+                return FAIRSHARE_UNSET;
+        if (r == -ENOENT)
+                return FAIRSHARE_INFINITY; /* v1: systemd made no directory there, no cap asked for */
+        if (r < 0) {
+                f->read_errors++;
+                return FAIRSHARE_UNSET;
+        }
+        quota = cg_quota_per_sec(quota, period);
+        return quota == UINT64_MAX ? FAIRSHARE_INFINITY : quota;
+}
+
+/* MemoryMax (v1: memory.limit_in_bytes) or MemoryHigh (v2 only) as the kernel holds it. */
+static uint64_t read_memory(Fair *f, const char *cgroup, bool high) {
+        char buf[CAP_FILE_MAX];
+        const char *mount, *name;
+        uint64_t v;
+        size_t n;
+        int r;
+
+        if (f->layout->v1[CG_MEMORY]) {
+                if (high)
+                        return FAIRSHARE_UNSET;
+                mount = f->layout->v1[CG_MEMORY];
+                name = "memory.limit_in_bytes";
+        } else if (f->layout->unified) {
+                mount = f->layout->unified;
+                name = high ? "memory.high" : "memory.max";
+        } else
+                return FAIRSHARE_UNSET;
+        r = read_cap_file(mount, cgroup, name, buf, sizeof(buf), &n);
+        if (r >= 0)
+                r = cg_parse_u64(buf, n, &v);
+        if (r == -ENOENT)
+                return FAIRSHARE_INFINITY;
+        if (r < 0) {
+                f->read_errors++;
+                return FAIRSHARE_UNSET;
+        }
+        if (v == UINT64_MAX || (f->layout->v1[CG_MEMORY] && v >= V1_MEMORY_UNLIMITED))
+                return FAIRSHARE_INFINITY;
+        return v;
+}
+
+/* ---- sending ---- */
+
+static uint64_t bus_value(uint64_t v) {
+        return v >= FAIRSHARE_UNSET ? UINT64_MAX : v; /* "infinity" on the bus */
+}
+
+static int append_send(sd_bus_message *m, void *userdata) {
+        const FairSend *s = &((FairUser *) userdata)->send;
+        int r = 0;
+
+        if (s->cpu)
+                r = sd_bus_message_append(m, "(sv)", "CPUQuotaPerSecUSec", "t", bus_value(s->cpu_quota));
+        if (r >= 0 && s->cpu_weight > 0)
+                r = sd_bus_message_append(m, "(sv)", "CPUWeight", "t", (uint64_t) s->cpu_weight);
+        if (r >= 0 && s->memory)
+                r = sd_bus_message_append(m, "(sv)", "MemoryMax", "t", bus_value(s->memory_max));
+        if (r >= 0 && s->memory && s->high_too)
+                r = sd_bus_message_append(m, "(sv)", "MemoryHigh", "t", bus_value(s->memory_high));
+        return r;
+}
+
+static void fair_lift_more(Fair *f);
+static void fair_stop_done(Fair *f);
+
+static void on_send_done(UnitOp *op, const UnitOpResult *result, void *userdata) {
+        FairUser *u = userdata;
+        Fair *f = u->fair;
+
+        unit_op_free(op);
+        u->op = NULL;
+        if (u->lift) {
+                f->lifts_in_flight--;
+                if (result->outcome != UNIT_OP_DONE) {
+                        f->lifts_failed++;
+                        log_warning("Could not lift the caps of %s: %s", u->unit, result->message);
+                }
+                fair_lift_more(f);
+                return;
+        }
+        f->in_flight--;
+        if (result->outcome == UNIT_OP_DONE)
+                return;
+        f->send_failures++;
+        log_debug("SetUnitProperties on %s failed: %s", u->unit, result->message);
+        fairshare_send_failed(f->policy, u->uid);
+}
+
+static int fair_user_send(FairUser *u) {
+        UnitOpRequest req = { .kind = UNIT_OP_SET_PROPERTIES, .unit = u->unit, .append = append_send };
+        int r;
+
+        r = unit_op_send(u->fair->bus, u->fair->jobs, &req, on_send_done, u, &u->op);
+        if (r < 0)
+                return r;
+        u->fair->sends++;
+        u->touched = true;
+        return 0;
+}
+
+static void fair_send_decision(Fair *f, FairUser *u, const FairShareDecision *d) {
+        if (u->op || f->in_flight >= FAIR_IN_FLIGHT_MAX) {
+                f->deferred++;
+                fairshare_send_failed(f->policy, u->uid);
+                return;
+        }
+        u->lift = false;
+        u->send = (FairSend) {
+                .cpu = d->send_cpu,
+                .cpu_quota = d->cpu_quota,
+                .cpu_weight = d->send_cpu ? d->cpu_weight : 0,
+                .memory = d->send_memory,
+                .memory_max = d->memory_max,
+                .memory_high = d->memory_high,
+                .high_too = f->policy_config.memory_high_pct > 0,
+        };
+        if (fair_user_send(u) < 0) {
+                f->send_failures++;
+                fairshare_send_failed(f->policy, u->uid);
+                return;
+        }
+        f->in_flight++;
+        if (log_get_max_level() >= LOG_DEBUG) {
+                char reason[256];
+
+                (void) fairshare_reason_format(d, &f->policy_config, reason, sizeof(reason));
+                log_debug("SetUnitProperties %s:%s%s (use %" PRIu64 " usec/s, kernel cap %" PRIu64 "): %s", u->unit,
+                          d->send_cpu ? " CPUQuotaPerSecUSec" : "", d->send_memory ? " MemoryMax" : "", d->rate,
+                          u->kernel_cpu_quota, reason);
+        }
+}
+
+/* ---- the users of the tick ---- */
+
+static int cmp_user(const void *a, const void *b) {
+        const FairUser *x = *(FairUser *const *) a, *y = *(FairUser *const *) b;
+        return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+static FairUser *find_user(Fair *f, uint32_t uid) {
+        FairUser key = { .uid = uid }, *k = &key, **found;
+
+        if (f->n_users == 0)
+                return NULL; /* bsearch() wants a base even for none */
+        found = bsearch(&k, f->users, f->n_users, sizeof(FairUser *), cmp_user);
+        return found ? *found : NULL;
+}
+
+static int fair_user_new(Fair *f, uint32_t uid, const char *unit, FairUser **ret) {
+        FairUser *u;
+        int r;
+
+        if (strlen(unit) >= sizeof(u->unit))
+                return -EINVAL;
+        u = calloc(1, sizeof(FairUser));
+        if (!u)
+                return -ENOMEM;
+        u->fair = f;
+        u->uid = uid;
+        u->kernel_cpu_quota = FAIRSHARE_UNSET;
+        strcpy(u->unit, unit);
+        r = unit_name_slice_cgroup_path(u->unit, &u->cgroup);
+        if (r < 0) {
+                free(u);
+                return r;
+        }
+        *ret = u;
+        return 0;
+}
+
+static void gone_remove(Fair *f, uint32_t uid) {
+        for (size_t i = 0; i < f->n_gone; i++)
+                if (f->gone[i] == uid) {
+                        f->gone[i] = f->gone[--f->n_gone];
+                        return;
+                }
+}
+
+/* Kept only while there is memory: a user not kept keeps their drop-in until the next login's tick. */
+static void gone_add(Fair *f, uint32_t uid) {
+        if (f->n_gone >= f->gone_allocated) {
+                size_t n = MAX(f->gone_allocated * 2, (size_t) 16);
+                uint32_t *a = n <= FAIRSHARE_USERS_MAX ? reallocarray(f->gone, n, sizeof(uint32_t)) : NULL;
+
+                if (!a)
+                        return;
+                f->gone = a;
+                f->gone_allocated = n;
+        }
+        f->gone[f->n_gone++] = uid;
+}
+
+/* The users of the set (its user slices), sorted by uid, each with its index in the set: those known kept
+ * (with their call in flight), the new ones made, those gone freed. */
+static int fair_update_users(Fair *f, const SliceSet *set) {
+        size_t n = set->n - set->n_groups, k = 0;
+        _cleanup_(freep) FairUser **users = NULL;
+        int r = 0;
+
+        users = calloc(MAX(n, (size_t) 1), sizeof(FairUser *));
+        if (!users)
+                return -ENOMEM;
+        for (size_t i = set->n_groups; i < set->n && r >= 0; i++) {
+                uint32_t uid;
+                FairUser *u;
+
+                if (!set->units || !set->units[i] || user_slice_parse(set->units[i], &uid) < 0)
+                        continue;
+                u = find_user(f, uid);
+                if (!u) {
+                        r = fair_user_new(f, uid, set->units[i], &u);
+                        if (r >= 0 && f->n_gone > 0) {
+                                /* back (a new login): the drop-in we left is still there */
+                                size_t before = f->n_gone;
+
+                                gone_remove(f, uid);
+                                u->touched = f->n_gone < before;
+                        }
+                }
+                if (r >= 0 && !u->kept) {
+                        u->kept = true;
+                        u->set_index = i;
+                        users[k++] = u;
+                }
+        }
+        if (r < 0) {
+                for (size_t j = 0; j < k; j++)
+                        if (!find_user(f, users[j]->uid))
+                                fair_user_free(users[j]);
+                for (size_t j = 0; j < f->n_users; j++)
+                        f->users[j]->kept = false;
+                return r;
+        }
+        for (size_t i = 0; i < f->n_users; i++)
+                if (!f->users[i]->kept) {
+                        if (f->users[i]->touched)
+                                gone_add(f, f->users[i]->uid);
+                        fair_user_free(f->users[i]);
+                }
+        for (size_t i = 0; i < k; i++)
+                users[i]->kept = false;
+        qsort(users, k, sizeof(FairUser *), cmp_user);
+        free(f->users);
+        f->users = TAKE_PTR(users);
+        f->n_users = k;
+        return 0;
+}
+
+static void fair_tick(Fair *f, const SliceSet *set, const SampleValues *values, usec_t now);
+
+void fair_sample(Fair *f, const SliceSet *set, const SampleValues *values) {
+        usec_t now = now_usec(CLOCK_MONOTONIC), cpu;
+
+        if (f->stopping)
+                return;
+        /* IntervalSec= whole seconds on a sampler of whole seconds: a sweep a little early still counts */
+        if (f->last_tick > 0 && now + USEC_PER_SEC / 4 < f->last_tick + f->interval_usec)
+                return;
+        cpu = now_usec(CLOCK_THREAD_CPUTIME_ID);
+        fair_tick(f, set, values, now);
+        cpu = now_usec(CLOCK_THREAD_CPUTIME_ID) - cpu;
+        f->tick_cpu_last = cpu;
+        f->tick_cpu_max = MAX(f->tick_cpu_max, cpu);
+        f->tick_cpu_total += cpu;
+}
+
+static void fair_tick(Fair *f, const SliceSet *set, const SampleValues *values, usec_t now) {
+        const FairShareResult *res;
+        int r;
+
+        r = fair_update_users(f, set);
+        if (r < 0) {
+                f->tick_errors++;
+                log_warning_errno(r, "Fair share: cannot take this tick's users: %m");
+                return;
+        }
+        if (f->inputs_allocated < f->n_users) {
+                FairShareUserInput *a = reallocarray(f->inputs, f->n_users, sizeof(FairShareUserInput));
+                if (!a) {
+                        f->tick_errors++;
+                        return;
+                }
+                f->inputs = a;
+                f->inputs_allocated = f->n_users;
+        }
+        for (size_t i = 0; i < f->n_users; i++) {
+                FairUser *u = f->users[i];
+                FairShareUserInput *in = &f->inputs[i];
+                const SampleValues *v = &values[u->set_index];
+
+                fairshare_user_input_init(in, u->uid);
+                if (v && (v->have & SAMPLE_HAVE_CPU))
+                        in->cpu_usage_usec = v->cpu_usage_nsec / 1000;
+                if (v && (v->have & SAMPLE_HAVE_MEMORY))
+                        in->memory_bytes = v->memory_bytes;
+                in->kernel_cpu_quota = u->kernel_cpu_quota = read_cpu_quota(f, u->cgroup);
+                in->kernel_memory_max = read_memory(f, u->cgroup, false);
+                if (f->policy_config.memory_high_pct > 0)
+                        in->kernel_memory_high = read_memory(f, u->cgroup, true);
+        }
+        r = fairshare_tick(f->policy, now, now_usec(CLOCK_REALTIME), f->inputs, f->n_users, FAIRSHARE_UNSET, &res);
+        if (r < 0) {
+                f->tick_errors++;
+                log_warning_errno(r, "Fair share: the policy refused this tick: %m");
+                return;
+        }
+        f->last_tick = now;
+        f->ticks++;
+        f->n_active = res->n_active;
+        f->n_throttled = res->n_throttled;
+        for (size_t i = 0; i < res->n_decisions && i < f->n_users; i++) {
+                FairUser *u = f->users[i];
+                const FairShareDecision *d = &res->decisions[i];
+
+                u->d = *d;
+                u->have_decision = true;
+                /* a cap held, sent by us or adopted from our drop-in of a run before: lifted on stop */
+                u->touched = u->touched || d->cpu_quota < FAIRSHARE_UNSET || d->memory_max < FAIRSHARE_UNSET;
+                if (d->send_cpu || d->send_memory)
+                        fair_send_decision(f, u, d);
+        }
+}
+
+/* ---- stopping ---- */
+
+static void fair_stop_done(Fair *f) {
+        FairStopped cb = f->stopped;
+
+        f->stop_timer = sd_event_source_disable_unref(f->stop_timer);
+        f->stopped = NULL;
+        if (cb)
+                cb(f, f->stopped_userdata);
+}
+
+/* Sends lifts while there is room; calls back when the last one was answered. */
+static void fair_lift_more(Fair *f) {
+        while (f->lift_next < f->n_users && f->lifts_in_flight < FAIR_IN_FLIGHT_MAX) {
+                FairUser *u = f->users[f->lift_next++];
+
+                if (!u->touched)
+                        continue;
+                if (u->op) {
+                        /* a cap still on its way: the lift replaces it (answers come in order) */
+                        u->op = unit_op_free(u->op);
+                        f->in_flight--;
+                }
+                u->lift = true;
+                u->send = (FairSend) {
+                        .cpu = true, .cpu_quota = UINT64_MAX,
+                        .memory = true, .memory_max = UINT64_MAX, .memory_high = UINT64_MAX,
+                        .high_too = f->policy_config.memory_high_pct > 0,
+                };
+                if (fair_user_send(u) < 0) {
+                        f->lifts_failed++;
+                        log_warning("Could not ask systemd to lift the caps of %s.", u->unit);
+                        continue;
+                }
+                f->lifts_sent++;
+                f->lifts_in_flight++;
+        }
+        if (f->lift_next >= f->n_users && f->lifts_in_flight == 0)
+                fair_stop_done(f);
+}
+
+static int on_stop_timeout(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+        Fair *f = userdata;
+
+        f->lifts_timed_out = true;
+        log_warning("Fair share: %u cap lifts not answered in time; stopping anyway.", f->lifts_in_flight);
+        fair_stop_done(f);
+        return 0;
+}
+
+int fair_stop(Fair *f, usec_t timeout_usec, FairStopped done, void *userdata) {
+        size_t touched = 0;
+        int r;
+
+        if (f->stopping)
+                return 0;
+        f->stopping = true;
+        fairshare_forget_sent(f->policy);
+        /* those who left are lifted too (no more ticks: the list need not stay sorted) */
+        if (f->n_gone > 0) {
+                FairUser **a = reallocarray(f->users, f->n_users + f->n_gone, sizeof(FairUser *));
+
+                if (a) {
+                        f->users = a;
+                        for (size_t i = 0; i < f->n_gone; i++) {
+                                char unit[32];
+                                FairUser *u;
+
+                                snprintf(unit, sizeof(unit), "user-%" PRIu32 ".slice", f->gone[i]);
+                                if (fair_user_new(f, f->gone[i], unit, &u) < 0)
+                                        continue;
+                                u->touched = true;
+                                f->users[f->n_users++] = u;
+                        }
+                }
+                f->n_gone = 0;
+        }
+        for (size_t i = 0; i < f->n_users; i++)
+                touched += f->users[i]->touched;
+        if (touched == 0)
+                return 0;
+        log_info("Fair share: lifting the caps of %zu users.", touched);
+        r = sd_event_add_time_relative(f->event, &f->stop_timer, CLOCK_MONOTONIC, timeout_usec, 0,
+                                       on_stop_timeout, f);
+        if (r < 0)
+                log_warning_errno(r, "Cannot arm the timer of the cap lifts (stopping without one): %m");
+        f->stopped = done;
+        f->stopped_userdata = userdata;
+        f->lift_next = 0;
+        fair_lift_more(f);
+        /* all sends may have failed at once: fair_lift_more() called back already */
+        return 1;
+}
+
+/* ---- status ---- */
+
+static json_t *json_usec_or_null(uint64_t v) {
+        return v >= FAIRSHARE_UNSET ? json_null() : json_integer((json_int_t) v);
+}
+
+json_t *fair_status_json(const Fair *f) {
+        json_t *o, *list, *cpu;
+
+        list = json_array();
+        for (size_t i = 0; i < f->n_users; i++) {
+                const FairUser *u = f->users[i];
+                const FairShareDecision *d = &u->d;
+                char reason[256] = "";
+
+                if (!u->have_decision)
+                        continue;
+                (void) fairshare_reason_format(d, &f->policy_config, reason, sizeof(reason));
+                json_array_append_new(list, json_pack(
+                        "{s:I, s:s, s:o, s:o, s:o, s:b, s:b, s:o, s:b, s:s}",
+                        "uid", (json_int_t) u->uid, "slice", u->unit,
+                        "cap_usec", json_usec_or_null(d->cpu_quota),
+                        "kernel_cap_usec", json_usec_or_null(u->kernel_cpu_quota),
+                        "usage_usec", d->rate_valid ? json_integer((json_int_t) d->rate) : json_null(),
+                        "active", d->active, "throttled", d->throttled,
+                        "memory_max", json_usec_or_null(d->memory_max),
+                        "conflict", d->conflict, "reason", reason));
+        }
+        o = json_pack("{s:s, s:f, s:I, s:I, s:I, s:I, s:i, s:I, s:i, s:i, s:{s:I, s:I, s:b}}",
+                      "mode", fairshare_mode_to_string(f->policy_config.mode),
+                      "cores", f->policy_config.cores,
+                      "ticks", (json_int_t) f->ticks,
+                      "set_unit_properties", (json_int_t) f->sends,
+                      "send_failures", (json_int_t) f->send_failures,
+                      "deferred", (json_int_t) f->deferred,
+                      "in_flight", (int) f->in_flight,
+                      "read_errors", (json_int_t) f->read_errors,
+                      "active", (int) f->n_active,
+                      "throttled", (int) f->n_throttled,
+                      "lifts", "sent", (json_int_t) f->lifts_sent, "failed", (json_int_t) f->lifts_failed,
+                      "timed_out", f->lifts_timed_out);
+        cpu = json_pack("{s:I, s:I, s:I}", "last", (json_int_t) f->tick_cpu_last, "max", (json_int_t) f->tick_cpu_max,
+                        "total", (json_int_t) f->tick_cpu_total);
+        if (o && cpu)
+                json_object_set_new(o, "tick_cpu_usec", cpu);
+        else
+                json_decref(cpu);
+        if (o)
+                json_object_set_new(o, "list", list);
+        else
+                json_decref(list);
+        return o;
+}
+
+uint64_t fair_set_unit_properties(const Fair *f) {
+        return f->sends;
+}

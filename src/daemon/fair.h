@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* Per-user fair share, the glue (issue 14): each tick the users' sampled values and the caps read back from
+ * the kernel files go into the policy (src/policy/fairshare.h); what it says to send goes out as
+ * SetUnitProperties(runtime) on user-UID.slice (src/unit/unit-op.h), a bounded number at a time. On a clean
+ * stop every cap and memory limit it set is lifted again. Reads, sends and logs; decides nothing. */
+#pragma once
+
+#include <jansson.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "cgroup-stat.h"
+#include "config.h"
+#include "fairshare.h"
+#include "job-watch.h"
+#include "sample.h"
+
+/* SetUnitProperties calls in flight at once; a decision that finds no room is sent again next tick. */
+#define FAIR_IN_FLIGHT_MAX 32u
+
+typedef struct Fair Fair;
+
+/* The lifts of fair_stop() ended (all answered, or the timeout passed). */
+typedef void (*FairStopped)(Fair *f, void *userdata);
+
+/* The policy's configuration from [FairShare] for a machine of `cores` CPUs and `ram_bytes`; MemoryHigh only
+ * on a v2 memory controller (`memory_v2`). Pure. */
+void fair_policy_config(const ConfigFairShare *c, double cores, uint64_t ram_bytes, bool memory_v2,
+                        FairShareConfig *ret);
+
+/* `layout` is borrowed (the sampler's): where the user slices' cap files are. */
+int fair_new(sd_event *event, sd_bus *bus, JobWatch *jobs, const ConfigFairShare *config,
+             const CgroupLayout *layout, Fair **ret);
+Fair *fair_free(Fair *f);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Fair *, fair_free)
+
+/* A sweep's values (set and values borrowed for the call): the user slices (after set->n_groups) make a
+ * tick of the policy when [FairShare] IntervalSec= has passed. Nothing happens once fair_stop() ran. */
+void fair_sample(Fair *f, const SliceSet *set, const SampleValues *values);
+
+/* Lifts every cap and memory limit sent (CPUQuotaPerSecUSec=infinity, MemoryMax=infinity, MemoryHigh=
+ * infinity where set), a bounded number at a time, and stops ticking. Returns 0 when there was nothing to
+ * lift (`done` is not called), 1 when `done` will be called once: when every lift was answered or after
+ * `timeout_usec`. */
+int fair_stop(Fair *f, usec_t timeout_usec, FairStopped done, void *userdata);
+
+/* {"mode", "cores", "ticks", "set_unit_properties" (calls sent), "send_failures", "deferred" (no room in
+ *  flight: sent next tick), "in_flight", "read_errors" (cap files that did not read or parse), "active",
+ *  "throttled", "lifts": {"sent", "failed", "timed_out"}, "tick_cpu_usec": {"last", "max", "total"} (CPU
+ *  time of the ticks: read-backs, the policy, sends),
+ *  "list": [{"uid", "slice", "cap_usec" (CPUQuotaPerSecUSec held, null: none), "kernel_cap_usec" (read back,
+ *  null: none or not read), "usage_usec" (CPU usec/s over the last tick, null: no rate yet), "active",
+ *  "throttled", "memory_max" (null: none), "conflict", "reason"}]} */
+json_t *fair_status_json(const Fair *f);
+uint64_t fair_set_unit_properties(const Fair *f);
