@@ -119,6 +119,15 @@ static int check_text(const char *data, size_t size) {
         return 0;
 }
 
+/* A one-line file: checked as text, its newline (if any) not part of *size. */
+static int check_line(const char *data, size_t *size) {
+        int r = check_text(data, *size);
+
+        if (r >= 0 && *size > 0 && data[*size - 1] == '\n')
+                (*size)--;
+        return r;
+}
+
 /* ---- layout ---- */
 
 /* mountinfo escapes ' ', '\t', '\n' and '\\' in paths as a backslash and three octal digits. */
@@ -313,11 +322,9 @@ int cg_parse_u64(const char *data, size_t size, uint64_t *ret) {
 
         assert(ret);
 
-        r = check_text(data, size);
+        r = check_line(data, &size);
         if (r < 0)
                 return r;
-        if (size > 0 && data[size - 1] == '\n')
-                size--;
         if (size == 0)
                 return -EINVAL;
         if (token_eq(data, size, "max")) {
@@ -334,11 +341,9 @@ int cg_parse_cfs_quota(const char *data, size_t size, uint64_t *ret) {
 
         assert(ret);
 
-        r = check_text(data, size);
+        r = check_line(data, &size);
         if (r < 0)
                 return r;
-        if (size > 0 && data[size - 1] == '\n')
-                size--;
         if (token_eq(data, size, "-1")) {
                 *ret = UINT64_MAX;
                 return 0;
@@ -354,11 +359,9 @@ int cg_parse_cpu_max(const char *data, size_t size, uint64_t *ret_quota, uint64_
         assert(ret_quota);
         assert(ret_period);
 
-        r = check_text(data, size);
+        r = check_line(data, &size);
         if (r < 0)
                 return r;
-        if (size > 0 && data[size - 1] == '\n')
-                size--;
         sp = memchr(data, ' ', size);
         if (!sp)
                 return -EINVAL;
