@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
 """Fixtures for end-to-end tests: a real systemd (the namespace testbed) running the real daemon."""
+import contextlib
 import json
 import os
 import sys
@@ -189,6 +190,37 @@ class Daemon:
     def owned_records(self):
         out = self.tb.run(['ls', '/run/slicekeeper/units'], check=False).stdout.split()
         return sorted(n for n in out if not n.endswith('.tmp'))
+
+
+@contextlib.contextmanager
+def users_in_testbed(tb, names, units=()):
+    """Users {uid: name} in the testbed's own /etc/passwd (none of the UIDs may exist). Afterwards the file
+    as it was, the given units stopped, each user-UID.slice stopped and its runtime drop-ins reverted, and
+    user.slice stopped when it was not up before."""
+    path = tb.host_path('/etc/passwd')
+    with open(path, 'rb') as f:
+        original = f.read()
+    taken = {int(line.split(b':')[2]) for line in original.splitlines() if line.count(b':') >= 6}
+    assert not taken & set(names), f'UIDs {set(names) & taken} exist already'
+    user_slice_was_active = tb.show('user.slice', 'ActiveState') == 'active'
+    added = ''.join(f'{name}:x:{uid}:{uid}::/nonexistent:/usr/sbin/nologin\n' for uid, name in names.items())
+    with open(path + '.sktest', 'wb') as f:
+        f.write(original + added.encode())
+    os.rename(path + '.sktest', path)
+    try:
+        yield
+    finally:
+        for unit in units:
+            tb.run(['systemctl', 'stop', unit], check=False)
+            tb.run(['systemctl', 'reset-failed', unit], check=False)
+        for uid in names:
+            tb.run(['systemctl', 'stop', f'user-{uid}.slice'], check=False)
+            tb.run(['systemctl', 'revert', f'user-{uid}.slice'], check=False)  # runtime drop-ins
+        if not user_slice_was_active:
+            tb.run(['systemctl', 'stop', 'user.slice'], check=False)
+        with open(path + '.sktest', 'wb') as f:
+            f.write(original)
+        os.rename(path + '.sktest', path)
 
 
 class Slices:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import EXAMPLE_TREE, wait_for
+from conftest import EXAMPLE_TREE, users_in_testbed, wait_for
 
 # High and unlikely to be taken; checked against the passwd file before use.
 UIDS = (47311, 47312, 47313)
@@ -18,32 +18,10 @@ V1_MEMORY_UNLIMITED = 1 << 62
 
 @pytest.fixture
 def busy_users(tb):
-    """The test's UIDs in the testbed's /etc/passwd; afterwards the file as it was, and the test's units and
-    slices stopped (user.slice too when the test brought it up)."""
-    path = tb.host_path('/etc/passwd')
-    with open(path, 'rb') as f:
-        original = f.read()
-    taken = {int(line.split(b':')[2]) for line in original.splitlines() if line.count(b':') >= 6}
-    assert not taken & set(UIDS), f'UIDs {set(UIDS) & taken} exist already'
-    user_slice_was_active = tb.show('user.slice', 'ActiveState') == 'active'
-    added = ''.join(f'skfair{uid}:x:{uid}:{uid}::/nonexistent:/usr/sbin/nologin\n' for uid in UIDS)
-    with open(path + '.sktest', 'wb') as f:
-        f.write(original + added.encode())
-    os.rename(path + '.sktest', path)
-    try:
+    """The test's users (conftest.users_in_testbed), their units stopped afterwards."""
+    units = [f'{u}-{uid}.service' for uid in UIDS for u in ('skfair', 'skfair-session')]
+    with users_in_testbed(tb, {uid: f'skfair{uid}' for uid in UIDS}, units):
         yield
-    finally:
-        for uid in UIDS:
-            for unit in (f'skfair-{uid}.service', f'skfair-session-{uid}.service'):
-                tb.run(['systemctl', 'stop', unit], check=False)
-                tb.run(['systemctl', 'reset-failed', unit], check=False)
-            tb.run(['systemctl', 'stop', f'user-{uid}.slice'], check=False)
-            tb.run(['systemctl', 'revert', f'user-{uid}.slice'], check=False)  # the runtime drop-ins
-        if not user_slice_was_active:
-            tb.run(['systemctl', 'stop', 'user.slice'], check=False)
-        with open(path + '.sktest', 'wb') as f:
-            f.write(original)
-        os.rename(path + '.sktest', path)
 
 
 def busy(tb, uid):

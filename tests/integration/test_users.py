@@ -4,7 +4,6 @@ over D-Bus, sampled like groups and shown apart from the tree — in status, sho
 and /metrics. Users are made as the issue says: UIDs in the testbed's own /etc/passwd, processes started
 with `systemd-run --uid=UID --slice=user-UID.slice`."""
 import json
-import os
 import time
 import urllib.request
 
@@ -13,7 +12,7 @@ import redis
 import websocket
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import EXAMPLE_TREE, EXAMPLE_UNITS, wait_for
+from conftest import EXAMPLE_TREE, EXAMPLE_UNITS, users_in_testbed, wait_for
 from servers import free_port
 
 # High and unlikely to be taken; checked against the passwd file before use.
@@ -23,31 +22,9 @@ NAMES = {BUSY_UID: 'skuser-busy', IDLE_UID: 'skuser-idle', LOW_UID: 'sksys-low'}
 
 @pytest.fixture
 def test_users(tb):
-    """The test's UIDs in the testbed's /etc/passwd; afterwards the file as it was, and the test's units
-    and slices stopped (user.slice too when the test brought it up)."""
-    path = tb.host_path('/etc/passwd')
-    with open(path, 'rb') as f:
-        original = f.read()
-    taken = {int(line.split(b':')[2]) for line in original.splitlines() if line.count(b':') >= 6}
-    assert not taken & set(NAMES), f'UIDs {set(NAMES) & taken} exist already'
-    user_slice_was_active = tb.show('user.slice', 'ActiveState') == 'active'
-    added = ''.join(f'{name}:x:{uid}:{uid}::/nonexistent:/usr/sbin/nologin\n' for uid, name in NAMES.items())
-    with open(path + '.sktest', 'wb') as f:
-        f.write(original + added.encode())
-    os.rename(path + '.sktest', path)
-    try:
+    """The test's users (conftest.users_in_testbed), their units stopped afterwards."""
+    with users_in_testbed(tb, NAMES, ('skuser-busy.service', 'skuser-idle.service', 'skuser-low.service')):
         yield
-    finally:
-        for unit in ('skuser-busy.service', 'skuser-idle.service', 'skuser-low.service'):
-            tb.run(['systemctl', 'stop', unit], check=False)
-            tb.run(['systemctl', 'reset-failed', unit], check=False)
-        for uid in NAMES:
-            tb.run(['systemctl', 'stop', f'user-{uid}.slice'], check=False)
-        if not user_slice_was_active:
-            tb.run(['systemctl', 'stop', 'user.slice'], check=False)
-        with open(path + '.sktest', 'wb') as f:
-            f.write(original)
-        os.rename(path + '.sktest', path)
 
 
 def run_as(tb, unit, uid, *cmd):
