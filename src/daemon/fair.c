@@ -78,7 +78,37 @@ struct Fair {
         sd_event_source *stop_timer;
         FairStopped stopped;
         void *stopped_userdata;
+        FairEventFn event_fn;
+        void *event_userdata;
 };
+
+void fair_set_event_fn(Fair *f, FairEventFn fn, void *userdata) {
+        f->event_fn = fn;
+        f->event_userdata = userdata;
+}
+
+/* The policy's throttle events of this tick, to whoever listens. */
+static void fair_emit_throttle_events(Fair *f, const FairShareResult *res, usec_t wall) {
+        if (!f->event_fn)
+                return;
+        for (size_t i = 0; i < res->n_events; i++) {
+                const FairShareEvent *e = &res->events[i];
+                char slice[32];
+
+                if (e->type != FAIRSHARE_EVENT_THROTTLE_START && e->type != FAIRSHARE_EVENT_THROTTLE_END)
+                        continue;
+                snprintf(slice, sizeof(slice), "user-%" PRIu32 ".slice", e->uid);
+                f->event_fn(f, &(FairEvent) {
+                        .kind = e->type == FAIRSHARE_EVENT_THROTTLE_START ? FAIR_EVENT_THROTTLE_START :
+                                                                            FAIR_EVENT_THROTTLE_END,
+                        .uid = e->uid,
+                        .slice = slice,
+                        .wall = wall,
+                        .cores = f->policy_config.cores,
+                        .throttle = e,
+                }, f->event_userdata);
+        }
+}
 
 static FairShareMode policy_mode(ConfigFairShareMode m) {
         switch (m) {
@@ -488,6 +518,7 @@ void fair_sample(Fair *f, const SliceSet *set, const SampleValues *values) {
 
 static void fair_tick(Fair *f, const SliceSet *set, const SampleValues *values, usec_t now) {
         const FairShareResult *res;
+        usec_t wall;
         int r;
 
         r = fair_update_users(f, set);
@@ -520,7 +551,8 @@ static void fair_tick(Fair *f, const SliceSet *set, const SampleValues *values, 
                 if (f->policy_config.memory_high_pct > 0)
                         in->kernel_memory_high = read_memory(f, u->cgroup, true);
         }
-        r = fairshare_tick(f->policy, now, now_usec(CLOCK_REALTIME), f->inputs, f->n_users, FAIRSHARE_UNSET, &res);
+        wall = now_usec(CLOCK_REALTIME);
+        r = fairshare_tick(f->policy, now, wall, f->inputs, f->n_users, FAIRSHARE_UNSET, &res);
         if (r < 0) {
                 f->tick_errors++;
                 log_warning_errno(r, "Fair share: the policy refused this tick: %m");
@@ -541,6 +573,7 @@ static void fair_tick(Fair *f, const SliceSet *set, const SampleValues *values, 
                 if (d->send_cpu || d->send_memory)
                         fair_send_decision(f, u, d);
         }
+        fair_emit_throttle_events(f, res, wall);
 }
 
 /* ---- stopping ---- */

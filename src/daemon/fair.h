@@ -14,6 +14,7 @@
 #include "fairshare.h"
 #include "job-watch.h"
 #include "sample.h"
+#include "user-state.h"
 
 /* SetUnitProperties calls in flight at once; a decision that finds no room is sent again next tick. */
 #define FAIR_IN_FLIGHT_MAX 32u
@@ -22,6 +23,31 @@ typedef struct Fair Fair;
 
 /* The lifts of fair_stop() ended (all answered, or the timeout passed). */
 typedef void (*FairStopped)(Fair *f, void *userdata);
+
+/* What fair share has to tell: the manager publishes it (journal, event log, websocket). Borrowed for the
+ * call. */
+typedef enum FairEventKind {
+        FAIR_EVENT_THROTTLE_START,
+        FAIR_EVENT_THROTTLE_END,
+        FAIR_EVENT_PENALTY,          /* action "on", "off", "expired" */
+        FAIR_EVENT_LIMIT,            /* action "set", "clear", "expired" */
+        _FAIR_EVENT_KIND_MAX,
+} FairEventKind;
+
+typedef struct FairEvent {
+        FairEventKind kind;
+        uint32_t uid;
+        const char *username;        /* NSS's name; NULL: not known (write the UID) */
+        const char *slice;           /* "user-UID.slice" */
+        usec_t wall;                 /* CLOCK_REALTIME of the event */
+        double cores;                /* the machine's, as the policy counts them (CPU % of the machine) */
+        const FairShareEvent *throttle; /* THROTTLE_*: id, start/end, cpu (usec/s), cap, user_left */
+        const char *action;          /* PENALTY / LIMIT */
+        const UserPenalty *penalty;  /* PENALTY "on": what was set; else NULL */
+        const UserLimit *limit;      /* LIMIT "set": what was set; else NULL */
+} FairEvent;
+
+typedef void (*FairEventFn)(Fair *f, const FairEvent *e, void *userdata);
 
 /* The policy's configuration from [FairShare] for a machine of `cores` CPUs and `ram_bytes`; MemoryHigh only
  * on a v2 memory controller (`memory_v2`). Pure. */
@@ -33,6 +59,9 @@ int fair_new(sd_event *event, sd_bus *bus, JobWatch *jobs, const ConfigFairShare
              const CgroupLayout *layout, Fair **ret);
 Fair *fair_free(Fair *f);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Fair *, fair_free)
+
+/* Where events go (NULL: nowhere). */
+void fair_set_event_fn(Fair *f, FairEventFn fn, void *userdata);
 
 /* A sweep's values (set and values borrowed for the call): the user slices (after set->n_groups) make a
  * tick of the policy when [FairShare] IntervalSec= has passed. Nothing happens once fair_stop() ran. */
