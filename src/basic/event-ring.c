@@ -124,10 +124,12 @@ int event_ring_backlog(const EventRing *r, const EventFilter *f, bool has_since,
 
         if (has_since) {
                 /* Events since..oldest-1 went; since >= next_seq - 1 (or from the future): none missed. */
-                if (since + 1 < oldest)
+                if (since >= r->next_seq - 1)
+                        from = r->n;
+                else if (since + 1 < oldest)
                         lost = oldest - since - 1;
                 else
-                        from = (size_t) MIN(since + 1 - oldest, (uint64_t) r->n);
+                        from = (size_t) (since + 1 - oldest);
         } else {
                 /* the last `last` matching ones: walk back to find where they start */
                 size_t found = 0;
