@@ -15,6 +15,7 @@ import websocket
 
 from conftest import EXAMPLE_TREE, users_in_testbed, wait_for
 from servers import free_port
+from test_fair_share import busy
 
 UIDS = (47321, 47322, 47323)
 LOG_DIR = '/run/sktest/eventlog'  # missing: the daemon makes it
@@ -27,15 +28,10 @@ CPU_TIME = re.compile(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$')
 
 @pytest.fixture
 def busy_users(tb):
-    units = [f'{u}-{uid}.service' for uid in UIDS for u in ('skev', 'skev-session')]
+    """busy() makes skfair-UID.service (the loop) and skfair-session-UID.service."""
+    units = [f'{u}-{uid}.service' for uid in UIDS for u in ('skfair', 'skfair-session')]
     with users_in_testbed(tb, {uid: f'skev{uid}' for uid in UIDS}, units):
         yield
-
-
-def busy(tb, uid):
-    for unit, cmd in ((f'skev-session-{uid}', ['sleep', '600']),
-                      (f'skev-{uid}', ['sh', '-c', 'while :; do :; done'])):
-        tb.run(['systemd-run', f'--unit={unit}', f'--uid={uid}', f'--slice=user-{uid}.slice', *cmd])
 
 
 def start(daemon, event_log, port):
@@ -156,7 +152,7 @@ def test_throttle_events_in_log_journal_websocket_rotated_and_replayed(daemon, t
 
     # the users stop: each event ends, with its start's ID
     for uid in UIDS:
-        tb.systemctl('stop', f'skev-{uid}.service')
+        tb.systemctl('stop', f'skfair-{uid}.service')
     stopped = time.monotonic()
     events += read_events(live, lambda ev: set(per_uid(ev, 'throttle_end')) >= set(UIDS), 20)
     print(f'three throttle ends {time.monotonic() - stopped:.1f} s after the loops stopped')
