@@ -155,6 +155,10 @@ static void hub_log_line(EventHub *h, const char *line) {
 
         if (!h->log_path)
                 return;
+        if (n > EVENT_LOG_LINE_MAX) {
+                hub_log_failed(h, "write a line of more than 8192 bytes to", -E2BIG);
+                return;
+        }
         if (h->log_fd < 0) {
                 r = hub_log_open(h);
                 if (r < 0) {

@@ -13,6 +13,10 @@
 #include "fair.h"
 #include "macro.h"
 
+/* An event-log line longer than this is dropped (and counted): the fields that make it are bounded, so
+ * only a broken name would get there. */
+#define EVENT_LOG_LINE_MAX 8192 /* the message in event-hub.c says so */
+
 typedef struct EventHub EventHub;
 
 /* A live event for the websocket: `text` is {"event": {...}}, one message; the record has what a filter
