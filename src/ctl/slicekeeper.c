@@ -238,6 +238,27 @@ static void print_fair_share(const json_t *f) {
         }
 }
 
+/* "Events: N published (K kept, S subscribers); log PATH: W written, D dropped (ERROR)" */
+static void print_events(const json_t *e) {
+        const json_t *log = json_object_get(e, "log");
+
+        if (!json_is_object(e))
+                return;
+        printf("Events:     %" JSON_INTEGER_FORMAT " published (%" JSON_INTEGER_FORMAT " kept, %" JSON_INTEGER_FORMAT
+               " websocket subscribers); ", json_integer_value(json_object_get(e, "published")),
+               json_integer_value(json_object_get(e, "kept")), json_integer_value(json_object_get(e, "subscribers")));
+        if (!json_string_value(json_object_get(log, "path"))) {
+                printf("no event log\n");
+                return;
+        }
+        printf("log %s: %" JSON_INTEGER_FORMAT " lines written, %" JSON_INTEGER_FORMAT " dropped%s%s%s\n",
+               jstr(log, "path"), json_integer_value(json_object_get(log, "written")),
+               json_integer_value(json_object_get(log, "dropped")),
+               json_string_value(json_object_get(log, "last_error")) ? " (last: " : "",
+               json_string_value(json_object_get(log, "last_error")) ?: "",
+               json_string_value(json_object_get(log, "last_error")) ? ")" : "");
+}
+
 static void print_fds(const json_t *fds, const json_t *budget) {
         const json_t *dropped = json_object_get(budget, "dropped"), *left = json_object_get(budget, "left_out");
         json_int_t n_left = json_integer_value(json_object_get(fds, "left_out"));
@@ -370,6 +391,7 @@ static int verb_status(void) {
                        json_integer_value(json_object_get(json_object_get(u, "below_min_uid"), "count")));
         }
         print_fair_share(json_object_get(s, "fair_share"));
+        print_events(json_object_get(s, "events"));
         err = json_object_get(s, "last_error");
         printf("Last error: %s\n", json_is_object(err) ? jstr(err, "message") : "none");
         print_leftover(json_object_get(s, "leftover"));

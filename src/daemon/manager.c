@@ -24,6 +24,7 @@
 #include "sampler.h"
 #include "control.h"
 #include "enforce-report.h"
+#include "event-hub.h"
 #include "file-source.h"
 #include "log-once.h"
 #include "log.h"
@@ -59,6 +60,7 @@ struct Manager {
         bool users_enabled;   /* [FairShare] Enable=: the users are found and sampled */
         Users *users;         /* ... then: the user slices systemd has */
         Fair *fair;           /* ... and their caps (fair share's glue) */
+        EventHub *events;     /* the one event stream: journal, event log, websocket `events` */
         bool stopping;        /* SIGTERM/SIGINT came: the caps are being lifted */
         Ring ring;            /* the window: the last [Redis] ExpireSec= seconds the sampler handed over */
         RedisSink *redis;
@@ -497,6 +499,9 @@ static json_t *manager_status_head_json(Manager *m) {
         }
         if (m->web)
                 json_object_set_new(o, "web", web_server_status_json(m->web));
+        if (m->events)
+                json_object_set_new(o, "events", event_hub_status_json(m->events, m->web ?
+                                                                       web_server_event_subscribers(m->web) : 0));
         return o;
 }
 
@@ -567,18 +572,22 @@ static void on_ws_message(WebClient *c, const char *text, size_t size, void *use
                 .now_sec = now_usec(CLOCK_REALTIME) / USEC_PER_SEC,
                 .conf = m->tree_json,
                 .conf_version = m->tree ? m->version : -1,
+                .events = m->events ? event_hub_ring(m->events) : NULL,
         };
         ApiAction action;
         AccountStream *stream = NULL;
         ManagerStream *ms;
+        EventFilter filter;
 
-        ret->text = api_handle(&ctx, text, size, &action, &stream);
+        ret->text = api_handle(&ctx, text, size, &action, &stream, &filter);
         if (action == API_ACTION_STATUS) {
                 if (manager_status_stream(m, &ret->stream) < 0)
                         ret->text = strdup("{\"error\":\"out of memory\"}");
                 return;
         }
-        if (action != API_ACTION_NONE)
+        if (action == API_ACTION_EVENTS || action == API_ACTION_UNSUBSCRIBE_EVENTS)
+                web_client_set_events(c, action == API_ACTION_EVENTS ? &filter : NULL);
+        else if (action != API_ACTION_NONE)
                 web_client_set_subscribed(c, action == API_ACTION_SUBSCRIBE);
         if (!stream)
                 return;
@@ -786,6 +795,20 @@ static void on_control(const ControlRequest *request, void *userdata, ControlAns
         }
 }
 
+/* A published event, live to the websocket's `events` subscribers. */
+static void on_event_push(const EventRecord *record, const char *text, size_t size, void *userdata) {
+        Manager *m = userdata;
+
+        if (m->web)
+                web_server_broadcast_event(m->web, record, text, size);
+}
+
+static void on_fair_event(Fair *f _unused_, const FairEvent *e, void *userdata) {
+        Manager *m = userdata;
+
+        (void) event_hub_publish_fair(m->events, e);
+}
+
 static void on_fair_stopped(Fair *f _unused_, void *userdata) {
         Manager *m = userdata;
 
@@ -803,6 +826,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                 if (m->zk)
                         zk_source_reread(m->zk);
                 realizer_request_pass(m->realizer);
+                if (m->events)
+                        event_hub_reopen(m->events); /* logrotate moved it away */
                 sd_notify(false, "READY=1");
                 manager_update_status(m);
                 return 0;
@@ -1078,6 +1103,18 @@ static int manager_setup_users(Manager *m) {
         r = fair_new(m->event, m->bus, m->jobs, &c->fair_share, sampler_layout(m->sampler), &m->fair);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the users' fair share: %m");
+        fair_set_event_fn(m->fair, on_fair_event, m);
+        return 0;
+}
+
+/* The event stream: the ring, the journal, the event log (opened at its first line). */
+static int manager_setup_events(Manager *m) {
+        int r;
+
+        r = event_hub_new(m->config->fair_share.event_log, /* node= */ NULL, &m->events);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the event stream: %m");
+        event_hub_set_push(m->events, on_event_push, m);
         return 0;
 }
 
@@ -1233,8 +1270,7 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
                 return r;
         if (m->config->fair_share.enable)
                 log_warning("[FairShare] Enable=yes: users' CPU caps and memory limits are set (Mode=%s)%s; "
-                            "users.d, the penalty box, `slicekeeper limit` and throttle events (log, journal, "
-                            "websocket) are not part of this version yet.",
+                            "users.d, the penalty box and `slicekeeper limit` are not part of this version yet.",
                             config_fair_share_mode_to_string(m->config->fair_share.mode),
                             m->config->fair_share.mode == CONFIG_FAIR_SHARE_WEIGHT ?
                                     ", but not the cap on user.slice of Mode=weight" : "");
@@ -1259,6 +1295,9 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
                 if (r < 0)
                         return r;
                 r = manager_setup_sampling(m);
+                if (r < 0)
+                        return r;
+                r = manager_setup_events(m);
                 if (r < 0)
                         return r;
                 r = manager_setup_users(m);
@@ -1294,6 +1333,7 @@ Manager *manager_free(Manager *m) {
         ring_reader_done(&m->redis_reader);
         record_layout_free(m->redis_layout);
         fair_free(m->fair);
+        event_hub_free(m->events);
         users_free(m->users);
         sampler_free(m->sampler);
         ring_done(&m->ring);

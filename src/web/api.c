@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <assert.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,8 +57,69 @@ static char *show_account(const ApiContext *ctx, const json_t *args, AccountStre
         return NULL;
 }
 
+/* {"since": SEQ, "last": N, "kinds": ["throttle_start", ...], "uid": UID, "slice": "user-1001.slice"},
+ * each optional: the filter and the kept events to send first. */
+static char *events(const ApiContext *ctx, const json_t *args, EventFilter *ret_filter, bool *ret_ok) {
+        EventFilter f = { 0 };
+        const json_t *kinds = json_object_get(args, "kinds"), *slice = json_object_get(args, "slice"), *v;
+        uint64_t since, last, uid;
+        bool has_since = json_object_get(args, "since") && !json_is_null(json_object_get(args, "since"));
+        _cleanup_(buf_done) Buf out = { 0 };
+        EventRing empty = { .next_seq = 1 };
+        const EventRing *ring = ctx->events ? ctx->events : &empty;
+        uint64_t lost;
+        char error[128], head[128], *answer;
+        size_t i;
+        int n;
+
+        *ret_ok = false;
+        if (arg_u64(args, "since", 0, &since, error, sizeof(error)) < 0 ||
+            arg_u64(args, "last", API_EVENTS_LAST_DEFAULT, &last, error, sizeof(error)) < 0 ||
+            arg_u64(args, "uid", UINT64_MAX, &uid, error, sizeof(error)) < 0)
+                return error_text(error);
+        if (last > EVENT_RING_MAX) {
+                snprintf(error, sizeof(error), "args.last must be at most %u", EVENT_RING_MAX);
+                return error_text(error);
+        }
+        if (uid != UINT64_MAX) {
+                if (uid > UINT32_MAX)
+                        return error_text("args.uid is not a UID");
+                f.has_uid = true;
+                f.uid = (uint32_t) uid;
+        }
+        if (kinds && !json_is_null(kinds)) {
+                if (!json_is_array(kinds) || json_array_size(kinds) == 0)
+                        return error_text("args.kinds must be a non-empty array of event kinds");
+                json_array_foreach(kinds, i, v) {
+                        EventKind k = event_kind_from_string(json_string_value(v));
+
+                        if (k < 0)
+                                return error_text("args.kinds: unknown kind (throttle_start, throttle_end, penalty, "
+                                                  "limit, oom, tree_applied, tree_rejected, zookeeper, redis)");
+                        f.kinds |= 1u << k;
+                }
+        }
+        if (slice && !json_is_null(slice)) {
+                const char *name = json_string_value(slice);
+
+                if (!name || !*name || strlen(name) >= sizeof(f.slice) || json_string_length(slice) != strlen(name))
+                        return error_text("args.slice must be a unit name");
+                strcpy(f.slice, name);
+        }
+        n = event_ring_backlog(ring, &f, has_since, since, (size_t) last, &out, &lost);
+        if (n < 0)
+                return NULL;
+        snprintf(head, sizeof(head), "{\"events_subscribed\":true,\"last_seq\":%" PRIu64 ",\"lost\":%" PRIu64
+                 ",\"events\":", event_ring_next_seq(ring) - 1, lost);
+        if (buf_put(&out, "}", 2) < 0 || asprintf(&answer, "%s%s", head, (const char *) out.data) < 0)
+                return NULL;
+        *ret_filter = f;
+        *ret_ok = true;
+        return answer;
+}
+
 char *api_handle(const ApiContext *ctx, const char *text, size_t size, ApiAction *ret_action,
-                 AccountStream **ret_stream) {
+                 AccountStream **ret_stream, EventFilter *ret_filter) {
         json_t *req, *args;
         json_error_t jerr;
         const char *cmd;
@@ -67,6 +129,7 @@ char *api_handle(const ApiContext *ctx, const char *text, size_t size, ApiAction
         assert(text || size == 0);
         assert(ret_action);
         assert(ret_stream);
+        assert(ret_filter);
 
         *ret_action = API_ACTION_NONE;
         *ret_stream = NULL;
@@ -95,13 +158,24 @@ char *api_handle(const ApiContext *ctx, const char *text, size_t size, ApiAction
                 bool on = streq(cmd, "subscribe");
                 *ret_action = on ? API_ACTION_SUBSCRIBE : API_ACTION_UNSUBSCRIBE;
                 answer = strdup(on ? "{\"subscribed\":true}" : "{\"subscribed\":false}");
+        } else if (streq(cmd, "events")) {
+                /* the arguments in "args", as for the others, or beside "cmd" */
+                bool ok;
+
+                answer = events(ctx, args ? args : req, ret_filter, &ok);
+                if (ok)
+                        *ret_action = API_ACTION_EVENTS;
+        } else if (streq(cmd, "unsubscribe_events")) {
+                *ret_action = API_ACTION_UNSUBSCRIBE_EVENTS;
+                answer = strdup("{\"events_subscribed\":false}");
         } else if (streq(cmd, "status")) {
                 /* the caller streams it: a 10 000-slice status is megabytes */
                 *ret_action = API_ACTION_STATUS;
                 json_decref(req);
                 return NULL;
         } else
-                answer = error_text("unknown cmd (show_account, get_conf, subscribe, unsubscribe, status)");
+                answer = error_text("unknown cmd (show_account, get_conf, subscribe, unsubscribe, events, "
+                                    "unsubscribe_events, status)");
         json_decref(req);
         return answer ? answer : error_text("out of memory");
 }

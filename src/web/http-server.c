@@ -43,6 +43,7 @@ struct WebClient {
         WsClient ws;
         size_t held;              /* the memory of its output queues, as last added to the server's sum */
         usec_t linger_until_usec; /* > 0: our close frame is out, what the peer still sends is dropped */
+        EventFilter events;       /* the event stream's filter, while ws.events */
 };
 
 typedef enum WebDrop {
@@ -60,6 +61,7 @@ struct WebServer {
         WebConn *conns;
         ConnLimit limit;
         size_t n_clients, n_conns;
+        size_t n_event_subscribers;
         size_t held, output_budget_bytes; /* the memory of all clients' output queues, and its bound */
         /* MHD_run() is due now, whatever its epoll fd and MHD_get_timeout() say: it closed connections
          * (at its connection limit it takes the listen socket out of its epoll set and puts it back only
@@ -98,6 +100,8 @@ static void client_free(WebClient *c) {
                         break;
                 }
         s->n_clients--;
+        if (c->ws.events)
+                s->n_event_subscribers--;
         s->held -= c->held;
         sd_event_source_disable_unref(c->io);
         ws_client_done(&c->ws);
@@ -403,7 +407,25 @@ void web_client_set_subscribed(WebClient *c, bool subscribed) {
         ws_client_set_subscribed(&c->ws, subscribed);
 }
 
-void web_server_broadcast(WebServer *s, const char *text, size_t size) {
+void web_client_set_events(WebClient *c, const EventFilter *filter) {
+        assert(c);
+
+        if (c->ws.events)
+                c->server->n_event_subscribers--;
+        ws_client_set_events(&c->ws, filter != NULL);
+        if (filter) {
+                c->events = *filter;
+                c->server->n_event_subscribers++;
+        }
+}
+
+size_t web_server_event_subscribers(const WebServer *s) {
+        assert(s);
+        return s->n_event_subscribers;
+}
+
+/* Text to the clients push() takes it for (one frame, encoded once); a client that cannot keep up goes. */
+static void server_push(WebServer *s, const char *text, size_t size, const EventRecord *event) {
         uint8_t header[WS_HEADER_MAX];
         size_t header_size = ws_frame_header(WS_OP_TEXT, /* fin= */ true, size, header);
         WebClient *next;
@@ -414,7 +436,12 @@ void web_server_broadcast(WebServer *s, const char *text, size_t size) {
                 int r;
 
                 next = c->next;
-                r = ws_client_push(&c->ws, header, header_size, text, size);
+                if (!event)
+                        r = ws_client_push(&c->ws, header, header_size, text, size);
+                else if (event_filter_match(&c->events, event->kind, event->has_uid, event->uid, event->slice))
+                        r = ws_client_push_event(&c->ws, header, header_size, text, size);
+                else
+                        continue;
                 if (r > 0)
                         r = client_flush(c);
                 if (r < 0)
@@ -422,6 +449,15 @@ void web_server_broadcast(WebServer *s, const char *text, size_t size) {
                 else
                         server_enforce_budget(s, &next);
         }
+}
+
+void web_server_broadcast(WebServer *s, const char *text, size_t size) {
+        server_push(s, text, size, /* event= */ NULL);
+}
+
+void web_server_broadcast_event(WebServer *s, const EventRecord *record, const char *text, size_t size) {
+        assert(record);
+        server_push(s, text, size, record);
 }
 
 size_t web_server_clients(const WebServer *s) {
@@ -535,7 +571,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!header_has_token(conn, "Upgrade", "websocket") || !header_has_token(conn, "Connection", "upgrade"))
                 return respond(conn, 426 /* Upgrade Required */, "text/plain",
                                strdup("slicekeeper: connect with a websocket client (cmd: show_account, get_conf, "
-                                      "subscribe, unsubscribe, status)\n"));
+                                      "subscribe, unsubscribe, events, unsubscribe_events, status)\n"));
         key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Key");
         wsversion = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Version");
         if (!wsversion || !streq(wsversion, "13") || !key ||

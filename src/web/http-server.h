@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
+#include "event-ring.h"
 #include "macro.h"
 #include "time-util.h"
 #include "ws-client.h"
@@ -66,3 +67,10 @@ size_t web_server_clients(const WebServer *s);
 json_t *web_server_status_json(const WebServer *s);
 
 void web_client_set_subscribed(WebClient *c, bool subscribed);
+
+/* The event stream: a client subscribes with its filter (copied; NULL: unsubscribed); an event goes to each
+ * subscribed client whose filter it matches, behind whatever was queued to it before (so a backlog answered
+ * with the subscription comes first). Slow clients are dropped by the same rules as for samples. */
+void web_client_set_events(WebClient *c, const EventFilter *filter);
+void web_server_broadcast_event(WebServer *s, const EventRecord *record, const char *text, size_t size);
+size_t web_server_event_subscribers(const WebServer *s);

@@ -305,7 +305,8 @@ int ws_client_sent(WsClient *c, size_t n, usec_t now) {
         return 0;
 }
 
-int ws_client_push(WsClient *c, const uint8_t *header, size_t header_size, const void *payload, size_t size) {
+static int client_push(WsClient *c, bool wanted, const uint8_t *header, size_t header_size, const void *payload,
+                       size_t size) {
         struct iovec iov[2] = {
                 { .iov_base = (void *) header, .iov_len = header_size },
                 { .iov_base = (void *) payload, .iov_len = size },
@@ -316,10 +317,25 @@ int ws_client_push(WsClient *c, const uint8_t *header, size_t header_size, const
         assert(header);
         assert(payload || size == 0);
 
-        if (!c->subscribed || c->closing)
+        if (!wanted || c->closing)
                 return 0;
         r = client_queue_iov(c, client_message_queue(c), iov, 2);
         return r < 0 ? r : 1;
+}
+
+int ws_client_push(WsClient *c, const uint8_t *header, size_t header_size, const void *payload, size_t size) {
+        assert(c);
+        return client_push(c, c->subscribed, header, header_size, payload, size);
+}
+
+int ws_client_push_event(WsClient *c, const uint8_t *header, size_t header_size, const void *payload, size_t size) {
+        assert(c);
+        return client_push(c, c->events, header, header_size, payload, size);
+}
+
+void ws_client_set_events(WsClient *c, bool events) {
+        assert(c);
+        c->events = events;
 }
 
 void ws_client_set_subscribed(WsClient *c, bool subscribed) {
@@ -369,7 +385,7 @@ bool ws_client_slower(const WsClient *a, const WsClient *b) {
 bool ws_client_idle(WsClient *c, usec_t now, usec_t idle_usec) {
         assert(c);
 
-        if (c->subscribed || c->n_heard != c->heard_seen || ws_client_wants_write(c)) {
+        if (c->subscribed || c->events || c->n_heard != c->heard_seen || ws_client_wants_write(c)) {
                 c->heard_seen = c->n_heard;
                 c->heard_usec = now;
                 return false;

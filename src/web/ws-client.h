@@ -56,7 +56,8 @@ typedef struct WsClient {
         Buf fragment;
         uint8_t *inbox;        /* input that arrived behind the request being streamed */
         size_t inbox_size;
-        bool subscribed;
+        bool subscribed;       /* to the samples of each second */
+        bool events;           /* to the event stream */
         bool closing;          /* a close frame is queued: finish once it is written */
         usec_t progress_usec;  /* last time nothing waited for it, or it took some */
         size_t kernel_unsent;  /* what its socket held at the last stall check */
@@ -96,6 +97,9 @@ bool ws_client_wants_write(const WsClient *c);
  * queued, 0 when the client takes no pushes. */
 int ws_client_push(WsClient *c, const uint8_t *header, size_t header_size, const void *payload, size_t size);
 void ws_client_set_subscribed(WsClient *c, bool subscribed);
+/* The same for the event stream (`events`): a push to a client subscribed to events. */
+int ws_client_push_event(WsClient *c, const uint8_t *header, size_t header_size, const void *payload, size_t size);
+void ws_client_set_events(WsClient *c, bool events);
 
 /* The stall rule: a client that has output waiting (in its queues, an answer streaming, or kernel_unsent
  * bytes in its socket's send buffer) and takes none of it for more than stall_usec is to be dropped: it
@@ -112,7 +116,7 @@ size_t ws_client_held(const WsClient *c);
  * as much and it took some (or had nothing waiting) less recently. */
 bool ws_client_slower(const WsClient *a, const WsClient *b);
 
-/* The idle rule: a client that is not subscribed, has nothing waiting for it and sent no message or ping
+/* The idle rule: a client that is not subscribed (to samples or events), has nothing waiting for it and sent no message or ping
  * for more than idle_usec is to be dropped: it holds one of the places and asks for nothing. A message or
  * ping counts from the first check that sees it. */
 bool ws_client_idle(WsClient *c, usec_t now, usec_t idle_usec);

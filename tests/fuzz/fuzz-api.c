@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The websocket commands (src/web/api.c): any client text against a window of a few seconds, the last good
- * tree as the manager calls it. Every request gets exactly one answer, a JSON
- * object, or a show_account stream that ends, in bounded steps, in a JSON object. */
+ * tree as the manager calls it, a few kept events. Every request gets exactly one answer, a JSON
+ * object, or a show_account stream that ends, in bounded steps, in a JSON object; an `events` subscription
+ * comes with a filter that names known kinds only. */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "api.h"
@@ -13,6 +16,7 @@
 #define WINDOW 16
 
 static Ring ring;
+static EventRing events;
 static json_t *conf;
 
 static void check_object(const char *text, size_t size) {
@@ -67,6 +71,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
                         FUZZ_CHECK(ring_put(&ring, sec, set, v) == 0);
         }
         slice_set_unref(set);
+        /* events 1..12 in a ring of 8: kinds, uids and slices to filter by, and some gone */
+        FUZZ_CHECK(event_ring_init(&events, 8) == 0);
+        for (uint64_t seq = 1; seq <= 12; seq++) {
+                char text[32];
+
+                snprintf(text, sizeof(text), "{\"seq\":%" PRIu64 "}", seq);
+                FUZZ_CHECK(event_ring_push(&events, (EventKind) (seq % _EVENT_KIND_MAX), seq % 3 != 0,
+                                           (uint32_t) (1000 + seq % 2), seq % 2 ? "user-1001.slice" : NULL, text,
+                                           strlen(text)) == 0);
+        }
         conf = json_pack("{s:{s:{s:i}}}", "slices", "web", "cpu_weight", 200);
         FUZZ_CHECK(conf);
         return 0;
@@ -78,14 +92,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 .now_sec = NOW_SEC,
                 .conf = size % 2 ? conf : NULL,
                 .conf_version = 7,
+                .events = size % 3 ? &events : NULL,
         };
+        EventFilter filter;
         AccountStream *stream = (AccountStream *) 1;
         ApiAction action = (ApiAction) -1;
         char *answer;
 
-        answer = api_handle(&ctx, (const char *) data, size, &action, &stream);
+        answer = api_handle(&ctx, (const char *) data, size, &action, &stream, &filter);
         FUZZ_CHECK(action == API_ACTION_NONE || action == API_ACTION_SUBSCRIBE || action == API_ACTION_UNSUBSCRIBE ||
-                   action == API_ACTION_STATUS);
+                   action == API_ACTION_STATUS || action == API_ACTION_EVENTS ||
+                   action == API_ACTION_UNSUBSCRIBE_EVENTS);
+        if (action == API_ACTION_EVENTS) {
+                FUZZ_CHECK(answer && !stream);
+                FUZZ_CHECK((filter.kinds & ~((1u << _EVENT_KIND_MAX) - 1)) == 0);
+                FUZZ_CHECK(strlen(filter.slice) < sizeof(filter.slice));
+        }
         if (action == API_ACTION_STATUS) { /* made by the caller */
                 FUZZ_CHECK(!answer && !stream);
                 return 0;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The websocket commands: show_account arguments and window, refused requests, get_conf, subscribe and
- * status. */
+ * status; events (its arguments, the kept events sent first, the filter returned). */
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdint.h>
@@ -31,9 +31,11 @@ static void api_ring(Ring *r) {
 }
 
 /* The answer as text: a show_account stream is read one second per part, as a slow client would. */
+static EventFilter last_filter;
+
 static char *api_answer(const ApiContext *ctx, const char *text, size_t size, ApiAction *ret_action) {
         AccountStream *stream = (AccountStream *) 1;
-        char *answer = api_handle(ctx, text, size, ret_action, &stream);
+        char *answer = api_handle(ctx, text, size, ret_action, &stream, &last_filter);
         Buf b = { 0 };
         int r;
 
@@ -80,7 +82,8 @@ static json_t *call_n(const ApiContext *ctx, const char *text, size_t size, ApiA
         ASSERT_TRUE(json_is_object(j));
         free(answer);
         ASSERT_TRUE(action == API_ACTION_NONE || action == API_ACTION_SUBSCRIBE || action == API_ACTION_UNSUBSCRIBE ||
-                    action == API_ACTION_STATUS);
+                    action == API_ACTION_STATUS || action == API_ACTION_EVENTS ||
+                    action == API_ACTION_UNSUBSCRIBE_EVENTS);
         if (ret_action)
                 *ret_action = action;
         return j;
@@ -531,6 +534,116 @@ TEST(test_api_show_account_300_slots_of_10_slices) {
         ring_done(&r);
 }
 
+/* Events 1..12 pushed into a ring of 10 (1 and 2 gone): odd ones are uid 1001's throttle starts on
+ * user-1001.slice, even ones limits of uid 1002. */
+static void event_ring_fill(EventRing *r) {
+        ASSERT_EQ_INT(event_ring_init(r, 10), 0);
+        for (uint64_t seq = 1; seq <= 12; seq++) {
+                char text[64];
+                bool odd = seq % 2;
+
+                snprintf(text, sizeof(text), "{\"seq\":%" PRIu64 "}", seq);
+                ASSERT_EQ_INT(event_ring_push(r, odd ? EVENT_THROTTLE_START : EVENT_LIMIT, true, odd ? 1001 : 1002,
+                                              odd ? "user-1001.slice" : "user-1002.slice", text, strlen(text)), 0);
+        }
+}
+
+/* The seqs of the answer's "events", as "3,4,5". */
+static void assert_event_seqs(const json_t *j, const char *expected) {
+        char got[256] = "";
+        const json_t *v;
+        size_t i;
+
+        ASSERT_TRUE(json_is_array(json_object_get(j, "events")));
+        json_array_foreach(json_object_get(j, "events"), i, v)
+                snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%" JSON_INTEGER_FORMAT, i ? "," : "",
+                         json_integer_value(json_object_get(v, "seq")));
+        ASSERT_STREQ(got, expected);
+}
+
+TEST(test_api_events_backlog_and_filter) {
+        EventRing r;
+        ApiContext ctx = { .now_sec = 1000, .events = &r };
+        ApiAction action;
+        json_t *j;
+
+        event_ring_fill(&r);
+        /* default: the last API_EVENTS_LAST_DEFAULT kept, all kinds */
+        j = call(&ctx, "{\"cmd\": \"events\"}", &action);
+        ASSERT_EQ_INT(action, API_ACTION_EVENTS);
+        ASSERT_TRUE(json_is_true(json_object_get(j, "events_subscribed")));
+        ASSERT_EQ_INT(json_integer_value(json_object_get(j, "last_seq")), 12);
+        ASSERT_EQ_INT(json_integer_value(json_object_get(j, "lost")), 0);
+        assert_event_seqs(j, "3,4,5,6,7,8,9,10,11,12");
+        ASSERT_EQ_INT(last_filter.kinds, 0);
+        ASSERT_TRUE(!last_filter.has_uid && !last_filter.slice[0]);
+        json_decref(j);
+        /* since, beside "cmd" or in "args" */
+        j = call(&ctx, "{\"cmd\": \"events\", \"since\": 9}", &action);
+        assert_event_seqs(j, "10,11,12");
+        json_decref(j);
+        j = call(&ctx, "{\"cmd\": \"events\", \"args\": {\"since\": 12}}", &action);
+        assert_event_seqs(j, "");
+        ASSERT_EQ_INT(action, API_ACTION_EVENTS);
+        json_decref(j);
+        j = call(&ctx, "{\"cmd\": \"events\", \"since\": 99}", &action); /* from the future: nothing */
+        assert_event_seqs(j, "");
+        json_decref(j);
+        /* since 0: 1 and 2 are gone, and said so */
+        j = call(&ctx, "{\"cmd\": \"events\", \"since\": 0}", &action);
+        assert_event_seqs(j, "3,4,5,6,7,8,9,10,11,12");
+        ASSERT_EQ_INT(json_integer_value(json_object_get(j, "lost")), 2);
+        json_decref(j);
+        /* last N matching ones, filtered by kind, uid, slice */
+        j = call(&ctx, "{\"cmd\": \"events\", \"last\": 2, \"kinds\": [\"throttle_start\"]}", &action);
+        assert_event_seqs(j, "9,11");
+        ASSERT_EQ_INT(last_filter.kinds, 1u << EVENT_THROTTLE_START);
+        json_decref(j);
+        j = call(&ctx, "{\"cmd\": \"events\", \"since\": 5, \"uid\": 1002}", &action);
+        assert_event_seqs(j, "6,8,10,12");
+        ASSERT_TRUE(last_filter.has_uid && last_filter.uid == 1002);
+        json_decref(j);
+        j = call(&ctx, "{\"cmd\": \"events\", \"last\": 0, \"slice\": \"user-1001.slice\"}", &action);
+        assert_event_seqs(j, "");
+        ASSERT_STREQ(last_filter.slice, "user-1001.slice");
+        json_decref(j);
+        j = call(&ctx, "{\"cmd\": \"events\", \"kinds\": [\"limit\", \"oom\"], \"slice\": \"user-1001.slice\"}",
+                 &action);
+        assert_event_seqs(j, "");
+        json_decref(j);
+        j = call(&ctx, "{\"cmd\": \"unsubscribe_events\"}", &action);
+        ASSERT_EQ_INT(action, API_ACTION_UNSUBSCRIBE_EVENTS);
+        assert_json_eq(j, "{\"events_subscribed\": false}");
+        json_decref(j);
+        event_ring_done(&r);
+
+        /* no ring (no event stream): subscribing works, with nothing kept */
+        ctx.events = NULL;
+        j = call(&ctx, "{\"cmd\": \"events\", \"since\": 3}", &action);
+        ASSERT_EQ_INT(action, API_ACTION_EVENTS);
+        assert_event_seqs(j, "");
+        ASSERT_EQ_INT(json_integer_value(json_object_get(j, "last_seq")), 0);
+        json_decref(j);
+}
+
+TEST(test_api_events_bad_arguments_subscribe_nothing) {
+        ApiContext ctx = { .now_sec = 1000 };
+
+        assert_error_mentions(&ctx, "{\"cmd\": \"events\", \"since\": -1}", "since");
+        assert_error_mentions(&ctx, "{\"cmd\": \"events\", \"since\": \"5\"}", "since");
+        assert_error_mentions(&ctx, "{\"cmd\": \"events\", \"last\": 1001}", "last");
+        assert_error_mentions(&ctx, "{\"cmd\": \"events\", \"uid\": 4294967296}", "uid");
+        assert_error_mentions(&ctx, "{\"cmd\": \"events\", \"uid\": 1.5}", "uid");
+        assert_error_mentions(&ctx, "{\"cmd\": \"events\", \"kinds\": []}", "kinds");
+        assert_error_mentions(&ctx, "{\"cmd\": \"events\", \"kinds\": \"oom\"}", "kinds");
+        assert_error_mentions(&ctx, "{\"cmd\": \"events\", \"kinds\": [\"oom\", 3]}", "kinds");
+        assert_error_mentions(&ctx, "{\"cmd\": \"events\", \"kinds\": [\"throttle\"]}", "unknown kind");
+        assert_error_mentions(&ctx, "{\"cmd\": \"events\", \"slice\": \"\"}", "slice");
+        assert_error_mentions(&ctx, "{\"cmd\": \"events\", \"slice\": 7}", "slice");
+        assert_error_mentions(&ctx, "{\"cmd\": \"events\", \"slice\": \"a\\u0000b.slice\"}", NULL); /* jansson: no NUL */
+        assert_error_mentions(&ctx, "{\"cmd\": \"events\", \"args\": {\"last\": true}}", "last");
+}
+
 int main(void) {
         RUN(test_api_show_account_defaults);
         RUN(test_api_show_account_explicit_arguments);
@@ -550,6 +663,8 @@ int main(void) {
         RUN(test_api_get_conf_without_tree);
         RUN(test_api_subscribe_unsubscribe_set_action);
         RUN(test_api_status_is_left_to_the_caller);
+        RUN(test_api_events_backlog_and_filter);
+        RUN(test_api_events_bad_arguments_subscribe_nothing);
         RUN(test_api_show_account_300_slots_of_10_slices);
         return 0;
 }

@@ -736,6 +736,39 @@ TEST(test_idle) {
         teardown(&t);
 }
 
+/* The event stream is a subscription of its own: its pushes go only to clients subscribed to events,
+ * sample pushes only to the others, both in order behind earlier output, and an events subscriber is not
+ * idle. */
+TEST(test_event_pushes_apart_from_samples) {
+        uint8_t header[WS_HEADER_MAX];
+        size_t header_size = ws_frame_header(WS_OP_TEXT, true, 2, header);
+        usec_t now = 1000 * USEC_PER_SEC;
+        Test t = { 0 };
+
+        setup(&t, now);
+        ASSERT_EQ_INT(ws_client_push_event(&t.c, header, header_size, "e1", 2), 0);
+        ws_client_set_events(&t.c, true);
+        ASSERT_EQ_INT(ws_client_push(&t.c, header, header_size, "s1", 2), 0); /* not to samples */
+        feed_text(&t.c, "backlog");
+        ASSERT_EQ_INT(ws_client_push_event(&t.c, header, header_size, "e2", 2), 1);
+        take_all(&t.c, &t.o);
+        expect_frame(&t.o, WS_OP_TEXT, true, "re:backlog");
+        expect_frame(&t.o, WS_OP_TEXT, true, "e2");
+        ASSERT_TRUE(!ws_client_idle(&t.c, now + 100 * IDLE_USEC, IDLE_USEC));
+        now += 100 * IDLE_USEC;
+        ws_client_set_subscribed(&t.c, true);
+        ws_client_set_events(&t.c, false);
+        ASSERT_EQ_INT(ws_client_push_event(&t.c, header, header_size, "e3", 2), 0);
+        ASSERT_EQ_INT(ws_client_push(&t.c, header, header_size, "s2", 2), 1);
+        take_all(&t.c, &t.o);
+        expect_frame(&t.o, WS_OP_TEXT, true, "s2");
+        ws_client_set_subscribed(&t.c, false);
+        ASSERT_TRUE(!ws_client_idle(&t.c, now + IDLE_USEC, IDLE_USEC));
+        ASSERT_TRUE(ws_client_idle(&t.c, now + IDLE_USEC + 1, IDLE_USEC));
+        expect_nothing_more(&t.o);
+        teardown(&t);
+}
+
 TEST(test_goodbye) {
         Test t = { 0 };
 
@@ -877,6 +910,7 @@ TEST(test_budget_order) {
 }
 
 int main(void) {
+        RUN(test_event_pushes_apart_from_samples);
         RUN(test_text_message_answered);
         RUN(test_ping_pong_and_close);
         RUN(test_fragmented_input);

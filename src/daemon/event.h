@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* One event of the daemon's event stream (throttle starts and ends, penalties, limits; later OOM kills, the
+ * tree applied or rejected, connections): what it is about, its fixed journal MESSAGE_ID, and its JSON as
+ * websocket subscribers get it. Pure; the hub (event-hub.h) publishes it. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "event-ring.h"
+#include "time-util.h"
+
+typedef struct Event {
+        EventKind kind;
+        usec_t wall;            /* CLOCK_REALTIME */
+        bool has_uid;           /* about a user */
+        uint32_t uid;
+        const char *user;       /* NULL: no name known */
+        const char *slice;      /* NULL: not about a slice */
+        const char *message;    /* one readable sentence (the journal's MESSAGE=) */
+        const json_t *fields;   /* the kind's own fields (an object, or NULL) */
+        const char *log_line;   /* the event-log line, newline included; NULL: none */
+} Event;
+
+/* The journal MESSAGE_ID of each kind: 32 hex digits, fixed forever (slicekeeperd(8) lists them). */
+const char *event_kind_message_id(EventKind k);
+
+/* {"seq", "kind", "time" (UTC, ISO 8601 with microseconds), "wall_usec", "node", then "uid", "user" (null:
+ * not known), "slice" where the event has them, then the kind's fields (a name already taken is left out)}
+ * as compact text in *ret. -E2BIG for more than EVENT_TEXT_MAX bytes, -EINVAL for a kind out of range. */
+int event_to_json(const Event *e, uint64_t seq, const char *node, char **ret);
+
+/* "2026-12-01T02:10:00.123456Z" */
+void event_format_time(usec_t wall, char buf[static 32]);

@@ -1,0 +1,217 @@
+# SPDX-License-Identifier: MIT
+"""The one event stream (issues 14 and 15): fair share's throttle events, published once, reach the event
+log in cgroup_py's format, the journal with their MESSAGE_ID and USER_ID, and a real websocket client
+subscribed with {"cmd": "events"}; a throttle event's end has its start's ID. The event log is reopened on
+SIGHUP (logrotate), a log that cannot be written drops its lines and counts them, and a subscriber that comes
+later gets the kept events first ("since"). Users as in test_fair_share.py; Mode=hard_cap gives each busy
+user a fixed cap of 0.1 core it runs into at once."""
+import json
+import os
+import re
+import time
+
+import pytest
+import websocket
+
+from conftest import EXAMPLE_TREE, users_in_testbed, wait_for
+from servers import free_port
+from test_fair_share import busy
+
+UIDS = (47321, 47322, 47323)
+LOG_DIR = '/run/sktest/eventlog'  # missing: the daemon makes it
+LOG = f'{LOG_DIR}/events.log'
+THROTTLE_KEYS = ['TYPE', 'ID', 'CGROUP', 'USERNAME', 'START_TIME', 'END_TIME', 'CPU', 'NODE']  # cgroup_py's
+MESSAGE_ID = {'throttle_start': '6a6b4a0ca5674399832c683b2e108cb0',
+              'throttle_end': 'c9216fc9e68c4c3f8ceafb04a9ee3b0b'}
+CPU_TIME = re.compile(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$')
+
+
+@pytest.fixture
+def busy_users(tb):
+    """busy() makes skfair-UID.service (the loop) and skfair-session-UID.service."""
+    units = [f'{u}-{uid}.service' for uid in UIDS for u in ('skfair', 'skfair-session')]
+    with users_in_testbed(tb, {uid: f'skev{uid}' for uid in UIDS}, units):
+        yield
+
+
+def start(daemon, event_log, port):
+    # 0.2 × 0.5 cores = 0.1 core for every user: a busy loop is at its cap (UpperThrottle= 0.95) at once.
+    daemon.write_config('[FairShare]\nEnable=yes\nMinUID=1000\nMode=hard_cap\nCPUPctMax=0.2\nHardCapCores=0.5\n'
+                        f'EventLog={event_log}\n[Web]\nListen=127.0.0.1:{port}\n')
+    daemon.write_tree(EXAMPLE_TREE)
+    daemon.start()
+
+
+def connect(port):
+    return websocket.create_connection(f'ws://127.0.0.1:{port}/', timeout=10)
+
+
+def subscribe(ws, **args):
+    ws.send(json.dumps({'cmd': 'events', **args}))
+    answer = json.loads(ws.recv())
+    assert answer.get('events_subscribed') is True, answer
+    return answer
+
+
+def read_events(ws, want, timeout):
+    """Live events ({"event": ...}) until want(events) holds."""
+    events, deadline = [], time.monotonic() + timeout
+    while not want(events):
+        left = deadline - time.monotonic()
+        assert left > 0, f'timed out; got {json.dumps(events)[:2000]}'
+        ws.settimeout(left)
+        try:
+            message = json.loads(ws.recv())
+        except websocket.WebSocketTimeoutException:
+            continue
+        assert set(message) == {'event'}, message
+        events.append(message['event'])
+    return events
+
+
+def per_uid(events, kind):
+    return {e['uid']: e for e in events if e['kind'] == kind}
+
+
+def log_lines(tb, path=LOG):
+    host = tb.host_path(path)
+    if not os.path.exists(host):
+        return []
+    with open(host) as f:
+        text = f.read()
+    assert text == '' or text.endswith('\n')
+    return [json.loads(line, object_pairs_hook=lambda pairs: pairs) for line in text.splitlines()]
+
+
+def at_least(n, items):
+    return items if len(items) >= n else None
+
+
+def journal_events(tb, kind):
+    out = tb.run(['journalctl', '--no-pager', '-o', 'json', f'MESSAGE_ID={MESSAGE_ID[kind]}'], check=False).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_throttle_events_in_log_journal_websocket_rotated_and_replayed(daemon, tb, busy_users):
+    started = time.monotonic()
+    port = free_port()
+    start(daemon, LOG, port)
+    node = tb.run(['cat', '/proc/sys/kernel/hostname']).stdout.strip()
+    live = connect(port)
+    first = subscribe(live, kinds=['throttle_start', 'throttle_end'])
+    assert first['events'] == [] and first['lost'] == 0
+    assert daemon.status()['events']['subscribers'] == 1
+
+    for uid in UIDS:
+        busy(tb, uid)
+    events = read_events(live, lambda ev: set(per_uid(ev, 'throttle_start')) >= set(UIDS), 20)
+    starts = per_uid(events, 'throttle_start')
+    print(f'three throttle starts on the websocket {time.monotonic() - started:.1f} s after the daemon started')
+    for uid, e in starts.items():
+        assert e['slice'] == f'user-{uid}.slice' and e['node'] == node
+        assert e['user'] in (f'skev{uid}', None)
+        assert len(e['id']) == 16 and e['id'].isalnum()
+        assert e['cap_usec'] == 100000 and e['end'] is None
+    assert len({e['id'] for e in starts.values()}) == 3
+    seqs = [e['seq'] for e in events]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+    # (a) the event log: one line per event, cgroup_py's keys in its order
+    lines = wait_for(lambda: at_least(3, [dict(line) for line in log_lines(tb)]), 5,
+                     what='three lines in the event log')
+    assert all(line['TYPE'] == 'throttleCPU' for line in lines)
+    for line in log_lines(tb):
+        assert [k for k, _ in line] == THROTTLE_KEYS, line
+    by_id = {line['ID']: line for line in lines}
+    for uid, e in starts.items():
+        line = by_id[e['id']]
+        assert line['CGROUP'] == f'user-{uid}.slice' and line['NODE'] == node
+        assert line['USERNAME'] in (f'skev{uid}', str(uid))
+        assert CPU_TIME.match(line['START_TIME']) and line['END_TIME'] == ''
+        # CPU: % of the whole (2-core) machine; 0.1 core is 5 %
+        assert 0 < line['CPU'] <= 100 * 0.15 / os.cpu_count(), line
+    assert os.stat(tb.host_path(LOG_DIR)).st_mode & 0o777 == 0o755
+
+    # (b) the journal: MESSAGE_ID of the kind, USER_ID, SLICE, a readable MESSAGE
+    entries = wait_for(lambda: at_least(3, journal_events(tb, 'throttle_start')), 10,
+                       what='the throttle starts in the journal')
+    assert {int(x['USER_ID']) for x in entries} == set(UIDS)
+    for x in entries:
+        assert x['SLICE'] == f'user-{x["USER_ID"]}.slice'
+        assert 'throttled' in x['MESSAGE'] and x['SLICEKEEPER_EVENT'] == 'throttle_start'
+
+    status = daemon.status()['events']
+    assert status['published'] >= 3 and status['log']['written'] >= 3 and status['log']['dropped'] == 0
+    assert status['log']['path'] == LOG and status['log']['last_error'] is None
+    assert 'Events:' in daemon.ctl('status').stdout
+
+    # logrotate: the file moved away, SIGHUP; the next lines go to a new file
+    os.rename(tb.host_path(LOG), tb.host_path(LOG + '.1'))
+    tb.systemctl('kill', '-s', 'HUP', daemon.unit)
+    daemon.wait_status(lambda s: s['events']['log']['reopened'] == 1, 10, what='the event log reopened')
+
+    # the users stop: each event ends, with its start's ID
+    for uid in UIDS:
+        tb.systemctl('stop', f'skfair-{uid}.service')
+    stopped = time.monotonic()
+    events += read_events(live, lambda ev: set(per_uid(ev, 'throttle_end')) >= set(UIDS), 20)
+    print(f'three throttle ends {time.monotonic() - stopped:.1f} s after the loops stopped')
+    ends = per_uid(events, 'throttle_end')
+    for uid in UIDS:
+        assert ends[uid]['id'] == starts[uid]['id']
+        assert ends[uid]['seq'] > starts[uid]['seq']
+    new = wait_for(lambda: at_least(3, [dict(line) for line in log_lines(tb)]), 5,
+                   what='the ends in the new event log')
+    assert {line['ID'] for line in new} == {e['id'] for e in starts.values()}
+    for line in new:
+        assert CPU_TIME.match(line['END_TIME']) and line['END_TIME'] >= line['START_TIME'], line
+    rotated = [dict(line) for line in log_lines(tb, LOG + '.1')]
+    assert all(line['END_TIME'] == '' for line in rotated), rotated
+    ended = wait_for(lambda: at_least(3, journal_events(tb, 'throttle_end')), 10,
+                     what='the throttle ends in the journal')
+    assert {int(x['USER_ID']) for x in ended} == set(UIDS)
+
+    # a subscriber that comes later: the kept events first, in order, then live ones
+    late = connect(port)
+    everything = subscribe(late, since=0)
+    kept = everything['events']
+    assert everything['lost'] == 0 and everything['last_seq'] == kept[-1]['seq']
+    assert [e['seq'] for e in kept] == list(range(kept[0]['seq'], kept[-1]['seq'] + 1))
+    for e in events:
+        assert e in kept  # the same text the live subscriber got
+    first_end = min(e['seq'] for e in ends.values())
+    tail = subscribe(late, since=first_end - 1, kinds=['throttle_end'], uid=UIDS[1])
+    assert [e['id'] for e in tail['events']] == [ends[UIDS[1]]['id']]
+    assert subscribe(late, slice=f'user-{UIDS[2]}.slice', last=1)['events'][0]['kind'] == 'throttle_end'
+    late.send(json.dumps({'cmd': 'unsubscribe_events'}))
+    assert json.loads(late.recv()) == {'events_subscribed': False}
+    assert daemon.status()['events']['subscribers'] == 1
+    status = daemon.status()['events']
+    assert status['log']['dropped'] == 0 and status['failed'] == 0 and status['journal_failed'] == 0
+    live.close()
+    late.close()
+    daemon.stop_cleanly()
+    print(f'test took {time.monotonic() - started:.1f} s')
+
+
+def test_unwritable_event_log_drops_lines_and_counts_them(daemon, tb, busy_users):
+    """/dev/full is a disk that is always full: every line is dropped and counted, and the event still goes
+    to the websocket and the journal."""
+    port = free_port()
+    start(daemon, '/dev/full', port)
+    ws = connect(port)
+    subscribe(ws, uid=UIDS[0])
+    busy(tb, UIDS[0])
+    event = read_events(ws, lambda ev: len(ev) >= 1, 20)[0]
+    assert event['kind'] == 'throttle_start' and event['uid'] == UIDS[0]
+    status = daemon.wait_status(lambda s: s['events']['log']['dropped'] >= 1, 5, what='a dropped line')['events']
+    assert status['log']['written'] == 0
+    assert 'No space left on device' in status['log']['last_error']
+    assert status['published'] >= 1
+    text = daemon.ctl('status').stdout
+    assert 'dropped (last: write to /dev/full: No space left on device)' in text, text
+    # logged once, not per line
+    assert daemon.journal(full=True).count('Event log: cannot write to /dev/full') == 1
+    assert tb.show(daemon.unit, 'ActiveState') == 'active'
+    ws.close()
+    daemon.stop_cleanly()
