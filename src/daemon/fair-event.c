@@ -75,6 +75,10 @@ static int convert_throttle(const FairEvent *fe, const char *node, const uint8_t
                 o->message = NULL;
                 return -ENOMEM;
         }
+        /* DESIGN.md: every throttle event is one line in the event log, written when it ends (with its
+         * START_TIME, END_TIME and the mean CPU); its start goes to the journal and the websocket only */
+        if (!end)
+                return 0;
         return event_line_throttle(&(ThrottleEventLine) {
                 .id = o->id,
                 .cgroup = fe->slice,
