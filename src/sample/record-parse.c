@@ -353,6 +353,8 @@ static int user_uid(Cursor *c, bool first, uint32_t before, uint32_t *ret) {
  * "users": as put_users() in record.c writes it: the name when known, then every controller whatever the
  * record's own. Each user adds its UID to the parser's paths (its name to names) and its value to *values
  * (*n of them, room for *alloc). */
+#define USER_KEYS "a user's keys are not name, cpu, blkio, memory, pids and pressure, in that order"
+
 static int users(Cursor *c, SampleValues **values, size_t *n, size_t *alloc) {
         RecordParser *p = c->parser;
         uint32_t uid = 0;
@@ -396,15 +398,14 @@ static int users(Cursor *c, SampleValues **values, size_t *n, size_t *alloc) {
                 v = &(*values)[*n - 1];
                 for (unsigned k = 0; k < ELEMENTSOF(record_controller_names); k++) {
                         if (!lit(c, k > 0 ? ",\"" : "\"") || !lit(c, record_controller_names[k]) || !lit(c, "\":"))
-                                return fail(c, "a user's keys are not name, cpu, blkio, memory, pids and pressure, in "
-                                               "that order");
+                                return fail(c, USER_KEYS);
                         c->controller = k;
                         r = value(c, v);
                         if (r < 0)
                                 return r;
                 }
                 if (!lit(c, "}"))
-                        return fail(c, "a user's keys are not name, cpu, blkio, memory, pids and pressure, in that order");
+                        return fail(c, USER_KEYS);
         } while (lit(c, ","));
         if (!lit(c, "}"))
                 return fail(c, "not in the form slicekeeperd writes");

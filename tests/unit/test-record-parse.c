@@ -366,7 +366,8 @@ TEST(test_refused) {
                 { "{\"cpu\":{\"value\":{}},\"users\":{\"1000\":{\"name\":\"a\"}}}", "a user has a name only" },
                 { "{\"cpu\":{\"value\":{}},\"users\":{\"1000\":{\"cpu\":{},\"memory\":{},\"blkio\":{},\"pids\":{},"
                   "\"pressure\":{}}}}", "a user's keys are not" },
-                { "{\"cpu\":{\"value\":{}},\"users\":{\"1000\":{" USER_EMPTY_KEYS ",\"x\":1}}}", "a user's keys are not" },
+                { "{\"cpu\":{\"value\":{}},\"users\":{\"1000\":{" USER_EMPTY_KEYS ",\"x\":1}}}",
+                  "a user's keys are not" },
                 { "{\"cpu\":{\"value\":{}},\"users\":{\"1000\":{" USER_EMPTY_KEYS ",\"name\":\"a\"}}}",
                   "a user's keys are not" },
                 { "{\"cpu\":{\"value\":{}},\"users\":{\"1000\":{\"cpu\":{\"usage\":-1},\"blkio\":{},\"memory\":{},"
