@@ -52,34 +52,46 @@ static char *write_text(SliceSet *set, unsigned mask, const SampleValues *v, siz
         return (char *) b.data;
 }
 
+/* set's record of v with the controllers in mask (text, if not NULL, gets it), read back: the same
+ * controllers and as many slices, and written again the very text. */
+static SliceSet *round_trip(SliceSet *set, unsigned mask, const SampleValues *v, SampleValues **ret_values,
+                            char **ret_text) {
+        size_t size, again_size;
+        char *text = write_text(set, mask, v, &size);
+        _cleanup_(freep) char *again = NULL;
+        SliceSet *got = NULL;
+        unsigned controllers = 0;
+        const char *reason = NULL;
+        RecordParser parser = { 0 };
+
+        ASSERT_EQ_INT(record_parse(&parser, text, size, &got, ret_values, &controllers, &reason), 0);
+        record_parser_done(&parser);
+        ASSERT_EQ_INT(controllers, mask);
+        ASSERT_EQ_INT(got->n, set->n);
+        again = write_text(got, mask, *ret_values, &again_size);
+        ASSERT_EQ_INT(again_size, size);
+        ASSERT_STREQ(again, text);
+        if (ret_text)
+                *ret_text = text;
+        else
+                free(text);
+        return got;
+}
+
 TEST(test_round_trip_every_mask) {
         _cleanup_(slice_set_unrefp) SliceSet *set = make_set(EXAMPLE_N, example_paths, NULL);
         SampleValues *v = example_values();
 
         for (unsigned mask = 1; mask <= RECORD_ALL; mask++) {
-                size_t size, again_size;
-                _cleanup_(freep) char *text = write_text(set, mask, v, &size);
-                _cleanup_(freep) char *again = NULL;
-                SliceSet *got = NULL;
                 SampleValues *values = NULL;
-                unsigned controllers = 0;
-                const char *reason = NULL;
+                SliceSet *got = round_trip(set, mask, v, &values, NULL);
 
-                RecordParser parser = { 0 };
-
-                ASSERT_EQ_INT(record_parse(&parser, text, size, &got, &values, &controllers, &reason), 0);
-                record_parser_done(&parser);
-                ASSERT_EQ_INT(controllers, mask);
-                ASSERT_EQ_INT(got->n, set->n);
                 /* depth first: a group comes before its sub-groups, whatever the set's order */
                 ASSERT_STREQ(got->paths[0], "");
                 ASSERT_STREQ(got->paths[1], "test_cgroup_a");
                 ASSERT_STREQ(got->paths[2], "test_cgroup_b");
                 ASSERT_STREQ(got->paths[3], "test_cgroup_b/test_cgroup_b_sub1");
                 ASSERT_TRUE(got->units[0] == NULL);
-                again = write_text(got, mask, values, &again_size);
-                ASSERT_EQ_INT(again_size, size);
-                ASSERT_STREQ(again, text);
                 if (mask == RECORD_ALL) {
                         ASSERT_EQ_U64(values[0].cpu_usage_nsec, UINT64_C(1446489231295));
                         ASSERT_EQ_U64(values[0].memory_bytes, UINT64_C(8589934592));
@@ -178,20 +190,11 @@ TEST(test_users_round_trip_every_mask) {
         SampleValues *v = users_values(ELEMENTSOF(user_names));
 
         for (unsigned mask = 1; mask <= RECORD_ALL; mask++) {
-                size_t size, again_size;
-                _cleanup_(freep) char *text = write_text(set, mask, v, &size);
-                _cleanup_(freep) char *again = NULL;
-                SliceSet *got = NULL;
+                _cleanup_(freep) char *text = NULL;
                 SampleValues *values = NULL;
-                unsigned controllers = 0;
-                const char *reason = NULL;
-                RecordParser parser = { 0 };
+                SliceSet *got = round_trip(set, mask, v, &values, &text);
 
                 ASSERT_CONTAINS(text, ",\"users\":{\"1000\":{\"name\":\"alice\",\"cpu\":{\"usage\":98765432101},");
-                ASSERT_EQ_INT(record_parse(&parser, text, size, &got, &values, &controllers, &reason), 0);
-                record_parser_done(&parser);
-                ASSERT_EQ_INT(controllers, mask);
-                ASSERT_EQ_INT(got->n, set->n);
                 ASSERT_EQ_INT(got->n_groups, EXAMPLE_N);
                 /* the users as the sampler's set has them: UIDs, units, names */
                 for (size_t i = EXAMPLE_N; i < set->n; i++) {
@@ -204,9 +207,6 @@ TEST(test_users_round_trip_every_mask) {
                                 ASSERT_STREQ(got->user_names[i], name);
                 }
                 ASSERT_TRUE(got->units[0] == NULL && got->user_names[0] == NULL);
-                again = write_text(got, mask, values, &again_size);
-                ASSERT_EQ_INT(again_size, size);
-                ASSERT_STREQ(again, text);
                 /* every controller of a user, whatever the record's */
                 ASSERT_EQ_U64(values[EXAMPLE_N].cpu_usage_nsec, UINT64_C(98765432101));
                 ASSERT_EQ_INT(values[EXAMPLE_N].n_io, 2);
@@ -267,62 +267,52 @@ TEST(test_users_share_the_set) {
         sample_values_free_array(v, 4 + EXAMPLE_N);
 }
 
+/* set's record (zero values, the controllers in mask) read back: accepted (the set returned) or, with
+ * refused_for, refused for that reason (NULL returned). */
+static SliceSet *parse_bounded(SliceSet *set, unsigned mask, const char *refused_for) {
+        SampleValues *v = values_new(set->n), *values = NULL;
+        size_t size;
+        _cleanup_(freep) char *text = write_text(set, mask, v, &size);
+        SliceSet *got = NULL;
+        unsigned c;
+        const char *reason = NULL;
+        RecordParser parser = { 0 };
+        int r = record_parse(&parser, text, size, &got, &values, &c, &reason);
+
+        record_parser_done(&parser);
+        sample_values_free_array(v, set->n);
+        if (refused_for) {
+                ASSERT_EQ_INT(r, -EBADMSG);
+                ASSERT_CONTAINS(reason, refused_for);
+                return NULL;
+        }
+        ASSERT_EQ_INT(r, 0);
+        sample_values_free_array(values, got->n);
+        return got;
+}
+
 /* As many users as the daemon keeps, with names as long as systemd's; one more, one byte more: refused. */
 TEST(test_users_bounds) {
         for (size_t n = RECORD_PARSE_USERS_MAX; n <= RECORD_PARSE_USERS_MAX + 1; n++) {
                 _cleanup_(slice_set_unrefp) SliceSet *set = users_set(n, NULL);
-                SampleValues *v = values_new(set->n);
-                size_t size;
-                _cleanup_(freep) char *text = write_text(set, RECORD_CPU, v, &size);
-                SliceSet *got = NULL;
-                SampleValues *values = NULL;
-                unsigned c;
-                const char *reason = NULL;
-                RecordParser parser = { 0 };
-                int r = record_parse(&parser, text, size, &got, &values, &c, &reason);
+                _cleanup_(slice_set_unrefp) SliceSet *got = parse_bounded(
+                        set, RECORD_CPU, n > RECORD_PARSE_USERS_MAX ? "more users than the daemon keeps (65536)" : NULL);
 
-                if (n == RECORD_PARSE_USERS_MAX) {
-                        ASSERT_EQ_INT(r, 0);
+                if (got)
                         ASSERT_EQ_INT(got->n - got->n_groups, RECORD_PARSE_USERS_MAX);
-                        sample_values_free_array(values, got->n);
-                        slice_set_unref(got);
-                } else {
-                        ASSERT_EQ_INT(r, -EBADMSG);
-                        ASSERT_CONTAINS(reason, "more users than the daemon keeps (65536)");
-                }
-                record_parser_done(&parser);
-                sample_values_free_array(v, set->n);
         }
         for (size_t len = RECORD_PARSE_USER_NAME_MAX; len <= RECORD_PARSE_USER_NAME_MAX + 1; len++) {
                 char name[RECORD_PARSE_USER_NAME_MAX + 2];
                 const char *names[] = { name };
-                _cleanup_(slice_set_unrefp) SliceSet *set = NULL;
-                SampleValues *v = values_new(EXAMPLE_N + 1);
-                size_t size;
-                _cleanup_(freep) char *text = NULL;
-                SliceSet *got = NULL;
-                SampleValues *values = NULL;
-                unsigned c;
-                const char *reason = NULL;
-                RecordParser parser = { 0 };
-                int r;
+                _cleanup_(slice_set_unrefp) SliceSet *set = NULL, *got = NULL;
 
                 memset(name, '\n', len); /* two bytes each in the record: the bound is the name's */
                 name[len] = 0;
                 set = users_set(1, names);
-                text = write_text(set, RECORD_PIDS, v, &size);
-                r = record_parse(&parser, text, size, &got, &values, &c, &reason);
-                if (len == RECORD_PARSE_USER_NAME_MAX) {
-                        ASSERT_EQ_INT(r, 0);
+                got = parse_bounded(set, RECORD_PIDS,
+                                    len > RECORD_PARSE_USER_NAME_MAX ? "a user's name is longer than 256 bytes" : NULL);
+                if (got)
                         ASSERT_STREQ(got->user_names[EXAMPLE_N], name);
-                        sample_values_free_array(values, got->n);
-                        slice_set_unref(got);
-                } else {
-                        ASSERT_EQ_INT(r, -EBADMSG);
-                        ASSERT_CONTAINS(reason, "a user's name is longer than 256 bytes");
-                }
-                record_parser_done(&parser);
-                sample_values_free_array(v, set->n);
         }
 }
 
