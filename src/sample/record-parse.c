@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <assert.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +65,7 @@ static int u32(Cursor *c, uint32_t *ret) {
 }
 
 /* A group name (group) or a user's, as put_json_string() in record.c escapes it, appended to out (NULL:
- * skipped). A user's name may have a '/'. */
+ * skipped). A user's name may have a '/', and is at most RECORD_PARSE_USER_NAME_MAX bytes (out empty). */
 static int name(Cursor *c, Buf *out, bool group) {
         if (!lit(c, "\""))
                 return fail(c, group ? "a group name is not a string" : "a user's name is not a string");
@@ -102,6 +101,8 @@ static int name(Cursor *c, Buf *out, bool group) {
                 }
                 if (ch == '/' && group)
                         return fail(c, "a group name is empty or has a '/'");
+                if (!group && out && out->size == RECORD_PARSE_USER_NAME_MAX)
+                        return fail(c, "a user's name is longer than 256 bytes");
                 if (out) {
                         r = buf_put(out, &ch, 1);
                         if (r < 0)
@@ -349,12 +350,12 @@ static int user_uid(Cursor *c, bool first, uint32_t before, uint32_t *ret) {
         return 0;
 }
 
+#define USER_KEYS "a user's keys are not name, cpu, blkio, memory, pids and pressure, in that order"
+
 /* {"UID":{"name":"NAME","cpu":{...},"blkio":{...},"memory":{...},"pids":{...},"pressure":{...}},...}, after
  * "users": as put_users() in record.c writes it: the name when known, then every controller whatever the
  * record's own. Each user adds its UID to the parser's paths (its name to names) and its value to *values
  * (*n of them, room for *alloc). */
-#define USER_KEYS "a user's keys are not name, cpu, blkio, memory, pids and pressure, in that order"
-
 static int users(Cursor *c, SampleValues **values, size_t *n, size_t *alloc) {
         RecordParser *p = c->parser;
         uint32_t uid = 0;
@@ -383,8 +384,6 @@ static int users(Cursor *c, SampleValues **values, size_t *n, size_t *alloc) {
                         r = name(c, &p->path, /* group= */ false);
                         if (r < 0)
                                 return r;
-                        if (p->path.size > RECORD_PARSE_USER_NAME_MAX)
-                                return fail(c, "a user's name is longer than 256 bytes");
                         p->names[p->n_paths - 1] = strndup(p->path.size > 0 ? (const char *) p->path.data : "",
                                                            p->path.size);
                         if (!p->names[p->n_paths - 1])
