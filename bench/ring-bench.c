@@ -2,7 +2,8 @@
 /* In-process cost of the window and of show_account, without sockets: N slices (default 1000) sampled
  * for 300 s into the compact ring, then the nr_slot=300 answer made in WEB_STREAM_FRAGMENT parts as the
  * server makes it. Prints bytes held and CPU time per step. Run under valgrind --tool=callgrind for
- * instruction counts. The values imitate busy slices: every counter moves every second. */
+ * instruction counts. The values imitate busy slices: every counter moves every second. `ring-bench N U`: the
+ * last U of the N slices are users ([FairShare] Enable=yes: records carry them under "users"). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ static double cpu_sec(void) {
 
 int main(int argc, char **argv) {
         size_t n = argc > 1 ? (size_t) atol(argv[1]) : 1000, window = 300, held = 0, total = 0, parts = 0;
+        size_t n_users = argc > 2 ? (size_t) atol(argv[2]) : 0;
         SliceSet *set = slice_set_new(n);
         AccountStream *stream = NULL;
         Ring ring;
@@ -29,9 +31,20 @@ int main(int argc, char **argv) {
         double t0, t_put, t_answer;
         int more;
 
-        if (!set || ring_init(&ring, window) < 0)
+        if (!set || n_users >= n || ring_init(&ring, window) < 0)
                 return 1;
+        set->n_groups = n - n_users;
         for (size_t i = 0; i < n; i++) {
+                if (i >= set->n_groups) {
+                        /* a user slice: its UID (65535 is not one), unit and name as the sampler has them */
+                        size_t uid = 1000 + i + (1000 + i >= 65535);
+
+                        if (asprintf(&set->paths[i], "%zu", uid) < 0 ||
+                            asprintf(&set->units[i], "user-%zu.slice", uid) < 0 ||
+                            asprintf(&set->user_names[i], "user%zu", i) < 0)
+                                return 1;
+                        continue;
+                }
                 /* Slice 0 is the root: no path, the parent slice. */
                 char name[32] = "";
 
@@ -74,8 +87,9 @@ int main(int argc, char **argv) {
         t_answer = cpu_sec() - t0;
         if (more < 0)
                 return 1;
-        printf("%zu slices, %zu s: ring holds %zu bytes (%.1f per slice-second), puts %.2f ms per second\n", n,
-               window, held, (double) held / (double) (n * window), t_put * 1e3 / (double) window);
+        printf("%zu slices (%zu of them users), %zu s: ring holds %zu bytes (%.1f per slice-second), puts %.2f ms "
+               "per second\n", n, n_users, window, held, (double) held / (double) (n * window),
+               t_put * 1e3 / (double) window);
         printf("show_account nr_slot=%zu: %zu bytes in %zu parts, %.1f ms CPU (%.0f MB/s)\n", window, total, parts,
                t_answer * 1e3, (double) total / t_answer / 1e6);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <assert.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,10 +64,11 @@ static int u32(Cursor *c, uint32_t *ret) {
         return 0;
 }
 
-/* A group name, as put_json_string() in record.c escapes it, appended to out (NULL: skipped). */
-static int name(Cursor *c, Buf *out) {
+/* A group name (group) or a user's, as put_json_string() in record.c escapes it, appended to out (NULL:
+ * skipped). A user's name may have a '/', and is at most RECORD_PARSE_USER_NAME_MAX bytes (out empty). */
+static int name(Cursor *c, Buf *out, bool group) {
         if (!lit(c, "\""))
-                return fail(c, "a group name is not a string");
+                return fail(c, group ? "a group name is not a string" : "a user's name is not a string");
         for (;;) {
                 char ch;
                 int r;
@@ -93,12 +95,14 @@ static int name(Cursor *c, Buf *out) {
                                              (c->p[3] <= '9' ? c->p[3] - '0' : c->p[3] - 'A' + 10));
                                 c->p += 4;
                                 if (ch == 0)
-                                        return fail(c, "a NUL byte in a group name");
+                                        return fail(c, "a NUL byte in a name");
                         } else
                                 return fail(c, "not in the form slicekeeperd writes");
                 }
-                if (ch == '/')
+                if (ch == '/' && group)
                         return fail(c, "a group name is empty or has a '/'");
+                if (!group && out && out->size == RECORD_PARSE_USER_NAME_MAX)
+                        return fail(c, "a user's name is longer than 256 bytes");
                 if (out) {
                         r = buf_put(out, &ch, 1);
                         if (r < 0)
@@ -107,6 +111,7 @@ static int name(Cursor *c, Buf *out) {
         }
 }
 
+/* A group's path, or a user's UID (its name, if any, set in p->names after). */
 static int paths_add(RecordParser *p, const char *path, size_t len) {
         char *copy;
 
@@ -117,19 +122,26 @@ static int paths_add(RecordParser *p, const char *path, size_t len) {
                 if (!a)
                         return -ENOMEM;
                 p->paths = a;
+                a = reallocarray(p->names, alloc, sizeof(char *));
+                if (!a)
+                        return -ENOMEM;
+                p->names = a;
                 p->alloc_paths = alloc;
         }
         copy = strndup(path, len);
         if (!copy)
                 return -ENOMEM;
+        p->names[p->n_paths] = NULL;
         p->paths[p->n_paths++] = copy;
         return 0;
 }
 
 static void paths_clear(RecordParser *p) {
-        for (size_t i = 0; i < p->n_paths; i++)
+        for (size_t i = 0; i < p->n_paths; i++) {
                 free(p->paths[i]);
-        p->n_paths = 0;
+                free(p->names[i]);
+        }
+        p->n_paths = p->n_groups = 0;
 }
 
 static int value_blkio(Cursor *c, SampleValues *v) {
@@ -291,7 +303,7 @@ static int node(Cursor *c, unsigned depth) {
                         if (r < 0)
                                 return r;
                 }
-                r = name(c, naming ? &p->path : NULL);
+                r = name(c, naming ? &p->path : NULL, /* group= */ true);
                 if (r < 0)
                         return r;
                 if (naming && p->path.size == path_len + (path_len > 0))
@@ -308,6 +320,97 @@ static int node(Cursor *c, unsigned depth) {
         return 0;
 }
 
+/* One more value, zeroed, at the end of *values (*n of them, room for *alloc). */
+static int values_add(SampleValues **values, size_t *n, size_t *alloc) {
+        if (*n == *alloc) {
+                size_t more = MAX(*alloc * 2, (size_t) 16);
+                SampleValues *a = reallocarray(*values, more, sizeof(SampleValues));
+
+                if (!a)
+                        return -ENOMEM;
+                *values = a;
+                *alloc = more;
+        }
+        (*values)[(*n)++] = (SampleValues) { 0 };
+        return 0;
+}
+
+/* A user's key: a UID as the daemon samples one (user_slice_parse(): decimal, no leading zero, not the
+ * invalid 65535 and 4294967295), above the one before: put_users() writes them by UID, each once. */
+static int user_uid(Cursor *c, bool first, uint32_t before, uint32_t *ret) {
+        uint64_t uid;
+
+        if (!lit(c, "\"") || number(c, &uid) < 0 || !lit(c, "\""))
+                return fail(c, "a user's key is not a UID");
+        if (uid >= UINT32_MAX || uid == 65535)
+                return fail(c, "a user's key is not a valid UID (65535 and 4294967295 are not)");
+        if (!first && uid <= before)
+                return fail(c, "the users are not in ascending UID order, each once");
+        *ret = (uint32_t) uid;
+        return 0;
+}
+
+#define USER_KEYS "a user's keys are not name, cpu, blkio, memory, pids and pressure, in that order"
+
+/* {"UID":{"name":"NAME","cpu":{...},"blkio":{...},"memory":{...},"pids":{...},"pressure":{...}},...}, after
+ * "users": as put_users() in record.c writes it: the name when known, then every controller whatever the
+ * record's own. Each user adds its UID to the parser's paths (its name to names) and its value to *values
+ * (*n of them, room for *alloc). */
+static int users(Cursor *c, SampleValues **values, size_t *n, size_t *alloc) {
+        RecordParser *p = c->parser;
+        uint32_t uid = 0;
+        int r;
+
+        if (!lit(c, "{"))
+                return fail(c, "\"users\" is not an object");
+        if (lit(c, "}"))
+                return fail(c, "\"users\" is empty (written only with users)");
+        do {
+                const char *key = c->p + 1;
+                SampleValues *v;
+
+                if (p->n_paths - p->n_groups >= RECORD_PARSE_USERS_MAX)
+                        return fail(c, "more users than the daemon keeps (65536)");
+                r = user_uid(c, p->n_paths == p->n_groups, uid, &uid);
+                if (r < 0)
+                        return r;
+                r = paths_add(p, key, (size_t) (c->p - 1 - key));
+                if (r < 0)
+                        return r;
+                if (!lit(c, ":{"))
+                        return fail(c, "a user is not an object");
+                if (lit(c, "\"name\":")) {
+                        p->path.size = 0;
+                        r = name(c, &p->path, /* group= */ false);
+                        if (r < 0)
+                                return r;
+                        p->names[p->n_paths - 1] = strndup(p->path.size > 0 ? (const char *) p->path.data : "",
+                                                           p->path.size);
+                        if (!p->names[p->n_paths - 1])
+                                return -ENOMEM;
+                        if (!lit(c, ","))
+                                return fail(c, "a user has a name only");
+                }
+                r = values_add(values, n, alloc);
+                if (r < 0)
+                        return r;
+                v = &(*values)[*n - 1];
+                for (unsigned k = 0; k < ELEMENTSOF(record_controller_names); k++) {
+                        if (!lit(c, k > 0 ? ",\"" : "\"") || !lit(c, record_controller_names[k]) || !lit(c, "\":"))
+                                return fail(c, USER_KEYS);
+                        c->controller = k;
+                        r = value(c, v);
+                        if (r < 0)
+                                return r;
+                }
+                if (!lit(c, "}"))
+                        return fail(c, USER_KEYS);
+        } while (lit(c, ","));
+        if (!lit(c, "}"))
+                return fail(c, "not in the form slicekeeperd writes");
+        return 0;
+}
+
 void record_parser_done(RecordParser *p) {
         assert(p);
 
@@ -316,31 +419,45 @@ void record_parser_done(RecordParser *p) {
         buf_done(&p->again);
         paths_clear(p);
         free(p->paths);
+        free(p->names);
         buf_done(&p->path);
         *p = (RecordParser) { 0 };
 }
 
 static bool set_has_paths(const SliceSet *s, const RecordParser *p) {
-        if (!s || s->n != p->n_paths)
+        if (!s || s->n != p->n_paths || s->n_groups != p->n_groups)
                 return false;
         for (size_t i = 0; i < p->n_paths; i++)
-                if (!streq(s->paths[i], p->paths[i]))
+                if (!streq(s->paths[i], p->paths[i]) || !s->user_names[i] != !p->names[i] ||
+                    (p->names[i] && !streq(s->user_names[i], p->names[i])))
                         return false;
         return true;
 }
 
-/* The set the first controller named: the one before when it has the same paths. */
+/* The set the record named, groups and users: the one before when it has the same paths and names. The
+ * parser's paths are cleared. */
 static int parser_take_set(RecordParser *p) {
         SliceSet *set;
 
-        if (set_has_paths(p->set, p))
+        if (set_has_paths(p->set, p)) {
+                paths_clear(p);
                 return 0;
+        }
         set = slice_set_new(p->n_paths);
         if (!set)
                 return -ENOMEM;
-        for (size_t i = 0; i < p->n_paths; i++)
+        set->n_groups = p->n_groups;
+        for (size_t i = p->n_groups; i < p->n_paths; i++)
+                if (asprintf(&set->units[i], "user-%s.slice", p->paths[i]) < 0) {
+                        set->units[i] = NULL; /* undefined after a failure */
+                        slice_set_unref(set);
+                        return -ENOMEM;
+                }
+        for (size_t i = 0; i < p->n_paths; i++) {
                 set->paths[i] = TAKE_PTR(p->paths[i]);
-        p->n_paths = 0;
+                set->user_names[i] = TAKE_PTR(p->names[i]);
+        }
+        p->n_paths = p->n_groups = 0;
         slice_set_unref(p->set);
         p->set = set;
         return 0;
@@ -350,7 +467,7 @@ int record_parse(RecordParser *p, const char *text, size_t size, SliceSet **ret_
                  unsigned *ret_controllers, const char **ret_reason) {
         Cursor c = { .p = text, .end = text + size, .parser = p };
         SampleValues *values = NULL;
-        size_t n = 0;
+        size_t n = 0, alloc = 0;
         unsigned mask = 0;
         int r;
 
@@ -377,9 +494,15 @@ int record_parse(RecordParser *p, const char *text, size_t size, SliceSet **ret_
                 }
                 if (k == ELEMENTSOF(record_controller_names)) {
                         c.p = key;
-                        r = lit(&c, "users\":") ?
-                                fail(&c, "holds users ([FairShare] Enable=yes): not read back in this version") :
-                                fail(&c, "a key is not a controller (cpu, blkio, memory, pids, pressure, in that order)");
+                        /* [FairShare]'s users, after the controllers, last */
+                        if (!values || !lit(&c, "users\":"))
+                                r = fail(&c, "a key is not a controller (cpu, blkio, memory, pids, pressure, in that "
+                                             "order) nor \"users\" after them");
+                        else {
+                                r = users(&c, &values, &n, &alloc);
+                                if (r >= 0 && !lit(&c, "}"))
+                                        r = fail(&c, "\"users\" is not the record's last key");
+                        }
                         break;
                 }
                 c.controller = k;
@@ -390,12 +513,9 @@ int record_parse(RecordParser *p, const char *text, size_t size, SliceSet **ret_
                         r = node(&c, 0);
                         if (r < 0)
                                 break;
-                        r = parser_take_set(p);
-                        if (r < 0)
-                                break;
-                        paths_clear(p); /* the set's own, or the same as the set's */
-                        n = p->set->n;
-                        values = calloc(MAX(n, (size_t) 1), sizeof(SampleValues));
+                        n = p->n_groups = p->n_paths;
+                        alloc = MAX(n, (size_t) 1);
+                        values = calloc(alloc, sizeof(SampleValues));
                         if (!values) {
                                 r = -ENOMEM;
                                 break;
@@ -418,6 +538,8 @@ int record_parse(RecordParser *p, const char *text, size_t size, SliceSet **ret_
         }
         if (r >= 0 && c.p != c.end)
                 r = fail(&c, "text after the record");
+        if (r >= 0)
+                r = parser_take_set(p);
         /* What is kept must give back the very text: anything else (a device or a group twice, say) is not
          * a record of ours. */
         if (r >= 0) {

@@ -10,7 +10,7 @@ import time
 import redis
 import websocket
 
-from conftest import EXAMPLE_TREE, EXAMPLE_UNITS, wait_for
+from conftest import EXAMPLE_TREE, EXAMPLE_UNITS, users_in_testbed, wait_for
 from servers import free_port
 
 EXPIRE = 300
@@ -84,6 +84,53 @@ def test_a_restart_answers_the_window_redis_holds(daemon, slices, redis_server):
     daemon.wait_ticks(2)
     now = json.loads(show_account_text(port, nr_slot=3))
     assert len(now) >= 2 and all(int(s) > stopped for s in now), sorted(now)
+
+
+# High and unlikely to be taken (users_in_testbed checks).
+FILL_UID, FILL_NAME = 47321, 'skfill-user'
+
+
+def test_a_restart_reads_back_records_with_users(daemon, slices, tb, redis_server):
+    """[FairShare] Enable=yes: records carry "users"; after a restart they come back from Redis with them, byte
+    for byte, none skipped."""
+    port = free_port()
+    r = redis.Redis(host='127.0.0.1', port=redis_server.port)
+    marker = f'"users":{{"{FILL_UID}":{{"name":"{FILL_NAME}","cpu":{{"usage":'
+
+    def with_user():
+        return sorted(int(k.decode().rsplit('/', 1)[1]) for k in r.keys('cgroup_arch/account/*')
+                      if marker in r.get(k).decode())
+
+    with users_in_testbed(tb, {FILL_UID: FILL_NAME}, ('skfill-user.service',)):
+        start(daemon, slices, redis_server.address, port, extra='[FairShare]\nEnable=yes\nMinUID=1000\n')
+        tb.run(['systemd-run', '--unit=skfill-user', f'--uid={FILL_UID}', f'--slice=user-{FILL_UID}.slice',
+                'sleep', '600'])
+        wait_for(lambda: len(with_user()) >= 3, 15, what='three records in Redis with the user sampled')
+        daemon.stop()
+        stopped = int(time.time())
+        written = sorted(int(k.decode().rsplit('/', 1)[1]) for k in r.keys('cgroup_arch/account/*'))
+        held = {sec: r.get(key(sec)).decode() for sec in written}
+        users = with_user()
+        assert len(users) >= 3 and all(held[sec] == r.get(key(sec)).decode() for sec in users)
+        expected = '{' + ','.join(f'"{sec}":{held[sec]}' for sec in written) + '}'
+        wait_for(lambda: time.time() >= stopped + 1, 2, what='the second after the stop')
+
+        restarted = time.monotonic()
+        start(daemon, slices, redis_server.address, port, extra='[FairShare]\nEnable=yes\nMinUID=1000\n')
+        answer = wait_for(lambda: (lambda t: t if t == expected else None)(
+            show_account_text(port, start_slot=written[0], end_slot=stopped)), 5,
+            what='the seconds Redis holds, with their users, byte for byte')
+        print(f'{len(written)} s ({len(users)} with the user sampled) answered from Redis '
+              f'{time.monotonic() - restarted:.2f} s after the restart began')
+        assert answer == expected
+        fill = daemon.wait_status(lambda s: s['redis']['fill']['state'] == 'done', 5,
+                                  what='the fill done')['redis']['fill']
+        assert fill['skipped'] == 0 and 'skip_reason' not in fill, fill
+        assert fill['filled'] == len(written) and fill['not_kept'] == 0, fill
+        # the daemon samples the user on meanwhile: its own seconds after the restart have the user too
+        wait_for(lambda: any(int(sec) > stopped and str(FILL_UID) in rec.get('users', {})
+                             for sec, rec in json.loads(show_account_text(port, nr_slot=3)).items()), 10,
+                 what='a second sampled after the restart with the user')
 
 
 def test_no_redis_at_start_fails_the_fill_and_samples_on(daemon, slices, redis_server):
