@@ -158,7 +158,8 @@ def test_penalty_on_off_expiry_survives_kill9(daemon, slices, tb, users):
                         (['penalty', name, 'maybe'], 'Usage: penalty USER on'),
                         (['penalty', 'nosuchuser-sk', 'on'], "Unknown user 'nosuchuser-sk'"),
                         (['penalty', '5', 'on'], 'UID 5 is below MinUID=1000'),
-                        (['limit', name], 'limit needs --cpu and/or --memory'),
+                        (['limit', name], 'Usage: limit USER'),
+                        (['limit', name, '--for', '1h'], 'limit needs --cpu and/or --memory'),
                         (['limit', name, '--cpu', '150'], '--cpu=150: expected a percentage')):
         r = daemon.ctl(*argv, check=False)
         assert r.returncode != 0 and error in r.stderr, (argv, r.stderr)
@@ -210,7 +211,7 @@ def test_limits_and_users_d_overrides_reload(daemon, slices, tb, users):
     wait_cap(daemon, tb, alone, CAP)
     u = line(daemon, member)
     assert u['fixedcpu'] and u['override']['cpu'].startswith(f'[@{GROUP}]'), u
-    assert f'{USERS_DIR}/10-site.conf:5' in u['override']['cpu'], u['override']
+    assert f'{USERS_DIR}/10-site.conf:4' in u['override']['cpu'], u['override']
     assert line(daemon, alone)['override']['memory'].startswith(f'[{alone}]')
     assert f'users.d cpu: [@{GROUP}]' in daemon.ctl('status').stdout
 
