@@ -103,6 +103,7 @@ struct Fair {
         char *state_error;         /* the start's load or the last save's, NULL: none */
         uint64_t state_saves, state_save_failures, state_expired;
         sd_event_source *expiry_timer;
+        sd_event_source *lookup;   /* NSS lookups of new users, at idle priority */
         uint64_t nss_lookups, nss_unknown;
 };
 
@@ -204,6 +205,7 @@ Fair *fair_free(Fair *f) {
         fairshare_free(f->policy);
         sd_event_source_disable_unref(f->stop_timer);
         sd_event_source_disable_unref(f->expiry_timer);
+        sd_event_source_disable_unref(f->lookup);
         user_overrides_done(&f->overrides);
         user_state_done(&f->state);
         free(f->overrides_error);
@@ -544,8 +546,10 @@ static int fair_update_users(Fair *f, const SliceSet *set) {
 
 /* ---- the admin's controls: users.d, the penalty box and runtime limits (users.json), names ---- */
 
-/* NSS lookups a tick at most: a user looked up later keeps users.d's [UID] sections until then. */
+/* NSS lookups a loop iteration at most (or this long), at idle priority: a user not looked up yet gets
+ * users.d's [UID] sections only. */
 #define FAIR_NSS_BATCH 16u
+#define FAIR_NSS_BATCH_USEC (10 * USEC_PER_MSEC)
 
 static uint64_t cores_usec(double cores) {
         return (uint64_t) (cores * (double) FAIRSHARE_CORE + 0.5);
@@ -710,6 +714,8 @@ static int fair_admin_setup(Fair *f, const ConfigFairShare *config, uint64_t ram
         return 0;
 }
 
+static void fair_lookup_start(Fair *f);
+
 int fair_reload(Fair *f) {
         UserOverrides o = {};
         char error[512] = "";
@@ -730,29 +736,70 @@ int fair_reload(Fair *f) {
                 f->overrides_error = NULL;
                 log_info("Fair share: %zu users.d sections from %s.", f->overrides.n, f->users_dir);
         }
-        /* names and groups again (a changed group membership), a batch a tick; what applies now at once */
+        /* names and groups again (a changed group membership), in batches; what applies now at once */
         for (size_t i = 0; i < f->n_users; i++) {
                 f->users[i]->looked_up = false;
                 fair_user_resolve(f, f->users[i]);
         }
+        if (f->n_users > 0)
+                fair_lookup_start(f);
         return r;
 }
 
-/* Before a tick's inputs: what ended ends, a batch of new users gets names. */
+/* Names and groups of users not looked up yet, a batch per loop iteration at idle priority: never inside a
+ * tick. Each lookup blocks the loop as long as NSS takes. */
+static int on_lookup(sd_event_source *es, void *userdata) {
+        Fair *f = userdata;
+        usec_t start = now_usec(CLOCK_MONOTONIC);
+        unsigned done = 0;
+        bool more = false;
+
+        for (size_t i = 0; i < f->n_users; i++) {
+                FairUser *u = f->users[i];
+
+                if (u->looked_up)
+                        continue;
+                if (done >= FAIR_NSS_BATCH || now_usec(CLOCK_MONOTONIC) - start >= FAIR_NSS_BATCH_USEC) {
+                        more = true;
+                        break;
+                }
+                fair_user_lookup(f, u);
+                done++;
+        }
+        if (!more)
+                (void) sd_event_source_set_enabled(es, SD_EVENT_OFF);
+        return 0;
+}
+
+static void fair_lookup_start(Fair *f) {
+        int r = 0;
+
+        if (!f->lookup) {
+                r = sd_event_add_defer(f->event, &f->lookup, on_lookup, f);
+                if (r >= 0)
+                        r = sd_event_source_set_priority(f->lookup, SD_EVENT_PRIORITY_IDLE);
+        }
+        if (r >= 0)
+                r = sd_event_source_set_enabled(f->lookup, SD_EVENT_ON);
+        if (r < 0)
+                log_warning_errno(r, "Fair share: cannot look up the users' names (users.d's [name] and [@group] "
+                                     "sections will not apply): %m");
+}
+
+/* Before a tick's inputs: what ended ends; new users get users.d's [UID] sections now, names soon after. */
 static void fair_admin_tick(Fair *f, usec_t wall) {
-        unsigned lookups = 0;
+        bool pending = false;
 
         fair_state_expire(f, wall);
         for (size_t i = 0; i < f->n_users; i++) {
                 FairUser *u = f->users[i];
 
-                if (!u->looked_up && lookups < FAIR_NSS_BATCH) {
-                        fair_user_lookup(f, u);
-                        lookups++;
-                }
                 if (!u->resolved)
                         fair_user_resolve(f, u);
+                pending = pending || !u->looked_up;
         }
+        if (pending)
+                fair_lookup_start(f);
 }
 
 /* One user's input from users.d, users.json and the sampled values kept for `users`. */

@@ -87,7 +87,7 @@ json_t *fair_status_json(const Fair *f);
 /* The admin's controls (users.d, the penalty box, runtime limits in <StateDir>/users.json): fair_new() loads
  * users.d and users.json (a corrupt one kept aside as users.json.corrupt and logged) and creates StateDir;
  * changes are saved at once, penalties and limits end by themselves (a timer), each change and end is an
- * event. Names and groups come from NSS once when a user appears (a batch a tick) and again after
+ * event. Names and groups come from NSS once when a user appears (batches at idle priority) and again after
  * fair_reload(). */
 
 /* SIGHUP: users.d again (a bad file keeps the previous set; status says FILE:LINE) and every user's names
