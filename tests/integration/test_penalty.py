@@ -172,7 +172,14 @@ def test_non_root_refused_and_sees_only_own_line(daemon, slices, tb, users):
     me, other = UIDS
     daemon.write_config(CONFIG)
     daemon.write_tree(EXAMPLE_TREE)
+    # A users.json that is not ours: set aside, logged and shown; the daemon starts with none.
+    tb.run(['mkdir', '-p', STATE_DIR])
+    daemon.write_file(f'{STATE_DIR}/users.json', '{"version": 1, "users": [{"uid": "me"}]}\n')
     daemon.start()
+    state = daemon.status()['fair_share']['admin']['state']
+    assert state['users'] == 0 and 'moved aside to' in state['error'], state
+    assert tb.run(['cat', f'{STATE_DIR}/users.json.corrupt']).stdout.startswith('{"version": 1')
+    assert f'{STATE_DIR}/users.json: ' in daemon.journal()
     session(tb, me)
     session(tb, other)
     daemon.wait_status(lambda s: {me, other} <= {u['uid'] for u in s['fair_share']['list']}, 10,
