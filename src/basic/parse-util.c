@@ -82,6 +82,53 @@ int parse_percent(const char *s, uint64_t *ret_percent) {
         return safe_atou64(digits, ret_percent);
 }
 
+int parse_duration(const char *s, usec_t *ret_usec) {
+        static const struct {
+                const char *unit;
+                uint64_t sec;
+        } units[] = { { "d", 86400 }, { "h", 3600 }, { "min", 60 }, { "m", 60 }, { "s", 1 } };
+        uint64_t total = 0;
+        size_t next_unit = 0; /* units before this one are used or skipped */
+
+        assert(ret_usec);
+
+        if (isempty(s))
+                return -EINVAL;
+        while (*s) {
+                uint64_t n = 0;
+                size_t digits = 0, u;
+
+                for (; *s >= '0' && *s <= '9'; s++, digits++) {
+                        if (digits >= 10)
+                                return -ERANGE; /* past a year in any unit */
+                        n = n * 10 + (uint64_t) (*s - '0');
+                }
+                if (digits == 0)
+                        return -EINVAL;
+                if (*s == 0) {
+                        /* a bare number: seconds, only on its own */
+                        if (next_unit > 0)
+                                return -EINVAL;
+                        total = n;
+                        break;
+                }
+                for (u = next_unit; u < ELEMENTSOF(units); u++)
+                        if (strncmp(s, units[u].unit, strlen(units[u].unit)) == 0 &&
+                            (s[strlen(units[u].unit)] < 'a' || s[strlen(units[u].unit)] > 'z'))
+                                break;
+                if (u == ELEMENTSOF(units))
+                        return -EINVAL; /* an unknown unit, or one used already or out of order */
+                s += strlen(units[u].unit);
+                total += n * units[u].sec; /* n < 10^10, total stays far from overflow */
+                /* "min" and "m" are one unit */
+                next_unit = u + 1 + (streq(units[u].unit, "min"));
+        }
+        if (total == 0 || total > DURATION_MAX_USEC / USEC_PER_SEC)
+                return -ERANGE;
+        *ret_usec = total * USEC_PER_SEC;
+        return 0;
+}
+
 int parse_sec(const char *s, usec_t *ret_usec) {
         static const struct {
                 const char *suffix;

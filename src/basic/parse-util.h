@@ -25,6 +25,15 @@ int parse_percent(const char *s, uint64_t *ret_percent);
 /* "30", "1.5", "500ms", "2s", "3min" → usec. */
 int parse_sec(const char *s, usec_t *ret_usec);
 
+/* Most a duration may be: a year (a penalty or a runtime limit lasts at most that long). */
+#define DURATION_MAX_USEC ((usec_t) 366 * 86400 * USEC_PER_SEC)
+
+/* "90s", "30m", "1h", "2h30m", "1d12h", a bare number of seconds ("90") → usec. Whole numbers, units d, h,
+ * m (or min), s, each at most once and largest first, no spaces. -EINVAL for garbage (an empty string, a
+ * unit twice or out of order, a number without a unit after one with), -ERANGE for 0 or more than
+ * DURATION_MAX_USEC. */
+int parse_duration(const char *s, usec_t *ret_usec);
+
 /* "0-3,5" → bitmask of n_bytes = (highest cpu / 8) + 1, CPU 0 is bit 0 of byte 0 (systemd's AllowedCPUs
  * layout). The caller frees *ret_bits. An empty string is -EINVAL, a CPU past the limit -ERANGE, more than
  * CPU_SET_MAX_ENTRIES entries -E2BIG (before any is parsed). Linear in the string's length: a range costs

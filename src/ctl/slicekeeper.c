@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include "macro.h"
 #include "outage.h"
+#include "parse-util.h"
 #include "paths.h"
 
 #define ANSWER_MAX (64 * 1024 * 1024)
@@ -224,6 +226,21 @@ static void print_fair_share(const json_t *f) {
                json_integer_value(json_object_get(f, "active")), json_integer_value(json_object_get(f, "throttled")),
                json_integer_value(json_object_get(f, "set_unit_properties")),
                json_integer_value(json_object_get(f, "send_failures")));
+        {
+                const json_t *admin = json_object_get(f, "admin");
+                const json_t *ud = json_object_get(admin, "users_d"), *st = json_object_get(admin, "state");
+
+                if (json_is_object(ud))
+                        printf("  users.d: %s, %" JSON_INTEGER_FORMAT " sections%s%s\n", jstr(ud, "dir"),
+                               json_integer_value(json_object_get(ud, "sections")),
+                               json_is_string(json_object_get(ud, "error")) ? "; last load failed, kept: " : "",
+                               json_is_string(json_object_get(ud, "error")) ? jstr(ud, "error") : "");
+                if (json_is_object(st))
+                        printf("  users.json: %s, %" JSON_INTEGER_FORMAT " users with a penalty or limit%s%s\n",
+                               jstr(st, "dir"), json_integer_value(json_object_get(st, "users")),
+                               json_is_string(json_object_get(st, "error")) ? "; " : "",
+                               json_is_string(json_object_get(st, "error")) ? jstr(st, "error") : "");
+        }
         if (json_array_size(json_object_get(f, "list")) == 0)
                 return;
         printf("  %-10s %-6s %-6s %-9s %s\n", "UID", "CAP", "USE", "THROTTLED", "WHY (cores)");
@@ -235,6 +252,13 @@ static void print_fair_share(const json_t *f) {
                 printf("  %-10" JSON_INTEGER_FORMAT " %-6s %-6s %-9s %s%s\n", json_integer_value(json_object_get(u, "uid")),
                        cap, use, json_is_true(json_object_get(u, "throttled")) ? "yes" : "no", jstr(u, "reason"),
                        json_is_true(json_object_get(u, "conflict")) ? " (held from elsewhere: not fought over)" : "");
+                {
+                        const char *key;
+                        json_t *v;
+
+                        json_object_foreach(json_object_get(u, "override"), key, v)
+                                printf("  %-10s users.d %s: %s\n", "", key, json_string_value(v));
+                }
         }
 }
 
@@ -614,6 +638,378 @@ static int verb_migrate(bool dry_run) {
         return failed ? -EIO : 0;
 }
 
+/* ---- fair share: penalty, limit, users ---- */
+
+/* USER as a name (NSS) or a UID: the uid and, where NSS knows it, the name. */
+static int resolve_user(const char *user, uint32_t *ret_uid, char **ret_name) {
+        uint64_t n;
+
+        if (safe_atou64(user, &n) >= 0) {
+                struct passwd *pw;
+
+                if (n >= UINT32_MAX) {
+                        fprintf(stderr, "UID %s is out of range (0 to 4294967294).\n", user);
+                        return -ERANGE;
+                }
+                errno = 0;
+                pw = getpwuid((uid_t) n);
+                *ret_uid = (uint32_t) n;
+                *ret_name = pw ? strdup(pw->pw_name) : NULL;
+                return 0;
+        }
+        if (isempty(user) || user[0] == '-') {
+                fprintf(stderr, "Expected a user name or UID, got '%s'.\n", user);
+                return -EINVAL;
+        }
+        errno = 0;
+        struct passwd *pw = getpwnam(user);
+        if (!pw) {
+                fprintf(stderr, "Unknown user '%s' (not known to NSS; a UID works too).\n", user);
+                return -ENOENT;
+        }
+        *ret_uid = (uint32_t) pw->pw_uid;
+        *ret_name = strdup(pw->pw_name);
+        return *ret_name ? 0 : -ENOMEM;
+}
+
+static json_t *user_args(uint32_t uid, const char *name) {
+        json_t *args = json_pack("{s:I}", "uid", (json_int_t) uid);
+
+        if (args && name)
+                json_object_set_new(args, "user", json_string(name));
+        return args;
+}
+
+/* "2026-12-01 14:30:00" of a unix second, "-" for none (null). */
+static void format_time(const json_t *v, char *buf, size_t size) {
+        time_t t;
+        struct tm tm;
+
+        if (!json_is_integer(v)) {
+                snprintf(buf, size, "-");
+                return;
+        }
+        t = (time_t) json_integer_value(v);
+        if (!localtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+}
+
+/* "1.5G" of bytes, "infinity", "-" for none. */
+static void format_bytes(const json_t *v, char *buf, size_t size) {
+        static const char *const units[] = { "", "K", "M", "G", "T", "P" };
+        double x;
+        size_t i = 0;
+
+        if (json_is_string(v)) {
+                snprintf(buf, size, "%s", json_string_value(v));
+                return;
+        }
+        if (!json_is_integer(v)) {
+                snprintf(buf, size, "-");
+                return;
+        }
+        x = (double) json_integer_value(v);
+        for (; x >= 1024 && i + 1 < ELEMENTSOF(units); i++)
+                x /= 1024;
+        snprintf(buf, size, i == 0 ? "%.0f%s" : "%.1f%s", x, units[i]);
+}
+
+static void describe_penalty(const json_t *p, char *buf, size_t size) {
+        char until[64], memory[32];
+
+        if (!json_is_object(p)) {
+                snprintf(buf, size, "-");
+                return;
+        }
+        format_time(json_object_get(p, "until"), until, sizeof(until));
+        format_bytes(json_object_get(p, "memory"), memory, sizeof(memory));
+        snprintf(buf, size, "%s until %s%s%s", jstr(p, "mode"), until,
+                 json_is_null(json_object_get(p, "memory")) ? "" : ", memory ",
+                 json_is_null(json_object_get(p, "memory")) ? "" : memory);
+}
+
+static void describe_limit(const json_t *l, char *buf, size_t size) {
+        char until[64], memory[32], cpu[32] = "";
+
+        if (!json_is_object(l)) {
+                snprintf(buf, size, "-");
+                return;
+        }
+        format_time(json_object_get(l, "until"), until, sizeof(until));
+        format_bytes(json_object_get(l, "memory"), memory, sizeof(memory));
+        if (json_is_integer(json_object_get(l, "cpu_pct")))
+                snprintf(cpu, sizeof(cpu), "cpu %" JSON_INTEGER_FORMAT "%% ",
+                         json_integer_value(json_object_get(l, "cpu_pct")));
+        snprintf(buf, size, "%s%s%s%s%s", cpu, json_is_null(json_object_get(l, "memory")) ? "" : "memory ",
+                 json_is_null(json_object_get(l, "memory")) ? "" : memory,
+                 json_is_integer(json_object_get(l, "until")) ? " until " : " until --clear",
+                 json_is_integer(json_object_get(l, "until")) ? until : "");
+}
+
+/* A duration option's value ("90s", "2h30m") in whole seconds. */
+static int parse_for(const char *value, json_int_t *ret) {
+        usec_t u;
+        int r = parse_duration(value, &u);
+
+        if (r < 0) {
+                fprintf(stderr, "--for=%s: %s (e.g. 90s, 30m, 2h, 2h30m, 1d; at most 366d).\n", value,
+                        r == -ERANGE ? "not between 1 s and a year" : "not a duration");
+                return r;
+        }
+        *ret = (json_int_t) (u / USEC_PER_SEC);
+        return 0;
+}
+
+static int parse_memory_option(const char *value, bool infinity_ok, json_t **ret) {
+        uint64_t bytes;
+
+        if (parse_size(value, &bytes) < 0 || (bytes == UINT64_MAX && !infinity_ok) ||
+            (bytes != UINT64_MAX && (bytes < 1024 * 1024 || bytes > (UINT64_C(1) << 53)))) {
+                fprintf(stderr, "--memory=%s: not a size from 1M to 8P (e.g. 512M, 4G)%s.\n", value,
+                        infinity_ok ? " or infinity" : "");
+                return -EINVAL;
+        }
+        *ret = bytes == UINT64_MAX ? json_string("infinity") : json_integer((json_int_t) bytes);
+        return 0;
+}
+
+/* Options of penalty and limit: --NAME=VALUE or --NAME VALUE. */
+static const char *option_value(char **argv, int argc, int *i, const char *name) {
+        size_t len = strlen(name);
+
+        if (strncmp(argv[*i], name, len) != 0)
+                return NULL;
+        if (argv[*i][len] == '=')
+                return argv[*i] + len + 1;
+        if (argv[*i][len] != 0)
+                return NULL;
+        if (*i + 1 >= argc) {
+                fprintf(stderr, "%s needs a value.\n", name);
+                return "";
+        }
+        return argv[++*i];
+}
+
+static int print_change(const json_t *answer) {
+        const char *action = jstr(answer, "action");
+        char text[256];
+
+        if (arg_json) {
+                print_json(answer);
+                return 0;
+        }
+        if (json_object_get(answer, "penalty"))
+                describe_penalty(json_object_get(answer, "penalty"), text, sizeof(text));
+        else
+                describe_limit(json_object_get(answer, "limit"), text, sizeof(text));
+        printf("UID %" JSON_INTEGER_FORMAT ": %s %s: %s%s\n", json_integer_value(json_object_get(answer, "uid")),
+               json_object_get(answer, "penalty") ? "penalty" : "limit", action, text,
+               json_is_true(json_object_get(answer, "replaced")) ? " (replaces the previous one)" : "");
+        return 0;
+}
+
+/* penalty USER on [--for D] [--mode M] [--memory SIZE] | penalty USER off */
+static int verb_penalty(char **argv, int argc) {
+        _cleanup_(json_decrefp) json_t *args = NULL, *answer = NULL;
+        _cleanup_(freep) char *name = NULL;
+        uint32_t uid;
+        bool on;
+        int r;
+
+        if (argc < 2 || (!streq(argv[1], "on") && !streq(argv[1], "off"))) {
+                fprintf(stderr, "Usage: penalty USER on [--for DURATION] [--mode active|locked] [--memory SIZE]\n"
+                                "       penalty USER off\n");
+                return -EINVAL;
+        }
+        on = streq(argv[1], "on");
+        r = resolve_user(argv[0], &uid, &name);
+        if (r < 0)
+                return r;
+        args = user_args(uid, name);
+        if (!args)
+                return -ENOMEM;
+        json_object_set_new(args, "on", json_boolean(on));
+        for (int i = 2; i < argc; i++) {
+                const char *v;
+
+                if (streq(argv[i], "--json"))
+                        arg_json = true;
+                else if (on && (v = option_value(argv, argc, &i, "--for"))) {
+                        json_int_t sec;
+
+                        if (isempty(v) || parse_for(v, &sec) < 0)
+                                return -EINVAL;
+                        json_object_set_new(args, "for_sec", json_integer(sec));
+                } else if (on && (v = option_value(argv, argc, &i, "--mode"))) {
+                        if (!streq(v, "active") && !streq(v, "locked")) {
+                                fprintf(stderr, "--mode=%s: expected active or locked.\n", v);
+                                return -EINVAL;
+                        }
+                        json_object_set_new(args, "mode", json_string(v));
+                } else if (on && (v = option_value(argv, argc, &i, "--memory"))) {
+                        json_t *m;
+
+                        if (isempty(v) || parse_memory_option(v, false, &m) < 0)
+                                return -EINVAL;
+                        json_object_set_new(args, "memory", m);
+                } else {
+                        fprintf(stderr, "Unknown argument %s for penalty %s.\n", argv[i], argv[1]);
+                        return -EINVAL;
+                }
+        }
+        r = ask_args("penalty", args, &answer);
+        return r < 0 ? r : print_change(answer);
+}
+
+/* limit USER [--cpu PCT] [--memory SIZE] [--for D] | limit USER --clear */
+static int verb_limit(char **argv, int argc) {
+        _cleanup_(json_decrefp) json_t *args = NULL, *answer = NULL;
+        _cleanup_(freep) char *name = NULL;
+        bool clear = false, set = false;
+        uint32_t uid;
+        int r;
+
+        if (argc < 2) {
+                fprintf(stderr, "Usage: limit USER [--cpu PERCENT] [--memory SIZE] [--for DURATION]\n"
+                                "       limit USER --clear\n");
+                return -EINVAL;
+        }
+        r = resolve_user(argv[0], &uid, &name);
+        if (r < 0)
+                return r;
+        args = user_args(uid, name);
+        if (!args)
+                return -ENOMEM;
+        for (int i = 1; i < argc; i++) {
+                const char *v;
+
+                if (streq(argv[i], "--json"))
+                        arg_json = true;
+                else if (streq(argv[i], "--clear"))
+                        clear = true;
+                else if ((v = option_value(argv, argc, &i, "--cpu"))) {
+                        uint64_t pct;
+
+                        if (isempty(v))
+                                return -EINVAL;
+                        if (parse_percent(v, &pct) < 0 || pct < 1 || pct > 819200) {
+                                fprintf(stderr, "--cpu=%s: expected a percentage of one core from 1%% to 819200%% "
+                                                "(150%% = 1.5 cores).\n", v);
+                                return -EINVAL;
+                        }
+                        json_object_set_new(args, "cpu_pct", json_integer((json_int_t) pct));
+                        set = true;
+                } else if ((v = option_value(argv, argc, &i, "--memory"))) {
+                        json_t *m;
+
+                        if (isempty(v) || parse_memory_option(v, true, &m) < 0)
+                                return -EINVAL;
+                        json_object_set_new(args, "memory", m);
+                        set = true;
+                } else if ((v = option_value(argv, argc, &i, "--for"))) {
+                        json_int_t sec;
+
+                        if (isempty(v) || parse_for(v, &sec) < 0)
+                                return -EINVAL;
+                        json_object_set_new(args, "for_sec", json_integer(sec));
+                } else {
+                        fprintf(stderr, "Unknown argument %s for limit.\n", argv[i]);
+                        return -EINVAL;
+                }
+        }
+        if (clear && json_object_size(args) > (name ? 2u : 1u)) {
+                fprintf(stderr, "limit --clear takes no --cpu, --memory or --for.\n");
+                return -EINVAL;
+        }
+        if (!clear && !set) {
+                fprintf(stderr, "limit needs --cpu and/or --memory (or --clear).\n");
+                return -EINVAL;
+        }
+        if (clear)
+                json_object_set_new(args, "clear", json_true());
+        r = ask_args("limit", args, &answer);
+        return r < 0 ? r : print_change(answer);
+}
+
+/* users [--json] [--me] */
+static int verb_users(bool me) {
+        _cleanup_(json_decrefp) json_t *args = json_pack("{s:b}", "me", me), *answer = NULL;
+        const json_t *u, *admin;
+        size_t i;
+        int r;
+
+        if (!args)
+                return -ENOMEM;
+        r = ask_args("users", args, &answer);
+        if (r < 0)
+                return r;
+        if (arg_json) {
+                print_json(answer);
+                return 0;
+        }
+        admin = json_object_get(answer, "admin");
+        if (json_is_string(json_object_get(json_object_get(admin, "users_d"), "error")))
+                printf("users.d: %s (the previous set is in use)\n",
+                       jstr(json_object_get(admin, "users_d"), "error"));
+        if (json_is_string(json_object_get(json_object_get(admin, "state"), "error")))
+                printf("users.json: %s\n", jstr(json_object_get(admin, "state"), "error"));
+        if (json_array_size(json_object_get(answer, "list")) == 0 &&
+            json_array_size(json_object_get(answer, "absent")) == 0) {
+                printf(me ? "No user slice of yours is running (or fair share has not seen it yet).\n" :
+                            "No users.\n");
+                return 0;
+        }
+        printf("%-16s %6s %7s %6s %9s %5s %8s %9s  %s\n", "USER", "TASKS", "CPU%", "CAP", "THROTTLED", "FIXED",
+               "PENALTY", "MEMORY", "WHY");
+        json_array_foreach(json_object_get(answer, "list"), i, u) {
+                char cap[32], mem[32], cpu[32], tasks[32], text[512];
+                const json_t *ov = json_object_get(u, "override");
+                const char *key;
+                json_t *v;
+
+                format_cores(json_object_get(u, "cap_usec"), cap, sizeof(cap));
+                format_bytes(json_object_get(u, "memused"), mem, sizeof(mem));
+                if (json_is_number(json_object_get(u, "cpupct")))
+                        snprintf(cpu, sizeof(cpu), "%.1f", json_number_value(json_object_get(u, "cpupct")));
+                else
+                        snprintf(cpu, sizeof(cpu), "-");
+                if (json_is_integer(json_object_get(u, "numtasks")))
+                        snprintf(tasks, sizeof(tasks), "%" JSON_INTEGER_FORMAT,
+                                 json_integer_value(json_object_get(u, "numtasks")));
+                else
+                        snprintf(tasks, sizeof(tasks), "-");
+                printf("%-16s %6s %7s %6s %9s %5s %8s %9s  %s\n", jstr(u, "ident"), tasks, cpu, cap,
+                       json_is_true(json_object_get(u, "throttled")) ? "yes" : "no",
+                       json_is_true(json_object_get(u, "fixedcpu")) ? "yes" : "no",
+                       json_is_true(json_object_get(u, "penaltyboxed")) ? "yes" : "no", mem, jstr(u, "reason"));
+                if (json_is_object(json_object_get(u, "penalty"))) {
+                        describe_penalty(json_object_get(u, "penalty"), text, sizeof(text));
+                        printf("  penalty: %s\n", text);
+                }
+                if (json_is_object(json_object_get(u, "limit"))) {
+                        describe_limit(json_object_get(u, "limit"), text, sizeof(text));
+                        printf("  limit: %s\n", text);
+                }
+                json_object_foreach((json_t *) ov, key, v)
+                        printf("  users.d %s: %s\n", key, json_string_value(v));
+        }
+        json_array_foreach(json_object_get(answer, "absent"), i, u) {
+                char text[512];
+
+                if (json_is_object(json_object_get(u, "penalty"))) {
+                        describe_penalty(json_object_get(u, "penalty"), text, sizeof(text));
+                        printf("UID %" JSON_INTEGER_FORMAT " (not logged in): penalty %s\n",
+                               json_integer_value(json_object_get(u, "uid")), text);
+                }
+                if (json_is_object(json_object_get(u, "limit"))) {
+                        describe_limit(json_object_get(u, "limit"), text, sizeof(text));
+                        printf("UID %" JSON_INTEGER_FORMAT " (not logged in): limit %s\n",
+                               json_integer_value(json_object_get(u, "uid")), text);
+                }
+        }
+        return 0;
+}
+
 static void help(void) {
         printf("%s [OPTIONS...] COMMAND\n\n"
                "Query slicekeeperd.\n\n"
@@ -625,7 +1021,15 @@ static void help(void) {
                "                         Run CMD in the group's slice (default --scope), passing\n"
                "                         its exit status through\n"
                "  migrate [--dry-run]    Move processes out of cgrouparch's directories into their\n"
-               "                         groups' scopes and remove the emptied directories\n\n"
+               "                         groups' scopes and remove the emptied directories\n"
+               "  users [--me]           Fair share: per user tasks, CPU use, cap and why, throttled,\n"
+               "                         penalty, limit, users.d section (--me: only yours; any user)\n"
+               "  penalty USER on [--for DURATION] [--mode active|locked] [--memory SIZE]\n"
+               "  penalty USER off       Put USER (a name or UID) in the penalty box, or take them out;\n"
+               "                         default --for and --mode: PenaltyTimeoutSec=, PenaltyMode=\n"
+               "  limit USER [--cpu PERCENT] [--memory SIZE] [--for DURATION]\n"
+               "  limit USER --clear     A fixed cap for USER (150%% = 1.5 cores), until --clear or\n"
+               "                         for DURATION (90s, 30m, 2h30m, 1d)\n\n"
                "Options:\n"
                "  -h --help              Show this help\n"
                "     --json              Print JSON\n"
@@ -665,7 +1069,8 @@ int main(int argc, char *argv[]) {
                         return EXIT_FAILURE;
                 }
         if (optind >= argc) {
-                fprintf(stderr, "Expected a command (status, plan, exec-args, run, migrate); see --help.\n");
+                fprintf(stderr, "Expected a command (status, plan, exec-args, run, migrate, users, penalty, limit); "
+                                "see --help.\n");
                 return EXIT_FAILURE;
         }
         verb = argv[optind];
@@ -715,8 +1120,27 @@ int main(int argc, char *argv[]) {
                         first++;
                 }
                 r = verb_run(mode, &argv[first], argc - first);
-        } else {
-                fprintf(stderr, "Unknown command or extra arguments: %s (status, plan, exec-args, run, migrate); see --help.\n",
+        } else if (streq(verb, "users")) {
+                bool me = false;
+
+                for (int i = optind + 1; i < argc; i++) {
+                        if (streq(argv[i], "--me"))
+                                me = true;
+                        else if (streq(argv[i], "--json"))
+                                arg_json = true;
+                        else {
+                                fprintf(stderr, "Unknown argument %s for users.\n", argv[i]);
+                                return EXIT_FAILURE;
+                        }
+                }
+                r = verb_users(me);
+        } else if (streq(verb, "penalty"))
+                r = verb_penalty(&argv[optind + 1], argc - optind - 1);
+        else if (streq(verb, "limit"))
+                r = verb_limit(&argv[optind + 1], argc - optind - 1);
+        else {
+                fprintf(stderr, "Unknown command or extra arguments: %s (status, plan, exec-args, run, migrate, users, "
+                        "penalty, limit); see --help.\n",
                         verb);
                 return EXIT_FAILURE;
         }

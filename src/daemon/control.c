@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ struct Client {
         ControlServer *server;
         Client *next;
         int fd;
+        uint32_t uid;      /* the peer's (SO_PEERCRED) */
         char *in;
         size_t in_len;
         bool answering;    /* the answer is on its way: out, then the rest of stream */
@@ -132,7 +134,16 @@ static void client_handle(Client *c) {
 
         if (control_request_parse(c->in, c->in_len, &req, error, sizeof(error)) < 0)
                 answer.json = json_pack("{s:s}", "error", error);
-        else {
+        else if (c->uid != 0 && !(req.cmd == CONTROL_CMD_USERS && req.me)) {
+                /* a user may ask about themselves only: `slicekeeper users --me` */
+                c->server->refused_not_root++;
+                snprintf(error, sizeof(error),
+                         "permission denied: this request is for root (peer uid %" PRIu32 "); as a user, ask "
+                         "`slicekeeper users --me`", c->uid);
+                answer.json = json_pack("{s:s}", "error", error);
+                control_request_done(&req);
+        } else {
+                req.peer_uid = c->uid;
                 c->server->handler(&req, c->server->userdata, &answer);
                 control_request_done(&req);
         }
@@ -249,19 +260,13 @@ static int on_accept(sd_event_source *es _unused_, int fd, uint32_t revents _unu
                 return 0;
         }
         if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-                cred.uid = (uid_t) -1;
-        if (cred.uid != 0 || s->n_clients >= CONTROL_CLIENTS_MAX) {
+                cred.uid = (uid_t) -1; /* nobody: refused everything but users --me, which finds no line */
+        if (s->n_clients >= CONTROL_CLIENTS_MAX) {
                 char message[128];
 
-                if (cred.uid != 0) {
-                        s->refused_not_root++;
-                        snprintf(message, sizeof(message),
-                                 "permission denied: the control socket is for root (peer uid %d)", (int) cred.uid);
-                } else {
-                        s->refused_busy++;
-                        snprintf(message, sizeof(message), "too many control clients (at most %d at once); try again",
-                                 CONTROL_CLIENTS_MAX);
-                }
+                s->refused_busy++;
+                snprintf(message, sizeof(message), "too many control clients (at most %d at once); try again",
+                         CONTROL_CLIENTS_MAX);
                 refuse_connection(TAKE_FD(cfd), message);
                 return 0;
         }
@@ -270,6 +275,7 @@ static int on_accept(sd_event_source *es _unused_, int fd, uint32_t revents _unu
                 return 0;
         s->accepted++;
         c->server = s;
+        c->uid = (uint32_t) cred.uid;
         c->fd = -EBADF;
         c->next = s->clients;
         s->clients = c;
@@ -329,7 +335,8 @@ int control_server_new(sd_event *event, const char *path, usec_t timeout_usec, C
         (void) unlink(path); /* a stale socket from a previous run */
         if (bind(s->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
                 return -errno;
-        if (chmod(path, 0600) < 0 || listen(s->fd, 16) < 0)
+        /* anyone may connect: what a request may do is checked per request (root, or users --me) */
+        if (chmod(path, 0666) < 0 || listen(s->fd, 16) < 0)
                 return -errno;
         r = sd_event_add_io(event, &s->io, s->fd, EPOLLIN, on_accept, s);
         if (r >= 0)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The control socket: a root-only Unix stream socket; one JSON request line in, one JSON answer out. */
+/* The control socket: a Unix stream socket (0666); one JSON request line in, one JSON answer out. Root may
+ * send every request; another peer (SO_PEERCRED) only `users` with me=true, answered about their own UID. */
 #pragma once
 
 #include <jansson.h>
@@ -33,7 +34,7 @@ typedef void (*ControlHandler)(const ControlRequest *request, void *userdata, Co
 int control_server_new(sd_event *event, const char *path, usec_t timeout_usec, ControlHandler handler,
                        void *userdata, ControlServer **ret);
 ControlServer *control_server_free(ControlServer *s);
-/* {"clients": now, "accepted", "refused_not_root", "refused_busy", "errors", "timed_out", "answer_parts"
+/* {"clients": now, "accepted", "refused_not_root" (requests of non-root peers other than users --me), "refused_busy", "errors", "timed_out", "answer_parts"
  * (parts of streamed answers made)}: since start. */
 json_t *control_server_status_json(const ControlServer *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ControlServer *, control_server_free)

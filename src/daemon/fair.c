@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +11,11 @@
 #include "fair.h"
 #include "fileio.h"
 #include "log.h"
+#include "strv.h"
 #include "unit-name.h"
 #include "unit-op.h"
 #include "user-slice.h"
+#include "users.h"
 
 /* A kernel file holding a cap or a limit is a short number or two. */
 #define CAP_FILE_MAX 64u
@@ -45,6 +48,13 @@ struct FairUser {
         uint64_t kernel_cpu_quota; /* read back this tick, FAIRSHARE_UNSET unknown */
         bool have_decision;
         FairShareDecision d;      /* the last tick's */
+        /* the admin's controls: names from NSS (once when the user appears, again after SIGHUP), the
+         * users.d sections that apply, the sampled values `users` shows */
+        char *name;               /* NULL: not known */
+        char **groups;            /* group names, NULL: none known */
+        bool looked_up, resolved;
+        UserOverrideResult ov;    /* pointers into Fair.overrides */
+        uint64_t pids, memory_bytes; /* FAIRSHARE_UNSET: not sampled */
 };
 
 struct Fair {
@@ -80,7 +90,24 @@ struct Fair {
         void *stopped_userdata;
         FairEventFn event_fn;
         void *event_userdata;
+        /* the admin's controls: users.d, the penalty box and runtime limits (users.json) */
+        uint32_t min_uid;
+        uint64_t ram_bytes;
+        usec_t penalty_timeout_usec;
+        UserPenaltyMode penalty_mode;
+        char *users_dir, *state_dir;
+        UserOverrides overrides;
+        char *overrides_error;     /* the last load's "FILE:LINE: ...", NULL: it loaded */
+        uint64_t overrides_loads, overrides_failures;
+        UserState state;
+        char *state_error;         /* the start's load or the last save's, NULL: none */
+        uint64_t state_saves, state_save_failures, state_expired;
+        sd_event_source *expiry_timer;
+        sd_event_source *lookup;   /* NSS lookups of new users, at idle priority */
+        uint64_t nss_lookups, nss_unknown;
 };
+
+static FairUser *find_user(Fair *f, uint32_t uid);
 
 void fair_set_event_fn(Fair *f, FairEventFn fn, void *userdata) {
         f->event_fn = fn;
@@ -93,15 +120,18 @@ static void fair_emit_throttle_events(Fair *f, const FairShareResult *res, usec_
                 return;
         for (size_t i = 0; i < res->n_events; i++) {
                 const FairShareEvent *e = &res->events[i];
+                const FairUser *u;
                 char slice[32];
 
                 if (e->type != FAIRSHARE_EVENT_THROTTLE_START && e->type != FAIRSHARE_EVENT_THROTTLE_END)
                         continue;
                 snprintf(slice, sizeof(slice), "user-%" PRIu32 ".slice", e->uid);
+                u = find_user(f, e->uid);
                 f->event_fn(f, &(FairEvent) {
                         .kind = e->type == FAIRSHARE_EVENT_THROTTLE_START ? FAIR_EVENT_THROTTLE_START :
                                                                             FAIR_EVENT_THROTTLE_END,
                         .uid = e->uid,
+                        .username = u ? u->name : NULL,
                         .slice = slice,
                         .wall = wall,
                         .cores = f->policy_config.cores,
@@ -158,6 +188,8 @@ static FairUser *fair_user_free(FairUser *u) {
                         u->fair->in_flight--;
         }
         free(u->cgroup);
+        free(u->name);
+        strv_free(u->groups);
         free(u);
         return NULL;
 }
@@ -172,11 +204,21 @@ Fair *fair_free(Fair *f) {
         free(f->inputs);
         fairshare_free(f->policy);
         sd_event_source_disable_unref(f->stop_timer);
+        sd_event_source_disable_unref(f->expiry_timer);
+        sd_event_source_disable_unref(f->lookup);
+        user_overrides_done(&f->overrides);
+        user_state_done(&f->state);
+        free(f->overrides_error);
+        free(f->state_error);
+        free(f->users_dir);
+        free(f->state_dir);
         sd_event_unref(f->event);
         sd_bus_unref(f->bus);
         free(f);
         return NULL;
 }
+
+static int fair_admin_setup(Fair *f, const ConfigFairShare *config, uint64_t ram_bytes);
 
 int fair_new(sd_event *event, sd_bus *bus, JobWatch *jobs, const ConfigFairShare *config,
              const CgroupLayout *layout, Fair **ret) {
@@ -197,6 +239,9 @@ int fair_new(sd_event *event, sd_bus *bus, JobWatch *jobs, const ConfigFairShare
                            !layout->v1[CG_MEMORY] && layout->unified, &f->policy_config);
         /* event ids unique across restarts: the wall clock's microseconds at start */
         r = fairshare_new(&f->policy_config, now_usec(CLOCK_REALTIME), &f->policy);
+        if (r < 0)
+                return r;
+        r = fair_admin_setup(f, config, pages > 0 && page > 0 ? (uint64_t) pages * (uint64_t) page : 0);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(f);
@@ -410,6 +455,7 @@ static int fair_user_new(Fair *f, uint32_t uid, const char *unit, FairUser **ret
         u->fair = f;
         u->uid = uid;
         u->kernel_cpu_quota = FAIRSHARE_UNSET;
+        u->pids = u->memory_bytes = FAIRSHARE_UNSET;
         strcpy(u->unit, unit);
         r = unit_name_slice_cgroup_path(u->unit, &u->cgroup);
         if (r < 0) {
@@ -498,6 +544,574 @@ static int fair_update_users(Fair *f, const SliceSet *set) {
         return 0;
 }
 
+/* ---- the admin's controls: users.d, the penalty box and runtime limits (users.json), names ---- */
+
+/* NSS lookups a loop iteration at most (or this long), at idle priority: a user not looked up yet gets
+ * users.d's [UID] sections only. */
+#define FAIR_NSS_BATCH 16u
+#define FAIR_NSS_BATCH_USEC (10 * USEC_PER_MSEC)
+
+static uint64_t cores_usec(double cores) {
+        return (uint64_t) (cores * (double) FAIRSHARE_CORE + 0.5);
+}
+
+static void fair_user_resolve(Fair *f, FairUser *u) {
+        user_overrides_resolve(&f->overrides, u->uid, u->name, u->groups, &u->ov);
+        u->resolved = true;
+}
+
+/* The user's name and groups from NSS. Blocks as long as NSS takes: once per user and SIGHUP. */
+static void fair_user_lookup(Fair *f, FairUser *u) {
+        _cleanup_(freep) char *name = NULL;
+        char **groups = NULL;
+        uint32_t gid = 0;
+        int r;
+
+        u->looked_up = true;
+        f->nss_lookups++;
+        r = user_lookup(u->uid, &name, &gid);
+        if (r >= 0 && name)
+                r = user_lookup_groups(name, gid, &groups);
+        if (r < 0)
+                log_debug_errno(r, "Fair share: cannot look up UID %" PRIu32 " and its groups: %m", u->uid);
+        f->nss_unknown += !name;
+        if (r < 0 && !name)
+                return; /* keeps what it had (a SIGHUP's lookup that failed) */
+        free(u->name);
+        u->name = TAKE_PTR(name);
+        strv_free(u->groups);
+        u->groups = groups;
+        fair_user_resolve(f, u);
+}
+
+static void fair_emit_admin(Fair *f, uint32_t uid, const char *name, FairEventKind kind, const char *action,
+                            const UserPenalty *penalty, const UserLimit *limit, usec_t wall) {
+        const FairUser *u = find_user(f, uid);
+        char slice[32];
+
+        if (!f->event_fn)
+                return;
+        snprintf(slice, sizeof(slice), "user-%" PRIu32 ".slice", uid);
+        f->event_fn(f, &(FairEvent) {
+                .kind = kind,
+                .uid = uid,
+                .username = u && u->name ? u->name : name,
+                .slice = slice,
+                .wall = wall,
+                .cores = f->policy_config.cores,
+                .action = action,
+                .penalty = penalty,
+                .limit = limit,
+        }, f->event_userdata);
+}
+
+static int on_expiry_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* The timer at the next end of a penalty or limit (CLOCK_REALTIME: users.json's times are wall times). */
+static void fair_state_arm(Fair *f) {
+        usec_t next = user_state_next_expiry(&f->state);
+        int r;
+
+        if (next == USEC_INFINITY) {
+                if (f->expiry_timer)
+                        (void) sd_event_source_set_enabled(f->expiry_timer, SD_EVENT_OFF);
+                return;
+        }
+        if (!f->expiry_timer)
+                r = sd_event_add_time(f->event, &f->expiry_timer, CLOCK_REALTIME, next, USEC_PER_SEC / 10,
+                                      on_expiry_timer, f);
+        else {
+                r = sd_event_source_set_time(f->expiry_timer, next);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(f->expiry_timer, SD_EVENT_ONESHOT);
+        }
+        if (r < 0)
+                log_warning_errno(r, "Fair share: cannot arm the timer of penalty and limit ends (the ticks end "
+                                     "them): %m");
+}
+
+/* users.json written again after a change; -errno (logged) when it could not be. */
+static int fair_state_save(Fair *f) {
+        int r;
+
+        r = user_state_save(f->state_dir, &f->state);
+        if (r < 0) {
+                f->state_save_failures++;
+                free(f->state_error);
+                if (asprintf(&f->state_error, "cannot write %s/" USER_STATE_FILE_NAME ": %s", f->state_dir,
+                             strerror(-r)) < 0)
+                        f->state_error = NULL;
+                return log_error_errno(r, "Fair share: cannot write %s/" USER_STATE_FILE_NAME ": %m",
+                                       f->state_dir);
+        }
+        f->state_saves++;
+        return 0;
+}
+
+/* Penalties and limits that ended at or before wall: an event each, then gone from users.json. */
+static void fair_state_expire(Fair *f, usec_t wall) {
+        usec_t next = user_state_next_expiry(&f->state);
+        size_t n;
+
+        if (next == USEC_INFINITY || next > wall)
+                return;
+        for (size_t i = 0; i < f->state.n; i++) {
+                const UserStateEntry *e = &f->state.entries[i];
+
+                if (e->penalty.set && e->penalty.until_usec <= wall) {
+                        log_info("Fair share: the penalty of UID %" PRIu32 " ended.", e->uid);
+                        fair_emit_admin(f, e->uid, NULL, FAIR_EVENT_PENALTY, "expired", &e->penalty, NULL, wall);
+                }
+                if (e->limit.set && e->limit.until_usec <= wall) {
+                        log_info("Fair share: the limit of UID %" PRIu32 " ended.", e->uid);
+                        fair_emit_admin(f, e->uid, NULL, FAIR_EVENT_LIMIT, "expired", NULL, &e->limit, wall);
+                }
+        }
+        n = user_state_expire(&f->state, wall);
+        f->state_expired += n;
+        (void) fair_state_save(f);
+        fair_state_arm(f);
+}
+
+static int on_expiry_timer(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+        Fair *f = userdata;
+
+        fair_state_expire(f, now_usec(CLOCK_REALTIME));
+        return 0;
+}
+
+static int fair_admin_setup(Fair *f, const ConfigFairShare *config, uint64_t ram_bytes) {
+        char error[512] = "";
+        size_t n_expired = 0;
+        int r;
+
+        f->min_uid = config->min_uid;
+        f->ram_bytes = ram_bytes;
+        f->penalty_timeout_usec = config->penalty_timeout_usec;
+        f->penalty_mode = config->penalty_mode;
+        f->users_dir = strdup(config->users_dir ? config->users_dir : "");
+        f->state_dir = strdup(config->state_dir ? config->state_dir : "");
+        if (!f->users_dir || !f->state_dir)
+                return -ENOMEM;
+        if (!isempty(f->users_dir))
+                (void) fair_reload(f);
+        if (isempty(f->state_dir))
+                return 0;
+        r = mkdir_p(f->state_dir, 0755);
+        if (r < 0)
+                log_warning_errno(r, "Fair share: cannot create StateDir=%s (penalties and limits will not be "
+                                     "kept): %m", f->state_dir);
+        r = user_state_load(f->state_dir, now_usec(CLOCK_REALTIME), &f->state, &n_expired, error, sizeof(error));
+        if (r < 0) {
+                log_error("Fair share: %s", error);
+                f->state_error = strdup(error);
+        } else if (f->state.n > 0)
+                log_info("Fair share: %zu users with a penalty or limit from %s/" USER_STATE_FILE_NAME
+                         " (%zu ended while the daemon was away).", f->state.n, f->state_dir, n_expired);
+        if (n_expired > 0)
+                (void) fair_state_save(f);
+        fair_state_arm(f);
+        return 0;
+}
+
+static void fair_lookup_start(Fair *f);
+
+int fair_reload(Fair *f) {
+        UserOverrides o = {};
+        char error[512] = "";
+        int r;
+
+        f->overrides_loads++;
+        r = user_overrides_load_dir(f->users_dir, &o, error, sizeof(error));
+        if (r < 0) {
+                f->overrides_failures++;
+                free(f->overrides_error);
+                f->overrides_error = strdup(error);
+                log_error("Fair share: users.d: %s; keeping the %zu sections loaded before.", error,
+                          f->overrides.n);
+        } else {
+                user_overrides_done(&f->overrides);
+                f->overrides = o;
+                free(f->overrides_error);
+                f->overrides_error = NULL;
+                log_info("Fair share: %zu users.d sections from %s.", f->overrides.n, f->users_dir);
+        }
+        /* names and groups again (a changed group membership), in batches; what applies now at once */
+        for (size_t i = 0; i < f->n_users; i++) {
+                f->users[i]->looked_up = false;
+                fair_user_resolve(f, f->users[i]);
+        }
+        if (f->n_users > 0)
+                fair_lookup_start(f);
+        return r;
+}
+
+/* Names and groups of users not looked up yet, a batch per loop iteration at idle priority: never inside a
+ * tick. Each lookup blocks the loop as long as NSS takes. */
+static int on_lookup(sd_event_source *es, void *userdata) {
+        Fair *f = userdata;
+        usec_t start = now_usec(CLOCK_MONOTONIC);
+        unsigned done = 0;
+        bool more = false;
+
+        for (size_t i = 0; i < f->n_users; i++) {
+                FairUser *u = f->users[i];
+
+                if (u->looked_up)
+                        continue;
+                if (done >= FAIR_NSS_BATCH || now_usec(CLOCK_MONOTONIC) - start >= FAIR_NSS_BATCH_USEC) {
+                        more = true;
+                        break;
+                }
+                fair_user_lookup(f, u);
+                done++;
+        }
+        if (!more)
+                (void) sd_event_source_set_enabled(es, SD_EVENT_OFF);
+        return 0;
+}
+
+static void fair_lookup_start(Fair *f) {
+        int r = 0;
+
+        if (!f->lookup) {
+                r = sd_event_add_defer(f->event, &f->lookup, on_lookup, f);
+                if (r >= 0)
+                        r = sd_event_source_set_priority(f->lookup, SD_EVENT_PRIORITY_IDLE);
+        }
+        if (r >= 0)
+                r = sd_event_source_set_enabled(f->lookup, SD_EVENT_ON);
+        if (r < 0)
+                log_warning_errno(r, "Fair share: cannot look up the users' names (users.d's [name] and [@group] "
+                                     "sections will not apply): %m");
+}
+
+/* Before a tick's inputs: what ended ends; new users get users.d's [UID] sections now, names soon after. */
+static void fair_admin_tick(Fair *f, usec_t wall) {
+        bool pending = false;
+
+        fair_state_expire(f, wall);
+        for (size_t i = 0; i < f->n_users; i++) {
+                FairUser *u = f->users[i];
+
+                if (!u->resolved)
+                        fair_user_resolve(f, u);
+                pending = pending || !u->looked_up;
+        }
+        if (pending)
+                fair_lookup_start(f);
+}
+
+/* One user's input from users.d, users.json and the sampled values kept for `users`. */
+static void fair_admin_input(Fair *f, FairUser *u, const SampleValues *v, FairShareUserInput *in) {
+        const UserStateEntry *e = user_state_find(&f->state, u->uid);
+
+        u->pids = v && (v->have & SAMPLE_HAVE_PIDS) ? v->pids : FAIRSHARE_UNSET;
+        u->memory_bytes = v && (v->have & SAMPLE_HAVE_MEMORY) ? v->memory_bytes : FAIRSHARE_UNSET;
+        if (u->ov.exempt)
+                in->exempt = u->ov.exempt->exempt;
+        if (u->ov.cpu)
+                in->override_cpu = cores_usec(u->ov.cpu->cpu_cores);
+        if (u->ov.memory)
+                in->override_memory_bytes = memory_amount_bytes(&u->ov.memory->memory, f->ram_bytes,
+                                                                FAIRSHARE_INFINITY);
+        if (!e)
+                return;
+        if (e->penalty.set) {
+                in->penalty = e->penalty.mode == USER_PENALTY_LOCKED ? FAIRSHARE_PENALTY_LOCKED :
+                                                                       FAIRSHARE_PENALTY_ACTIVE;
+                in->penalty_until = e->penalty.until_usec;
+                if (e->penalty.memory_bytes > 0)
+                        in->penalty_memory_bytes = e->penalty.memory_bytes;
+        }
+        if (e->limit.set) {
+                if (e->limit.cpu_cores > 0)
+                        in->limit_cpu = cores_usec(e->limit.cpu_cores);
+                if (e->limit.memory_bytes > 0)
+                        in->limit_memory_bytes = e->limit.memory_bytes; /* UINT64_MAX: infinity */
+                in->limit_until = e->limit.until_usec == USEC_INFINITY ? 0 : e->limit.until_usec;
+        }
+}
+
+/* ---- the control verbs ---- */
+
+static json_t *fail(const char *format, ...) _printf_(1, 2);
+static json_t *fail(const char *format, ...) {
+        char message[512];
+        va_list ap;
+
+        va_start(ap, format);
+        vsnprintf(message, sizeof(message), format, ap);
+        va_end(ap);
+        return json_pack("{s:s}", "error", message);
+}
+
+static json_t *json_sec(usec_t t) {
+        return t == USEC_INFINITY ? json_null() : json_integer((json_int_t) (t / USEC_PER_SEC));
+}
+
+static json_t *penalty_json(const UserPenalty *p) {
+        if (!p || !p->set)
+                return json_null();
+        return json_pack("{s:s, s:o, s:o, s:o}", "mode", user_penalty_mode_to_string(p->mode),
+                         "since", json_sec(p->since_usec), "until", json_sec(p->until_usec),
+                         "memory", p->memory_bytes > 0 ? json_integer((json_int_t) p->memory_bytes) : json_null());
+}
+
+static json_t *limit_json(const UserLimit *l) {
+        json_t *memory;
+
+        if (!l || !l->set)
+                return json_null();
+        memory = l->memory_bytes == 0 ? json_null() :
+                 l->memory_bytes == UINT64_MAX ? json_string("infinity") :
+                                                 json_integer((json_int_t) l->memory_bytes);
+        return json_pack("{s:o, s:o, s:o, s:o}",
+                         "cpu_pct", l->cpu_cores > 0 ? json_integer((json_int_t) (l->cpu_cores * 100 + 0.5)) : json_null(),
+                         "memory", memory, "since", json_sec(l->since_usec), "until", json_sec(l->until_usec));
+}
+
+/* "alice (UID 1001)" or "UID 1001". */
+static void who(const Fair *f, const ControlRequest *r, char *buf, size_t size) {
+        const FairUser *u = find_user((Fair *) f, r->uid);
+        const char *name = u && u->name ? u->name : r->user;
+
+        if (name)
+                snprintf(buf, size, "%s (UID %" PRIu32 ")", name, r->uid);
+        else
+                snprintf(buf, size, "UID %" PRIu32, r->uid);
+}
+
+static json_t *fair_check_request(const Fair *f, const ControlRequest *r) {
+        if (f->stopping)
+                return fail("the daemon is stopping");
+        if (r->uid < f->min_uid)
+                return fail("UID %" PRIu32 " is below MinUID=%" PRIu32 ": fair share leaves it alone", r->uid,
+                            f->min_uid);
+        if (isempty(f->state_dir))
+                return fail("no [FairShare] StateDir=: penalties and limits cannot be kept");
+        return NULL;
+}
+
+json_t *fair_control_penalty(Fair *f, const ControlRequest *r) {
+        const UserStateEntry *e = user_state_find(&f->state, r->uid);
+        UserPenalty before = e ? e->penalty : (UserPenalty) {}, p;
+        usec_t wall = now_usec(CLOCK_REALTIME);
+        json_t *error = fair_check_request(f, r);
+        char name[300];
+        int q;
+
+        if (error)
+                return error;
+        who(f, r, name, sizeof(name));
+        if (!r->on) {
+                if (!before.set)
+                        return fail("%s has no penalty", name);
+                user_state_clear_penalty(&f->state, r->uid);
+                if (fair_state_save(f) < 0) {
+                        (void) user_state_set_penalty(&f->state, r->uid, &before);
+                        return fail("cannot write %s/" USER_STATE_FILE_NAME " (see the journal); the penalty of %s "
+                                    "stays", f->state_dir, name);
+                }
+                log_info("Fair share: penalty off for %s.", name);
+                fair_emit_admin(f, r->uid, r->user, FAIR_EVENT_PENALTY, "off", &before, NULL, wall);
+                fair_state_arm(f);
+                return json_pack("{s:I, s:s, s:o}", "uid", (json_int_t) r->uid, "action", "off", "penalty",
+                                 penalty_json(&before));
+        }
+        p = (UserPenalty) {
+                .set = true,
+                .mode = r->has_mode ? (r->locked ? USER_PENALTY_LOCKED : USER_PENALTY_ACTIVE) : f->penalty_mode,
+                .since_usec = wall / USEC_PER_SEC * USEC_PER_SEC, /* the file keeps whole seconds */
+                .memory_bytes = r->memory_bytes,
+        };
+        p.until_usec = p.since_usec + (r->for_sec > 0 ? r->for_sec * USEC_PER_SEC : f->penalty_timeout_usec);
+        q = user_state_set_penalty(&f->state, r->uid, &p);
+        if (q == -E2BIG)
+                return fail("too many users hold a penalty or limit (at most %d)", USER_STATE_MAX_ENTRIES);
+        if (q < 0)
+                return fail("cannot set the penalty of %s: %s", name, strerror(-q));
+        if (fair_state_save(f) < 0) {
+                if (before.set)
+                        (void) user_state_set_penalty(&f->state, r->uid, &before);
+                else
+                        user_state_clear_penalty(&f->state, r->uid);
+                return fail("cannot write %s/" USER_STATE_FILE_NAME " (see the journal); nothing changed",
+                            f->state_dir);
+        }
+        log_info("Fair share: penalty on for %s (%s, %" PRIu64 " s).", name, user_penalty_mode_to_string(p.mode),
+                 (p.until_usec - p.since_usec) / USEC_PER_SEC);
+        fair_emit_admin(f, r->uid, r->user, FAIR_EVENT_PENALTY, "on", &p, NULL, wall);
+        fair_state_arm(f);
+        return json_pack("{s:I, s:s, s:o, s:b}", "uid", (json_int_t) r->uid, "action", "on", "penalty",
+                         penalty_json(&p), "replaced", before.set);
+}
+
+json_t *fair_control_limit(Fair *f, const ControlRequest *r) {
+        const UserStateEntry *e = user_state_find(&f->state, r->uid);
+        UserLimit before = e ? e->limit : (UserLimit) {}, l;
+        usec_t wall = now_usec(CLOCK_REALTIME);
+        json_t *error = fair_check_request(f, r);
+        char name[300];
+        int q;
+
+        if (error)
+                return error;
+        who(f, r, name, sizeof(name));
+        if (r->clear) {
+                if (!before.set)
+                        return fail("%s has no limit", name);
+                user_state_clear_limit(&f->state, r->uid);
+                if (fair_state_save(f) < 0) {
+                        (void) user_state_set_limit(&f->state, r->uid, &before);
+                        return fail("cannot write %s/" USER_STATE_FILE_NAME " (see the journal); the limit of %s "
+                                    "stays", f->state_dir, name);
+                }
+                log_info("Fair share: limit cleared for %s.", name);
+                fair_emit_admin(f, r->uid, r->user, FAIR_EVENT_LIMIT, "clear", NULL, &before, wall);
+                fair_state_arm(f);
+                return json_pack("{s:I, s:s, s:o}", "uid", (json_int_t) r->uid, "action", "clear", "limit",
+                                 limit_json(&before));
+        }
+        l = (UserLimit) {
+                .set = true,
+                .cpu_cores = (double) r->cpu_pct / 100.0,
+                .memory_bytes = r->memory_bytes,
+                .since_usec = wall / USEC_PER_SEC * USEC_PER_SEC,
+                .until_usec = USEC_INFINITY,
+        };
+        if (r->for_sec > 0)
+                l.until_usec = l.since_usec + r->for_sec * USEC_PER_SEC;
+        q = user_state_set_limit(&f->state, r->uid, &l);
+        if (q == -E2BIG)
+                return fail("too many users hold a penalty or limit (at most %d)", USER_STATE_MAX_ENTRIES);
+        if (q < 0)
+                return fail("cannot set the limit of %s: %s", name, strerror(-q));
+        if (fair_state_save(f) < 0) {
+                if (before.set)
+                        (void) user_state_set_limit(&f->state, r->uid, &before);
+                else
+                        user_state_clear_limit(&f->state, r->uid);
+                return fail("cannot write %s/" USER_STATE_FILE_NAME " (see the journal); nothing changed",
+                            f->state_dir);
+        }
+        log_info("Fair share: limit set for %s.", name);
+        fair_emit_admin(f, r->uid, r->user, FAIR_EVENT_LIMIT, "set", NULL, &l, wall);
+        fair_state_arm(f);
+        return json_pack("{s:I, s:s, s:o, s:b}", "uid", (json_int_t) r->uid, "action", "set", "limit",
+                         limit_json(&l), "replaced", before.set);
+}
+
+static json_t *override_json(const UserOverrideResult *ov) {
+        const UserOverride *parts[] = { ov->cpu, ov->memory, ov->exempt };
+        const char *keys[] = { "cpu", "memory", "exempt" };
+        json_t *o;
+
+        if (!ov->cpu && !ov->memory && !ov->exempt)
+                return json_null();
+        o = json_object();
+        for (size_t i = 0; o && i < ELEMENTSOF(parts); i++) {
+                char text[USER_OVERRIDES_NAME_MAX + PATH_MAX + 32];
+
+                if (!parts[i])
+                        continue;
+                (void) user_override_describe(parts[i], text, sizeof(text));
+                json_object_set_new(o, keys[i], json_string(text));
+        }
+        return o;
+}
+
+static json_t *unset_or_integer(uint64_t v) {
+        return v >= FAIRSHARE_UNSET ? json_null() : json_integer((json_int_t) v);
+}
+
+/* One user's line of `slicekeeper users`: cgroup_py's list fields, then ours. */
+static json_t *fair_user_line(const Fair *f, const FairUser *u) {
+        const UserStateEntry *e = user_state_find(&f->state, u->uid);
+        const FairShareDecision *d = &u->d;
+        char reason[256] = "", ident[32];
+        bool decided = u->have_decision;
+        json_t *o;
+
+        if (decided)
+                (void) fairshare_reason_format(d, &f->policy_config, reason, sizeof(reason));
+        snprintf(ident, sizeof(ident), "%" PRIu32, u->uid);
+        o = json_pack("{s:s, s:o, s:o, s:b, s:b, s:b, s:I, s:o, s:b}",
+                      "ident", u->name ? u->name : ident,
+                      "numtasks", unset_or_integer(u->pids),
+                      "cpupct", decided && d->rate_valid ? json_real((double) d->rate / 1e4) : json_null(),
+                      "throttled", decided && d->throttled,
+                      "penaltyboxed", decided ? d->penalized : (e && e->penalty.set),
+                      "fixedcpu", decided && (d->reason.kind == FAIRSHARE_REASON_OVERRIDE ||
+                                              d->reason.kind == FAIRSHARE_REASON_LIMIT),
+                      /* as cgroup_py wrote cpu.cfs_quota_us: a 100 ms period, -1 none */
+                      "cpuquotausecs", decided && d->cpu_quota < FAIRSHARE_UNSET ? (json_int_t) (d->cpu_quota / 10) : -1,
+                      "memused", unset_or_integer(u->memory_bytes),
+                      "isuser", true);
+        if (!o)
+                return NULL;
+        json_object_set_new(o, "uid", json_integer((json_int_t) u->uid));
+        json_object_set_new(o, "user", u->name ? json_string(u->name) : json_null());
+        json_object_set_new(o, "slice", json_string(u->unit));
+        json_object_set_new(o, "active", json_boolean(decided && d->active));
+        json_object_set_new(o, "exempt", json_boolean(decided && d->exempt));
+        json_object_set_new(o, "cap_usec", decided ? unset_or_integer(d->cpu_quota) : json_null());
+        json_object_set_new(o, "kernel_cap_usec", unset_or_integer(u->kernel_cpu_quota));
+        json_object_set_new(o, "memory_max", decided ? unset_or_integer(d->memory_max) : json_null());
+        json_object_set_new(o, "reason", decided ? json_string(reason) : json_null());
+        json_object_set_new(o, "penalty", penalty_json(e ? &e->penalty : NULL));
+        json_object_set_new(o, "limit", limit_json(e ? &e->limit : NULL));
+        json_object_set_new(o, "override", override_json(&u->ov));
+        return o;
+}
+
+json_t *fair_users_json(const Fair *f, bool only_one, uint32_t uid) {
+        json_t *list = json_array(), *absent = json_array(), *o;
+
+        for (size_t i = 0; list && i < f->n_users; i++)
+                if (!only_one || f->users[i]->uid == uid)
+                        json_array_append_new(list, fair_user_line(f, f->users[i]));
+        /* penalties and limits of users not logged in: they apply when the user comes */
+        for (size_t i = 0; absent && i < f->state.n; i++) {
+                const UserStateEntry *e = &f->state.entries[i];
+
+                if ((only_one && e->uid != uid) || find_user((Fair *) f, e->uid))
+                        continue;
+                json_array_append_new(absent, json_pack("{s:I, s:o, s:o}", "uid", (json_int_t) e->uid,
+                                                        "penalty", penalty_json(&e->penalty),
+                                                        "limit", limit_json(&e->limit)));
+        }
+        o = json_pack("{s:o, s:o, s:I, s:f}", "list", list, "absent", absent, "min_uid", (json_int_t) f->min_uid,
+                      "cores", f->policy_config.cores);
+        if (o && !only_one)
+                json_object_set_new(o, "admin", fair_admin_status_json(f));
+        return o;
+}
+
+/* status's user line: the name and the users.d sections that apply, penalty and limit. */
+static void fair_user_admin_status(const Fair *f, const FairUser *u, json_t *line) {
+        const UserStateEntry *e = user_state_find(&f->state, u->uid);
+
+        if (!line)
+                return;
+        json_object_set_new(line, "user", u->name ? json_string(u->name) : json_null());
+        json_object_set_new(line, "override", override_json(&u->ov));
+        json_object_set_new(line, "penalty", penalty_json(e ? &e->penalty : NULL));
+        json_object_set_new(line, "limit", limit_json(e ? &e->limit : NULL));
+}
+
+json_t *fair_admin_status_json(const Fair *f) {
+        return json_pack("{s:{s:s, s:I, s:o, s:I, s:I}, s:{s:s, s:I, s:o, s:I, s:I, s:I}, s:{s:I, s:I}}",
+                         "users_d", "dir", f->users_dir, "sections", (json_int_t) f->overrides.n,
+                         "error", f->overrides_error ? json_string(f->overrides_error) : json_null(),
+                         "loads", (json_int_t) f->overrides_loads, "load_failures", (json_int_t) f->overrides_failures,
+                         "state", "dir", f->state_dir, "users", (json_int_t) f->state.n,
+                         "error", f->state_error ? json_string(f->state_error) : json_null(),
+                         "saves", (json_int_t) f->state_saves, "save_failures", (json_int_t) f->state_save_failures,
+                         "expired", (json_int_t) f->state_expired,
+                         "nss", "lookups", (json_int_t) f->nss_lookups, "unknown", (json_int_t) f->nss_unknown);
+}
+
 static void fair_tick(Fair *f, const SliceSet *set, const SampleValues *values, usec_t now);
 
 void fair_sample(Fair *f, const SliceSet *set, const SampleValues *values) {
@@ -527,6 +1141,7 @@ static void fair_tick(Fair *f, const SliceSet *set, const SampleValues *values, 
                 log_warning_errno(r, "Fair share: cannot take this tick's users: %m");
                 return;
         }
+        fair_admin_tick(f, now_usec(CLOCK_REALTIME));
         if (f->inputs_allocated < f->n_users) {
                 FairShareUserInput *a = reallocarray(f->inputs, f->n_users, sizeof(FairShareUserInput));
                 if (!a) {
@@ -550,6 +1165,7 @@ static void fair_tick(Fair *f, const SliceSet *set, const SampleValues *values, 
                 in->kernel_memory_max = read_memory(f, u->cgroup, false);
                 if (f->policy_config.memory_high_pct > 0)
                         in->kernel_memory_high = read_memory(f, u->cgroup, true);
+                fair_admin_input(f, u, v, in);
         }
         wall = now_usec(CLOCK_REALTIME);
         r = fairshare_tick(f->policy, now, wall, f->inputs, f->n_users, FAIRSHARE_UNSET, &res);
@@ -697,6 +1313,7 @@ json_t *fair_status_json(const Fair *f) {
                         "active", d->active, "throttled", d->throttled,
                         "memory_max", json_usec_or_null(d->memory_max),
                         "conflict", d->conflict, "reason", reason));
+                fair_user_admin_status(f, u, json_array_get(list, json_array_size(list) - 1));
         }
         o = json_pack("{s:s, s:f, s:I, s:I, s:I, s:I, s:i, s:I, s:i, s:i, s:{s:I, s:I, s:b}}",
                       "mode", fairshare_mode_to_string(f->policy_config.mode),
@@ -717,9 +1334,10 @@ json_t *fair_status_json(const Fair *f) {
                 json_object_set_new(o, "tick_cpu_usec", cpu);
         else
                 json_decref(cpu);
-        if (o)
+        if (o) {
                 json_object_set_new(o, "list", list);
-        else
+                json_object_set_new(o, "admin", fair_admin_status_json(f));
+        } else
                 json_decref(list);
         return o;
 }

@@ -11,6 +11,7 @@
 
 #include "cgroup-stat.h"
 #include "config.h"
+#include "control-request.h"
 #include "fairshare.h"
 #include "job-watch.h"
 #include "sample.h"
@@ -43,8 +44,8 @@ typedef struct FairEvent {
         double cores;                /* the machine's, as the policy counts them (CPU % of the machine) */
         const FairShareEvent *throttle; /* THROTTLE_*: id, start/end, cpu (usec/s), cap, user_left */
         const char *action;          /* PENALTY / LIMIT */
-        const UserPenalty *penalty;  /* PENALTY "on": what was set; else NULL */
-        const UserLimit *limit;      /* LIMIT "set": what was set; else NULL */
+        const UserPenalty *penalty;  /* PENALTY: what was set ("on"), lifted ("off") or ended ("expired") */
+        const UserLimit *limit;      /* LIMIT: what was set ("set"), cleared ("clear") or ended ("expired") */
 } FairEvent;
 
 typedef void (*FairEventFn)(Fair *f, const FairEvent *e, void *userdata);
@@ -79,6 +80,30 @@ int fair_stop(Fair *f, usec_t timeout_usec, FairStopped done, void *userdata);
  *  time of the ticks: read-backs, the policy, sends),
  *  "list": [{"uid", "slice", "cap_usec" (CPUQuotaPerSecUSec held, null: none), "kernel_cap_usec" (read back,
  *  null: none or not read), "usage_usec" (CPU usec/s over the last tick, null: no rate yet), "active",
- *  "throttled", "memory_max" (null: none), "conflict", "reason"}]} */
+ *  "throttled", "memory_max" (null: none), "conflict", "reason", "user", "override", "penalty", "limit"}],
+ *  "admin": fair_admin_status_json()} */
 json_t *fair_status_json(const Fair *f);
+
+/* The admin's controls (users.d, the penalty box, runtime limits in <StateDir>/users.json): fair_new() loads
+ * users.d and users.json (a corrupt one kept aside as users.json.corrupt and logged) and creates StateDir;
+ * changes are saved at once, penalties and limits end by themselves (a timer), each change and end is an
+ * event. Names and groups come from NSS once when a user appears (batches at idle priority) and again after
+ * fair_reload(). */
+
+/* SIGHUP: users.d again (a bad file keeps the previous set; status says FILE:LINE) and every user's names
+ * and groups again. -errno when users.d did not load. */
+int fair_reload(Fair *f);
+/* `slicekeeper penalty` and `slicekeeper limit` (request already checked by control_request_parse()): the
+ * answer, {"uid", "action", "penalty"|"limit", "replaced"} or {"error"} with nothing changed. */
+json_t *fair_control_penalty(Fair *f, const ControlRequest *r);
+json_t *fair_control_limit(Fair *f, const ControlRequest *r);
+/* `slicekeeper users`: {"list": [{cgroup_py's "ident", "numtasks", "cpupct", "throttled", "penaltyboxed",
+ * "fixedcpu", "cpuquotausecs" (per 100 ms period, -1 none), "memused", "isuser"; then "uid", "user",
+ * "slice", "active", "exempt", "cap_usec", "kernel_cap_usec", "memory_max", "reason", "penalty", "limit",
+ * "override"}], "absent": [{"uid", "penalty", "limit"}] (users not logged in), "min_uid", "cores", "admin"
+ * (fair_admin_status_json(), not with only_one)}; only_one: only uid's line. */
+json_t *fair_users_json(const Fair *f, bool only_one, uint32_t uid);
+/* {"users_d": {"dir", "sections", "error" (null: loaded), "loads", "load_failures"}, "state": {"dir",
+ *  "users", "error", "saves", "save_failures", "expired"}, "nss": {"lookups", "unknown"}} */
+json_t *fair_admin_status_json(const Fair *f);
 uint64_t fair_set_unit_properties(const Fair *f);

@@ -782,6 +782,20 @@ static void on_control(const ControlRequest *request, void *userdata, ControlAns
         case CONTROL_CMD_MIGRATE_RESULT:
                 ret->json = manager_migrate_result(m, request->id);
                 return;
+        case CONTROL_CMD_PENALTY:
+        case CONTROL_CMD_LIMIT:
+        case CONTROL_CMD_USERS:
+                if (!m->fair)
+                        ret->json = json_pack("{s:s}", "error", "fair share is off ([FairShare] Enable=no)");
+                else if (request->cmd == CONTROL_CMD_PENALTY)
+                        ret->json = fair_control_penalty(m->fair, request);
+                else if (request->cmd == CONTROL_CMD_LIMIT)
+                        ret->json = fair_control_limit(m->fair, request);
+                else
+                        /* a user (not root) is answered about themselves only */
+                        ret->json = fair_users_json(m->fair, request->me || request->peer_uid != 0,
+                                                    request->peer_uid);
+                return;
         case CONTROL_CMD_PLAN:
                 o = json_object();
                 json_object_set_new(o, "version", m->tree ? json_integer((json_int_t) m->version) : json_null());
@@ -828,6 +842,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                 realizer_request_pass(m->realizer);
                 if (m->events)
                         event_hub_reopen(m->events); /* logrotate moved it away */
+                if (m->fair)
+                        (void) fair_reload(m->fair); /* users.d, and the users' names and groups */
                 sd_notify(false, "READY=1");
                 manager_update_status(m);
                 return 0;
@@ -1269,8 +1285,7 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         if (r < 0)
                 return r;
         if (m->config->fair_share.enable)
-                log_warning("[FairShare] Enable=yes: users' CPU caps and memory limits are set (Mode=%s)%s; "
-                            "users.d, the penalty box and `slicekeeper limit` are not part of this version yet.",
+                log_info("[FairShare] Enable=yes: users' CPU caps and memory limits are set (Mode=%s)%s.",
                             config_fair_share_mode_to_string(m->config->fair_share.mode),
                             m->config->fair_share.mode == CONFIG_FAIR_SHARE_WEIGHT ?
                                     ", but not the cap on user.slice of Mode=weight" : "");

@@ -205,6 +205,7 @@ void fairshare_user_input_init(FairShareUserInput *u, uint32_t uid) {
                 .kernel_memory_high = FAIRSHARE_UNSET,
                 .override_cpu = FAIRSHARE_UNSET,
                 .override_memory_bytes = FAIRSHARE_UNSET,
+                .penalty_memory_bytes = FAIRSHARE_UNSET,
                 .limit_cpu = FAIRSHARE_UNSET,
                 .limit_memory_bytes = FAIRSHARE_UNSET,
         };
@@ -534,8 +535,13 @@ static void decide_memory(const FairShareConfig *c, UserState *s, const FairShar
                 desired = FAIRSHARE_INFINITY;
         else
                 desired = c->memory_limit_bytes;
-        if (w->penalty != FAIRSHARE_PENALTY_NONE && c->penalty_memory_bytes != FAIRSHARE_INFINITY)
-                desired = MIN(desired, c->penalty_memory_bytes);
+        if (w->penalty != FAIRSHARE_PENALTY_NONE) {
+                uint64_t lower = u->penalty_memory_bytes != FAIRSHARE_UNSET ? u->penalty_memory_bytes :
+                                                                              c->penalty_memory_bytes;
+
+                if (lower != FAIRSHARE_INFINITY)
+                        desired = MIN(desired, lower);
+        }
         if (desired == FAIRSHARE_UNSET)
                 desired = FAIRSHARE_INFINITY;
 

@@ -89,6 +89,7 @@ typedef struct FairShareUserInput {
         /* the penalty box (wall clock: it survives reboots); until 0 = no expiry */
         FairSharePenalty penalty;
         usec_t penalty_until;
+        uint64_t penalty_memory_bytes; /* this penalty's lower memory limit; FAIRSHARE_UNSET: PenaltyMemory= */
         /* `slicekeeper limit`; until 0 = no expiry */
         uint64_t limit_cpu;            /* usec/s; FAIRSHARE_UNSET none */
         uint64_t limit_memory_bytes;   /* FAIRSHARE_UNSET none */

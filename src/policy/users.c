@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <assert.h>
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "strv.h"
 #include "time-util.h"
 #include "users.h"
 
@@ -74,8 +76,7 @@ static size_t users_unnamed(const Users *u) {
         return n;
 }
 
-/* getpwuid_r with a buffer grown until the entry fits. 0 and *ret_name NULL: NSS does not know the UID. */
-static int lookup_name(uint32_t uid, char **ret_name) {
+int user_lookup(uint32_t uid, char **ret_name, uint32_t *ret_gid) {
         long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
         size_t size = hint > 0 ? (size_t) hint : 4096;
 
@@ -96,8 +97,73 @@ static int lookup_name(uint32_t uid, char **ret_name) {
                 *ret_name = NULL;
                 if (found && !(*ret_name = strdup(found->pw_name)))
                         return -ENOMEM;
+                if (found && ret_gid)
+                        *ret_gid = (uint32_t) found->pw_gid;
                 return 0;
         }
+}
+
+/* getgrgid_r with a buffer grown until the entry fits; 0 and NULL for a group NSS does not know. */
+static int lookup_group_name(gid_t gid, char **ret) {
+        long hint = sysconf(_SC_GETGR_R_SIZE_MAX);
+        size_t size = hint > 0 ? (size_t) hint : 4096;
+
+        for (;;) {
+                _cleanup_(freep) char *buf = malloc(size);
+                struct group gr, *found = NULL;
+                int r;
+
+                if (!buf)
+                        return -ENOMEM;
+                r = getgrgid_r(gid, &gr, buf, size, &found);
+                if (r == ERANGE && size < PW_BUFFER_MAX) {
+                        size *= 2;
+                        continue;
+                }
+                if (r != 0 && r != ENOENT && r != ESRCH)
+                        return -r;
+                *ret = NULL;
+                if (found && !(*ret = strdup(found->gr_name)))
+                        return -ENOMEM;
+                return 0;
+        }
+}
+
+int user_lookup_groups(const char *name, uint32_t gid, char ***ret) {
+        _cleanup_(freep) gid_t *gids = NULL;
+        char **names = NULL;
+        int n = 64;
+
+        for (;;) {
+                gid_t *bigger = reallocarray(gids, (size_t) n, sizeof(gid_t));
+                int got = n;
+
+                if (!bigger)
+                        return -ENOMEM;
+                gids = bigger;
+                if (getgrouplist(name, (gid_t) gid, gids, &got) >= 0) {
+                        n = got;
+                        break;
+                }
+                if (n >= USER_GROUPS_MAX)
+                        break; /* the first USER_GROUPS_MAX are kept (the array holds them) */
+                n = MIN(MAX(got, n * 2), USER_GROUPS_MAX);
+        }
+        for (int i = 0; i < n; i++) {
+                _cleanup_(freep) char *g = NULL;
+                int r = lookup_group_name(gids[i], &g);
+
+                if (r == -ENOMEM) {
+                        strv_free(names);
+                        return r;
+                }
+                if (g && !strv_contains(names, g) && strv_extend(&names, g) < 0) {
+                        strv_free(names);
+                        return -ENOMEM;
+                }
+        }
+        *ret = names;
+        return 0;
 }
 
 /* Names of users that have none yet, a batch per loop iteration. Each getpwuid_r() blocks the loop for as
@@ -117,7 +183,7 @@ static int on_lookup(sd_event_source *es, void *userdata) {
                 if (e->looked_up)
                         continue;
                 t0 = now_usec(CLOCK_MONOTONIC);
-                r = lookup_name(e->uid, &e->name);
+                r = user_lookup(e->uid, &e->name, NULL);
                 took = now_usec(CLOCK_MONOTONIC) - t0;
                 u->lookups++;
                 u->lookup_last_usec = took;

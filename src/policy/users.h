@@ -22,6 +22,15 @@ typedef struct UsersConfig {
         void *userdata;
 } UsersConfig;
 
+/* NSS (getpwuid_r, a buffer grown until the entry fits): the user's name and primary group; 0 and *ret_name
+ * NULL when NSS does not know the UID. Blocks as long as NSS takes: once per user, off the sampling path. */
+int user_lookup(uint32_t uid, char **ret_name, uint32_t *ret_gid);
+/* Most groups of one user kept (getgrouplist). */
+#define USER_GROUPS_MAX 1024
+/* The names of the user's groups, primary and supplementary (getgrouplist, getgrgid_r), as a strv (NULL:
+ * none known); groups NSS has no name for are left out. */
+int user_lookup_groups(const char *name, uint32_t gid, char ***ret);
+
 int users_new(sd_event *event, sd_bus *bus, const UsersConfig *config, Users **ret);
 Users *users_free(Users *u);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Users *, users_free)

@@ -14,6 +14,23 @@ static void check(const ControlRequest *r) {
         size_t i;
 
         FUZZ_CHECK(r->cmd < _CONTROL_CMD_MAX);
+        if (r->cmd == CONTROL_CMD_PENALTY || r->cmd == CONTROL_CMD_LIMIT) {
+                FUZZ_CHECK(r->uid < UINT32_MAX);
+                FUZZ_CHECK(!r->user || (strlen(r->user) >= 1 && strlen(r->user) <= CONTROL_USER_NAME_MAX));
+                FUZZ_CHECK(r->for_sec <= CONTROL_FOR_SEC_MAX);
+                FUZZ_CHECK(r->memory_bytes == 0 || r->memory_bytes >= CONTROL_MEMORY_MIN);
+        } else
+                FUZZ_CHECK(!r->user && r->uid == 0);
+        if (r->cmd == CONTROL_CMD_PENALTY) {
+                FUZZ_CHECK(r->cpu_pct == 0 && !r->clear);
+                FUZZ_CHECK(r->on || (r->for_sec == 0 && r->memory_bytes == 0 && !r->has_mode));
+                FUZZ_CHECK(r->memory_bytes <= CONTROL_MEMORY_MAX);
+        }
+        if (r->cmd == CONTROL_CMD_LIMIT) {
+                FUZZ_CHECK(!r->on && r->cpu_pct <= CONTROL_CPU_PCT_MAX);
+                FUZZ_CHECK(r->clear ? r->cpu_pct == 0 && r->memory_bytes == 0 && r->for_sec == 0 :
+                                      r->cpu_pct > 0 || r->memory_bytes > 0);
+        }
         if (r->cmd != CONTROL_CMD_EXEC_ARGS) {
                 FUZZ_CHECK(!r->names);
                 return;

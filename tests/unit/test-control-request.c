@@ -47,7 +47,8 @@ TEST(test_commands) {
 }
 
 #define UNKNOWN \
-        "unknown cmd (expected \"status\", \"plan\", \"exec_args\", \"migrate\" or \"migrate_result\")"
+        "unknown cmd (expected \"status\", \"plan\", \"exec_args\", \"migrate\", \"migrate_result\", " \
+        "\"penalty\", \"limit\" or \"users\")"
 
 TEST(test_refused) {
         refused("", "request is not valid JSON");
@@ -131,10 +132,106 @@ TEST(test_migrate) {
                 "args.id must be a migration's id (an integer from 1)");
 }
 
+TEST(test_penalty) {
+        ControlRequest r;
+
+        ASSERT_EQ_INT(parse("{\"cmd\":\"penalty\",\"args\":{\"uid\":1001,\"user\":\"alice\",\"on\":true,"
+                            "\"for_sec\":5400,\"mode\":\"locked\",\"memory\":268435456}}", &r), 0);
+        ASSERT_EQ_INT(r.cmd, CONTROL_CMD_PENALTY);
+        ASSERT_TRUE(r.uid == 1001 && r.on && r.has_mode && r.locked);
+        ASSERT_STREQ(r.user, "alice");
+        ASSERT_TRUE(r.for_sec == 5400 && r.memory_bytes == 268435456);
+        control_request_done(&r);
+        ASSERT_TRUE(r.user == NULL);
+        /* defaults: the daemon's PenaltyTimeoutSec= and PenaltyMode= */
+        ASSERT_EQ_INT(parse("{\"cmd\":\"penalty\",\"args\":{\"uid\":4294967294,\"on\":true}}", &r), 0);
+        ASSERT_TRUE(r.uid == 4294967294u && r.on && !r.has_mode && r.for_sec == 0 && r.memory_bytes == 0 &&
+                    !r.user);
+        control_request_done(&r);
+        ASSERT_EQ_INT(parse("{\"cmd\":\"penalty\",\"args\":{\"uid\":0,\"on\":false}}", &r), 0);
+        ASSERT_TRUE(r.uid == 0 && !r.on);
+        control_request_done(&r);
+
+        refused("{\"cmd\":\"penalty\"}", "args must be an object with the user's \"uid\"");
+        refused("{\"cmd\":\"penalty\",\"args\":{\"on\":true}}", "args.uid is missing (the user's UID)");
+        refused("{\"cmd\":\"penalty\",\"args\":{\"uid\":4294967295,\"on\":true}}",
+                "args.uid must be an integer from 0 to 4294967294");
+        refused("{\"cmd\":\"penalty\",\"args\":{\"uid\":-1,\"on\":true}}",
+                "args.uid must be an integer from 0 to 4294967294");
+        refused("{\"cmd\":\"penalty\",\"args\":{\"uid\":\"1001\",\"on\":true}}",
+                "args.uid must be an integer from 0 to 4294967294");
+        refused("{\"cmd\":\"penalty\",\"args\":{\"uid\":1001}}", "args.on is missing (true: penalty on, false: off)");
+        refused("{\"cmd\":\"penalty\",\"args\":{\"uid\":1001,\"on\":1}}", "args.on must be true or false");
+        refused("{\"cmd\":\"penalty\",\"args\":{\"uid\":1001,\"on\":true,\"for_sec\":0}}",
+                "args.for_sec must be an integer from 1 to 31622400");
+        refused("{\"cmd\":\"penalty\",\"args\":{\"uid\":1001,\"on\":true,\"for_sec\":31622401}}",
+                "args.for_sec must be an integer from 1 to 31622400");
+        refused("{\"cmd\":\"penalty\",\"args\":{\"uid\":1001,\"on\":true,\"mode\":\"hard\"}}",
+                "args.mode must be \"active\" or \"locked\"");
+        refused("{\"cmd\":\"penalty\",\"args\":{\"uid\":1001,\"on\":true,\"memory\":1000}}",
+                "args.memory must be an integer from 1048576 to 9007199254740992");
+        refused("{\"cmd\":\"penalty\",\"args\":{\"uid\":1001,\"on\":false,\"for_sec\":60}}",
+                "penalty off takes no for_sec, mode or memory");
+        refused("{\"cmd\":\"penalty\",\"args\":{\"uid\":1001,\"user\":\"\",\"on\":false}}",
+                "args.user must be a user name of 1 to 256 bytes");
+        refused("{\"cmd\":\"penalty\",\"args\":{\"uid\":1001,\"user\":\"a\\nb\",\"on\":false}}",
+                "args.user must be a user name (no control characters or '/')");
+        refused("{\"cmd\":\"penalty\",\"args\":{\"uid\":1001,\"user\":7,\"on\":false}}",
+                "args.user must be a user name of 1 to 256 bytes");
+}
+
+TEST(test_limit) {
+        ControlRequest r;
+
+        ASSERT_EQ_INT(parse("{\"cmd\":\"limit\",\"args\":{\"uid\":1001,\"cpu_pct\":150,\"memory\":4294967296,"
+                            "\"for_sec\":7200}}", &r), 0);
+        ASSERT_EQ_INT(r.cmd, CONTROL_CMD_LIMIT);
+        ASSERT_TRUE(r.cpu_pct == 150 && r.memory_bytes == 4294967296u && r.for_sec == 7200 && !r.clear);
+        control_request_done(&r);
+        ASSERT_EQ_INT(parse("{\"cmd\":\"limit\",\"args\":{\"uid\":1001,\"memory\":\"infinity\"}}", &r), 0);
+        ASSERT_TRUE(r.memory_bytes == UINT64_MAX && r.cpu_pct == 0 && r.for_sec == 0);
+        control_request_done(&r);
+        ASSERT_EQ_INT(parse("{\"cmd\":\"limit\",\"args\":{\"uid\":1001,\"clear\":true}}", &r), 0);
+        ASSERT_TRUE(r.clear);
+        control_request_done(&r);
+
+        refused("{\"cmd\":\"limit\",\"args\":{\"uid\":1001}}", "limit needs cpu_pct or memory (or clear)");
+        refused("{\"cmd\":\"limit\",\"args\":{\"uid\":1001,\"clear\":false}}", "limit needs cpu_pct or memory (or clear)");
+        refused("{\"cmd\":\"limit\",\"args\":{\"uid\":1001,\"for_sec\":60}}", "limit needs cpu_pct or memory (or clear)");
+        refused("{\"cmd\":\"limit\",\"args\":{\"uid\":1001,\"clear\":true,\"cpu_pct\":50}}",
+                "limit --clear takes no cpu_pct, memory or for_sec");
+        refused("{\"cmd\":\"limit\",\"args\":{\"uid\":1001,\"cpu_pct\":0}}",
+                "args.cpu_pct must be an integer from 1 to 819200");
+        refused("{\"cmd\":\"limit\",\"args\":{\"uid\":1001,\"cpu_pct\":819201}}",
+                "args.cpu_pct must be an integer from 1 to 819200");
+        refused("{\"cmd\":\"limit\",\"args\":{\"uid\":1001,\"memory\":\"4G\"}}",
+                "args.memory must be bytes from 1048576 to 9007199254740992 or \"infinity\"");
+        refused("{\"cmd\":\"limit\",\"args\":{\"uid\":1001,\"memory\":9007199254740993}}",
+                "args.memory must be bytes from 1048576 to 9007199254740992 or \"infinity\"");
+        refused("{\"cmd\":\"limit\",\"args\":{\"uid\":1001,\"memory\":1.5e9}}",
+                "args.memory must be bytes from 1048576 to 9007199254740992 or \"infinity\"");
+}
+
+TEST(test_users) {
+        ControlRequest r;
+
+        ASSERT_EQ_INT(parse("{\"cmd\":\"users\"}", &r), 0);
+        ASSERT_TRUE(r.cmd == CONTROL_CMD_USERS && !r.me);
+        control_request_done(&r);
+        ASSERT_EQ_INT(parse("{\"cmd\":\"users\",\"args\":{\"me\":true}}", &r), 0);
+        ASSERT_TRUE(r.me);
+        control_request_done(&r);
+        refused("{\"cmd\":\"users\",\"args\":{\"me\":\"yes\"}}", "args.me must be true or false");
+        refused("{\"cmd\":\"users\",\"args\":[]}", "args must be an object");
+}
+
 int main(void) {
         RUN(test_commands);
         RUN(test_migrate);
         RUN(test_refused);
+        RUN(test_penalty);
+        RUN(test_limit);
+        RUN(test_users);
         RUN(test_exec_args_names);
         return 0;
 }

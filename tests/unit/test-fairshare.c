@@ -500,6 +500,38 @@ TEST(test_clock_jump) {
 
 /* A limit below the use is never set below use + buffer; it follows the use down to the limit. MemoryHigh
  * is 90 % of MemoryMax. */
+/* A penalty's own memory limit (slicekeeper penalty --memory) over PenaltyMemory=, only while penalized. */
+TEST(test_penalty_memory) {
+        Sim s;
+        FairShareUserInput *u;
+
+        sim_init(&s, 2, FAIRSHARE_EVEN_ACTIVE);
+        s.config.penalty_memory_bytes = 2 * GIB;
+        ASSERT_EQ_INT(fairshare_set_config(s.fs, &s.config), 0);
+        u = sim_add(&s, 1001, 0);
+        sim_step(&s, 1);
+        ASSERT_EQ_U64(dec(&s, 1001)->memory_max, 4 * GIB); /* RAM/4 */
+        u->penalty = FAIRSHARE_PENALTY_ACTIVE;
+        u->penalty_until = s.wall + 10 * SEC;
+        sim_step(&s, 1);
+        ASSERT_EQ_U64(dec(&s, 1001)->memory_max, 2 * GIB); /* PenaltyMemory= */
+        u = &s.in[sim_find(&s, 1001)];
+        u->penalty_memory_bytes = 1 * GIB;
+        sim_step(&s, 1);
+        ASSERT_EQ_U64(dec(&s, 1001)->memory_max, 1 * GIB); /* the penalty's own */
+        u = &s.in[sim_find(&s, 1001)];
+        u->penalty_memory_bytes = 3 * GIB;
+        sim_step(&s, 1);
+        ASSERT_EQ_U64(dec(&s, 1001)->memory_max, 3 * GIB); /* it replaces PenaltyMemory=, never above the limit */
+        u = &s.in[sim_find(&s, 1001)];
+        u->penalty_memory_bytes = 8 * GIB;
+        sim_step(&s, 1);
+        ASSERT_EQ_U64(dec(&s, 1001)->memory_max, 4 * GIB);
+        sim_step(&s, 10); /* past `until` */
+        ASSERT_EQ_U64(dec(&s, 1001)->memory_max, 4 * GIB);
+        sim_done(&s);
+}
+
 TEST(test_memory_clamp) {
         Sim s;
         FairShareUserInput *u;
@@ -781,6 +813,7 @@ int main(void) {
         RUN(test_hysteresis);
         RUN(test_drift);
         RUN(test_clock_jump);
+        RUN(test_penalty_memory);
         RUN(test_memory_clamp);
         RUN(test_lone_user);
         RUN(test_jain);

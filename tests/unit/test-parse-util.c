@@ -333,6 +333,53 @@ TEST(test_parse_boolean) {
         ASSERT_EQ_INT(parse_boolean("yes "), -EINVAL);
 }
 
+static void duration_is(const char *s, uint64_t sec) {
+        usec_t u = 0;
+
+        ASSERT_EQ_INT(parse_duration(s, &u), 0);
+        ASSERT_TRUE(u == sec * USEC_PER_SEC);
+}
+
+static void duration_fails(const char *s, int error) {
+        usec_t u = 42;
+
+        ASSERT_EQ_INT(parse_duration(s, &u), error);
+        ASSERT_TRUE(u == 42);
+}
+
+TEST(test_parse_duration) {
+        duration_is("90s", 90);
+        duration_is("90", 90);
+        duration_is("30m", 1800);
+        duration_is("30min", 1800);
+        duration_is("1h", 3600);
+        duration_is("2h30m", 9000);
+        duration_is("2h30min15s", 9015);
+        duration_is("1d12h", 129600);
+        duration_is("366d", 366 * 86400);
+        duration_is("0h5m", 300);
+        duration_fails("", -EINVAL);
+        duration_fails("h", -EINVAL);
+        duration_fails("1x", -EINVAL);
+        duration_fails("1 h", -EINVAL);
+        duration_fails(" 1h", -EINVAL);
+        duration_fails("1h ", -EINVAL);
+        duration_fails("-1h", -EINVAL);
+        duration_fails("1.5h", -EINVAL);
+        duration_fails("1h30", -EINVAL);   /* a bare number only on its own */
+        duration_fails("30m1h", -EINVAL);  /* largest first */
+        duration_fails("1h1h", -EINVAL);
+        duration_fails("1m1min", -EINVAL); /* one unit twice */
+        duration_fails("1mi", -EINVAL);
+        duration_fails("1ms", -EINVAL);    /* not a unit here */
+        duration_fails("1hours", -EINVAL);
+        duration_fails("0", -ERANGE);
+        duration_fails("0s", -ERANGE);
+        duration_fails("367d", -ERANGE);
+        duration_fails("99999999999s", -ERANGE);
+        duration_fails("365d24h1s", -ERANGE);
+}
+
 int main(void) {
         RUN(test_safe_atou64_valid);
         RUN(test_safe_atou64_max);
@@ -348,6 +395,7 @@ int main(void) {
         RUN(test_parse_sec_units);
         RUN(test_parse_sec_bad);
         RUN(test_parse_sec_overflow);
+        RUN(test_parse_duration);
         RUN(test_parse_cpu_set_bits);
         RUN(test_parse_cpu_set_multi_byte);
         RUN(test_parse_cpu_set_highest);
