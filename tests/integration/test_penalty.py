@@ -22,10 +22,12 @@ MIB = 1024 * 1024
 V1_MEMORY_UNLIMITED = 1 << 62
 STATE_DIR = f'{WORK}/state'
 USERS_DIR = f'{WORK}/users.d'
+EVENT_LOG = f'{WORK}/events.log'
+PENALTY_MESSAGE_ID = '18e406a84c9c4042b6e71ba96c325eff'  # slicekeeperd(8), EVENTS
 # hard_cap: 0.5 × 1 core for everyone; the penalty box: 0.3 of that (active) or of a core (locked)
 CAP, ACTIVE, LOCKED = CORE // 2, 3 * CORE // 20, 3 * CORE // 10
 CONFIG = (f'[FairShare]\nEnable=yes\nMode=hard_cap\nCPUPctMax=0.5\nHardCapCores=1\nPenaltyCPUPct=0.3\n'
-          f'StateDir={STATE_DIR}\nUsersDir={USERS_DIR}\n')
+          f'StateDir={STATE_DIR}\nUsersDir={USERS_DIR}\nEventLog={EVENT_LOG}\n')
 
 
 @contextlib.contextmanager
@@ -51,7 +53,7 @@ def users(tb):
     units = [f'skpen-{uid}.service' for uid in UIDS] + [f'skpen-session-{uid}.service' for uid in UIDS]
     with users_in_testbed(tb, NAMES, units), group_in_testbed(tb, GROUP, GID, [NAMES[UIDS[1]]]):
         yield
-        tb.run(['rm', '-rf', STATE_DIR, USERS_DIR], check=False)
+        tb.run(['rm', '-rf', STATE_DIR, USERS_DIR, EVENT_LOG], check=False)
 
 
 def session(tb, uid, busy=False):
@@ -108,6 +110,7 @@ def as_user(uid, *argv):
 
 def test_penalty_on_off_expiry_survives_kill9(daemon, slices, tb, users):
     uid, name = UIDS[0], NAMES[UIDS[0]]
+    since = tb.run(['date', '+%s']).stdout.strip()  # this test's journal entries only
     daemon.write_config(CONFIG)
     daemon.write_tree(EXAMPLE_TREE)
     daemon.start()
@@ -137,6 +140,17 @@ def test_penalty_on_off_expiry_survives_kill9(daemon, slices, tb, users):
     assert status['fair_share']['admin']['state']['expired'] == 1
     assert f'the penalty of UID {uid} ended' in daemon.journal()
     assert line(daemon, uid)['penalty'] is None
+
+    # Each change and the expiry is an event: a line in the event log, an entry in the journal.
+    with open(tb.host_path(EVENT_LOG)) as f:
+        events = [json.loads(text) for text in f.read().splitlines()]
+    assert [(e['TYPE'], e['ACTION'], e['UID'], e['UNAME']) for e in events] == [
+        ('penaltyBox', action, str(uid), name) for action in ('on', 'off', 'on', 'expired')], events
+    assert [e.get('MODE') for e in events] == ['active', 'active', 'locked', 'locked'], events
+    assert len({e['ID'] for e in events}) == 4
+    out = tb.run(['journalctl', '--no-pager', '-o', 'json', f'MESSAGE_ID={PENALTY_MESSAGE_ID}',
+                  f'USER_ID={uid}', f'--since=@{since}']).stdout
+    assert len([x for x in out.splitlines() if x.strip()]) == 4, out
 
     # On again, then kill -9: users.json keeps it. The cap set by hand meanwhile is no penalty's: the
     # restarted daemon puts the penalty on again from the file.
