@@ -12,13 +12,14 @@ user slice on the cgroup2 mount), throttling (`cpu.stat` nr_throttled) and the m
 1. Reaction (Mode=even_active): user A (8 threads) is busy alone; user B (1 thread) starts a busy loop.
    From the moment B's loop runs (its usage_usec starts to grow; polled every --poll s, 10 ms) to A's cap in
    the kernel file first lowered (by more than 1 % of a core) and to it being at the two-user formula
-   (CPUPctMax × cores / 2, +10 %). Then B stops: from B's last CPU to A's cap raised to within 10 % of the
-   lone value (CPUPctMax × cores). Each trial starts once B counts as inactive again (ActivityWindowSec=).
+   (CPUPctMax × cores / 2, +10 %). Then B stops: from B's last CPU to A's cap back at the lone value
+   (CPUPctMax × cores, less than MinChangePct= below). Each trial starts once B counts as inactive again.
 2. Fairness: users join one after another (one with 8 threads, the others 1 each) to 1, 2, 4 and 8 busy
    users; each step is measured for --seconds once the caps have settled: CPU per user (Jain's index of each
    user's CPU over its max-min fair share of what the users could have had), the lone user's CPU against
    the allowed CPUPctMax × cores, and the CPU wasted: allowed and idle (nobody used it) in a second in which
-   some cap throttled someone. Modes: even_active (default), weight, and Enable=no as baselines.
+   some cap throttled someone. Modes: even_active (default), weight, and Enable=no as baselines. In
+   even_active (--light-modes) a last step: the 8-thread user next to a user whose loop wants 0.3 core.
 3. cgroup_py's own formula on the same trace: each 1 s interval's demands (threads of the loops running)
    and the CPU the users could have had (what they used + the machine's idle time: other work on the
    machine is the trace's too) drive cgroup_py's rule (a user is active when its mean over the last 5
