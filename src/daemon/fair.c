@@ -40,7 +40,7 @@ typedef struct FairUser FairUser;
 typedef struct FairSend {
         bool cpu;                 /* CPUQuotaPerSecUSec= */
         uint64_t cpu_quota;       /* usec/s, UINT64_MAX infinity */
-        unsigned cpu_weight;      /* CPUWeight=, 0: not sent */
+        uint64_t cpu_weight;      /* CPUWeight=, 0: not sent, UINT64_MAX: unset (systemd's default) */
         bool memory;              /* MemoryMax= (and MemoryHigh= when high_too) */
         uint64_t memory_max, memory_high;
         bool high_too;
@@ -58,6 +58,8 @@ struct FairUser {
         bool lift;                /* it is a lift (fair_stop()) */
         bool touched;             /* something was sent: lifted on stop */
         bool is_user_slice;       /* user.slice itself, not a user */
+        bool weight_sent;         /* Mode=weight's CPUWeight= went out for this slice (it is not read back:
+                                   * sent once per user slice seen, with whatever else goes) */
         uint64_t kernel_cpu_quota; /* read back this tick, FAIRSHARE_UNSET unknown */
         int fd[_CAP_FILE_MAX];    /* kept cap files, -EBADF none */
         int req[_CAP_FILE_MAX];   /* the request of this batch that read it, -1 none */
@@ -459,7 +461,7 @@ static int append_send(sd_bus_message *m, void *userdata) {
         if (s->cpu)
                 r = sd_bus_message_append(m, "(sv)", "CPUQuotaPerSecUSec", "t", bus_value(s->cpu_quota));
         if (r >= 0 && s->cpu_weight > 0)
-                r = sd_bus_message_append(m, "(sv)", "CPUWeight", "t", (uint64_t) s->cpu_weight);
+                r = sd_bus_message_append(m, "(sv)", "CPUWeight", "t", s->cpu_weight);
         if (r >= 0 && s->memory)
                 r = sd_bus_message_append(m, "(sv)", "MemoryMax", "t", bus_value(s->memory_max));
         if (r >= 0 && s->memory && s->high_too)
@@ -493,6 +495,8 @@ static void on_send_done(UnitOp *op, const UnitOpResult *result, void *userdata)
         /* user.slice's cap: sent again when the read-back shows the kernel does not hold it */
         if (!u->is_user_slice)
                 fairshare_send_failed(f->policy, u->uid);
+        if (u->send.cpu_weight > 0)
+                u->weight_sent = false;
 }
 
 static int fair_user_send(FairUser *u) {
@@ -517,7 +521,7 @@ static void fair_send_decision(Fair *f, FairUser *u, const FairShareDecision *d)
         u->send = (FairSend) {
                 .cpu = d->send_cpu,
                 .cpu_quota = d->cpu_quota,
-                .cpu_weight = d->send_cpu ? d->cpu_weight : 0,
+                .cpu_weight = d->send_cpu || !u->weight_sent ? d->cpu_weight : 0,
                 .memory = d->send_memory,
                 .memory_max = d->memory_max,
                 .memory_high = d->memory_high,
@@ -529,6 +533,7 @@ static void fair_send_decision(Fair *f, FairUser *u, const FairShareDecision *d)
                 return;
         }
         f->in_flight++;
+        u->weight_sent = u->weight_sent || u->send.cpu_weight > 0;
         if (log_get_max_level() >= LOG_DEBUG) {
                 char reason[256];
 
@@ -756,8 +761,9 @@ static void fair_tick(Fair *f, const SliceSet *set, const SampleValues *values, 
                 u->d = *d;
                 u->have_decision = true;
                 /* a cap held, sent by us or adopted from our drop-in of a run before: lifted on stop */
-                u->touched = u->touched || d->cpu_quota < FAIRSHARE_UNSET || d->memory_max < FAIRSHARE_UNSET;
-                if (d->send_cpu || d->send_memory)
+                u->touched = u->touched || d->cpu_quota < FAIRSHARE_UNSET || d->memory_max < FAIRSHARE_UNSET ||
+                             u->weight_sent;
+                if (d->send_cpu || d->send_memory || (d->cpu_weight > 0 && !u->weight_sent))
                         fair_send_decision(f, u, d);
         }
         f->user_slice->touched = f->user_slice->touched || res->user_slice_quota < FAIRSHARE_UNSET;
@@ -795,6 +801,8 @@ static void fair_lift_more(Fair *f) {
                         /* user.slice: only Mode=weight's CPU cap is ours */
                         .memory = !u->is_user_slice, .memory_max = UINT64_MAX, .memory_high = UINT64_MAX,
                         .high_too = f->policy_config.memory_high_pct > 0,
+                        /* Mode=weight's CPUWeight= back to systemd's default */
+                        .cpu_weight = u->weight_sent ? UINT64_MAX : 0,
                 };
                 if (fair_user_send(u) < 0) {
                         f->lifts_failed++;
