@@ -7,6 +7,7 @@ throttled users. Users as in test_users.py: UIDs in the testbed's own /etc/passw
 with `systemd-run --uid=UID --slice=user-UID.slice`. Layout-agnostic: v1 cpu and memory in the namespace
 testbed, pure v2 in tests/vm's guest (tb.layout 'v2')."""
 import os
+import re
 import time
 
 import pytest
@@ -138,7 +139,8 @@ def test_busy_users_capped_recapped_steady_restored_lifted(daemon, slices, tb, b
     assert status['fair_share']['send_failures'] == 0
     text = daemon.ctl('status').stdout
     assert 'Fair share: even_active, 3 active, ' in text, text
-    assert f'  {UIDS[0]}      0.10   ' in text, text
+    # the cap as a core fraction: the formula's 0.10, or a little more lent by water-filling on a busy machine
+    assert re.search(rf'^  {UIDS[0]} +0\.1[0-3] ', text, re.M), text
 
     # One goes idle: the other two re-capped to pct × cores / 2 within 3 s.
     idle, rest = UIDS[0], UIDS[1:]
