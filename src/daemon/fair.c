@@ -265,12 +265,11 @@ void fair_set_fd_budget(Fair *f, const FdBudget *budget) {
  * slice; none when it is short itself (then each file is opened, read and closed). */
 static size_t fair_fd_room(const Fair *f) {
         const FdBudget *b = f->budget;
-        uint64_t planned;
 
-        if (!b || b->level < FD_BUDGET_LEVEL_ALL || b->n_sampled < b->n_slices)
+        if (!b)
                 return 0;
-        planned = (uint64_t) fd_budget_slice_cost(f->layout, fd_budget_level_files(b->level)) * b->n_slices;
-        return planned < b->files ? (size_t) MIN(b->files - planned, (uint64_t) SIZE_MAX) : 0;
+        return (size_t) MIN(fd_budget_spare(b, fd_budget_slice_cost(f->layout, fd_budget_level_files(b->level))),
+                            (uint64_t) SIZE_MAX);
 }
 
 /* Where the file is (its mount, and its name in ret_name); NULL where the layout has no such file. */
