@@ -3,8 +3,7 @@
 """Benchmark (issue 14): what the fair-share tick costs per user, and that steady state sends nothing.
 
 In the namespace testbed (v1 cpu and memory), --users N idle user slices are started (`systemd-run
---uid=UID --slice=user-UID.slice sleep infinity`, UIDs from 61000, no passwd entries: the daemon lists the
-slices over D-Bus all the same), then the daemon with [FairShare] Enable=yes. Once every user has a decision, every slice's files are
+--uid=UID --slice=user-UID.slice sleep infinity`, UIDs from 61000 in the testbed's own /etc/passwd), then the daemon with [FairShare] Enable=yes. Once every user has a decision, every slice's files are
 open and no SetUnitProperties went out for 3 ticks, the daemon's own counters are read over --seconds
 seconds (30): the CPU of the fair-share ticks (status fair_share.tick_cpu_usec.total: read-backs, policy,
 sends; CLOCK_THREAD_CPUTIME around each tick) per tick and per user, beside the sampler's sweep CPU per
@@ -54,6 +53,9 @@ def build_commit(commit, where):
 def run(build, users, seconds):
     with testbed.Testbed(binds=sorted({REPO, os.path.dirname(build)})) as tb:
         uids = range(FIRST_UID, FIRST_UID + users)
+        # the users in the testbed's own /etc (a copy, gone with the testbed): systemd-run --uid needs them
+        with open(tb.host_path('/etc/passwd'), 'a') as f:
+            f.write(''.join(f'skb{u}:x:{u}:{u}::/nonexistent:/usr/sbin/nologin\n' for u in uids))
         # an empty user slice is stopped at once (StopWhenUnneeded=yes): a process in each, started by one
         # shell inside (a call into the testbed per user would take minutes)
         tb.run(['sh', '-c', 'for u in "$@"; do systemd-run -q --no-block --unit=skbench-$u --uid=$u '

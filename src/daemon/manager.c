@@ -110,7 +110,8 @@ static uint64_t hash_bytes(const char *data, size_t size) {
 }
 
 /* STATUS=: the slices and the tree, then each connection that is down, with since-when and why. Called when
- * one of these changes (a pass, a tree read, a connection going down or coming back), not per tick. */
+ * one of these changes (a pass, a tree read, a connection going down or coming back, the count of throttled
+ * users), not per tick. */
 static void manager_update_status(Manager *m) {
         char zk[OUTAGE_CAUSE_MAX + 64] = "", redis[OUTAGE_CAUSE_MAX + 64] = "", fds[128] = "", users[64] = "";
         const char *error = m->tree_error.cause;
