@@ -25,7 +25,7 @@ RAM = os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')  # the daemon's m
 @pytest.fixture
 def busy_users(tb):
     """The test's users (conftest.users_in_testbed), their units stopped afterwards."""
-    units = [f'{u}-{uid}.service' for uid in UIDS for u in ('skfair', 'skfair-session')]
+    units = [f'{u}-{uid}.service' for uid in UIDS for u in ('skfair', 'skfair-session', 'skfair-session2')]
     with users_in_testbed(tb, {uid: f'skfair{uid}' for uid in UIDS}, units):
         yield
 
@@ -47,9 +47,10 @@ def slice_path(uid):
 
 
 def cgroup_value(tb, controller, uid, name):
-    """A file of the user's slice (v1: in controller's hierarchy), None when the directory is not there
-    (systemd removes a slice's directory from a v1 hierarchy it no longer needs)."""
-    if not os.path.exists(tb.cgroup_file(controller, slice_path(uid))):
+    """A file of the user's slice (v1: in controller's hierarchy), None when it is not there: systemd removes
+    a slice's directory from a v1 hierarchy it no longer needs, and on v2 turns a controller off below a
+    slice when nothing there asks for it (no cpu.max once the caps are lifted)."""
+    if not os.path.exists(tb.cgroup_file(controller, f'{slice_path(uid)}/{name}')):
         return None
     return tb.read_cgroup(controller, f'{slice_path(uid)}/{name}')
 
@@ -240,6 +241,22 @@ def test_hard_cap_status_counts_throttled(daemon, slices, tb, busy_users):
     wait_for(lambda: ', 2 users, 1 throttled' in status_text(tb, daemon), 15, interval=0.2,
              what='STATUS= with 2 users, 1 throttled')
     assert daemon.status()['fair_share']['throttled'] == 1
+    # the other user logs out and in again: a new slice directory; its cap files are read from it (a kept
+    # file of the old directory fails and is opened again, or the user is new to the daemon)
+    tb.systemctl('stop', f'user-{UIDS[1]}.slice')
+    tb.run(['systemd-run', f'--unit=skfair-session2-{UIDS[1]}', f'--uid={UIDS[1]}',
+            f'--slice=user-{UIDS[1]}.slice', 'sleep', '600'])
+    ticks = daemon.status()['fair_share']['ticks']
+    status = daemon.wait_status(lambda s: s['fair_share']['ticks'] >= ticks + 2 and UIDS[1] in fair(s) and
+                                fair(s)[UIDS[1]]['kernel_cap_usec'] == CORE // 10 == kernel_cap(tb, UIDS[1]), 15,
+                                what='the user back, the cap read from the new directory', interval=0.2)
+    assert status['fair_share']['read_errors'] == 0
+    # read from the new directory, not a stale descriptor: a cap changed by hand there is seen and put back
+    tb.systemctl('set-property', '--runtime', f'user-{UIDS[1]}.slice', 'CPUQuota=150%')
+    daemon.wait_status(lambda s: kernel_cap(tb, UIDS[1]) == CORE // 10 and
+                       s['fair_share']['set_unit_properties'] > status['fair_share']['set_unit_properties'], 10,
+                       what="the cap put back in the new directory", interval=0.2)
+    print(f"cap files after the user came back: {status['fair_share']['files']}")
     # the loop ends: after the policy's 4 quiet intervals the count is 0 again, and STATUS= says so
     tb.systemctl('stop', f'skfair-{UIDS[0]}.service')
     wait_for(lambda: ', 2 users, 0 throttled' in status_text(tb, daemon), 15, interval=0.2,
