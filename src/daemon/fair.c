@@ -312,7 +312,7 @@ static int cap_file_read(Fair *f, FairUser *u, CapFile c, char buf[static CAP_FI
         const char *name, *mount = cap_file_where(f->layout, c, &name);
         char path[PATH_MAX];
         ssize_t n;
-        int fd, r;
+        int fd;
 
         if (!mount)
                 return -ENOENT;
@@ -351,8 +351,7 @@ static int cap_file_read(Fair *f, FairUser *u, CapFile c, char buf[static CAP_FI
                 f->unkept_reads++;
         }
         *ret_data = buf;
-        r = cap_read_end(n, buf, ret_size);
-        return r;
+        return cap_read_end(n, buf, ret_size);
 }
 
 /* Closes kept files beyond the room the budget leaves now (it may have shrunk: more slices, a lower limit),

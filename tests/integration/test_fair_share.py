@@ -288,13 +288,16 @@ def test_weight_equal_weights_user_slice_capped_lifted(daemon, slices, tb, busy_
         assert cpu_weight_in_kernel(tb, uid) == 100, uid
         assert fair(status)[uid]['cap_usec'] is None and kernel_cap(tb, uid) is None, uid
     assert slices.props('user.slice', 'CPUQuotaPerSecUSec')['CPUQuotaPerSecUSec'] != 'infinity'
-    # steady: user.slice's cap read back each tick, nothing sent again
-    daemon.wait_status(lambda s: s['fair_share']['user_slice_cap_usec'] is not None, 5, interval=0.2,
-                       what='user.slice cap read back')
+    # steady: user.slice's cap read back each tick; once the memory limits are out too (the first one goes when
+    # the use is known, a tick after the weight on a slow machine) nothing is sent again
+    daemon.wait_status(lambda s: s['fair_share']['user_slice_cap_usec'] is not None and not s['fair_share']['in_flight']
+                       and all(fair(s)[uid]['memory_max'] is not None and memory_max(tb, uid) for uid in UIDS[:2]),
+                       10, interval=0.2, what='user.slice cap read back, memory limits held')
     sent = daemon.status()['fair_share']['set_unit_properties']
     daemon.wait_ticks(3)
     status = daemon.status()
-    assert status['fair_share']['set_unit_properties'] == sent
+    assert status['fair_share']['set_unit_properties'] == sent, \
+        '\n'.join(line for line in daemon.journal().splitlines() if 'SetUnitProperties' in line)
     assert abs(status['fair_share']['user_slice_cap_usec'] - cap) <= CORE // 100
     assert 'not the cap on user.slice' not in daemon.journal(full=True)
     daemon.stop_cleanly()
