@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -21,6 +22,20 @@
 #define CAP_FILE_MAX 64u
 /* v1 writes "no memory limit" as the page counter's maximum in bytes (0x7FFFFFFFFFFFF000 on 4 KiB pages). */
 #define V1_MEMORY_UNLIMITED (UINT64_C(1) << 62)
+/* The cap files of this many users are re-read in one batch (pread_batch_run(): one io_uring submission). */
+#define FAIR_BATCH_USERS 32u
+
+/* The kernel files a user's caps are read back from; each kept open (within the descriptor budget) and
+ * re-read at offset 0 every tick. */
+typedef enum CapFile {
+        CAP_CPU,          /* cpu.cfs_quota_us (v1), cpu.max (v2) */
+        CAP_CPU_PERIOD,   /* cpu.cfs_period_us (v1 only) */
+        CAP_MEMORY_MAX,   /* memory.limit_in_bytes (v1), memory.max (v2) */
+        CAP_MEMORY_HIGH,  /* memory.high (v2 only) */
+        _CAP_FILE_MAX,
+} CapFile;
+
+#define FAIR_BATCH_REQUESTS (FAIR_BATCH_USERS * _CAP_FILE_MAX)
 
 typedef struct FairUser FairUser;
 
@@ -28,7 +43,7 @@ typedef struct FairUser FairUser;
 typedef struct FairSend {
         bool cpu;                 /* CPUQuotaPerSecUSec= */
         uint64_t cpu_quota;       /* usec/s, UINT64_MAX infinity */
-        unsigned cpu_weight;      /* CPUWeight=, 0: not sent */
+        uint64_t cpu_weight;      /* CPUWeight=, 0: not sent, UINT64_MAX: unset (systemd's default) */
         bool memory;              /* MemoryMax= (and MemoryHigh= when high_too) */
         uint64_t memory_max, memory_high;
         bool high_too;
@@ -45,7 +60,12 @@ struct FairUser {
         FairSend send;            /* what it carries */
         bool lift;                /* it is a lift (fair_stop()) */
         bool touched;             /* something was sent: lifted on stop */
+        bool is_user_slice;       /* user.slice itself, not a user */
+        bool weight_sent;         /* Mode=weight's CPUWeight= went out for this slice (it is not read back:
+                                   * sent once per user slice seen, with whatever else goes) */
         uint64_t kernel_cpu_quota; /* read back this tick, FAIRSHARE_UNSET unknown */
+        int fd[_CAP_FILE_MAX];    /* kept cap files, -EBADF none */
+        int req[_CAP_FILE_MAX];   /* the request of this batch that read it, -1 none */
         bool have_decision;
         FairShareDecision d;      /* the last tick's */
         /* the admin's controls: names from NSS (once when the user appears, again after SIGHUP), the
@@ -73,6 +93,16 @@ struct Fair {
         size_t n_gone, gone_allocated;
         FairShareUserInput *inputs;
         size_t inputs_allocated;
+        /* user.slice: its cap in Mode=weight (its uid is unused) */
+        FairUser *user_slice;
+        uint64_t user_slice_kernel_quota;
+        /* the kept cap files: within what the sampler's descriptor budget leaves (fair_set_fd_budget()) */
+        const FdBudget *budget;
+        size_t n_open, fd_room;
+        uint64_t reopened, unkept_reads;
+        PreadBatch *batch;
+        PreadRequest reqs[FAIR_BATCH_REQUESTS];
+        char slots[FAIR_BATCH_REQUESTS][CAP_FILE_MAX];
         usec_t last_tick;
         unsigned n_active, n_throttled;
         /* counters */
@@ -177,9 +207,21 @@ void fair_policy_config(const ConfigFairShare *c, double cores, uint64_t ram_byt
         ret->penalty_memory_bytes = memory_amount_bytes(&c->penalty_memory, ram_bytes, FAIRSHARE_INFINITY);
 }
 
+static int fair_user_new(Fair *f, uint32_t uid, const char *unit, FairUser **ret);
+
+static void cap_file_close(FairUser *u, CapFile c) {
+        if (u->fd[c] < 0)
+                return;
+        close(u->fd[c]);
+        u->fd[c] = -EBADF;
+        u->fair->n_open--;
+}
+
 static FairUser *fair_user_free(FairUser *u) {
         if (!u)
                 return NULL;
+        for (CapFile c = 0; c < _CAP_FILE_MAX; c++)
+                cap_file_close(u, c);
         if (u->op) {
                 unit_op_free(u->op); /* cancelled: no callback */
                 if (u->lift)
@@ -200,8 +242,10 @@ Fair *fair_free(Fair *f) {
         for (size_t i = 0; i < f->n_users; i++)
                 fair_user_free(f->users[i]);
         free(f->users);
+        fair_user_free(f->user_slice);
         free(f->gone);
         free(f->inputs);
+        pread_batch_free(f->batch);
         fairshare_free(f->policy);
         sd_event_source_disable_unref(f->stop_timer);
         sd_event_source_disable_unref(f->expiry_timer);
@@ -241,6 +285,14 @@ int fair_new(sd_event *event, sd_bus *bus, JobWatch *jobs, const ConfigFairShare
         r = fairshare_new(&f->policy_config, now_usec(CLOCK_REALTIME), &f->policy);
         if (r < 0)
                 return r;
+        r = pread_batch_new(FAIR_BATCH_REQUESTS, &f->batch);
+        if (r < 0)
+                return r;
+        r = fair_user_new(f, 0, "user.slice", &f->user_slice);
+        if (r < 0)
+                return r;
+        f->user_slice->is_user_slice = true;
+        f->user_slice_kernel_quota = FAIRSHARE_UNSET;
         r = fair_admin_setup(f, config, pages > 0 && page > 0 ? (uint64_t) pages * (uint64_t) page : 0);
         if (r < 0)
                 return r;
@@ -250,48 +302,157 @@ int fair_new(sd_event *event, sd_bus *bus, JobWatch *jobs, const ConfigFairShare
 
 /* ---- reading the caps back ---- */
 
-/* The file's bytes into buf (NUL-terminated); -errno when it cannot be read. */
-static int read_cap_file(const char *mount, const char *cgroup, const char *name, char *buf, size_t size,
-                         size_t *ret_size) {
-        char path[PATH_MAX];
-        _cleanup_(freep) char *data = NULL;
-        size_t n;
-        int r;
+void fair_set_fd_budget(Fair *f, const FdBudget *budget) {
+        f->budget = budget;
+}
 
-        if (!mount)
-                return -ENOENT;
-        if (snprintf(path, sizeof(path), "%s%s/%s", mount, cgroup, name) >= (int) sizeof(path))
-                return -ENAMETOOLONG;
-        r = read_file_bounded(path, size - 1, &data, &n);
-        if (r < 0)
-                return r;
-        memcpy(buf, data, n);
+/* Descriptors the cap files may keep: what the sampler's budget leaves when it keeps every file of every
+ * slice; none when it is short itself (then each file is opened, read and closed). */
+static size_t fair_fd_room(const Fair *f) {
+        const FdBudget *b = f->budget;
+
+        if (!b)
+                return 0;
+        return (size_t) MIN(fd_budget_spare(b, fd_budget_slice_cost(f->layout, fd_budget_level_files(b->level))),
+                            (uint64_t) SIZE_MAX);
+}
+
+/* Where the file is (its mount, and its name in ret_name); NULL where the layout has no such file. */
+static const char *cap_file_where(const CgroupLayout *l, CapFile c, const char **ret_name) {
+        switch (c) {
+        case CAP_CPU:
+                *ret_name = l->v1[CG_CPU] ? "cpu.cfs_quota_us" : "cpu.max";
+                return l->v1[CG_CPU] ?: l->unified;
+        case CAP_CPU_PERIOD:
+                *ret_name = "cpu.cfs_period_us";
+                return l->v1[CG_CPU];
+        case CAP_MEMORY_MAX:
+                *ret_name = l->v1[CG_MEMORY] ? "memory.limit_in_bytes" : "memory.max";
+                return l->v1[CG_MEMORY] ?: l->unified;
+        case CAP_MEMORY_HIGH:
+                *ret_name = "memory.high";
+                return l->v1[CG_MEMORY] ? NULL : l->unified;
+        default:
+                return NULL;
+        }
+}
+
+/* Ends the read: NUL-terminated in buf, or -EFBIG when it may have been cut. */
+static int cap_read_end(ssize_t n, char *buf, size_t *ret_size) {
+        if (n < 0)
+                return (int) n;
+        if ((size_t) n >= CAP_FILE_MAX - 1)
+                return -EFBIG;
         buf[n] = 0;
-        *ret_size = n;
+        *ret_size = (size_t) n;
         return 0;
 }
 
+/* The file's bytes (NUL-terminated, in buf or in the batch's slot: *ret_data), or -errno. Read ahead in the
+ * batch, else from its kept descriptor (pread at offset 0), else opened and read, and kept while there is
+ * room in the budget. A kept descriptor that fails (ENODEV: the directory was removed, the slice may be back
+ * in a new one) is closed and the file opened again at once. */
+static int cap_file_read(Fair *f, FairUser *u, CapFile c, char buf[static CAP_FILE_MAX], const char **ret_data,
+                         size_t *ret_size) {
+        const char *name, *mount = cap_file_where(f->layout, c, &name);
+        char path[PATH_MAX];
+        ssize_t n;
+        int fd;
+
+        if (!mount)
+                return -ENOENT;
+        if (u->req[c] >= 0) {
+                PreadRequest *q = &f->reqs[u->req[c]];
+
+                u->req[c] = -1;
+                if (q->fd == u->fd[c] && q->result >= 0) {
+                        *ret_data = q->buf;
+                        return cap_read_end(q->result, q->buf, ret_size);
+                }
+        } else if (u->fd[c] >= 0) {
+                n = pread(u->fd[c], buf, CAP_FILE_MAX - 1, 0);
+                if (n >= 0) {
+                        *ret_data = buf;
+                        return cap_read_end(n, buf, ret_size);
+                }
+        }
+        if (u->fd[c] >= 0) {
+                cap_file_close(u, c);
+                f->reopened++;
+        }
+        if (snprintf(path, sizeof(path), "%s%s/%s", mount, u->cgroup, name) >= (int) sizeof(path))
+                return -ENAMETOOLONG;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        n = pread(fd, buf, CAP_FILE_MAX - 1, 0);
+        if (n < 0)
+                n = -errno;
+        if (n >= 0 && f->n_open < f->fd_room) {
+                u->fd[c] = fd;
+                f->n_open++;
+        } else {
+                close(fd);
+                f->unkept_reads++;
+        }
+        *ret_data = buf;
+        return cap_read_end(n, buf, ret_size);
+}
+
+/* Closes kept files beyond the room the budget leaves now (it may have shrunk: more slices, a lower limit),
+ * the last users' first. */
+static void cap_files_trim(Fair *f) {
+        f->fd_room = fair_fd_room(f);
+        for (size_t i = f->n_users; i > 0 && f->n_open > f->fd_room; i--)
+                for (CapFile c = 0; c < _CAP_FILE_MAX; c++)
+                        cap_file_close(f->users[i - 1], c);
+        for (CapFile c = 0; f->n_open > f->fd_room && c < _CAP_FILE_MAX; c++)
+                cap_file_close(f->user_slice, c);
+}
+
+/* Re-reads the kept cap files of users [from, to) in one batch; cap_file_read() then takes the results. */
+static void cap_files_read_ahead(Fair *f, size_t from, size_t to) {
+        size_t n = 0;
+
+        for (size_t i = from; i < to; i++) {
+                FairUser *u = f->users[i];
+
+                for (CapFile c = 0; c < _CAP_FILE_MAX; c++) {
+                        u->req[c] = -1;
+                        if (u->fd[c] < 0 || n >= FAIR_BATCH_REQUESTS)
+                                continue;
+                        f->reqs[n] = (PreadRequest) { .fd = u->fd[c], .buf = f->slots[n], .size = CAP_FILE_MAX - 1 };
+                        u->req[c] = (int) n++;
+                }
+        }
+        if (n > 0)
+                (void) pread_batch_run(f->batch, f->reqs, n);
+}
+
 /* CPUQuotaPerSecUSec as the kernel holds it: FAIRSHARE_INFINITY none, FAIRSHARE_UNSET not known. */
-static uint64_t read_cpu_quota(Fair *f, const char *cgroup) {
+static uint64_t read_cpu_quota(Fair *f, FairUser *u) {
         char buf[CAP_FILE_MAX];
+        const char *data;
         uint64_t quota, period;
         size_t n;
         int r;
 
         if (f->layout->v1[CG_CPU]) {
-                r = read_cap_file(f->layout->v1[CG_CPU], cgroup, "cpu.cfs_quota_us", buf, sizeof(buf), &n);
+                r = cap_file_read(f, u, CAP_CPU, buf, &data, &n);
                 if (r >= 0)
-                        r = cg_parse_cfs_quota(buf, n, &quota);
-                if (r >= 0 && quota == UINT64_MAX)
+                        r = cg_parse_cfs_quota(data, n, &quota);
+                if (r >= 0 && quota == UINT64_MAX) {
+                        u->req[CAP_CPU_PERIOD] = -1;
                         return FAIRSHARE_INFINITY;
+                }
                 if (r >= 0)
-                        r = read_cap_file(f->layout->v1[CG_CPU], cgroup, "cpu.cfs_period_us", buf, sizeof(buf), &n);
+                        r = cap_file_read(f, u, CAP_CPU_PERIOD, buf, &data, &n);
                 if (r >= 0)
-                        r = cg_parse_u64(buf, n, &period);
+                        r = cg_parse_u64(data, n, &period);
         } else if (f->layout->unified) {
-                r = read_cap_file(f->layout->unified, cgroup, "cpu.max", buf, sizeof(buf), &n);
+                r = cap_file_read(f, u, CAP_CPU, buf, &data, &n);
                 if (r >= 0)
-                        r = cg_parse_cpu_max(buf, n, &quota, &period);
+                        r = cg_parse_cpu_max(data, n, &quota, &period);
         } else
                 return FAIRSHARE_UNSET;
         if (r == -ENOENT)
@@ -305,26 +466,20 @@ static uint64_t read_cpu_quota(Fair *f, const char *cgroup) {
 }
 
 /* MemoryMax (v1: memory.limit_in_bytes) or MemoryHigh (v2 only) as the kernel holds it. */
-static uint64_t read_memory(Fair *f, const char *cgroup, bool high) {
+static uint64_t read_memory(Fair *f, FairUser *u, bool high) {
         char buf[CAP_FILE_MAX];
-        const char *mount, *name;
+        const char *data;
         uint64_t v;
         size_t n;
         int r;
 
-        if (f->layout->v1[CG_MEMORY]) {
-                if (high)
-                        return FAIRSHARE_UNSET;
-                mount = f->layout->v1[CG_MEMORY];
-                name = "memory.limit_in_bytes";
-        } else if (f->layout->unified) {
-                mount = f->layout->unified;
-                name = high ? "memory.high" : "memory.max";
-        } else
+        if (!f->layout->v1[CG_MEMORY] && !f->layout->unified)
                 return FAIRSHARE_UNSET;
-        r = read_cap_file(mount, cgroup, name, buf, sizeof(buf), &n);
+        if (high && f->layout->v1[CG_MEMORY])
+                return FAIRSHARE_UNSET;
+        r = cap_file_read(f, u, high ? CAP_MEMORY_HIGH : CAP_MEMORY_MAX, buf, &data, &n);
         if (r >= 0)
-                r = cg_parse_u64(buf, n, &v);
+                r = cg_parse_u64(data, n, &v);
         if (r == -ENOENT)
                 return FAIRSHARE_INFINITY;
         if (r < 0) {
@@ -349,7 +504,7 @@ static int append_send(sd_bus_message *m, void *userdata) {
         if (s->cpu)
                 r = sd_bus_message_append(m, "(sv)", "CPUQuotaPerSecUSec", "t", bus_value(s->cpu_quota));
         if (r >= 0 && s->cpu_weight > 0)
-                r = sd_bus_message_append(m, "(sv)", "CPUWeight", "t", (uint64_t) s->cpu_weight);
+                r = sd_bus_message_append(m, "(sv)", "CPUWeight", "t", s->cpu_weight);
         if (r >= 0 && s->memory)
                 r = sd_bus_message_append(m, "(sv)", "MemoryMax", "t", bus_value(s->memory_max));
         if (r >= 0 && s->memory && s->high_too)
@@ -380,7 +535,11 @@ static void on_send_done(UnitOp *op, const UnitOpResult *result, void *userdata)
                 return;
         f->send_failures++;
         log_debug("SetUnitProperties on %s failed: %s", u->unit, result->message);
-        fairshare_send_failed(f->policy, u->uid);
+        /* user.slice's cap: sent again when the read-back shows the kernel does not hold it */
+        if (!u->is_user_slice)
+                fairshare_send_failed(f->policy, u->uid);
+        if (u->send.cpu_weight > 0)
+                u->weight_sent = false;
 }
 
 static int fair_user_send(FairUser *u) {
@@ -405,7 +564,7 @@ static void fair_send_decision(Fair *f, FairUser *u, const FairShareDecision *d)
         u->send = (FairSend) {
                 .cpu = d->send_cpu,
                 .cpu_quota = d->cpu_quota,
-                .cpu_weight = d->send_cpu ? d->cpu_weight : 0,
+                .cpu_weight = d->send_cpu || !u->weight_sent ? d->cpu_weight : 0,
                 .memory = d->send_memory,
                 .memory_max = d->memory_max,
                 .memory_high = d->memory_high,
@@ -417,6 +576,7 @@ static void fair_send_decision(Fair *f, FairUser *u, const FairShareDecision *d)
                 return;
         }
         f->in_flight++;
+        u->weight_sent = u->weight_sent || u->send.cpu_weight > 0;
         if (log_get_max_level() >= LOG_DEBUG) {
                 char reason[256];
 
@@ -425,6 +585,26 @@ static void fair_send_decision(Fair *f, FairUser *u, const FairShareDecision *d)
                           d->send_cpu ? " CPUQuotaPerSecUSec" : "", d->send_memory ? " MemoryMax" : "", d->rate,
                           u->kernel_cpu_quota, reason);
         }
+}
+
+/* Mode=weight's cap on user.slice (infinity: lifted). Not sent while the last one is in flight: the
+ * read-back shows next tick whether the kernel holds it, and it is sent again if not. */
+static void fair_send_user_slice(Fair *f, uint64_t quota) {
+        FairUser *u = f->user_slice;
+
+        if (u->op || f->in_flight >= FAIR_IN_FLIGHT_MAX) {
+                f->deferred++;
+                return;
+        }
+        u->lift = false;
+        u->send = (FairSend) { .cpu = true, .cpu_quota = quota };
+        if (fair_user_send(u) < 0) {
+                f->send_failures++;
+                return;
+        }
+        f->in_flight++;
+        log_debug("SetUnitProperties %s: CPUQuotaPerSecUSec %" PRIu64 " (kernel cap %" PRIu64 ")", u->unit, quota,
+                  f->user_slice_kernel_quota);
 }
 
 /* ---- the users of the tick ---- */
@@ -456,6 +636,10 @@ static int fair_user_new(Fair *f, uint32_t uid, const char *unit, FairUser **ret
         u->uid = uid;
         u->kernel_cpu_quota = FAIRSHARE_UNSET;
         u->pids = u->memory_bytes = FAIRSHARE_UNSET;
+        for (CapFile c = 0; c < _CAP_FILE_MAX; c++) {
+                u->fd[c] = -EBADF;
+                u->req[c] = -1;
+        }
         strcpy(u->unit, unit);
         r = unit_name_slice_cgroup_path(u->unit, &u->cgroup);
         if (r < 0) {
@@ -1151,24 +1335,30 @@ static void fair_tick(Fair *f, const SliceSet *set, const SampleValues *values, 
                 f->inputs = a;
                 f->inputs_allocated = f->n_users;
         }
+        cap_files_trim(f);
         for (size_t i = 0; i < f->n_users; i++) {
                 FairUser *u = f->users[i];
                 FairShareUserInput *in = &f->inputs[i];
                 const SampleValues *v = &values[u->set_index];
 
+                if (i % FAIR_BATCH_USERS == 0)
+                        cap_files_read_ahead(f, i, MIN(i + FAIR_BATCH_USERS, f->n_users));
                 fairshare_user_input_init(in, u->uid);
                 if (v && (v->have & SAMPLE_HAVE_CPU))
                         in->cpu_usage_usec = v->cpu_usage_nsec / 1000;
                 if (v && (v->have & SAMPLE_HAVE_MEMORY))
                         in->memory_bytes = v->memory_bytes;
-                in->kernel_cpu_quota = u->kernel_cpu_quota = read_cpu_quota(f, u->cgroup);
-                in->kernel_memory_max = read_memory(f, u->cgroup, false);
+                in->kernel_cpu_quota = u->kernel_cpu_quota = read_cpu_quota(f, u);
+                in->kernel_memory_max = read_memory(f, u, false);
                 if (f->policy_config.memory_high_pct > 0)
-                        in->kernel_memory_high = read_memory(f, u->cgroup, true);
+                        in->kernel_memory_high = read_memory(f, u, true);
                 fair_admin_input(f, u, v, in);
         }
+        /* user.slice's cap matters only in Mode=weight (the mode is fixed for the daemon's life) */
+        f->user_slice_kernel_quota = f->policy_config.mode == FAIRSHARE_WEIGHT_MODE ?
+                                             read_cpu_quota(f, f->user_slice) : FAIRSHARE_UNSET;
         wall = now_usec(CLOCK_REALTIME);
-        r = fairshare_tick(f->policy, now, wall, f->inputs, f->n_users, FAIRSHARE_UNSET, &res);
+        r = fairshare_tick(f->policy, now, wall, f->inputs, f->n_users, f->user_slice_kernel_quota, &res);
         if (r < 0) {
                 f->tick_errors++;
                 log_warning_errno(r, "Fair share: the policy refused this tick: %m");
@@ -1185,10 +1375,14 @@ static void fair_tick(Fair *f, const SliceSet *set, const SampleValues *values, 
                 u->d = *d;
                 u->have_decision = true;
                 /* a cap held, sent by us or adopted from our drop-in of a run before: lifted on stop */
-                u->touched = u->touched || d->cpu_quota < FAIRSHARE_UNSET || d->memory_max < FAIRSHARE_UNSET;
-                if (d->send_cpu || d->send_memory)
+                u->touched = u->touched || d->cpu_quota < FAIRSHARE_UNSET || d->memory_max < FAIRSHARE_UNSET ||
+                             u->weight_sent;
+                if (d->send_cpu || d->send_memory || (d->cpu_weight > 0 && !u->weight_sent))
                         fair_send_decision(f, u, d);
         }
+        f->user_slice->touched = f->user_slice->touched || res->user_slice_quota < FAIRSHARE_UNSET;
+        if (res->send_user_slice)
+                fair_send_user_slice(f, res->user_slice_quota);
         fair_emit_throttle_events(f, res, wall);
 }
 
@@ -1218,8 +1412,11 @@ static void fair_lift_more(Fair *f) {
                 u->lift = true;
                 u->send = (FairSend) {
                         .cpu = true, .cpu_quota = UINT64_MAX,
-                        .memory = true, .memory_max = UINT64_MAX, .memory_high = UINT64_MAX,
+                        /* user.slice: only Mode=weight's CPU cap is ours */
+                        .memory = !u->is_user_slice, .memory_max = UINT64_MAX, .memory_high = UINT64_MAX,
                         .high_too = f->policy_config.memory_high_pct > 0,
+                        /* Mode=weight's CPUWeight= back to systemd's default */
+                        .cpu_weight = u->weight_sent ? UINT64_MAX : 0,
                 };
                 if (fair_user_send(u) < 0) {
                         f->lifts_failed++;
@@ -1243,19 +1440,23 @@ static int on_stop_timeout(sd_event_source *s _unused_, uint64_t usec _unused_, 
 }
 
 int fair_stop(Fair *f, usec_t timeout_usec, FairStopped done, void *userdata) {
-        size_t touched = 0;
+        size_t touched = 0, users = 0;
         int r;
 
         if (f->stopping)
                 return 0;
         f->stopping = true;
         fairshare_forget_sent(f->policy);
-        /* those who left are lifted too (no more ticks: the list need not stay sorted) */
-        if (f->n_gone > 0) {
-                FairUser **a = reallocarray(f->users, f->n_users + f->n_gone, sizeof(FairUser *));
+        /* those who left are lifted too, and user.slice (no more ticks: the list need not stay sorted) */
+        if (f->n_gone > 0 || f->user_slice->touched) {
+                FairUser **a = reallocarray(f->users, f->n_users + f->n_gone + 1, sizeof(FairUser *));
 
                 if (a) {
                         f->users = a;
+                        if (f->user_slice->touched) {
+                                f->users[f->n_users++] = TAKE_PTR(f->user_slice);
+                                log_info("Fair share: lifting the cap of user.slice.");
+                        }
                         for (size_t i = 0; i < f->n_gone; i++) {
                                 char unit[32];
                                 FairUser *u;
@@ -1269,11 +1470,14 @@ int fair_stop(Fair *f, usec_t timeout_usec, FairStopped done, void *userdata) {
                 }
                 f->n_gone = 0;
         }
-        for (size_t i = 0; i < f->n_users; i++)
+        for (size_t i = 0; i < f->n_users; i++) {
                 touched += f->users[i]->touched;
+                users += f->users[i]->touched && !f->users[i]->is_user_slice;
+        }
         if (touched == 0)
                 return 0;
-        log_info("Fair share: lifting the caps of %zu users.", touched);
+        if (users > 0)
+                log_info("Fair share: lifting the caps of %zu users.", users);
         r = sd_event_add_time_relative(f->event, &f->stop_timer, CLOCK_MONOTONIC, timeout_usec, 0,
                                        on_stop_timeout, f);
         if (r < 0)
@@ -1328,6 +1532,13 @@ json_t *fair_status_json(const Fair *f) {
                       "throttled", (int) f->n_throttled,
                       "lifts", "sent", (json_int_t) f->lifts_sent, "failed", (json_int_t) f->lifts_failed,
                       "timed_out", f->lifts_timed_out);
+        if (o)
+                json_object_set_new(o, "user_slice_cap_usec", json_usec_or_null(f->user_slice_kernel_quota));
+        if (o)
+                json_object_set_new(o, "files", json_pack("{s:I, s:I, s:I, s:I}", "open", (json_int_t) f->n_open,
+                                                          "room", (json_int_t) f->fd_room,
+                                                          "reopened", (json_int_t) f->reopened,
+                                                          "unkept_reads", (json_int_t) f->unkept_reads));
         cpu = json_pack("{s:I, s:I, s:I}", "last", (json_int_t) f->tick_cpu_last, "max", (json_int_t) f->tick_cpu_max,
                         "total", (json_int_t) f->tick_cpu_total);
         if (o && cpu)
@@ -1344,4 +1555,8 @@ json_t *fair_status_json(const Fair *f) {
 
 uint64_t fair_set_unit_properties(const Fair *f) {
         return f->sends;
+}
+
+unsigned fair_throttled(const Fair *f) {
+        return f->n_throttled;
 }

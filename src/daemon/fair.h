@@ -13,6 +13,7 @@
 #include "config.h"
 #include "control-request.h"
 #include "fairshare.h"
+#include "fd-budget.h"
 #include "job-watch.h"
 #include "sample.h"
 #include "user-state.h"
@@ -61,6 +62,10 @@ int fair_new(sd_event *event, sd_bus *bus, JobWatch *jobs, const ConfigFairShare
 Fair *fair_free(Fair *f);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Fair *, fair_free)
 
+/* The sampler's descriptor budget (borrowed; it changes in place): the users' cap files are kept open in
+ * what it leaves over when it keeps every file of every slice, else opened, read and closed each tick. */
+void fair_set_fd_budget(Fair *f, const FdBudget *budget);
+
 /* Where events go (NULL: nowhere). */
 void fair_set_event_fn(Fair *f, FairEventFn fn, void *userdata);
 
@@ -76,8 +81,11 @@ int fair_stop(Fair *f, usec_t timeout_usec, FairStopped done, void *userdata);
 
 /* {"mode", "cores", "ticks", "set_unit_properties" (calls sent), "send_failures", "deferred" (no room in
  *  flight: sent next tick), "in_flight", "read_errors" (cap files that did not read or parse), "active",
- *  "throttled", "lifts": {"sent", "failed", "timed_out"}, "tick_cpu_usec": {"last", "max", "total"} (CPU
- *  time of the ticks: read-backs, the policy, sends),
+ *  "throttled", "lifts": {"sent", "failed", "timed_out"}, "user_slice_cap_usec" (user.slice's cap read back
+ *  in Mode=weight, null: none or not read), "files": {"open" (cap files kept open), "room" (descriptors the
+ *  budget leaves them), "reopened" (kept files that failed and were opened again: a slice made anew),
+ *  "unkept_reads" (files opened, read and closed: no room, or not there)}, "tick_cpu_usec": {"last", "max",
+ *  "total"} (CPU time of the ticks: read-backs, the policy, sends),
  *  "list": [{"uid", "slice", "cap_usec" (CPUQuotaPerSecUSec held, null: none), "kernel_cap_usec" (read back,
  *  null: none or not read), "usage_usec" (CPU usec/s over the last tick, null: no rate yet), "active",
  *  "throttled", "memory_max" (null: none), "conflict", "reason", "user", "override", "penalty", "limit"}],
@@ -107,3 +115,5 @@ json_t *fair_users_json(const Fair *f, bool only_one, uint32_t uid);
  *  "users", "error", "saves", "save_failures", "expired"}, "nss": {"lookups", "unknown"}} */
 json_t *fair_admin_status_json(const Fair *f);
 uint64_t fair_set_unit_properties(const Fair *f);
+/* Users throttled after the last tick. */
+unsigned fair_throttled(const Fair *f);

@@ -61,6 +61,7 @@ struct Manager {
         Users *users;         /* ... then: the user slices systemd has */
         Fair *fair;           /* ... and their caps (fair share's glue) */
         EventHub *events;     /* the one event stream: journal, event log, websocket `events` */
+        unsigned throttled_shown; /* users throttled, as STATUS= last said */
         bool stopping;        /* SIGTERM/SIGINT came: the caps are being lifted */
         Ring ring;            /* the window: the last [Redis] ExpireSec= seconds the sampler handed over */
         RedisSink *redis;
@@ -111,9 +112,10 @@ static uint64_t hash_bytes(const char *data, size_t size) {
 }
 
 /* STATUS=: the slices and the tree, then each connection that is down, with since-when and why. Called when
- * one of these changes (a pass, a tree read, a connection going down or coming back), not per tick. */
+ * one of these changes (a pass, a tree read, a connection going down or coming back, the count of throttled
+ * users), not per tick. */
 static void manager_update_status(Manager *m) {
-        char zk[OUTAGE_CAUSE_MAX + 64] = "", redis[OUTAGE_CAUSE_MAX + 64] = "", fds[128] = "", users[32] = "";
+        char zk[OUTAGE_CAUSE_MAX + 64] = "", redis[OUTAGE_CAUSE_MAX + 64] = "", fds[128] = "", users[64] = "";
         const char *error = m->tree_error.cause;
         size_t slices = 0, failed = 0;
 
@@ -133,7 +135,12 @@ static void manager_update_status(Manager *m) {
                                  b->limit, b->level < FD_BUDGET_LEVEL_ALL ? "some files not read, " : "",
                                  b->n_slices - b->n_sampled);
         }
-        if (m->users)
+        if (m->fair)
+                m->throttled_shown = fair_throttled(m->fair);
+        if (m->users && m->fair) /* "12 slices, 5 users, 2 throttled" */
+                snprintf(users, sizeof(users), ", %zu users, %u throttled", users_table(m->users)->n,
+                         m->throttled_shown);
+        else if (m->users)
                 snprintf(users, sizeof(users), ", %zu users", users_table(m->users)->n);
         if (!m->tree)
                 sd_notifyf(false, "STATUS=%s%s%.200s%s%s%s%s", m->zk ? "Waiting for ZooKeeper" : "Waiting for a valid tree",
@@ -639,8 +646,11 @@ static void on_sample(Sampler *sampler, uint64_t unix_sec, SliceSet *set, Sample
         size_t record_from, record_size;
         int r;
 
-        if (m->fair)
+        if (m->fair) {
                 fair_sample(m->fair, set, values);
+                if (fair_throttled(m->fair) != m->throttled_shown)
+                        manager_update_status(m);
+        }
         r = ring_put(&m->ring, unix_sec, set, values);
         if (r < 0) {
                 /* Still ours, io arrays included; the second is missing from the window, as when late. */
@@ -1119,6 +1129,7 @@ static int manager_setup_users(Manager *m) {
         r = fair_new(m->event, m->bus, m->jobs, &c->fair_share, sampler_layout(m->sampler), &m->fair);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the users' fair share: %m");
+        fair_set_fd_budget(m->fair, sampler_fd_budget(m->sampler));
         fair_set_event_fn(m->fair, on_fair_event, m);
         return 0;
 }
@@ -1285,10 +1296,8 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         if (r < 0)
                 return r;
         if (m->config->fair_share.enable)
-                log_info("[FairShare] Enable=yes: users' CPU caps and memory limits are set (Mode=%s)%s.",
-                            config_fair_share_mode_to_string(m->config->fair_share.mode),
-                            m->config->fair_share.mode == CONFIG_FAIR_SHARE_WEIGHT ?
-                                    ", but not the cap on user.slice of Mode=weight" : "");
+                log_info("[FairShare] Enable=yes: users' CPU caps and memory limits are set (Mode=%s).",
+                         config_fair_share_mode_to_string(m->config->fair_share.mode));
         r = manager_connect_bus(m);
         if (r < 0)
                 return r;

@@ -69,6 +69,18 @@ void fd_budget_plan(uint64_t limit, uint64_t reserve, size_t n_slices, const uns
         *ret = b;
 }
 
+uint64_t fd_budget_spare(const FdBudget *b, unsigned per_slice) {
+        uint64_t planned;
+
+        assert(b);
+        if (b->level < FD_BUDGET_LEVEL_ALL || b->n_sampled < b->n_slices)
+                return 0;
+        if (per_slice > 0 && b->n_slices > UINT64_MAX / per_slice)
+                return 0;
+        planned = (uint64_t) per_slice * b->n_slices;
+        return planned < b->files ? b->files - planned : 0;
+}
+
 void fd_budget_pick(const unsigned *depth, size_t n, size_t n_keep, bool *keep) {
         size_t kept = 0;
 

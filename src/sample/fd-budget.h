@@ -43,4 +43,9 @@ void fd_budget_plan(uint64_t limit, uint64_t reserve, size_t n_slices, const uns
                     FdBudget *ret);
 /* Which n_keep of the n slices are sampled: the shallowest (a parent's usage includes its children's), in
  * order within a depth. Sets keep[i] for each of them, clears it for the others. */
+/* Descriptors the plan leaves over for others (fair share's cap files): files minus what every slice at
+ * the planned level costs (per_slice: fd_budget_slice_cost() of that level); 0 when the plan is short itself
+ * (not every file of every slice): those would go to the sampler first. */
+uint64_t fd_budget_spare(const FdBudget *b, unsigned per_slice);
+
 void fd_budget_pick(const unsigned *depth, size_t n, size_t n_keep, bool *keep);

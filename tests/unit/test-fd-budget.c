@@ -2,6 +2,7 @@
 /* The sampler's descriptor budget: what one slice costs on each layout, which level fits, how many slices
  * fit when none does, and that the shallowest slices are the ones kept. */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "cgroup-stat.h"
@@ -111,6 +112,28 @@ TEST(test_plan) {
         plan(100, 10, 5000, nothing, FD_BUDGET_LEVEL_ALL, 5000);
 }
 
+TEST(test_spare) {
+        static const unsigned hybrid[FD_BUDGET_LEVELS] = { 2, 3, 5, 8 };
+        FdBudget b;
+
+        /* every file of 1000 slices (8000) out of 19872: the rest is spare */
+        b = plan(20000, 128, 1000, hybrid, FD_BUDGET_LEVEL_ALL, 1000);
+        ASSERT_EQ_U64(fd_budget_spare(&b, hybrid[FD_BUDGET_LEVEL_ALL]), 19872 - 8000);
+        /* exactly fits: nothing spare */
+        b = plan(8000 + 128, 128, 1000, hybrid, 3, 1000);
+        ASSERT_EQ_U64(fd_budget_spare(&b, hybrid[3]), 0);
+        /* short (a lower level, or slices left out): nothing spare, whatever the arithmetic says */
+        b = plan(8000 + 127, 128, 1000, hybrid, 2, 1000);
+        ASSERT_EQ_U64(fd_budget_spare(&b, hybrid[2]), 0);
+        b = plan(20000, 128, 10001, hybrid, 0, 9936);
+        ASSERT_EQ_U64(fd_budget_spare(&b, hybrid[0]), 0);
+        /* no slices, a cost that would overflow */
+        b = plan(100, 10, 0, hybrid, FD_BUDGET_LEVEL_ALL, 0);
+        ASSERT_EQ_U64(fd_budget_spare(&b, 8), 90);
+        b.n_slices = b.n_sampled = SIZE_MAX;
+        ASSERT_EQ_U64(fd_budget_spare(&b, 8), 0);
+}
+
 static size_t count(const bool *keep, size_t n) {
         size_t k = 0;
 
@@ -146,6 +169,7 @@ int main(void) {
         RUN(test_levels);
         RUN(test_cost_per_layout);
         RUN(test_plan);
+        RUN(test_spare);
         RUN(test_pick_shallowest_first);
         return 0;
 }

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Runs inside the guest (skvm-suite.service, from tests/vm/build-image.sh): the tests that must hold on
 # every cgroup layout, against this guest's systemd on pure cgroup v2 (test_hierarchies.py), plus the
-# Redis and /metrics paths, whose numbers come from the v2 files here, and fair share's penalty box, limits
-# and users.d (cpu.max, memory.max). Output goes to the serial
+# Redis and /metrics paths, whose numbers come from the v2 files here, and per-user fair share (issue 14's
+# Done means on v2: cpu.max, cpu.weight, memory.max/memory.events; the penalty box, limits, users.d).
+# Output goes to the serial
 # console, which tests/vm/run reads; the last line is "SKVM-END <exit status>". The service powers the
 # guest off when this ends.
 set -u
@@ -30,5 +31,6 @@ SLICEKEEPER_TESTBED=local SLICEKEEPER_TIME_SCALE=4 SLICEKEEPER_BUILD="$build" PY
         tests/integration/test_hierarchies.py \
         tests/integration/test_sample.py::test_redis_gets_one_key_per_second_and_survives_a_restart \
         tests/integration/test_sample.py::test_metrics_parse_and_agree_with_show_account \
+        tests/integration/test_fair_share.py \
         tests/integration/test_penalty.py
 end $?
