@@ -17,3 +17,8 @@ static inline usec_t now_usec(clockid_t clock) {
         clock_gettime(clock, &ts);
         return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
 }
+
+/* a + b, USEC_INFINITY when it would wrap. */
+static inline usec_t usec_add(usec_t a, usec_t b) {
+        return a > USEC_INFINITY - b ? USEC_INFINITY : a + b;
+}
