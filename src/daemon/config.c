@@ -83,6 +83,8 @@ static const ConfigKey keys[] = {
         K("Web", "Controllers", KEY_CONTROLLERS, web_controllers),
         K("Control", "Socket", KEY_STRING, control_socket),
         K("Control", "RequestTimeoutSec", KEY_TIMEOUT, control_request_timeout_usec),
+        K("OOM", "Watch", KEY_BOOL, oom_watch),
+        K("OOM", "KernelLog", KEY_ABS_PATH, oom_kmsg_path),
         FS("Enable", KEY_BOOL, enable, 0, 0),
         FS("MinUID", KEY_UID, min_uid, 0, 0),
         FS("IntervalSec", KEY_WHOLE_SEC, interval_usec, 1, 300),
@@ -220,6 +222,8 @@ void config_init(Config *c) {
                 .penalty_timeout_usec = 3600 * USEC_PER_SEC,
         };
         set_string(&c->fair_share.event_log, "/var/log/slicekeeper/events.log");
+        c->oom_watch = true;
+        set_string(&c->oom_kmsg_path, "/dev/kmsg");
         set_string(&c->fair_share.users_dir, "/etc/slicekeeper/users.d");
         set_string(&c->fair_share.state_dir, "/var/lib/slicekeeper");
 }
@@ -242,6 +246,7 @@ void config_done(Config *c) {
         free(c->web_listen);
         free(c->control_socket);
         free(c->fair_share.event_log);
+        free(c->oom_kmsg_path);
         free(c->fair_share.users_dir);
         free(c->fair_share.state_dir);
         *c = (Config) { 0 };
@@ -572,12 +577,12 @@ int config_set(Config *c, const char *section, const char *key, const char *valu
                 return 0;
         }
         case KEY_ABS_PATH: {
-                if (isempty(value) && streq(key, "EventLog"))
+                if (isempty(value) && (streq(key, "EventLog") || streq(key, "KernelLog")))
                         return set_string(field, "");
                 size_t len = strlen(value);
                 if (value[0] != '/' || strstr(value, "/../") || (len >= 3 && streq(value + len - 3, "/.."))) {
                         snprintf(error, error_size, "%s=%s is not an absolute path without \"..\"%s", key, value,
-                                 streq(key, "EventLog") ? ", or empty for off" : "");
+                                 streq(key, "EventLog") || streq(key, "KernelLog") ? ", or empty for off" : "");
                         return -EINVAL;
                 }
                 return set_string(field, value);

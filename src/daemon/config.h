@@ -62,6 +62,8 @@ typedef struct Config {
         char *control_socket;
         usec_t control_request_timeout_usec;
         ConfigFairShare fair_share;
+        bool oom_watch;          /* [OOM] Watch= */
+        char *oom_kmsg_path;     /* [OOM] KernelLog=: where victims are read, "" : not read */
         unsigned n_keys_set, n_pid_file_keys_set; /* to hold drop-ins to PidFiles= only */
 } Config;
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
@@ -30,6 +31,8 @@
 #include "log.h"
 #include "json-stream.h"
 #include "manager.h"
+#include "oom-event.h"
+#include "oom-watch.h"
 #include "paths.h"
 #include "realizer.h"
 #include "strv.h"
@@ -61,6 +64,8 @@ struct Manager {
         Users *users;         /* ... then: the user slices systemd has */
         Fair *fair;           /* ... and their caps (fair share's glue) */
         EventHub *events;     /* the one event stream: journal, event log, websocket `events` */
+        OomWatch *oom;        /* OOM kills in the sampled slices (groups and users), into the event stream */
+        SliceSet *oom_set;    /* the sampler's set the OOM watch follows (a reference) */
         unsigned throttled_shown; /* users throttled, as STATUS= last said */
         bool stopping;        /* SIGTERM/SIGINT came: the caps are being lifted */
         Ring ring;            /* the window: the last [Redis] ExpireSec= seconds the sampler handed over */
@@ -397,6 +402,7 @@ static void on_pass_done(Realizer *r, void *userdata) {
                 attacher_request_pass(m->attacher);
         if (m->sampler)
                 sampler_rescan(m->sampler);
+        oom_watch_rescan(m->oom);
         manager_update_status(m);
 }
 
@@ -509,6 +515,8 @@ static json_t *manager_status_head_json(Manager *m) {
         if (m->events)
                 json_object_set_new(o, "events", event_hub_status_json(m->events, m->web ?
                                                                        web_server_event_subscribers(m->web) : 0));
+        if (m->oom)
+                json_object_set_new(o, "oom", oom_watch_status_json(m->oom));
         return o;
 }
 
@@ -639,12 +647,45 @@ static int manager_write_record(Manager *m, const RingReader *last, unsigned mas
 
 /* Every second: the record goes to Redis and to websocket subscribers, written once for both (twice when
  * their Controllers= differ). */
+/* The OOM watch follows the sampled slices: the tree's groups and the users' slices. */
+static void manager_oom_follow(Manager *m, SliceSet *set) {
+        _cleanup_(freep) OomWatchSlice *slices = NULL;
+        int r;
+
+        if (!m->oom || set == m->oom_set)
+                return;
+        slices = calloc(MAX(set->n, (size_t) 1), sizeof(OomWatchSlice));
+        if (!slices) {
+                log_oom();
+                return;
+        }
+        for (size_t i = 0; i < set->n; i++) {
+                bool user = i >= set->n_groups;
+
+                slices[i] = (OomWatchSlice) {
+                        .unit = set->units ? set->units[i] : NULL,
+                        .is_user = user,
+                        .uid = user ? (uint32_t) strtoul(set->paths[i], NULL, 10) : 0,
+                        .user = set->user_names ? set->user_names[i] : NULL,
+                };
+        }
+        r = oom_watch_set_slices(m->oom, slices, set->n);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot follow the slices for OOM kills: %m");
+                return;
+        }
+        slice_set_unref(m->oom_set);
+        m->oom_set = slice_set_ref(set);
+}
+
 static void on_sample(Sampler *sampler, uint64_t unix_sec, SliceSet *set, SampleValues *values, void *userdata) {
         Manager *m = userdata;
         const RingReader *last;
         const RingSlot *slot;
         size_t record_from, record_size;
         int r;
+
+        manager_oom_follow(m, set);
 
         if (m->fair) {
                 fair_sample(m->fair, set, values);
@@ -831,6 +872,23 @@ static void on_fair_event(Fair *f _unused_, const FairEvent *e, void *userdata) 
         Manager *m = userdata;
 
         (void) event_hub_publish_fair(m->events, e);
+}
+
+static void on_oom_kill(OomWatch *w _unused_, const OomKill *k, void *userdata) {
+        _cleanup_(oom_event_out_done) OomEventOut o = { 0 };
+        Manager *m = userdata;
+        uint8_t random[EVENT_ID_LEN] = { 0 };
+        int r;
+
+        if (!m->events)
+                return;
+        (void) getrandom(random, sizeof(random), GRND_NONBLOCK); /* distinct, not secret: zeros will do */
+        r = oom_event_convert(k, event_hub_node(m->events), random, &o);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot make the event of an OOM kill in %s: %m", k->slice->unit);
+                return;
+        }
+        (void) event_hub_publish(m->events, &o.event);
 }
 
 static void on_fair_stopped(Fair *f _unused_, void *userdata) {
@@ -1145,6 +1203,18 @@ static int manager_setup_events(Manager *m) {
         return 0;
 }
 
+/* OOM kills in every sampled slice, into the event stream. */
+static int manager_setup_oom(Manager *m) {
+        int r;
+
+        if (!m->config->oom_watch)
+                return 0;
+        r = oom_watch_new(m->event, sampler_layout(m->sampler), m->config->oom_kmsg_path, on_oom_kill, m, &m->oom);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the OOM watch: %m");
+        return 0;
+}
+
 /* A second Redis could not take when it came (away, or slow), now from the window; read oldest first, so
  * ring_read() goes one delta step per second. */
 static int on_redis_render(RedisSink *s _unused_, uint64_t unix_sec, Buf *out, void *userdata) {
@@ -1324,6 +1394,9 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
                 r = manager_setup_events(m);
                 if (r < 0)
                         return r;
+                r = manager_setup_oom(m);
+                if (r < 0)
+                        return r;
                 r = manager_setup_users(m);
                 if (r < 0)
                         return r;
@@ -1357,6 +1430,8 @@ Manager *manager_free(Manager *m) {
         ring_reader_done(&m->redis_reader);
         record_layout_free(m->redis_layout);
         fair_free(m->fair);
+        oom_watch_free(m->oom);
+        slice_set_unref(m->oom_set);
         event_hub_free(m->events);
         users_free(m->users);
         sampler_free(m->sampler);

@@ -2,6 +2,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <math.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +210,32 @@ int event_line_oom(const OomEventLine *e, char **ret) {
         if (e->comm) {
                 fputs(", \"COMM\": ", f);
                 put_string(f, e->comm);
+        }
+        if (e->slice) {
+                fputs(", \"SLICE\": ", f);
+                put_string(f, e->slice);
+        }
+        if (e->task_memcg) {
+                fputs(", \"TASK_MEMCG\": ", f);
+                put_string(f, e->task_memcg);
+        }
+        if (e->oom_memcg) {
+                fputs(", \"OOM_MEMCG\": ", f);
+                put_string(f, e->oom_memcg);
+        }
+        if (e->has_oom_kill)
+                fprintf(f, ", \"OOM_KILL\": %" PRIu64, e->oom_kill);
+        if (e->killed > 0)
+                fprintf(f, ", \"KILLED\": %" PRIu64, e->killed);
+        if (e->has_memory && e->memory_max != UINT64_MAX)
+                fprintf(f, ", \"MEMORY_MAX\": %" PRIu64, e->memory_max);
+        if (e->has_memory && e->memory_current != UINT64_MAX)
+                fprintf(f, ", \"MEMORY_CURRENT\": %" PRIu64, e->memory_current);
+        if (e->has_latency && e->latency_ms >= 0) {
+                char num[64];
+
+                if (event_line_format_float(e->latency_ms, num, sizeof(num)) >= 0)
+                        fprintf(f, ", \"LATENCY_MS\": %s", num);
         }
         return finish(f, &buf, &len, ret);
 }

@@ -29,7 +29,9 @@ typedef struct ThrottleEventLine {
 } ThrottleEventLine;
 
 /* {"TYPE": "OOM", "ID", "TIMESTAMP", "UID" (a string, as cgroup_py), "UNAME", "NODE"}, then ours where
- * known: "CGROUP", "PID", "COMM". */
+ * known: "CGROUP", "PID", "COMM", "SLICE", "TASK_MEMCG", "OOM_MEMCG", "OOM_KILL" (the slice's counter after
+ * it), "KILLED" (a group kill's tasks), "MEMORY_MAX", "MEMORY_CURRENT" (bytes), "LATENCY_MS" (from the
+ * kernel's line to the report). */
 typedef struct OomEventLine {
         const char *id;
         time_t timestamp;
@@ -39,6 +41,15 @@ typedef struct OomEventLine {
         const char *cgroup;   /* NULL: left out */
         uint32_t pid;         /* 0: left out (the victim was not read from the kernel log) */
         const char *comm;     /* NULL: left out */
+        const char *slice;    /* NULL: left out, as the next two */
+        const char *task_memcg, *oom_memcg;
+        bool has_oom_kill;
+        uint64_t oom_kill;
+        uint64_t killed;      /* 0: left out (a single kill) */
+        uint64_t memory_max, memory_current; /* UINT64_MAX: left out (not read, or no limit) */
+        bool has_memory;      /* false: both left out */
+        bool has_latency;
+        double latency_ms;
 } OomEventLine;
 
 /* Penalty box and runtime limit changes, ours, in the same shape as OOM's: {"TYPE": "penaltyBox" or

@@ -96,6 +96,13 @@ for n in null zero full random urandom tty; do
         touch "dev/$n"
         mount --bind "/dev/$n" "dev/$n"
 done
+# The kernel log, read-only: the daemon reads OOM kills' victims from it (as on a real host, where PID 1
+# and root may read it); writing to it from the testbed would reach the host's log.
+if [ -c /dev/kmsg ]; then
+        touch dev/kmsg
+        mount --bind /dev/kmsg dev/kmsg
+        mount -o remount,bind,ro dev/kmsg
+fi
 # PID 1 of a container logs to /dev/console, and only if it is a tty: testbed.py gives us a pty
 # as stdout, whose other end goes to its console.log.
 if [ -t 1 ]; then

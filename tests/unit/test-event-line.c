@@ -87,6 +87,23 @@ TEST(test_oom_line) {
         ASSERT_CONTAINS(line, "\"NODE\": \"login1\", \"CGROUP\": \"user-1001.slice\", \"PID\": 4242, "
                               "\"COMM\": \"python3\"}\n");
         free(line);
+        /* Ours: where it happened, the counter, the limit and use, how late. */
+        e.slice = "user-1001.slice";
+        e.task_memcg = "/user.slice/user-1001.slice/session-3.scope";
+        e.oom_memcg = "/user.slice/user-1001.slice";
+        e.has_oom_kill = true;
+        e.oom_kill = 3;
+        e.has_memory = true;
+        e.memory_max = 67108864;
+        e.memory_current = UINT64_MAX; /* not read: left out */
+        e.has_latency = true;
+        e.latency_ms = 12.5;
+        ASSERT_EQ_INT(event_line_oom(&e, &line), 0);
+        ASSERT_CONTAINS(line, "\"COMM\": \"python3\", \"SLICE\": \"user-1001.slice\", "
+                              "\"TASK_MEMCG\": \"/user.slice/user-1001.slice/session-3.scope\", "
+                              "\"OOM_MEMCG\": \"/user.slice/user-1001.slice\", \"OOM_KILL\": 3, "
+                              "\"MEMORY_MAX\": 67108864, \"LATENCY_MS\": 12.5}\n");
+        free(line);
 }
 
 TEST(test_user_lines) {

@@ -32,5 +32,6 @@ SLICEKEEPER_TESTBED=local SLICEKEEPER_TIME_SCALE=4 SLICEKEEPER_BUILD="$build" PY
         tests/integration/test_sample.py::test_redis_gets_one_key_per_second_and_survives_a_restart \
         tests/integration/test_sample.py::test_metrics_parse_and_agree_with_show_account \
         tests/integration/test_fair_share.py \
-        tests/integration/test_penalty.py
+        tests/integration/test_penalty.py \
+        tests/integration/test_oom.py
 end $?
