@@ -391,16 +391,20 @@ uint64_t cg_quota_per_sec(uint64_t quota, uint64_t period) {
         return (quota * 1000000 + period / 2) / period;
 }
 
-/* ---- cpu.stat ---- */
+/* ---- "key number" files: cpu.stat, memory.events, memory.oom_control ---- */
 
-int cg_parse_cpu_stat_usage_usec(const char *data, size_t size, uint64_t *ret) {
+typedef struct KeyedField {
+        const char *key;
+        uint64_t *value;
+        bool *have;
+} KeyedField;
+
+/* Files of "key number" lines: each known key's value into its field (a key twice is -EINVAL), unknown keys
+ * checked and skipped. A line of any other shape means this is not such a file. */
+static int parse_keyed(const char *data, size_t size, const KeyedField *fields, size_t n_fields) {
         const char *p, *end, *line;
         size_t len;
-        uint64_t usage = 0;
-        bool have = false;
         int r;
-
-        assert(ret);
 
         r = check_text(data, size);
         if (r < 0)
@@ -414,7 +418,6 @@ int cg_parse_cpu_stat_usage_usec(const char *data, size_t size, uint64_t *ret) {
                 size_t pos = 0, key_n, val_n, extra_n;
                 uint64_t v;
 
-                /* Every line is "key number": a line of any other shape means this is not cpu.stat. */
                 if (!next_token(line, len, &pos, &key, &key_n) ||
                     !next_token(line, len, &pos, &val, &val_n) ||
                     next_token(line, len, &pos, &extra, &extra_n))
@@ -422,16 +425,81 @@ int cg_parse_cpu_stat_usage_usec(const char *data, size_t size, uint64_t *ret) {
                 r = parse_u64_token(val, val_n, &v);
                 if (r < 0)
                         return r;
-                if (token_eq(key, key_n, "usage_usec")) {
-                        if (have)
+                for (size_t i = 0; i < n_fields; i++) {
+                        if (!token_eq(key, key_n, fields[i].key))
+                                continue;
+                        if (*fields[i].have)
                                 return -EINVAL;
-                        usage = v;
-                        have = true;
+                        *fields[i].value = v;
+                        *fields[i].have = true;
                 }
         }
+        return 0;
+}
+
+int cg_parse_cpu_stat_usage_usec(const char *data, size_t size, uint64_t *ret) {
+        uint64_t usage = 0;
+        bool have = false;
+        const KeyedField fields[] = { { "usage_usec", &usage, &have } };
+        int r;
+
+        assert(ret);
+
+        r = parse_keyed(data, size, fields, ELEMENTSOF(fields));
+        if (r < 0)
+                return r;
         if (!have)
                 return -ENODATA;
         *ret = usage;
+        return 0;
+}
+
+int cg_parse_memory_events(const char *data, size_t size, CgMemoryEvents *ret) {
+        CgMemoryEvents e = { 0 };
+        bool have[6] = { false };
+        const KeyedField fields[] = {
+                { "low", &e.low, &have[0] },
+                { "high", &e.high, &have[1] },
+                { "max", &e.max, &have[2] },
+                { "oom", &e.oom, &have[3] },
+                { "oom_kill", &e.oom_kill, &have[4] },
+                { "oom_group_kill", &e.oom_group_kill, &e.has_oom_group_kill },
+        };
+        int r;
+
+        assert(ret);
+
+        r = parse_keyed(data, size, fields, ELEMENTSOF(fields));
+        if (r < 0)
+                return r;
+        if (!have[4])
+                return -ENODATA;
+        *ret = e;
+        return 0;
+}
+
+int cg_parse_oom_control(const char *data, size_t size, CgOomControl *ret) {
+        uint64_t disable = 0, under = 0;
+        bool have_disable = false, have_under = false;
+        CgOomControl c = { 0 };
+        const KeyedField fields[] = {
+                { "oom_kill_disable", &disable, &have_disable },
+                { "under_oom", &under, &have_under },
+                { "oom_kill", &c.oom_kill, &c.has_oom_kill },
+        };
+        int r;
+
+        assert(ret);
+
+        r = parse_keyed(data, size, fields, ELEMENTSOF(fields));
+        if (r < 0)
+                return r;
+        /* Both have been there since v1 memcg's OOM control began (2.6.34), and are flags. */
+        if (!have_disable || !have_under || disable > 1 || under > 1)
+                return -EINVAL;
+        c.oom_kill_disable = disable;
+        c.under_oom = under;
+        *ret = c;
         return 0;
 }
 

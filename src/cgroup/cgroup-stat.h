@@ -69,6 +69,25 @@ static inline uint64_t cg_usec_to_nsec(uint64_t usec) {
         return usec > UINT64_MAX / 1000 ? UINT64_MAX : usec * 1000;
 }
 
+/* v2 memory.events (and memory.events.local): "low N\nhigh N\nmax N\noom N\noom_kill N\noom_group_kill N\n".
+ * oom_kill is required (-ENODATA without it); unknown keys are skipped (future kernels); has_oom_group_kill: the
+ * key was there (5.17+). Every line is "key number"; a known key twice is -EINVAL. */
+typedef struct CgMemoryEvents {
+        uint64_t low, high, max, oom, oom_kill, oom_group_kill;
+        bool has_oom_group_kill;
+} CgMemoryEvents;
+int cg_parse_memory_events(const char *data, size_t size, CgMemoryEvents *ret);
+
+/* v1 memory.oom_control: "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n". oom_kill missing (before 4.13):
+ * has_oom_kill false, not an error. oom_kill_disable and under_oom are required and 0 or 1; unknown keys are
+ * skipped. v1 counts a kill only in the victim's own memcg, not in the ancestor whose limit was hit (unlike
+ * v2's memory.events): tests/data/cgroup/v1-memory.oom_control-{parent,child}. */
+typedef struct CgOomControl {
+        bool oom_kill_disable, under_oom, has_oom_kill;
+        uint64_t oom_kill;
+} CgOomControl;
+int cg_parse_oom_control(const char *data, size_t size, CgOomControl *ret);
+
 #define CG_IO_DEVICES_MAX 64
 
 typedef struct CgIoDevice {

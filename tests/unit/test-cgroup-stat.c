@@ -282,6 +282,127 @@ TEST(test_cpu_stat_garbage) {
         ASSERT_EQ_U64(usec, 42);
 }
 
+/* ---- memory.events, memory.oom_control ---- */
+
+TEST(test_memory_events_fixture) {
+        _cleanup_(freep) char *data = NULL;
+        CgMemoryEvents e;
+        size_t n;
+
+        data = fixture("v2-memory.events", &n);
+        ASSERT_EQ_INT(cg_parse_memory_events(data, n, &e), 0);
+        ASSERT_EQ_U64(e.low, 0);
+        ASSERT_EQ_U64(e.high, 0);
+        ASSERT_EQ_U64(e.max, 152);
+        ASSERT_EQ_U64(e.oom, 3);
+        ASSERT_EQ_U64(e.oom_kill, 3);
+        ASSERT_TRUE(e.has_oom_group_kill);
+        ASSERT_EQ_U64(e.oom_group_kill, 1);
+        free(data);
+
+        /* Before 5.17: no oom_group_kill line, which is not the same as none counted. */
+        data = fixture("v2-memory.events-5.10", &n);
+        memset(&e, 0x5a, sizeof(e));
+        ASSERT_EQ_INT(cg_parse_memory_events(data, n, &e), 0);
+        ASSERT_EQ_U64(e.max, 17);
+        ASSERT_EQ_U64(e.oom_kill, 2);
+        ASSERT_TRUE(!e.has_oom_group_kill);
+        ASSERT_EQ_U64(e.oom_group_kill, 0);
+}
+
+TEST(test_memory_events_shapes) {
+        CgMemoryEvents e;
+
+        /* memory.events.local has the same keys; a later kernel's key is skipped; no final newline. */
+        ASSERT_EQ_INT(cg_parse_memory_events(S("low 1\nhigh 2\nmax 3\noom 4\noom_kill 5\noom_group_kill 6\n"
+                                               "sock_throttled 7"), &e), 0);
+        ASSERT_EQ_U64(e.low, 1);
+        ASSERT_EQ_U64(e.high, 2);
+        ASSERT_EQ_U64(e.max, 3);
+        ASSERT_EQ_U64(e.oom, 4);
+        ASSERT_EQ_U64(e.oom_kill, 5);
+        ASSERT_EQ_U64(e.oom_group_kill, 6);
+        /* Only oom_kill is needed, in any order. */
+        ASSERT_EQ_INT(cg_parse_memory_events(S("oom_kill 18446744073709551615\n"), &e), 0);
+        ASSERT_EQ_U64(e.oom_kill, UINT64_MAX);
+        ASSERT_EQ_U64(e.oom, 0);
+        ASSERT_TRUE(!e.has_oom_group_kill);
+}
+
+TEST(test_memory_events_garbage) {
+        CgMemoryEvents e, before;
+
+        memset(&e, 0x5a, sizeof(e));
+        before = e;
+        ASSERT_EQ_INT(cg_parse_memory_events(S("low 0\nhigh 0\nmax 0\noom 0\n"), &e), -ENODATA);
+        ASSERT_EQ_INT(cg_parse_memory_events(S("oom_kills 1\n"), &e), -ENODATA);
+        ASSERT_EQ_INT(cg_parse_memory_events(S(""), &e), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_memory_events(S("\n"), &e), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_memory_events(S("oom_kill\n"), &e), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_memory_events(S("oom_kill 1 2\n"), &e), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_memory_events(S("oom_kill -1\n"), &e), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_memory_events(S("oom_kill 1\noom_kill 2\n"), &e), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_memory_events(S("oom_kill 1\noom_group_kill 1\noom_group_kill 1\n"), &e), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_memory_events(S("oom_kill 1\n\nmax 2\n"), &e), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_memory_events(S("oom_kill 1\nfuture x\n"), &e), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_memory_events(S("oom_kill 1\0\n"), &e), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_memory_events(S("oom_kill 18446744073709551616\n"), &e), -ERANGE);
+        ASSERT_TRUE(memcmp(&e, &before, sizeof(e)) == 0);
+}
+
+TEST(test_oom_control_real) {
+        _cleanup_(freep) char *parent = NULL, *child = NULL;
+        CgOomControl c;
+        size_t n;
+
+        /* Real, after three kills in the child by the parent's limit: v1 counts them in the child only. */
+        child = fixture("v1-memory.oom_control-child", &n);
+        ASSERT_EQ_INT(cg_parse_oom_control(child, n, &c), 0);
+        ASSERT_TRUE(!c.oom_kill_disable && !c.under_oom && c.has_oom_kill);
+        ASSERT_EQ_U64(c.oom_kill, 3);
+        parent = fixture("v1-memory.oom_control-parent", &n);
+        ASSERT_EQ_INT(cg_parse_oom_control(parent, n, &c), 0);
+        ASSERT_TRUE(c.has_oom_kill);
+        ASSERT_EQ_U64(c.oom_kill, 0);
+}
+
+TEST(test_oom_control_shapes) {
+        _cleanup_(freep) char *old = NULL;
+        CgOomControl c;
+        size_t n;
+
+        /* Before 4.13: no oom_kill line at all. */
+        old = fixture("v1-memory.oom_control-4.9", &n);
+        memset(&c, 0x5a, sizeof(c));
+        ASSERT_EQ_INT(cg_parse_oom_control(old, n, &c), 0);
+        ASSERT_TRUE(!c.has_oom_kill && !c.oom_kill_disable && !c.under_oom);
+        ASSERT_EQ_U64(c.oom_kill, 0);
+
+        ASSERT_EQ_INT(cg_parse_oom_control(S("oom_kill_disable 1\nunder_oom 1\noom_kill 12"), &c), 0);
+        ASSERT_TRUE(c.oom_kill_disable && c.under_oom && c.has_oom_kill);
+        ASSERT_EQ_U64(c.oom_kill, 12);
+        ASSERT_EQ_INT(cg_parse_oom_control(S("under_oom 0\noom_kill_disable 0\nlater_key 5\noom_kill 1\n"), &c), 0);
+        ASSERT_EQ_U64(c.oom_kill, 1);
+}
+
+TEST(test_oom_control_garbage) {
+        CgOomControl c, before;
+
+        memset(&c, 0x5a, sizeof(c));
+        before = c;
+        ASSERT_EQ_INT(cg_parse_oom_control(S(""), &c), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_oom_control(S("oom_kill 3\n"), &c), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_oom_control(S("oom_kill_disable 0\noom_kill 3\n"), &c), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_oom_control(S("oom_kill_disable 2\nunder_oom 0\n"), &c), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_oom_control(S("oom_kill_disable 0\nunder_oom 10\n"), &c), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_oom_control(S("oom_kill_disable 0\nunder_oom 0\nunder_oom 0\n"), &c), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_oom_control(S("oom_kill_disable 0\nunder_oom 0\noom_kill x\n"), &c), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_oom_control(S("oom_kill_disable  0\tunder_oom 0\n"), &c), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_oom_control(S("oom_kill_disable 0\nunder_oom 0\noom_kill 99999999999999999999\n"), &c),
+                      -ERANGE);
+        ASSERT_TRUE(memcmp(&c, &before, sizeof(c)) == 0);
+}
+
 /* ---- io.stat ---- */
 
 TEST(test_io_stat_doc) {
@@ -919,6 +1040,12 @@ int main(void) {
         RUN(test_cpu_stat_missing_newline);
         RUN(test_cpu_stat_missing_key);
         RUN(test_cpu_stat_garbage);
+        RUN(test_memory_events_fixture);
+        RUN(test_memory_events_shapes);
+        RUN(test_memory_events_garbage);
+        RUN(test_oom_control_real);
+        RUN(test_oom_control_shapes);
+        RUN(test_oom_control_garbage);
         RUN(test_io_stat_doc);
         RUN(test_io_stat_unknown_keys);
         RUN(test_io_stat_line_without_eq);
