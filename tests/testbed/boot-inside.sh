@@ -96,9 +96,9 @@ for n in null zero full random urandom tty; do
         touch "dev/$n"
         mount --bind "/dev/$n" "dev/$n"
 done
-# The kernel log, read-only: the daemon reads OOM kills' victims from it (as on a real host, where PID 1
-# and root may read it); writing to it from the testbed would reach the host's log.
-if [ -c /dev/kmsg ]; then
+# The kernel log, read-only, when asked for (SKTB_KERNEL_LOG=1, testbed.py's kernel_log): the daemon reads
+# OOM kills' victims from it, as root may on a real host; writing to it would reach the host's log.
+if [ "${SKTB_KERNEL_LOG:-0}" = 1 ] && [ -c /dev/kmsg ]; then
         touch dev/kmsg
         mount --bind /dev/kmsg dev/kmsg
         mount -o remount,bind,ro dev/kmsg
@@ -149,6 +149,10 @@ fi
 # systemd keys its container behaviour on $container.
 # The network namespace and the kernel are the host's: like systemd-nspawn, take away what would
 # let a unit change them (networkd, timesyncd, modules ... are conditioned on these capabilities).
+# CAP_SYSLOG stays only with the kernel log bound in (read-only above: reading is what it is for).
 drop=-net_admin,-sys_module,-sys_time,-sys_rawio,-syslog,-wake_alarm,-mac_admin,-mac_override
+if [ "${SKTB_KERNEL_LOG:-0}" = 1 ]; then
+        drop=-net_admin,-sys_module,-sys_time,-sys_rawio,-wake_alarm,-mac_admin,-mac_override
+fi
 exec env -i container="$name" PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin \
         setpriv --bounding-set "$drop" /lib/systemd/systemd

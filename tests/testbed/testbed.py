@@ -312,7 +312,10 @@ class Testbed:
     """A systemd booted as PID 1 of private namespaces, with writable cgroup v1 controllers."""
     __test__ = False
 
-    def __init__(self, binds=(), name='sktest'):
+    def __init__(self, binds=(), name='sktest', kernel_log=False):
+        # kernel_log: /dev/kmsg read-only inside, and CAP_SYSLOG left in systemd's bounding set so that
+        # root there may read it (the OOM watch reads victims from it). Off by default, as in nspawn.
+        self.kernel_log = kernel_log
         self.binds = []
         for b in binds:
             b = os.path.abspath(b)
@@ -392,7 +395,8 @@ class Testbed:
                 # Own session: a Ctrl-C on the terminal must not reach systemd (SIGINT is
                 # its ctrl-alt-del) nor unshare; we tear down in order instead.
                 start_new_session=True,
-                env={'PATH': '/usr/sbin:/usr/bin:/sbin:/bin', 'LANG': 'C'},
+                env={'PATH': '/usr/sbin:/usr/bin:/sbin:/bin', 'LANG': 'C',
+                     'SKTB_KERNEL_LOG': '1' if self.kernel_log else '0'},
                 # PDEATHSIG fires when the forking *thread* exits: only from the main one.
                 preexec_fn=_set_parent_death_signal if in_main else None)
         finally:
