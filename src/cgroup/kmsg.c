@@ -229,7 +229,8 @@ static bool span_under(const char *a, size_t a_n, const char *b, size_t b_n) {
 #define COMM_ESCAPED_MAX (4 * (KMSG_COMM_MAX - 1))
 
 int kmsg_parse_oom_kill(const char *text, size_t size, KmsgOomKill *ret) {
-        static const char task_key[] = ",task=", task_memcg_key[] = ",task_memcg=", oom_memcg_key[] = ",oom_memcg=";
+        static const char task_key[] = ",task=", task_memcg_key[] = ",task_memcg=",
+                          oom_memcg_key[] = ",oom_memcg=";
         const char *end, *p, *constraint_end, *uid, *pid, *task = NULL, *task_memcg = NULL, *oom_memcg, *from;
         KmsgOomKill k;
         uint64_t v;
@@ -294,7 +295,8 @@ int kmsg_parse_oom_kill(const char *text, size_t size, KmsgOomKill *ret) {
         oom_memcg = find_first(constraint_end, task, oom_memcg_key);
         k.has_oom_memcg = oom_memcg;
         from = oom_memcg ? oom_memcg + strlen(oom_memcg_key) : constraint_end;
-        for (const char *t = find_first(from, task, task_memcg_key); t; t = find_first(t + 1, task, task_memcg_key)) {
+        for (const char *t = find_first(from, task, task_memcg_key); t;
+             t = find_first(t + 1, task, task_memcg_key)) {
                 const char *path = t + strlen(task_memcg_key);
 
                 if (!task_memcg)
@@ -349,8 +351,9 @@ static int parse_killed_tail(const char *s, const char *end, KmsgKilledProcess *
                 const char *key;
                 uint64_t *field;
         } kb[ELEMENTSOF(have)] = {
-                { "total-vm", &k->total_vm_kb },   { "anon-rss", &k->anon_rss_kb }, { "file-rss", &k->file_rss_kb },
-                { "shmem-rss", &k->shmem_rss_kb }, { "pgtables", &pgtables_kb },
+                { "total-vm", &k->total_vm_kb },   { "anon-rss", &k->anon_rss_kb },
+                { "file-rss", &k->file_rss_kb },   { "shmem-rss", &k->shmem_rss_kb },
+                { "pgtables", &pgtables_kb },
         };
         int r;
 
@@ -386,7 +389,7 @@ static int parse_killed_tail(const char *s, const char *end, KmsgKilledProcess *
                                 return r;
                         k->uid = (uint32_t) v;
                         k->has_uid = true;
-                } else if (!known && key_n == strlen("oom_score_adj") && memcmp(s, "oom_score_adj", key_n) == 0) {
+                } else if (!known && key_n == 13 && memcmp(s, "oom_score_adj", 13) == 0) {
                         if (k->has_oom_score_adj)
                                 return -EINVAL;
                         r = parse_int32(val, val_n, &adj);

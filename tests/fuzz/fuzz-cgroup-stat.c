@@ -2,9 +2,12 @@
 /* Every cgroup statistics parser of src/cgroup/cgroup-stat.c on the same bytes, as if any file could hold
  * them: single numbers (checked against a reference), cpu.stat, io.stat, blkio.throttle.* (both kinds,
  * merged), *.pressure, cgroup.controllers (against a reference) and /proc/diskstats; then the I/O coverage
- * verdict (src/sample/io-coverage.c) on diskstats and a blkio root table read from the input. Each parser
+ * verdict (src/sample/io-coverage.c) on diskstats and a blkio root table read from the input, and the OOM
+ * counters (memory.events, memory.oom_control), raw and written from the input's values. Each parser
  * answers with one of its documented codes and touches its output only on success. */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cgroup-stat.h"
@@ -237,6 +240,58 @@ static void fuzz_diskstats(const char *s, size_t n) {
         check_coverage(&d, &root);
 }
 
+/* memory.events and memory.oom_control: the raw input, then files written the kernel's way from values read
+ * off the input (the key order of Linux 5.17+, oom_group_kill or oom_kill left out as older kernels do), which
+ * must read back exactly. */
+static void fuzz_oom_counters(const char *s, size_t n) {
+        static const char *const keys[] = { "low", "high", "max", "oom", "oom_kill", "oom_group_kill" };
+        FuzzInput in = { (const uint8_t *) s, n };
+        CgMemoryEvents e, before;
+        CgOomControl c, c_before;
+        uint64_t v[6];
+        char file[512];
+        size_t len = 0;
+        uint8_t flags;
+        int r;
+
+        memset(&e, 0x5a, sizeof(e));
+        before = e;
+        r = cg_parse_memory_events(s, n, &e);
+        FUZZ_CHECK(r == 0 || r == -EINVAL || r == -ERANGE || r == -ENODATA);
+        if (r == 0)
+                FUZZ_CHECK(e.has_oom_group_kill || e.oom_group_kill == 0);
+        else
+                FUZZ_CHECK(memcmp(&e, &before, sizeof(e)) == 0);
+        memset(&c, 0x5a, sizeof(c));
+        c_before = c;
+        r = cg_parse_oom_control(s, n, &c);
+        FUZZ_CHECK(r == 0 || r == -EINVAL || r == -ERANGE);
+        if (r == 0)
+                FUZZ_CHECK(c.has_oom_kill || c.oom_kill == 0);
+        else
+                FUZZ_CHECK(memcmp(&c, &c_before, sizeof(c)) == 0);
+
+        flags = fuzz_u8(&in);
+        for (size_t i = 0; i < 6; i++) {
+                v[i] = fuzz_value(&in);
+                if (i == 5 && (flags & 1))
+                        break; /* before 5.17 */
+                len += (size_t) snprintf(file + len, sizeof(file) - len, "%s %" PRIu64 "\n", keys[i], v[i]);
+        }
+        if (flags & 2)
+                len += (size_t) snprintf(file + len, sizeof(file) - len, "later_key %" PRIu64 "\n", v[0]);
+        FUZZ_CHECK(cg_parse_memory_events(file, len, &e) == 0);
+        FUZZ_CHECK(e.low == v[0] && e.high == v[1] && e.max == v[2] && e.oom == v[3] && e.oom_kill == v[4]);
+        FUZZ_CHECK(e.has_oom_group_kill == !(flags & 1) && (!e.has_oom_group_kill || e.oom_group_kill == v[5]));
+
+        len = (size_t) snprintf(file, sizeof(file), "oom_kill_disable %d\nunder_oom %d\n", flags >> 2 & 1, flags >> 3 & 1);
+        if (!(flags & 16)) /* 4.13+ */
+                len += (size_t) snprintf(file + len, sizeof(file) - len, "oom_kill %" PRIu64 "\n", v[4]);
+        FUZZ_CHECK(cg_parse_oom_control(file, len - (flags >> 5 & 1), &c) == 0);
+        FUZZ_CHECK(c.oom_kill_disable == (flags >> 2 & 1) && c.under_oom == (flags >> 3 & 1));
+        FUZZ_CHECK(c.has_oom_kill == !(flags & 16) && (!c.has_oom_kill || c.oom_kill == v[4]));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const char *s = (const char *) data;
 
@@ -248,5 +303,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fuzz_pressure(s, size);
         fuzz_controllers(s, size);
         fuzz_diskstats(s, size);
+        fuzz_oom_counters(s, size);
         return 0;
 }
