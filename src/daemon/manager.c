@@ -1212,6 +1212,8 @@ static int manager_setup_oom(Manager *m) {
         r = oom_watch_new(m->event, sampler_layout(m->sampler), m->config->oom_kmsg_path, on_oom_kill, m, &m->oom);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the OOM watch: %m");
+        /* v1: an eventfd per watched slice, out of the sampler's share of the descriptors. */
+        sampler_set_fd_per_slice_other(m->sampler, oom_watch_fds_per_slice(m->oom));
         return 0;
 }
 

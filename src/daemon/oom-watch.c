@@ -739,6 +739,10 @@ int oom_watch_set_slices(OomWatch *w, const OomWatchSlice *slices, size_t n) {
         return 0;
 }
 
+unsigned oom_watch_fds_per_slice(const OomWatch *w) {
+        return w && w->mount && !w->v2 ? 1 : 0;
+}
+
 size_t oom_watch_n_slices(const OomWatch *w) {
         return w ? w->n_slices : 0;
 }

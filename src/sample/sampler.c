@@ -74,6 +74,7 @@ struct Sampler {
         /* The descriptor budget: the plan for the current set and limit, which files a slice keeps under it,
          * and how many are open. No open goes beyond budget.files, whatever the plan assumed. */
         uint64_t fd_reserve;
+        unsigned fd_per_slice_other; /* descriptors others hold per slice (the OOM watch's eventfd on v1) */
         FdBudget budget;
         SampleFileSet keep;
         size_t n_open;
@@ -293,7 +294,7 @@ static void budget_apply(Sampler *s, bool force) {
 
         for (unsigned l = 0; l < FD_BUDGET_LEVELS; l++)
                 cost[l] = fd_budget_slice_cost(&s->layout, fd_budget_level_files(l));
-        fd_budget_plan(nofile_limit(), s->fd_reserve, n, cost, &b);
+        fd_budget_plan(nofile_limit(), s->fd_reserve + (uint64_t) n * s->fd_per_slice_other, n, cost, &b);
         if (!force && b.limit == s->budget.limit && b.n_slices == s->budget.n_slices)
                 return;
         s->keep = fd_budget_level_files(b.level);
@@ -874,4 +875,12 @@ json_t *sampler_status_json(const Sampler *s) {
 
 const CgroupLayout *sampler_layout(const Sampler *s) {
         return &s->layout;
+}
+
+void sampler_set_fd_per_slice_other(Sampler *s, unsigned n) {
+        assert(s);
+        if (s->fd_per_slice_other == n)
+                return;
+        s->fd_per_slice_other = n;
+        budget_apply(s, /* force= */ false);
 }
