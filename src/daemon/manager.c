@@ -23,6 +23,7 @@
 #include "ring.h"
 #include "sampler.h"
 #include "control.h"
+#include "daemon-event.h"
 #include "enforce-report.h"
 #include "event-hub.h"
 #include "file-source.h"
@@ -60,7 +61,8 @@ struct Manager {
         bool users_enabled;   /* [FairShare] Enable=: the users are found and sampled */
         Users *users;         /* ... then: the user slices systemd has */
         Fair *fair;           /* ... and their caps (fair share's glue) */
-        EventHub *events;     /* the one event stream: journal, event log, websocket `events` */
+        EventHub *events;     /* the one event stream: journal, event log, websocket `events`, Redis */
+        OutageState zk_seen, redis_seen; /* as last published (daemon_event_connection()) */
         unsigned throttled_shown; /* users throttled, as STATUS= last said */
         bool stopping;        /* SIGTERM/SIGINT came: the caps are being lifted */
         Ring ring;            /* the window: the last [Redis] ExpireSec= seconds the sampler handed over */
@@ -152,20 +154,55 @@ static void manager_update_status(Manager *m) {
                            zk[0] ? "; " : "", zk, redis[0] ? "; " : "", redis, fds);
 }
 
-static void on_redis_outage(RedisSink *s _unused_, void *userdata) {
-        manager_update_status(userdata);
+/* One of the daemon's own events (daemon-event.h) to the stream: r is what made it said (1: made, 0: nothing
+ * to say, <0: not made). */
+static void manager_publish(Manager *m, int r, DaemonEventOut *o) {
+        if (r < 0)
+                log_oom();
+        if (r <= 0)
+                return;
+        if (m->events)
+                (void) event_hub_publish(m->events, &o->event);
+        daemon_event_out_done(o);
 }
 
-static void on_zk_outage(ZkSource *s _unused_, void *userdata) {
-        manager_update_status(userdata);
+static void manager_connection_event(Manager *m, EventKind kind, const char *what, const char *address,
+                                     const Outage *o, OutageState *seen) {
+        _cleanup_(freep) char *name = NULL;
+        DaemonEventOut e;
+
+        if (!m->events || asprintf(&name, "%s at %s", what, address) < 0)
+                return;
+        manager_publish(m, daemon_event_connection(kind, name, o, seen, now_usec(CLOCK_REALTIME), &e), &e);
 }
 
-/* Logs a tree error once per distinct cause and keeps it for `status`. */
-static void manager_set_error(Manager *m, int error, const char *message) {
+static void on_redis_outage(RedisSink *s, void *userdata) {
+        Manager *m = userdata;
+
+        manager_update_status(m);
+        manager_connection_event(m, EVENT_REDIS, "Redis", m->config->redis_address, redis_sink_outage(s),
+                                 &m->redis_seen);
+}
+
+static void on_zk_outage(ZkSource *s, void *userdata) {
+        Manager *m = userdata;
+
+        manager_update_status(m);
+        manager_connection_event(m, EVENT_ZOOKEEPER, "ZooKeeper", m->config->zk_hosts, zk_source_outage(s),
+                                 &m->zk_seen);
+}
+
+/* Logs a tree error once per distinct cause (and publishes it as an event once) and keeps it for `status`.
+ * origin: where the tree came from, NULL: not known. */
+static void manager_set_error(Manager *m, int error, const char *message, const char *origin) {
+        DaemonEventOut e;
+
         if (!message)
                 message = "unknown error";
-        if (log_once_should(&m->tree_error, message))
+        if (log_once_should(&m->tree_error, message)) {
                 log_internal(LOG_ERR, error, NULL, "Tree not applied, keeping the last good one: %s", message);
+                manager_publish(m, daemon_event_tree_rejected(message, origin, now_usec(CLOCK_REALTIME), &e), &e);
+        }
         m->last_error_usec = now_usec(CLOCK_REALTIME);
         if (m->dry_run) {
                 fprintf(stderr, "Tree rejected: %s\n", message);
@@ -221,6 +258,7 @@ static void manager_resolve_controllers(Manager *m) {
 /* The last step: the validated tree replaces the last good one; what it replaced is freed later. */
 static void manager_tree_apply(Manager *m) {
         TreeIntakeItem item;
+        DaemonEventOut e;
         Tree *old;
 
         tree_intake_take(&m->intake, &item);
@@ -248,6 +286,9 @@ static void manager_tree_apply(Manager *m) {
         log_once_reset(&m->tree_error);
         log_info("Tree version %" PRIi64 " loaded from %s: %zu groups (%s schema).", m->version, item.origin,
                  m->tree->n_nodes, tree_schema_to_string(m->tree->schema));
+        manager_publish(m, daemon_event_tree_applied(m->version, item.origin, m->tree->n_nodes,
+                                                     tree_schema_to_string(m->tree->schema),
+                                                     now_usec(CLOCK_REALTIME), &e), &e);
         free(item.origin);
         realizer_set_tree(m->realizer, m->tree);
         if (m->attacher && attacher_set_groups(m->attacher, m->tree, m->pid_files) < 0)
@@ -258,6 +299,7 @@ static void manager_tree_apply(Manager *m) {
 }
 
 static int on_intake_step(sd_event_source *s _unused_, void *userdata) {
+        _cleanup_(freep) char *origin = NULL;
         Manager *m = userdata;
         TreeError err;
         int r;
@@ -268,12 +310,13 @@ static int on_intake_step(sd_event_source *s _unused_, void *userdata) {
                 break;
         case TREE_INTAKE_VALIDATE:
                 /* Validated against the names this daemon will use (its root): a tree systemd or the daemon
-                 * cannot take is refused here, before anything changes. */
+                 * cannot take is refused here, before anything changes. A refused one takes its origin along. */
+                origin = strdup(m->intake.item.origin ? m->intake.item.origin : "");
                 r = tree_intake_validate(&m->intake, m->config->root, &err);
                 if (r == -ENOMEM)
                         log_oom();
                 else if (r < 0)
-                        manager_set_error(m, r, err.message);
+                        manager_set_error(m, r, err.message, isempty(origin) ? NULL : origin);
                 break;
         case TREE_INTAKE_APPLY:
                 manager_tree_apply(m);
@@ -300,7 +343,7 @@ static void manager_tree_input(Manager *m, const char *origin, int error, const 
         if (error < 0) {
                 tree_intake_drop(&m->intake);
                 manager_intake_schedule(m);
-                manager_set_error(m, error, message ? message : STRERROR(error));
+                manager_set_error(m, error, message ? message : STRERROR(error), origin);
                 return;
         }
         h = hash_bytes(data, size);
@@ -319,7 +362,7 @@ static void manager_tree_input(Manager *m, const char *origin, int error, const 
         if (r < 0) {
                 tree_intake_drop(&m->intake);
                 manager_intake_schedule(m);
-                manager_set_error(m, r, err.message);
+                manager_set_error(m, r, err.message, origin);
                 return;
         }
         o = strdup(origin);
@@ -617,6 +660,7 @@ static char *on_metrics(void *userdata) {
                 .ticks = sampler_ticks(m->sampler),
                 .websocket_clients = m->web ? web_server_clients(m->web) : 0,
                 .io = sampler_io_coverage(m->sampler),
+                .events_total = m->events ? event_hub_published_by_kind(m->events) : NULL,
         };
 
         if (m->redis)
@@ -819,12 +863,18 @@ static void on_control(const ControlRequest *request, void *userdata, ControlAns
         }
 }
 
-/* A published event, live to the websocket's `events` subscribers. */
+/* A published event, live to the websocket's `events` subscribers, and to the Redis stream. */
 static void on_event_push(const EventRecord *record, const char *text, size_t size, void *userdata) {
         Manager *m = userdata;
+        int r;
 
         if (m->web)
                 web_server_broadcast_event(m->web, record, text, size);
+        if (m->redis) {
+                r = redis_sink_push_event(m->redis, record->text, record->text_size);
+                if (r < 0)
+                        log_debug_errno(r, "Cannot queue event %" PRIu64 " for Redis: %m", record->seq);
+        }
 }
 
 static void on_fair_event(Fair *f _unused_, const FairEvent *e, void *userdata) {
