@@ -103,7 +103,7 @@ int daemon_event_connection(EventKind kind, const char *name, const Outage *out,
                             DaemonEventOut *ret) {
         DaemonEventOut o = { 0 };
         OutageState before;
-        char msg[OUTAGE_CAUSE_MAX + 512], since[32];
+        char msg[OUTAGE_CAUSE_MAX + 512], since[32], at[64], took[32];
 
         assert(name);
         assert(out);
@@ -112,15 +112,20 @@ int daemon_event_connection(EventKind kind, const char *name, const Outage *out,
 
         before = *seen;
         *seen = out->state;
+        /* Worded apart from the connection's own journal lines (outage_message()), which say it once too. */
         if (out->state == OUTAGE_STATE_DOWN && before != OUTAGE_STATE_DOWN) {
-                outage_message(out, OUTAGE_BEGAN, name, /* then= */ NULL, msg, sizeof(msg));
+                outage_format_time(out->since_usec, /* with_date= */ false, at, sizeof(at));
+                snprintf(msg, sizeof(msg), "Connection to %s lost at %s: %s.", name, at, out->cause);
                 event_format_time(out->since_usec, since);
                 o.fields = json_pack("{s:s, s:s, s:s, s:s}", "connection", name, "state", "down", "cause", out->cause,
                                      "since", since);
         } else if (out->state == OUTAGE_STATE_UP && before == OUTAGE_STATE_DOWN && out->have_last) {
                 usec_t span = out->last_until_usec - MIN(out->last_until_usec, out->last_since_usec);
 
-                outage_message(out, OUTAGE_ENDED, name, NULL, msg, sizeof(msg));
+                outage_format_time(out->last_since_usec, /* with_date= */ false, at, sizeof(at));
+                outage_format_timespan(span, took, sizeof(took));
+                snprintf(msg, sizeof(msg), "Connection to %s restored, %s after it was lost at %s: %s.", name, took,
+                         at, out->last_cause);
                 event_format_time(out->last_since_usec, since);
                 o.fields = json_pack("{s:s, s:s, s:I, s:s, s:s}", "connection", name, "state", "up", "down_usec",
                                      (json_int_t) MIN(span, (usec_t) INT64_MAX), "since", since, "cause",
