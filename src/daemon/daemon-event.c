@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "daemon-event.h"
 #include "macro.h"
@@ -21,7 +22,8 @@ void daemon_event_out_done(DaemonEventOut *o) {
 }
 
 /* The event part, once message and fields are made; the JSON is the event-log line (no older format). */
-static int finish(DaemonEventOut *o, EventKind kind, usec_t wall, size_t n_journal, DaemonEventOut *ret) {
+static int finish(DaemonEventOut *o, EventKind kind, int priority, usec_t wall, size_t n_journal,
+                  DaemonEventOut *ret) {
         if (!o->message || !o->fields)
                 return daemon_event_out_done(o), -ENOMEM;
         for (size_t i = 0; i < n_journal; i++) {
@@ -34,6 +36,7 @@ static int finish(DaemonEventOut *o, EventKind kind, usec_t wall, size_t n_journ
                 .kind = kind,
                 .wall = wall,
                 .message = ret->message,
+                .priority = priority,
                 .fields = ret->fields,
                 .log_json = true,
                 .journal_fields = ret->journal_ptrs,
@@ -76,7 +79,7 @@ int daemon_event_tree_applied(int64_t version, const char *origin, size_t groups
                              (json_int_t) groups, "schema", schema);
         o.journal[0] = format("TREE_VERSION=%" PRIi64, version);
         o.journal[1] = format("TREE_ORIGIN=%s", origin);
-        return finish(&o, EVENT_TREE_APPLIED, wall, 2, ret) < 0 ? -ENOMEM : 1;
+        return finish(&o, EVENT_TREE_APPLIED, LOG_INFO, wall, 2, ret) < 0 ? -ENOMEM : 1;
 }
 
 int daemon_event_tree_rejected(const char *error, const char *origin, usec_t wall, DaemonEventOut *ret) {
@@ -87,16 +90,16 @@ int daemon_event_tree_rejected(const char *error, const char *origin, usec_t wal
         if (!error)
                 error = "unknown error";
         if (origin)
-                o.message = format("Tree from %s%s rejected, keeping the last good one: %s", origin_prefix(origin),
-                                   origin, error);
+                o.message = format("Tree from %s%s not applied, keeping the last good one: %s",
+                                   origin_prefix(origin), origin, error);
         else
-                o.message = format("Tree rejected, keeping the last good one: %s", error);
+                o.message = format("Tree not applied, keeping the last good one: %s", error);
         o.fields = json_pack("{s:s, s:s?}", "error", error, "origin", origin);
         if (o.fields && !origin && json_object_set_new(o.fields, "origin", json_null()) < 0)
                 o.fields = (json_decref(o.fields), NULL);
         if (origin)
                 o.journal[0] = format("TREE_ORIGIN=%s", origin);
-        return finish(&o, EVENT_TREE_REJECTED, wall, origin ? 1 : 0, ret) < 0 ? -ENOMEM : 1;
+        return finish(&o, EVENT_TREE_REJECTED, LOG_ERR, wall, origin ? 1 : 0, ret) < 0 ? -ENOMEM : 1;
 }
 
 int daemon_event_connection(EventKind kind, const char *name, const Outage *out, OutageState *seen, usec_t wall,
@@ -134,7 +137,7 @@ int daemon_event_connection(EventKind kind, const char *name, const Outage *out,
                 return 0;
         o.message = strdup(msg);
         o.journal[0] = format("CONNECTION_STATE=%s", out->state == OUTAGE_STATE_UP ? "up" : "down");
-        if (finish(&o, kind, wall, 1, ret) < 0)
+        if (finish(&o, kind, out->state == OUTAGE_STATE_UP ? LOG_INFO : LOG_WARNING, wall, 1, ret) < 0)
                 return -ENOMEM;
         return 1;
 }

@@ -137,7 +137,8 @@ int event_journal_fields(const Event *e, uint64_t seq, char ***ret) {
                 return -ENOMEM;
         r = add_field(l, &n, "MESSAGE=%s", e->message ? e->message : kind);
         r = r < 0 ? r : add_field(l, &n, "MESSAGE_ID=%s", event_kind_message_id(e->kind));
-        r = r < 0 ? r : add_field(l, &n, "PRIORITY=%d", e->kind == EVENT_THROTTLE_END ? LOG_INFO : LOG_NOTICE);
+        r = r < 0 ? r : add_field(l, &n, "PRIORITY=%d", e->priority > 0 ? e->priority :
+                                                         e->kind == EVENT_THROTTLE_END ? LOG_INFO : LOG_NOTICE);
         r = r < 0 ? r : add_field(l, &n, "SLICEKEEPER_EVENT=%s", kind);
         r = r < 0 ? r : add_field(l, &n, "SLICEKEEPER_EVENT_SEQ=%" PRIu64, seq);
         if (e->slice)

@@ -19,6 +19,7 @@ typedef struct Event {
         const char *user;       /* NULL: no name known */
         const char *slice;      /* NULL: not about a slice */
         const char *message;    /* one readable sentence (the journal's MESSAGE=) */
+        int priority;           /* the journal's PRIORITY= (LOG_ERR, ...); 0: notice (info for throttle_end) */
         const json_t *fields;   /* the kind's own fields (an object, or NULL) */
         const char *log_line;   /* the event-log line, newline included; NULL: see log_json */
         bool log_json;          /* without log_line: the event's JSON is its event-log line */

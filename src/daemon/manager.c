@@ -155,15 +155,16 @@ static void manager_update_status(Manager *m) {
 }
 
 /* One of the daemon's own events (daemon-event.h) to the stream: r is what made it said (1: made, 0: nothing
- * to say, <0: not made). */
-static void manager_publish(Manager *m, int r, DaemonEventOut *o) {
-        if (r < 0)
-                log_oom();
+ * to say, <0: not made). True when published (its journal entry is written). */
+static bool manager_publish(Manager *m, int r, DaemonEventOut *o) {
+        bool published = false;
+
         if (r <= 0)
-                return;
+                return false;
         if (m->events)
-                (void) event_hub_publish(m->events, &o->event);
+                published = event_hub_publish(m->events, &o->event) >= 0;
         daemon_event_out_done(o);
+        return published;
 }
 
 static void manager_connection_event(Manager *m, EventKind kind, const char *what, const char *address,
@@ -199,10 +200,10 @@ static void manager_set_error(Manager *m, int error, const char *message, const 
 
         if (!message)
                 message = "unknown error";
-        if (log_once_should(&m->tree_error, message)) {
+        /* The event's journal entry is the log line (dry run: no events) */
+        if (log_once_should(&m->tree_error, message) &&
+            !manager_publish(m, daemon_event_tree_rejected(message, origin, now_usec(CLOCK_REALTIME), &e), &e))
                 log_internal(LOG_ERR, error, NULL, "Tree not applied, keeping the last good one: %s", message);
-                manager_publish(m, daemon_event_tree_rejected(message, origin, now_usec(CLOCK_REALTIME), &e), &e);
-        }
         m->last_error_usec = now_usec(CLOCK_REALTIME);
         if (m->dry_run) {
                 fprintf(stderr, "Tree rejected: %s\n", message);
@@ -284,11 +285,11 @@ static void manager_tree_apply(Manager *m) {
         m->version = item.version >= 0 ? item.version : m->version + 1;
         m->tree_loaded_usec = now_usec(CLOCK_REALTIME);
         log_once_reset(&m->tree_error);
-        log_info("Tree version %" PRIi64 " loaded from %s: %zu groups (%s schema).", m->version, item.origin,
-                 m->tree->n_nodes, tree_schema_to_string(m->tree->schema));
-        manager_publish(m, daemon_event_tree_applied(m->version, item.origin, m->tree->n_nodes,
-                                                     tree_schema_to_string(m->tree->schema),
-                                                     now_usec(CLOCK_REALTIME), &e), &e);
+        if (!manager_publish(m, daemon_event_tree_applied(m->version, item.origin, m->tree->n_nodes,
+                                                          tree_schema_to_string(m->tree->schema),
+                                                          now_usec(CLOCK_REALTIME), &e), &e))
+                log_info("Tree version %" PRIi64 " loaded from %s: %zu groups (%s schema).", m->version,
+                         item.origin, m->tree->n_nodes, tree_schema_to_string(m->tree->schema));
         free(item.origin);
         realizer_set_tree(m->realizer, m->tree);
         if (m->attacher && attacher_set_groups(m->attacher, m->tree, m->pid_files) < 0)

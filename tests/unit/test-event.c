@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "daemon-event.h"
 #include "event.h"
@@ -317,6 +318,7 @@ TEST(test_tree_events) {
         ASSERT_STREQ(json_string_value(json_object_get(j, "schema")), "cgrouparch");
         json_decref(j);
         ASSERT_EQ_INT(event_journal_fields(&o.event, 9, &l), 0);
+        ASSERT_STREQ(l[2], "PRIORITY=6");
         ASSERT_STREQ(l[5], "TREE_VERSION=7");
         ASSERT_STREQ(l[6], "TREE_ORIGIN=ZooKeeper node /x/arch_conf");
         ASSERT_TRUE(l[7] == NULL);
@@ -329,8 +331,9 @@ TEST(test_tree_events) {
 
         ASSERT_EQ_INT(daemon_event_tree_rejected("line 1, column 2: end of file expected", "/t.json", T0, &o), 1);
         ASSERT_EQ_INT(o.event.kind, EVENT_TREE_REJECTED);
-        ASSERT_STREQ(o.event.message, "Tree from file /t.json rejected, keeping the last good one: line 1, column 2: "
-                                      "end of file expected");
+        ASSERT_STREQ(o.event.message, "Tree from file /t.json not applied, keeping the last good one: line 1, "
+                                      "column 2: end of file expected");
+        ASSERT_EQ_INT(o.event.priority, LOG_ERR);
         j = daemon_event_json(&o);
         assert_keys(j, "seq,kind,time,wall_usec,node,error,origin");
         ASSERT_STREQ(json_string_value(json_object_get(j, "origin")), "/t.json");
@@ -339,7 +342,7 @@ TEST(test_tree_events) {
 
         /* no origin known: null */
         ASSERT_EQ_INT(daemon_event_tree_rejected("bad", NULL, T0, &o), 1);
-        ASSERT_STREQ(o.event.message, "Tree rejected, keeping the last good one: bad");
+        ASSERT_STREQ(o.event.message, "Tree not applied, keeping the last good one: bad");
         ASSERT_EQ_INT(o.event.n_journal_fields, 0);
         j = daemon_event_json(&o);
         ASSERT_TRUE(json_is_null(json_object_get(j, "origin")));
