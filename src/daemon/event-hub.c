@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/uio.h>
-#include <syslog.h>
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include "fileio.h"
 #include "log-once.h"
 #include "log.h"
+#include "strv.h"
 
 struct EventHub {
         EventRing ring;
@@ -25,6 +25,7 @@ struct EventHub {
         EventHubPush push;
         void *push_userdata;
         uint64_t n_published, n_failed, n_journal_failed;
+        uint64_t n_by_kind[_EVENT_KIND_MAX]; /* published, per kind (/metrics) */
         /* the event log */
         char *log_path;             /* NULL: off */
         int log_fd;                 /* -EBADF: opened at the next line */
@@ -191,40 +192,22 @@ void event_hub_reopen(EventHub *h) {
 }
 
 static void hub_journal(EventHub *h, const Event *e, uint64_t seq) {
-        char *fields[8] = { 0 };
-        struct iovec iov[8];
+        _cleanup_(strv_freep) char **fields = NULL;
+        struct iovec iov[EVENT_JOURNAL_FIELDS_MAX];
         size_t n = 0;
-        int r = 0;
 
-        r |= asprintf(&fields[n++], "MESSAGE=%s", e->message ? e->message : event_kind_to_string(e->kind)) < 0;
-        r |= asprintf(&fields[n++], "MESSAGE_ID=%s", event_kind_message_id(e->kind)) < 0;
-        r |= asprintf(&fields[n++], "PRIORITY=%d", e->kind == EVENT_THROTTLE_END ? LOG_INFO : LOG_NOTICE) < 0;
-        r |= asprintf(&fields[n++], "SLICEKEEPER_EVENT=%s", event_kind_to_string(e->kind)) < 0;
-        r |= asprintf(&fields[n++], "SLICEKEEPER_EVENT_SEQ=%" PRIu64, seq) < 0;
-        if (e->slice)
-                r |= asprintf(&fields[n++], "SLICE=%s", e->slice) < 0;
-        if (e->has_uid) {
-                r |= asprintf(&fields[n++], "USER_ID=%" PRIu32, e->uid) < 0;
-                if (e->user)
-                        r |= asprintf(&fields[n++], "USER_NAME=%s", e->user) < 0;
-        }
-        for (size_t i = 0; i < n; i++) {
-                if (!fields[i]) {
-                        r = 1;
-                        break;
-                }
-                iov[i] = (struct iovec) { .iov_base = fields[i], .iov_len = strlen(fields[i]) };
-        }
-        if (r == 0 && sd_journal_sendv(iov, (int) n) < 0)
-                r = 1;
-        if (r != 0)
+        if (event_journal_fields(e, seq, &fields) < 0) {
                 h->n_journal_failed++;
-        for (size_t i = 0; i < n; i++)
-                free(fields[i]);
+                return;
+        }
+        for (; fields[n] && n < ELEMENTSOF(iov); n++)
+                iov[n] = (struct iovec) { .iov_base = fields[n], .iov_len = strlen(fields[n]) };
+        if (sd_journal_sendv(iov, (int) n) < 0)
+                h->n_journal_failed++;
 }
 
 int64_t event_hub_publish(EventHub *h, const Event *e) {
-        _cleanup_(freep) char *text = NULL, *live = NULL;
+        _cleanup_(freep) char *text = NULL, *live = NULL, *line = NULL;
         uint64_t seq;
         int r;
 
@@ -240,9 +223,12 @@ int64_t event_hub_publish(EventHub *h, const Event *e) {
                 return log_warning_errno(r, "Cannot publish a %s event: %m", event_kind_to_string(e->kind) ?: "?");
         }
         h->n_published++;
+        h->n_by_kind[e->kind]++;
         hub_journal(h, e, seq);
         if (e->log_line)
                 hub_log_line(h, e->log_line);
+        else if (e->log_json && asprintf(&line, "%s\n", text) >= 0)
+                hub_log_line(h, line);
         if (h->push && asprintf(&live, "{\"event\":%s}", text) >= 0)
                 h->push(event_ring_get(&h->ring, h->ring.n - 1), live, strlen(live), h->push_userdata);
         return (int64_t) seq;
@@ -264,6 +250,11 @@ int64_t event_hub_publish_fair(EventHub *h, const FairEvent *e) {
                 return log_warning_errno(r, "Cannot make the event of user %" PRIu32 ": %m", e->uid);
         }
         return event_hub_publish(h, &o.event);
+}
+
+const uint64_t *event_hub_published_by_kind(const EventHub *h) {
+        assert(h);
+        return h->n_by_kind;
 }
 
 json_t *event_hub_status_json(const EventHub *h, size_t subscribers) {

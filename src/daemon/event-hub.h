@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The one event stream (issues 14 and 15): each event published goes to the journal (MESSAGE_ID= of its
- * kind, SLICE=, USER_ID=, USER_NAME=), to the event log ([FairShare] EventLog=, one line, appended), into the
- * ring of the last EVENT_RING_MAX (websocket `events` subscribers that come later) and to the live
- * subscribers (the push function). Glue: writes and counts; the event and its text are made elsewhere
+ * kind, SLICE=, USER_ID=, USER_NAME=, the event's own fields), to the event log ([FairShare] EventLog=, one
+ * line, appended), into the ring of the last EVENT_RING_MAX (websocket `events` subscribers that come later)
+ * and to the push function (the live subscribers, Redis), and is counted per kind. Glue: writes and counts; the event and its text are made elsewhere
  * (event.h, fair-event.h). */
 #pragma once
 
@@ -42,6 +42,8 @@ void event_hub_reopen(EventHub *h);
 
 const EventRing *event_hub_ring(const EventHub *h);
 const char *event_hub_node(const EventHub *h);
+/* Events published, per kind: _EVENT_KIND_MAX counters indexed by EventKind, since start. */
+const uint64_t *event_hub_published_by_kind(const EventHub *h);
 
 /* {"published", "kept", "last_seq", "subscribers", "journal_failed", "log": {"path" (null: off), "open",
  *  "written", "dropped", "reopened", "last_error" (null: none since the last success)}} */

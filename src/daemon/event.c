@@ -2,13 +2,16 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "event.h"
 #include "macro.h"
+#include "strv.h"
 
 /* Made once (random), never changed: journalctl MESSAGE_ID=... finds every event of a kind across versions. */
 static const char *const message_ids[_EVENT_KIND_MAX] = {
@@ -75,5 +78,86 @@ int event_to_json(const Event *e, uint64_t seq, const char *node, char **ret) {
                 return -E2BIG;
         }
         *ret = text;
+        return 0;
+}
+
+/* The names event_journal_fields() sets itself: an extra field cannot replace or repeat them. */
+static const char *const own_fields[] = {
+        "MESSAGE", "MESSAGE_ID", "PRIORITY", "SLICEKEEPER_EVENT", "SLICEKEEPER_EVENT_SEQ", "SLICE", "USER_ID",
+        "USER_NAME",
+};
+
+static bool journal_field_ok(const char *f) {
+        const char *eq = f ? strchr(f, '=') : NULL;
+        size_t n;
+
+        if (!eq)
+                return false;
+        n = (size_t) (eq - f);
+        /* journald's rules (a leading _ is for its trusted fields) */
+        if (n == 0 || n > 64 || f[0] == '_' || (f[0] >= '0' && f[0] <= '9'))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((f[i] >= 'A' && f[i] <= 'Z') || (f[i] >= '0' && f[i] <= '9') || f[i] == '_'))
+                        return false;
+        for (size_t i = 0; i < ELEMENTSOF(own_fields); i++)
+                if (strlen(own_fields[i]) == n && strncmp(own_fields[i], f, n) == 0)
+                        return false;
+        return true;
+}
+
+_printf_(3, 4) static int add_field(char **l, size_t *n, const char *format, ...) {
+        va_list ap;
+        char *f;
+        int k;
+
+        va_start(ap, format);
+        k = vasprintf(&f, format, ap);
+        va_end(ap);
+        if (k < 0)
+                return -ENOMEM;
+        l[(*n)++] = f;
+        return 0;
+}
+
+int event_journal_fields(const Event *e, uint64_t seq, char ***ret) {
+        _cleanup_(strv_freep) char **l = NULL;
+        const char *kind;
+        size_t n = 0;
+        int r;
+
+        assert(e);
+        assert(ret);
+
+        kind = event_kind_to_string(e->kind);
+        if (!kind)
+                return -EINVAL;
+        l = calloc(EVENT_JOURNAL_FIELDS_MAX + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        r = add_field(l, &n, "MESSAGE=%s", e->message ? e->message : kind);
+        r = r < 0 ? r : add_field(l, &n, "MESSAGE_ID=%s", event_kind_message_id(e->kind));
+        r = r < 0 ? r : add_field(l, &n, "PRIORITY=%d", e->priority > 0 ? e->priority :
+                                                         e->kind == EVENT_THROTTLE_END ? LOG_INFO : LOG_NOTICE);
+        r = r < 0 ? r : add_field(l, &n, "SLICEKEEPER_EVENT=%s", kind);
+        r = r < 0 ? r : add_field(l, &n, "SLICEKEEPER_EVENT_SEQ=%" PRIu64, seq);
+        if (e->slice)
+                r = r < 0 ? r : add_field(l, &n, "SLICE=%s", e->slice);
+        if (e->has_uid) {
+                r = r < 0 ? r : add_field(l, &n, "USER_ID=%" PRIu32, e->uid);
+                if (e->user)
+                        r = r < 0 ? r : add_field(l, &n, "USER_NAME=%s", e->user);
+        }
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < e->n_journal_fields && n < EVENT_JOURNAL_FIELDS_MAX; i++) {
+                if (!journal_field_ok(e->journal_fields[i]))
+                        continue;
+                l[n] = strdup(e->journal_fields[i]);
+                if (!l[n])
+                        return -ENOMEM;
+                n++;
+        }
+        *ret = TAKE_PTR(l);
         return 0;
 }

@@ -24,6 +24,7 @@
 #include "ring.h"
 #include "sampler.h"
 #include "control.h"
+#include "daemon-event.h"
 #include "enforce-report.h"
 #include "event-hub.h"
 #include "file-source.h"
@@ -63,7 +64,8 @@ struct Manager {
         bool users_enabled;   /* [FairShare] Enable=: the users are found and sampled */
         Users *users;         /* ... then: the user slices systemd has */
         Fair *fair;           /* ... and their caps (fair share's glue) */
-        EventHub *events;     /* the one event stream: journal, event log, websocket `events` */
+        EventHub *events;     /* the one event stream: journal, event log, websocket `events`, Redis */
+        OutageState zk_seen, redis_seen; /* as last published (daemon_event_connection()) */
         OomWatch *oom;        /* OOM kills in the sampled slices (groups and users), into the event stream */
         SliceSet *oom_set;    /* the sampler's set the OOM watch follows (a reference) */
         unsigned throttled_shown; /* users throttled, as STATUS= last said */
@@ -157,19 +159,55 @@ static void manager_update_status(Manager *m) {
                            zk[0] ? "; " : "", zk, redis[0] ? "; " : "", redis, fds);
 }
 
-static void on_redis_outage(RedisSink *s _unused_, void *userdata) {
-        manager_update_status(userdata);
+/* One of the daemon's own events (daemon-event.h) to the stream: r is what made it said (1: made, 0: nothing
+ * to say, <0: not made). True when published (its journal entry is written). */
+static bool manager_publish(Manager *m, int r, DaemonEventOut *o) {
+        bool published = false;
+
+        if (r <= 0)
+                return false;
+        if (m->events)
+                published = event_hub_publish(m->events, &o->event) >= 0;
+        daemon_event_out_done(o);
+        return published;
 }
 
-static void on_zk_outage(ZkSource *s _unused_, void *userdata) {
-        manager_update_status(userdata);
+static void manager_connection_event(Manager *m, EventKind kind, const char *what, const char *address,
+                                     const Outage *o, OutageState *seen) {
+        _cleanup_(freep) char *name = NULL;
+        DaemonEventOut e;
+
+        if (!m->events || asprintf(&name, "%s at %s", what, address) < 0)
+                return;
+        manager_publish(m, daemon_event_connection(kind, name, o, seen, now_usec(CLOCK_REALTIME), &e), &e);
 }
 
-/* Logs a tree error once per distinct cause and keeps it for `status`. */
-static void manager_set_error(Manager *m, int error, const char *message) {
+static void on_redis_outage(RedisSink *s, void *userdata) {
+        Manager *m = userdata;
+
+        manager_update_status(m);
+        manager_connection_event(m, EVENT_REDIS, "Redis", m->config->redis_address, redis_sink_outage(s),
+                                 &m->redis_seen);
+}
+
+static void on_zk_outage(ZkSource *s, void *userdata) {
+        Manager *m = userdata;
+
+        manager_update_status(m);
+        manager_connection_event(m, EVENT_ZOOKEEPER, "ZooKeeper", m->config->zk_hosts, zk_source_outage(s),
+                                 &m->zk_seen);
+}
+
+/* Logs a tree error once per distinct cause (and publishes it as an event once) and keeps it for `status`.
+ * origin: where the tree came from, NULL: not known. */
+static void manager_set_error(Manager *m, int error, const char *message, const char *origin) {
+        DaemonEventOut e;
+
         if (!message)
                 message = "unknown error";
-        if (log_once_should(&m->tree_error, message))
+        /* The event's journal entry is the log line (dry run: no events) */
+        if (log_once_should(&m->tree_error, message) &&
+            !manager_publish(m, daemon_event_tree_rejected(message, origin, now_usec(CLOCK_REALTIME), &e), &e))
                 log_internal(LOG_ERR, error, NULL, "Tree not applied, keeping the last good one: %s", message);
         m->last_error_usec = now_usec(CLOCK_REALTIME);
         if (m->dry_run) {
@@ -226,6 +264,7 @@ static void manager_resolve_controllers(Manager *m) {
 /* The last step: the validated tree replaces the last good one; what it replaced is freed later. */
 static void manager_tree_apply(Manager *m) {
         TreeIntakeItem item;
+        DaemonEventOut e;
         Tree *old;
 
         tree_intake_take(&m->intake, &item);
@@ -251,8 +290,11 @@ static void manager_tree_apply(Manager *m) {
         m->version = item.version >= 0 ? item.version : m->version + 1;
         m->tree_loaded_usec = now_usec(CLOCK_REALTIME);
         log_once_reset(&m->tree_error);
-        log_info("Tree version %" PRIi64 " loaded from %s: %zu groups (%s schema).", m->version, item.origin,
-                 m->tree->n_nodes, tree_schema_to_string(m->tree->schema));
+        if (!manager_publish(m, daemon_event_tree_applied(m->version, item.origin, m->tree->n_nodes,
+                                                          tree_schema_to_string(m->tree->schema),
+                                                          now_usec(CLOCK_REALTIME), &e), &e))
+                log_info("Tree version %" PRIi64 " loaded from %s: %zu groups (%s schema).", m->version,
+                         item.origin, m->tree->n_nodes, tree_schema_to_string(m->tree->schema));
         free(item.origin);
         realizer_set_tree(m->realizer, m->tree);
         if (m->attacher && attacher_set_groups(m->attacher, m->tree, m->pid_files) < 0)
@@ -263,6 +305,7 @@ static void manager_tree_apply(Manager *m) {
 }
 
 static int on_intake_step(sd_event_source *s _unused_, void *userdata) {
+        _cleanup_(freep) char *origin = NULL;
         Manager *m = userdata;
         TreeError err;
         int r;
@@ -273,12 +316,13 @@ static int on_intake_step(sd_event_source *s _unused_, void *userdata) {
                 break;
         case TREE_INTAKE_VALIDATE:
                 /* Validated against the names this daemon will use (its root): a tree systemd or the daemon
-                 * cannot take is refused here, before anything changes. */
+                 * cannot take is refused here, before anything changes. A refused one takes its origin along. */
+                origin = strdup(m->intake.item.origin ? m->intake.item.origin : "");
                 r = tree_intake_validate(&m->intake, m->config->root, &err);
                 if (r == -ENOMEM)
                         log_oom();
                 else if (r < 0)
-                        manager_set_error(m, r, err.message);
+                        manager_set_error(m, r, err.message, isempty(origin) ? NULL : origin);
                 break;
         case TREE_INTAKE_APPLY:
                 manager_tree_apply(m);
@@ -305,7 +349,7 @@ static void manager_tree_input(Manager *m, const char *origin, int error, const 
         if (error < 0) {
                 tree_intake_drop(&m->intake);
                 manager_intake_schedule(m);
-                manager_set_error(m, error, message ? message : STRERROR(error));
+                manager_set_error(m, error, message ? message : STRERROR(error), origin);
                 return;
         }
         h = hash_bytes(data, size);
@@ -324,7 +368,7 @@ static void manager_tree_input(Manager *m, const char *origin, int error, const 
         if (r < 0) {
                 tree_intake_drop(&m->intake);
                 manager_intake_schedule(m);
-                manager_set_error(m, r, err.message);
+                manager_set_error(m, r, err.message, origin);
                 return;
         }
         o = strdup(origin);
@@ -625,8 +669,22 @@ static char *on_metrics(void *userdata) {
                 .ticks = sampler_ticks(m->sampler),
                 .websocket_clients = m->web ? web_server_clients(m->web) : 0,
                 .io = sampler_io_coverage(m->sampler),
+                .events_total = m->events ? event_hub_published_by_kind(m->events) : NULL,
         };
+        size_t n = oom_watch_n_slices(m->oom);
+        _cleanup_(freep) MetricsOom *oom = calloc(MAX(n, (size_t) 1), sizeof(MetricsOom));
 
+        if (!oom)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                uint64_t kills = 0;
+                const OomWatchSlice *s = oom_watch_slice(m->oom, i, &kills);
+
+                oom[i] = (MetricsOom) { .slice = s->unit, .is_user = s->is_user, .uid = s->uid, .user = s->user,
+                                        .kills = kills };
+        }
+        x.oom = oom;
+        x.n_oom = n;
         if (m->redis)
                 redis_sink_counters(m->redis, &x.redis_written, &x.redis_dropped);
         return metrics_render(ring_last(&m->ring), &x);
@@ -860,12 +918,18 @@ static void on_control(const ControlRequest *request, void *userdata, ControlAns
         }
 }
 
-/* A published event, live to the websocket's `events` subscribers. */
+/* A published event, live to the websocket's `events` subscribers, and to the Redis stream. */
 static void on_event_push(const EventRecord *record, const char *text, size_t size, void *userdata) {
         Manager *m = userdata;
+        int r;
 
         if (m->web)
                 web_server_broadcast_event(m->web, record, text, size);
+        if (m->redis) {
+                r = redis_sink_push_event(m->redis, record->text, record->text_size);
+                if (r < 0)
+                        log_debug_errno(r, "Cannot queue event %" PRIu64 " for Redis: %m", record->seq);
+        }
 }
 
 static void on_fair_event(Fair *f _unused_, const FairEvent *e, void *userdata) {
@@ -888,6 +952,8 @@ static void on_oom_kill(OomWatch *w _unused_, const OomKill *k, void *userdata) 
                 log_warning_errno(r, "Cannot make the event of an OOM kill in %s: %m", k->slice->unit);
                 return;
         }
+        o.event.journal_fields = o.journal;
+        o.event.n_journal_fields = o.n_journal;
         (void) event_hub_publish(m->events, &o.event);
 }
 

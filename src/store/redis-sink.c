@@ -30,6 +30,15 @@
 #define BACKOFF_MAX_USEC (10 * USEC_PER_SEC)
 #define DEFAULT_PREFIX "cgroup_arch"
 #define DEFAULT_EXPIRE_SEC 300U
+/* An event waits this long at most for a pipeline to ride with (the tick's SET, once a second). */
+#define EVENT_WAIT_USEC (200 * USEC_PER_MSEC)
+#define EVENTS_MAX_TEXT "1000" /* REDIS_SINK_EVENTS_MAX, for the log */
+
+/* One event's JSON, copied: sent by XADD, oldest first. */
+typedef struct QueuedEvent {
+        char *text;
+        size_t size;
+} QueuedEvent;
 
 struct RedisSink {
         sd_event *event;
@@ -63,6 +72,15 @@ struct RedisSink {
         sd_event_source *defer; /* sends pipelines and frees contexts, outside hiredis callbacks */
 
         uint64_t dropped, written, errors, reconnects;
+
+        /* Events not yet answered, oldest first, in a ring of REDIS_SINK_EVENTS_MAX: the first n_ev_flight
+         * are in the pipeline in flight (each leaves the ring when answered), the others wait. */
+        char *events_key;      /* "<prefix>/events" */
+        QueuedEvent *events;
+        size_t ev_start, ev_len, n_ev_flight, ev_bytes;
+        uint64_t ev_written, ev_dropped, ev_errors;
+        sd_event_source *event_timer; /* an event waits for the tick's pipeline at most EVENT_WAIT_USEC */
+        bool logged_ev_drop;
         /* Up once a pipeline is answered without an error; down from a failed connect, a lost connection, a
          * timeout or a refused SET until then. */
         Outage outage;
@@ -120,8 +138,62 @@ static void flight_requeue(RedisSink *s) {
                         note_dropped(s, 1, /* by_age= */ false);
         s->n_flight = s->n_answered = 0;
         s->flight_bytes = 0;
+        /* XADD is not idempotent: an event Redis took but did not answer before the connection went is sent
+         * again (at least once, never lost while kept). */
+        s->n_ev_flight = 0;
         /* Rendering resumes (from the window) only once Redis is back. */
         render_release(s);
+}
+
+/* ---- the events ---- */
+
+static QueuedEvent *event_at(RedisSink *s, size_t i) {
+        return &s->events[(s->ev_start + i) % REDIS_SINK_EVENTS_MAX];
+}
+
+static void event_pop_front(RedisSink *s) {
+        QueuedEvent *e = event_at(s, 0);
+
+        assert(s->ev_len > 0);
+        s->ev_bytes -= e->size;
+        free(e->text);
+        *e = (QueuedEvent) { 0 };
+        s->ev_start = (s->ev_start + 1) % REDIS_SINK_EVENTS_MAX;
+        s->ev_len--;
+}
+
+/* The queue is full: the oldest waiting event goes (the ones in flight wait for their answer). */
+static bool event_drop_oldest_waiting(RedisSink *s) {
+        QueuedEvent gone;
+
+        if (s->n_ev_flight >= s->ev_len)
+                return false;
+        gone = *event_at(s, s->n_ev_flight);
+        /* the in-flight prefix moves up by one, into the hole */
+        for (size_t i = s->n_ev_flight; i > 0; i--)
+                *event_at(s, i) = *event_at(s, i - 1);
+        *event_at(s, 0) = (QueuedEvent) { 0 };
+        s->ev_start = (s->ev_start + 1) % REDIS_SINK_EVENTS_MAX;
+        s->ev_len--;
+        s->ev_bytes -= gone.size;
+        free(gone.text);
+        return true;
+}
+
+static void note_event_dropped(RedisSink *s, const char *why) {
+        s->ev_dropped++;
+        if (s->logged_ev_drop)
+                return;
+        s->logged_ev_drop = true;
+        log_warning("Redis at %s: %s; events are dropped (counted in status) until Redis takes them again.",
+                    s->address, why);
+}
+
+static void events_done(RedisSink *s) {
+        while (s->ev_len > 0)
+                event_pop_front(s);
+        free(s->events);
+        s->events = NULL;
 }
 
 /* ---- state, logging, timers ---- */
@@ -233,11 +305,15 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
         sink_context_gone(s, status == REDIS_OK ? "closed" : redis_event_error(ac));
 }
 
+static bool flight_pending(const RedisSink *s) {
+        return s->n_answered < s->n_flight || s->n_ev_flight > 0;
+}
+
 static void pipeline_done(RedisSink *s) {
         usec_t now = sink_now(s);
         size_t n = s->n_flight;
 
-        log_debug("Redis: pipeline of %zu SETs answered in %" PRIu64 " µs.", n,
+        log_debug("Redis: pipeline of %zu SETs and its events answered in %" PRIu64 " µs.", n,
                   now - MIN(now, s->flight_sent_usec));
         s->n_flight = s->n_answered = 0;
         s->flight_bytes = 0;
@@ -250,9 +326,10 @@ static void pipeline_done(RedisSink *s) {
                 return;
         }
         backoff_reset(&s->backoff);
-        s->logged_drop = false;
+        s->logged_drop = s->logged_ev_drop = false;
         sink_outage_changed(s, outage_up(&s->outage, now_usec(CLOCK_REALTIME)), NULL);
-        if (s->queue.len > 0)
+        /* events that came meanwhile leave now: they waited for this answer already */
+        if (s->queue.len > 0 || s->ev_len > 0)
                 sink_kick(s);
         else
                 /* hiredis freed the pipeline's output buffer once written: all of it comes back now. */
@@ -284,7 +361,38 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
                            reply->str ? reply->str : "");
         } else
                 s->written++;
-        if (s->n_answered == s->n_flight)
+        if (!flight_pending(s))
+                pipeline_done(s);
+}
+
+static void on_event_reply(redisAsyncContext *ac, void *r, void *privdata) {
+        RedisSink *s = privdata;
+        redisReply *reply = r;
+
+        if (ac != s->ac)
+                return;
+        if (!reply) {
+                sink_context_gone(s, redis_event_error(ac));
+                return;
+        }
+        if (s->n_ev_flight == 0)
+                return; /* one callback per XADD sent: cannot happen */
+        /* answered: it leaves the queue, taken or refused (a refusal would repeat: the key is not a stream) */
+        event_pop_front(s);
+        s->n_ev_flight--;
+        if (reply->type == REDIS_REPLY_ERROR) {
+                size_t n = reply->str ? MIN(reply->len, (size_t) 200) : 0;
+
+                while (n > 0 && reply->str[n - 1] == '.')
+                        n--;
+                s->ev_errors++;
+                s->ev_dropped++;
+                s->pipeline_clean = false;
+                sink_error(s, "event dropped, reconnecting", "XADD refused: %.*s", (int) n,
+                           reply->str ? reply->str : "");
+        } else
+                s->ev_written++;
+        if (!flight_pending(s))
                 pipeline_done(s);
 }
 
@@ -311,7 +419,7 @@ static int sink_send(RedisSink *s, const QueuedSecond *q, const char *json, size
 }
 
 static bool sink_can_send(const RedisSink *s) {
-        return s->ac && s->connected && !s->reset_requested && s->n_flight == 0;
+        return s->ac && s->connected && !s->reset_requested && s->n_flight == 0 && s->n_ev_flight == 0;
 }
 
 static void pipeline_begin(RedisSink *s) {
@@ -338,11 +446,36 @@ static int pipeline_add(RedisSink *s, const QueuedSecond *q, const char *json, s
         return 0;
 }
 
+/* The waiting events join the pipeline, all of them (at most REDIS_SINK_EVENTS_MAX of EVENT_TEXT_MAX-sized
+ * texts): `XADD <prefix>/events MAXLEN ~ N * event <json>`. On failure as pipeline_add(). */
+static int pipeline_add_events(RedisSink *s) {
+        char maxlen[24];
+        int maxlen_len = snprintf(maxlen, sizeof(maxlen), "%u", REDIS_SINK_EVENTS_STREAM_MAX);
+
+        (void) sd_event_source_set_enabled(s->event_timer, SD_EVENT_OFF);
+        while (s->n_ev_flight < s->ev_len) {
+                const QueuedEvent *e = event_at(s, s->n_ev_flight);
+                const char *argv[] = { "XADD", s->events_key, "MAXLEN", "~", maxlen, "*", "event", e->text };
+                const size_t argvlen[] = { 4, strlen(s->events_key), 6, 1, (size_t) maxlen_len, 1, 5, e->size };
+
+                if (redisAsyncCommandArgv(s->ac, on_event_reply, s, (int) ELEMENTSOF(argv), argv, argvlen) !=
+                    REDIS_OK) {
+                        sink_error(s, RETRYING, "cannot queue a command: %s", redis_event_error(s->ac));
+                        sink_disconnect(s);
+                        sink_schedule_reconnect(s);
+                        return -EIO;
+                }
+                s->n_ev_flight++;
+        }
+        return 0;
+}
+
 static void pipeline_sent(RedisSink *s) {
-        if (s->n_flight == 0)
+        if (!flight_pending(s))
                 return;
-        log_debug("Redis: sent a pipeline of %zu SETs (%zu bytes) to %s (made in %" PRIu64 " µs).",
-                  s->n_flight, s->flight_bytes, s->address, now_usec(CLOCK_MONOTONIC) - s->flight_sent_usec);
+        log_debug("Redis: sent a pipeline of %zu SETs (%zu bytes) and %zu events to %s (made in %" PRIu64 " µs).",
+                  s->n_flight, s->flight_bytes, s->n_ev_flight, s->address,
+                  now_usec(CLOCK_MONOTONIC) - s->flight_sent_usec);
         timer_arm(s, REPLY_TIMEOUT_USEC);
 }
 
@@ -355,10 +488,10 @@ static void sink_flush(RedisSink *s) {
         if (!sink_can_send(s))
                 return;
         queue_drop_expired(s, now);
-        if (s->queue.len == 0) {
+        if (s->queue.len == 0)
                 render_release(s);
+        if (s->queue.len == 0 && s->ev_len == 0)
                 return;
-        }
 
         /* Bounded per pipeline: hiredis 0.14 grows its output buffer 1 MiB per realloc (quadratic copying
          * for big pipelines) and formats everything here, inside one loop iteration. */
@@ -380,6 +513,8 @@ static void sink_flush(RedisSink *s) {
                 if (pipeline_add(s, &q, (const char *) s->text.data, s->text.size, now) < 0)
                         return;
         }
+        if (pipeline_add_events(s) < 0)
+                return;
         pipeline_sent(s);
 }
 
@@ -431,12 +566,20 @@ static int on_timer(sd_event_source *es _unused_, uint64_t usec _unused_, void *
                            CONNECT_TIMEOUT_USEC / USEC_PER_SEC);
                 sink_disconnect(s);
                 sink_schedule_reconnect(s);
-        } else if (s->n_flight > 0) {
-                sink_error(s, RETRYING, "no answer to %zu SETs within %" PRIu64 " s",
-                           s->n_flight - s->n_answered, REPLY_TIMEOUT_USEC / USEC_PER_SEC);
+        } else if (flight_pending(s)) {
+                sink_error(s, RETRYING, "no answer to %zu SETs and %zu events within %" PRIu64 " s",
+                           s->n_flight - s->n_answered, s->n_ev_flight, REPLY_TIMEOUT_USEC / USEC_PER_SEC);
                 sink_disconnect(s);
                 sink_schedule_reconnect(s);
         }
+        return 0;
+}
+
+/* Events waited EVENT_WAIT_USEC and no tick came to take them: they leave alone. */
+static int on_event_timer(sd_event_source *es _unused_, uint64_t usec _unused_, void *userdata) {
+        RedisSink *s = userdata;
+
+        sink_flush(s);
         return 0;
 }
 
@@ -500,7 +643,9 @@ int redis_sink_new(sd_event *event, const RedisSinkConfig *c, RedisSink **ret) {
         s->key_prefix_len = strlen(s->prefix) + strlen("/account/");
         s->key = malloc(s->key_prefix_len + 24);
         s->flight = calloc(s->backlog_max, sizeof(QueuedSecond));
-        if (!s->key || !s->flight || second_queue_init(&s->queue, s->backlog_max) < 0)
+        s->events = calloc(REDIS_SINK_EVENTS_MAX, sizeof(QueuedEvent));
+        if (!s->key || !s->flight || !s->events || second_queue_init(&s->queue, s->backlog_max) < 0 ||
+            asprintf(&s->events_key, "%s/events", s->prefix) < 0)
                 return -ENOMEM;
         snprintf(s->key, s->key_prefix_len + 24, "%s/account/", s->prefix);
 
@@ -514,6 +659,11 @@ int redis_sink_new(sd_event *event, const RedisSinkConfig *c, RedisSink **ret) {
                 return r;
         (void) sd_event_source_set_enabled(s->defer, SD_EVENT_OFF);
         (void) sd_event_source_set_description(s->defer, "redis-defer");
+        r = sd_event_add_time(event, &s->event_timer, CLOCK_MONOTONIC, 0, 10 * USEC_PER_MSEC, on_event_timer, s);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(s->event_timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(s->event_timer, "redis-event-wait");
 
         sink_connect(s);
         *ret = TAKE_PTR(s);
@@ -528,7 +678,11 @@ RedisSink *redis_sink_free(RedisSink *s) {
                 redisAsyncFree(TAKE_PTR(s->ac));
         s->timer = sd_event_source_disable_unref(s->timer);
         s->defer = sd_event_source_disable_unref(s->defer);
+        s->event_timer = sd_event_source_disable_unref(s->event_timer);
         second_queue_done(&s->queue);
+        if (s->events)
+                events_done(s);
+        free(s->events_key);
         free(s->flight);
         buf_done(&s->text);
         sd_event_unref(s->event);
@@ -552,9 +706,9 @@ int redis_sink_push(RedisSink *s, uint64_t unix_sec, const char *json, size_t si
 
         queue_drop_expired(s, q.queued_usec);
         if (sink_can_send(s) && s->queue.len == 0) {
-                /* The usual case: the caller's text, sent as it is. */
+                /* The usual case: the caller's text, sent as it is, and the events that came since. */
                 pipeline_begin(s);
-                if (pipeline_add(s, &q, json, size, q.queued_usec) >= 0)
+                if (pipeline_add(s, &q, json, size, q.queued_usec) >= 0 && pipeline_add_events(s) >= 0)
                         pipeline_sent(s);
                 return 0;
         }
@@ -563,6 +717,44 @@ int redis_sink_push(RedisSink *s, uint64_t unix_sec, const char *json, size_t si
                 note_dropped(s, 1, /* by_age= */ false);
         if (sink_can_send(s))
                 sink_kick(s);
+        return 0;
+}
+
+int redis_sink_push_event(RedisSink *s, const char *text, size_t size) {
+        QueuedEvent *e;
+        char *copy;
+        int enabled;
+
+        if (!s || !text)
+                return -EINVAL;
+        if (size > REDIS_SINK_EVENT_MAX_BYTES)
+                return -EFBIG;
+        if (s->ev_len >= REDIS_SINK_EVENTS_MAX) {
+                /* The oldest waiting one goes; when all kept are in flight, this one has no room. */
+                bool room = event_drop_oldest_waiting(s);
+
+                note_event_dropped(s, "the event queue is full (" EVENTS_MAX_TEXT " events)");
+                if (!room)
+                        return 0;
+        }
+        copy = malloc(size + 1);
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, text, size);
+        copy[size] = 0;
+        e = event_at(s, s->ev_len++);
+        *e = (QueuedEvent) { .text = copy, .size = size };
+        s->ev_bytes += size;
+
+        /* Never sent from here: the caller may be inside one of our callbacks (an outage event). */
+        if (!sink_can_send(s))
+                return 0; /* the answer to the pipeline in flight, or the connection, sends it */
+        if (s->queue.len > 0)
+                sink_kick(s);
+        else if (sd_event_source_get_enabled(s->event_timer, &enabled) == 0) {
+                (void) sd_event_source_set_time(s->event_timer, sink_now(s) + EVENT_WAIT_USEC);
+                (void) sd_event_source_set_enabled(s->event_timer, SD_EVENT_ONESHOT);
+        }
         return 0;
 }
 
@@ -578,7 +770,7 @@ json_t *redis_sink_status_json(const RedisSink *s) {
 
         assert(s);
 
-        o = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+        o = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:I}",
                       "address", s->address,
                       "connected", s->connected,
                       "backlog", (json_int_t) (s->queue.len + s->n_flight - s->n_answered),
@@ -587,7 +779,13 @@ json_t *redis_sink_status_json(const RedisSink *s) {
                       "dropped", (json_int_t) s->dropped,
                       "written", (json_int_t) s->written,
                       "errors", (json_int_t) s->errors,
-                      "reconnects", (json_int_t) s->reconnects);
+                      "reconnects", (json_int_t) s->reconnects,
+                      "events_key", s->events_key,
+                      "events_queued", (json_int_t) s->ev_len,
+                      "events_bytes", (json_int_t) s->ev_bytes,
+                      "events_written", (json_int_t) s->ev_written,
+                      "events_dropped", (json_int_t) s->ev_dropped,
+                      "events_errors", (json_int_t) s->ev_errors);
         if (o && outage_to_json(&s->outage, o) < 0)
                 o = (json_decref(o), NULL);
         return o;

@@ -14,6 +14,13 @@
 #include "macro.h"
 #include "outage.h"
 
+/* Events kept for Redis (waiting or in flight) while it is away or slow; more drop the oldest waiting. */
+#define REDIS_SINK_EVENTS_MAX 1000u
+/* The stream's cap: `XADD <prefix>/events MAXLEN ~ 10000` (Redis trims whole nodes: a little more stays). */
+#define REDIS_SINK_EVENTS_STREAM_MAX 10000u
+/* An event's text larger than this is refused with -EFBIG (the hub's are at most EVENT_TEXT_MAX). */
+#define REDIS_SINK_EVENT_MAX_BYTES ((size_t) 64 * 1024)
+
 /* A record larger than this is refused with -EFBIG. */
 #define REDIS_SINK_RECORD_MAX_BYTES ((size_t) 16 * 1024 * 1024)
 
@@ -59,11 +66,22 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(RedisSink *, redis_sink_free)
  * when it would have. Never blocks. 0, or -EFBIG (size > REDIS_SINK_RECORD_MAX_BYTES), -EINVAL. */
 int redis_sink_push(RedisSink *s, uint64_t unix_sec, const char *json, size_t size);
 
+/* Hands over one event of the stream (its JSON, copied) for `XADD <prefix>/events MAXLEN ~ 10000 * event
+ * <text>`. It rides with the next pipeline: the tick's SET (redis_sink_push()), the backlog's, or, when none
+ * comes within 200 ms, one of its own; while Redis is away it waits and leaves oldest first once Redis is
+ * back. At most REDIS_SINK_EVENTS_MAX are kept: past that the oldest waiting one is dropped (counted). An
+ * event whose XADD Redis took but did not answer before the connection went is sent again (at least once).
+ * Never sends from inside: safe from the sink's own callbacks (on_change). 0, -EFBIG, -EINVAL, -ENOMEM. */
+int redis_sink_push_event(RedisSink *s, const char *text, size_t size);
+
 /* {"address", "connected", "backlog" (seconds unsent + in flight), "in_flight", "backlog_bytes" (memory held
  *  for them: the tables of unsent and in-flight seconds, the rendering buffer, the text of the pipeline in
  *  flight), "dropped" (backlog cap, age, or no longer in the window),
  *  "written" (SETs answered OK), "errors" (SETs answered with an error), "reconnects" (connection attempts
- *  after the first), and outage_to_json()'s "state", "outage", "last_outage", "outages"} */
+ *  after the first), the events' "events_key" (the stream), "events_queued" (kept: waiting or in flight),
+ *  "events_bytes" (their text), "events_written" (XADDs answered with an ID), "events_dropped" (the queue's
+ *  cap, or refused), "events_errors" (XADDs answered with an error), and outage_to_json()'s "state", "outage",
+ *  "last_outage", "outages"} */
 json_t *redis_sink_status_json(const RedisSink *s);
 /* status's "backlog_bytes". */
 size_t redis_sink_backlog_bytes(const RedisSink *s);

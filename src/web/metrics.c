@@ -137,6 +137,28 @@ char *metrics_render(const RingReader *s, const MetricsExtra *x) {
                 head(f, "slicekeeper_websocket_clients", "gauge", "Connected websocket clients.");
                 fprintf(f, "slicekeeper_websocket_clients %" PRIu64 "\n", x->websocket_clients);
         }
+        if (x) {
+                /* Always there, every kind with its count (0 too): a rate() sees the first event. */
+                head(f, "slicekeeper_events_total", "counter", "Events published to the event stream, per kind.");
+                for (int k = 0; k < _EVENT_KIND_MAX; k++)
+                        fprintf(f, "slicekeeper_events_total{kind=\"%s\"} %" PRIu64 "\n",
+                                event_kind_to_string((EventKind) k), x->events_total ? x->events_total[k] : 0);
+                head(f, "slicekeeper_oom_kills_total", "counter",
+                     "Processes the kernel's OOM killer killed in a slice (a tree group's: slice; a user's: uid, "
+                     "user).");
+                for (size_t i = 0; x->oom && i < x->n_oom; i++) {
+                        const MetricsOom *o = &x->oom[i];
+
+                        if (o->is_user) {
+                                fprintf(f, "slicekeeper_oom_kills_total{uid=\"%" PRIu32 "\",user=\"", o->uid);
+                                put_label(f, o->user ? o->user : "");
+                        } else {
+                                fputs("slicekeeper_oom_kills_total{slice=\"", f);
+                                put_label(f, o->slice ? o->slice : "");
+                        }
+                        fprintf(f, "\"} %" PRIu64 "\n", o->kills);
+                }
+        }
         if (x && x->io) {
                 head(f, "slicekeeper_io_device_counted", "gauge",
                      "1 when the slices' I/O on a block device that has done I/O is counted, 0 when the layout "

@@ -5,10 +5,13 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
+#include "daemon-event.h"
 #include "event.h"
 #include "fair-event.h"
 #include "macro.h"
+#include "strv.h"
 #include "tests.h"
 
 #define T0 ((usec_t) 1764547200 * USEC_PER_SEC) /* 2025-12-01 00:00:00 UTC */
@@ -231,6 +234,172 @@ TEST(test_fair_penalty_and_limit) {
         fair_event_out_done(&o);
 }
 
+/* The hub's fields, then the event's own that the journal takes, in their order. */
+TEST(test_journal_fields) {
+        const char *const extra[] = {
+                "OOM_VICTIM_PID=123", "OOM_VICTIM_COMM=hog with spaces", "_PID=1" /* trusted: not ours */,
+                "lower=1", "9X=1", "NOEQUALS", "MESSAGE=again" /* the hub's own */, "USER_ID=0", NULL,
+                "A23456789012345678901234567890123456789012345678901234567890ABCD=64 long",
+                "A234567890123456789012345678901234567890123456789012345678901ABCD=65 long",
+                "OOM_MEMCG=/a=b/c" /* '=' in the value */,
+        };
+        Event e = { .kind = EVENT_OOM, .wall = T0, .has_uid = true, .uid = 1001, .user = "alice",
+                    .slice = "user-1001.slice", .message = "Killed.", .journal_fields = extra,
+                    .n_journal_fields = ELEMENTSOF(extra) };
+        char **l = NULL;
+        _cleanup_(freep) char *joined = NULL;
+        size_t n = 0;
+
+        ASSERT_EQ_INT(event_journal_fields(&e, 77, &l), 0);
+        for (char **f = l; *f; f++) {
+                size_t have = joined ? strlen(joined) : 0;
+
+                joined = realloc(joined, have + strlen(*f) + 2);
+                ASSERT_TRUE(joined != NULL);
+                snprintf(joined + have, strlen(*f) + 2, "%s|", *f);
+                n++;
+        }
+        ASSERT_STREQ(joined, "MESSAGE=Killed.|MESSAGE_ID=f5125d3f72a845c98a444047da0db302|PRIORITY=5|"
+                             "SLICEKEEPER_EVENT=oom|SLICEKEEPER_EVENT_SEQ=77|SLICE=user-1001.slice|USER_ID=1001|"
+                             "USER_NAME=alice|OOM_VICTIM_PID=123|OOM_VICTIM_COMM=hog with spaces|"
+                             "A23456789012345678901234567890123456789012345678901234567890ABCD=64 long|"
+                             "OOM_MEMCG=/a=b/c|");
+        ASSERT_EQ_INT(n, 12);
+        strv_free(l);
+
+        /* none given, no slice nor user: the hub's five; a kind out of range: refused */
+        e = (Event) { .kind = EVENT_TREE_APPLIED };
+        ASSERT_EQ_INT(event_journal_fields(&e, 1, &l), 0);
+        ASSERT_EQ_INT(strv_length(l), 5);
+        ASSERT_STREQ(l[0], "MESSAGE=tree_applied");
+        strv_free(l);
+        e.kind = _EVENT_KIND_MAX;
+        l = NULL;
+        ASSERT_EQ_INT(event_journal_fields(&e, 1, &l), -EINVAL);
+        ASSERT_TRUE(l == NULL);
+
+        /* more than fit: cut at EVENT_JOURNAL_FIELDS_MAX */
+        {
+                const char *many[40];
+
+                for (size_t i = 0; i < ELEMENTSOF(many); i++)
+                        many[i] = "X=1";
+                e = (Event) { .kind = EVENT_OOM, .journal_fields = many, .n_journal_fields = ELEMENTSOF(many) };
+                ASSERT_EQ_INT(event_journal_fields(&e, 1, &l), 0);
+                ASSERT_EQ_INT(strv_length(l), EVENT_JOURNAL_FIELDS_MAX);
+                strv_free(l);
+        }
+}
+
+static json_t *daemon_event_json(const DaemonEventOut *o) {
+        char *text = NULL;
+        json_t *j;
+
+        ASSERT_EQ_INT(event_to_json(&o->event, 9, "login1", &text), 0);
+        j = parse(text);
+        free(text);
+        return j;
+}
+
+TEST(test_tree_events) {
+        DaemonEventOut o;
+        json_t *j;
+        char **l = NULL;
+
+        ASSERT_EQ_INT(daemon_event_tree_applied(7, "ZooKeeper node /x/arch_conf", 12, "cgrouparch", T0, &o), 1);
+        ASSERT_EQ_INT(o.event.kind, EVENT_TREE_APPLIED);
+        ASSERT_STREQ(o.event.message, "Tree version 7 applied from ZooKeeper node /x/arch_conf: 12 groups.");
+        ASSERT_TRUE(o.event.log_json && !o.event.log_line && !o.event.has_uid && !o.event.slice);
+        j = daemon_event_json(&o);
+        assert_keys(j, "seq,kind,time,wall_usec,node,version,origin,groups,schema");
+        ASSERT_EQ_INT(json_integer_value(json_object_get(j, "version")), 7);
+        ASSERT_EQ_INT(json_integer_value(json_object_get(j, "groups")), 12);
+        ASSERT_STREQ(json_string_value(json_object_get(j, "origin")), "ZooKeeper node /x/arch_conf");
+        ASSERT_STREQ(json_string_value(json_object_get(j, "schema")), "cgrouparch");
+        json_decref(j);
+        ASSERT_EQ_INT(event_journal_fields(&o.event, 9, &l), 0);
+        ASSERT_STREQ(l[2], "PRIORITY=6");
+        ASSERT_STREQ(l[5], "TREE_VERSION=7");
+        ASSERT_STREQ(l[6], "TREE_ORIGIN=ZooKeeper node /x/arch_conf");
+        ASSERT_TRUE(l[7] == NULL);
+        strv_free(l);
+        daemon_event_out_done(&o);
+
+        ASSERT_EQ_INT(daemon_event_tree_applied(1, "/etc/slicekeeper/tree.json", 1, NULL, T0, &o), 1);
+        ASSERT_STREQ(o.event.message, "Tree version 1 applied from file /etc/slicekeeper/tree.json: 1 group.");
+        daemon_event_out_done(&o);
+
+        ASSERT_EQ_INT(daemon_event_tree_rejected("line 1, column 2: end of file expected", "/t.json", T0, &o), 1);
+        ASSERT_EQ_INT(o.event.kind, EVENT_TREE_REJECTED);
+        ASSERT_STREQ(o.event.message, "Tree from file /t.json not applied, keeping the last good one: line 1, "
+                                      "column 2: end of file expected");
+        ASSERT_EQ_INT(o.event.priority, LOG_ERR);
+        j = daemon_event_json(&o);
+        assert_keys(j, "seq,kind,time,wall_usec,node,error,origin");
+        ASSERT_STREQ(json_string_value(json_object_get(j, "origin")), "/t.json");
+        json_decref(j);
+        daemon_event_out_done(&o);
+
+        /* no origin known: null */
+        ASSERT_EQ_INT(daemon_event_tree_rejected("bad", NULL, T0, &o), 1);
+        ASSERT_STREQ(o.event.message, "Tree not applied, keeping the last good one: bad");
+        ASSERT_EQ_INT(o.event.n_journal_fields, 0);
+        j = daemon_event_json(&o);
+        ASSERT_TRUE(json_is_null(json_object_get(j, "origin")));
+        json_decref(j);
+        daemon_event_out_done(&o);
+}
+
+/* Down once (whatever the causes after), up once after being down; the first up is no event. */
+TEST(test_connection_events) {
+        OutageState seen = OUTAGE_STATE_CONNECTING;
+        DaemonEventOut o;
+        Outage out;
+        json_t *j;
+
+        outage_init(&out);
+        outage_up(&out, T0);
+        ASSERT_EQ_INT(daemon_event_connection(EVENT_REDIS, "Redis at 127.0.0.1:6379", &out, &seen, T0, &o), 0);
+        ASSERT_EQ_INT(seen, OUTAGE_STATE_UP);
+
+        outage_down(&out, T0 + 10 * USEC_PER_SEC, "connection lost: Connection reset by peer");
+        ASSERT_EQ_INT(daemon_event_connection(EVENT_REDIS, "Redis at 127.0.0.1:6379", &out, &seen, T0, &o), 1);
+        ASSERT_EQ_INT(o.event.kind, EVENT_REDIS);
+        ASSERT_STREQ(o.event.message, "Connection to Redis at 127.0.0.1:6379 lost at 00:00:10: connection lost: "
+                                      "Connection reset by peer.");
+        j = daemon_event_json(&o);
+        assert_keys(j, "seq,kind,time,wall_usec,node,connection,state,cause,since");
+        ASSERT_STREQ(json_string_value(json_object_get(j, "state")), "down");
+        ASSERT_STREQ(json_string_value(json_object_get(j, "since")), "2025-12-01T00:00:10.000000Z");
+        ASSERT_STREQ(json_string_value(json_object_get(j, "cause")), "connection lost: Connection reset by peer");
+        json_decref(j);
+        daemon_event_out_done(&o);
+
+        /* another cause while down: nothing */
+        outage_down(&out, T0 + 11 * USEC_PER_SEC, "cannot connect: Connection refused");
+        ASSERT_EQ_INT(daemon_event_connection(EVENT_REDIS, "Redis at x", &out, &seen, T0, &o), 0);
+
+        outage_up(&out, T0 + 73 * USEC_PER_SEC);
+        ASSERT_EQ_INT(daemon_event_connection(EVENT_REDIS, "Redis at x", &out, &seen, T0, &o), 1);
+        ASSERT_STREQ(o.event.message, "Connection to Redis at x restored, 1min 3s after it was lost at 00:00:10: "
+                                      "cannot connect: Connection refused.");
+        j = daemon_event_json(&o);
+        ASSERT_STREQ(json_string_value(json_object_get(j, "state")), "up");
+        ASSERT_EQ_INT(json_integer_value(json_object_get(j, "down_usec")), 63 * USEC_PER_SEC);
+        json_decref(j);
+        daemon_event_out_done(&o);
+        /* still up: nothing */
+        ASSERT_EQ_INT(daemon_event_connection(EVENT_REDIS, "Redis at x", &out, &seen, T0, &o), 0);
+
+        /* down from the start (never up) is news too */
+        seen = OUTAGE_STATE_CONNECTING;
+        outage_init(&out);
+        outage_down(&out, T0, "cannot connect: No route to host");
+        ASSERT_EQ_INT(daemon_event_connection(EVENT_ZOOKEEPER, "ZooKeeper at h:2181", &out, &seen, T0, &o), 1);
+        ASSERT_EQ_INT(o.event.kind, EVENT_ZOOKEEPER);
+        daemon_event_out_done(&o);
+}
+
 int main(void) {
         setenv("TZ", "UTC", 1);
         RUN(test_message_ids_fixed_distinct_hex);
@@ -239,5 +408,8 @@ int main(void) {
         RUN(test_cpu_pct_of_the_machine);
         RUN(test_fair_throttle_start_and_end);
         RUN(test_fair_penalty_and_limit);
+        RUN(test_journal_fields);
+        RUN(test_tree_events);
+        RUN(test_connection_events);
         return 0;
 }

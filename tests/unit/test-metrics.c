@@ -450,7 +450,50 @@ TEST(test_metrics_extra_counters) {
         ASSERT_STREQ(prom_value(&m, "slicekeeper_redis_records_dropped_total", NULL), "400");
         ASSERT_STREQ(prom_value(&m, "slicekeeper_websocket_clients", NULL), "3");
         ASSERT_STREQ(family(&m, "slicekeeper_websocket_clients", false)->type, "gauge");
-        ASSERT_EQ_INT(m.n_families, 13);
+        /* the events' and OOM kills' families are there with no series of their own given */
+        ASSERT_EQ_INT(m.n_families, 15);
+        ASSERT_STREQ(prom_value(&m, "slicekeeper_events_total", "kind", "oom", NULL), "0");
+        ASSERT_EQ_INT(prom_count(&m, "slicekeeper_events_total"), _EVENT_KIND_MAX);
+        ASSERT_STREQ(family(&m, "slicekeeper_oom_kills_total", false)->type, "counter");
+        ASSERT_EQ_INT(prom_count(&m, "slicekeeper_oom_kills_total"), 0);
+        ASSERT_CONTAINS(text, "# TYPE slicekeeper_oom_kills_total counter\n");
+        free(text);
+}
+
+/* Events per kind (the hub's counters) and OOM kills per slice: groups by slice, users by uid and name, the
+ * label values escaped. */
+TEST(test_metrics_events_and_oom_kills) {
+        static Prom m;
+        uint64_t events[_EVENT_KIND_MAX] = { 0 };
+        const MetricsOom oom[] = {
+                { .slice = WEIRD_UNIT, .kills = 3 },
+                { .slice = "user-1001.slice", .is_user = true, .uid = 1001, .user = "al\"ice", .kills = 2 },
+                { .slice = "user-1002.slice", .is_user = true, .uid = 1002, .user = NULL, .kills = 18446744073709551615ULL },
+        };
+        MetricsExtra x = { .events_total = events, .oom = oom, .n_oom = ELEMENTSOF(oom) };
+        char *text;
+
+        events[EVENT_OOM] = 5;
+        events[EVENT_TREE_APPLIED] = 1;
+        events[EVENT_REDIS] = 7;
+        text = render_slot(&m, &x);
+        ASSERT_STREQ(prom_value(&m, "slicekeeper_events_total", "kind", "oom", NULL), "5");
+        ASSERT_STREQ(prom_value(&m, "slicekeeper_events_total", "kind", "tree_applied", NULL), "1");
+        ASSERT_STREQ(prom_value(&m, "slicekeeper_events_total", "kind", "redis", NULL), "7");
+        ASSERT_STREQ(prom_value(&m, "slicekeeper_events_total", "kind", "throttle_start", NULL), "0");
+        ASSERT_EQ_INT(prom_count(&m, "slicekeeper_events_total"), _EVENT_KIND_MAX);
+
+        ASSERT_EQ_INT(prom_count(&m, "slicekeeper_oom_kills_total"), 3);
+        ASSERT_STREQ(prom_value(&m, "slicekeeper_oom_kills_total", "slice", WEIRD_UNIT, NULL), "3");
+        ASSERT_STREQ(prom_value(&m, "slicekeeper_oom_kills_total", "uid", "1001", "user", "al\"ice", NULL), "2");
+        ASSERT_STREQ(prom_value(&m, "slicekeeper_oom_kills_total", "uid", "1002", "user", "", NULL),
+                     "18446744073709551615");
+        ASSERT_CONTAINS(text, "slicekeeper_oom_kills_total{slice=\"we\\\\x22ird.slice\"} 3\n");
+        ASSERT_CONTAINS(text, "slicekeeper_oom_kills_total{uid=\"1001\",user=\"al\\\"ice\"} 2\n");
+        /* a user's series has no slice label, a group's no uid */
+        for (size_t i = 0; i < m.n_samples; i++)
+                if (streq(m.samples[i].name, "slicekeeper_oom_kills_total"))
+                        ASSERT_TRUE(!label_of(&m.samples[i], "slice") != !label_of(&m.samples[i], "uid"));
         free(text);
 }
 
@@ -518,6 +561,7 @@ int main(void) {
         RUN(test_metrics_pressure_seconds_from_usec);
         RUN(test_metrics_label_values_escaped);
         RUN(test_metrics_sample_timestamp_is_slot_second);
+        RUN(test_metrics_events_and_oom_kills);
         RUN(test_metrics_extra_counters);
         RUN(test_metrics_users_apart_from_groups);
         RUN(test_metrics_null_slot_and_extra);
