@@ -105,8 +105,10 @@ def latency_run(b, count):
         kind = 'removed' if i % 2 == 0 else 'kept'
         name = f'ob-hog-{i}'
         cmd = ['tail', '/dev/zero'] if kind == 'removed' else ['sh', '-c', 'tail /dev/zero; sleep 0.3']
-        b.run(['systemd-run', '--scope', '--quiet', f'--unit={name}', '--slice=ob.slice', *cmd], check=False,
-              timeout=120)
+        argv = ['systemd-run', '--scope', '--quiet', f'--unit={name}', '--slice=ob.slice', *cmd]
+        # In the background: the event is read while the scope may still live on.
+        proc = subprocess.Popen(b.tb.nsenter_argv(argv) if hasattr(b.tb, 'nsenter_argv') else argv,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 5
         got = None
         while time.monotonic() < deadline and got is None:
@@ -134,6 +136,7 @@ def latency_run(b, count):
                 internal.append(e['latency_usec'] / 1000)
         if got is None:
             missed += 1
+        proc.wait(timeout=60)
     # anything late still arriving is a duplicate
     ws.settimeout(2)
     try:
@@ -148,7 +151,7 @@ def latency_run(b, count):
     b.stop()
     return {'count': count, 'kmsg': kmsg, 'latency_ms': lat, 'internal_ms': internal, 'missed': missed,
             'duplicated': dup, 'no_victim': no_victim, 'reported': s['oom']['reported'],
-            'from_log_only': s['oom']['from_log_only'], 'mode': s['oom']['mode']}
+            'from_log_only': s['oom']['from_log_only'], 'mode': s['oom']['mode'], 'status': s['oom']}
 
 
 def cost_run(b, idle):
@@ -197,6 +200,7 @@ def report(lat, cost):
           f'(of them from the kernel log alone: {lat["from_log_only"]}); without a victim: {lat["no_victim"]}. '
           f'The daemon\'s own measure (kernel line to report): p50 {quantile(lat["internal_ms"], .5):.1f} ms, '
           f'p99 {quantile(lat["internal_ms"], .99):.1f} ms.\n')
+    print(f'The daemon\'s status "oom" afterwards: `{json.dumps(lat["status"])}`\n')
     if cost:
         print('| [OOM] Watch= | daemon CPU % (each run) | OOM watch wakeups | slices watched |')
         print('|---|---|---|---|')
@@ -222,7 +226,7 @@ def main():
         import localsystem
         ctx = localsystem.LocalSystem(cleanup_paths=[WORK])
     else:
-        ctx = testbed.Testbed(binds=[REPO], name='oombench')
+        ctx = testbed.Testbed(binds=[REPO], name='oombench', kernel_log=True)
     with ctx as tb:
         b = Bench(tb, build)
         lat = latency_run(b, a.count)

@@ -846,3 +846,47 @@ int cg_parse_diskstats(const char *data, size_t size, CgDiskStats *ret) {
         ret->n_skipped = skipped;
         return 0;
 }
+
+int cg_parse_proc_cgroup(const char *data, size_t size, const char *controller, char *ret, size_t ret_size) {
+        const char *p = data, *end = data + size, *found = NULL;
+        size_t found_len = 0;
+
+        if (!data || memchr(data, '\0', size))
+                return -EINVAL;
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p)), *line_end = nl ? nl : end;
+                const char *c1 = memchr(p, ':', (size_t) (line_end - p)), *c2, *path;
+                bool match;
+
+                if (!c1 || !(c2 = memchr(c1 + 1, ':', (size_t) (line_end - c1 - 1))))
+                        return -EINVAL;
+                path = c2 + 1;
+                if (path >= line_end || *path != '/')
+                        return -EINVAL;
+                if (!controller)
+                        match = c1 - p == 1 && p[0] == '0' && c2 == c1 + 1;
+                else {
+                        size_t n = strlen(controller);
+
+                        match = false;
+                        for (const char *w = c1 + 1; w < c2 && !match;) {
+                                const char *comma = memchr(w, ',', (size_t) (c2 - w)), *w_end = comma ? comma : c2;
+
+                                match = (size_t) (w_end - w) == n && memcmp(w, controller, n) == 0;
+                                w = w_end + 1;
+                        }
+                }
+                if (match && !found) {
+                        found = path;
+                        found_len = (size_t) (line_end - path);
+                }
+                p = line_end + 1;
+        }
+        if (!found)
+                return -ENODATA;
+        if (found_len >= ret_size)
+                return -ENAMETOOLONG;
+        memcpy(ret, found, found_len);
+        ret[found_len] = '\0';
+        return 0;
+}

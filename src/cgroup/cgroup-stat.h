@@ -151,3 +151,9 @@ typedef struct CgDiskStats {
  * more than 32 counters, not a number, ...) is skipped and counted in n_skipped, as devices beyond
  * CG_DISKS_MAX are in n_left_out; only NUL bytes refuse the whole file. An empty file is no devices. */
 int cg_parse_diskstats(const char *data, size_t size, CgDiskStats *ret);
+
+/* /proc/PID/cgroup ("12:memory:/a.slice/b.scope\n0::/a.slice/b.scope\n"): the path of the hierarchy holding
+ * `controller` (v1: a line whose controller list, comma-separated, has it), or with controller NULL the
+ * cgroup2 line ("0::"), copied into ret (NUL-terminated). -ENODATA: no such line; -ENAMETOOLONG: the path does
+ * not fit `size`; -EINVAL: a line without two ':' or a path not starting with '/', or NUL bytes. */
+int cg_parse_proc_cgroup(const char *data, size_t size, const char *controller, char *ret, size_t ret_size);

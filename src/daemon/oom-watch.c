@@ -20,7 +20,7 @@
 #include "unit-name.h"
 
 #define COUNTER_FILE_MAX 4096        /* memory.events, memory.oom_control: a few short lines */
-#define KMSG_BATCH_MAX 256           /* records read per wakeup; the rest on the next iteration */
+#define KMSG_BATCH_MAX 1024           /* records read per wakeup; the rest on the next iteration */
 #define V1_SWEEP_DIRS_MAX 256        /* cgroups below a watched one looked at in one sweep */
 #define V1_SWEEP_DEPTH_MAX 8
 /* v1's eventfd fires when the OOM starts, before the kill: the counters are looked at again after these
@@ -56,6 +56,7 @@ struct OomWatch {
         sd_event_source *kmsg_io;
         char *kmsg_error;
         uint64_t kmsg_records, kmsg_lost, kmsg_oom_lines, kmsg_unparsed;
+        uint64_t victims_unplaced;   /* "Killed process" lines alone whose /proc/PID/cgroup was gone */
         /* counters */
         uint64_t wakeups, kills;
         usec_t latency_last, latency_max;
@@ -216,6 +217,61 @@ static void v1_sweep(OomWatch *w, size_t node, bool baseline) {
         oom_match_v1_begin(w->match, node);
         v1_sweep_dir(w, node, w->slices[node].dir, "", 0, &budget, baseline, now_usec(CLOCK_MONOTONIC));
         oom_match_v1_end(w->match, node);
+}
+
+/* What follows the slice's path in a memcg path from the kernel log ("/x/sk.slice/sk-a.slice/a.scope" and
+ * "/sk.slice/sk-a.slice" → "/a.scope"); NULL when it is not there. */
+static const char *memcg_rest(const char *kmsg_path, const char *cgroup) {
+        size_t n = strlen(cgroup);
+
+        for (const char *p = kmsg_path; p; p = strchr(p + 1, '/'))
+                if (strncmp(p, cgroup, n) == 0 && (p[n] == '\0' || p[n] == '/'))
+                        return p + n;
+        return NULL;
+}
+
+/* v1: a victim whose own cgroup is gone can never be counted (v1 counts a kill there only): reported now
+ * from the kernel log rather than after the wait. */
+static void v1_check_victims(OomWatch *w) {
+        if (w->v2)
+                return;
+        for (size_t i = oom_match_n_waiting_victims(w->match); i > 0; i--) {
+                _cleanup_(freep) char *dir = NULL;
+                const OomVictim *v;
+                const char *rest;
+                size_t node;
+
+                v = oom_match_waiting_victim(w->match, i - 1, &node);
+                if (!v || node >= w->n_slices || !v->task_memcg)
+                        continue;
+                rest = memcg_rest(v->task_memcg, w->slices[node].cgroup);
+                if (!rest || asprintf(&dir, "%s%s", w->slices[node].dir, rest) < 0) {
+                        dir = NULL;
+                        continue;
+                }
+                if (access(dir, F_OK) < 0 && errno == ENOENT)
+                        oom_match_victim_uncountable(w->match, i - 1);
+        }
+}
+
+/* v1, after a "Killed process" line (the kill is counted by now): the slices with an OOM under way, and those
+ * a waiting victim is in, are looked at again. */
+static void v1_after_kill(OomWatch *w) {
+        if (w->v2)
+                return;
+        for (size_t i = 0; i < w->n_slices; i++) {
+                bool victim = false;
+
+                for (size_t k = 0; k < oom_match_n_waiting_victims(w->match) && !victim; k++) {
+                        size_t node;
+
+                        (void) oom_match_waiting_victim(w->match, k, &node);
+                        victim = node == i;
+                }
+                if (w->slices[i].watched && (victim || w->slices[i].followup < ELEMENTSOF(v1_followups)))
+                        v1_sweep(w, i, false);
+        }
+        v1_check_victims(w);
 }
 
 static void v1_followup_start(OomWatch *w, Slice *s, usec_t now) {
@@ -400,23 +456,49 @@ static void victim_flush(OomWatch *w, VictimBuf *vb) {
                 .kernel_usec = vb->usec,
                 .pid = vb->kill.pid,
                 .uid = vb->kill.uid,
+                .task_memcg = vb->kill.task_memcg[0] ? vb->kill.task_memcg : NULL,
                 .comm = vb->kill.comm,
-                .task_memcg = vb->kill.task_memcg,
                 .oom_memcg = vb->kill.has_oom_memcg ? vb->kill.oom_memcg : NULL,
-                .constraint = vb->kill.constraint,
+                .constraint = vb->kill.constraint[0] ? vb->kill.constraint : NULL,
                 .has_rss = vb->have_killed,
                 .total_vm_kb = vb->killed.total_vm_kb,
                 .anon_rss_kb = vb->killed.anon_rss_kb,
                 .file_rss_kb = vb->killed.file_rss_kb,
                 .shmem_rss_kb = vb->killed.shmem_rss_kb,
         };
-        node = oom_match_node_of(w->match, v.task_memcg);
+        node = v.task_memcg ? oom_match_node_of(w->match, v.task_memcg) : SIZE_MAX;
         /* v1 counts the kill in the victim's own cgroup only, by now: look before it can go away. */
         if (!w->v2 && node != SIZE_MAX && w->slices[node].watched) {
                 v1_sweep(w, node, false);
                 v1_followup_start(w, &w->slices[node], now_usec(CLOCK_MONOTONIC));
         }
         (void) oom_match_victim(w->match, &v, now_usec(CLOCK_MONOTONIC));
+}
+
+/* A victim known from its "Killed process" line alone: its memcg read from /proc/PID/cgroup (it is dying:
+ * still there for a moment), else not known (matched to a waiting count in any slice). */
+static void victim_from_killed(OomWatch *w, VictimBuf *vb, uint64_t usec) {
+        char path[64], buf[4096];
+        size_t size;
+        int r;
+
+        vb->kill = (KmsgOomKill) {
+                .pid = vb->killed.pid,
+                .uid = vb->killed.has_uid ? vb->killed.uid : 0,
+        };
+        memcpy(vb->kill.comm, vb->killed.comm, sizeof(vb->kill.comm));
+        snprintf(path, sizeof(path), "/proc/%" PRIu32, vb->killed.pid);
+        r = read_counter_file(path, "cgroup", buf, sizeof(buf), &size);
+        if (r >= 0)
+                r = cg_parse_proc_cgroup(buf, size, w->v2 ? NULL : "memory", vb->kill.task_memcg,
+                                         sizeof(vb->kill.task_memcg));
+        if (r < 0) {
+                w->victims_unplaced++;
+                vb->kill.task_memcg[0] = '\0';
+        }
+        vb->have = true;
+        vb->have_killed = true;
+        vb->usec = usec;
 }
 
 static void kmsg_close(OomWatch *w, int error) {
@@ -480,11 +562,16 @@ static void kmsg_drain(OomWatch *w) {
                         w->kmsg_oom_lines++;
                         if (vb->have && vb->killed.pid == vb->kill.pid)
                                 vb->have_killed = true;
-                        else
-                                oom_match_victim_rss(w->match, vb->killed.pid, vb->killed.total_vm_kb,
-                                                     vb->killed.anon_rss_kb, vb->killed.file_rss_kb,
-                                                     vb->killed.shmem_rss_kb);
+                        else if (!oom_match_victim_rss(w->match, vb->killed.pid, vb->killed.total_vm_kb,
+                                                       vb->killed.anon_rss_kb, vb->killed.file_rss_kb,
+                                                       vb->killed.shmem_rss_kb)) {
+                                /* No "oom-kill:" line before it: the kernel rate-limits the OOM report (10
+                                 * in 5 s), never this line. The victim's cgroup from /proc while it lasts. */
+                                victim_flush(w, vb);
+                                victim_from_killed(w, vb, rec.usec);
+                        }
                         victim_flush(w, vb);
+                        v1_after_kill(w);
                 }
         }
         victim_flush(w, vb);
@@ -540,6 +627,7 @@ static int on_timer(sd_event_source *es, uint64_t usec, void *userdata) {
                 if (s->followup < ELEMENTSOF(v1_followups))
                         s->followup_at = usec_add(now, v1_followups[s->followup] - v1_followups[s->followup - 1]);
         }
+        v1_check_victims(w);
         oom_match_expire(w->match, now);
         watch_arm_timer(w);
         return 0;
@@ -764,7 +852,8 @@ json_t *oom_watch_status_json(const OomWatch *w) {
         for (size_t i = 0; i < w->n_slices; i++)
                 watched += w->slices[i].watched;
         oom_match_counters(w->match, &c);
-        return json_pack("{s:s, s:I, s:I, s:I, s:I, s:{s:b, s:s?, s:I, s:I, s:I, s:I}, s:I, s:I, s:I, s:I, s:I, s:I, "
+        return json_pack("{s:s, s:I, s:I, s:I, s:I, s:{s:b, s:s?, s:I, s:I, s:I, s:I, s:I}, s:I, s:I, s:I, s:I, s:I, "
+                         "s:I, "
                          "s:{s:o, s:o}}",
                          "mode", !w->mount ? "off" : w->v2 ? "v2" : "v1",
                          "slices", (json_int_t) w->n_slices,
@@ -778,6 +867,7 @@ json_t *oom_watch_status_json(const OomWatch *w) {
                          "lost", (json_int_t) w->kmsg_lost,
                          "oom_lines", (json_int_t) w->kmsg_oom_lines,
                          "unparsed", (json_int_t) w->kmsg_unparsed,
+                         "unplaced", (json_int_t) w->victims_unplaced,
                          "wakeups", (json_int_t) w->wakeups,
                          "reported", (json_int_t) c.reported,
                          "without_victim", (json_int_t) c.without_victim,

@@ -174,6 +174,8 @@ static void victim_remove(OomMatch *m, size_t i) {
         m->n_victims--;
 }
 
+static void expire_victim(OomMatch *m, size_t i);
+
 /* Kills in `node` and each watched ancestor: a log-only report, so that the counters catching up later
  * find them accounted for. */
 static void account_up(OomMatch *m, size_t node, uint64_t kills, uint64_t group) {
@@ -189,7 +191,8 @@ static void counted_kill(OomMatch *m, size_t node, bool group, uint64_t killed, 
         for (size_t i = 0; i < m->n_victims; i++) {
                 PendingVictim *pv = &m->victims[i];
 
-                if (!node_is_self_or_ancestor(m, node, pv->node))
+                /* A victim whose cgroup is not known (SIZE_MAX) goes with whichever count comes first. */
+                if (pv->node != SIZE_MAX && !node_is_self_or_ancestor(m, node, pv->node))
                         continue;
                 emit(m, node, /* counted= */ true, group, killed, counter, &pv->v, MIN(pv->detected, now));
                 victim_remove(m, i);
@@ -220,14 +223,14 @@ int oom_match_victim(OomMatch *m, const OomVictim *v, usec_t now) {
         PendingVictim *pv;
         int r;
 
-        if (node == SIZE_MAX) {
+        if (node == SIZE_MAX && v->task_memcg) {
                 m->c.victims_unwatched++;
                 return 0;
         }
         for (size_t i = 0; i < m->n_kills; i++) {
                 PendingKill k = m->kills[i];
 
-                if (!node_is_self_or_ancestor(m, k.node, node))
+                if (node != SIZE_MAX && !node_is_self_or_ancestor(m, k.node, node))
                         continue;
                 kill_remove(m, i);
                 emit(m, k.node, true, k.group, k.killed, k.counter, v, k.detected);
@@ -235,11 +238,7 @@ int oom_match_victim(OomMatch *m, const OomVictim *v, usec_t now) {
         }
         if (m->n_victims == OOM_PENDING_MAX) {
                 m->c.pending_overflow++;
-                pv = &m->victims[0];
-                account_up(m, pv->node, 1, 0);
-                m->nodes[pv->node].credit++;
-                emit(m, pv->node, /* counted= */ false, false, 1, 0, &pv->v, pv->detected);
-                victim_remove(m, 0);
+                expire_victim(m, 0);
         }
         pv = &m->victims[m->n_victims];
         r = victim_copy(v, &pv->v);
@@ -255,7 +254,7 @@ int oom_match_victim(OomMatch *m, const OomVictim *v, usec_t now) {
         return 1;
 }
 
-void oom_match_victim_rss(OomMatch *m, uint32_t pid, uint64_t total_vm_kb, uint64_t anon_rss_kb, uint64_t file_rss_kb,
+bool oom_match_victim_rss(OomMatch *m, uint32_t pid, uint64_t total_vm_kb, uint64_t anon_rss_kb, uint64_t file_rss_kb,
                           uint64_t shmem_rss_kb) {
         for (size_t i = m->n_victims; i > 0; i--) {
                 OomVictim *v = &m->victims[i - 1].v;
@@ -267,8 +266,9 @@ void oom_match_victim_rss(OomMatch *m, uint32_t pid, uint64_t total_vm_kb, uint6
                 v->anon_rss_kb = anon_rss_kb;
                 v->file_rss_kb = file_rss_kb;
                 v->shmem_rss_kb = shmem_rss_kb;
-                return;
+                return true;
         }
+        return false;
 }
 
 void oom_match_baseline(OomMatch *m, size_t node, uint64_t oom_kill, uint64_t oom_group_kill) {
@@ -508,7 +508,7 @@ int oom_match_set_nodes(OomMatch *m, const char *const *paths, size_t n, usec_t 
         for (size_t i = m->n_victims; i > 0; i--) {
                 PendingVictim *pv = &m->victims[i - 1];
 
-                if (old_to_new[pv->node] != SIZE_MAX)
+                if (pv->node == SIZE_MAX || old_to_new[pv->node] != SIZE_MAX)
                         continue;
                 emit(m, pv->node, false, false, 1, 0, &pv->v, pv->detected);
                 victim_remove(m, i - 1);
@@ -516,7 +516,8 @@ int oom_match_set_nodes(OomMatch *m, const char *const *paths, size_t n, usec_t 
         for (size_t i = 0; i < m->n_kills; i++)
                 m->kills[i].node = old_to_new[m->kills[i].node];
         for (size_t i = 0; i < m->n_victims; i++)
-                m->victims[i].node = old_to_new[m->victims[i].node];
+                if (m->victims[i].node != SIZE_MAX)
+                        m->victims[i].node = old_to_new[m->victims[i].node];
         m->n_v1_dirs = 0;
         for (size_t i = 0; i < n; i++)
                 m->n_v1_dirs += nodes[i].n_dirs;
@@ -545,10 +546,33 @@ usec_t oom_match_next_deadline(const OomMatch *m) {
 static void expire_victim(OomMatch *m, size_t i) {
         PendingVictim *pv = &m->victims[i];
 
+        if (pv->node == SIZE_MAX) {
+                /* Not placed, not counted: nothing says it was one of ours. */
+                m->c.victims_unwatched++;
+                victim_remove(m, i);
+                return;
+        }
         account_up(m, pv->node, 1, 0);
         m->nodes[pv->node].credit++;
         emit(m, pv->node, /* counted= */ false, false, 1, 0, &pv->v, pv->detected);
         victim_remove(m, i);
+}
+
+size_t oom_match_n_waiting_victims(const OomMatch *m) {
+        return m->n_victims;
+}
+
+const OomVictim *oom_match_waiting_victim(const OomMatch *m, size_t i, size_t *ret_node) {
+        if (i >= m->n_victims)
+                return NULL;
+        if (ret_node)
+                *ret_node = m->victims[i].node;
+        return &m->victims[i].v;
+}
+
+void oom_match_victim_uncountable(OomMatch *m, size_t i) {
+        if (i < m->n_victims)
+                expire_victim(m, i);
 }
 
 void oom_match_expire(OomMatch *m, usec_t now) {

@@ -81,12 +81,21 @@ void oom_match_v1_begin(OomMatch *m, size_t node);
 void oom_match_v1_observe(OomMatch *m, size_t node, const char *dir, uint64_t oom_kill, bool baseline, usec_t now);
 void oom_match_v1_end(OomMatch *m, size_t node);
 
-/* A victim from the kernel log (copied). Not under any watched node: ignored, returns 0; else 1. */
+/* A victim from the kernel log (copied). Not under any watched node: ignored, returns 0; else 1. Without
+ * task_memcg (only its "Killed process" line, its cgroup gone from /proc) it goes with the first count of any
+ * node, and is dropped unreported when none comes. */
 int oom_match_victim(OomMatch *m, const OomVictim *v, usec_t now);
 /* The "Killed process" line of a victim already handed in (by pid): its sizes, if that victim is still
- * waiting. */
-void oom_match_victim_rss(OomMatch *m, uint32_t pid, uint64_t total_vm_kb, uint64_t anon_rss_kb, uint64_t file_rss_kb,
+ * waiting (true). */
+bool oom_match_victim_rss(OomMatch *m, uint32_t pid, uint64_t total_vm_kb, uint64_t anon_rss_kb, uint64_t file_rss_kb,
                           uint64_t shmem_rss_kb);
+
+/* The victims waiting for a count (i < oom_match_n_waiting_victims()), and their node. */
+size_t oom_match_n_waiting_victims(const OomMatch *m);
+const OomVictim *oom_match_waiting_victim(const OomMatch *m, size_t i, size_t *ret_node);
+/* Waiting victim i can never be counted (v1: its cgroup, the only one that counted the kill, is gone): it is
+ * reported now from the log alone, and accounted for as after the wait. */
+void oom_match_victim_uncountable(OomMatch *m, size_t i);
 
 /* When oom_match_expire() has work next (CLOCK_MONOTONIC), USEC_INFINITY: none. */
 usec_t oom_match_next_deadline(const OomMatch *m);

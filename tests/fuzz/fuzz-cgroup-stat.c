@@ -292,6 +292,23 @@ static void fuzz_oom_counters(const char *s, size_t n) {
         FUZZ_CHECK(c.has_oom_kill == !(flags & 16) && (!c.has_oom_kill || c.oom_kill == v[4]));
 }
 
+static void fuzz_proc_cgroup(const char *s, size_t n) {
+        static const char *const controllers[] = { NULL, "memory", "cpu", "pids" };
+        char buf[256];
+
+        for (size_t k = 0; k < sizeof(controllers) / sizeof(controllers[0]); k++) {
+                int r;
+
+                memset(buf, 0x5a, sizeof(buf));
+                r = cg_parse_proc_cgroup(s, n, controllers[k], buf, sizeof(buf));
+                FUZZ_CHECK(r == 0 || r == -EINVAL || r == -ENODATA || r == -ENAMETOOLONG);
+                if (r == 0)
+                        FUZZ_CHECK(buf[0] == '/' && memchr(buf, '\0', sizeof(buf)));
+                else
+                        FUZZ_CHECK((unsigned char) buf[0] == 0x5a);
+        }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const char *s = (const char *) data;
 
@@ -304,5 +321,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fuzz_controllers(s, size);
         fuzz_diskstats(s, size);
         fuzz_oom_counters(s, size);
+        fuzz_proc_cgroup(s, size);
         return 0;
 }

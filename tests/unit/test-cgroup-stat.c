@@ -1019,8 +1019,35 @@ TEST(test_cpu_caps) {
         ASSERT_EQ_U64(cg_quota_per_sec(UINT64_MAX - 5, 1), UINT64_MAX - 2);
 }
 
+TEST(test_proc_cgroup) {
+        static const char hybrid[] = "12:memory:/sk.slice/sk-a.slice/a.scope\n"
+                                     "4:cpu,cpuacct:/sk.slice\n"
+                                     "1:name=systemd:/sk.slice/sk-a.slice/a.scope\n"
+                                     "0::/sk.slice/sk-a.slice/a.scope\n";
+        char buf[64] = "untouched";
+
+        ASSERT_EQ_INT(cg_parse_proc_cgroup(hybrid, strlen(hybrid), "memory", buf, sizeof(buf)), 0);
+        ASSERT_STREQ(buf, "/sk.slice/sk-a.slice/a.scope");
+        ASSERT_EQ_INT(cg_parse_proc_cgroup(hybrid, strlen(hybrid), "cpuacct", buf, sizeof(buf)), 0);
+        ASSERT_STREQ(buf, "/sk.slice");
+        ASSERT_EQ_INT(cg_parse_proc_cgroup(hybrid, strlen(hybrid), NULL, buf, sizeof(buf)), 0);
+        ASSERT_STREQ(buf, "/sk.slice/sk-a.slice/a.scope");
+        strcpy(buf, "untouched");
+        ASSERT_EQ_INT(cg_parse_proc_cgroup(hybrid, strlen(hybrid), "pids", buf, sizeof(buf)), -ENODATA);
+        ASSERT_EQ_INT(cg_parse_proc_cgroup(hybrid, strlen(hybrid), "mem", buf, sizeof(buf)), -ENODATA);
+        ASSERT_EQ_INT(cg_parse_proc_cgroup(hybrid, strlen(hybrid), "memory", buf, 10), -ENAMETOOLONG);
+        ASSERT_STREQ(buf, "untouched");
+        ASSERT_EQ_INT(cg_parse_proc_cgroup("0:/x\n", 5, NULL, buf, sizeof(buf)), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_proc_cgroup("0::x\n", 5, NULL, buf, sizeof(buf)), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_proc_cgroup("0::/\0\n", 6, NULL, buf, sizeof(buf)), -EINVAL);
+        ASSERT_EQ_INT(cg_parse_proc_cgroup("0::/", 4, NULL, buf, sizeof(buf)), 0); /* no newline at the end */
+        ASSERT_STREQ(buf, "/");
+        ASSERT_EQ_INT(cg_parse_proc_cgroup("", 0, NULL, buf, sizeof(buf)), -ENODATA);
+}
+
 int main(void) {
         RUN(test_systemd_hierarchy);
+        RUN(test_proc_cgroup);
         RUN(test_layout_load_this_machine);
         RUN(test_layout_hybrid);
         RUN(test_layout_comounted);

@@ -358,6 +358,43 @@ TEST(test_pending_bounded) {
         oom_match_free(m);
 }
 
+TEST(test_unplaced_victim_and_uncountable) {
+        Seen s = { 0 };
+        Counts c = { .kill = { 5, 5, 5, 5 } };
+        OomMatch *m = setup(&s, true);
+        OomVictim v = victim(21, NULL, 1);
+        OomMatchCounters k;
+        size_t node = 77;
+
+        /* Only a "Killed process" line, its cgroup not known: it goes with the next count anywhere. */
+        ASSERT_EQ_INT(oom_match_victim(m, &v, 100), 1);
+        ASSERT_TRUE(oom_match_victim_rss(m, 21, 1, 2, 3, 4));
+        ASSERT_TRUE(!oom_match_victim_rss(m, 99, 1, 2, 3, 4));
+        c.kill[3] = 6;
+        oom_match_v2_changed(m, 3, read_counts, &c, 110);
+        ASSERT_EQ_U64(s.n, 1);
+        ASSERT_EQ_INT(s.victim_pid[0], 21);
+        ASSERT_TRUE(s.has_rss[0]);
+        /* With no count, it is dropped at the deadline, unreported. */
+        ASSERT_EQ_INT(oom_match_victim(m, &v, 200), 1);
+        oom_match_expire(m, 200 + OOM_COUNT_WAIT_USEC);
+        ASSERT_EQ_U64(s.n, 1);
+        oom_match_counters(m, &k);
+        ASSERT_EQ_U64(k.victims_unwatched, 1);
+        /* A placed victim whose cgroup is gone (v1): reported at once from the log. */
+        v = victim(22, "/sk.slice/sk-a.slice/gone.scope", 1);
+        ASSERT_EQ_INT(oom_match_victim(m, &v, 300), 1);
+        ASSERT_EQ_U64(oom_match_n_waiting_victims(m), 1);
+        ASSERT_EQ_INT(oom_match_waiting_victim(m, 0, &node)->pid, 22);
+        ASSERT_EQ_U64(node, 1);
+        oom_match_victim_uncountable(m, 0);
+        ASSERT_EQ_U64(s.n, 2);
+        ASSERT_TRUE(!s.r[1].counted);
+        ASSERT_STREQ(s.path[1], "/sk.slice/sk-a.slice");
+        ASSERT_EQ_U64(oom_match_n_waiting_victims(m), 0);
+        oom_match_free(m);
+}
+
 int main(void) {
         RUN(test_v2_deepest_watched_once);
         RUN(test_v2_leaf_first_then_ancestor_lags);
@@ -370,5 +407,6 @@ int main(void) {
         RUN(test_v1_scope_removed_log_credit);
         RUN(test_set_nodes_keeps_state_and_reports_leavers);
         RUN(test_pending_bounded);
+        RUN(test_unplaced_victim_and_uncountable);
         return 0;
 }
