@@ -185,8 +185,11 @@ static void v1_sweep_dir(OomWatch *w, size_t node, const char *dir, const char *
         if (*budget == 0)
                 return;
         (*budget)--;
-        if (read_oom_control(dir, &oc) >= 0)
+        if (read_oom_control(dir, &oc) >= 0) {
+                if (!baseline)
+                        log_debug("OOM watch: %s oom_kill %" PRIu64, dir, oc.oom_kill);
                 oom_match_v1_observe(w->match, node, rel, oc.oom_kill, baseline, now);
+        }
         if (depth >= V1_SWEEP_DEPTH_MAX)
                 return;
         d = opendir(dir);
@@ -488,10 +491,31 @@ static void victim_from_killed(OomWatch *w, VictimBuf *vb, uint64_t usec) {
         };
         memcpy(vb->kill.comm, vb->killed.comm, sizeof(vb->kill.comm));
         snprintf(path, sizeof(path), "/proc/%" PRIu32, vb->killed.pid);
-        r = read_counter_file(path, "cgroup", buf, sizeof(buf), &size);
+        /* The kernel log has the pid of the initial pid namespace: in another (a container), /proc/PID may be
+         * someone else. Only the same comm counts. */
+        r = read_counter_file(path, "comm", buf, sizeof(buf), &size);
+        if (r >= 0 && (size == 0 || buf[size - 1] != '\n' || size - 1 != strlen(vb->killed.comm) ||
+                       memcmp(buf, vb->killed.comm, size - 1) != 0))
+                r = -ESRCH;
+        if (r >= 0)
+                r = read_counter_file(path, "cgroup", buf, sizeof(buf), &size);
         if (r >= 0)
                 r = cg_parse_proc_cgroup(buf, size, w->v2 ? NULL : "memory", vb->kill.task_memcg,
                                          sizeof(vb->kill.task_memcg));
+        if (r < 0 && !w->v2 && vb->killed.memcg) {
+                /* v1: the slice whose eventfd said an OOM is under way, when it is the only one. */
+                size_t found = SIZE_MAX, n = 0;
+
+                for (size_t i = 0; i < w->n_slices; i++)
+                        if (w->slices[i].followup < ELEMENTSOF(v1_followups)) {
+                                found = i;
+                                n++;
+                        }
+                if (n == 1 && strlen(w->slices[found].cgroup) < sizeof(vb->kill.task_memcg)) {
+                        strcpy(vb->kill.task_memcg, w->slices[found].cgroup);
+                        r = 0;
+                }
+        }
         if (r < 0) {
                 w->victims_unplaced++;
                 vb->kill.task_memcg[0] = '\0';
