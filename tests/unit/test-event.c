@@ -11,6 +11,7 @@
 #include "event.h"
 #include "fair-event.h"
 #include "macro.h"
+#include "oom-event.h"
 #include "strv.h"
 #include "tests.h"
 
@@ -400,7 +401,102 @@ TEST(test_connection_events) {
         daemon_event_out_done(&o);
 }
 
+TEST(test_oom_events) {
+        OomVictim v = {
+                .kernel_usec = 1000,
+                .pid = 4242,
+                .uid = 1001,
+                .comm = "tail",
+                .task_memcg = "/sktest-1/user.slice/user-1001.slice/session-3.scope",
+                .oom_memcg = "/sktest-1/user.slice/user-1001.slice",
+                .constraint = "CONSTRAINT_MEMCG",
+                .has_rss = true,
+                .total_vm_kb = 70000,
+                .anon_rss_kb = 65536,
+        };
+        OomReport r = { .node = 0, .counted = true, .killed = 1, .counter = 3, .victim = &v };
+        OomWatchSlice user = { .unit = "user-1001.slice", .is_user = true, .uid = 1001, .user = "alice" };
+        OomWatchSlice group = { .unit = "sk-db.slice" };
+        OomKill k = {
+                .slice = &user,
+                .cgroup = "/user.slice/user-1001.slice",
+                .report = &r,
+                .memory_max = 64 << 20,
+                .memory_current = 1 << 20,
+                .kill_wall_usec = T0 + 500000,
+                .latency_usec = 2500,
+        };
+        OomEventOut o = { 0 };
+        char *text = NULL;
+        json_t *j, *line;
+
+        ASSERT_EQ_INT(oom_event_convert(&k, "login1", rnd, &o), 0);
+        ASSERT_EQ_INT(o.event.kind, EVENT_OOM);
+        ASSERT_TRUE(o.event.has_uid && o.event.uid == 1001);
+        ASSERT_STREQ(o.event.slice, "user-1001.slice");
+        ASSERT_STREQ(o.message, "OOM kill in user-1001.slice (user alice): tail (pid 4242, uid 1001) killed, "
+                                "anon-rss 64.0M, limit 64.0M.");
+        ASSERT_EQ_INT(o.n_journal, 2);
+        ASSERT_STREQ(o.journal[0], "OOM_VICTIM_PID=4242");
+        ASSERT_STREQ(o.journal[1], "OOM_VICTIM_COMM=tail");
+        ASSERT_EQ_INT(event_to_json(&o.event, 7, "login1", &text), 0);
+        j = parse(text);
+        assert_keys(j, "seq,kind,time,wall_usec,node,uid,user,slice,id,unit,cgroup,counted,group_kill,killed,"
+                       "oom_kill,victim,memory_max,memory_current,kill_time,latency_usec");
+        ASSERT_STREQ(json_string_value(json_object_get(j, "time")), "2025-12-01T00:00:00.500000Z");
+        ASSERT_EQ_INT(json_integer_value(json_object_get(j, "oom_kill")), 3);
+        ASSERT_EQ_INT(json_integer_value(json_object_get(json_object_get(j, "victim"), "pid")), 4242);
+        ASSERT_EQ_INT(json_integer_value(json_object_get(json_object_get(j, "victim"), "anon_rss_kb")), 65536);
+        ASSERT_TRUE(json_is_null(json_object_get(json_object_get(j, "victim"), "file_rss_kb")) == false);
+        json_decref(j);
+        free(text);
+        /* cgroup_py's OOM line first, ours after */
+        line = parse(o.log_line);
+        assert_keys(line, "TYPE,ID,TIMESTAMP,UID,UNAME,NODE,CGROUP,PID,COMM,SLICE,TASK_MEMCG,OOM_MEMCG,OOM_KILL,"
+                          "MEMORY_MAX,MEMORY_CURRENT,LATENCY_MS");
+        ASSERT_STREQ(json_string_value(json_object_get(line, "UID")), "1001");
+        ASSERT_STREQ(json_string_value(json_object_get(line, "UNAME")), "alice");
+        ASSERT_STREQ(json_string_value(json_object_get(line, "ID")), o.id);
+        json_decref(line);
+        oom_event_out_done(&o);
+
+        /* A group's slice, no victim, not counted, no limit: the victim's UID is not known either. */
+        r = (OomReport) { .counted = false, .killed = 1 };
+        k.slice = &group;
+        k.memory_max = UINT64_MAX;
+        k.latency_usec = USEC_INFINITY;
+        ASSERT_EQ_INT(oom_event_convert(&k, "login1", rnd, &o), 0);
+        ASSERT_TRUE(!o.event.has_uid);
+        ASSERT_EQ_INT(o.n_journal, 0);
+        ASSERT_STREQ(o.message, "OOM kill in sk-db.slice (the kernel log did not name the victim).");
+        ASSERT_EQ_INT(event_to_json(&o.event, 8, "login1", &text), 0);
+        j = parse(text);
+        ASSERT_TRUE(json_is_null(json_object_get(j, "victim")) && json_is_null(json_object_get(j, "oom_kill")));
+        ASSERT_TRUE(json_is_null(json_object_get(j, "memory_max")) && json_is_null(json_object_get(j, "latency_usec")));
+        ASSERT_TRUE(json_object_get(j, "uid") == NULL);
+        json_decref(j);
+        free(text);
+        line = parse(o.log_line);
+        ASSERT_STREQ(json_string_value(json_object_get(line, "UID")), "0");
+        ASSERT_TRUE(json_object_get(line, "PID") == NULL && json_object_get(line, "MEMORY_MAX") == NULL);
+        json_decref(line);
+        oom_event_out_done(&o);
+
+        /* A group kill: one event with the tasks killed. */
+        r = (OomReport) { .counted = true, .group = true, .killed = 4, .counter = 9 };
+        k.memory_max = 1 << 30;
+        ASSERT_EQ_INT(oom_event_convert(&k, "login1", rnd, &o), 0);
+        ASSERT_STREQ(o.message, "OOM group kill in sk-db.slice: 4 tasks killed, limit 1.0G.");
+        line = parse(o.log_line);
+        ASSERT_EQ_INT(json_integer_value(json_object_get(line, "KILLED")), 4);
+        json_decref(line);
+        oom_event_out_done(&o);
+        k.slice = NULL;
+        ASSERT_EQ_INT(oom_event_convert(&k, "login1", rnd, &o), -EINVAL);
+}
+
 int main(void) {
+        RUN(test_oom_events);
         setenv("TZ", "UTC", 1);
         RUN(test_message_ids_fixed_distinct_hex);
         RUN(test_event_json);
