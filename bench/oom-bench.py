@@ -170,9 +170,18 @@ def cost_run(b, idle):
         for watch in ('yes', 'no', 'yes', 'no'):
             b.start({'slices': groups}, extra=f'Enable=yes\nMinUID=1000\n[OOM]\nWatch={watch}\n')
             want = 1000 + len(units)
-            b.wait_status(lambda s: s.get('sampler', {}).get('slices', 0) >= want + 1, 300, 'all slices sampled')
-            if watch == 'yes':
-                b.wait_status(lambda s: s['oom']['watched'] >= want, 120, 'all slices watched')
+            last = {}
+
+            def sampled(s):
+                last.update(users=s.get('users', {}).get('count'), slices=s.get('sampler', {}).get('slices'),
+                            oom=s.get('oom', {}).get('watched'))
+                return (s.get('users', {}).get('count', 0) >= len(units) and
+                        s.get('sampler', {}).get('slices', 0) >= want and
+                        (watch == 'no' or s['oom']['watched'] >= want))
+            try:
+                b.wait_status(sampled, 300, 'all slices sampled and watched')
+            except AssertionError as e:
+                raise AssertionError(f'{e}: {last}')
             time.sleep(5)  # settle: the first sweeps open files  # noqa (a benchmark's warm-up, not a test)
             s0, c0, t0 = b.status(), b.daemon_cpu(), time.monotonic()
             time.sleep(idle)  # the measured idle period itself
@@ -207,7 +216,12 @@ def report(lat, cost):
           f'The daemon\'s own measure (kernel line to report): p50 {quantile(lat["internal_ms"], .5):.1f} ms, '
           f'p99 {quantile(lat["internal_ms"], .99):.1f} ms.\n')
     print(f'The daemon\'s status "oom" afterwards: `{json.dumps(lat["status"])}`\n')
+
+
+def report_cost(cost):
     if cost:
+        print(f'## Cost while nothing happens: 1000 groups and {len(USERS)} user slices, {time.strftime("%H:%M")}, '
+              f'load {os.getloadavg()[0]:.2f}\n')
         print('| [OOM] Watch= | daemon CPU % (each run) | OOM watch wakeups | slices watched |')
         print('|---|---|---|---|')
         for w in ('yes', 'no'):
@@ -236,8 +250,10 @@ def main():
     with ctx as tb:
         b = Bench(tb, build)
         lat = latency_run(b, a.count)
-        cost = None if a.skip_cost else cost_run(b, a.idle)
-    report(lat, cost)
+        report(lat, None)
+        sys.stdout.flush()
+        if not a.skip_cost:
+            report_cost(cost_run(b, a.idle))
 
 
 if __name__ == '__main__':

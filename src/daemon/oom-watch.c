@@ -17,6 +17,7 @@
 #include "log-once.h"
 #include "log.h"
 #include "oom-watch.h"
+#include "strmap.h"
 #include "unit-name.h"
 
 #define COUNTER_FILE_MAX 4096        /* memory.events, memory.oom_control: a few short lines */
@@ -756,6 +757,7 @@ int oom_watch_new(sd_event *event, const CgroupLayout *layout, const char *kmsg_
 
 int oom_watch_set_slices(OomWatch *w, const OomWatchSlice *slices, size_t n) {
         _cleanup_(freep) const char **paths = NULL;
+        _cleanup_(strmap_done) StrMap seen = { 0 }, old = { 0 };
         Slice *new;
         size_t k = 0;
         int r;
@@ -781,8 +783,15 @@ int oom_watch_set_slices(OomWatch *w, const OomWatchSlice *slices, size_t n) {
                 r = unit_name_slice_cgroup_path(slices[i].unit, &s->cgroup);
                 if (r < 0)
                         continue;
-                for (size_t j = 0; j < k && !dup; j++)
-                        dup = streq(new[j].cgroup, s->cgroup);
+                r = strmap_put(&seen, s->cgroup, s);
+                dup = r == -EEXIST;
+                if (r < 0 && !dup) {
+                        free(s->cgroup);
+                        for (size_t j = 0; j < k; j++)
+                                slice_done(w, &new[j]);
+                        free(new);
+                        return r;
+                }
                 if (dup) {
                         free(s->cgroup);
                         continue;
@@ -805,38 +814,44 @@ int oom_watch_set_slices(OomWatch *w, const OomWatchSlice *slices, size_t n) {
         }
         /* Kept slices keep their watch. */
         for (size_t i = 0; i < w->n_slices; i++) {
-                Slice *old = &w->slices[i];
+                Slice *o = &w->slices[i], *s = strmap_get(&seen, o->cgroup);
 
-                for (size_t j = 0; j < k; j++) {
-                        Slice *s = &new[j];
-
-                        if (!streq(s->cgroup, old->cgroup))
-                                continue;
-                        s->watched = old->watched;
-                        s->wd = old->wd;
-                        s->efd = old->efd;
-                        s->io = old->io;
-                        s->followup = old->followup;
-                        s->followup_at = old->followup_at;
-                        old->wd = -1;
-                        old->efd = -EBADF;
-                        old->io = NULL;
-                        break;
+                if (!s)
+                        continue;
+                s->watched = o->watched;
+                s->wd = o->wd;
+                s->efd = o->efd;
+                s->io = o->io;
+                s->followup = o->followup;
+                s->followup_at = o->followup_at;
+                o->wd = -1;
+                o->efd = -EBADF;
+                o->io = NULL;
+                r = strmap_put(&old, s->cgroup, o); /* to give it back if what follows fails */
+                if (r < 0 && r != -EEXIST) {
+                        o->wd = s->wd;
+                        o->efd = s->efd;
+                        o->io = s->io;
+                        s->wd = -1;
+                        s->efd = -EBADF;
+                        s->io = NULL;
+                        s->watched = false;
                 }
         }
         r = oom_match_set_nodes(w->match, paths, k, now_usec(CLOCK_MONOTONIC));
         if (r < 0) {
                 for (size_t j = 0; j < k; j++) {
+                        Slice *o = strmap_get(&old, new[j].cgroup);
+
                         /* Give the kept watches back first. */
-                        for (size_t i = 0; i < w->n_slices; i++)
-                                if (streq(w->slices[i].cgroup, new[j].cgroup)) {
-                                        w->slices[i].wd = new[j].wd;
-                                        w->slices[i].efd = new[j].efd;
-                                        w->slices[i].io = new[j].io;
-                                        new[j].wd = -1;
-                                        new[j].efd = -EBADF;
-                                        new[j].io = NULL;
-                                }
+                        if (o) {
+                                o->wd = new[j].wd;
+                                o->efd = new[j].efd;
+                                o->io = new[j].io;
+                                new[j].wd = -1;
+                                new[j].efd = -EBADF;
+                                new[j].io = NULL;
+                        }
                         slice_done(w, &new[j]);
                 }
                 free(new);
