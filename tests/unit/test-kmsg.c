@@ -403,8 +403,8 @@ TEST(test_oom_kill_broken) {
                 "oom-kill:constraint=CONSTRAINT_MEMCG,oom_memcg=/a,task_memcg=/a,task=\\x00,pid=1,uid=0",
                 "oom-kill:constraint=CONSTRAINT_MEMCG,oom_memcg=/a,task_memcg=/a,task=\xc3\xa9,pid=1,uid=0",
                 /* a comm longer than KMSG_COMM_MAX - 1 */
-                "oom-kill:constraint=CONSTRAINT_MEMCG,oom_memcg=/a,task_memcg=/a,task="
-                "0123456789012345678901234567890123456789012345678901234567890123,pid=1,uid=0",
+                ("oom-kill:constraint=CONSTRAINT_MEMCG,oom_memcg=/a,task_memcg=/a,task="
+                 "0123456789012345678901234567890123456789012345678901234567890123,pid=1,uid=0"),
         };
 
         memset(&oom, 0x5a, sizeof(oom));
