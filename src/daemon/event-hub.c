@@ -227,7 +227,8 @@ int64_t event_hub_publish(EventHub *h, const Event *e) {
         hub_journal(h, e, seq);
         if (e->log_line)
                 hub_log_line(h, e->log_line);
-        else if (e->log_json && asprintf(&line, "%s\n", text) >= 0)
+        else if (e->log_json && event_line_json(event_kind_log_type(e->kind), (time_t) (e->wall / USEC_PER_SEC),
+                                                h->node, text, &line) >= 0)
                 hub_log_line(h, line);
         if (h->push && asprintf(&live, "{\"event\":%s}", text) >= 0)
                 h->push(event_ring_get(&h->ring, h->ring.n - 1), live, strlen(live), h->push_userdata);

@@ -26,6 +26,22 @@ static const char *const message_ids[_EVENT_KIND_MAX] = {
         [EVENT_REDIS] = "e7566284fdf341319048aa01807e7ccb",
 };
 
+const char *event_kind_log_type(EventKind k) {
+        static const char *const types[_EVENT_KIND_MAX] = {
+                [EVENT_THROTTLE_START] = "throttleCPU",
+                [EVENT_THROTTLE_END] = "throttleCPU",
+                [EVENT_PENALTY] = "penaltyBox",
+                [EVENT_LIMIT] = "limit",
+                [EVENT_OOM] = "OOM",
+                [EVENT_TREE_APPLIED] = "treeApplied",
+                [EVENT_TREE_REJECTED] = "treeRejected",
+                [EVENT_ZOOKEEPER] = "zookeeper",
+                [EVENT_REDIS] = "redis",
+        };
+
+        return k >= 0 && k < _EVENT_KIND_MAX ? types[k] : NULL;
+}
+
 const char *event_kind_message_id(EventKind k) {
         return k >= 0 && k < _EVENT_KIND_MAX ? message_ids[k] : NULL;
 }

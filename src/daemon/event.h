@@ -32,6 +32,10 @@ typedef struct Event {
 /* The most journal fields an event sends: the hub's own and journal_fields (those past it are left out). */
 #define EVENT_JOURNAL_FIELDS_MAX 24
 
+/* A kind's TYPE in the event log, in cgroup_py's style: "throttleCPU", "penaltyBox", "limit", "OOM",
+ * "treeApplied", "treeRejected", "zookeeper", "redis"; NULL out of range. */
+const char *event_kind_log_type(EventKind k);
+
 /* The journal MESSAGE_ID of each kind: 32 hex digits, fixed forever (slicekeeperd(8) lists them). */
 const char *event_kind_message_id(EventKind k);
 

@@ -57,7 +57,8 @@ struct OomWatch {
         sd_event_source *kmsg_io;
         char *kmsg_error;
         uint64_t kmsg_records, kmsg_lost, kmsg_oom_lines, kmsg_unparsed;
-        uint64_t victims_unplaced;   /* "Killed process" lines alone whose /proc/PID/cgroup was gone */
+        uint64_t victims_unplaced;
+        uint64_t kmsg_clock_ahead;   /* victims whose kernel timestamp is later than CLOCK_MONOTONIC now */   /* "Killed process" lines alone whose /proc/PID/cgroup was gone */
         /* counters */
         uint64_t wakeups, kills;
         usec_t latency_last, latency_max;
@@ -695,6 +696,10 @@ static void on_report(OomMatch *m, const OomReport *r, void *userdata) {
                 .latency_usec = USEC_INFINITY,
         };
 
+        if (r->victim && r->victim->kernel_usec > now_mono)
+                /* The kernel log's clock (sched_clock) ahead of CLOCK_MONOTONIC: seen in emulated guests. No
+                 * latency then, rather than a wrong one. */
+                w->kmsg_clock_ahead++;
         if (r->victim && r->victim->kernel_usec > 0 && r->victim->kernel_usec <= now_mono) {
                 k.latency_usec = now_mono - r->victim->kernel_usec;
                 k.kill_wall_usec = now_wall - MIN(k.latency_usec, now_wall);
@@ -891,7 +896,7 @@ json_t *oom_watch_status_json(const OomWatch *w) {
         for (size_t i = 0; i < w->n_slices; i++)
                 watched += w->slices[i].watched;
         oom_match_counters(w->match, &c);
-        return json_pack("{s:s, s:I, s:I, s:I, s:I, s:{s:b, s:s?, s:I, s:I, s:I, s:I, s:I}, s:I, s:I, s:I, s:I, s:I, "
+        return json_pack("{s:s, s:I, s:I, s:I, s:I, s:{s:b, s:s?, s:I, s:I, s:I, s:I, s:I, s:I}, s:I, s:I, s:I, s:I, s:I, "
                          "s:I, "
                          "s:{s:o, s:o}}",
                          "mode", !w->mount ? "off" : w->v2 ? "v2" : "v1",
@@ -907,6 +912,7 @@ json_t *oom_watch_status_json(const OomWatch *w) {
                          "oom_lines", (json_int_t) w->kmsg_oom_lines,
                          "unparsed", (json_int_t) w->kmsg_unparsed,
                          "unplaced", (json_int_t) w->victims_unplaced,
+                         "clock_ahead", (json_int_t) w->kmsg_clock_ahead,
                          "wakeups", (json_int_t) w->wakeups,
                          "reported", (json_int_t) c.reported,
                          "without_victim", (json_int_t) c.without_victim,

@@ -280,3 +280,32 @@ int event_line_user(const UserEventLine *e, char **ret) {
                 fprintf(f, ", \"UNTIL\": \"%s\"", until);
         return finish(f, &buf, &len, ret);
 }
+
+int event_line_json(const char *type, time_t timestamp, const char *node, const char *object, char **ret) {
+        char stamp[32];
+        size_t n;
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        assert(ret);
+
+        if (!type || !node || !object || format_time(timestamp, stamp) < 0)
+                return -EINVAL;
+        n = strlen(object);
+        if (n < 2 || object[0] != '{' || object[n - 1] != '}')
+                return -EINVAL;
+        f = open_memstream(&buf, &len);
+        if (!f)
+                return -ENOMEM;
+        fputs("{\"TYPE\": ", f);
+        put_string(f, type);
+        fprintf(f, ", \"TIMESTAMP\": \"%s\", \"NODE\": ", stamp);
+        put_string(f, node);
+        /* the object's members, as they are ("{}": none) */
+        if (n > 2) {
+                fputs(", ", f);
+                fwrite(object + 1, 1, n - 2, f);
+        }
+        return finish(f, &buf, &len, ret);
+}

@@ -81,6 +81,12 @@ int event_line_throttle(const ThrottleEventLine *e, char **ret);
 int event_line_oom(const OomEventLine *e, char **ret);
 int event_line_user(const UserEventLine *e, char **ret);
 
+/* The daemon's other events (tree applied or rejected, connections) in the same file, led by the fields
+ * every line there starts with, so a reader that dispatches on TYPE skips them: {"TYPE": type, "TIMESTAMP",
+ * "NODE", then the members of `object` (a JSON object's text, e.g. the event as subscribers get it)}.
+ * -EINVAL for a missing field, a time with no calendar date, or `object` not "{...}". */
+int event_line_json(const char *type, time_t timestamp, const char *node, const char *object, char **ret);
+
 /* Python 2.7's repr() of a float, as json.dumps writes it: the shortest digits that read back the same,
  * "50.0" not "50", exponent form below 1e-4 and from 1e16 ("1e-05", "1e+16"). */
 int event_line_format_float(double v, char *buf, size_t size);

@@ -161,8 +161,12 @@ def test_hog_killed_once_everywhere(daemon, tb, redis_server):
         assert victim['comm'] == 'tail' and victim['pid'] > 0
         assert victim['task_memcg'].endswith('/skoom.slice/skoom-hog1.scope'), victim
         assert victim['anon_rss_kb'] is None or victim['anon_rss_kb'] > 1000
-        assert event['latency_usec'] is not None and event['latency_usec'] < 1_000_000, event
-        print(f'detection latency {event["latency_usec"] / 1000:.1f} ms (kernel log line to report)')
+        # null only where the kernel log's clock runs ahead of CLOCK_MONOTONIC (emulated guests), counted
+        if event['latency_usec'] is None:
+            assert daemon.status()['oom']['kmsg']['clock_ahead'] >= 1, event
+        else:
+            assert event['latency_usec'] < 1_000_000, event
+            print(f'detection latency {event["latency_usec"] / 1000:.1f} ms (kernel log line to report)')
     assert s['oom']['from_log_only'] == 0
 
     # the journal: one, with its structured fields
@@ -214,7 +218,8 @@ def test_user_slice_oom_names_the_user(daemon, tb):
     uid = 47401
     with users_in_testbed(tb, {uid: 'skoomuser'}, [f'skoom-user-{uid}.scope']):
         port = free_port()
-        start(daemon, port, extra='Enable=yes\nMinUID=1000\nMemoryLimit=64M\n')
+        # MemoryHigh= at the limit: below it v2 would throttle the hog for long before the OOM killer came
+        start(daemon, port, extra='Enable=yes\nMinUID=1000\nMemoryLimit=64M\nMemoryHighPct=100\n')
         # The user's slice exists (a sleeping process) and holds its limit before the hog starts.
         tb.run(['systemd-run', f'--unit=skoom-sleep-{uid}', f'--slice=user-{uid}.slice', f'--uid={uid}',
                 '--quiet', 'sleep', '600'])

@@ -184,7 +184,26 @@ TEST(test_event_id) {
         ASSERT_STREQ(id, "aaaaaaaaaaaaaaaa");
 }
 
+TEST(test_json_lines) {
+        char *line = NULL;
+
+        setenv("TZ", "UTC", 1);
+        ASSERT_EQ_INT(event_line_json("treeApplied", T0, "login1", "{\"seq\":1,\"kind\":\"tree_applied\"}", &line), 0);
+        ASSERT_STREQ(line, "{\"TYPE\": \"treeApplied\", \"TIMESTAMP\": \"2025-12-01 00:00:00\", \"NODE\": \"login1\", "
+                           "\"seq\":1,\"kind\":\"tree_applied\"}\n");
+        free(line);
+        ASSERT_EQ_INT(event_line_json("redis", T0, "n", "{}", &line), 0);
+        ASSERT_STREQ(line, "{\"TYPE\": \"redis\", \"TIMESTAMP\": \"2025-12-01 00:00:00\", \"NODE\": \"n\"}\n");
+        free(line);
+        line = NULL;
+        ASSERT_EQ_INT(event_line_json("x", T0, "n", "[1]", &line), -EINVAL);
+        ASSERT_EQ_INT(event_line_json("x", T0, "n", "{", &line), -EINVAL);
+        ASSERT_EQ_INT(event_line_json(NULL, T0, "n", "{}", &line), -EINVAL);
+        ASSERT_TRUE(line == NULL);
+}
+
 int main(void) {
+        RUN(test_json_lines);
         setenv("TZ", "UTC", 1);
         tzset();
         RUN(test_throttle_line);
