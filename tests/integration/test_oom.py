@@ -181,7 +181,7 @@ def test_hog_killed_once_everywhere(daemon, tb, redis_server):
     assert fields['ID'] == event['id'] and fields['SLICE'] == 'skoom.slice'
     assert fields['MEMORY_MAX'] == 64 << 20 and fields['OOM_KILL'] == event['oom_kill']
     # Redis: one entry in the stream
-    r = redis.Redis(port=redis_server.port)
+    r = redis.Redis(host='127.0.0.1', port=redis_server.port)
     entries = wait_for(lambda: [e for e in r.xrange(f'{PREFIX}/events')
                                 if json.loads(e[1][b'event'])['kind'] == 'oom'] or None, 10,
                        what='the OOM event in the Redis stream')
