@@ -34,6 +34,7 @@ typedef struct Slice {
         char *cgroup;          /* "/sk.slice/sk-a.slice" */
         char *dir;             /* mount + cgroup */
         bool watched;
+        bool removed;          /* v2: its cgroup went away (IN_IGNORED): made again, its counters start at 0 */
         int wd;                /* v2: the inotify watch, -1: none */
         int efd;               /* v1: the eventfd, -EBADF: none */
         sd_event_source *io;   /* v1: on efd */
@@ -333,11 +334,12 @@ static int slice_watch(OomWatch *w, size_t node) {
                         slice_unwatch(w, s);
                         return r;
                 }
-                if (oom_match_node_needs_baseline(w->match, node))
+                if (oom_match_node_needs_baseline(w->match, node) || s->removed)
                         oom_match_baseline(w->match, node, ev.oom_kill, ev.oom_group_kill);
                 else
                         /* Watched before (a rewatch after lost events): what moved meanwhile is new. */
                         oom_match_v2_changed(w->match, node, on_v2_read, w, now_usec(CLOCK_MONOTONIC));
+                s->removed = false;
         } else {
                 _cleanup_(closep) int cfd = -EBADF, ctl = -EBADF;
                 char path[PATH_MAX];
@@ -420,6 +422,7 @@ static void on_inotify(InotifyWatch *iw, const struct inotify_event *e, void *us
                         if (w->slices[i].wd == e->wd) {
                                 w->slices[i].wd = -1;
                                 w->slices[i].watched = false;
+                                w->slices[i].removed = true;
                         }
         } else
                 for (size_t i = 0; i < w->n_slices; i++)
@@ -739,6 +742,7 @@ int oom_watch_new(sd_event *event, const CgroupLayout *layout, const char *kmsg_
         }
         if ((layout->v1[CG_MEMORY] || layout->unified) && !w->mount)
                 return -ENOMEM;
+        oom_match_set_flat(w->match, !w->v2);
         if (!w->mount) {
                 log_info("OOM watch: no memory controller hierarchy: OOM kills are not watched.");
                 *ret = TAKE_PTR(w);

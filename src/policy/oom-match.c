@@ -19,7 +19,6 @@ typedef struct Node {
         size_t parent;         /* the nearest watched ancestor, SIZE_MAX: none */
         bool baseline_done;
         uint64_t seen, seen_group; /* v2: kills accounted for at this node or below it */
-        uint64_t credit;       /* kills reported from the log alone that no counter showed yet */
         uint64_t kills;        /* reported here */
         uint64_t last_counter;
         V1Dir *dirs;
@@ -43,6 +42,7 @@ struct OomMatch {
         OomMatchEmit emit;
         void *userdata;
         bool kmsg;
+        bool flat;             /* v1: a counter per cgroup, swept (oom_match_v1_*) */
         Node *nodes;
         size_t n_nodes;
         StrMap by_path;        /* borrows the nodes' paths */
@@ -116,6 +116,10 @@ OomMatch *oom_match_free(OomMatch *m) {
 
 void oom_match_set_kmsg(OomMatch *m, bool readable) {
         m->kmsg = readable;
+}
+
+void oom_match_set_flat(OomMatch *m, bool flat) {
+        m->flat = flat;
 }
 
 size_t oom_match_n_nodes(const OomMatch *m) {
@@ -338,7 +342,7 @@ void oom_match_v1_begin(OomMatch *m, size_t node) {
 void oom_match_v1_observe(OomMatch *m, size_t node, const char *dir, uint64_t oom_kill, bool baseline, usec_t now) {
         Node *n;
         V1Dir *d = NULL;
-        uint64_t before, delta, credit;
+        uint64_t before, delta;
 
         if (node >= m->n_nodes)
                 return;
@@ -378,9 +382,6 @@ void oom_match_v1_observe(OomMatch *m, size_t node, const char *dir, uint64_t oo
         }
         /* Lower than before: the directory was removed and made again under the same name. */
         delta = oom_kill >= before ? oom_kill - before : oom_kill;
-        credit = MIN(delta, n->credit);
-        n->credit -= credit;
-        delta -= credit;
         n->last_counter = oom_kill;
         for (uint64_t i = 0; i < delta; i++)
                 counted_kill(m, node, false, 1, oom_kill - (delta - 1 - i), now);
@@ -490,7 +491,6 @@ int oom_match_set_nodes(OomMatch *m, const char *const *paths, size_t n, usec_t 
                 new->baseline_done = old->baseline_done;
                 new->seen = old->seen;
                 new->seen_group = old->seen_group;
-                new->credit = old->credit;
                 new->kills = old->kills;
                 new->last_counter = old->last_counter;
                 new->dirs = TAKE_PTR(old->dirs);
@@ -543,7 +543,40 @@ usec_t oom_match_next_deadline(const OomMatch *m) {
         return d;
 }
 
-static void expire_victim(OomMatch *m, size_t i) {
+/* v1: a kill reported from the log alone, in the cgroup the victim was in (below the node): its counter, when
+ * it shows the kill later, shows one more than last seen, which is taken as seen now. */
+static void v1_account(OomMatch *m, size_t node, const char *task_memcg) {
+        Node *n = &m->nodes[node];
+        size_t len = strlen(n->path);
+        const char *rest = NULL;
+
+        for (const char *p = task_memcg; p && !rest; p = strchr(p + 1, '/'))
+                if (strncmp(p, n->path, len) == 0 && (p[len] == '\0' || p[len] == '/'))
+                        rest = p[len] == '/' ? p + len + 1 : p + len;
+        if (!rest)
+                return;
+        for (size_t i = 0; i < n->n_dirs; i++)
+                if (streq(n->dirs[i].name, rest)) {
+                        n->dirs[i].count++;
+                        return;
+                }
+        if (m->n_v1_dirs < OOM_V1_DIRS_MAX) {
+                V1Dir *dirs = realloc(n->dirs, (n->n_dirs + 1) * sizeof(V1Dir));
+                char *name = dirs ? strdup(rest) : NULL;
+
+                if (dirs)
+                        n->dirs = dirs;
+                if (!name)
+                        return;
+                /* Not swept yet: made since, from 0, and this kill is its first. */
+                n->dirs[n->n_dirs++] = (V1Dir) { .name = name, .count = 1, .seen = true };
+                m->n_v1_dirs++;
+        }
+}
+
+/* A victim no count showed in time: reported from the log alone, and accounted for so that a counter that
+ * catches up later adds nothing (`account`: false when no counter can show it any more). */
+static void victim_report_alone(OomMatch *m, size_t i, bool account) {
         PendingVictim *pv = &m->victims[i];
 
         if (pv->node == SIZE_MAX) {
@@ -552,10 +585,18 @@ static void expire_victim(OomMatch *m, size_t i) {
                 victim_remove(m, i);
                 return;
         }
-        account_up(m, pv->node, 1, 0);
-        m->nodes[pv->node].credit++;
+        if (account) {
+                if (!m->flat)
+                        account_up(m, pv->node, 1, 0);
+                else if (pv->v.task_memcg)
+                        v1_account(m, pv->node, pv->v.task_memcg);
+        }
         emit(m, pv->node, /* counted= */ false, false, 1, 0, &pv->v, pv->detected);
         victim_remove(m, i);
+}
+
+static void expire_victim(OomMatch *m, size_t i) {
+        victim_report_alone(m, i, /* account= */ true);
 }
 
 size_t oom_match_n_waiting_victims(const OomMatch *m) {
@@ -572,7 +613,7 @@ const OomVictim *oom_match_waiting_victim(const OomMatch *m, size_t i, size_t *r
 
 void oom_match_victim_uncountable(OomMatch *m, size_t i) {
         if (i < m->n_victims)
-                expire_victim(m, i);
+                victim_report_alone(m, i, /* account= */ false);
 }
 
 void oom_match_expire(OomMatch *m, usec_t now) {

@@ -52,6 +52,8 @@ OomMatch *oom_match_free(OomMatch *m);
 /* Whether victims can come at all (the kernel log is readable; the default is no): without it a count is
  * reported at once, with no victim. */
 void oom_match_set_kmsg(OomMatch *m, bool readable);
+/* v1: counters per cgroup, swept with oom_match_v1_*() (default: v2's hierarchical counters). */
+void oom_match_set_flat(OomMatch *m, bool flat);
 
 /* The watched cgroups (paths as the daemon sees them, "/sk.slice/sk-a.slice", unique). A path in the old set
  * keeps its state and kill count; a new one needs oom_match_baseline() before its counts mean anything.
@@ -94,7 +96,7 @@ bool oom_match_victim_rss(OomMatch *m, uint32_t pid, uint64_t total_vm_kb, uint6
 size_t oom_match_n_waiting_victims(const OomMatch *m);
 const OomVictim *oom_match_waiting_victim(const OomMatch *m, size_t i, size_t *ret_node);
 /* Waiting victim i can never be counted (v1: its cgroup, the only one that counted the kill, is gone): it is
- * reported now from the log alone, and accounted for as after the wait. */
+ * reported now from the log alone. */
 void oom_match_victim_uncountable(OomMatch *m, size_t i);
 
 /* When oom_match_expire() has work next (CLOCK_MONOTONIC), USEC_INFINITY: none. */

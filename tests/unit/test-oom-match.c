@@ -294,24 +294,42 @@ TEST(test_v1_scope_removed_log_credit) {
         Seen s = { 0 };
         OomMatch *m;
         const char *paths[] = { "/sk.slice/sk-a.slice" };
-        OomVictim v = victim(11, "/sk.slice/sk-a.slice/sk-a.scope", 1);
+        OomVictim v = victim(11, "/x/sk.slice/sk-a.slice/sk-a.scope", 1);
 
         ASSERT_EQ_INT(oom_match_new(on_emit, &s, &m), 0);
         oom_match_set_kmsg(m, true);
+        oom_match_set_flat(m, true);
         ASSERT_EQ_INT(oom_match_set_nodes(m, paths, 1, 0), 0);
         oom_match_v1_begin(m, 0);
         oom_match_v1_observe(m, 0, "", 0, true, 10);
+        oom_match_v1_observe(m, 0, "sk-a.scope", 0, true, 10);
         oom_match_v1_end(m, 0);
-        /* The victim's scope is stopped before its counter was read: the log alone reports it. */
+        /* No count in time: the log alone reports it. */
         ASSERT_EQ_INT(oom_match_victim(m, &v, 100), 1);
         oom_match_expire(m, 100 + OOM_COUNT_WAIT_USEC);
         ASSERT_EQ_U64(s.n, 1);
-        ASSERT_TRUE(!(s.r[0].counted));
-        /* Had the counter been read late after all (the slice's own), the credit takes it. */
+        ASSERT_TRUE(!s.r[0].counted);
+        /* Its scope's counter read late after all: taken as seen. Another cgroup's kill still counts. */
         oom_match_v1_begin(m, 0);
         oom_match_v1_observe(m, 0, "", 1, false, 3000000);
+        oom_match_v1_observe(m, 0, "sk-a.scope", 1, false, 3000000);
         oom_match_v1_end(m, 0);
-        ASSERT_EQ_U64(s.n, 1);
+        oom_match_expire(m, USEC_INFINITY); /* the counted kill waited for a victim */
+        ASSERT_EQ_U64(s.n, 2);
+        ASSERT_TRUE(s.r[1].counted);
+        /* A victim whose scope is gone: reported at once, and nothing kept for it; the next kill in a scope of
+         * the same name (made again, from 0) still counts. */
+        v = victim(12, "/x/sk.slice/sk-a.slice/gone.scope", 1);
+        ASSERT_EQ_INT(oom_match_victim(m, &v, 4000000), 1);
+        oom_match_victim_uncountable(m, 0);
+        ASSERT_EQ_U64(s.n, 3);
+        oom_match_v1_begin(m, 0);
+        oom_match_v1_observe(m, 0, "", 1, false, 5000000);
+        oom_match_v1_observe(m, 0, "sk-a.scope", 1, false, 5000000);
+        oom_match_v1_observe(m, 0, "gone.scope", 1, false, 5000000);
+        oom_match_v1_end(m, 0);
+        oom_match_expire(m, USEC_INFINITY);
+        ASSERT_EQ_U64(s.n, 4);
         oom_match_free(m);
 }
 
