@@ -237,8 +237,10 @@ static const char *memcg_rest(const char *kmsg_path, const char *cgroup) {
 }
 
 /* v1: a victim whose own cgroup is gone can never be counted (v1 counts a kill there only): reported now
- * from the kernel log rather than after the wait. */
-static void v1_check_victims(OomWatch *w) {
+ * from the kernel log rather than after the wait. `after_kill`: the slices were just looked at after the
+ * "Killed process" lines read so far (the kernel counts before it writes that line): a victim that has its
+ * line and still no count will get none. */
+static void v1_check_victims(OomWatch *w, bool after_kill) {
         if (w->v2)
                 return;
         for (size_t i = oom_match_n_waiting_victims(w->match); i > 0; i--) {
@@ -248,7 +250,13 @@ static void v1_check_victims(OomWatch *w) {
                 size_t node;
 
                 v = oom_match_waiting_victim(w->match, i - 1, &node);
-                if (!v || node >= w->n_slices || !v->task_memcg)
+                if (!v || node >= w->n_slices)
+                        continue;
+                if (after_kill && v->has_rss) {
+                        oom_match_victim_uncountable(w->match, i - 1);
+                        continue;
+                }
+                if (!v->task_memcg)
                         continue;
                 rest = memcg_rest(v->task_memcg, w->slices[node].cgroup);
                 if (!rest || asprintf(&dir, "%s%s", w->slices[node].dir, rest) < 0) {
@@ -277,7 +285,7 @@ static void v1_after_kill(OomWatch *w) {
                 if (w->slices[i].watched && (victim || w->slices[i].followup < ELEMENTSOF(v1_followups)))
                         v1_sweep(w, i, false);
         }
-        v1_check_victims(w);
+        v1_check_victims(w, /* after_kill= */ true);
 }
 
 static void v1_followup_start(OomWatch *w, Slice *s, usec_t now) {
@@ -656,7 +664,7 @@ static int on_timer(sd_event_source *es, uint64_t usec, void *userdata) {
                 if (s->followup < ELEMENTSOF(v1_followups))
                         s->followup_at = usec_add(now, v1_followups[s->followup] - v1_followups[s->followup - 1]);
         }
-        v1_check_victims(w);
+        v1_check_victims(w, /* after_kill= */ false);
         oom_match_expire(w->match, now);
         watch_arm_timer(w);
         return 0;
