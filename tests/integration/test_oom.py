@@ -243,3 +243,22 @@ def test_user_slice_oom_names_the_user(daemon, tb):
         finally:
             tb.run(['systemctl', 'stop', f'skoom-sleep-{uid}.service'], check=False)
         daemon.stop_cleanly()
+
+
+def test_without_the_kernel_log_the_counter_still_reports(daemon, tb):
+    """[OOM] KernelLog= empty (as when the log is not readable): the kill is reported from its counter alone,
+    once, with "victim": null."""
+    port = free_port()
+    start(daemon, port, extra='[OOM]\nKernelLog=\n')
+    watched(daemon, ['skoom.slice', 'skgone.slice'])
+    s = daemon.status()['oom']
+    assert s['kmsg']['readable'] is False and 'KernelLog=' in s['kmsg']['error'], s
+    ws = connect(port)
+    hog(tb, 'skoom.slice', 'skoom-nolog')
+    [event] = read_oom(ws, 1)
+    settled(daemon, 1)
+    assert no_more(ws) == []
+    assert event['slice'] == 'skoom.slice' and event['counted'] is True and event['victim'] is None, event
+    assert event['latency_usec'] is None
+    assert daemon.status()['oom']['without_victim'] == 1
+    daemon.stop_cleanly()
