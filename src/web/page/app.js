@@ -22,7 +22,8 @@
         let lastSec = 0, lastRecordAt = 0;
         let selected = null, chart = null;
         let ws = null, backoff = BACKOFF_MIN, phase = 'closed';
-        const tickMs = [];              // script time per tick (bench/page-bench.py reads it)
+        const tickMs = [];              // script time per tick, the last ones (bench/page-bench.py reads it)
+        let nTicks = 0;
 
         // ---- formatting ----
         function bytes(n) {
@@ -202,7 +203,7 @@
                                 labels: ['time', 'CPU (cores)', 'memory (MiB)', 'IO (MiB/s)'],
                                 series: { 'memory (MiB)': { axis: 'y2' } },
                                 axes: { y2: { independentTicks: true } },
-                                ylabel: 'cores', y2label: 'MiB', legend: 'always', connectSeparatedPoints: false,
+                                ylabel: 'cores', y2label: 'MiB', legend: 'always', includeZero: true,
                         });
                 else
                         chart.updateOptions({ file: g.hist });
@@ -273,8 +274,8 @@
                 if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(o));
         }
 
-        function tick(o) {
-                const t0 = performance.now();
+        // t0: when the message came, before its JSON was parsed.
+        function tick(o, t0) {
                 const secs = Object.keys(o).map(Number).sort((a, b) => a - b);
                 let relayoutNeeded = false;
                 for (const sec of secs)
@@ -285,16 +286,18 @@
                 lastRecordAt = Date.now();
                 markStale();
                 tickMs.push(performance.now() - t0);
-                if (tickMs.length > 600) tickMs.shift();
+                nTicks++;
+                if (tickMs.length > 600) tickMs.splice(0, 300);
         }
 
         function onMessage(ev) {
+                const t0 = performance.now();
                 let o;
                 try { o = JSON.parse(ev.data); } catch (e) { return; }
                 if (phase === 'window') {        // the answer to show_account: the history, then live
                         const n = Object.keys(o).length;
                         if (lastSec === 0 && n > 0) windowSec = Math.max(60, n);
-                        if (!o.error) tick(o);
+                        if (!o.error) tick(o, t0);
                         phase = 'live';
                         send({ cmd: 'subscribe' });
                         send({ cmd: 'events', last: EVENTS_MAX });
@@ -310,7 +313,7 @@
                 } else if ('source' in o && 'version' in o) {
                         showStatus(o);
                 } else if (!('subscribed' in o) && !('error' in o)) {
-                        tick(o);
+                        tick(o, t0);
                 }
         }
 
@@ -356,7 +359,7 @@
 
         // For tests and the benchmark: read-only views of the state.
         window.slicekeeper = {
-                tickMs, select,
+                tickMs, select, ticks: () => nTicks,
                 points: () => { const g = groups.get(selected); return g ? g.hist.length : 0; },
                 chartRows: () => (chart ? chart.numRows() : 0),
                 selected: () => selected,
