@@ -569,7 +569,8 @@ static enum MHD_Result respond_file(WebServer *s, struct MHD_Connection *conn, s
                 return MHD_NO;
         }
         MHD_add_response_header(resp, "Content-Type", web_files[i].type);
-        MHD_add_response_header(resp, "Cache-Control", "no-cache"); /* revalidated: a new version shows at once */
+        /* revalidated at each load: a new version shows at once */
+        MHD_add_response_header(resp, "Cache-Control", "no-cache");
         MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
         ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
         MHD_destroy_response(resp);

@@ -131,8 +131,8 @@ def test_page_without_library(daemon, tb):
     daemon.wait_ticks(2)
     with Chromium() as browser:
         browser.navigate(base + '/')
-        text = browser.wait('(() => { const m = document.querySelector("#chart .missing"); return m && m.textContent; })()',
-                            10, 'the missing-library message')
+        text = browser.wait('(() => { const m = document.querySelector("#chart .missing");'
+                            ' return m && m.textContent; })()', 10, 'the missing-library message')
         assert 'libjs-dygraphs' in text
         browser.wait('document.querySelector(\'tr[data-path="test_cgroup_b/test_cgroup_b_sub1"]\') !== null', 10,
                      'the tree listed without the library')

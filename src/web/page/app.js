@@ -92,7 +92,8 @@
                         }
                         if (sec <= g.prevSec)
                                 continue; // already had it (a refill after a reconnect)
-                        let now = { cpu: null, io: null, mem: v.mem, tasks: v.tasks, pcpu: null, pmem: null, pio: null };
+                        const now = { cpu: null, io: null, mem: v.mem, tasks: v.tasks,
+                                      pcpu: null, pmem: null, pio: null };
                         if (g.prev) {
                                 const dt = sec - g.prevSec;
                                 now.cpu = rate(g.prev.cpu, v.cpu, dt, 1e9);
