@@ -81,6 +81,8 @@ static const ConfigKey keys[] = {
         K("Web", "MaxConnectionsPerAddress", KEY_U64, web_max_connections_per_address),
         K("Web", "OutputBudgetMiB", KEY_U64, web_output_budget_mib),
         K("Web", "Controllers", KEY_CONTROLLERS, web_controllers),
+        K("Web", "PageDir", KEY_ABS_PATH, web_page_dir),
+        K("Web", "JavaScriptDir", KEY_ABS_PATH, web_javascript_dir),
         K("Control", "Socket", KEY_STRING, control_socket),
         K("Control", "RequestTimeoutSec", KEY_TIMEOUT, control_request_timeout_usec),
         K("OOM", "Watch", KEY_BOOL, oom_watch),
@@ -201,6 +203,8 @@ void config_init(Config *c) {
         };
         set_string(&c->redis_prefix, "cgroup_arch");
         set_string(&c->web_listen, "127.0.0.1:43409");
+        set_string(&c->web_page_dir, SLICEKEEPER_PAGE_DIR);
+        set_string(&c->web_javascript_dir, "/usr/share/javascript");
         set_string(&c->control_socket, SLICEKEEPER_CONTROL_SOCKET);
         /* Off by default: the daemon also runs on servers without interactive users, where capping
          * user slices would be a surprise. The rest are cgroup_py's defaults. */
@@ -244,6 +248,8 @@ void config_done(Config *c) {
         free(c->redis_address);
         free(c->redis_prefix);
         free(c->web_listen);
+        free(c->web_page_dir);
+        free(c->web_javascript_dir);
         free(c->control_socket);
         free(c->fair_share.event_log);
         free(c->oom_kmsg_path);

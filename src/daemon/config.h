@@ -56,6 +56,7 @@ typedef struct Config {
         char *redis_address, *redis_prefix;
         uint64_t redis_expire_sec;
         char *web_listen;
+        char *web_page_dir, *web_javascript_dir; /* the dashboard's files; libjs-dygraphs' root */
         usec_t web_stall_timeout_usec, web_idle_timeout_usec, web_handshake_timeout_usec;
         uint64_t web_max_connections_per_address, web_output_budget_mib;
         unsigned web_controllers, redis_controllers; /* RECORD_* bits, or RECORD_TREE (record.h) */

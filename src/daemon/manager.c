@@ -1389,7 +1389,9 @@ static int manager_setup_web(Manager *m) {
                                                 .idle_usec = c->web_idle_timeout_usec,
                                                 .handshake_usec = c->web_handshake_timeout_usec,
                                                 .per_address_max = c->web_max_connections_per_address,
-                                                .output_budget_bytes = c->web_output_budget_mib << 20 },
+                                                .output_budget_bytes = c->web_output_budget_mib << 20,
+                                                .page_dir = c->web_page_dir,
+                                                .javascript_dir = c->web_javascript_dir },
                            &wh, &m->web);
         if (r < 0)
                 return log_error_errno(r, "Cannot listen on %s: %m", c->web_listen);

@@ -16,6 +16,7 @@
 
 #include "address.h"
 #include "conn-limit.h"
+#include "fileio.h"
 #include "http-server.h"
 #include "log.h"
 #include "time-util.h"
@@ -69,6 +70,7 @@ struct WebServer {
          * nothing wakes it to close that). */
         bool mhd_run_due;
         WebHandlers handlers;
+        char *page_dir, *javascript_dir; /* NULL: none */
         usec_t stall_usec, idle_usec, handshake_usec, check_usec;
         struct {
                 uint64_t dropped, dropped_idle, dropped_budget, handshake_timeouts, keepalive_timeouts,
@@ -523,6 +525,58 @@ static bool request_has_body(struct MHD_Connection *conn) {
                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
 }
 
+/* The dashboard's files: only these names, so nothing of a URL reaches the filesystem. Read at each request
+ * (a few small local files: an upgraded package is served without a restart), bounded. */
+#define WEB_FILE_MAX (512U << 10)
+static const struct {
+        const char *url, *name, *type;
+        bool library; /* under JavaScriptDir=, else PageDir= */
+} web_files[] = {
+        { "/", "index.html", "text/html; charset=utf-8", false },
+        { "/page/app.js", "app.js", "text/javascript; charset=utf-8", false },
+        { "/page/style.css", "style.css", "text/css; charset=utf-8", false },
+        { "/lib/dygraph.min.js", "dygraphs/dygraph.min.js", "text/javascript; charset=utf-8", true },
+        { "/lib/dygraph.min.css", "dygraphs/dygraph.min.css", "text/css; charset=utf-8", true },
+};
+
+static enum MHD_Result respond_file(WebServer *s, struct MHD_Connection *conn, size_t i) {
+        const char *dir = web_files[i].library ? s->javascript_dir : s->page_dir;
+        _cleanup_(freep) char *path = NULL;
+        struct MHD_Response *resp;
+        enum MHD_Result ret;
+        char *data;
+        size_t size;
+        int r;
+
+        if (!dir)
+                return respond(conn, MHD_HTTP_NOT_FOUND, "text/plain",
+                               strdup(web_files[i].library ? "not found: [Web] JavaScriptDir= is empty\n"
+                                                           : "not found: [Web] PageDir= is empty\n"));
+        if (asprintf(&path, "%s/%s", dir, web_files[i].name) < 0)
+                return MHD_NO;
+        r = read_file_bounded(path, WEB_FILE_MAX, &data, &size);
+        if (r < 0) {
+                char *body = NULL;
+
+                log_debug_errno(r, "Cannot read %s: %m", path);
+                if (asprintf(&body, "not found: %s (%s)\n", path, strerror(-r)) < 0)
+                        return MHD_NO;
+                return respond(conn, MHD_HTTP_NOT_FOUND, "text/plain", body);
+        }
+        resp = MHD_create_response_from_buffer(size, data, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+                free(data);
+                return MHD_NO;
+        }
+        MHD_add_response_header(resp, "Content-Type", web_files[i].type);
+        /* revalidated at each load: a new version shows at once */
+        MHD_add_response_header(resp, "Cache-Control", "no-cache");
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
 /* Called once the request's head is complete, and again (no body being taken) when it is all in: a request
  * with a body or another method than GET is refused at the first call (MHD takes an answer then without
  * waiting for the body, and closes the connection after it), the others answered at the second (an early
@@ -566,6 +620,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                s->handlers.metrics(s->handlers.userdata));
         if (streq(url, "/healthz"))
                 return respond(conn, MHD_HTTP_OK, "text/plain", strdup("ok\n"));
+        /* "/" with no Upgrade header is the page; with one, the websocket. */
+        for (size_t i = 0; i < ELEMENTSOF(web_files); i++)
+                if (streq(url, web_files[i].url) &&
+                    (i > 0 || !MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Upgrade")))
+                        return respond_file(s, conn, i);
         if (!streq(url, "/"))
                 return respond(conn, MHD_HTTP_NOT_FOUND, "text/plain", strdup("not found\n"));
         if (!header_has_token(conn, "Upgrade", "websocket") || !header_has_token(conn, "Connection", "upgrade"))
@@ -751,6 +810,10 @@ int web_server_new(sd_event *event, const WebServerConfig *config, const WebHand
         s->idle_usec = config->idle_usec;
         s->handshake_usec = config->handshake_usec;
         s->output_budget_bytes = config->output_budget_bytes;
+        if (!isempty(config->page_dir) && !(s->page_dir = strdup(config->page_dir)))
+                return -ENOMEM;
+        if (!isempty(config->javascript_dir) && !(s->javascript_dir = strdup(config->javascript_dir)))
+                return -ENOMEM;
         s->check_usec = MIN(WEB_CHECK_USEC, MIN(s->stall_usec, MIN(s->idle_usec, s->handshake_usec)) / 4);
         conn_limit_init(&s->limit, config->per_address_max);
         s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_UPGRADE | (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
@@ -794,6 +857,8 @@ WebServer *web_server_free(WebServer *s) {
                 conn_free(s, s->conns);
         conn_limit_done(&s->limit);
         sd_event_unref(s->event);
+        free(s->page_dir);
+        free(s->javascript_dir);
         free(s);
         return NULL;
 }

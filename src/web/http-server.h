@@ -53,6 +53,9 @@ typedef struct WebServerConfig {
         /* OutputBudgetMiB=: the bound of the memory all clients' output queues hold together (not what their
          * sockets hold: the kernel's, at most net.ipv4.tcp_wmem each); past it the slowest is dropped. */
         size_t output_budget_bytes;
+        /* GET / (a plain request), /page/app.js, /page/style.css: PageDir='s files; /lib/dygraph.min.js and
+         * /lib/dygraph.min.css: JavaScriptDir='s dygraphs/ (libjs-dygraphs). NULL or empty: 404. */
+        const char *page_dir, *javascript_dir;
 } WebServerConfig;
 
 int web_server_new(sd_event *event, const WebServerConfig *config, const WebHandlers *handlers, WebServer **ret);

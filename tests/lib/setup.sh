@@ -7,7 +7,8 @@ PACKAGES="meson ninja-build pkg-config gcc libc6-dev
           systemd dbus util-linux procps python3 python3-pytest python3-kazoo python3-redis python3-websocket
           libzookeeper-java default-jre-headless redis-server python3-prometheus-client
           qemu-system-x86 debootstrap busybox-static e2fsprogs
-          clang libclang-rt-14-dev"
+          clang libclang-rt-14-dev
+          chromium libjs-dygraphs"
 
 need_root() {
         if [ "$(id -u)" != 0 ]; then
