@@ -413,6 +413,28 @@ static void put_cell(char *buf, size_t size, const char *s, unsigned width) {
                 snprintf(buf, size, "%.*s...", (int) (width - 3), s);
 }
 
+/* The name of a row as the first column shows it. */
+static void row_name(const TopRow *row, char *name, size_t size) {
+        if (row->user)
+                snprintf(name, size, "user %s%s%s%s", row->user_name ?: row->path, row->user_name ? " (" : "",
+                         row->user_name ? row->path : "", row->user_name ? ")" : "");
+        else if (row->depth == 0)
+                snprintf(name, size, "/");
+        else
+                snprintf(name, size, "%*s%s", (int) MIN(row->depth * 2, 40u), "", row->path);
+}
+
+unsigned top_table_columns(const TopTable *t) {
+        size_t width = strlen("Group (c)");
+        char name[512];
+
+        for (size_t i = 0; i < t->n; i++) {
+                row_name(&t->rows[i], name, sizeof(name));
+                width = MAX(width, strlen(name));
+        }
+        return MAX((unsigned) (width + NUMBERS_WIDTH), (unsigned) TOP_COLUMNS_MIN);
+}
+
 void top_format_header(unsigned columns, TopSort key, char *buf, size_t size) {
         char name[16];
         size_t at;
@@ -432,13 +454,7 @@ void top_format_row(const TopRow *row, unsigned columns, char *buf, size_t size)
 
         assert(row && buf && size > 0);
 
-        if (row->user)
-                snprintf(name, sizeof(name), "user %s%s%s%s", row->user_name ?: row->path,
-                         row->user_name ? " (" : "", row->user_name ? row->path : "", row->user_name ? ")" : "");
-        else if (row->depth == 0)
-                snprintf(name, sizeof(name), "/");
-        else
-                snprintf(name, sizeof(name), "%*s%s", (int) MIN(row->depth * 2, 40u), "", row->path);
+        row_name(row, name, sizeof(name));
         if (row->have & TOP_HAVE_TASKS)
                 snprintf(tasks, sizeof(tasks), "%" PRIu64, row->tasks);
         if (row->have & TOP_HAVE_CPU)

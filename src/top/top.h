@@ -78,6 +78,8 @@ void top_table_cut_depth(TopTable *t, unsigned max_depth);
 #define TOP_COLUMNS_MIN 60
 void top_format_header(unsigned columns, TopSort key, char *buf, size_t size);
 void top_format_row(const TopRow *row, unsigned columns, char *buf, size_t size);
+/* The width at which no row's name is cut (for output that is not a terminal). */
+unsigned top_table_columns(const TopTable *t);
 /* "1.5G", "512.0K", "17B" (powers of 1024). */
 void top_format_bytes(double bytes, char *buf, size_t size);
 
