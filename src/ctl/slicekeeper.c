@@ -1019,10 +1019,13 @@ static int verb_users(bool me) {
 
 /* top: the window's last two seconds, as rows (src/top/top.h). */
 static int top_fetch(TopTable *ret) {
-        json_t *answer = NULL;
+        json_t *answer = NULL, *args = json_pack("{s:i}", "seconds", 2);
         int r;
 
-        r = ask_args("account", json_pack("{s:i}", "seconds", 2), &answer);
+        if (!args)
+                return -ENOMEM;
+        r = ask_args("account", args, &answer);
+        json_decref(args);
         if (r < 0)
                 return r;
         r = top_table_from_account(answer, ret);

@@ -29,8 +29,16 @@ def busy(daemon, tb):
     tb.run(['systemd-run', '--unit=sktop-busy', f'--slice={BUSY}.slice', 'sh', '-c', 'while :; do :; done'])
     tb.run(['systemd-run', '--unit=sktop-idle', f'--slice={IDLE}.slice', 'sleep', '300'])
     # the window holds a second once the sampler swept (before, top says so and exits)
-    wait_for(lambda: daemon.ctl('top', '--json', check=False).returncode == 0, 10, interval=0.2,
-             what='a second in the window')
+    last = []
+
+    def window_has_a_second():
+        r = daemon.ctl('top', '--json', check=False)
+        last[:] = [r.stderr]
+        return r.returncode == 0
+    try:
+        wait_for(window_has_a_second, 20, interval=0.2, what='a second in the window')
+    except AssertionError as e:
+        raise AssertionError(f'{e}\nlast stderr: {last}\njournal:\n{daemon.journal()}')
     try:
         yield daemon
     finally:
