@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import CTL, wait_for
+from conftest import CTL, users_in_testbed, wait_for
 
 BUSY, IDLE = 'sktop_busy', 'sktop_idle'
 TREE = {'slices': {BUSY: {}, IDLE: {'cpu_weight': 50}}}
@@ -200,3 +200,34 @@ def test_top_for_any_user(busy, tb):
     assert busy_row(json.loads(r.stdout)) is not None
     r = tb.run(as_nobody(CTL, 'plan'), check=False)
     assert r.returncode == 1 and 'permission denied' in r.stderr
+
+
+USER_UID, USER_NAME = 47311, 'sktop-user'
+
+
+def test_top_shows_users_below_the_groups(daemon, tb):
+    """With fair share on, the users follow the groups: "user NAME (UID)" with their own numbers."""
+    with users_in_testbed(tb, {USER_UID: USER_NAME}, ('sktop-user-busy.service',)):
+        daemon.write_config('[FairShare]\nEnable=yes\nMinUID=1000\n')
+        daemon.write_tree(TREE)
+        daemon.start()
+        tb.run(['systemd-run', '--unit=sktop-user-busy', f'--uid={USER_UID}', f'--slice=user-{USER_UID}.slice',
+                'sh', '-c', 'while :; do :; done'])
+        last = {}
+
+        def user_shown():
+            r = daemon.ctl('top', '--json', check=False)
+            last['out'] = r.stdout + r.stderr
+            if r.returncode != 0:
+                return False
+            doc = json.loads(r.stdout)
+            user = next((u for u in doc['users'] if u['uid'] == USER_UID), None)
+            return user is not None and user['name'] == USER_NAME and (user['cpu_pct'] or 0) >= 20
+        try:
+            wait_for(user_shown, 15, interval=0.5, what='the busy user in top --json')
+        except AssertionError as e:
+            raise AssertionError(f'{e}\nlast: {last.get("out", "")[:3000]}\njournal:\n{daemon.journal()}')
+        lines = daemon.ctl('top', '--once').stdout.splitlines()
+        at = next(i for i, line in enumerate(lines) if line.startswith(f'user {USER_NAME} ({USER_UID})'))
+        groups = [i for i, line in enumerate(lines) if line.split() and line.split()[0] in ('/', BUSY, IDLE)]
+        assert len(groups) == 3 and max(groups) < at, lines
