@@ -1046,7 +1046,8 @@ static int top_table_get(TopSort sort, unsigned depth, TopTable *ret) {
         return 0;
 }
 
-/* The screen's text: a title, the header, as many rows as fit in height lines (all when 0). */
+/* The screen's text: a title, the header, as many rows as fit in height lines (all, and no keys in the title,
+ * when 0: --once). */
 static void top_print(FILE *f, const TopTable *t, TopSort sort, unsigned columns, unsigned height,
                       const char *eol) {
         _cleanup_(freep) char *line = malloc(columns + 1);
@@ -1059,8 +1060,8 @@ static void top_print(FILE *f, const TopTable *t, TopSort sort, unsigned columns
                 return;
         if (localtime_r(&sec, &tm))
                 strftime(when, sizeof(when), "%H:%M:%S", &tm);
-        fprintf(f, "slicekeeper top  %s  sorted by %s  (c m i t: sort, q: quit)%s", when, top_sort_to_string(sort),
-                eol);
+        fprintf(f, "slicekeeper top  %s  sorted by %s%s%s", when, top_sort_to_string(sort),
+                height > 0 ? "  (c m i t: sort, q: quit)" : "", eol);
         top_format_header(columns, sort, line, columns + 1);
         fprintf(f, "%s%s", line, eol);
         if (height > 0)
