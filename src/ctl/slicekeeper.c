@@ -4,18 +4,25 @@
 #include <stdbool.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
+#include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "macro.h"
 #include "outage.h"
 #include "parse-util.h"
 #include "paths.h"
+#include "top.h"
 
 #define ANSWER_MAX (64 * 1024 * 1024)
 #define MIGRATE_WAIT_SEC 300 /* for the daemon's report: its moves wait for systemd's jobs */
@@ -1010,6 +1017,252 @@ static int verb_users(bool me) {
         return 0;
 }
 
+/* top: the window's last two seconds, as rows (src/top/top.h). */
+static int top_fetch(TopTable *ret) {
+        json_t *answer = NULL, *args = json_pack("{s:i}", "seconds", 2);
+        int r;
+
+        if (!args)
+                return -ENOMEM;
+        r = ask_args("account", args, &answer);
+        json_decref(args);
+        if (r < 0)
+                return r;
+        r = top_table_from_account(answer, ret);
+        json_decref(answer);
+        if (r < 0)
+                fprintf(stderr, "Unexpected answer from slicekeeperd to \"account\" (an older daemon?).\n");
+        return r;
+}
+
+static int top_table_get(TopSort sort, unsigned depth, TopTable *ret) {
+        int r = top_fetch(ret);
+
+        if (r < 0)
+                return r;
+        top_table_sort(ret, sort);
+        if (depth != UINT_MAX)
+                top_table_cut_depth(ret, depth);
+        return 0;
+}
+
+/* The screen's text: a title, the header, as many rows as fit in height lines (all, and no keys in the title,
+ * when 0: --once). */
+static void top_print(FILE *f, const TopTable *t, TopSort sort, unsigned columns, unsigned height,
+                      const char *eol) {
+        _cleanup_(freep) char *line = malloc(columns + 1);
+        char when[32] = "-";
+        struct tm tm;
+        time_t sec = (time_t) t->unix_sec;
+        size_t n = t->n;
+
+        if (!line)
+                return;
+        if (localtime_r(&sec, &tm))
+                strftime(when, sizeof(when), "%H:%M:%S", &tm);
+        fprintf(f, "slicekeeper top  %s  sorted by %s%s%s", when, top_sort_to_string(sort),
+                height > 0 ? "  (c m i t: sort, q: quit)" : "", eol);
+        top_format_header(columns, sort, line, columns + 1);
+        fprintf(f, "%s%s", line, eol);
+        if (height > 0)
+                n = MIN(n, (size_t) (height > 3 ? height - 3 : 0));
+        for (size_t i = 0; i < n; i++) {
+                top_format_row(&t->rows[i], columns, line, columns + 1);
+                fprintf(f, "%s%s", line, eol);
+        }
+}
+
+static struct termios top_saved;
+static volatile sig_atomic_t top_raw = false, top_resized = false;
+
+/* Async-signal-safe: from the signal handlers as from atexit. */
+static void top_restore(void) {
+        static const char show_cursor[] = "\033[?25h\n";
+
+        if (!top_raw)
+                return;
+        top_raw = false;
+        (void) !write(STDOUT_FILENO, show_cursor, sizeof(show_cursor) - 1);
+        (void) tcsetattr(STDIN_FILENO, TCSAFLUSH, &top_saved);
+}
+
+static void on_top_signal(int sig) {
+        top_restore();
+        signal(sig, SIG_DFL);
+        raise(sig);
+}
+
+static void on_top_winch(int sig _unused_) {
+        top_resized = true;
+}
+
+static void top_window(unsigned *ret_columns, unsigned *ret_rows) {
+        struct winsize ws = {};
+
+        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_col == 0 || ws.ws_row == 0)
+                ws = (struct winsize) { .ws_col = 80, .ws_row = 24 };
+        *ret_columns = MAX((unsigned) ws.ws_col, (unsigned) TOP_COLUMNS_MIN);
+        *ret_rows = ws.ws_row;
+}
+
+static uint64_t now_msec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+/* Redraws every second until q; the terminal (cbreak, no echo, cursor hidden) is put back however it
+ * ends: q, an error, SIGINT/SIGTERM/SIGHUP/SIGQUIT, exit(). */
+static int top_interactive(TopSort sort, unsigned depth) {
+        struct sigaction stop = { .sa_handler = on_top_signal }, winch = { .sa_handler = on_top_winch };
+        _cleanup_(top_table_done) TopTable t = {};
+        struct termios raw;
+        uint64_t next;
+        int r;
+
+        if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+                fprintf(stderr, "top needs a terminal; use --once or --json for scripts.\n");
+                return -ENOTTY;
+        }
+        /* the first answer before the terminal changes: a daemon not running is said plainly */
+        r = top_table_get(sort, depth, &t);
+        if (r < 0)
+                return r;
+        if (tcgetattr(STDIN_FILENO, &top_saved) < 0) {
+                r = -errno;
+                fprintf(stderr, "Cannot read the terminal's settings: %s\n", strerror(errno));
+                return r;
+        }
+        sigemptyset(&stop.sa_mask);
+        sigemptyset(&winch.sa_mask); /* no SA_RESTART: poll() returns to redraw at once */
+        atexit(top_restore);
+        for (size_t i = 0; i < 4; i++)
+                sigaction((const int[]) { SIGINT, SIGTERM, SIGHUP, SIGQUIT }[i], &stop, NULL);
+        sigaction(SIGWINCH, &winch, NULL);
+        raw = top_saved;
+        raw.c_lflag &= ~(tcflag_t) (ICANON | ECHO);
+        raw.c_cc[VMIN] = 1;
+        raw.c_cc[VTIME] = 0;
+        top_raw = true;
+        if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw) < 0) {
+                r = -errno;
+                top_restore();
+                fprintf(stderr, "Cannot set the terminal's mode: %s\n", strerror(errno));
+                return r;
+        }
+        fputs("\033[?25l", stdout);
+        next = now_msec();
+        for (;;) {
+                struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+                unsigned columns, height;
+                uint64_t now = now_msec();
+                char key;
+                TopSort k;
+
+                if (now >= next) {
+                        top_table_done(&t);
+                        r = top_table_get(sort, depth, &t);
+                        if (r < 0)
+                                break;
+                        next = now + 1000;
+                        top_resized = true;
+                }
+                if (top_resized) {
+                        top_resized = false;
+                        top_window(&columns, &height);
+                        /* home, each line cleared to its end, the rest of the screen cleared */
+                        fputs("\033[H", stdout);
+                        top_print(stdout, &t, sort, columns, height, "\033[K\n");
+                        fputs("\033[J", stdout);
+                        fflush(stdout);
+                }
+                r = poll(&p, 1, (int) (next > now ? next - now : 0));
+                if (r < 0 && errno != EINTR) {
+                        r = -errno;
+                        break;
+                }
+                if (r <= 0)
+                        continue;
+                if (read(STDIN_FILENO, &key, 1) != 1) {
+                        r = 0; /* the terminal went away */
+                        break;
+                }
+                if (key == 'q' || key == 'Q') {
+                        r = 0;
+                        break;
+                }
+                if (top_sort_from_key(key, &k) >= 0) {
+                        sort = k;
+                        top_table_sort(&t, sort);
+                        top_resized = true;
+                }
+        }
+        fflush(stdout);
+        top_restore();
+        return r;
+}
+
+static int verb_top(char **argv, int argc) {
+        TopSort sort = TOP_SORT_CPU;
+        unsigned depth = UINT_MAX;
+        bool once = false;
+        int r;
+
+        for (int i = 0; i < argc; i++) {
+                const char *v;
+
+                if (streq(argv[i], "--once"))
+                        once = true;
+                else if (streq(argv[i], "--json"))
+                        arg_json = true;
+                else if ((v = option_value(argv, argc, &i, "--sort"))) {
+                        if (top_sort_from_string(v, &sort) < 0) {
+                                fprintf(stderr, "--sort takes cpu, memory, io or tasks, not %s.\n", v);
+                                return -EINVAL;
+                        }
+                } else if ((v = option_value(argv, argc, &i, "--depth"))) {
+                        char *end;
+                        unsigned long d;
+
+                        errno = 0;
+                        d = strtoul(v, &end, 10);
+                        if (errno || end == v || *end || v[0] == '-' || d > 1000) {
+                                fprintf(stderr, "--depth takes a number of levels (0: the root alone), not %s.\n", v);
+                                return -EINVAL;
+                        }
+                        depth = (unsigned) d;
+                } else {
+                        fprintf(stderr, "Unknown argument %s for top.\n", argv[i]);
+                        return -EINVAL;
+                }
+        }
+        if (arg_json || once) {
+                _cleanup_(top_table_done) TopTable t = {};
+
+                r = top_table_get(sort, depth, &t);
+                if (r < 0)
+                        return r;
+                if (arg_json) {
+                        json_t *j = top_table_json(&t, sort);
+
+                        if (!j)
+                                return -ENOMEM;
+                        print_json(j);
+                        json_decref(j);
+                } else {
+                        /* a terminal's width, else (a script's pipe) wide enough that no name is cut */
+                        unsigned columns = top_table_columns(&t), height;
+
+                        if (isatty(STDOUT_FILENO))
+                                top_window(&columns, &height);
+                        top_print(stdout, &t, sort, columns, 0, "\n");
+                }
+                return 0;
+        }
+        return top_interactive(sort, depth);
+}
+
 static void help(void) {
         printf("%s [OPTIONS...] COMMAND\n\n"
                "Query slicekeeperd.\n\n"
@@ -1029,7 +1282,11 @@ static void help(void) {
                "                         default --for and --mode: PenaltyTimeoutSec=, PenaltyMode=\n"
                "  limit USER [--cpu PERCENT] [--memory SIZE] [--for DURATION]\n"
                "  limit USER --clear     A fixed cap for USER (150%% = 1.5 cores), until --clear or\n"
-               "                         for DURATION (90s, 30m, 2h30m, 1d)\n\n"
+               "                         for DURATION (90s, 30m, 2h30m, 1d)\n"
+               "  top [--sort cpu|memory|io|tasks] [--depth N] [--once] [--json]\n"
+               "                         Live per group and user CPU, memory, IO/s, tasks, pressure\n"
+               "                         from the daemon's window (keys c m i t sort, q quits;\n"
+               "                         any user)\n\n"
                "Options:\n"
                "  -h --help              Show this help\n"
                "     --json              Print JSON\n"
@@ -1069,7 +1326,7 @@ int main(int argc, char *argv[]) {
                         return EXIT_FAILURE;
                 }
         if (optind >= argc) {
-                fprintf(stderr, "Expected a command (status, plan, exec-args, run, migrate, users, penalty, limit); "
+                fprintf(stderr, "Expected a command (status, plan, exec-args, run, migrate, users, penalty, limit, top); "
                                 "see --help.\n");
                 return EXIT_FAILURE;
         }
@@ -1138,9 +1395,11 @@ int main(int argc, char *argv[]) {
                 r = verb_penalty(&argv[optind + 1], argc - optind - 1);
         else if (streq(verb, "limit"))
                 r = verb_limit(&argv[optind + 1], argc - optind - 1);
+        else if (streq(verb, "top"))
+                r = verb_top(&argv[optind + 1], argc - optind - 1);
         else {
                 fprintf(stderr, "Unknown command or extra arguments: %s (status, plan, exec-args, run, migrate, users, "
-                        "penalty, limit); see --help.\n",
+                        "penalty, limit, top); see --help.\n",
                         verb);
                 return EXIT_FAILURE;
         }

@@ -181,6 +181,7 @@ int control_request_parse(const char *data, size_t size, ControlRequest *ret, ch
                 [CONTROL_CMD_PENALTY] = "penalty",
                 [CONTROL_CMD_LIMIT] = "limit",
                 [CONTROL_CMD_USERS] = "users",
+                [CONTROL_CMD_ACCOUNT] = "account",
         };
         ControlRequest out = {};
         json_error_t jerr;
@@ -209,7 +210,7 @@ int control_request_parse(const char *data, size_t size, ControlRequest *ret, ch
         if (c == _CONTROL_CMD_MAX)
                 r = refuse(error, error_size,
                            "unknown cmd (expected \"status\", \"plan\", \"exec_args\", \"migrate\", "
-                           "\"migrate_result\", \"penalty\", \"limit\" or \"users\")");
+                           "\"migrate_result\", \"penalty\", \"limit\", \"users\" or \"account\")");
         else if (c == CONTROL_CMD_EXEC_ARGS) {
                 names = json_object_get(json_object_get(req, "args"), "names");
                 r = check_names(names, error, error_size);
@@ -232,6 +233,12 @@ int control_request_parse(const char *data, size_t size, ControlRequest *ret, ch
                 v = json_object_get(req, "args");
                 r = v && !json_is_object(v) ? refuse(error, error_size, "args must be an object") :
                                               get_boolean(v, "me", &out.me, error, error_size);
+        } else if (c == CONTROL_CMD_ACCOUNT) {
+                v = json_object_get(req, "args");
+                out.seconds = CONTROL_ACCOUNT_SECONDS_DEFAULT;
+                r = v && !json_is_object(v) ? refuse(error, error_size, "args must be an object") :
+                                              get_integer(v, "seconds", 1, CONTROL_ACCOUNT_SECONDS_MAX,
+                                                          &out.seconds, error, error_size);
         }
         if (r >= 0) {
                 out.cmd = c;

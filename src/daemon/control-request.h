@@ -15,6 +15,8 @@
 #define CONTROL_CPU_PCT_MAX 819200u            /* args.cpu_pct: systemd's CPUQuota= limit, 8192 cores */
 #define CONTROL_MEMORY_MIN (1024u * 1024u)     /* args.memory: at least 1 MiB (smaller only OOM-kills) */
 #define CONTROL_MEMORY_MAX (UINT64_C(1) << 53) /* ... and at most 8 PiB (a JSON number stays exact) */
+#define CONTROL_ACCOUNT_SECONDS_MAX 10u        /* args.seconds of account: the answer stays small */
+#define CONTROL_ACCOUNT_SECONDS_DEFAULT 2u     /* two seconds give a rate */
 
 typedef enum ControlCmd {
         CONTROL_CMD_STATUS,
@@ -25,6 +27,7 @@ typedef enum ControlCmd {
         CONTROL_CMD_PENALTY,        /* the penalty box on or off for one user */
         CONTROL_CMD_LIMIT,          /* a fixed limit for one user, or --clear */
         CONTROL_CMD_USERS,          /* the fair-share users (args.me: only the asking peer's) */
+        CONTROL_CMD_ACCOUNT,        /* the window's last args.seconds records (any peer: `slicekeeper top`) */
         _CONTROL_CMD_MAX,
 } ControlCmd;
 
@@ -44,6 +47,7 @@ typedef struct ControlRequest {
         uint64_t cpu_pct;        /* limit: args.cpu_pct (150 = 1.5 cores), 0 when not given */
         bool clear;              /* limit: args.clear */
         bool me;                 /* users: args.me */
+        uint64_t seconds;        /* account: args.seconds, 1..CONTROL_ACCOUNT_SECONDS_MAX (default 2) */
         /* set by the server, not parsed: the peer's uid (SO_PEERCRED) */
         uint32_t peer_uid;
 } ControlRequest;
@@ -52,7 +56,8 @@ typedef struct ControlRequest {
  * {"dry_run": bool}}, {"cmd": "migrate_result", "args": {"id": n}}, {"cmd": "penalty", "args": {"uid": n,
  * "user": name, "on": true, "for_sec": n, "mode": "active"|"locked", "memory": bytes}} or {... "on": false},
  * {"cmd": "limit", "args": {"uid": n, "user": name, "cpu_pct": n, "memory": bytes|"infinity", "for_sec": n}}
- * or {... "clear": true}, {"cmd": "users", "args": {"me": bool}}), the line's bytes without
+ * or {... "clear": true}, {"cmd": "users", "args": {"me": bool}}, {"cmd": "account", "args": {"seconds": n}}),
+ * the line's bytes without
  * its newline. Returns 0 with *ret filled (free with control_request_done()), or -EINVAL with the answer's
  * "error" text in error (*ret untouched). Keys other than cmd and those args are ignored. */
 int control_request_parse(const char *data, size_t size, ControlRequest *ret, char *error, size_t error_size);

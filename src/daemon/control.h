@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The control socket: a Unix stream socket (0666); one JSON request line in, one JSON answer out. Root may
- * send every request; another peer (SO_PEERCRED) only `users` with me=true, answered about their own UID. */
+ * send every request; another peer (SO_PEERCRED) only `users` with me=true, answered about their own UID,
+ * and `account` (the window's last seconds, as world-readable cgroupfs shows them). */
 #pragma once
 
 #include <jansson.h>

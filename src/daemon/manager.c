@@ -874,6 +874,28 @@ static json_t *manager_migrate_result(Manager *m, uint64_t id) {
         return o;
 }
 
+/* `slicekeeper top`: the window's last seconds as show_account gives them, every controller (top shows them
+ * all), streamed as the websocket's show_account is. Only the window is read, never cgroupfs. Returns an
+ * error answer, or NULL with *ret_stream set (nothing set: out of memory). */
+static json_t *manager_account(Manager *m, uint64_t seconds, PartStream *ret_stream) {
+        const RingSlot *last = ring_latest(&m->ring);
+        AccountStream *stream = NULL;
+        ManagerStream *ms;
+
+        if (!last)
+                return json_pack("{s:s}", "error", "no samples yet (the window is empty); try again in a second");
+        if (account_stream_new(last->unix_sec - MIN(seconds - 1, last->unix_sec), last->unix_sec, &stream) < 0)
+                return NULL;
+        ms = malloc(sizeof(ManagerStream));
+        if (!ms) {
+                account_stream_free(stream);
+                return NULL;
+        }
+        *ms = (ManagerStream) { .manager = m, .stream = stream };
+        *ret_stream = (PartStream) { .next = on_stream_next, .free = on_stream_free, .state = ms };
+        return NULL;
+}
+
 static void on_control(const ControlRequest *request, void *userdata, ControlAnswer *ret) {
         Manager *m = userdata;
         json_t *o;
@@ -904,6 +926,9 @@ static void on_control(const ControlRequest *request, void *userdata, ControlAns
                         /* a user (not root) is answered about themselves only */
                         ret->json = fair_users_json(m->fair, request->me || request->peer_uid != 0,
                                                     request->peer_uid);
+                return;
+        case CONTROL_CMD_ACCOUNT:
+                ret->json = manager_account(m, request->seconds, &ret->stream);
                 return;
         case CONTROL_CMD_PLAN:
                 o = json_object();

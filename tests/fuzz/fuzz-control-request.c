@@ -31,6 +31,10 @@ static void check(const ControlRequest *r) {
                 FUZZ_CHECK(r->clear ? r->cpu_pct == 0 && r->memory_bytes == 0 && r->for_sec == 0 :
                                       r->cpu_pct > 0 || r->memory_bytes > 0);
         }
+        if (r->cmd == CONTROL_CMD_ACCOUNT)
+                FUZZ_CHECK(r->seconds >= 1 && r->seconds <= CONTROL_ACCOUNT_SECONDS_MAX);
+        else
+                FUZZ_CHECK(r->seconds == 0);
         if (r->cmd != CONTROL_CMD_EXEC_ARGS) {
                 FUZZ_CHECK(!r->names);
                 return;

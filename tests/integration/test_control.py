@@ -91,8 +91,9 @@ BAD_REQUESTS = [
     (b'{}\n', 'request must be an object with a string "cmd"'),
     (b'{"cmd": 5}\n', 'request must be an object with a string "cmd"'),
     (b'{"cmd": "rm_rf"}\n',
-     'unknown cmd (expected "status", "plan", "exec_args", "migrate", "migrate_result", "penalty", "limit" or '
-     '"users")'),
+     'unknown cmd (expected "status", "plan", "exec_args", "migrate", "migrate_result", "penalty", "limit", '
+     '"users" or "account")'),
+    (b'{"cmd": "account", "args": {"seconds": 11}}\n', 'args.seconds must be an integer from 1 to 10'),
     (b'{"cmd": "penalty", "args": {"uid": 1001, "user": "alice", "on": true, "mode": "hard"}}\n',
      'args.mode must be "active" or "locked"'),
     (b'{"cmd": "limit", "args": {"uid": 1001, "user": "alice", "clear": true, "cpu_pct": 5}}\n',

@@ -48,7 +48,7 @@ TEST(test_commands) {
 
 #define UNKNOWN \
         "unknown cmd (expected \"status\", \"plan\", \"exec_args\", \"migrate\", \"migrate_result\", " \
-        "\"penalty\", \"limit\" or \"users\")"
+        "\"penalty\", \"limit\", \"users\" or \"account\")"
 
 TEST(test_refused) {
         refused("", "request is not valid JSON");
@@ -225,6 +225,27 @@ TEST(test_users) {
         refused("{\"cmd\":\"users\",\"args\":[]}", "args must be an object");
 }
 
+/* account: the window's last seconds, 2 unless asked, at most 10 (the answer stays small). */
+TEST(test_account) {
+        ControlRequest r;
+
+        ASSERT_EQ_INT(parse("{\"cmd\":\"account\"}", &r), 0);
+        ASSERT_EQ_INT(r.cmd, CONTROL_CMD_ACCOUNT);
+        ASSERT_EQ_U64(r.seconds, CONTROL_ACCOUNT_SECONDS_DEFAULT);
+        control_request_done(&r);
+        ASSERT_EQ_INT(parse("{\"cmd\":\"account\",\"args\":{\"seconds\":10}}", &r), 0);
+        ASSERT_EQ_U64(r.seconds, 10);
+        control_request_done(&r);
+        ASSERT_EQ_INT(parse("{\"cmd\":\"account\",\"args\":{\"seconds\":1}}", &r), 0);
+        ASSERT_EQ_U64(r.seconds, 1);
+        control_request_done(&r);
+        refused("{\"cmd\":\"account\",\"args\":{\"seconds\":11}}", "args.seconds must be an integer from 1 to 10");
+        refused("{\"cmd\":\"account\",\"args\":{\"seconds\":0}}", "args.seconds must be an integer from 1 to 10");
+        refused("{\"cmd\":\"account\",\"args\":{\"seconds\":\"2\"}}",
+                "args.seconds must be an integer from 1 to 10");
+        refused("{\"cmd\":\"account\",\"args\":7}", "args must be an object");
+}
+
 int main(void) {
         RUN(test_commands);
         RUN(test_migrate);
@@ -232,6 +253,7 @@ int main(void) {
         RUN(test_penalty);
         RUN(test_limit);
         RUN(test_users);
+        RUN(test_account);
         RUN(test_exec_args_names);
         return 0;
 }
