@@ -225,17 +225,6 @@ static void v1_sweep(OomWatch *w, size_t node, bool baseline) {
         oom_match_v1_end(w->match, node);
 }
 
-/* What follows the slice's path in a memcg path from the kernel log ("/x/sk.slice/sk-a.slice/a.scope" and
- * "/sk.slice/sk-a.slice" → "/a.scope"); NULL when it is not there. */
-static const char *memcg_rest(const char *kmsg_path, const char *cgroup) {
-        size_t n = strlen(cgroup);
-
-        for (const char *p = kmsg_path; p; p = strchr(p + 1, '/'))
-                if (strncmp(p, cgroup, n) == 0 && (p[n] == '\0' || p[n] == '/'))
-                        return p + n;
-        return NULL;
-}
-
 /* v1: a victim whose own cgroup is gone can never be counted (v1 counts a kill there only): reported now
  * from the kernel log rather than after the wait. `after_kill`: the slices were just looked at after the
  * "Killed process" lines read so far (the kernel counts before it writes that line): a victim that has its
@@ -258,7 +247,7 @@ static void v1_check_victims(OomWatch *w, bool after_kill) {
                 }
                 if (!v->task_memcg)
                         continue;
-                rest = memcg_rest(v->task_memcg, w->slices[node].cgroup);
+                rest = oom_match_rest_below(v->task_memcg, w->slices[node].cgroup);
                 if (!rest || asprintf(&dir, "%s%s", w->slices[node].dir, rest) < 0) {
                         dir = NULL;
                         continue;

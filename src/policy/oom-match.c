@@ -27,6 +27,8 @@ typedef struct Node {
 
 typedef struct PendingKill {
         size_t node;
+        char dir[OOM_DIR_MAX];   /* v1: the cgroup below the node whose counter showed it ("": the node's own) */
+        bool has_dir;
         bool group;
         uint64_t killed, counter;
         usec_t detected, deadline;
@@ -191,12 +193,39 @@ static void account_up(OomMatch *m, size_t node, uint64_t kills, uint64_t group)
 
 /* A kill a counter showed: with the oldest waiting victim below the node, else it waits for one (or goes out
  * at once when no victim can come). */
-static void counted_kill(OomMatch *m, size_t node, bool group, uint64_t killed, uint64_t counter, usec_t now) {
+const char *oom_match_rest_below(const char *kmsg_path, const char *node_path) {
+        size_t len = strlen(node_path);
+
+        for (const char *p = kmsg_path; p; p = strchr(p + 1, '/'))
+                if (strncmp(p, node_path, len) == 0 && (p[len] == '\0' || p[len] == '/'))
+                        return p + len;
+        return NULL;
+}
+
+/* Whether a count (at `node`, v1: in cgroup `dir` below it) and a victim (at victim_node, NULL: not placed)
+ * are the same kill: the victim in the node or below; on v1, in the very cgroup whose counter moved, unless
+ * the victim is known only as far as the node. */
+static bool pair_ok(const OomMatch *m, size_t node, const char *dir, size_t victim_node, const char *task_memcg) {
+        const char *rest;
+
+        if (victim_node == SIZE_MAX)
+                return true; /* its cgroup not known: it goes with whichever count comes first */
+        if (!node_is_self_or_ancestor(m, node, victim_node))
+                return false;
+        if (!dir || victim_node != node || !task_memcg)
+                return true;
+        rest = oom_match_rest_below(task_memcg, m->nodes[node].path);
+        if (!rest || !*rest)
+                return true;
+        return streq(rest + 1, dir);
+}
+
+static void counted_kill(OomMatch *m, size_t node, const char *dir, bool group, uint64_t killed, uint64_t counter,
+                         usec_t now) {
         for (size_t i = 0; i < m->n_victims; i++) {
                 PendingVictim *pv = &m->victims[i];
 
-                /* A victim whose cgroup is not known (SIZE_MAX) goes with whichever count comes first. */
-                if (pv->node != SIZE_MAX && !node_is_self_or_ancestor(m, node, pv->node))
+                if (!pair_ok(m, node, dir, pv->node, pv->v.task_memcg))
                         continue;
                 emit(m, node, /* counted= */ true, group, killed, counter, &pv->v, MIN(pv->detected, now));
                 victim_remove(m, i);
@@ -212,14 +241,18 @@ static void counted_kill(OomMatch *m, size_t node, bool group, uint64_t killed, 
                      m->kills[0].detected);
                 kill_remove(m, 0);
         }
-        m->kills[m->n_kills++] = (PendingKill) {
+        m->kills[m->n_kills] = (PendingKill) {
                 .node = node,
+                .has_dir = dir && strlen(dir) < OOM_DIR_MAX,
                 .group = group,
                 .killed = killed,
                 .counter = counter,
                 .detected = now,
                 .deadline = usec_add(now, OOM_VICTIM_WAIT_USEC),
         };
+        if (m->kills[m->n_kills].has_dir)
+                strcpy(m->kills[m->n_kills].dir, dir);
+        m->n_kills++;
 }
 
 int oom_match_victim(OomMatch *m, const OomVictim *v, usec_t now) {
@@ -234,7 +267,7 @@ int oom_match_victim(OomMatch *m, const OomVictim *v, usec_t now) {
         for (size_t i = 0; i < m->n_kills; i++) {
                 PendingKill k = m->kills[i];
 
-                if (node != SIZE_MAX && !node_is_self_or_ancestor(m, k.node, node))
+                if (!pair_ok(m, k.node, k.has_dir ? k.dir : NULL, node, v->task_memcg))
                         continue;
                 kill_remove(m, i);
                 emit(m, k.node, true, k.group, k.killed, k.counter, v, k.detected);
@@ -310,7 +343,7 @@ static void v2_descend(OomMatch *m, size_t node, OomReadCounts read, void *userd
 
                 account_up(m, node, k, g);
                 for (uint64_t i = 0; i < g; i++)
-                        counted_kill(m, node, /* group= */ true, i + 1 < g ? 1 : MAX(k, (uint64_t) 1) - (g - 1),
+                        counted_kill(m, node, NULL, /* group= */ true, i + 1 < g ? 1 : MAX(k, (uint64_t) 1) - (g - 1),
                                      kills, now);
                 return;
         }
@@ -319,7 +352,7 @@ static void v2_descend(OomMatch *m, size_t node, OomReadCounts read, void *userd
 
                 account_up(m, node, k, 0);
                 for (uint64_t i = 0; i < k; i++)
-                        counted_kill(m, node, false, 1, kills - (k - 1 - i), now);
+                        counted_kill(m, node, NULL, false, 1, kills - (k - 1 - i), now);
         }
 }
 
@@ -384,7 +417,7 @@ void oom_match_v1_observe(OomMatch *m, size_t node, const char *dir, uint64_t oo
         delta = oom_kill >= before ? oom_kill - before : oom_kill;
         n->last_counter = oom_kill;
         for (uint64_t i = 0; i < delta; i++)
-                counted_kill(m, node, false, 1, oom_kill - (delta - 1 - i), now);
+                counted_kill(m, node, dir, false, 1, oom_kill - (delta - 1 - i), now);
 }
 
 void oom_match_v1_end(OomMatch *m, size_t node) {
@@ -547,14 +580,12 @@ usec_t oom_match_next_deadline(const OomMatch *m) {
  * it shows the kill later, shows one more than last seen, which is taken as seen now. */
 static void v1_account(OomMatch *m, size_t node, const char *task_memcg) {
         Node *n = &m->nodes[node];
-        size_t len = strlen(n->path);
-        const char *rest = NULL;
+        const char *rest = oom_match_rest_below(task_memcg, n->path);
 
-        for (const char *p = task_memcg; p && !rest; p = strchr(p + 1, '/'))
-                if (strncmp(p, n->path, len) == 0 && (p[len] == '\0' || p[len] == '/'))
-                        rest = p[len] == '/' ? p + len + 1 : p + len;
         if (!rest)
                 return;
+        if (*rest == '/')
+                rest++;
         for (size_t i = 0; i < n->n_dirs; i++)
                 if (streq(n->dirs[i].name, rest)) {
                         n->dirs[i].count++;

@@ -13,6 +13,7 @@
 #define OOM_NODES_MAX 16384          /* cgroups watched at once (groups and users); more are left out */
 #define OOM_PENDING_MAX 256          /* kills waiting for their victim, victims waiting for their count */
 #define OOM_V1_DIRS_MAX 4096         /* v1: counters kept of cgroups below watched ones (scopes, services) */
+#define OOM_DIR_MAX 256              /* v1: such a cgroup's path below its node, kept with a count (longer: any) */
 /* A count seen with no victim yet waits this long for the kernel log's line (it is written before the
  * counter moves, but reaches a reader a little later); past it the kill is reported without a victim. */
 #define OOM_VICTIM_WAIT_USEC (40 * USEC_PER_MSEC)
@@ -104,6 +105,10 @@ usec_t oom_match_next_deadline(const OomMatch *m);
 void oom_match_expire(OomMatch *m, usec_t now);
 /* Everything still waiting is reported now (the daemon stops). */
 void oom_match_flush(OomMatch *m);
+
+/* What follows `node_path` in a path from the kernel log ("/x/a.slice/b.scope" and "/a.slice" → "/b.scope"; ""
+ * for the node itself), NULL when it is not in there (at a '/' boundary). */
+const char *oom_match_rest_below(const char *kmsg_path, const char *node_path);
 
 /* The deepest watched node `kmsg_path` (a path from the kernel log) is in, or SIZE_MAX. */
 size_t oom_match_node_of(const OomMatch *m, const char *kmsg_path);

@@ -413,6 +413,40 @@ TEST(test_unplaced_victim_and_uncountable) {
         oom_match_free(m);
 }
 
+TEST(test_v1_count_pairs_with_its_own_scope) {
+        Seen s = { 0 };
+        OomMatch *m;
+        const char *paths[] = { "/sk.slice/sk-a.slice" };
+        OomVictim a = victim(31, "/x/sk.slice/sk-a.slice/a.scope", 1), b = victim(32, "/x/sk.slice/sk-a.slice/b.scope", 2);
+
+        ASSERT_EQ_INT(oom_match_new(on_emit, &s, &m), 0);
+        oom_match_set_kmsg(m, true);
+        oom_match_set_flat(m, true);
+        ASSERT_EQ_INT(oom_match_set_nodes(m, paths, 1, 0), 0);
+        oom_match_v1_begin(m, 0);
+        oom_match_v1_observe(m, 0, "", 0, true, 10);
+        oom_match_v1_end(m, 0);
+        ASSERT_STREQ(oom_match_rest_below("/x/sk.slice/sk-a.slice/a.scope", "/sk.slice/sk-a.slice"), "/a.scope");
+        ASSERT_STREQ(oom_match_rest_below("/sk.slice/sk-a.slice", "/sk.slice/sk-a.slice"), "");
+        ASSERT_TRUE(oom_match_rest_below("/sk.slice/sk-a.slicex/a", "/sk.slice/sk-a.slice") == NULL);
+        /* a's victim waits (its scope went before its count was read); b's count must not take it */
+        ASSERT_EQ_INT(oom_match_victim(m, &a, 100), 1);
+        oom_match_v1_begin(m, 0);
+        oom_match_v1_observe(m, 0, "", 0, false, 110);
+        oom_match_v1_observe(m, 0, "b.scope", 1, false, 110);
+        oom_match_v1_end(m, 0);
+        ASSERT_EQ_U64(s.n, 0);
+        ASSERT_EQ_INT(oom_match_victim(m, &b, 120), 1);
+        ASSERT_EQ_U64(s.n, 1);
+        ASSERT_EQ_INT(s.victim_pid[0], 32);
+        ASSERT_TRUE(s.r[0].counted);
+        oom_match_victim_uncountable(m, 0);
+        ASSERT_EQ_U64(s.n, 2);
+        ASSERT_EQ_INT(s.victim_pid[1], 31);
+        ASSERT_TRUE(!s.r[1].counted);
+        oom_match_free(m);
+}
+
 int main(void) {
         RUN(test_v2_deepest_watched_once);
         RUN(test_v2_leaf_first_then_ancestor_lags);
@@ -426,5 +460,6 @@ int main(void) {
         RUN(test_set_nodes_keeps_state_and_reports_leavers);
         RUN(test_pending_bounded);
         RUN(test_unplaced_victim_and_uncountable);
+        RUN(test_v1_count_pairs_with_its_own_scope);
         return 0;
 }
