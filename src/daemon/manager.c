@@ -469,7 +469,8 @@ static json_t *manager_fds_json(const Manager *m) {
         const FdBudget *b = sampler_fd_budget(m->sampler);
         json_int_t in_use = count_open_fds();
 
-        return json_pack("{s:I, s:I, s:o, s:I, s:I, s:I, s:I}", "limit",
+        return json_pack("{s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I}", "oom_watch", (json_int_t) oom_watch_fds(m->oom),
+                         "limit",
                          (json_int_t) MIN(b->limit, (uint64_t) INT64_MAX), "reserve", (json_int_t) b->reserve,
                          "in_use", in_use >= 0 ? json_integer(in_use) : json_null(), "sampler_files",
                          (json_int_t) sampler_open_files(m->sampler), "sampler_budget",

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -373,32 +374,52 @@ static int slice_watch(OomWatch *w, size_t node) {
         return 0;
 }
 
+/* v1: how many eventfds the watch may hold: a quarter of the descriptor limit. */
+static size_t v1_fd_room(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+                return SIZE_MAX;
+        return (size_t) (rl.rlim_cur / 4);
+}
+
 void oom_watch_rescan(OomWatch *w) {
-        size_t failed = 0;
+        size_t failed = 0, short_room = 0, room = SIZE_MAX, held = 0;
         int first = 0;
 
         if (!w || !w->mount)
                 return;
+        if (!w->v2) {
+                room = v1_fd_room();
+                held = oom_watch_fds(w);
+        }
         for (size_t i = 0; i < w->n_slices; i++) {
                 int r;
 
                 if (w->slices[i].watched)
                         continue;
+                if (held >= room) {
+                        short_room++; /* the quarter of the descriptor limit is taken */
+                        continue;
+                }
                 r = slice_watch(w, i);
+                if (r >= 0 && !w->v2)
+                        held++;
                 if (r < 0 && r != -ENOENT) {
                         failed++;
                         if (!first)
                                 first = r;
                 }
         }
-        if (failed > 0) {
-                char cause[128];
-
-                snprintf(cause, sizeof(cause), "%s", STRERROR(first));
-                if (log_once_should(&w->watch_error, cause))
-                        log_warning_errno(first, "OOM watch: %zu slices cannot be watched for OOM kills: %m", failed);
-        } else
+        if (failed == 0 && short_room == 0)
                 log_once_reset(&w->watch_error);
+        else if (log_once_should(&w->watch_error, failed > 0 ? STRERROR(first) : "descriptor limit")) {
+                if (failed > 0)
+                        log_warning_errno(first, "OOM watch: %zu slices cannot be watched for OOM kills: %m", failed);
+                else
+                        log_warning("OOM watch: %zu slices are not watched for OOM kills: the watch holds at most "
+                                    "%zu eventfds, a quarter of the descriptor limit.", short_room, room);
+        }
         watch_arm_timer(w);
 }
 
@@ -875,6 +896,15 @@ int oom_watch_set_slices(OomWatch *w, const OomWatchSlice *slices, size_t n) {
 unsigned oom_watch_fds_per_slice(const OomWatch *w) {
         return w && w->mount && !w->v2 ? 1 : 0;
 }
+
+size_t oom_watch_fds(const OomWatch *w) {
+        size_t n = 0;
+
+        for (size_t i = 0; w && i < w->n_slices; i++)
+                n += w->slices[i].efd >= 0;
+        return n;
+}
+
 
 size_t oom_watch_n_slices(const OomWatch *w) {
         return w ? w->n_slices : 0;

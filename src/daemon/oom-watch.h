@@ -49,8 +49,12 @@ int oom_watch_set_slices(OomWatch *w, const OomWatchSlice *slices, size_t n);
 /* Try again to watch slices whose cgroup was not there (just created by the realizer or systemd). */
 void oom_watch_rescan(OomWatch *w);
 
-/* Descriptors the watch holds per watched slice: 1 on v1 (its eventfd), 0 on v2 (inotify watches). */
+/* Descriptors the watch holds per watched slice: 1 on v1 (its eventfd), 0 on v2 (inotify watches). On v1 it
+ * holds at most a quarter of RLIMIT_NOFILE (the sampler keeps that much out of its budget): slices past it
+ * are not watched (status "not_watched", said once in the journal). */
 unsigned oom_watch_fds_per_slice(const OomWatch *w);
+/* The eventfds held now. */
+size_t oom_watch_fds(const OomWatch *w);
 
 /* Per watched slice: its unit and kills reported (for /metrics). i < oom_watch_n_slices(). */
 size_t oom_watch_n_slices(const OomWatch *w);

@@ -290,11 +290,14 @@ static void budget_apply(Sampler *s, bool force) {
         _cleanup_(freep) bool *keep = NULL;
         unsigned cost[FD_BUDGET_LEVELS];
         size_t n = s->set ? s->set->n : 0;
+        uint64_t limit;
         FdBudget b;
 
         for (unsigned l = 0; l < FD_BUDGET_LEVELS; l++)
                 cost[l] = fd_budget_slice_cost(&s->layout, fd_budget_level_files(l));
-        fd_budget_plan(nofile_limit(), s->fd_reserve + (uint64_t) n * s->fd_per_slice_other, n, cost, &b);
+        limit = nofile_limit();
+        /* others' descriptors per slice: at most a quarter of the limit (the OOM watch holds no more) */
+        fd_budget_plan(limit, s->fd_reserve + MIN((uint64_t) n * s->fd_per_slice_other, limit / 4), n, cost, &b);
         if (!force && b.limit == s->budget.limit && b.n_slices == s->budget.n_slices)
                 return;
         s->keep = fd_budget_level_files(b.level);

@@ -40,7 +40,7 @@ int sampler_set_users(Sampler *s, const SampleUser *users, size_t n_users);
  * layout counts I/O for. */
 void sampler_rescan(Sampler *s);
 /* Descriptors the rest of the daemon holds per slice of the set (the OOM watch's eventfd on v1), kept out of
- * the sampler's budget on top of SamplerConfig.fd_reserve. */
+ * the sampler's budget on top of SamplerConfig.fd_reserve: at most a quarter of RLIMIT_NOFILE. */
 void sampler_set_fd_per_slice_other(Sampler *s, unsigned n);
 /* The last verdicts on which block devices are counted; NULL before the first look. */
 const IoCoverage *sampler_io_coverage(const Sampler *s);

@@ -88,8 +88,11 @@ def test_a_low_descriptor_limit_is_planned_for_and_the_watchdog_holds(daemon, sl
     # the deepest are left out: the root and every parent are sampled
     assert budget['left_out'] and all(p.count('/') == 1 for p in budget['left_out']), budget['left_out']
     assert len(budget['left_out']) == min(32, budget['slices_left_out'])
-    # room left for the rest of the daemon
-    assert fds['in_use'] <= LIMIT - fds['reserve'] // 2, fds
+    # room left for the rest of the daemon (the OOM watch's eventfds, v1, are planned for in the reserve: at most
+    # a quarter of the limit, held on purpose)
+    assert 0 < fds['oom_watch'] <= LIMIT // 4, fds
+    assert fds['in_use'] - fds['oom_watch'] <= LIMIT - (fds['reserve'] - fds['oom_watch']) // 2, fds
+    assert status['oom']['watched'] == fds['oom_watch'] and status['oom']['not_watched'] > 0, status['oom']
 
     human = daemon.ctl('status').stdout
     assert f'of {LIMIT}' in human and 'not reading pids, io, pressure' in human, human[:2000]
