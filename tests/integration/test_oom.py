@@ -71,12 +71,12 @@ def settled(daemon, reported):
                               what=f'{reported} OOM kills reported, none waiting')
 
 
-def hog(tb, slice_unit, name, uid=None):
+def hog(tb, slice_unit, name, uid=None, cmd=HOG):
     """A hog in a transient scope of slice_unit, run to its death (the scope goes with it)."""
     argv = ['systemd-run', '--scope', f'--unit={name}', f'--slice={slice_unit}', '--quiet']
     if uid is not None:
         argv += [f'--uid={uid}']
-    r = tb.run(argv + HOG, check=False, timeout=120)
+    r = tb.run(argv + cmd, check=False, timeout=120)
     assert r.returncode != 0, f'the hog was not killed: {r.stdout} {r.stderr}'
 
 
@@ -152,34 +152,38 @@ def test_hog_killed_once_everywhere(daemon, tb, redis_server):
     s = settled(daemon, 1)
     assert no_more(ws) == []
     assert event['kind'] == 'oom' and event['slice'] == 'skoom.slice' and event['unit'] == 'skoom.slice'
-    assert event['counted'] is True and event['group_kill'] is False and event['killed'] == 1
-    assert event['oom_kill'] >= 1
+    assert event['group_kill'] is False and event['killed'] == 1
+    # v2 counts the kill in the slice for good; v1 only in the hog's scope, which systemd may remove before the
+    # daemon reads it (a few ms): then the kernel log alone reports it, once all the same
+    v1 = s['oom']['mode'] == 'v1'
+    assert event['counted'] is True or v1, event
+    assert (event['oom_kill'] or 0) >= 1 or not event['counted']
+    assert s['oom']['from_log_only'] == (0 if event['counted'] else 1)
     assert event['memory_max'] == 64 << 20
     victim = event['victim']
-    if kmsg_readable(daemon):
-        assert victim is not None, event
-        assert victim['comm'] == 'tail' and victim['pid'] > 0
-        assert victim['task_memcg'].endswith('/skoom.slice/skoom-hog1.scope'), victim
-        assert victim['anon_rss_kb'] is None or victim['anon_rss_kb'] > 1000
-        # null only where the kernel log's clock runs ahead of CLOCK_MONOTONIC (emulated guests), counted
-        if event['latency_usec'] is None:
-            assert daemon.status()['oom']['kmsg']['clock_ahead'] >= 1, event
-        else:
-            assert event['latency_usec'] < 1_000_000, event
-            print(f'detection latency {event["latency_usec"] / 1000:.1f} ms (kernel log line to report)')
-    assert s['oom']['from_log_only'] == 0
+    # this test's testbed (and the v2 guest) lets the daemon read the kernel log: the victim must be named
+    assert kmsg_readable(daemon), daemon.status()['oom']['kmsg']
+    assert victim is not None, event
+    assert victim['comm'] == 'tail' and victim['pid'] > 0
+    assert victim['task_memcg'].endswith('/skoom.slice/skoom-hog1.scope'), victim
+    assert victim['anon_rss_kb'] is None or victim['anon_rss_kb'] > 1000
+    # null only where the kernel log's clock runs ahead of CLOCK_MONOTONIC (emulated guests), counted
+    if event['latency_usec'] is None:
+        assert daemon.status()['oom']['kmsg']['clock_ahead'] >= 1, event
+    else:
+        assert event['latency_usec'] < 1_000_000, event
+        print(f'detection latency {event["latency_usec"] / 1000:.1f} ms (kernel log line to report)')
 
     # the journal: one, with its structured fields
     [j] = wait_for(lambda: journal_ooms(tb) or None, 10, what='the OOM event in the journal')
     assert j['SLICE'] == 'skoom.slice'
-    if victim:
-        assert j['OOM_VICTIM_PID'] == str(victim['pid']) and j['OOM_VICTIM_COMM'] == 'tail'
+    assert j['OOM_VICTIM_PID'] == str(victim['pid']) and j['OOM_VICTIM_COMM'] == 'tail'
     # the event log: one line, cgroup_py's fields first
     [line] = wait_for(lambda: log_ooms(tb) or None, 10, what='the OOM line in the event log')
     assert [k for k, _ in line][:6] == OOM_KEYS
     fields = dict(line)
     assert fields['ID'] == event['id'] and fields['SLICE'] == 'skoom.slice'
-    assert fields['MEMORY_MAX'] == 64 << 20 and fields['OOM_KILL'] == event['oom_kill']
+    assert fields['MEMORY_MAX'] == 64 << 20 and fields.get('OOM_KILL') == event['oom_kill']
     # Redis: one entry in the stream
     r = redis.Redis(host='127.0.0.1', port=redis_server.port)
     entries = wait_for(lambda: [e for e in r.xrange(f'{PREFIX}/events')
@@ -198,8 +202,7 @@ def test_hog_killed_once_everywhere(daemon, tb, redis_server):
     assert no_more(ws) == []
     assert [e['slice'] for e in two] == ['skoom.slice'] * 2
     assert two[0]['id'] != two[1]['id']
-    if victim:
-        assert {e['victim']['task_memcg'].rsplit('/', 1)[1] for e in two} == {'skoom-hog2.scope', 'skoom-hog3.scope'}
+    assert {e['victim']['task_memcg'].rsplit('/', 1)[1] for e in two} == {'skoom-hog2.scope', 'skoom-hog3.scope'}
     assert metric(port, 'slice="skoom.slice"') == 3
 
     # A slice removed with no kill: nothing.
@@ -254,7 +257,9 @@ def test_without_the_kernel_log_the_counter_still_reports(daemon, tb):
     s = daemon.status()['oom']
     assert s['kmsg']['readable'] is False and 'KernelLog=' in s['kmsg']['error'], s
     ws = connect(port)
-    hog(tb, 'skoom.slice', 'skoom-nolog')
+    # the scope lives on a moment after the kill: on v1 its counter is the only one that counts the kill
+    # (a scope removed within milliseconds would take it along; slicekeeperd(8), OOM KILLS)
+    hog(tb, 'skoom.slice', 'skoom-nolog', cmd=['sh', '-c', 'tail /dev/zero; sleep 1; exit 1'])
     [event] = read_oom(ws, 1)
     settled(daemon, 1)
     assert no_more(ws) == []
