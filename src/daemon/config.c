@@ -46,6 +46,7 @@ typedef enum KeyType {
         KEY_PENALTY_MODE,
         KEY_MEMORY,        /* bytes with K/M/G/T, "N%" of RAM or "infinity"; PenaltyMemory= may be empty */
         KEY_ABS_PATH,      /* EventLog= may be empty (off) */
+        KEY_NODE_NAME,
 } KeyType;
 
 typedef struct ConfigKey {
@@ -87,6 +88,11 @@ static const ConfigKey keys[] = {
         K("Control", "RequestTimeoutSec", KEY_TIMEOUT, control_request_timeout_usec),
         K("OOM", "Watch", KEY_BOOL, oom_watch),
         K("OOM", "KernelLog", KEY_ABS_PATH, oom_kmsg_path),
+        K("Node", "Name", KEY_NODE_NAME, node_name),
+        K("ZooKeeper", "HostOverlay", KEY_BOOL, zk_host_overlay),
+        K("ZooKeeper", "FleetUsers", KEY_BOOL, zk_fleet_users),
+        K("Redis", "HostKeys", KEY_BOOL, redis_host_keys),
+        K("Web", "MetricsNodeLabel", KEY_BOOL, web_metrics_node_label),
         FS("Enable", KEY_BOOL, enable, 0, 0),
         FS("MinUID", KEY_UID, min_uid, 0, 0),
         FS("IntervalSec", KEY_WHOLE_SEC, interval_usec, 1, 300),
@@ -227,9 +233,48 @@ void config_init(Config *c) {
         };
         set_string(&c->fair_share.event_log, "/var/log/slicekeeper/events.log");
         c->oom_watch = true;
+        c->zk_host_overlay = true;
+        c->zk_fleet_users = true;
         set_string(&c->oom_kmsg_path, "/dev/kmsg");
         set_string(&c->fair_share.users_dir, "/etc/slicekeeper/users.d");
         set_string(&c->fair_share.state_dir, "/var/lib/slicekeeper");
+}
+
+bool node_name_is_valid(const char *name) {
+        size_t n;
+
+        if (!name)
+                return false;
+        n = strlen(name);
+        if (n == 0 || n > NODE_NAME_MAX || name[0] == '.' || name[0] == '-')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", name[i]))
+                        return false;
+        return true;
+}
+
+int config_node_name(const Config *c, char **ret, char *error, size_t error_size) {
+        char host[256] = "";
+        char *s;
+
+        assert(c);
+        assert(ret);
+
+        if (c->node_name)
+                s = strdup(c->node_name);
+        else {
+                if (gethostname(host, sizeof(host) - 1) < 0 || !node_name_is_valid(host)) {
+                        snprintf(error, error_size, "the host name \"%.64s\" is not a node name (1..%d characters of "
+                                                    "A-Z a-z 0-9 . _ -): set [Node] Name=", host, NODE_NAME_MAX);
+                        return -EINVAL;
+                }
+                s = strdup(host);
+        }
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
 }
 
 void config_done(Config *c) {
@@ -253,6 +298,7 @@ void config_done(Config *c) {
         free(c->control_socket);
         free(c->fair_share.event_log);
         free(c->oom_kmsg_path);
+        free(c->node_name);
         free(c->fair_share.users_dir);
         free(c->fair_share.state_dir);
         *c = (Config) { 0 };
@@ -300,6 +346,18 @@ int config_set(Config *c, const char *section, const char *key, const char *valu
                 }
                 *(bool *) field = r;
                 return 0;
+        case KEY_NODE_NAME:
+                if (isempty(value)) { /* back to the host name */
+                        free(*(char **) field);
+                        *(char **) field = NULL;
+                        return 0;
+                }
+                if (!node_name_is_valid(value)) {
+                        snprintf(error, error_size, "%s=%s is not a node name: 1..%d characters of A-Z a-z 0-9 . _ -, "
+                                                    "not starting with '.' or '-'", key, value, NODE_NAME_MAX);
+                        return -EINVAL;
+                }
+                return set_string(field, value);
         case KEY_ZK_HOSTS:
                 if (!isempty(value) && zk_hosts_validate(value, error, error_size) < 0)
                         return -EINVAL;

@@ -65,6 +65,12 @@ typedef struct Config {
         ConfigFairShare fair_share;
         bool oom_watch;          /* [OOM] Watch= */
         char *oom_kmsg_path;     /* [OOM] KernelLog=: where victims are read, "" : not read */
+        /* Fleet (issue 17). */
+        char *node_name;         /* [Node] Name=: NULL until set; config_node_name() gives the host name then */
+        bool zk_host_overlay;    /* [ZooKeeper] HostOverlay=: <Prefix>/hosts/<node>/arch_conf merged over the tree */
+        bool zk_fleet_users;     /* [ZooKeeper] FleetUsers=: penalties and limits from <Prefix>/users/<name> */
+        bool redis_host_keys;    /* [Redis] HostKeys=: <Prefix>/host/<node>/account/<sec> and <Prefix>/hosts */
+        bool web_metrics_node_label; /* [Web] MetricsNodeLabel=: node="<name>" on every /metrics series */
         unsigned n_keys_set, n_pid_file_keys_set; /* to hold drop-ins to PidFiles= only */
 } Config;
 
@@ -81,6 +87,14 @@ int config_load_pid_file_dropins(const char *dir, char ***pid_files, char *error
  * IntervalSec=), done once all are set; config_load does it, with the FILE:LINE of the later of the two keys
  * it names in ret_keys. */
 int config_check(const Config *c, const char *ret_keys[static 2], char *error, size_t error_size);
+
+/* A node name as it goes into ZooKeeper paths, Redis keys and events: 1..NODE_NAME_MAX bytes of [A-Za-z0-9._-],
+ * not starting with '.' or '-'. */
+#define NODE_NAME_MAX 64
+bool node_name_is_valid(const char *name);
+/* [Node] Name=, or the host name when unset: 0 with a new string, or -EINVAL with `error` saying why (a host
+ * name that is not a valid node name asks for [Node] Name=). */
+int config_node_name(const Config *c, char **ret, char *error, size_t error_size);
 
 /* Sets one key as the file would ("Section", "Key", "value"), for command-line overrides. */
 int config_set(Config *c, const char *section, const char *key, const char *value, char *error, size_t error_size);

@@ -46,6 +46,7 @@
 
 struct Manager {
         const Config *config;
+        char *node;           /* [Node] Name= or the host name: events, ZooKeeper overlay, Redis host keys */
         bool dry_run, dry_run_json;
         int exit_status;
         sd_event *event;
@@ -1288,7 +1289,7 @@ static int manager_setup_users(Manager *m) {
 static int manager_setup_events(Manager *m) {
         int r;
 
-        r = event_hub_new(m->config->fair_share.event_log, /* node= */ NULL, &m->events);
+        r = event_hub_new(m->config->fair_share.event_log, m->node, &m->events);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the event stream: %m");
         event_hub_set_push(m->events, on_event_push, m);
@@ -1458,6 +1459,15 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         m->users_enabled = m->config->fair_share.enable;
 
         enforce_report_init(&m->enforce);
+        {
+                char error[256];
+
+                r = config_node_name(m->config, &m->node, error, sizeof(error));
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0)
+                        return log_error_errno(r, "%s", error);
+        }
         r = manager_check_source(m->config);
         if (r < 0)
                 return r;
@@ -1526,6 +1536,7 @@ Manager *manager_free(Manager *m) {
         ring_reader_done(&m->redis_reader);
         record_layout_free(m->redis_layout);
         fair_free(m->fair);
+        free(m->node);
         oom_watch_free(m->oom);
         slice_set_unref(m->oom_set);
         event_hub_free(m->events);
