@@ -195,6 +195,7 @@ def test_host_keys_heartbeat_fleet_query_and_a_stale_host(fleet):
     cut = fleet.fleet_query('--seconds', '5', '--group', 'fleet_a')
     assert cut['group'] == 'fleet_a' and sorted(cut['hosts']) == sorted(HOSTS), cut
     for node, h in cut['hosts'].items():
+        assert any(h['account'].values()), (node, h)
         for sec, record in h['account'].items():
             assert 'fleet_b' not in json.dumps(record), (node, sec, record)
 
@@ -293,6 +294,7 @@ UID, USER = 47361, 'skfleet47361'
 CORE = 1_000_000
 # hard_cap: 0.5 × 1 core for everyone; an (active) penalty: 0.3 of that
 CAP, PENALIZED = CORE // 2, 3 * CORE // 20
+LOCKED = 3 * CORE // 10  # a locked penalty: 0.3 of a core
 FAIR = ('[FairShare]\nEnable=yes\nMinUID=1000\nMode=hard_cap\nCPUPctMax=0.5\nHardCapCores=1\nPenaltyCPUPct=0.3\n'
         'StateDir=/run/sktest/state\n')
 
@@ -341,6 +343,17 @@ def test_penalty_in_zookeeper_applies_on_every_host(fleet):
             line = wait_for(lambda h=h: (lambda u: u if penalty_source(u) == 'fleet' else None)(user_line(h)), 5,
                             what=f'{h.name}: the penalty from the fleet in users --json')
             assert line['penaltyboxed'] and line['ident'] == USER, line
+
+        # A local penalty on host-a wins there and stays there: the others keep the fleet's.
+        a = fleet[A]
+        a.ctl('penalty', USER, 'on', '--mode', 'locked', '--for', '1h')
+        wait_for(lambda: kernel_cap(a.tb, UID) == LOCKED, 10, interval=0.1, what='host-a: the local penalty')
+        assert penalty_source(user_line(a)) == 'local'
+        for h in (fleet[B], fleet[C]):
+            assert kernel_cap(h.tb, UID) == PENALIZED and penalty_source(user_line(h)) == 'fleet', h.name
+        a.ctl('penalty', USER, 'off')
+        wait_for(lambda: kernel_cap(a.tb, UID) == PENALIZED, 10, interval=0.1, what='host-a: the fleet\'s again')
+        assert penalty_source(user_line(a)) == 'fleet'
 
         fleet.delete(fleet.user_node(USER))
         for h in fleet:
