@@ -46,23 +46,26 @@ def encode(data):
 
 
 def tree_versions(status):
-    """(shared, overlay) tree versions from a status answer. The fleet's status has "tree": {"versions":
-    {"shared": n, "overlay": m|null}}; a daemon without it (before issue 17) has only "version", which for a
-    ZooKeeper source is the node's version: (version, None)."""
-    versions = (status.get('tree') or {}).get('versions')
-    if isinstance(versions, dict):
-        return versions.get('shared'), versions.get('overlay')
+    """(shared, overlay) tree versions from a status answer: its "versions": {"shared": n, "overlay": m|null}
+    (issue 17; also accepted inside "tree"). A daemon without them (before issue 17) has only "version", which
+    for a ZooKeeper source is the node's version: (version, None)."""
+    for versions in (status.get('versions'), (status.get('tree') or {}).get('versions')):
+        if isinstance(versions, dict):
+            return versions.get('shared'), versions.get('overlay')
     return status.get('version'), None
 
 
 def tree_error(status):
-    """The tree error status reports (the fleet's "tree": {"error": ...}, else "last_error"), None for none."""
+    """The tree error status reports, as text: "last_error"'s message and the node it names ("node", issue 17)
+    (or "tree": {"error": ...}); None for none."""
     tree = status.get('tree')
-    if isinstance(tree, dict) and 'error' in tree:
+    if isinstance(tree, dict) and tree.get('error'):
         error = tree['error']
-        return error.get('message') if isinstance(error, dict) else error
+        return json.dumps(error) if isinstance(error, dict) else error
     last = status.get('last_error')
-    return last.get('message') if last else None
+    if not last:
+        return None
+    return last.get('message', '') + (f' (node {last["node"]})' if last.get('node') else '')
 
 
 def desired_groups(status):
