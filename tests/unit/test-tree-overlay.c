@@ -202,13 +202,15 @@ TEST(test_key_with_nul) {
 
         ASSERT_TRUE(overlay && overlay2);
         ASSERT_EQ_INT(json_object_setn_new(overlay, "a\0b", 3, json_null()), 0);
-        ASSERT_EQ_INT(json_object_setn_new(overlay2, "a\0b", 3, json_pack("{s:i}", "cpu_weight", 1)), 0);
+        ASSERT_EQ_INT(json_object_setn_new(overlay2, "a\0b", 3, json_pack("{s:i}", "io_weight", 1)), 0);
         ASSERT_EQ_INT(tree_overlay_merge(shared, overlay, &result, &err), 0);
         ASSERT_TRUE(json_equal(result, shared));
         ASSERT_EQ_INT(tree_overlay_merge(shared, overlay2, &result2, &err), 0);
         ASSERT_EQ_INT(json_object_size(result2), 2);
         ASSERT_TRUE(json_equal(json_object_get(result2, "a"), json_object_get(shared, "a")));
-        ASSERT_EQ_INT(json_integer_value(json_object_get(json_object_getn(result2, "a\0b", 3), "cpu_weight")), 1);
+        /* a new group, not merged over "a" */
+        ASSERT_EQ_INT(json_object_size(json_object_getn(result2, "a\0b", 3)), 1);
+        ASSERT_EQ_INT(json_integer_value(json_object_get(json_object_getn(result2, "a\0b", 3), "io_weight")), 1);
 }
 
 TEST(test_nested_children_merge) {
