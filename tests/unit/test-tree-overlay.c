@@ -378,6 +378,18 @@ TEST(test_inputs_unchanged_result_independent) {
         json_decref(result);
 }
 
+/* slicekeeperd(8), HOST OVERLAYS */
+TEST(test_man_page_example) {
+        assert_merge_ok("{\"slices\": {\"web\": {\"cpu_weight\": 200, \"memory_max\": \"2G\","
+                        "                    \"children\": {\"static\": {\"cpu_weight\": 50}}},"
+                        "            \"batch\": {\"cpu_weight\": 10}}}",
+                        "{\"slices\": {\"web\": {\"memory_max\": null, \"children\": {\"static\": {\"tasks_max\": 100}}},"
+                        "            \"batch\": null, \"ci\": {\"cpu_weight\": 500}}}",
+                        "{\"slices\": {\"web\": {\"cpu_weight\": 200,"
+                        "                    \"children\": {\"static\": {\"cpu_weight\": 50, \"tasks_max\": 100}}},"
+                        "            \"ci\": {\"cpu_weight\": 500}}}");
+}
+
 /* ---- the merged JSON through tree-parse ---- */
 
 TEST(test_parse_merged_native) {
@@ -445,6 +457,7 @@ int main(void) {
         RUN(test_not_objects);
         RUN(test_depth_bound);
         RUN(test_inputs_unchanged_result_independent);
+        RUN(test_man_page_example);
         RUN(test_parse_merged_native);
         RUN(test_parse_merged_cgrouparch);
         return 0;
