@@ -36,18 +36,16 @@ _printf_(3, 4) static int fail(TreeError *err, int error, const char *format, ..
         return error;
 }
 
+/* As tree-parse's messages name them (its helper is private to it). */
 static const char *type_name(const json_t *v) {
-        switch (json_typeof(v)) {
-        case JSON_OBJECT: return "an object";
-        case JSON_ARRAY: return "an array";
-        case JSON_STRING: return "a string";
-        case JSON_INTEGER: return "an integer";
-        case JSON_REAL: return "a real number";
-        case JSON_TRUE:
-        case JSON_FALSE: return "a boolean";
-        case JSON_NULL: return "null";
-        }
-        return "unknown";
+        static const char *const names[] = {
+                [JSON_OBJECT] = "an object", [JSON_ARRAY] = "an array", [JSON_STRING] = "a string",
+                [JSON_INTEGER] = "an integer", [JSON_REAL] = "a real number", [JSON_TRUE] = "a boolean",
+                [JSON_FALSE] = "a boolean", [JSON_NULL] = "null",
+        };
+        unsigned t = (unsigned) json_typeof(v);
+
+        return t < ELEMENTSOF(names) && names[t] ? names[t] : "unknown";
 }
 
 /* As tree_parse_json_value() tells the schemas apart; an empty object goes with either. */
