@@ -119,7 +119,7 @@ static int merge_object(Merge *m, const json_t *target, const json_t *patch, uns
                 json_t *merged;
 
                 if (json_is_null(v)) {
-                        /* absent from the target: nothing to remove */
+                        /* fails when the target has no such key: nothing to remove */
                         (void) json_object_deln(result, key, key_len);
                         continue;
                 }
