@@ -4,11 +4,18 @@
  * applies, and the events a change makes; the reason and the event saying "fleet". */
 #include <errno.h>
 #include <math.h>
+#include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "config.h"
+#include "control-request.h"
 #include "fair-event.h"
+#include "fair.h"
 #include "fairshare.h"
+#include "fileio.h"
 #include "fleet-users.h"
 #include "macro.h"
 #include "tests.h"
@@ -424,6 +431,209 @@ TEST(test_fleet_event) {
         fair_event_out_done(&o);
 }
 
+/* ---- the glue (fair.c): a Fair on a bus that never connects (its sends fail and are counted), one user ---- */
+
+#define GLUE_EVENTS_MAX 32
+
+typedef struct Seen {
+        size_t n;
+        struct {
+                FairEventKind kind;
+                char action[16];
+                bool fleet;
+                char user[64];
+                bool penalty_locked;
+        } e[GLUE_EVENTS_MAX];
+} Seen;
+
+static void on_event(Fair *f _unused_, const FairEvent *e, void *userdata) {
+        Seen *s = userdata;
+
+        if (e->kind != FAIR_EVENT_PENALTY && e->kind != FAIR_EVENT_LIMIT)
+                return;
+        ASSERT_TRUE(s->n < GLUE_EVENTS_MAX);
+        s->e[s->n].kind = e->kind;
+        snprintf(s->e[s->n].action, sizeof(s->e[s->n].action), "%s", e->action);
+        s->e[s->n].fleet = e->fleet;
+        snprintf(s->e[s->n].user, sizeof(s->e[s->n].user), "%s", e->username ? e->username : "");
+        s->e[s->n].penalty_locked = e->penalty && e->penalty->mode == USER_PENALTY_LOCKED;
+        s->n++;
+}
+
+static void expect_event(Seen *s, size_t i, FairEventKind kind, const char *action, bool fleet) {
+        if (s->n <= i) {
+                fprintf(stderr, "event %zu (%s) did not come; %zu events\n", i, action, s->n);
+                ASSERT_TRUE(false);
+        }
+        ASSERT_EQ_INT(s->e[i].kind, kind);
+        ASSERT_STREQ(s->e[i].action, action);
+        ASSERT_EQ_INT(s->e[i].fleet, fleet);
+}
+
+/* `slicekeeper users`'s line of the one user. */
+static json_t *user_line(Fair *f, json_t **users) {
+        json_decref(*users);
+        *users = fair_users_json(f, false, 0);
+        ASSERT_TRUE(*users);
+        ASSERT_EQ_INT(json_array_size(json_object_get(*users, "list")), 1);
+        return json_array_get(json_object_get(*users, "list"), 0);
+}
+
+static const char *source_of(json_t *line, const char *part) {
+        return json_string_value(json_object_get(json_object_get(line, part), "source"));
+}
+
+static json_t *fleet_status(Fair *f, json_t **status) {
+        json_decref(*status);
+        *status = fair_admin_status_json(f);
+        ASSERT_TRUE(*status);
+        return json_object_get(*status, "fleet_users");
+}
+
+static int set_node(Fair *f, const char *name, const char *data, char *error, size_t error_size) {
+        return fair_set_fleet_user(f, name, data, data ? strlen(data) : 0, error, error_size);
+}
+
+TEST(test_glue) {
+        char dir[] = "/tmp/test-fleet-users.XXXXXX", path[128], error[512], *unit, *text = NULL;
+        struct passwd *pw = getpwuid(65534);
+        Config c;
+        CgroupLayout layout = { 0 };
+        sd_event *e = NULL;
+        sd_bus *bus = NULL;
+        JobWatch *jobs = NULL;
+        Fair *f = NULL;
+        SliceSet set = { .n = 1, .n_groups = 0 };
+        SampleValues values[1] = { 0 };
+        ControlRequest req = { .cmd = CONTROL_CMD_PENALTY, .uid = 65534, .on = true, .has_mode = true, .locked = false };
+        json_t *users = NULL, *status = NULL, *line, *fleet;
+        _cleanup_(freep) char *name = NULL;
+        Seen seen = { 0 };
+        size_t size;
+
+        if (!pw || !fleet_user_name_is_valid(pw->pw_name)) {
+                printf("# no user 65534 with a usable name: the glue test skipped\n");
+                return;
+        }
+        name = strdup(pw->pw_name);
+        ASSERT_TRUE(name && mkdtemp(dir));
+        config_init(&c);
+        free(c.fair_share.users_dir);
+        free(c.fair_share.state_dir);
+        c.fair_share.users_dir = strdup("");
+        c.fair_share.state_dir = strdup(dir);
+        c.fair_share.interval_usec = 1; /* a tick at every fair_sample() */
+        c.fair_share.mode = CONFIG_FAIR_SHARE_HARD_CAP;
+        ASSERT_EQ_INT(sd_event_new(&e), 0);
+        ASSERT_EQ_INT(sd_bus_new(&bus), 0);
+        ASSERT_EQ_INT(job_watch_new(bus, &jobs), 0);
+        ASSERT_EQ_INT(fair_new(e, bus, jobs, &c.fair_share, &layout, &f), 0);
+        fair_set_event_fn(f, on_event, &seen);
+        fair_set_fleet_node_prefix(f, "/sk/users");
+
+        /* before the user is here: kept, nothing to say */
+        ASSERT_EQ_INT(set_node(f, name, "{\"penalty\": {\"mode\": \"locked\"}}", error, sizeof(error)), 0);
+        ASSERT_EQ_INT(seen.n, 0);
+        fleet = fleet_status(f, &status);
+        ASSERT_EQ_INT(json_integer_value(json_object_get(fleet, "entries")), 1);
+        ASSERT_EQ_INT(json_integer_value(json_object_get(fleet, "applied")), 0);
+
+        /* the user comes: a tick takes the slice, the name is looked up at idle, the next tick applies it */
+        unit = strdup("user-65534.slice");
+        set.units = &unit;
+        fair_sample(f, &set, values);
+        for (int i = 0; i < 100 && !json_is_string(json_object_get(user_line(f, &users), "user")); i++)
+                ASSERT_TRUE(sd_event_run(e, 10 * USEC_PER_MSEC) >= 0);
+        ASSERT_STREQ(json_string_value(json_object_get(user_line(f, &users), "user")), name);
+        fair_sample(f, &set, values);
+        expect_event(&seen, 0, FAIR_EVENT_PENALTY, "on", true);
+        ASSERT_STREQ(seen.e[0].user, name);
+        ASSERT_TRUE(seen.e[0].penalty_locked);
+        line = user_line(f, &users);
+        ASSERT_STREQ(source_of(line, "penalty"), "fleet");
+        ASSERT_TRUE(json_is_null(json_object_get(json_object_get(line, "penalty"), "until")));
+        ASSERT_TRUE(json_is_true(json_object_get(line, "penaltyboxed")));
+        ASSERT_CONTAINS(json_string_value(json_object_get(line, "reason")), "fleet penalty box (locked)");
+        ASSERT_EQ_INT(json_integer_value(json_object_get(fleet_status(f, &status), "applied")), 1);
+
+        /* bad input changes nothing and names the node and key; the same node made good clears the error */
+        ASSERT_EQ_INT(set_node(f, name, "{\"limit\": {\"cpu\": \"lots\"}}", error, sizeof(error)), -EBADMSG);
+        ASSERT_TRUE(strncmp(error, "/sk/users/", 10) == 0);
+        ASSERT_CONTAINS(error, ": limit.cpu: expected cores");
+        ASSERT_EQ_INT(set_node(f, "a/b", "{\"penalty\": {}}", error, sizeof(error)), -EINVAL);
+        ASSERT_CONTAINS(error, "/sk/users/a/b: not a user name");
+        fleet = fleet_status(f, &status);
+        ASSERT_EQ_INT(json_integer_value(json_object_get(fleet, "rejected")), 2);
+        ASSERT_CONTAINS(json_string_value(json_object_get(fleet, "last_error")), "/sk/users/a/b: not a user name");
+        ASSERT_EQ_INT(set_node(f, "a/b", NULL, error, sizeof(error)), 0); /* gone: its error with it */
+        ASSERT_TRUE(json_is_null(json_object_get(fleet_status(f, &status), "last_error")));
+        fair_sample(f, &set, values);
+        ASSERT_EQ_INT(seen.n, 1);
+        ASSERT_STREQ(source_of(user_line(f, &users), "penalty"), "fleet");
+
+        /* a local penalty wins (the fleet's off here), is written to users.json alone; off again: the fleet's */
+        json_decref(fair_control_penalty(f, &req));
+        expect_event(&seen, 1, FAIR_EVENT_PENALTY, "on", false);
+        fair_sample(f, &set, values);
+        expect_event(&seen, 2, FAIR_EVENT_PENALTY, "off", true);
+        ASSERT_STREQ(source_of(user_line(f, &users), "penalty"), "local");
+        ASSERT_TRUE(strstr(json_string_value(json_object_get(user_line(f, &users), "reason")), "fleet") == NULL);
+        snprintf(path, sizeof(path), "%s/users.json", dir);
+        ASSERT_EQ_INT(read_file_bounded(path, 1 << 20, &text, &size), 0);
+        ASSERT_CONTAINS(text, "\"uid\": 65534");
+        ASSERT_TRUE(strstr(text, "locked") == NULL); /* the local one is active; the fleet's is not in the file */
+        free(text);
+        req.on = false;
+        json_decref(fair_control_penalty(f, &req));
+        expect_event(&seen, 3, FAIR_EVENT_PENALTY, "off", false);
+        fair_sample(f, &set, values);
+        expect_event(&seen, 4, FAIR_EVENT_PENALTY, "on", true);
+        /* `penalty off` with only the fleet's: says where it is changed */
+        line = fair_control_penalty(f, &req);
+        ASSERT_CONTAINS(json_string_value(json_object_get(line, "error")), "the fleet's");
+        json_decref(line);
+
+        /* a limit beside it: set at once for a user who is here */
+        ASSERT_EQ_INT(set_node(f, name, "{\"penalty\": {\"mode\": \"locked\"}, \"limit\": {\"cpu\": \"50%\"}}", error,
+                               sizeof(error)), 0);
+        expect_event(&seen, 5, FAIR_EVENT_LIMIT, "set", true);
+        ASSERT_EQ_INT(seen.n, 6); /* the penalty did not change */
+        fair_sample(f, &set, values);
+        line = user_line(f, &users);
+        ASSERT_STREQ(source_of(line, "limit"), "fleet");
+        ASSERT_EQ_INT(json_integer_value(json_object_get(json_object_get(line, "limit"), "cpu_pct")), 50);
+        ASSERT_CONTAINS(json_string_value(json_object_get(line, "reason")), "fleet limit: fixed cap 0.50 core");
+
+        /* the node removed lifts both */
+        ASSERT_EQ_INT(set_node(f, name, NULL, error, sizeof(error)), 0);
+        expect_event(&seen, 6, FAIR_EVENT_PENALTY, "off", true);
+        expect_event(&seen, 7, FAIR_EVENT_LIMIT, "clear", true);
+        fair_sample(f, &set, values);
+        line = user_line(f, &users);
+        ASSERT_TRUE(json_is_null(json_object_get(line, "penalty")) && json_is_null(json_object_get(line, "limit")));
+        ASSERT_TRUE(json_is_false(json_object_get(line, "penaltyboxed")));
+        fleet = fleet_status(f, &status);
+        ASSERT_EQ_INT(json_integer_value(json_object_get(fleet, "entries")), 0);
+        ASSERT_EQ_INT(json_integer_value(json_object_get(fleet, "applied")), 0);
+        ASSERT_EQ_INT(seen.n, 8);
+
+        /* users.json holds nothing of the fleet's */
+        ASSERT_EQ_INT(read_file_bounded(path, 1 << 20, &text, &size), 0);
+        ASSERT_TRUE(strstr(text, "65534") == NULL);
+        free(text);
+
+        json_decref(users);
+        json_decref(status);
+        fair_free(f);
+        job_watch_free(jobs);
+        sd_bus_unref(bus);
+        sd_event_unref(e);
+        free(unit);
+        config_done(&c);
+        (void) unlink(path);
+        ASSERT_EQ_INT(rmdir(dir), 0);
+}
+
 int main(void) {
         RUN(test_parse_full);
         RUN(test_parse_defaults);
@@ -436,5 +646,6 @@ int main(void) {
         RUN(test_events);
         RUN(test_reason);
         RUN(test_fleet_event);
+        RUN(test_glue);
         return 0;
 }
