@@ -863,11 +863,13 @@ static void fair_state_expire(Fair *f, usec_t wall) {
 
                 if (e->penalty.set && e->penalty.until_usec <= wall) {
                         log_info("Fair share: the penalty of UID %" PRIu32 " ended.", e->uid);
-                        fair_emit_admin(f, e->uid, NULL, FAIR_EVENT_PENALTY, "expired", &e->penalty, NULL, /* fleet= */ false, wall);
+                        fair_emit_admin(f, e->uid, NULL, FAIR_EVENT_PENALTY, "expired", &e->penalty, NULL,
+                                        /* fleet= */ false, wall);
                 }
                 if (e->limit.set && e->limit.until_usec <= wall) {
                         log_info("Fair share: the limit of UID %" PRIu32 " ended.", e->uid);
-                        fair_emit_admin(f, e->uid, NULL, FAIR_EVENT_LIMIT, "expired", NULL, &e->limit, /* fleet= */ false, wall);
+                        fair_emit_admin(f, e->uid, NULL, FAIR_EVENT_LIMIT, "expired", NULL, &e->limit,
+                                        /* fleet= */ false, wall);
                 }
         }
         n = user_state_expire(&f->state, wall);
@@ -1203,18 +1205,16 @@ static json_t *json_sec(usec_t t) {
         return t == USEC_INFINITY ? json_null() : json_integer((json_int_t) (t / USEC_PER_SEC));
 }
 
-/* "source": "local" (users.json) or "fleet" (ZooKeeper); "since" of a fleet part: when this host took it,
- * "until" null: while its node says so. */
-static json_t *penalty_json(const UserPenalty *p, UserSource source) {
+/* A fleet part's "since": when this host took it; its "until" null: while its node says so. */
+static json_t *penalty_json(const UserPenalty *p) {
         if (!p || !p->set)
                 return json_null();
-        return json_pack("{s:s, s:o, s:o, s:o, s:s}", "mode", user_penalty_mode_to_string(p->mode),
+        return json_pack("{s:s, s:o, s:o, s:o}", "mode", user_penalty_mode_to_string(p->mode),
                          "since", json_sec(p->since_usec), "until", json_sec(p->until_usec),
-                         "memory", p->memory_bytes > 0 ? json_integer((json_int_t) p->memory_bytes) : json_null(),
-                         "source", user_source_to_string(source) ?: "local");
+                         "memory", p->memory_bytes > 0 ? json_integer((json_int_t) p->memory_bytes) : json_null());
 }
 
-static json_t *limit_json(const UserLimit *l, UserSource source) {
+static json_t *limit_json(const UserLimit *l) {
         json_t *memory;
 
         if (!l || !l->set)
@@ -1222,10 +1222,30 @@ static json_t *limit_json(const UserLimit *l, UserSource source) {
         memory = l->memory_bytes == 0 ? json_null() :
                  l->memory_bytes == UINT64_MAX ? json_string("infinity") :
                                                  json_integer((json_int_t) l->memory_bytes);
-        return json_pack("{s:o, s:o, s:o, s:o, s:s}",
+        return json_pack("{s:o, s:o, s:o, s:o}",
                          "cpu_pct", l->cpu_cores > 0 ? json_integer((json_int_t) (l->cpu_cores * 100 + 0.5)) : json_null(),
-                         "memory", memory, "since", json_sec(l->since_usec), "until", json_sec(l->until_usec),
-                         "source", user_source_to_string(source) ?: "local");
+                         "memory", memory, "since", json_sec(l->since_usec), "until", json_sec(l->until_usec));
+}
+
+/* A user line's "penalty" and "limit" (what applies), and where each comes from: "penalty_source" and
+ * "limit_source", "local" (users.json) or "fleet" (ZooKeeper), null: none. */
+static void applied_json(const UserApplied *a, json_t *line) {
+        const char *ps = user_source_to_string(a->penalty_source), *ls = user_source_to_string(a->limit_source);
+
+        json_object_set_new(line, "penalty", penalty_json(&a->penalty));
+        json_object_set_new(line, "limit", limit_json(&a->limit));
+        json_object_set_new(line, "penalty_source", ps ? json_string(ps) : json_null());
+        json_object_set_new(line, "limit_source", ls ? json_string(ls) : json_null());
+}
+
+static void fair_user_fleet_sync(Fair *f, FairUser *u, usec_t wall);
+
+/* After a local change: the fleet's part of that user, hidden or uncovered, says so at once. */
+static void fair_control_fleet_sync(Fair *f, uint32_t uid, usec_t wall) {
+        FairUser *u = find_user(f, uid);
+
+        if (u)
+                fair_user_fleet_sync(f, u, wall);
 }
 
 /* "alice (UID 1001)" or "UID 1001". */
@@ -1265,8 +1285,8 @@ json_t *fair_control_penalty(Fair *f, const ControlRequest *r) {
                 const FairUser *u = find_user(f, r->uid);
 
                 if (!before.set && u && u->fleet_penalty.set)
-                        return fail("%s has no penalty of this host; the fleet's (ZooKeeper users/%s) is changed "
-                                    "there", name, u->name);
+                        return fail("%s has no penalty of this host; the fleet's is changed in ZooKeeper (%s/%s)",
+                                    name, f->fleet_node_prefix ?: "users", u->name);
                 if (!before.set)
                         return fail("%s has no penalty", name);
                 user_state_clear_penalty(&f->state, r->uid);
@@ -1277,9 +1297,10 @@ json_t *fair_control_penalty(Fair *f, const ControlRequest *r) {
                 }
                 log_info("Fair share: penalty off for %s.", name);
                 fair_emit_admin(f, r->uid, r->user, FAIR_EVENT_PENALTY, "off", &before, NULL, /* fleet= */ false, wall);
+                fair_control_fleet_sync(f, r->uid, wall);
                 fair_state_arm(f);
                 return json_pack("{s:I, s:s, s:o}", "uid", (json_int_t) r->uid, "action", "off", "penalty",
-                                 penalty_json(&before, USER_SOURCE_LOCAL));
+                                 penalty_json(&before));
         }
         p = (UserPenalty) {
                 .set = true,
@@ -1304,9 +1325,10 @@ json_t *fair_control_penalty(Fair *f, const ControlRequest *r) {
         log_info("Fair share: penalty on for %s (%s, %" PRIu64 " s).", name, user_penalty_mode_to_string(p.mode),
                  (p.until_usec - p.since_usec) / USEC_PER_SEC);
         fair_emit_admin(f, r->uid, r->user, FAIR_EVENT_PENALTY, "on", &p, NULL, /* fleet= */ false, wall);
+        fair_control_fleet_sync(f, r->uid, wall);
         fair_state_arm(f);
         return json_pack("{s:I, s:s, s:o, s:b}", "uid", (json_int_t) r->uid, "action", "on", "penalty",
-                         penalty_json(&p, USER_SOURCE_LOCAL), "replaced", before.set);
+                         penalty_json(&p), "replaced", before.set);
 }
 
 json_t *fair_control_limit(Fair *f, const ControlRequest *r) {
@@ -1324,8 +1346,8 @@ json_t *fair_control_limit(Fair *f, const ControlRequest *r) {
                 const FairUser *u = find_user(f, r->uid);
 
                 if (!before.set && u && u->fleet_limit.set)
-                        return fail("%s has no limit of this host; the fleet's (ZooKeeper users/%s) is changed there",
-                                    name, u->name);
+                        return fail("%s has no limit of this host; the fleet's is changed in ZooKeeper (%s/%s)",
+                                    name, f->fleet_node_prefix ?: "users", u->name);
                 if (!before.set)
                         return fail("%s has no limit", name);
                 user_state_clear_limit(&f->state, r->uid);
@@ -1336,9 +1358,10 @@ json_t *fair_control_limit(Fair *f, const ControlRequest *r) {
                 }
                 log_info("Fair share: limit cleared for %s.", name);
                 fair_emit_admin(f, r->uid, r->user, FAIR_EVENT_LIMIT, "clear", NULL, &before, /* fleet= */ false, wall);
+                fair_control_fleet_sync(f, r->uid, wall);
                 fair_state_arm(f);
                 return json_pack("{s:I, s:s, s:o}", "uid", (json_int_t) r->uid, "action", "clear", "limit",
-                                 limit_json(&before, USER_SOURCE_LOCAL));
+                                 limit_json(&before));
         }
         l = (UserLimit) {
                 .set = true,
@@ -1364,9 +1387,10 @@ json_t *fair_control_limit(Fair *f, const ControlRequest *r) {
         }
         log_info("Fair share: limit set for %s.", name);
         fair_emit_admin(f, r->uid, r->user, FAIR_EVENT_LIMIT, "set", NULL, &l, /* fleet= */ false, wall);
+        fair_control_fleet_sync(f, r->uid, wall);
         fair_state_arm(f);
         return json_pack("{s:I, s:s, s:o, s:b}", "uid", (json_int_t) r->uid, "action", "set", "limit",
-                         limit_json(&l, USER_SOURCE_LOCAL), "replaced", before.set);
+                         limit_json(&l), "replaced", before.set);
 }
 
 static json_t *override_json(const UserOverrideResult *ov) {
@@ -1427,8 +1451,7 @@ static json_t *fair_user_line(const Fair *f, const FairUser *u) {
         json_object_set_new(o, "kernel_cap_usec", unset_or_integer(u->kernel_cpu_quota));
         json_object_set_new(o, "memory_max", decided ? unset_or_integer(d->memory_max) : json_null());
         json_object_set_new(o, "reason", decided ? json_string(reason) : json_null());
-        json_object_set_new(o, "penalty", penalty_json(&a.penalty, a.penalty_source));
-        json_object_set_new(o, "limit", limit_json(&a.limit, a.limit_source));
+        applied_json(&a, o);
         json_object_set_new(o, "override", override_json(&u->ov));
         return o;
 }
@@ -1446,8 +1469,8 @@ json_t *fair_users_json(const Fair *f, bool only_one, uint32_t uid) {
                 if ((only_one && e->uid != uid) || find_user((Fair *) f, e->uid))
                         continue;
                 json_array_append_new(absent, json_pack("{s:I, s:o, s:o}", "uid", (json_int_t) e->uid,
-                                                        "penalty", penalty_json(&e->penalty, USER_SOURCE_LOCAL),
-                                                        "limit", limit_json(&e->limit, USER_SOURCE_LOCAL)));
+                                                        "penalty", penalty_json(&e->penalty),
+                                                        "limit", limit_json(&e->limit)));
         }
         o = json_pack("{s:o, s:o, s:I, s:f}", "list", list, "absent", absent, "min_uid", (json_int_t) f->min_uid,
                       "cores", f->policy_config.cores);
@@ -1465,8 +1488,7 @@ static void fair_user_admin_status(const Fair *f, const FairUser *u, json_t *lin
         fair_user_applied(f, u, now_usec(CLOCK_REALTIME), &a);
         json_object_set_new(line, "user", u->name ? json_string(u->name) : json_null());
         json_object_set_new(line, "override", override_json(&u->ov));
-        json_object_set_new(line, "penalty", penalty_json(&a.penalty, a.penalty_source));
-        json_object_set_new(line, "limit", limit_json(&a.limit, a.limit_source));
+        applied_json(&a, line);
 }
 
 json_t *fair_admin_status_json(const Fair *f) {

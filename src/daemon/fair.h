@@ -89,7 +89,8 @@ int fair_stop(Fair *f, usec_t timeout_usec, FairStopped done, void *userdata);
  *  "total"} (CPU time of the ticks: read-backs, the policy, sends),
  *  "list": [{"uid", "slice", "cap_usec" (CPUQuotaPerSecUSec held, null: none), "kernel_cap_usec" (read back,
  *  null: none or not read), "usage_usec" (CPU usec/s over the last tick, null: no rate yet), "active",
- *  "throttled", "memory_max" (null: none), "conflict", "reason", "user", "override", "penalty", "limit"}],
+ *  "throttled", "memory_max" (null: none), "conflict", "reason", "user", "override", "penalty", "limit",
+ *  "penalty_source", "limit_source"}],
  *  "admin": fair_admin_status_json()} */
 json_t *fair_status_json(const Fair *f);
 
@@ -109,7 +110,8 @@ json_t *fair_control_limit(Fair *f, const ControlRequest *r);
 /* `slicekeeper users`: {"list": [{cgroup_py's "ident", "numtasks", "cpupct", "throttled", "penaltyboxed",
  * "fixedcpu", "cpuquotausecs" (per 100 ms period, -1 none), "memused", "isuser"; then "uid", "user",
  * "slice", "active", "exempt", "cap_usec", "kernel_cap_usec", "memory_max", "reason", "penalty", "limit"
- * (what applies, each with "source": "local" or "fleet"), "override"}], "absent": [{"uid", "penalty",
+ * (what applies), "override", "penalty_source", "limit_source" ("local", "fleet", null: none)}], "absent":
+ * [{"uid", "penalty",
  * "limit"}] (local ones of users not logged in), "min_uid", "cores", "admin" (fair_admin_status_json(), not
  * with only_one)}; only_one: only uid's line. */
 json_t *fair_users_json(const Fair *f, bool only_one, uint32_t uid);

@@ -240,6 +240,7 @@ void fleet_users_done(FleetUsers *s) {
                 if (s->map.keys[i])
                         free(s->map.values[i]);
         strmap_done(&s->map);
+        s->next = USEC_INFINITY;
 }
 
 size_t fleet_users_count(const FleetUsers *s) {
@@ -253,8 +254,8 @@ const UserStateEntry *fleet_users_find(const FleetUsers *s, const char *name) {
 }
 
 static bool penalty_same(const UserPenalty *a, const UserPenalty *b) {
-        return a->set == b->set &&
-               (!a->set || (a->mode == b->mode && a->until_usec == b->until_usec && a->memory_bytes == b->memory_bytes));
+        return a->set == b->set && (!a->set || (a->mode == b->mode && a->until_usec == b->until_usec &&
+                                                a->memory_bytes == b->memory_bytes));
 }
 
 static bool limit_same(const UserLimit *a, const UserLimit *b) {
@@ -279,6 +280,10 @@ int fleet_users_set(FleetUsers *s, const char *name, const UserStateEntry *e, us
                                                   held->penalty.since_usec : since;
         if (next.limit.set)
                 next.limit.since_usec = held && limit_same(&held->limit, &next.limit) ? held->limit.since_usec : since;
+        if (next.penalty.set)
+                s->next = MIN(s->next, next.penalty.until_usec);
+        if (next.limit.set)
+                s->next = MIN(s->next, next.limit.until_usec);
         if (held) {
                 *held = next;
                 return 0;
@@ -308,24 +313,12 @@ bool fleet_users_remove(FleetUsers *s, const char *name) {
 }
 
 usec_t fleet_users_next_expiry(const FleetUsers *s) {
-        usec_t next = USEC_INFINITY;
-
         assert(s);
-
-        for (size_t i = 0; i < s->map.cap; i++) {
-                const UserStateEntry *e = s->map.values[i];
-
-                if (!s->map.keys[i])
-                        continue;
-                if (e->penalty.set)
-                        next = MIN(next, e->penalty.until_usec);
-                if (e->limit.set)
-                        next = MIN(next, e->limit.until_usec);
-        }
-        return next;
+        return s->next;
 }
 
 size_t fleet_users_expire(FleetUsers *s, usec_t now_usec) {
+        usec_t next = USEC_INFINITY;
         size_t ended = 0;
 
         assert(s);
@@ -343,7 +336,12 @@ size_t fleet_users_expire(FleetUsers *s, usec_t now_usec) {
                         e->limit = (UserLimit) { 0 };
                         ended++;
                 }
+                if (e->penalty.set)
+                        next = MIN(next, e->penalty.until_usec);
+                if (e->limit.set)
+                        next = MIN(next, e->limit.until_usec);
         }
+        s->next = next;
         return ended;
 }
 

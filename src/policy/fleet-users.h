@@ -36,9 +36,10 @@ int fleet_user_parse(const char *node, const char *data, size_t size, usec_t now
  * may hold no part: a node whose parts all ended. */
 typedef struct FleetUsers {
         StrMap map;
+        usec_t next; /* no "until" held is earlier (fleet_users_next_expiry()) */
 } FleetUsers;
 
-#define FLEET_USERS_INIT ((FleetUsers) { .map = STRMAP_OWNING })
+#define FLEET_USERS_INIT ((FleetUsers) { .map = STRMAP_OWNING, .next = USEC_INFINITY })
 
 void fleet_users_done(FleetUsers *s);
 size_t fleet_users_count(const FleetUsers *s);
@@ -50,9 +51,11 @@ const UserStateEntry *fleet_users_find(const FleetUsers *s, const char *name);
 int fleet_users_set(FleetUsers *s, const char *name, const UserStateEntry *e, usec_t now_usec);
 /* Whether there was one. */
 bool fleet_users_remove(FleetUsers *s, const char *name);
-/* The earliest "until" held (USEC_INFINITY: none). */
+/* When the earliest "until" held ends, at the latest (USEC_INFINITY: none), in O(1): after a part was
+ * removed or changed it may be earlier than any held (a timer armed for it finds nothing to end); exact again
+ * after fleet_users_expire(). */
 usec_t fleet_users_next_expiry(const FleetUsers *s);
-/* Drops the parts that ended at or before now (the entries stay); returns how many. */
+/* Drops the parts that ended at or before now (the entries stay); returns how many. O(entries). */
 size_t fleet_users_expire(FleetUsers *s, usec_t now_usec);
 
 /* Where a user's penalty or limit comes from. */

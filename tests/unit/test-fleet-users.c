@@ -480,7 +480,10 @@ static json_t *user_line(Fair *f, json_t **users) {
 }
 
 static const char *source_of(json_t *line, const char *part) {
-        return json_string_value(json_object_get(json_object_get(line, part), "source"));
+        char key[32];
+
+        snprintf(key, sizeof(key), "%s_source", part);
+        return json_string_value(json_object_get(line, key));
 }
 
 static json_t *fleet_status(Fair *f, json_t **status) {
@@ -611,6 +614,7 @@ TEST(test_glue) {
         fair_sample(f, &set, values);
         line = user_line(f, &users);
         ASSERT_TRUE(json_is_null(json_object_get(line, "penalty")) && json_is_null(json_object_get(line, "limit")));
+        ASSERT_TRUE(json_is_null(json_object_get(line, "penalty_source")));
         ASSERT_TRUE(json_is_false(json_object_get(line, "penaltyboxed")));
         fleet = fleet_status(f, &status);
         ASSERT_EQ_INT(json_integer_value(json_object_get(fleet, "entries")), 0);
