@@ -1066,9 +1066,8 @@ static void fair_user_fleet_sync(Fair *f, FairUser *u, usec_t wall) {
 
 /* Every user's fleet parts as they apply now; the fleet's parts that ended dropped (after their events). */
 static void fair_fleet_update(Fair *f, usec_t wall) {
-        if (f->stopping)
-                return;
-        for (size_t i = 0; i < f->n_users; i++)
+        /* stopping: no more events, but what ended still goes (or the timer would fire for it again) */
+        for (size_t i = 0; !f->stopping && i < f->n_users; i++)
                 fair_user_fleet_sync(f, f->users[i], wall);
         if (fleet_users_next_expiry(&f->fleet) <= wall) {
                 f->fleet_expired += fleet_users_expire(&f->fleet, wall);

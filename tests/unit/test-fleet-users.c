@@ -252,6 +252,19 @@ TEST(test_set) {
         ASSERT_TRUE(!fleet_users_remove(&s, NULL));
         ASSERT_EQ_INT(fleet_users_set(&s, "one-too-many", &e, NOW), 0);
         ASSERT_EQ_U64(fleet_users_next_expiry(&s), NOW + S(60));
+        /* an earlier end removed: the next expiry stays a bound until the next expire makes it exact */
+        e.penalty.until_usec = NOW + S(30);
+        ASSERT_EQ_INT(fleet_users_set(&s, "early", &(UserStateEntry) { .limit = e.limit, .penalty = e.penalty }, NOW),
+                      -E2BIG);
+        ASSERT_TRUE(fleet_users_remove(&s, "one-too-many"));
+        ASSERT_EQ_INT(fleet_users_set(&s, "early", &e, NOW), 0);
+        ASSERT_EQ_U64(fleet_users_next_expiry(&s), NOW + S(30));
+        ASSERT_TRUE(fleet_users_remove(&s, "early"));
+        ASSERT_EQ_U64(fleet_users_next_expiry(&s), NOW + S(30));
+        ASSERT_EQ_INT(fleet_users_expire(&s, NOW + S(30)), 0);
+        ASSERT_EQ_U64(fleet_users_next_expiry(&s), NOW + S(60));
+        e.penalty.until_usec = NOW + S(60);
+        ASSERT_EQ_INT(fleet_users_set(&s, "one-too-many", &e, NOW), 0);
         ASSERT_EQ_INT(fleet_users_expire(&s, NOW + S(60)), FLEET_USERS_MAX - 1);
         fleet_users_done(&s);
         ASSERT_EQ_INT(fleet_users_count(&s), 0);
