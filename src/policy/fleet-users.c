@@ -380,24 +380,26 @@ void fleet_user_applied(const UserStateEntry *local, const UserStateEntry *fleet
         *ret = a;
 }
 
+/* A part's change as an event: `on` (new or changed), `off` (gone), "expired" (gone at its until), NULL. */
+static const char *part_action(bool before_set, usec_t before_until, bool after_set, bool same, usec_t now_usec,
+                               const char *on, const char *off) {
+        if (before_set && !after_set)
+                return before_until != USEC_INFINITY && before_until <= now_usec ? "expired" : off;
+        return after_set && !same ? on : NULL;
+}
+
 const char *fleet_user_penalty_action(const UserPenalty *before, const UserPenalty *after, usec_t now_usec) {
         assert(before);
         assert(after);
 
-        if (before->set && !after->set)
-                return before->until_usec != USEC_INFINITY && before->until_usec <= now_usec ? "expired" : "off";
-        if (after->set && !penalty_same(before, after))
-                return "on";
-        return NULL;
+        return part_action(before->set, before->until_usec, after->set, penalty_same(before, after), now_usec, "on",
+                           "off");
 }
 
 const char *fleet_user_limit_action(const UserLimit *before, const UserLimit *after, usec_t now_usec) {
         assert(before);
         assert(after);
 
-        if (before->set && !after->set)
-                return before->until_usec != USEC_INFINITY && before->until_usec <= now_usec ? "expired" : "clear";
-        if (after->set && !limit_same(before, after))
-                return "set";
-        return NULL;
+        return part_action(before->set, before->until_usec, after->set, limit_same(before, after), now_usec, "set",
+                           "clear");
 }

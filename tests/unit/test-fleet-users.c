@@ -634,6 +634,26 @@ TEST(test_glue) {
         ASSERT_EQ_INT(json_integer_value(json_object_get(fleet, "applied")), 0);
         ASSERT_EQ_INT(seen.n, 8);
 
+        /* a penalty with an end: on, then expired by the timer (whole seconds: within 2 s) */
+        {
+                char value[128];
+                usec_t deadline = now_usec(CLOCK_MONOTONIC) + 5 * USEC_PER_SEC;
+
+                snprintf(value, sizeof(value), "{\"penalty\": {\"until\": %llu}}",
+                         (unsigned long long) (now_usec(CLOCK_REALTIME) / USEC_PER_SEC + 2));
+                ASSERT_EQ_INT(set_node(f, name, value, error, sizeof(error)), 0);
+                expect_event(&seen, 8, FAIR_EVENT_PENALTY, "on", true);
+                ASSERT_TRUE(json_is_integer(json_object_get(json_object_get(user_line(f, &users), "penalty"), "until")));
+                while (seen.n < 10 && now_usec(CLOCK_MONOTONIC) < deadline)
+                        ASSERT_TRUE(sd_event_run(e, 100 * USEC_PER_MSEC) >= 0);
+                expect_event(&seen, 9, FAIR_EVENT_PENALTY, "expired", true);
+                ASSERT_EQ_INT(seen.n, 10);
+                ASSERT_EQ_INT(json_integer_value(json_object_get(fleet_status(f, &status), "expired")), 1);
+                ASSERT_EQ_INT(json_integer_value(json_object_get(fleet_status(f, &status), "entries")), 1);
+                ASSERT_EQ_INT(set_node(f, name, NULL, error, sizeof(error)), 0);
+                ASSERT_EQ_INT(seen.n, 10); /* nothing applied: nothing to say */
+        }
+
         /* users.json holds nothing of the fleet's */
         ASSERT_EQ_INT(read_file_bounded(path, 1 << 20, &text, &size), 0);
         ASSERT_TRUE(strstr(text, "65534") == NULL);
