@@ -689,7 +689,7 @@ static char *on_metrics(void *userdata) {
         x.n_oom = n;
         if (m->redis)
                 redis_sink_counters(m->redis, &x.redis_written, &x.redis_dropped);
-        return metrics_render(ring_last(&m->ring), &x);
+        return metrics_render(ring_last(&m->ring), &x, m->config->web_metrics_node_label ? m->node : NULL);
 }
 
 /* {"<sec>":record} of the second just put, with the controllers in mask, into m->record. */
