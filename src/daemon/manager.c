@@ -1367,6 +1367,7 @@ static int manager_setup_redis_fill(Manager *m) {
         RedisFillConfig fc = {
                 .address = c->redis_address,
                 .prefix = c->redis_prefix,
+                .node = c->redis_host_keys ? m->node : NULL,
                 .first_sec = now >= window ? now - window + 1 : 1,
                 .last_sec = now,
                 .on_record = on_fill_record,
@@ -1387,6 +1388,7 @@ static int manager_setup_redis(Manager *m) {
         RedisSinkConfig rc = {
                 .address = c->redis_address,
                 .prefix = c->redis_prefix,
+                .node = c->redis_host_keys ? m->node : NULL, /* the events' stream stays shared: they name NODE */
                 .expire_sec = (unsigned) c->redis_expire_sec,
                 .on_change = on_redis_outage,
                 .render = on_redis_render,
