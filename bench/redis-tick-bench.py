@@ -21,6 +21,7 @@ import time
 import redis
 from sample import REPO, status, testbed, write  # noqa: E402 (sample.py puts tests/ on the path)
 from servers import RedisServer  # noqa: E402
+from test_host_keys import bursts  # noqa: E402 (the test's reading of MONITOR: runs of one client's commands)
 
 NODE = 'bench-node-001'
 COMMANDS = ('set', 'zadd', 'zremrangebyscore', 'xadd')
@@ -39,7 +40,7 @@ class Monitor:
         self.sock.sendall(b'MONITOR\r\n')
         self.sock.setblocking(False)
         self.buf = b''
-        self.commands = []  # (time, client, NAME)
+        self.commands = []  # (time, client, [NAME]), as the test's Monitor
 
     def poll(self):
         while True:
@@ -54,20 +55,10 @@ class Monitor:
         for line in lines:
             m = LINE.match(line.decode(errors='replace'))
             if m and m.group(3).upper() in ('SET', 'ZADD', 'ZREMRANGEBYSCORE'):
-                self.commands.append((float(m.group(1)), m.group(2), m.group(3).upper()))
+                self.commands.append((float(m.group(1)), m.group(2), [m.group(3).upper()]))
 
     def close(self):
         self.sock.close()
-
-
-def bursts(commands, gap=0.2):
-    out = []
-    for c in commands:
-        if out and c[0] - out[-1][-1][0] < gap and c[1] == out[-1][-1][1]:
-            out[-1].append(c)
-        else:
-            out.append([c])
-    return out
 
 
 def wait_ticks(tb, build, n):
@@ -122,7 +113,7 @@ def run_mode(tb, build, server, client, n, ticks, pause, host_keys):
         mon.poll()
         mon.close()
         big = max(bursts(mon.commands), key=len)
-        names = [c[2] for c in big]
+        names = [c[2][0] for c in big]
         s2 = status(tb, build)['redis']
         # a pipeline of HostKeys=yes ends with its ZADD (and maybe a ZREMRANGEBYSCORE): cut there
         shown = ' '.join(names).replace('ZADD SET', 'ZADD | SET').replace('ZREMRANGEBYSCORE SET',

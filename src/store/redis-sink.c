@@ -353,28 +353,40 @@ static void pipeline_done(RedisSink *s) {
                 render_release(s);
 }
 
+/* A reply of the live context, or NULL: one of a stale context (ignored), or none because hiredis is failing
+ * the context (every pending reply gets NULL, then it is freed). */
+static redisReply *reply_of_live(RedisSink *s, redisAsyncContext *ac, void *r) {
+        if (ac != s->ac)
+                return NULL;
+        if (!r)
+                sink_context_gone(s, redis_event_error(ac));
+        return r;
+}
+
+/* How much of an error reply's text to log: at most 200 bytes, without the trailing dots. */
+static int reply_error_len(const redisReply *reply) {
+        size_t n = reply->str ? MIN(reply->len, (size_t) 200) : 0;
+
+        while (n > 0 && reply->str[n - 1] == '.')
+                n--;
+        return (int) n;
+}
+
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
         RedisSink *s = privdata;
-        redisReply *reply = r;
+        redisReply *reply = reply_of_live(s, ac, r);
 
-        if (ac != s->ac)
+        if (!reply)
                 return;
-        if (!reply) {
-                /* hiredis is failing the context: every pending reply gets NULL, then it is freed. */
-                sink_context_gone(s, redis_event_error(ac));
-                return;
-        }
         if (s->n_answered >= s->n_flight)
                 return; /* one callback per SET sent: cannot happen */
         s->n_answered++;
         if (reply->type == REDIS_REPLY_ERROR) {
-                size_t n = reply->str ? MIN(reply->len, (size_t) 200) : 0;
+                int n = reply_error_len(reply);
 
-                while (n > 0 && reply->str[n - 1] == '.')
-                        n--;
                 s->errors++;
                 s->pipeline_clean = false;
-                sink_error(s, "record dropped, reconnecting", "SET refused: %.*s", (int) n,
+                sink_error(s, "record dropped, reconnecting", "SET refused: %.*s", n,
                            reply->str ? reply->str : "");
         } else
                 s->written++;
@@ -385,22 +397,16 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
 /* ZADD's (an integer) or ZREMRANGEBYSCORE's (how many left the set) answer. */
 static void on_heartbeat_reply(redisAsyncContext *ac, void *r, void *privdata) {
         RedisSink *s = privdata;
-        redisReply *reply = r;
+        redisReply *reply = reply_of_live(s, ac, r);
 
-        if (ac != s->ac)
+        if (!reply)
                 return;
-        if (!reply) {
-                sink_context_gone(s, redis_event_error(ac));
-                return;
-        }
         if (s->n_hb_flight == 0)
                 return; /* one callback per command sent: cannot happen */
         s->n_hb_flight--;
         if (reply->type == REDIS_REPLY_ERROR) {
-                size_t n = reply->str ? MIN(reply->len, (size_t) 200) : 0;
+                int n = reply_error_len(reply);
 
-                while (n > 0 && reply->str[n - 1] == '.')
-                        n--;
                 s->heartbeat_errors++;
                 if (s->zadd_gt && n >= 3 && strncmp(reply->str, "ERR", 3) == 0) {
                         /* Before 6.2 ZADD has no GT: a plain ZADD from the next tick on (the seconds go oldest
@@ -408,11 +414,11 @@ static void on_heartbeat_reply(redisAsyncContext *ac, void *r, void *privdata) {
                         s->zadd_gt = false;
                         if (!s->logged_zadd_gt)
                                 log_warning("Redis at %s does not take ZADD GT (%.*s): the heartbeat in %s is set "
-                                            "with a plain ZADD.", s->address, (int) n, reply->str, s->hosts_key);
+                                            "with a plain ZADD.", s->address, n, reply->str, s->hosts_key);
                         s->logged_zadd_gt = true;
                 } else {
                         s->pipeline_clean = false;
-                        sink_error(s, "reconnecting", "heartbeat refused: %.*s", (int) n,
+                        sink_error(s, "reconnecting", "heartbeat refused: %.*s", n,
                                    reply->str ? reply->str : "");
                 }
         } else if (reply->type == REDIS_REPLY_INTEGER)
@@ -435,28 +441,22 @@ static void on_prune_reply(redisAsyncContext *ac, void *r, void *privdata) {
 
 static void on_event_reply(redisAsyncContext *ac, void *r, void *privdata) {
         RedisSink *s = privdata;
-        redisReply *reply = r;
+        redisReply *reply = reply_of_live(s, ac, r);
 
-        if (ac != s->ac)
+        if (!reply)
                 return;
-        if (!reply) {
-                sink_context_gone(s, redis_event_error(ac));
-                return;
-        }
         if (s->n_ev_flight == 0)
                 return; /* one callback per XADD sent: cannot happen */
         /* answered: it leaves the queue, taken or refused (a refusal would repeat: the key is not a stream) */
         event_pop_front(s);
         s->n_ev_flight--;
         if (reply->type == REDIS_REPLY_ERROR) {
-                size_t n = reply->str ? MIN(reply->len, (size_t) 200) : 0;
+                int n = reply_error_len(reply);
 
-                while (n > 0 && reply->str[n - 1] == '.')
-                        n--;
                 s->ev_errors++;
                 s->ev_dropped++;
                 s->pipeline_clean = false;
-                sink_error(s, "event dropped, reconnecting", "XADD refused: %.*s", (int) n,
+                sink_error(s, "event dropped, reconnecting", "XADD refused: %.*s", n,
                            reply->str ? reply->str : "");
         } else
                 s->ev_written++;
