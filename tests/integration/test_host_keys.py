@@ -5,6 +5,7 @@ cgrouparch's unqualified key and nothing else; [Web] MetricsNodeLabel=yes puts n
 Against the testbed's systemd and a real redis-server, watched with MONITOR and INFO commandstats."""
 import re
 import socket
+import threading
 import time
 import urllib.request
 
@@ -129,6 +130,7 @@ def test_host_keys_per_node_with_heartbeat(daemon, slices, redis_server):
         assert r.zscore(HOSTS, NODE) >= max(seconds(r, HOST_KEYS)) - 1
 
         # ~5 ticks: INFO commandstats deltas against the sink's own counters
+        steady = time.time()  # the start's seconds (maybe sampled before the connection) are behind
         s0 = daemon.status()['redis']
         c0 = commandstats(r)
         daemon.wait_ticks(5)
@@ -152,12 +154,14 @@ def test_host_keys_per_node_with_heartbeat(daemon, slices, redis_server):
 
         # MONITOR: the daemon's commands come in runs of at most 3 (SET, ZADD, now and then ZREMRANGEBYSCORE),
         # from one connection, the ZADD naming the second of its run's SET
-        lines = mon.read_until(lambda ls: sum(1 for c in daemon_commands(ls) if c[2][0] == 'SET') >= 8, 20,
-                               what='eight SETs seen by MONITOR')
-        runs = [b for b in bursts(daemon_commands(lines, ('SET', 'ZADD', 'ZREMRANGEBYSCORE')))]
+        lines = mon.read_until(lambda ls: sum(1 for c in daemon_commands(ls) if c[2][0] == 'SET' and c[0] > steady)
+                               >= 6, 20, what='six SETs seen by MONITOR since the start settled')
+        runs = bursts(daemon_commands(lines, ('SET', 'ZADD', 'ZREMRANGEBYSCORE')))
         clients = {c[1] for run in runs for c in run}
         assert len(clients) == 1, clients
-        for run in runs[1:-1]:  # the first and last may be cut by the window
+        steady_runs = [run for run in runs[:-1] if run[0][0] > steady]  # the last may be cut by the window
+        assert len(steady_runs) >= 4, runs
+        for run in steady_runs:
             names = [c[2][0] for c in run]
             assert len(run) <= 3 and names[0] == 'SET' and names.count('ZADD') == 1, run
             sec = run[0][2][1].rsplit('/', 1)[1]
@@ -241,3 +245,112 @@ def test_metrics_node_label_without_host_keys(daemon, slices, redis_server):
     assert all(s.labels.get('node') == NODE for s in samples)
     assert r.exists(HOSTS) == 0
     daemon.stop_cleanly()
+
+
+class OldRedis:
+    """A Redis before 6.2 as far as the daemon can tell: RESP on loopback, ZADD GT refused with "ERR syntax
+    error" (what 6.0 answers), everything else taken. Keeps the commands it was sent."""
+
+    def __init__(self):
+        self.listener = socket.socket()
+        self.listener.bind(('127.0.0.1', 0))
+        self.listener.listen(8)
+        self.port = self.listener.getsockname()[1]
+        self.commands = []
+        self.connections = 0
+        self.stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        self.listener.settimeout(0.2)
+        while not self.stop:
+            try:
+                conn, _ = self.listener.accept()
+            except socket.timeout:
+                continue
+            self.connections += 1
+            threading.Thread(target=self._client, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _answer(args):
+        name = args[0].upper()
+        if name == b'ZADD':
+            return b'-ERR syntax error\r\n' if b'GT' in [a.upper() for a in args[2:-2]] else b':1\r\n'
+        if name in (b'ZREMRANGEBYSCORE', b'DEL'):
+            return b':0\r\n'
+        if name == b'MGET':
+            return b'*%d\r\n' % (len(args) - 1) + b'$-1\r\n' * (len(args) - 1)
+        if name == b'XADD':
+            return b'$15\r\n1700000000000-0\r\n'
+        return b'+OK\r\n'
+
+    def _client(self, conn):
+        buf = b''
+        conn.settimeout(0.2)
+
+        def need(n):
+            nonlocal buf
+            while len(buf) < n:
+                if self.stop:
+                    raise EOFError
+                try:
+                    data = conn.recv(1 << 20)
+                except socket.timeout:
+                    continue
+                if not data:
+                    raise EOFError
+                buf += data
+
+        def line():
+            nonlocal buf
+            while b'\r\n' not in buf:
+                need(len(buf) + 1)
+            out, buf = buf.split(b'\r\n', 1)
+            return out
+
+        try:
+            while True:
+                head = line()
+                assert head[:1] == b'*', head
+                args = []
+                for _ in range(int(head[1:])):
+                    n = int(line()[1:])
+                    need(n + 2)
+                    args.append(buf[:n])
+                    buf = buf[n + 2:]
+                self.commands.append([args[0].upper().decode()] + [a.decode(errors='replace') for a in args[1:2]] +
+                                     ([a.decode(errors='replace') for a in args[2:]] if args[0].upper() == b'ZADD'
+                                      else []))
+                conn.sendall(self._answer(args))
+        except (EOFError, OSError):
+            conn.close()
+
+    def close(self):
+        self.stop = True
+        self.thread.join(5)
+        self.listener.close()
+
+
+def test_a_redis_without_zadd_gt_gets_a_plain_zadd(daemon, slices):
+    """Redis before 6.2 has no ZADD GT: its first refusal turns GT off (said once in the journal), with no
+    reconnect and no outage; the heartbeat then goes as a plain ZADD, one per tick."""
+    server = OldRedis()
+    try:
+        start(daemon, slices, f'127.0.0.1:{server.port}', free_port(), extra='HostKeys=yes\n')
+
+        def plain_zadds():
+            return [c for c in server.commands if c[0] == 'ZADD' and 'GT' not in c]
+        wait_for(lambda: len(plain_zadds()) >= 3, 15, what='three plain ZADDs')
+        zadds = [c for c in server.commands if c[0] == 'ZADD']
+        assert zadds[0] == ['ZADD', HOSTS, 'GT', zadds[0][3], NODE], zadds[0]
+        assert all(c == ['ZADD', HOSTS, c[2], NODE] for c in zadds[1:]), zadds
+        s = daemon.status()['redis']
+        assert s['zadd_gt'] is False and s['heartbeat_errors'] == 1 and s['heartbeats'] >= 3, s
+        assert s['reconnects'] == 0 and s['state'] == 'up' and s['errors'] == 0, s
+        assert s['commands_per_tick_max'] <= 3, s
+        assert server.connections == 2  # the sink and the fill, once each
+        assert daemon.journal(full=True).count('does not take ZADD GT') == 1
+        daemon.stop_cleanly()
+    finally:
+        server.close()
