@@ -52,7 +52,7 @@ typedef struct RedisSinkConfig {
         void *userdata;
 } RedisSinkConfig;
 
-/* A node name fit for a key: 1..64 of [A-Za-z0-9._-] ([Node] Name='s rule). */
+/* A node name fit for a key: 1..64 of [A-Za-z0-9._-] ([Node] Name= is checked more strictly). */
 bool redis_node_is_valid(const char *node);
 /* The key of a second without the second: "<prefix>/account/", or with a node "<prefix>/host/<node>/account/"
  * (prefix NULL: "cgroup_arch"), allocated with room for `room` characters more. -EINVAL for a bad node. */
