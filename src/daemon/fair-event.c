@@ -105,24 +105,32 @@ static int convert_user(const FairEvent *fe, const char *node, const uint8_t ran
         char until_text[48] = "", when[32];
         int r;
 
+        static const char *const fleet_journal[] = { "SLICEKEEPER_SOURCE=fleet" };
+
         event_id_from_bytes(random, o->id);
-        o->fields = json_pack("{s:s, s:s, s:s?, s:o, s:o, s:o}", "id", o->id, "action", action, "mode", mode,
+        o->fields = json_pack("{s:s, s:s, s:s?, s:o, s:o, s:o, s:s}", "id", o->id, "action", action, "mode", mode,
                               "cpu_cores", cpu > 0 ? json_real(cpu) : json_null(),
                               "memory_bytes", memory > 0 ? json_integer((json_int_t) MIN(memory, (uint64_t) INT64_MAX))
                                                          : json_null(),
-                              "until", has_until ? time_or_null(until) : json_null());
+                              "until", has_until ? time_or_null(until) : json_null(),
+                              "source", fe->fleet ? "fleet" : "local");
         if (!o->fields)
                 return -ENOMEM;
         if (has_until) {
                 event_format_time(until, when);
                 snprintf(until_text, sizeof(until_text), " until %s", when);
         }
-        r = asprintf(&o->message, "User %s (%" PRIu32 "): %s %s%s%s%s (%s).",
-                     o->event.user ? o->event.user : o->user, fe->uid, penalty ? "penalty box" : "limit", action,
-                     mode ? ", mode " : "", mode ?: "", until_text, fe->slice);
+        r = asprintf(&o->message, "User %s (%" PRIu32 "): %s%s %s%s%s%s (%s).",
+                     o->event.user ? o->event.user : o->user, fe->uid, fe->fleet ? "fleet " : "",
+                     penalty ? "penalty box" : "limit", action, mode ? ", mode " : "", mode ?: "", until_text,
+                     fe->slice);
         if (r < 0) {
                 o->message = NULL;
                 return -ENOMEM;
+        }
+        if (fe->fleet) {
+                o->event.journal_fields = fleet_journal;
+                o->event.n_journal_fields = ELEMENTSOF(fleet_journal);
         }
         return event_line_user(&(UserEventLine) {
                 .kind = penalty ? USER_EVENT_PENALTY : USER_EVENT_LIMIT,
@@ -137,6 +145,7 @@ static int convert_user(const FairEvent *fe, const char *node, const uint8_t ran
                 .memory_bytes = memory,
                 .has_until = has_until,
                 .until = (time_t) (until / USEC_PER_SEC),
+                .source = fe->fleet ? "fleet" : NULL,
         }, &o->log_line);
 }
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -11,6 +12,7 @@
 
 #include "fair.h"
 #include "fileio.h"
+#include "fleet-users.h"
 #include "log.h"
 #include "strv.h"
 #include "unit-name.h"
@@ -74,6 +76,10 @@ struct FairUser {
         char **groups;            /* group names, NULL: none known */
         bool looked_up, resolved;
         UserOverrideResult ov;    /* pointers into Fair.overrides */
+        /* the fleet's penalty and limit that apply to this user (by name), as the last events said (set
+         * false: none); a local one of the same part hides the fleet's */
+        UserPenalty fleet_penalty;
+        UserLimit fleet_limit;
         uint64_t pids, memory_bytes; /* FAIRSHARE_UNSET: not sampled */
 };
 
@@ -135,6 +141,12 @@ struct Fair {
         sd_event_source *expiry_timer;
         sd_event_source *lookup;   /* NSS lookups of new users, at idle priority */
         uint64_t nss_lookups, nss_unknown;
+        /* the fleet's penalties and limits by user name (ZooKeeper <Prefix>/users/<name>), never in users.json */
+        FleetUsers fleet;
+        char *fleet_node_prefix;   /* "<Prefix>/users": the nodes' path in messages */
+        uint64_t fleet_rejected, fleet_expired;
+        char *fleet_error;         /* the last refusal, until that node is good again or gone */
+        char *fleet_error_name;    /* whose node it was */
 };
 
 static FairUser *find_user(Fair *f, uint32_t uid);
@@ -252,6 +264,10 @@ Fair *fair_free(Fair *f) {
         sd_event_source_disable_unref(f->lookup);
         user_overrides_done(&f->overrides);
         user_state_done(&f->state);
+        fleet_users_done(&f->fleet);
+        free(f->fleet_node_prefix);
+        free(f->fleet_error);
+        free(f->fleet_error_name);
         free(f->overrides_error);
         free(f->state_error);
         free(f->users_dir);
@@ -273,6 +289,7 @@ int fair_new(sd_event *event, sd_bus *bus, JobWatch *jobs, const ConfigFairShare
         f = calloc(1, sizeof(Fair));
         if (!f)
                 return -ENOMEM;
+        f->fleet = FLEET_USERS_INIT;
         f->event = sd_event_ref(event);
         f->bus = sd_bus_ref(bus);
         f->jobs = jobs;
@@ -769,7 +786,7 @@ static void fair_user_lookup(Fair *f, FairUser *u) {
 }
 
 static void fair_emit_admin(Fair *f, uint32_t uid, const char *name, FairEventKind kind, const char *action,
-                            const UserPenalty *penalty, const UserLimit *limit, usec_t wall) {
+                            const UserPenalty *penalty, const UserLimit *limit, bool fleet, usec_t wall) {
         const FairUser *u = find_user(f, uid);
         char slice[32];
 
@@ -786,14 +803,16 @@ static void fair_emit_admin(Fair *f, uint32_t uid, const char *name, FairEventKi
                 .action = action,
                 .penalty = penalty,
                 .limit = limit,
+                .fleet = fleet,
         }, f->event_userdata);
 }
 
 static int on_expiry_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
-/* The timer at the next end of a penalty or limit (CLOCK_REALTIME: users.json's times are wall times). */
+/* The timer at the next end of a penalty or limit, local or the fleet's (CLOCK_REALTIME: users.json's times
+ * are wall times, as the fleet's). */
 static void fair_state_arm(Fair *f) {
-        usec_t next = user_state_next_expiry(&f->state);
+        usec_t next = MIN(user_state_next_expiry(&f->state), fleet_users_next_expiry(&f->fleet));
         int r;
 
         if (next == USEC_INFINITY) {
@@ -844,11 +863,13 @@ static void fair_state_expire(Fair *f, usec_t wall) {
 
                 if (e->penalty.set && e->penalty.until_usec <= wall) {
                         log_info("Fair share: the penalty of UID %" PRIu32 " ended.", e->uid);
-                        fair_emit_admin(f, e->uid, NULL, FAIR_EVENT_PENALTY, "expired", &e->penalty, NULL, wall);
+                        fair_emit_admin(f, e->uid, NULL, FAIR_EVENT_PENALTY, "expired", &e->penalty, NULL,
+                                        /* fleet= */ false, wall);
                 }
                 if (e->limit.set && e->limit.until_usec <= wall) {
                         log_info("Fair share: the limit of UID %" PRIu32 " ended.", e->uid);
-                        fair_emit_admin(f, e->uid, NULL, FAIR_EVENT_LIMIT, "expired", NULL, &e->limit, wall);
+                        fair_emit_admin(f, e->uid, NULL, FAIR_EVENT_LIMIT, "expired", NULL, &e->limit,
+                                        /* fleet= */ false, wall);
                 }
         }
         n = user_state_expire(&f->state, wall);
@@ -857,10 +878,16 @@ static void fair_state_expire(Fair *f, usec_t wall) {
         fair_state_arm(f);
 }
 
+static void fair_fleet_update(Fair *f, usec_t wall);
+
 static int on_expiry_timer(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
         Fair *f = userdata;
+        usec_t wall = now_usec(CLOCK_REALTIME);
 
-        fair_state_expire(f, now_usec(CLOCK_REALTIME));
+        fair_state_expire(f, wall);
+        /* a local part that ended may uncover the fleet's; a fleet part that ended goes */
+        fair_fleet_update(f, wall);
+        fair_state_arm(f);
         return 0;
 }
 
@@ -970,7 +997,8 @@ static void fair_lookup_start(Fair *f) {
                                      "sections will not apply): %m");
 }
 
-/* Before a tick's inputs: what ended ends; new users get users.d's [UID] sections now, names soon after. */
+/* Before a tick's inputs: what ended ends; new users get users.d's [UID] sections now, names soon after;
+ * the fleet's entries apply to the users whose names are known. */
 static void fair_admin_tick(Fair *f, usec_t wall) {
         bool pending = false;
 
@@ -984,11 +1012,152 @@ static void fair_admin_tick(Fair *f, usec_t wall) {
         }
         if (pending)
                 fair_lookup_start(f);
+        fair_fleet_update(f, wall);
 }
 
-/* One user's input from users.d, users.json and the sampled values kept for `users`. */
-static void fair_admin_input(Fair *f, FairUser *u, const SampleValues *v, FairShareUserInput *in) {
-        const UserStateEntry *e = user_state_find(&f->state, u->uid);
+/* ---- the fleet's penalties and limits (ZooKeeper <Prefix>/users/<name>) ---- */
+
+/* What applies to u now, part by part: a local penalty or limit that has not ended, else the fleet's (as
+ * fair_user_fleet_sync() last took it). */
+static void fair_user_applied(const Fair *f, const FairUser *u, usec_t wall, UserApplied *ret) {
+        UserStateEntry fleet = { .penalty = u->fleet_penalty, .limit = u->fleet_limit };
+
+        fleet_user_applied(user_state_find(&f->state, u->uid), &fleet, wall, ret);
+}
+
+/* The fleet's parts that apply to u now (by its name: none while NSS has not named it); an event for each
+ * that starts, changes or ends. */
+static void fair_user_fleet_sync(Fair *f, FairUser *u, usec_t wall) {
+        const UserStateEntry *fleet = u->name ? fleet_users_find(&f->fleet, u->name) : NULL;
+        UserPenalty penalty = {};
+        UserLimit limit = {};
+        const char *action;
+        UserApplied a;
+
+        if (!fleet && !u->fleet_penalty.set && !u->fleet_limit.set)
+                return;
+        fleet_user_applied(user_state_find(&f->state, u->uid), fleet, wall, &a);
+        if (a.penalty_source == USER_SOURCE_FLEET)
+                penalty = a.penalty;
+        if (a.limit_source == USER_SOURCE_FLEET)
+                limit = a.limit;
+        action = fleet_user_penalty_action(&u->fleet_penalty, &penalty, wall);
+        if (action) {
+                UserPenalty before = u->fleet_penalty;
+
+                log_info("Fair share: fleet penalty %s for %s (UID %" PRIu32 ").", action, u->name, u->uid);
+                u->fleet_penalty = penalty;
+                fair_emit_admin(f, u->uid, u->name, FAIR_EVENT_PENALTY, action, penalty.set ? &penalty : &before,
+                                NULL, /* fleet= */ true, wall);
+        }
+        action = fleet_user_limit_action(&u->fleet_limit, &limit, wall);
+        if (action) {
+                UserLimit before = u->fleet_limit;
+
+                log_info("Fair share: fleet limit %s for %s (UID %" PRIu32 ").", action, u->name, u->uid);
+                u->fleet_limit = limit;
+                fair_emit_admin(f, u->uid, u->name, FAIR_EVENT_LIMIT, action, NULL, limit.set ? &limit : &before,
+                                /* fleet= */ true, wall);
+        }
+        /* the same part again (a node rewritten, a since kept): nothing to say, the values are taken */
+        u->fleet_penalty = penalty;
+        u->fleet_limit = limit;
+}
+
+/* Every user's fleet parts as they apply now; the fleet's parts that ended dropped (after their events). */
+static void fair_fleet_update(Fair *f, usec_t wall) {
+        /* stopping: no more events, but what ended still goes (or the timer would fire for it again) */
+        for (size_t i = 0; !f->stopping && i < f->n_users; i++)
+                fair_user_fleet_sync(f, f->users[i], wall);
+        if (fleet_users_next_expiry(&f->fleet) <= wall) {
+                f->fleet_expired += fleet_users_expire(&f->fleet, wall);
+                fair_state_arm(f);
+        }
+}
+
+void fair_set_fleet_node_prefix(Fair *f, const char *path) {
+        char *p = strdup(path ? path : "");
+
+        if (!p)
+                return; /* the messages keep the old prefix */
+        free(f->fleet_node_prefix);
+        f->fleet_node_prefix = p;
+}
+
+static void fair_fleet_error_clear(Fair *f, const char *name) {
+        if (!f->fleet_error_name || !streq(f->fleet_error_name, name))
+                return;
+        free(f->fleet_error);
+        free(f->fleet_error_name);
+        f->fleet_error = f->fleet_error_name = NULL;
+}
+
+static int fair_fleet_refuse(Fair *f, const char *name, int r, const char *why, char *error, size_t error_size) {
+        f->fleet_rejected++;
+        free(f->fleet_error);
+        free(f->fleet_error_name);
+        f->fleet_error = strdup(why);
+        f->fleet_error_name = strdup(name);
+        log_warning("Fair share: %s; the fleet entry of that user is kept as it was.", why);
+        if (error_size > 0)
+                snprintf(error, error_size, "%s", why);
+        return r;
+}
+
+int fair_set_fleet_user(Fair *f, const char *name, const char *data, size_t size, char *error, size_t error_size) {
+        const char *prefix = f->fleet_node_prefix ? f->fleet_node_prefix : "users";
+        usec_t wall = now_usec(CLOCK_REALTIME);
+        char node[512], why[1024];
+        UserStateEntry e;
+        bool removed;
+        int r;
+
+        assert(f);
+        assert(error || error_size == 0);
+
+        if (error_size > 0)
+                error[0] = 0;
+        if (!name)
+                return -EINVAL;
+        snprintf(node, sizeof(node), "%s/%s", prefix, name);
+        if (!data) {
+                fair_fleet_error_clear(f, name);
+                removed = fleet_users_remove(&f->fleet, name);
+                if (removed)
+                        log_debug("Fair share: the fleet entry of %s is gone (%s).", name, node);
+        } else {
+                if (!fleet_user_name_is_valid(name)) {
+                        snprintf(why, sizeof(why), "%s: not a user name (1 to %d of A-Z a-z 0-9 . _ - @ $, not "
+                                 "starting with - or ., not only digits)", node, FLEET_USER_NAME_MAX);
+                        return fair_fleet_refuse(f, name, -EINVAL, why, error, error_size);
+                }
+                r = fleet_user_parse(node, data, size, wall, f->penalty_mode, &e, why, sizeof(why));
+                if (r < 0)
+                        return fair_fleet_refuse(f, name, r, why, error, error_size);
+                r = fleet_users_set(&f->fleet, name, &e, wall);
+                if (r == -E2BIG) {
+                        snprintf(why, sizeof(why), "%s: more than %d fleet users", node, FLEET_USERS_MAX);
+                        return fair_fleet_refuse(f, name, r, why, error, error_size);
+                }
+                if (r < 0) {
+                        snprintf(why, sizeof(why), "%s: cannot keep it: %s", node, strerror(-r));
+                        return fair_fleet_refuse(f, name, r, why, error, error_size);
+                }
+                fair_fleet_error_clear(f, name);
+                log_debug("Fair share: the fleet entry of %s from %s:%s%s.", name, node,
+                          e.penalty.set ? " a penalty" : "", e.limit.set ? " a limit" : "");
+        }
+        /* those here under that name get (or lose) it now; the caps follow at the next tick */
+        for (size_t i = 0; !f->stopping && i < f->n_users; i++)
+                if (f->users[i]->name && streq(f->users[i]->name, name))
+                        fair_user_fleet_sync(f, f->users[i], wall);
+        fair_state_arm(f);
+        return 0;
+}
+
+/* One user's input from users.d, users.json (or the fleet's) and the sampled values kept for `users`. */
+static void fair_admin_input(Fair *f, FairUser *u, const SampleValues *v, FairShareUserInput *in, usec_t wall) {
+        UserApplied a;
 
         u->pids = v && (v->have & SAMPLE_HAVE_PIDS) ? v->pids : FAIRSHARE_UNSET;
         u->memory_bytes = v && (v->have & SAMPLE_HAVE_MEMORY) ? v->memory_bytes : FAIRSHARE_UNSET;
@@ -999,21 +1168,22 @@ static void fair_admin_input(Fair *f, FairUser *u, const SampleValues *v, FairSh
         if (u->ov.memory)
                 in->override_memory_bytes = memory_amount_bytes(&u->ov.memory->memory, f->ram_bytes,
                                                                 FAIRSHARE_INFINITY);
-        if (!e)
-                return;
-        if (e->penalty.set) {
-                in->penalty = e->penalty.mode == USER_PENALTY_LOCKED ? FAIRSHARE_PENALTY_LOCKED :
+        fair_user_applied(f, u, wall, &a);
+        if (a.penalty.set) {
+                in->penalty = a.penalty.mode == USER_PENALTY_LOCKED ? FAIRSHARE_PENALTY_LOCKED :
                                                                        FAIRSHARE_PENALTY_ACTIVE;
-                in->penalty_until = e->penalty.until_usec;
-                if (e->penalty.memory_bytes > 0)
-                        in->penalty_memory_bytes = e->penalty.memory_bytes;
+                if (a.penalty.memory_bytes > 0)
+                        in->penalty_memory_bytes = a.penalty.memory_bytes;
+                in->penalty_until = a.penalty.until_usec == USEC_INFINITY ? 0 : a.penalty.until_usec;
+                in->penalty_fleet = a.penalty_source == USER_SOURCE_FLEET;
         }
-        if (e->limit.set) {
-                if (e->limit.cpu_cores > 0)
-                        in->limit_cpu = cores_usec(e->limit.cpu_cores);
-                if (e->limit.memory_bytes > 0)
-                        in->limit_memory_bytes = e->limit.memory_bytes; /* UINT64_MAX: infinity */
-                in->limit_until = e->limit.until_usec == USEC_INFINITY ? 0 : e->limit.until_usec;
+        if (a.limit.set) {
+                if (a.limit.cpu_cores > 0)
+                        in->limit_cpu = cores_usec(a.limit.cpu_cores);
+                if (a.limit.memory_bytes > 0)
+                        in->limit_memory_bytes = a.limit.memory_bytes; /* UINT64_MAX: infinity */
+                in->limit_until = a.limit.until_usec == USEC_INFINITY ? 0 : a.limit.until_usec;
+                in->limit_fleet = a.limit_source == USER_SOURCE_FLEET;
         }
 }
 
@@ -1034,6 +1204,7 @@ static json_t *json_sec(usec_t t) {
         return t == USEC_INFINITY ? json_null() : json_integer((json_int_t) (t / USEC_PER_SEC));
 }
 
+/* A fleet part's "since": when this host took it; its "until" null: while its node says so. */
 static json_t *penalty_json(const UserPenalty *p) {
         if (!p || !p->set)
                 return json_null();
@@ -1053,6 +1224,27 @@ static json_t *limit_json(const UserLimit *l) {
         return json_pack("{s:o, s:o, s:o, s:o}",
                          "cpu_pct", l->cpu_cores > 0 ? json_integer((json_int_t) (l->cpu_cores * 100 + 0.5)) : json_null(),
                          "memory", memory, "since", json_sec(l->since_usec), "until", json_sec(l->until_usec));
+}
+
+/* A user line's "penalty" and "limit" (what applies), and where each comes from: "penalty_source" and
+ * "limit_source", "local" (users.json) or "fleet" (ZooKeeper), null: none. */
+static void applied_json(const UserApplied *a, json_t *line) {
+        const char *ps = user_source_to_string(a->penalty_source), *ls = user_source_to_string(a->limit_source);
+
+        json_object_set_new(line, "penalty", penalty_json(&a->penalty));
+        json_object_set_new(line, "limit", limit_json(&a->limit));
+        json_object_set_new(line, "penalty_source", ps ? json_string(ps) : json_null());
+        json_object_set_new(line, "limit_source", ls ? json_string(ls) : json_null());
+}
+
+static void fair_user_fleet_sync(Fair *f, FairUser *u, usec_t wall);
+
+/* After a local change: the fleet's part of that user, hidden or uncovered, says so at once. */
+static void fair_control_fleet_sync(Fair *f, uint32_t uid, usec_t wall) {
+        FairUser *u = find_user(f, uid);
+
+        if (u)
+                fair_user_fleet_sync(f, u, wall);
 }
 
 /* "alice (UID 1001)" or "UID 1001". */
@@ -1089,6 +1281,11 @@ json_t *fair_control_penalty(Fair *f, const ControlRequest *r) {
                 return error;
         who(f, r, name, sizeof(name));
         if (!r->on) {
+                const FairUser *u = find_user(f, r->uid);
+
+                if (!before.set && u && u->fleet_penalty.set)
+                        return fail("%s has no penalty of this host; the fleet's is changed in ZooKeeper (%s/%s)",
+                                    name, f->fleet_node_prefix ?: "users", u->name);
                 if (!before.set)
                         return fail("%s has no penalty", name);
                 user_state_clear_penalty(&f->state, r->uid);
@@ -1098,7 +1295,8 @@ json_t *fair_control_penalty(Fair *f, const ControlRequest *r) {
                                     "stays", f->state_dir, name);
                 }
                 log_info("Fair share: penalty off for %s.", name);
-                fair_emit_admin(f, r->uid, r->user, FAIR_EVENT_PENALTY, "off", &before, NULL, wall);
+                fair_emit_admin(f, r->uid, r->user, FAIR_EVENT_PENALTY, "off", &before, NULL, /* fleet= */ false, wall);
+                fair_control_fleet_sync(f, r->uid, wall);
                 fair_state_arm(f);
                 return json_pack("{s:I, s:s, s:o}", "uid", (json_int_t) r->uid, "action", "off", "penalty",
                                  penalty_json(&before));
@@ -1125,7 +1323,8 @@ json_t *fair_control_penalty(Fair *f, const ControlRequest *r) {
         }
         log_info("Fair share: penalty on for %s (%s, %" PRIu64 " s).", name, user_penalty_mode_to_string(p.mode),
                  (p.until_usec - p.since_usec) / USEC_PER_SEC);
-        fair_emit_admin(f, r->uid, r->user, FAIR_EVENT_PENALTY, "on", &p, NULL, wall);
+        fair_emit_admin(f, r->uid, r->user, FAIR_EVENT_PENALTY, "on", &p, NULL, /* fleet= */ false, wall);
+        fair_control_fleet_sync(f, r->uid, wall);
         fair_state_arm(f);
         return json_pack("{s:I, s:s, s:o, s:b}", "uid", (json_int_t) r->uid, "action", "on", "penalty",
                          penalty_json(&p), "replaced", before.set);
@@ -1143,6 +1342,11 @@ json_t *fair_control_limit(Fair *f, const ControlRequest *r) {
                 return error;
         who(f, r, name, sizeof(name));
         if (r->clear) {
+                const FairUser *u = find_user(f, r->uid);
+
+                if (!before.set && u && u->fleet_limit.set)
+                        return fail("%s has no limit of this host; the fleet's is changed in ZooKeeper (%s/%s)",
+                                    name, f->fleet_node_prefix ?: "users", u->name);
                 if (!before.set)
                         return fail("%s has no limit", name);
                 user_state_clear_limit(&f->state, r->uid);
@@ -1152,7 +1356,8 @@ json_t *fair_control_limit(Fair *f, const ControlRequest *r) {
                                     "stays", f->state_dir, name);
                 }
                 log_info("Fair share: limit cleared for %s.", name);
-                fair_emit_admin(f, r->uid, r->user, FAIR_EVENT_LIMIT, "clear", NULL, &before, wall);
+                fair_emit_admin(f, r->uid, r->user, FAIR_EVENT_LIMIT, "clear", NULL, &before, /* fleet= */ false, wall);
+                fair_control_fleet_sync(f, r->uid, wall);
                 fair_state_arm(f);
                 return json_pack("{s:I, s:s, s:o}", "uid", (json_int_t) r->uid, "action", "clear", "limit",
                                  limit_json(&before));
@@ -1180,7 +1385,8 @@ json_t *fair_control_limit(Fair *f, const ControlRequest *r) {
                             f->state_dir);
         }
         log_info("Fair share: limit set for %s.", name);
-        fair_emit_admin(f, r->uid, r->user, FAIR_EVENT_LIMIT, "set", NULL, &l, wall);
+        fair_emit_admin(f, r->uid, r->user, FAIR_EVENT_LIMIT, "set", NULL, &l, /* fleet= */ false, wall);
+        fair_control_fleet_sync(f, r->uid, wall);
         fair_state_arm(f);
         return json_pack("{s:I, s:s, s:o, s:b}", "uid", (json_int_t) r->uid, "action", "set", "limit",
                          limit_json(&l), "replaced", before.set);
@@ -1211,12 +1417,13 @@ static json_t *unset_or_integer(uint64_t v) {
 
 /* One user's line of `slicekeeper users`: cgroup_py's list fields, then ours. */
 static json_t *fair_user_line(const Fair *f, const FairUser *u) {
-        const UserStateEntry *e = user_state_find(&f->state, u->uid);
         const FairShareDecision *d = &u->d;
         char reason[256] = "", ident[32];
         bool decided = u->have_decision;
+        UserApplied a;
         json_t *o;
 
+        fair_user_applied(f, u, now_usec(CLOCK_REALTIME), &a);
         if (decided)
                 (void) fairshare_reason_format(d, &f->policy_config, reason, sizeof(reason));
         snprintf(ident, sizeof(ident), "%" PRIu32, u->uid);
@@ -1225,7 +1432,7 @@ static json_t *fair_user_line(const Fair *f, const FairUser *u) {
                       "numtasks", unset_or_integer(u->pids),
                       "cpupct", decided && d->rate_valid ? json_real((double) d->rate / 1e4) : json_null(),
                       "throttled", decided && d->throttled,
-                      "penaltyboxed", decided ? d->penalized : (e && e->penalty.set),
+                      "penaltyboxed", decided ? d->penalized : a.penalty.set,
                       "fixedcpu", decided && (d->reason.kind == FAIRSHARE_REASON_OVERRIDE ||
                                               d->reason.kind == FAIRSHARE_REASON_LIMIT),
                       /* as cgroup_py wrote cpu.cfs_quota_us: a 100 ms period, -1 none */
@@ -1243,8 +1450,7 @@ static json_t *fair_user_line(const Fair *f, const FairUser *u) {
         json_object_set_new(o, "kernel_cap_usec", unset_or_integer(u->kernel_cpu_quota));
         json_object_set_new(o, "memory_max", decided ? unset_or_integer(d->memory_max) : json_null());
         json_object_set_new(o, "reason", decided ? json_string(reason) : json_null());
-        json_object_set_new(o, "penalty", penalty_json(e ? &e->penalty : NULL));
-        json_object_set_new(o, "limit", limit_json(e ? &e->limit : NULL));
+        applied_json(&a, o);
         json_object_set_new(o, "override", override_json(&u->ov));
         return o;
 }
@@ -1274,18 +1480,23 @@ json_t *fair_users_json(const Fair *f, bool only_one, uint32_t uid) {
 
 /* status's user line: the name and the users.d sections that apply, penalty and limit. */
 static void fair_user_admin_status(const Fair *f, const FairUser *u, json_t *line) {
-        const UserStateEntry *e = user_state_find(&f->state, u->uid);
+        UserApplied a;
 
         if (!line)
                 return;
+        fair_user_applied(f, u, now_usec(CLOCK_REALTIME), &a);
         json_object_set_new(line, "user", u->name ? json_string(u->name) : json_null());
         json_object_set_new(line, "override", override_json(&u->ov));
-        json_object_set_new(line, "penalty", penalty_json(e ? &e->penalty : NULL));
-        json_object_set_new(line, "limit", limit_json(e ? &e->limit : NULL));
+        applied_json(&a, line);
 }
 
 json_t *fair_admin_status_json(const Fair *f) {
-        return json_pack("{s:{s:s, s:I, s:o, s:I, s:I}, s:{s:s, s:I, s:o, s:I, s:I, s:I}, s:{s:I, s:I}}",
+        size_t applied = 0;
+        json_t *o;
+
+        for (size_t i = 0; i < f->n_users; i++)
+                applied += f->users[i]->fleet_penalty.set || f->users[i]->fleet_limit.set;
+        o = json_pack("{s:{s:s, s:I, s:o, s:I, s:I}, s:{s:s, s:I, s:o, s:I, s:I, s:I}, s:{s:I, s:I}}",
                          "users_d", "dir", f->users_dir, "sections", (json_int_t) f->overrides.n,
                          "error", f->overrides_error ? json_string(f->overrides_error) : json_null(),
                          "loads", (json_int_t) f->overrides_loads, "load_failures", (json_int_t) f->overrides_failures,
@@ -1294,6 +1505,13 @@ json_t *fair_admin_status_json(const Fair *f) {
                          "saves", (json_int_t) f->state_saves, "save_failures", (json_int_t) f->state_save_failures,
                          "expired", (json_int_t) f->state_expired,
                          "nss", "lookups", (json_int_t) f->nss_lookups, "unknown", (json_int_t) f->nss_unknown);
+        if (o)
+                json_object_set_new(o, "fleet_users", json_pack(
+                        "{s:I, s:I, s:o, s:I, s:I}", "entries", (json_int_t) fleet_users_count(&f->fleet),
+                        "rejected", (json_int_t) f->fleet_rejected,
+                        "last_error", f->fleet_error ? json_string(f->fleet_error) : json_null(),
+                        "applied", (json_int_t) applied, "expired", (json_int_t) f->fleet_expired));
+        return o;
 }
 
 static void fair_tick(Fair *f, const SliceSet *set, const SampleValues *values, usec_t now);
@@ -1325,7 +1543,8 @@ static void fair_tick(Fair *f, const SliceSet *set, const SampleValues *values, 
                 log_warning_errno(r, "Fair share: cannot take this tick's users: %m");
                 return;
         }
-        fair_admin_tick(f, now_usec(CLOCK_REALTIME));
+        wall = now_usec(CLOCK_REALTIME);
+        fair_admin_tick(f, wall);
         if (f->inputs_allocated < f->n_users) {
                 FairShareUserInput *a = reallocarray(f->inputs, f->n_users, sizeof(FairShareUserInput));
                 if (!a) {
@@ -1352,7 +1571,7 @@ static void fair_tick(Fair *f, const SliceSet *set, const SampleValues *values, 
                 in->kernel_memory_max = read_memory(f, u, false);
                 if (f->policy_config.memory_high_pct > 0)
                         in->kernel_memory_high = read_memory(f, u, true);
-                fair_admin_input(f, u, v, in);
+                fair_admin_input(f, u, v, in, wall);
         }
         /* user.slice's cap matters only in Mode=weight (the mode is fixed for the daemon's life) */
         f->user_slice_kernel_quota = f->policy_config.mode == FAIRSHARE_WEIGHT_MODE ?

@@ -47,6 +47,7 @@ typedef struct FairEvent {
         const char *action;          /* PENALTY / LIMIT */
         const UserPenalty *penalty;  /* PENALTY: what was set ("on"), lifted ("off") or ended ("expired") */
         const UserLimit *limit;      /* LIMIT: what was set ("set"), cleared ("clear") or ended ("expired") */
+        bool fleet;                  /* PENALTY / LIMIT: the fleet's (ZooKeeper), not this host's */
 } FairEvent;
 
 typedef void (*FairEventFn)(Fair *f, const FairEvent *e, void *userdata);
@@ -88,7 +89,8 @@ int fair_stop(Fair *f, usec_t timeout_usec, FairStopped done, void *userdata);
  *  "total"} (CPU time of the ticks: read-backs, the policy, sends),
  *  "list": [{"uid", "slice", "cap_usec" (CPUQuotaPerSecUSec held, null: none), "kernel_cap_usec" (read back,
  *  null: none or not read), "usage_usec" (CPU usec/s over the last tick, null: no rate yet), "active",
- *  "throttled", "memory_max" (null: none), "conflict", "reason", "user", "override", "penalty", "limit"}],
+ *  "throttled", "memory_max" (null: none), "conflict", "reason", "user", "override", "penalty", "limit",
+ *  "penalty_source", "limit_source"}],
  *  "admin": fair_admin_status_json()} */
 json_t *fair_status_json(const Fair *f);
 
@@ -107,13 +109,32 @@ json_t *fair_control_penalty(Fair *f, const ControlRequest *r);
 json_t *fair_control_limit(Fair *f, const ControlRequest *r);
 /* `slicekeeper users`: {"list": [{cgroup_py's "ident", "numtasks", "cpupct", "throttled", "penaltyboxed",
  * "fixedcpu", "cpuquotausecs" (per 100 ms period, -1 none), "memused", "isuser"; then "uid", "user",
- * "slice", "active", "exempt", "cap_usec", "kernel_cap_usec", "memory_max", "reason", "penalty", "limit",
- * "override"}], "absent": [{"uid", "penalty", "limit"}] (users not logged in), "min_uid", "cores", "admin"
- * (fair_admin_status_json(), not with only_one)}; only_one: only uid's line. */
+ * "slice", "active", "exempt", "cap_usec", "kernel_cap_usec", "memory_max", "reason", "penalty", "limit"
+ * (what applies), "override", "penalty_source", "limit_source" ("local", "fleet", null: none)}], "absent":
+ * [{"uid", "penalty",
+ * "limit"}] (local ones of users not logged in), "min_uid", "cores", "admin" (fair_admin_status_json(), not
+ * with only_one)}; only_one: only uid's line. */
 json_t *fair_users_json(const Fair *f, bool only_one, uint32_t uid);
 /* {"users_d": {"dir", "sections", "error" (null: loaded), "loads", "load_failures"}, "state": {"dir",
- *  "users", "error", "saves", "save_failures", "expired"}, "nss": {"lookups", "unknown"}} */
+ *  "users", "error", "saves", "save_failures", "expired"}, "nss": {"lookups", "unknown"}, "fleet_users":
+ *  {"entries", "rejected" (nodes refused), "last_error" (the last refusal, null once that node is good again or
+ *  gone), "applied" (users here a fleet part applies to), "expired" (fleet parts that ended)}} */
 json_t *fair_admin_status_json(const Fair *f);
+
+/* The fleet's penalties and limits (issue 17): ZooKeeper's <Prefix>/users/<name>, each node's value as
+ * fleet_user_parse() reads it (src/policy/fleet-users.h). An entry applies to the user here whose UID NSS
+ * names <name> (the name looked up when the user appeared; none while it is not known), part by part unless
+ * a local penalty or limit (`slicekeeper penalty`/`limit`, users.json) holds that part; it is never written
+ * to users.json, and a local change never touches it. A part that starts, changes or ends applying to a user
+ * here is a penalty or limit event with "source": "fleet"; the caps follow at the next tick. */
+
+/* A fleet user's node: data NULL = the node is gone (the entry dropped). 0, or a negative errno with error
+ * set (entry kept as it was): -EINVAL not a user name, -EBADMSG a bad value, -E2BIG past FLEET_USERS_MAX
+ * users, -ENOMEM. A refusal is logged here and counted in status (fleet_users), the caller need not log it. */
+int fair_set_fleet_user(Fair *f, const char *name, const char *data, size_t size, char *error, size_t error_size);
+/* The nodes' parent as messages name it ("/sk/users"; the default "users"). */
+void fair_set_fleet_node_prefix(Fair *f, const char *path);
+
 uint64_t fair_set_unit_properties(const Fair *f);
 /* Users throttled after the last tick. */
 unsigned fair_throttled(const Fair *f);

@@ -278,6 +278,10 @@ int event_line_user(const UserEventLine *e, char **ret) {
                 fprintf(f, ", \"MEMORY\": %llu", (unsigned long long) e->memory_bytes);
         if (e->has_until)
                 fprintf(f, ", \"UNTIL\": \"%s\"", until);
+        if (e->source) {
+                fputs(", \"SOURCE\": ", f);
+                put_string(f, e->source);
+        }
         return finish(f, &buf, &len, ret);
 }
 

@@ -54,7 +54,7 @@ typedef struct OomEventLine {
 
 /* Penalty box and runtime limit changes, ours, in the same shape as OOM's: {"TYPE": "penaltyBox" or
  * "limit", "ID", "TIMESTAMP", "UID", "UNAME", "NODE", "ACTION"}, then "MODE" (penalties), "CPU" (cores),
- * "MEMORY" (bytes) and "UNTIL" where set. */
+ * "MEMORY" (bytes), "UNTIL" and "SOURCE" (a fleet entry's: "fleet") where set. */
 typedef enum UserEventKind {
         USER_EVENT_PENALTY,
         USER_EVENT_LIMIT,
@@ -73,6 +73,7 @@ typedef struct UserEventLine {
         uint64_t memory_bytes; /* 0: left out; UINT64_MAX (and anything from 2^63 - 1): "infinity" */
         bool has_until;
         time_t until;
+        const char *source;   /* "fleet" (ZooKeeper's <Prefix>/users/); NULL: left out (this host's) */
 } UserEventLine;
 
 /* The line, newline included, in *ret (the caller frees it). -EINVAL for a missing field or a time that

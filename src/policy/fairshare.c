@@ -664,6 +664,8 @@ static void measure_user(FairShare *fs, size_t i, const FairShareUserInput *u, u
                 .window_rate = s->window_rate,
         };
         d->reason.penalty = w->penalty;
+        d->reason.penalty_fleet = penalty_on && u->penalty_fleet;
+        d->reason.limit_fleet = w->from_limit && u->limit_fleet;
         if (w->kind == KIND_DYNAMIC && d->active)
                 sh->n_active++;
         else
@@ -947,7 +949,8 @@ int fairshare_reason_format(const FairShareDecision *d, const FairShareConfig *c
         case FAIRSHARE_REASON_OVERRIDE:
         case FAIRSHARE_REASON_LIMIT:
                 APPEND("%s: fixed cap ",
-                       r->kind == FAIRSHARE_REASON_LIMIT ? "slicekeeper limit" : "users.d");
+                       r->kind == FAIRSHARE_REASON_OVERRIDE ? "users.d" :
+                       r->limit_fleet                       ? "fleet limit" : "slicekeeper limit");
                 if (r->share == FAIRSHARE_INFINITY)
                         APPEND("none");
                 else
@@ -980,10 +983,11 @@ int fairshare_reason_format(const FairShareDecision *d, const FairShareConfig *c
                 break;
         }
         if (r->penalty == FAIRSHARE_PENALTY_ACTIVE)
-                APPEND("; penalty box (active): %.2f × that = %.2f core", c->penalty_cpu_pct,
-                       cores_of(d->cpu_desired));
+                APPEND("; %spenalty box (active): %.2f × that = %.2f core", r->penalty_fleet ? "fleet " : "",
+                       c->penalty_cpu_pct, cores_of(d->cpu_desired));
         else if (r->penalty == FAIRSHARE_PENALTY_LOCKED)
-                APPEND("; penalty box (locked): %.2f core", cores_of(d->cpu_desired));
+                APPEND("; %spenalty box (locked): %.2f core", r->penalty_fleet ? "fleet " : "",
+                       cores_of(d->cpu_desired));
         if (r->memory_clamped)
                 APPEND("; MemoryMax above the limit: in use now");
 #undef APPEND

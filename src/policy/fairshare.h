@@ -94,6 +94,8 @@ typedef struct FairShareUserInput {
         uint64_t limit_cpu;            /* usec/s; FAIRSHARE_UNSET none */
         uint64_t limit_memory_bytes;   /* FAIRSHARE_UNSET none */
         usec_t limit_until;
+        /* the penalty and the limit come from the fleet (ZooKeeper), not this host: said in the reason */
+        bool penalty_fleet, limit_fleet;
 } FairShareUserInput;
 
 /* An input with nothing set, nothing read: fill in what is known. */
@@ -119,6 +121,7 @@ typedef struct FairShareReason {
         uint64_t lent;                 /* raised above the share to this by water-filling, or 0 */
         unsigned n_lighter;            /* active users leaving part of their share unused */
         FairSharePenalty penalty;      /* applied on top */
+        bool penalty_fleet, limit_fleet; /* the penalty, the limit (FAIRSHARE_REASON_LIMIT) are the fleet's */
         bool memory_clamped;           /* MemoryMax above the desired limit: the use is above it */
 } FairShareReason;
 
