@@ -582,13 +582,12 @@ static void manager_fleet_user_input(Manager *m, const char *node, int error, co
                 log_warning("Fleet user %s kept as it was: %s", node, message ? message : STRERROR(error));
                 return;
         }
+        /* fair logs what it refuses, naming the node and the key */
         r = fair_set_fleet_user(m->fair, name, error == -ENOENT ? NULL : data, size, err, sizeof(err));
         if (r == -ENOMEM)
                 log_oom();
-        else if (r < 0) {
+        else if (r < 0)
                 m->n_fleet_user_rejected++;
-                log_warning("Fleet user %s not applied, kept as it was: %s", node, err);
-        }
 }
 
 static void manager_zk_input(Manager *m, const char *node, int error, const char *message, const char *data,
@@ -1542,6 +1541,8 @@ static int manager_setup_users(Manager *m) {
                 return log_error_errno(r, "Cannot set up the users' fair share: %m");
         fair_set_fd_budget(m->fair, sampler_fd_budget(m->sampler));
         fair_set_event_fn(m->fair, on_fair_event, m);
+        if (m->zk_users_path)
+                fair_set_fleet_node_prefix(m->fair, m->zk_users_path);
         return 0;
 }
 
