@@ -41,7 +41,7 @@ typedef struct ZkSourceConfig {
  * read is kept until delivered (PendingRead per node). A missing node: -ENOENT (and a watch for its creation).
  * A child that left children_of: -ENOENT for its path, once, then it is forgotten. children_of itself missing:
  * -ENOENT for children_of, watched for creation (and each child -ENOENT once). A read of the children of
- * children_of is delivered for children_of too: error 0 with no bytes (data NULL, size 0) and the children's
+ * children_of is delivered for children_of too: error 0 with no bytes (size 0) and the children's
  * version (cversion), or -E2BIG when there are more than max_children, or -EACCES. Refused credentials are
  * delivered for the first node. Called from the event loop, never inside the client library, the nodes in
  * order: the data nodes as configured, children_of, its children. The handler may read the source but must not
