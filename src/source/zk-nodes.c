@@ -358,7 +358,8 @@ void zk_nodes_children(ZkNodes *z, char *const *names, size_t n, ZkChildrenDiff 
                 }
                 valid[n_valid++] = names[i];
         }
-        qsort(valid, n_valid, sizeof(char *), cmp_str);
+        if (n_valid > 0)
+                qsort(valid, n_valid, sizeof(char *), cmp_str);
         /* The server lists each name once; a repeat would not add a second node. */
         for (size_t i = 1; i < n_valid;)
                 if (streq(valid[i], valid[i - 1])) {
@@ -388,7 +389,8 @@ void zk_nodes_children(ZkNodes *z, char *const *names, size_t n, ZkChildrenDiff 
                 }
                 current[n_current++] = (char *) name;
         }
-        qsort(current, n_current, sizeof(char *), cmp_str);
+        if (n_current > 0)
+                qsort(current, n_current, sizeof(char *), cmp_str);
 
         if (n_valid > z->max_children)
                 d.too_many = true;
