@@ -237,3 +237,27 @@ def test_server_restart_reads_all_again(zk, kz, watch):
     w.expect('/r/users/v', data='v1')
     kz.set('/r/users/u', b'u2')
     w.expect('/r/users/u', data='u2')
+
+
+def test_refused_child_does_not_hold_back_the_others(kz, watch):
+    """A child whose ACL refuses us is retried with backoff; the other nodes' changes are read meanwhile."""
+    from kazoo.security import make_digest_acl
+    kz.create('/p/tree', b't', makepath=True)
+    kz.create('/p/users/open', b'o1', makepath=True)
+    kz.create('/p/users/secret', b's', acl=[make_digest_acl('someone', 'else', all=True)])
+    w = watch('--children-of', '/p/users', '/p/tree')
+    w.expect('/p/users/open', data='o1')
+    e = w.expect('/p/users/secret', error=-13)  # EACCES
+    assert 'Auth=' in e['message']
+    # Let the backoff grow past what the next check allows (0.25 + 0.5 + 1 + 2 s: the next wait is ~4 s).
+    for _ in range(4):
+        w.expect('/p/users/secret', error=-13)
+    assert w.status()['state'] == 'read-backoff'
+    start = time.monotonic()
+    kz.set('/p/users/open', b'o2')
+    w.expect('/p/users/open', data='o2', timeout=2)
+    kz.set('/p/tree', b't2')
+    w.expect('/p/tree', data='t2', timeout=2)
+    assert time.monotonic() - start < 2.5
+    # The refused one is still retried.
+    w.expect('/p/users/secret', error=-13)
