@@ -215,8 +215,9 @@ usec_t zk_nodes_due(const ZkNodes *z) {
 
         assert(z);
 
+        /* A DIRTY node waits for its read anyway (maybe for a session): no timer for it. */
         for (size_t i = 0; i < z->n; i++)
-                if (z->nodes[i]->state != ZK_NODE_GONE)
+                if (z->nodes[i]->state != ZK_NODE_GONE && z->nodes[i]->state != ZK_NODE_DIRTY)
                         due = MIN(due, coalescer_due(&z->nodes[i]->changes));
         return due;
 }
@@ -229,7 +230,8 @@ bool zk_nodes_take_due(ZkNodes *z, usec_t now) {
         for (size_t i = 0; i < z->n; i++) {
                 ZkNode *node = z->nodes[i];
 
-                if (node->state != ZK_NODE_GONE && coalescer_due(&node->changes) <= now) {
+                if (node->state != ZK_NODE_GONE && node->state != ZK_NODE_DIRTY &&
+                    coalescer_due(&node->changes) <= now) {
                         zk_node_mark_dirty(node);
                         any = true;
                 }

@@ -89,9 +89,10 @@ void zk_nodes_retry_failed(ZkNodes *z);
 bool zk_nodes_changed(ZkNodes *z, const char *path, usec_t now);
 /* A node is to be read again at once (created between its read and its exists call). */
 void zk_node_mark_dirty(ZkNode *node);
-/* The earliest time a postponed change is due, USEC_INFINITY when none. */
+/* The earliest time a postponed change of a node not DIRTY already is due, USEC_INFINITY when none (a node
+ * waiting for its read, say for a session, needs no timer). */
 usec_t zk_nodes_due(const ZkNodes *z);
-/* Postponed changes due by now become DIRTY: true when any did. */
+/* Postponed changes due by now become DIRTY: true when any did (not again for a node DIRTY already). */
 bool zk_nodes_take_due(ZkNodes *z, usec_t now);
 
 /* A read of the node is sent at now: IN_FLIGHT; returns the serial its completion must carry. */

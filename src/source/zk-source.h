@@ -28,7 +28,8 @@ typedef struct ZkSourceConfig {
                                   * ("<children_of>/<child>"); child names that are not 1..255 bytes without '/',
                                   * or are "." or "..", are skipped (counted in the status) */
         size_t max_children;     /* at most this many children (more: an -E2BIG error delivered for children_of,
-                                  * with a message; the children already watched are kept, none added) */
+                                  * with a message; the children already watched are kept, none added; those
+                                  * that left are still reported and forgotten) */
         char *const *auth;       /* "digest:user:password" each, NULL-terminated, or NULL: each is sent with
                                   * zoo_add_auth(); the session is up once the server took all of them */
         usec_t session_timeout_usec;

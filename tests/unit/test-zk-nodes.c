@@ -333,8 +333,17 @@ TEST(test_coalesced_changes) {
         ASSERT_TRUE(zk_nodes_take_due(&z, t0 + COALESCE_BOUND_USEC));
         ASSERT_EQ_INT(z.nodes[0]->state, ZK_NODE_DIRTY);
         ASSERT_EQ_INT(z.nodes[1]->state, ZK_NODE_WATCHING);
+        /* DIRTY and not read yet (no session, say): no timer for it, not taken again. */
+        ASSERT_EQ_U64(zk_nodes_due(&z), USEC_INFINITY);
+        ASSERT_TRUE(!zk_nodes_take_due(&z, t0 + 2 * COALESCE_BOUND_USEC));
         zk_node_sent(z.nodes[0], t0 + COALESCE_BOUND_USEC);
         ASSERT_EQ_U64(zk_nodes_due(&z), USEC_INFINITY);
+        /* A change while the read is in flight is read again once due. */
+        ASSERT_TRUE(!zk_nodes_changed(&z, "/z/arch_conf", t0 + COALESCE_BOUND_USEC + 1));
+        ASSERT_EQ_U64(zk_nodes_due(&z), t0 + 2 * COALESCE_BOUND_USEC);
+        ASSERT_TRUE(zk_nodes_take_due(&z, t0 + 2 * COALESCE_BOUND_USEC));
+        ASSERT_EQ_INT(z.nodes[0]->state, ZK_NODE_DIRTY);
+        zk_node_sent(z.nodes[0], t0 + 2 * COALESCE_BOUND_USEC);
         /* Long after: at once. Unknown paths change nothing. */
         ASSERT_TRUE(zk_nodes_changed(&z, "/z/hosts/n1/arch_conf", t0 + 10 * USEC_PER_SEC));
         ASSERT_EQ_INT(z.nodes[1]->state, ZK_NODE_DIRTY);
