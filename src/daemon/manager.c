@@ -43,6 +43,7 @@
 #include "fair.h"
 #include "users.h"
 #include "zk-source.h"
+#include "zk-util.h"
 
 struct Manager {
         const Config *config;
@@ -393,9 +394,12 @@ static void on_tree_file(FileSource *s, int error, const char *data, size_t size
         manager_tree_input(m, file_source_path(s), error, error < 0 ? msg : NULL, data, size, -1);
 }
 
-static void on_tree_zk(ZkSource *s, int error, const char *message, const char *data, size_t size, int64_t version,
-                       void *userdata) {
+static void on_tree_zk(ZkSource *s, const char *node, int error, const char *message, const char *data, size_t size,
+                       int64_t version, void *userdata) {
         char origin[1100];
+
+        if (!streq(node, zk_source_node(s)))
+                return; /* only the tree's node is asked for */
 
         snprintf(origin, sizeof(origin), "ZooKeeper node %s", zk_source_node(s));
         manager_tree_input(userdata, origin, error, message, data, size, version);
@@ -1174,15 +1178,21 @@ static int manager_setup_source(Manager *m) {
         (void) sd_event_source_set_enabled(m->intake_step, SD_EVENT_OFF);
         (void) sd_event_source_set_description(m->intake_step, "tree-intake");
         if (!isempty(c->zk_hosts)) {
+                _cleanup_(freep) char *tree_node = NULL;
+                char *nodes[2] = {};
                 ZkSourceConfig zc = {
                         .hosts = c->zk_hosts,
-                        .prefix = c->zk_prefix,
+                        .nodes = nodes,
                         .auth = c->zk_auth,
                         .session_timeout_usec = c->zk_session_timeout_usec,
                         .max_bytes = TREE_JSON_MAX,
                         .on_change = on_zk_outage,
                 };
 
+                r = zk_node_path(c->zk_prefix, &tree_node);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid [ZooKeeper] Prefix=%s: %m", c->zk_prefix);
+                nodes[0] = tree_node;
                 r = zk_source_new(m->event, &zc, on_tree_zk, m, &m->zk);
                 if (r < 0)
                         return log_error_errno(r, "Cannot set up the ZooKeeper source: %m");
