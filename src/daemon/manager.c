@@ -45,6 +45,7 @@
 #include "fair.h"
 #include "users.h"
 #include "zk-source.h"
+#include "zk-util.h"
 
 /* A tree node in ZooKeeper: the shared one or this host's overlay, as last read. */
 typedef struct ZkTreeNode {
@@ -927,7 +928,7 @@ static char *on_metrics(void *userdata) {
         x.n_oom = n;
         if (m->redis)
                 redis_sink_counters(m->redis, &x.redis_written, &x.redis_dropped);
-        return metrics_render(ring_last(&m->ring), &x);
+        return metrics_render(ring_last(&m->ring), &x, m->config->web_metrics_node_label ? m->node : NULL);
 }
 
 /* {"<sec>":record} of the second just put, with the controllers in mask, into m->record. */
@@ -1628,6 +1629,7 @@ static int manager_setup_redis_fill(Manager *m) {
         RedisFillConfig fc = {
                 .address = c->redis_address,
                 .prefix = c->redis_prefix,
+                .node = c->redis_host_keys ? m->node : NULL,
                 .first_sec = now >= window ? now - window + 1 : 1,
                 .last_sec = now,
                 .on_record = on_fill_record,
@@ -1648,6 +1650,7 @@ static int manager_setup_redis(Manager *m) {
         RedisSinkConfig rc = {
                 .address = c->redis_address,
                 .prefix = c->redis_prefix,
+                .node = c->redis_host_keys ? m->node : NULL, /* the events' stream stays shared: they name NODE */
                 .expire_sec = (unsigned) c->redis_expire_sec,
                 .on_change = on_redis_outage,
                 .render = on_redis_render,

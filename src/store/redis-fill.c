@@ -12,6 +12,7 @@
 #include "log.h"
 #include "redis-event.h"
 #include "redis-fill.h"
+#include "redis-sink.h"
 #include "time-util.h"
 
 /* hiredis 0.14 has no timeouts of its own: a Redis that does not answer ends the fill, not the daemon. */
@@ -23,6 +24,7 @@ typedef enum FillState { FILL_READING, FILL_DONE, FILL_FAILED } FillState;
 struct RedisFill {
         sd_event *event;
         char *address, *host, *prefix;
+        char *key_prefix;              /* "<prefix>/account/" or "<prefix>/host/<node>/account/" */
         int port;
         char *keys;                    /* REDIS_FILL_BATCH_MAX keys of key_size bytes, for one MGET */
         size_t key_size;
@@ -93,7 +95,7 @@ static void fill_send(RedisFill *f) {
         f->flight_first = f->next_sec;
         while (n < f->batch && f->next_sec <= f->last_sec) {
                 char *key = f->keys + n * f->key_size;
-                int k = snprintf(key, f->key_size, "%s/account/%" PRIu64, f->prefix, f->next_sec);
+                int k = snprintf(key, f->key_size, "%s%" PRIu64, f->key_prefix, f->next_sec);
 
                 argv[1 + n] = key;
                 argvlen[1 + n] = (size_t) k;
@@ -218,7 +220,10 @@ int redis_fill_new(sd_event *event, const RedisFillConfig *c, RedisFill **ret) {
         f->prefix = strdup(c->prefix ? c->prefix : DEFAULT_PREFIX);
         if (!f->host || !f->address || !f->prefix)
                 return -ENOMEM;
-        f->key_size = strlen(f->prefix) + sizeof("/account/") + 20;
+        r = redis_account_key_prefix(f->prefix, c->node, &f->key_prefix, 0);
+        if (r < 0)
+                return r;
+        f->key_size = strlen(f->key_prefix) + 21;
         f->keys = calloc(REDIS_FILL_BATCH_MAX, f->key_size);
         if (!f->keys)
                 return -ENOMEM;
@@ -269,6 +274,7 @@ RedisFill *redis_fill_free(RedisFill *f) {
         free(f->address);
         free(f->host);
         free(f->prefix);
+        free(f->key_prefix);
         free(f->keys);
         free(f);
         return NULL;
@@ -285,7 +291,8 @@ json_t *redis_fill_status_json(const RedisFill *f) {
 
         assert(f);
 
-        o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "state", states[f->state],
+        o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "state", states[f->state],
+                      "account_key", f->key_prefix,
                       "seconds", (json_int_t) f->seconds, "read", (json_int_t) f->read,
                       "filled", (json_int_t) f->filled, "missing", (json_int_t) f->missing,
                       "present", (json_int_t) f->present, "skipped", (json_int_t) f->skipped,

@@ -33,6 +33,10 @@
 /* An event waits this long at most for a pipeline to ride with (the tick's SET, once a second). */
 #define EVENT_WAIT_USEC (200 * USEC_PER_MSEC)
 #define EVENTS_MAX_TEXT "1000" /* REDIS_SINK_EVENTS_MAX, for the log */
+/* HostKeys=yes: hosts whose heartbeat is older than this leave <prefix>/hosts, looked at every
+ * PRUNE_EVERY pipelines that carry a heartbeat (the first one included). */
+#define HOSTS_PRUNE_AGE_SEC 86400U
+#define HOSTS_PRUNE_EVERY 60U
 
 /* One event's JSON, copied: sent by XADD, oldest first. */
 typedef struct QueuedEvent {
@@ -48,6 +52,17 @@ struct RedisSink {
         char *prefix;
         char *key;             /* "<prefix>/account/" with room for a number, reused per SET */
         size_t key_prefix_len;
+        /* HostKeys=yes: the node, "<prefix>/hosts", and whether ZADD GT is used (Redis >= 6.2; the first
+         * "ERR" answer to it turns it off for good). NULL node: HostKeys=no, no heartbeat. */
+        char *node, *hosts_key;
+        bool zadd_gt, logged_zadd_gt;
+        size_t n_hb_flight;    /* heartbeat commands (ZADD, ZREMRANGEBYSCORE) of the pipeline in flight */
+        uint64_t hb_pipelines; /* pipelines that carried a heartbeat */
+        uint64_t heartbeats, heartbeat_errors, hosts_pruned;
+        /* Commands (SET, ZADD, ZREMRANGEBYSCORE; XADDs apart) per pipeline: the most in one that carried one
+         * second (a tick), the most in any (a backlog), and the totals since start. */
+        size_t tick_commands_max, pipeline_commands_max;
+        uint64_t pipelines, commands;
         unsigned expire_sec;
         size_t backlog_max;
 
@@ -138,6 +153,8 @@ static void flight_requeue(RedisSink *s) {
                         note_dropped(s, 1, /* by_age= */ false);
         s->n_flight = s->n_answered = 0;
         s->flight_bytes = 0;
+        /* the next pipeline carries a heartbeat with its own newest second */
+        s->n_hb_flight = 0;
         /* XADD is not idempotent: an event Redis took but did not answer before the connection went is sent
          * again (at least once, never lost while kept). */
         s->n_ev_flight = 0;
@@ -306,7 +323,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
 }
 
 static bool flight_pending(const RedisSink *s) {
-        return s->n_answered < s->n_flight || s->n_ev_flight > 0;
+        return s->n_answered < s->n_flight || s->n_ev_flight > 0 || s->n_hb_flight > 0;
 }
 
 static void pipeline_done(RedisSink *s) {
@@ -336,28 +353,40 @@ static void pipeline_done(RedisSink *s) {
                 render_release(s);
 }
 
+/* A reply of the live context, or NULL: one of a stale context (ignored), or none because hiredis is failing
+ * the context (every pending reply gets NULL, then it is freed). */
+static redisReply *reply_of_live(RedisSink *s, redisAsyncContext *ac, void *r) {
+        if (ac != s->ac)
+                return NULL;
+        if (!r)
+                sink_context_gone(s, redis_event_error(ac));
+        return r;
+}
+
+/* How much of an error reply's text to log: at most 200 bytes, without the trailing dots. */
+static int reply_error_len(const redisReply *reply) {
+        size_t n = reply->str ? MIN(reply->len, (size_t) 200) : 0;
+
+        while (n > 0 && reply->str[n - 1] == '.')
+                n--;
+        return (int) n;
+}
+
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
         RedisSink *s = privdata;
-        redisReply *reply = r;
+        redisReply *reply = reply_of_live(s, ac, r);
 
-        if (ac != s->ac)
+        if (!reply)
                 return;
-        if (!reply) {
-                /* hiredis is failing the context: every pending reply gets NULL, then it is freed. */
-                sink_context_gone(s, redis_event_error(ac));
-                return;
-        }
         if (s->n_answered >= s->n_flight)
                 return; /* one callback per SET sent: cannot happen */
         s->n_answered++;
         if (reply->type == REDIS_REPLY_ERROR) {
-                size_t n = reply->str ? MIN(reply->len, (size_t) 200) : 0;
+                int n = reply_error_len(reply);
 
-                while (n > 0 && reply->str[n - 1] == '.')
-                        n--;
                 s->errors++;
                 s->pipeline_clean = false;
-                sink_error(s, "record dropped, reconnecting", "SET refused: %.*s", (int) n,
+                sink_error(s, "record dropped, reconnecting", "SET refused: %.*s", n,
                            reply->str ? reply->str : "");
         } else
                 s->written++;
@@ -365,30 +394,69 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
                 pipeline_done(s);
 }
 
-static void on_event_reply(redisAsyncContext *ac, void *r, void *privdata) {
+/* ZADD's (an integer) or ZREMRANGEBYSCORE's (how many left the set) answer. */
+static void on_heartbeat_reply(redisAsyncContext *ac, void *r, void *privdata) {
+        RedisSink *s = privdata;
+        redisReply *reply = reply_of_live(s, ac, r);
+
+        if (!reply)
+                return;
+        if (s->n_hb_flight == 0)
+                return; /* one callback per command sent: cannot happen */
+        s->n_hb_flight--;
+        if (reply->type == REDIS_REPLY_ERROR) {
+                int n = reply_error_len(reply);
+
+                s->heartbeat_errors++;
+                if (s->zadd_gt && n >= 3 && strncmp(reply->str, "ERR", 3) == 0) {
+                        /* Before 6.2 ZADD has no GT: a plain ZADD from the next tick on (the seconds go oldest
+                         * first, so only a clock stepped back moves the heartbeat back). */
+                        s->zadd_gt = false;
+                        if (!s->logged_zadd_gt)
+                                log_warning("Redis at %s does not take ZADD GT (%.*s): the heartbeat in %s is set "
+                                            "with a plain ZADD.", s->address, n, reply->str, s->hosts_key);
+                        s->logged_zadd_gt = true;
+                } else {
+                        s->pipeline_clean = false;
+                        sink_error(s, "reconnecting", "heartbeat refused: %.*s", n,
+                                   reply->str ? reply->str : "");
+                }
+        } else if (reply->type == REDIS_REPLY_INTEGER)
+                s->heartbeats++;
+        if (!flight_pending(s))
+                pipeline_done(s);
+}
+
+static void on_prune_reply(redisAsyncContext *ac, void *r, void *privdata) {
         RedisSink *s = privdata;
         redisReply *reply = r;
 
-        if (ac != s->ac)
-                return;
-        if (!reply) {
-                sink_context_gone(s, redis_event_error(ac));
-                return;
+        if (ac == s->ac && reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
+                s->hosts_pruned += (uint64_t) reply->integer;
+                log_info("Redis: %lld hosts silent for more than %u s left %s.", reply->integer,
+                         HOSTS_PRUNE_AGE_SEC, s->hosts_key);
         }
+        on_heartbeat_reply(ac, r, privdata);
+}
+
+static void on_event_reply(redisAsyncContext *ac, void *r, void *privdata) {
+        RedisSink *s = privdata;
+        redisReply *reply = reply_of_live(s, ac, r);
+
+        if (!reply)
+                return;
         if (s->n_ev_flight == 0)
                 return; /* one callback per XADD sent: cannot happen */
         /* answered: it leaves the queue, taken or refused (a refusal would repeat: the key is not a stream) */
         event_pop_front(s);
         s->n_ev_flight--;
         if (reply->type == REDIS_REPLY_ERROR) {
-                size_t n = reply->str ? MIN(reply->len, (size_t) 200) : 0;
+                int n = reply_error_len(reply);
 
-                while (n > 0 && reply->str[n - 1] == '.')
-                        n--;
                 s->ev_errors++;
                 s->ev_dropped++;
                 s->pipeline_clean = false;
-                sink_error(s, "event dropped, reconnecting", "XADD refused: %.*s", (int) n,
+                sink_error(s, "event dropped, reconnecting", "XADD refused: %.*s", n,
                            reply->str ? reply->str : "");
         } else
                 s->ev_written++;
@@ -419,7 +487,8 @@ static int sink_send(RedisSink *s, const QueuedSecond *q, const char *json, size
 }
 
 static bool sink_can_send(const RedisSink *s) {
-        return s->ac && s->connected && !s->reset_requested && s->n_flight == 0 && s->n_ev_flight == 0;
+        return s->ac && s->connected && !s->reset_requested && s->n_flight == 0 && s->n_ev_flight == 0 &&
+               s->n_hb_flight == 0;
 }
 
 static void pipeline_begin(RedisSink *s) {
@@ -470,11 +539,63 @@ static int pipeline_add_events(RedisSink *s) {
         return 0;
 }
 
+/* HostKeys=yes: after the pipeline's SETs, `ZADD <prefix>/hosts [GT] <newest> <node>` (one, whatever the number
+ * of seconds), and every HOSTS_PRUNE_EVERY such pipelines `ZREMRANGEBYSCORE <prefix>/hosts -inf (<newest - a
+ * day>`: at most two commands more. On failure as pipeline_add(). */
+static int pipeline_add_heartbeat(RedisSink *s) {
+        char score[24], oldest[24];
+        uint64_t newest = 0;
+        int score_len, oldest_len;
+
+        if (!s->node || s->n_flight == 0)
+                return 0;
+        for (size_t i = 0; i < s->n_flight; i++)
+                newest = MAX(newest, s->flight[i].unix_sec);
+        score_len = snprintf(score, sizeof(score), "%" PRIu64, newest);
+        oldest_len = snprintf(oldest, sizeof(oldest), "(%" PRIu64, newest - MIN(newest, HOSTS_PRUNE_AGE_SEC));
+
+        const char *zadd[] = { "ZADD", s->hosts_key, "GT", score, s->node };
+        const size_t zadd_len[] = { 4, strlen(s->hosts_key), 2, (size_t) score_len, strlen(s->node) };
+        const char *zadd_plain[] = { "ZADD", s->hosts_key, score, s->node };
+        const size_t zadd_plain_len[] = { 4, strlen(s->hosts_key), (size_t) score_len, strlen(s->node) };
+        const char *prune[] = { "ZREMRANGEBYSCORE", s->hosts_key, "-inf", oldest };
+        const size_t prune_len[] = { 16, strlen(s->hosts_key), 4, (size_t) oldest_len };
+        int r = s->zadd_gt ? redisAsyncCommandArgv(s->ac, on_heartbeat_reply, s, (int) ELEMENTSOF(zadd), zadd,
+                                                   zadd_len)
+                           : redisAsyncCommandArgv(s->ac, on_heartbeat_reply, s, (int) ELEMENTSOF(zadd_plain),
+                                                   zadd_plain, zadd_plain_len);
+
+        if (r == REDIS_OK) {
+                s->n_hb_flight++;
+                if (s->hb_pipelines++ % HOSTS_PRUNE_EVERY == 0) {
+                        r = redisAsyncCommandArgv(s->ac, on_prune_reply, s, (int) ELEMENTSOF(prune), prune,
+                                                  prune_len);
+                        if (r == REDIS_OK)
+                                s->n_hb_flight++;
+                }
+        }
+        if (r != REDIS_OK) {
+                sink_error(s, RETRYING, "cannot queue a command: %s", redis_event_error(s->ac));
+                sink_disconnect(s);
+                sink_schedule_reconnect(s);
+                return -EIO;
+        }
+        return 0;
+}
+
 static void pipeline_sent(RedisSink *s) {
+        size_t n_commands = s->n_flight + s->n_hb_flight;
+
         if (!flight_pending(s))
                 return;
-        log_debug("Redis: sent a pipeline of %zu SETs (%zu bytes) and %zu events to %s (made in %" PRIu64 " µs).",
-                  s->n_flight, s->flight_bytes, s->n_ev_flight, s->address,
+        s->pipelines++;
+        s->commands += n_commands;
+        s->pipeline_commands_max = MAX(s->pipeline_commands_max, n_commands);
+        if (s->n_flight == 1)
+                s->tick_commands_max = MAX(s->tick_commands_max, n_commands);
+        log_debug("Redis: sent a pipeline of %zu SETs (%zu bytes), %zu heartbeat commands and %zu events to %s "
+                  "(made in %" PRIu64 " µs).",
+                  s->n_flight, s->flight_bytes, s->n_hb_flight, s->n_ev_flight, s->address,
                   now_usec(CLOCK_MONOTONIC) - s->flight_sent_usec);
         timer_arm(s, REPLY_TIMEOUT_USEC);
 }
@@ -513,7 +634,7 @@ static void sink_flush(RedisSink *s) {
                 if (pipeline_add(s, &q, (const char *) s->text.data, s->text.size, now) < 0)
                         return;
         }
-        if (pipeline_add_events(s) < 0)
+        if (pipeline_add_heartbeat(s) < 0 || pipeline_add_events(s) < 0)
                 return;
         pipeline_sent(s);
 }
@@ -614,6 +735,37 @@ static int parse_address(const char *address, char **ret_host, int *ret_port) {
         return 0;
 }
 
+bool redis_node_is_valid(const char *node) {
+        size_t n = node ? strlen(node) : 0;
+
+        if (n < 1 || n > 64)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-", node[i]))
+                        return false;
+        return true;
+}
+
+int redis_account_key_prefix(const char *prefix, const char *node, char **ret, size_t room) {
+        char *key;
+        size_t size;
+
+        if (!ret || (node && !redis_node_is_valid(node)))
+                return -EINVAL;
+        if (!prefix)
+                prefix = DEFAULT_PREFIX;
+        size = strlen(prefix) + (node ? strlen("/host/") + strlen(node) : 0) + strlen("/account/") + 1 + room;
+        key = malloc(size);
+        if (!key)
+                return -ENOMEM;
+        if (node)
+                snprintf(key, size, "%s/host/%s/account/", prefix, node);
+        else
+                snprintf(key, size, "%s/account/", prefix);
+        *ret = key;
+        return 0;
+}
+
 int redis_sink_new(sd_event *event, const RedisSinkConfig *c, RedisSink **ret) {
         _cleanup_(redis_sink_freep) RedisSink *s = NULL;
         int r;
@@ -640,14 +792,23 @@ int redis_sink_new(sd_event *event, const RedisSinkConfig *c, RedisSink **ret) {
         s->prefix = strdup(c->prefix ? c->prefix : DEFAULT_PREFIX);
         if (!s->address || !s->prefix || asprintf(&s->name, "Redis at %s", c->address) < 0)
                 return -ENOMEM;
-        s->key_prefix_len = strlen(s->prefix) + strlen("/account/");
-        s->key = malloc(s->key_prefix_len + 24);
+        if (c->node) {
+                if (!redis_node_is_valid(c->node))
+                        return -EINVAL;
+                s->node = strdup(c->node);
+                if (!s->node || asprintf(&s->hosts_key, "%s/hosts", s->prefix) < 0)
+                        return -ENOMEM;
+                s->zadd_gt = true;
+        }
+        r = redis_account_key_prefix(s->prefix, s->node, &s->key, 24);
+        if (r < 0)
+                return r;
+        s->key_prefix_len = strlen(s->key);
         s->flight = calloc(s->backlog_max, sizeof(QueuedSecond));
         s->events = calloc(REDIS_SINK_EVENTS_MAX, sizeof(QueuedEvent));
-        if (!s->key || !s->flight || !s->events || second_queue_init(&s->queue, s->backlog_max) < 0 ||
+        if (!s->flight || !s->events || second_queue_init(&s->queue, s->backlog_max) < 0 ||
             asprintf(&s->events_key, "%s/events", s->prefix) < 0)
                 return -ENOMEM;
-        snprintf(s->key, s->key_prefix_len + 24, "%s/account/", s->prefix);
 
         r = sd_event_add_time(event, &s->timer, CLOCK_MONOTONIC, 0, 10 * USEC_PER_MSEC, on_timer, s);
         if (r < 0)
@@ -690,6 +851,8 @@ RedisSink *redis_sink_free(RedisSink *s) {
         free(s->host);
         free(s->prefix);
         free(s->key);
+        free(s->node);
+        free(s->hosts_key);
         free(s->name);
         free(s);
         return NULL;
@@ -708,7 +871,8 @@ int redis_sink_push(RedisSink *s, uint64_t unix_sec, const char *json, size_t si
         if (sink_can_send(s) && s->queue.len == 0) {
                 /* The usual case: the caller's text, sent as it is, and the events that came since. */
                 pipeline_begin(s);
-                if (pipeline_add(s, &q, json, size, q.queued_usec) >= 0 && pipeline_add_events(s) >= 0)
+                if (pipeline_add(s, &q, json, size, q.queued_usec) >= 0 && pipeline_add_heartbeat(s) >= 0 &&
+                    pipeline_add_events(s) >= 0)
                         pipeline_sent(s);
                 return 0;
         }
@@ -786,6 +950,22 @@ json_t *redis_sink_status_json(const RedisSink *s) {
                       "events_written", (json_int_t) s->ev_written,
                       "events_dropped", (json_int_t) s->ev_dropped,
                       "events_errors", (json_int_t) s->ev_errors);
+        if (o && json_object_update_new(o, json_pack("{s:b, s:s#, s:I, s:I, s:I, s:I}",
+                                                      "host_keys", s->node != NULL,
+                                                      "account_key", s->key, s->key_prefix_len,
+                                                      "pipelines", (json_int_t) s->pipelines,
+                                                      "commands", (json_int_t) s->commands,
+                                                      "commands_per_tick_max", (json_int_t) s->tick_commands_max,
+                                                      "pipeline_commands_max",
+                                                      (json_int_t) s->pipeline_commands_max)) < 0)
+                o = (json_decref(o), NULL);
+        if (o && s->node &&
+            json_object_update_new(o, json_pack("{s:s, s:s, s:b, s:I, s:I, s:I}", "node", s->node,
+                                                "hosts_key", s->hosts_key, "zadd_gt", s->zadd_gt,
+                                                "heartbeats", (json_int_t) s->heartbeats,
+                                                "heartbeat_errors", (json_int_t) s->heartbeat_errors,
+                                                "hosts_pruned", (json_int_t) s->hosts_pruned)) < 0)
+                o = (json_decref(o), NULL);
         if (o && outage_to_json(&s->outage, o) < 0)
                 o = (json_decref(o), NULL);
         return o;

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* The per-second writer to Redis: one `SET <prefix>/account/<unix_sec> <json> EX <n>` per record, at most one
- * pipeline in flight. Owns the async connection, its reconnects with capped backoff, and a bounded backlog
+/* The per-second writer to Redis: one `SET <prefix>/account/<unix_sec> <json> EX <n>` per record (HostKeys=yes:
+ * `<prefix>/host/<node>/account/<unix_sec>`, and one heartbeat `ZADD <prefix>/hosts GT <newest> <node>` per
+ * pipeline), at most one pipeline in flight. Owns the async connection, its reconnects with capped backoff, and a bounded backlog
  * kept while Redis is away or slow: which seconds are unsent, not their text (the owner renders a second
  * again when it is sent; the window in RAM holds its values). Never blocks the loop. */
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
@@ -39,6 +41,9 @@ typedef void (*RedisSinkRenderDone)(RedisSink *s, void *userdata);
 typedef struct RedisSinkConfig {
         const char *address; /* "host:port", "[v6addr]:port", or an absolute unix socket path */
         const char *prefix;  /* NULL: "cgroup_arch" */
+        /* [Redis] HostKeys=yes: the node's name (redis_node_is_valid()); NULL: HostKeys=no, cgrouparch's
+         * unqualified keys and no heartbeat. */
+        const char *node;
         unsigned expire_sec; /* 0: 300 */
         size_t backlog_max;  /* unsent seconds kept while Redis is away; 0: expire_sec */
         RedisSinkNotify on_change; /* may be NULL */
@@ -47,8 +52,14 @@ typedef struct RedisSinkConfig {
         void *userdata;
 } RedisSinkConfig;
 
-/* Connects at once, asynchronously; a failed connect only schedules a retry. -EINVAL for a bad address or
- * no render callback.
+/* A node name fit for a key: 1..64 of [A-Za-z0-9._-] ([Node] Name= is checked more strictly). */
+bool redis_node_is_valid(const char *node);
+/* The key of a second without the second: "<prefix>/account/", or with a node "<prefix>/host/<node>/account/"
+ * (prefix NULL: "cgroup_arch"), allocated with room for `room` characters more. -EINVAL for a bad node. */
+int redis_account_key_prefix(const char *prefix, const char *node, char **ret, size_t room);
+
+/* Connects at once, asynchronously; a failed connect only schedules a retry. -EINVAL for a bad address, a bad
+ * node or no render callback.
  * A host name (not a numeric address) is resolved by hiredis with a blocking getaddrinfo() per connect. */
 int redis_sink_new(sd_event *event, const RedisSinkConfig *c, RedisSink **ret);
 /* Drops the connection (and an in-flight pipeline) and every unsent second. Safe from any of the caller's
@@ -57,9 +68,12 @@ RedisSink *redis_sink_free(RedisSink *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(RedisSink *, redis_sink_free)
 
 /* Hands over the record of second unix_sec. Connected, with nothing in flight and nothing unsent, it leaves
- * at once as a pipeline of one SET (the text is copied into the connection's output only). Else only the
+ * at once as a pipeline of one SET (HostKeys=yes: and its ZADD heartbeat, and once every 60 such pipelines
+ * `ZREMRANGEBYSCORE <prefix>/hosts -inf (<sec - 86400>`, which drops the hosts silent for a day: at most 3
+ * commands) (the text is copied into the connection's output only). Else only the
  * second is kept, not its text: the unsent seconds go out oldest first, rendered by the render callback, as
- * ONE pipeline when connected and no previous pipeline is still in flight (a backlog over 4 MiB of text
+ * ONE pipeline when connected and no previous pipeline is still in flight (with one heartbeat, the newest second
+ * of the pipeline) (a backlog over 4 MiB of text
  * leaves in consecutive pipelines, so no loop iteration formats much more than that). Beyond backlog_max the
  * oldest seconds are dropped (and counted); seconds kept for expire_sec or longer are dropped too (Redis
  * would have expired them), and a second sent late gets EX reduced by the time it waited, so its key expires
@@ -80,8 +94,13 @@ int redis_sink_push_event(RedisSink *s, const char *text, size_t size);
  *  "written" (SETs answered OK), "errors" (SETs answered with an error), "reconnects" (connection attempts
  *  after the first), the events' "events_key" (the stream), "events_queued" (kept: waiting or in flight),
  *  "events_bytes" (their text), "events_written" (XADDs answered with an ID), "events_dropped" (the queue's
- *  cap, or refused), "events_errors" (XADDs answered with an error), and outage_to_json()'s "state", "outage",
- *  "last_outage", "outages"} */
+ *  cap, or refused), "events_errors" (XADDs answered with an error), "host_keys" (HostKeys=yes), "account_key" (the key of a
+ *  second without the number), "pipelines" (sent: one round trip each), "commands" (SET, ZADD and
+ *  ZREMRANGEBYSCORE sent, XADDs apart), "commands_per_tick_max" (the most commands in a pipeline of one
+ *  second), "pipeline_commands_max" (in any pipeline: a backlog's SETs and one heartbeat); HostKeys=yes also
+ *  "node", "hosts_key", "zadd_gt" (false once Redis refused GT), "heartbeats" (ZADDs answered),
+ *  "heartbeat_errors", "hosts_pruned" (hosts removed from hosts_key as silent for a day); and
+ *  outage_to_json()'s "state", "outage", "last_outage", "outages"} */
 json_t *redis_sink_status_json(const RedisSink *s);
 /* status's "backlog_bytes". */
 size_t redis_sink_backlog_bytes(const RedisSink *s);

@@ -31,4 +31,7 @@ typedef struct MetricsExtra {
         size_t n_oom;
 } MetricsExtra;
 
-char *metrics_render(const RingReader *latest, const MetricsExtra *extra);
+/* The text of latest (NULL: no samples yet) and extra (NULL: none). node (NULL or "": none) is a label
+ * node="<node>" on every series ([Web] MetricsNodeLabel=yes), escaped as any label value. NULL when out of
+ * memory. */
+char *metrics_render(const RingReader *latest, const MetricsExtra *extra, const char *node);

@@ -301,17 +301,21 @@ static void put_metrics_slot(Ring *r, uint64_t sec) {
         ASSERT_EQ_INT(ring_put(r, sec, set, v), 0);
 }
 
-static char *render_slot(Prom *m, const MetricsExtra *x) {
+static char *render_slot_node(Prom *m, const MetricsExtra *x, const char *node) {
         Ring r;
         char *text;
 
         ASSERT_EQ_INT(ring_init(&r, 60), 0);
         put_metrics_slot(&r, README_SEC);
-        text = metrics_render(ring_last(&r), x);
+        text = metrics_render(ring_last(&r), x, node);
         ring_done(&r);
         ASSERT_TRUE(text != NULL);
         prom_parse(m, text);
         return text;
+}
+
+static char *render_slot(Prom *m, const MetricsExtra *x) {
+        return render_slot_node(m, x, NULL);
 }
 
 TEST(test_metrics_lines_are_valid_exposition) {
@@ -518,7 +522,7 @@ TEST(test_metrics_users_apart_from_groups) {
         }
         ASSERT_EQ_INT(ring_init(&r, 4), 0);
         ASSERT_EQ_INT(ring_put(&r, README_SEC, set, v), 0);
-        text = metrics_render(ring_last(&r), NULL);
+        text = metrics_render(ring_last(&r), NULL, NULL);
         ring_done(&r);
         ASSERT_TRUE(text != NULL);
         prom_parse(&m, text);
@@ -537,7 +541,7 @@ TEST(test_metrics_users_apart_from_groups) {
 TEST(test_metrics_null_slot_and_extra) {
         static Prom m;
         MetricsExtra x = { .ticks = 1 };
-        char *text = metrics_render(NULL, NULL);
+        char *text = metrics_render(NULL, NULL, NULL);
 
         ASSERT_TRUE(text != NULL);
         prom_parse(&m, text); /* empty or comments only */
@@ -545,11 +549,86 @@ TEST(test_metrics_null_slot_and_extra) {
         free(text);
 
         /* no samples yet, the daemon's own counters still there */
-        text = metrics_render(NULL, &x);
+        text = metrics_render(NULL, &x, NULL);
         ASSERT_TRUE(text != NULL);
         prom_parse(&m, text);
         ASSERT_TRUE(family(&m, "slicekeeper_cpu_usage_seconds_total", false) == NULL);
         ASSERT_STREQ(prom_value(&m, "slicekeeper_sweeps_total", NULL), "1");
+        free(text);
+}
+
+/* Everything the writer has for /metrics, so that every kind of series is seen with and without the label. */
+static const IoCoverage node_test_io = { .n = 1, .dev = { { .major = 8, .minor = 0, .name = "sda", .counted = true } } };
+
+static void node_test_extra(MetricsExtra *x, uint64_t *events, MetricsOom *oom) {
+        oom[0] = (MetricsOom) { .slice = WEIRD_UNIT, .kills = 3 };
+        oom[1] = (MetricsOom) { .slice = "user-1001.slice", .is_user = true, .uid = 1001, .user = "alice", .kills = 1 };
+        events[EVENT_OOM] = 4;
+        *x = (MetricsExtra) { .ticks = 9, .redis_written = 8, .events_total = events, .oom = oom, .n_oom = 2,
+                              .io = &node_test_io };
+}
+
+/* [Web] MetricsNodeLabel=yes: node="<name>" on every series of every family, the other labels as they were;
+ * the same families and series as without it. */
+TEST(test_metrics_node_label_on_every_series) {
+        static Prom with, without;
+        uint64_t events[_EVENT_KIND_MAX] = { 0 };
+        MetricsOom oom[2];
+        MetricsExtra x;
+        char *a, *b;
+
+        node_test_extra(&x, events, oom);
+        a = render_slot_node(&with, &x, "login-07.example");
+        b = render_slot_node(&without, &x, NULL);
+        ASSERT_EQ_INT(with.n_samples, without.n_samples);
+        ASSERT_EQ_INT(with.n_families, without.n_families);
+        ASSERT_TRUE(with.n_samples > 30);
+        for (size_t i = 0; i < with.n_samples; i++) {
+                const PromSample *s = &with.samples[i], *t = &without.samples[i];
+
+                ASSERT_STREQ(s->name, t->name);
+                ASSERT_STREQ(s->value, t->value);
+                ASSERT_EQ_INT(s->n_labels, t->n_labels + 1);
+                ASSERT_STREQ(label_of(s, "node"), "login-07.example");
+                ASSERT_TRUE(label_of(t, "node") == NULL);
+                for (size_t l = 0; l < t->n_labels; l++)
+                        ASSERT_STREQ(label_of(s, t->label_name[l]), t->label_value[l]);
+        }
+        /* a series without labels of its own gets braces; one with labels, the node first */
+        ASSERT_CONTAINS(a, "\nslicekeeper_sweeps_total{node=\"login-07.example\"} 9\n");
+        ASSERT_CONTAINS(a, "\nslicekeeper_sample_timestamp_seconds{node=\"login-07.example\"} ");
+        ASSERT_CONTAINS(a, "\nslicekeeper_oom_kills_total{node=\"login-07.example\",uid=\"1001\",user=\"alice\"} 1\n");
+        ASSERT_CONTAINS(a, "\nslicekeeper_io_device_counted{node=\"login-07.example\",device=\"8:0\",name=\"sda\"} 1\n");
+        ASSERT_CONTAINS(b, "\nslicekeeper_sweeps_total 9\n");
+        ASSERT_TRUE(!strstr(b, "node="));
+        free(a);
+        free(b);
+}
+
+/* The node's value is escaped as any label value (names are validated to [A-Za-z0-9._-], the writer does not
+ * rely on it); "" is no label. */
+TEST(test_metrics_node_label_escaped_and_empty) {
+        static Prom m;
+        uint64_t events[_EVENT_KIND_MAX] = { 0 };
+        MetricsOom oom[2];
+        MetricsExtra x;
+        char *text;
+
+        node_test_extra(&x, events, oom);
+        text = render_slot_node(&m, &x, WEIRD_PATH);
+        ASSERT_CONTAINS(text, "slicekeeper_sweeps_total{node=\"we\\\"ird\\\\path\\nname\"} 9\n");
+        for (size_t i = 0; i < m.n_samples; i++)
+                ASSERT_STREQ(label_of(&m.samples[i], "node"), WEIRD_PATH);
+        free(text);
+
+        text = render_slot_node(&m, &x, "");
+        ASSERT_TRUE(!strstr(text, "node="));
+        free(text);
+
+        text = metrics_render(NULL, NULL, "n1");
+        ASSERT_TRUE(text != NULL);
+        prom_parse(&m, text);
+        ASSERT_EQ_INT(m.n_samples, 0);
         free(text);
 }
 
@@ -565,5 +644,7 @@ int main(void) {
         RUN(test_metrics_extra_counters);
         RUN(test_metrics_users_apart_from_groups);
         RUN(test_metrics_null_slot_and_extra);
+        RUN(test_metrics_node_label_on_every_series);
+        RUN(test_metrics_node_label_escaped_and_empty);
         return 0;
 }
