@@ -413,6 +413,16 @@ static int verb_status(void) {
                        json_integer_value(json_object_get(s, "groups")));
         else
                 printf("Tree:       none applied yet\n");
+        if (json_is_object(json_object_get(source, "overlay"))) { /* [ZooKeeper] HostOverlay=yes */
+                const json_t *ov = json_object_get(source, "overlay");
+                const json_t *applied = json_object_get(json_object_get(s, "versions"), "overlay");
+
+                printf("Overlay:    %s, %s", jstr(ov, "node"), json_is_true(json_object_get(ov, "present")) ?
+                                                                       "present" : "none");
+                if (json_is_integer(applied))
+                        printf(", version %" JSON_INTEGER_FORMAT " applied", json_integer_value(applied));
+                printf("\n");
+        }
         if (json_is_object(json_object_get(s, "users"))) { /* [FairShare] Enable=yes */
                 const json_t *u = json_object_get(s, "users");
 

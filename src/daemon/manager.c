@@ -38,11 +38,24 @@
 #include "realizer.h"
 #include "strv.h"
 #include "tree-intake.h"
+#include "tree-overlay.h"
+#include "fleet-users.h"
 #include "tree-parse.h"
 #include "unit-name.h"
 #include "fair.h"
 #include "users.h"
 #include "zk-source.h"
+#include "zk-util.h"
+
+/* A tree node in ZooKeeper: the shared one or this host's overlay, as last read. */
+typedef struct ZkTreeNode {
+        char *path;
+        bool read;    /* a read came: bytes, or "no such node" */
+        bool present;
+        json_t *json; /* the last bytes read that were JSON (NULL: missing) */
+        uint64_t hash; /* ... of those bytes */
+        int64_t version;
+} ZkTreeNode;
 
 struct Manager {
         const Config *config;
@@ -53,6 +66,16 @@ struct Manager {
         sd_bus *bus;
         FileSource *file;
         ZkSource *zk;
+        /* [ZooKeeper] HostOverlay= (issue 17): the shared tree and this host's overlay, each as last read;
+         * the merged tree goes through the intake as one read would. */
+        bool overlay_on;
+        ZkTreeNode zk_shared, zk_overlay;
+        char *zk_users_path;       /* <Prefix>/users, with [FairShare] Enable= and FleetUsers=; else NULL */
+        int64_t overlay_version;   /* of the overlay in the tree applied; -1: none */
+        int64_t pending_overlay_version; /* ... in the tree on its way in */
+        bool pending_has_overlay;
+        char *error_node;          /* the node (or file) the last rejected update is blamed on */
+        uint64_t n_fleet_user_reads, n_fleet_user_rejected;
         JobWatch *jobs;
         Realizer *realizer;
         Attacher *attacher;
@@ -206,6 +229,8 @@ static void manager_set_error(Manager *m, int error, const char *message, const 
 
         if (!message)
                 message = "unknown error";
+        free(m->error_node);
+        m->error_node = origin ? strdup(origin) : NULL;
         /* The event's journal entry is the log line (dry run: no events) */
         if (log_once_should(&m->tree_error, message) &&
             !manager_publish(m, daemon_event_tree_rejected(message, origin, now_usec(CLOCK_REALTIME), &e), &e))
@@ -289,6 +314,7 @@ static void manager_tree_apply(Manager *m) {
         if (m->sampler && sampler_set_tree(m->sampler, m->tree) < 0)
                 log_oom();
         m->version = item.version >= 0 ? item.version : m->version + 1;
+        m->overlay_version = m->pending_has_overlay ? m->pending_overlay_version : -1;
         m->tree_loaded_usec = now_usec(CLOCK_REALTIME);
         log_once_reset(&m->tree_error);
         if (!manager_publish(m, daemon_event_tree_applied(m->version, item.origin, m->tree->n_nodes,
@@ -303,6 +329,34 @@ static void manager_tree_apply(Manager *m) {
         manager_scan_leftovers(m);
         tree_intake_retire(&m->intake, /* json= */ NULL, old);
         manager_update_status(m);
+}
+
+/* The merge of the shared tree and the overlay failed its checks: the shared tree alone says which node is
+ * wrong (it was good on its own: the overlay). Only on an error, so the extra check costs nothing otherwise. */
+static void manager_blame_node(Manager *m, int error, const TreeError *merged) {
+        _cleanup_(tree_unrefp) Tree *alone = NULL;
+        _cleanup_(freep) char *msg = NULL;
+        TreeError err;
+        int r;
+
+        r = m->zk_shared.json ? tree_parse_json_value(m->zk_shared.json, m->config->root, &alone, &err) : -ENOENT;
+        if (r == -ENOMEM) {
+                log_oom();
+                return;
+        }
+        if (r < 0 && r != -ENOENT) {
+                if (asprintf(&msg, "shared tree %s: %s", m->zk_shared.path, err.message) < 0) {
+                        log_oom();
+                        return;
+                }
+                manager_set_error(m, r, msg, m->zk_shared.path);
+                return;
+        }
+        if (asprintf(&msg, "host overlay %s: %s", m->zk_overlay.path, merged->message) < 0) {
+                log_oom();
+                return;
+        }
+        manager_set_error(m, error, msg, m->zk_overlay.path);
 }
 
 static int on_intake_step(sd_event_source *s _unused_, void *userdata) {
@@ -322,6 +376,8 @@ static int on_intake_step(sd_event_source *s _unused_, void *userdata) {
                 r = tree_intake_validate(&m->intake, m->config->root, &err);
                 if (r == -ENOMEM)
                         log_oom();
+                else if (r < 0 && m->overlay_on && m->pending_has_overlay)
+                        manager_blame_node(m, r, &err);
                 else if (r < 0)
                         manager_set_error(m, r, err.message, isempty(origin) ? NULL : origin);
                 break;
@@ -393,12 +449,174 @@ static void on_tree_file(FileSource *s, int error, const char *data, size_t size
         manager_tree_input(m, file_source_path(s), error, error < 0 ? msg : NULL, data, size, -1);
 }
 
-static void on_tree_zk(ZkSource *s, int error, const char *message, const char *data, size_t size, int64_t version,
-                       void *userdata) {
+static void zk_tree_node_forget(ZkTreeNode *n) {
+        n->present = false;
+        json_decref(n->json);
+        n->json = NULL;
+        n->hash = 0;
+        n->version = -1;
+}
+
+/* With both nodes read: the overlay merged over the shared tree, on its way in as one read. A missing shared
+ * tree is an error as without overlays (the last good tree stays): an overlay never stands alone, so a
+ * shared node deleted by mistake does not turn every host with an overlay into its overlay's few groups. */
+static void manager_tree_merge(Manager *m) {
+        _cleanup_(json_decrefp) json_t *merged = NULL;
+        const ZkTreeNode *sh = &m->zk_shared, *ov = &m->zk_overlay;
+        _cleanup_(freep) char *origin = NULL, *msg = NULL;
+        TreeError err;
+        uint64_t h;
+        int r;
+
+        if (!sh->read || !ov->read || !sh->present)
+                return; /* the first reads of both are awaited, so that no host starts without its overlay */
+        /* Both nodes' bytes in one hash: the same pair again applies nothing. */
+        h = sh->hash ^ (ov->present ? (ov->hash * 0x9e3779b97f4a7c15ULL) + 1 : 0);
+        if (m->tree && h == m->tree_hash) {
+                tree_intake_drop(&m->intake);
+                manager_intake_schedule(m);
+                m->version = sh->version;
+                m->overlay_version = ov->present ? ov->version : -1;
+                log_once_reset(&m->tree_error);
+                manager_update_status(m);
+                return;
+        }
+        r = tree_overlay_merge(sh->json, ov->present ? ov->json : NULL, &merged, &err);
+        if (r == -ENOMEM) {
+                log_oom();
+                return;
+        }
+        if (r < 0) {
+                tree_intake_drop(&m->intake);
+                manager_intake_schedule(m);
+                if (asprintf(&msg, "host overlay %s: %s", ov->path, err.message) < 0) {
+                        log_oom();
+                        return;
+                }
+                manager_set_error(m, r, msg, ov->path);
+                return;
+        }
+        if ((ov->present ? asprintf(&origin, "ZooKeeper node %s with host overlay %s", sh->path, ov->path)
+                         : asprintf(&origin, "ZooKeeper node %s", sh->path)) < 0) {
+                log_oom();
+                return;
+        }
+        m->pending_has_overlay = ov->present;
+        m->pending_overlay_version = ov->present ? ov->version : -1;
+        tree_intake_offer(&m->intake, TAKE_PTR(merged), h, sh->version, TAKE_PTR(origin));
+        manager_intake_schedule(m);
+}
+
+/* A read of the shared tree or of the overlay: kept, then both merged. A node that cannot be read (or is not
+ * JSON) keeps what was last read of it, and the last good tree stays. */
+static void manager_tree_node_input(Manager *m, ZkTreeNode *n, int error, const char *message, const char *data,
+                                    size_t size, int64_t version) {
+        _cleanup_(json_decrefp) json_t *json = NULL;
+        _cleanup_(freep) char *msg = NULL;
+        bool shared = n == &m->zk_shared;
+        TreeError err;
+        uint64_t h;
+        int r;
+
+        m->n_tree_reads++;
+        if (error == -ENOENT) {
+                n->read = true;
+                zk_tree_node_forget(n);
+                if (shared) {
+                        tree_intake_drop(&m->intake);
+                        manager_intake_schedule(m);
+                        manager_set_error(m, error, message, n->path);
+                        return;
+                }
+                manager_tree_merge(m);
+                return;
+        }
+        if (error < 0) {
+                tree_intake_drop(&m->intake);
+                manager_intake_schedule(m);
+                manager_set_error(m, error, message ? message : STRERROR(error), n->path);
+                return;
+        }
+        h = hash_bytes(data, size);
+        if (!(n->read && n->present && n->hash == h)) {
+                r = tree_json_load(data, size, &json, &err);
+                if (r < 0) {
+                        tree_intake_drop(&m->intake);
+                        manager_intake_schedule(m);
+                        if (asprintf(&msg, "%s %s: %s", shared ? "shared tree" : "host overlay", n->path,
+                                     err.message) < 0) {
+                                log_oom();
+                                return;
+                        }
+                        manager_set_error(m, r, msg, n->path);
+                        return;
+                }
+                json_decref(n->json);
+                n->json = TAKE_PTR(json);
+                n->hash = h;
+                n->present = true;
+        }
+        n->read = true;
+        n->version = version;
+        manager_tree_merge(m);
+}
+
+/* <Prefix>/users/<name>: a fleet user's penalty or limit for fair share; <Prefix>/users itself only says
+ * whether it is there. What cannot be read or parsed keeps the entry as it was. */
+static void manager_fleet_user_input(Manager *m, const char *node, int error, const char *message, const char *data,
+                                     size_t size) {
+        const char *name = node + strlen(m->zk_users_path);
+        char err[1024] = "";
+        int r;
+
+        if (*name != '/') {
+                if (error < 0 && error != -ENOENT)
+                        log_warning("Fleet users: %s", message ? message : STRERROR(error));
+                return;
+        }
+        name++;
+        m->n_fleet_user_reads++;
+        if (!m->fair)
+                return;
+        if (error < 0 && error != -ENOENT) {
+                m->n_fleet_user_rejected++;
+                log_warning("Fleet user %s kept as it was: %s", node, message ? message : STRERROR(error));
+                return;
+        }
+        /* fair logs what it refuses, naming the node and the key */
+        r = fair_set_fleet_user(m->fair, name, error == -ENOENT ? NULL : data, size, err, sizeof(err));
+        if (r == -ENOMEM)
+                log_oom();
+        else if (r < 0)
+                m->n_fleet_user_rejected++;
+}
+
+static void manager_zk_input(Manager *m, const char *node, int error, const char *message, const char *data,
+                             size_t size, int64_t version) {
+        size_t users_len = m->zk_users_path ? strlen(m->zk_users_path) : 0;
         char origin[1100];
 
-        snprintf(origin, sizeof(origin), "ZooKeeper node %s", zk_source_node(s));
-        manager_tree_input(userdata, origin, error, message, data, size, version);
+        if (m->zk_users_path && strncmp(node, m->zk_users_path, users_len) == 0 &&
+            (node[users_len] == '/' || node[users_len] == 0)) {
+                manager_fleet_user_input(m, node, error, message, data, size);
+                return;
+        }
+        if (m->overlay_on) {
+                if (streq(node, m->zk_shared.path))
+                        manager_tree_node_input(m, &m->zk_shared, error, message, data, size, version);
+                else if (streq(node, m->zk_overlay.path))
+                        manager_tree_node_input(m, &m->zk_overlay, error, message, data, size, version);
+                return;
+        }
+        if (!streq(node, m->zk_shared.path))
+                return;
+        snprintf(origin, sizeof(origin), "ZooKeeper node %s", node);
+        manager_tree_input(m, origin, error, message, data, size, version);
+}
+
+static void on_tree_zk(ZkSource *s _unused_, const char *node, int error, const char *message, const char *data,
+                       size_t size, int64_t version, void *userdata) {
+        manager_zk_input(userdata, node, error, message, data, size, version);
 }
 
 static void on_pass_done(Realizer *r, void *userdata) {
@@ -499,6 +717,14 @@ static usec_t manager_loop_recent_max(Manager *m, usec_t now) {
         return MAX(m->loop_recent_max[0], m->loop_recent_max[1]);
 }
 
+/* {"shared": n, "overlay": m}: the versions of the nodes the applied tree was made of (null: none; without
+ * overlays "overlay" is null and "shared" is the tree's version, as "version"). */
+static json_t *manager_versions_json(const Manager *m) {
+        return json_pack("{s:o, s:o}", "shared", m->tree ? json_integer((json_int_t) m->version) : json_null(),
+                         "overlay", m->tree && m->overlay_version >= 0 ? json_integer((json_int_t) m->overlay_version)
+                                                                       : json_null());
+}
+
 /* Status without its long lists (slices, the attacher's groups): those are written an item at a time. */
 static json_t *manager_status_head_json(Manager *m) {
         json_t *o = json_object(), *counters;
@@ -506,9 +732,20 @@ static json_t *manager_status_head_json(Manager *m) {
         if (!o)
                 return NULL;
         json_object_set_new(o, "version", m->tree ? json_integer((json_int_t) m->version) : json_null());
+        json_object_set_new(o, "versions", manager_versions_json(m));
+        json_object_set_new(o, "node", json_string(m->node));
         if (m->zk) {
                 json_t *zk = zk_source_status_json(m->zk);
                 json_object_set_new(zk, "type", json_string("zookeeper"));
+                json_object_set_new(zk, "overlay", m->overlay_on ? json_pack("{s:s, s:b, s:o}", "node",
+                                                       m->zk_overlay.path, "present", m->zk_overlay.present,
+                                                       "version", m->zk_overlay.present ? json_integer(
+                                                               (json_int_t) m->zk_overlay.version) : json_null())
+                                                                  : json_null());
+                json_object_set_new(zk, "fleet_users", m->zk_users_path ? json_pack("{s:s, s:I, s:I}", "node",
+                                                       m->zk_users_path, "reads", (json_int_t) m->n_fleet_user_reads,
+                                                       "rejected", (json_int_t) m->n_fleet_user_rejected)
+                                                                        : json_null());
                 json_object_set_new(o, "source", zk);
         } else
                 json_object_set_new(o, "source", json_pack("{s:s, s:s}", "type", "file", "path",
@@ -518,8 +755,8 @@ static json_t *manager_status_head_json(Manager *m) {
         json_object_set_new(o, "root", m->config->root ? json_string(m->config->root) : json_null());
         json_object_set_new(o, "tree_loaded_usec", json_integer((json_int_t) m->tree_loaded_usec));
         json_object_set_new(o, "last_error",
-                            m->tree_error.cause ? json_pack("{s:s, s:I}", "message", m->tree_error.cause, "usec",
-                                                            (json_int_t) m->last_error_usec)
+                            m->tree_error.cause ? json_pack("{s:s, s:I, s:s?}", "message", m->tree_error.cause, "usec",
+                                                            (json_int_t) m->last_error_usec, "node", m->error_node)
                                                 : json_null());
         json_object_set_new(o, "not_enforced", json_integer((json_int_t) enforce_report_count(
                                                        &m->enforce, m->tree, m->realizer, m->config->root)));
@@ -628,11 +865,13 @@ static void on_stream_free(void *state) {
 
 static void on_ws_message(WebClient *c, const char *text, size_t size, void *userdata, WebReply *ret) {
         Manager *m = userdata;
+        _cleanup_(json_decrefp) json_t *versions = manager_versions_json(m);
         ApiContext ctx = {
                 .ring = &m->ring,
                 .now_sec = now_usec(CLOCK_REALTIME) / USEC_PER_SEC,
                 .conf = m->tree_json,
                 .conf_version = m->tree ? m->version : -1,
+                .conf_versions = versions,
                 .events = m->events ? event_hub_ring(m->events) : NULL,
         };
         ApiAction action;
@@ -1174,15 +1413,36 @@ static int manager_setup_source(Manager *m) {
         (void) sd_event_source_set_enabled(m->intake_step, SD_EVENT_OFF);
         (void) sd_event_source_set_description(m->intake_step, "tree-intake");
         if (!isempty(c->zk_hosts)) {
+                char *nodes[3] = {};
                 ZkSourceConfig zc = {
                         .hosts = c->zk_hosts,
-                        .prefix = c->zk_prefix,
+                        .nodes = nodes,
+                        .max_children = FLEET_USERS_MAX,
                         .auth = c->zk_auth,
                         .session_timeout_usec = c->zk_session_timeout_usec,
                         .max_bytes = TREE_JSON_MAX,
                         .on_change = on_zk_outage,
                 };
 
+                /* <Prefix>/arch_conf; <Prefix>/hosts/<node>/arch_conf; <Prefix>/users/<name> */
+                r = zk_node_path(c->zk_prefix, &m->zk_shared.path);
+                if (r < 0)
+                        return log_error_errno(r, "Bad [ZooKeeper] Prefix=%s: %m", c->zk_prefix);
+                m->overlay_on = c->zk_host_overlay;
+                m->overlay_version = -1;
+                nodes[0] = m->zk_shared.path;
+                if (m->overlay_on) {
+                        const char *p = streq(c->zk_prefix, "/") ? "" : c->zk_prefix;
+
+                        if (asprintf(&m->zk_overlay.path, "%s/hosts/%s/" ZK_TREE_NODE, p, m->node) < 0)
+                                return log_oom();
+                        nodes[1] = m->zk_overlay.path;
+                }
+                if (c->fair_share.enable && c->zk_fleet_users) {
+                        if (asprintf(&m->zk_users_path, "%s/users", streq(c->zk_prefix, "/") ? "" : c->zk_prefix) < 0)
+                                return log_oom();
+                        zc.children_of = m->zk_users_path;
+                }
                 r = zk_source_new(m->event, &zc, on_tree_zk, m, &m->zk);
                 if (r < 0)
                         return log_error_errno(r, "Cannot set up the ZooKeeper source: %m");
@@ -1282,6 +1542,8 @@ static int manager_setup_users(Manager *m) {
                 return log_error_errno(r, "Cannot set up the users' fair share: %m");
         fair_set_fd_budget(m->fair, sampler_fd_budget(m->sampler));
         fair_set_event_fn(m->fair, on_fair_event, m);
+        if (m->zk_users_path)
+                fair_set_fleet_node_prefix(m->fair, m->zk_users_path);
         return 0;
 }
 
@@ -1455,6 +1717,7 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         m->config = options->config;
         manager_resolve_controllers(m);
         m->notify_fd = -EBADF;
+        m->overlay_version = -1;
         m->dry_run = options->dry_run;
         m->dry_run_json = options->dry_run_json;
         /* The lead connects this to the [FairShare] section as fsconfig makes it. */
@@ -1539,6 +1802,12 @@ Manager *manager_free(Manager *m) {
         record_layout_free(m->redis_layout);
         fair_free(m->fair);
         free(m->node);
+        free(m->zk_shared.path);
+        json_decref(m->zk_shared.json);
+        free(m->zk_overlay.path);
+        json_decref(m->zk_overlay.json);
+        free(m->zk_users_path);
+        free(m->error_node);
         oom_watch_free(m->oom);
         slice_set_unref(m->oom_set);
         event_hub_free(m->events);

@@ -97,6 +97,15 @@ unsigned zk_machine_step(ZkMachine *m, ZkEvent event) {
                 return backoff(m);
 
         case ZK_EVENT_NODE_CHANGED:
+                /* One node refused does not hold back the others: what changed is read, the refused ones
+                 * wait for the timer. */
+                if (m->phase == ZK_PHASE_READ_BACKOFF)
+                        return ZK_ACTION_READ;
+                if (m->phase != ZK_PHASE_WATCHING && m->phase != ZK_PHASE_READING)
+                        return 0;
+                m->phase = ZK_PHASE_READING;
+                return ZK_ACTION_READ;
+
         case ZK_EVENT_REREAD:
                 if (m->phase != ZK_PHASE_WATCHING && m->phase != ZK_PHASE_READING)
                         return 0;

@@ -12,9 +12,10 @@ typedef enum ZkPhase {
         ZK_PHASE_IDLE,
         ZK_PHASE_CONNECTING,     /* a handle is open, no session yet (or the connection was lost) */
         ZK_PHASE_AUTHENTICATING, /* session up, digest credentials sent */
-        ZK_PHASE_READING,        /* a read (with watch) of the node is in flight */
-        ZK_PHASE_WATCHING,       /* the node (or its absence) is read and watched */
-        ZK_PHASE_READ_BACKOFF,   /* a read was refused (ACL, server error): read again later */
+        ZK_PHASE_READING,        /* reads (with watches) of nodes are in flight */
+        ZK_PHASE_WATCHING,       /* nothing in flight: every node (or its absence) is read and watched */
+        ZK_PHASE_READ_BACKOFF,   /* a node's read was refused (ACL, server error): read those again later; nodes
+                                  * that change meanwhile are read */
         ZK_PHASE_BACKOFF,        /* no handle: open a new one later */
         _ZK_PHASE_MAX,
 } ZkPhase;
@@ -26,9 +27,10 @@ typedef enum ZkEvent {
         ZK_EVENT_EXPIRED,         /* session event: the session is gone; the handle is dead */
         ZK_EVENT_AUTH_FAILED,     /* session event or add_auth completion */
         ZK_EVENT_AUTH_DONE,
-        ZK_EVENT_READ_DONE,       /* data, or "no node" with an exists watch set */
-        ZK_EVENT_READ_FAILED,     /* refused (ACL) or failed on the server: retry later */
-        ZK_EVENT_NODE_CHANGED,    /* a watch fired */
+        ZK_EVENT_READ_DONE,       /* nothing in flight any more: each node read (data, or "no node" with an exists
+                                   * watch set) */
+        ZK_EVENT_READ_FAILED,     /* a node's read refused (ACL) or failed on the server: retry later */
+        ZK_EVENT_NODE_CHANGED,    /* a node is to be read (its watch fired) */
         ZK_EVENT_TIMER,           /* the armed timer elapsed */
         ZK_EVENT_REREAD,          /* SIGHUP */
         _ZK_EVENT_MAX,
@@ -39,7 +41,8 @@ typedef enum ZkAction {
         ZK_ACTION_CLOSE = 1 << 1,          /* zookeeper_close() */
         ZK_ACTION_FORGET_SESSION = 1 << 2, /* do not resume the session on the next OPEN */
         ZK_ACTION_AUTH = 1 << 3,           /* zoo_add_auth() */
-        ZK_ACTION_READ = 1 << 4,           /* zoo_awget() (and zoo_awexists() if missing) */
+        ZK_ACTION_READ = 1 << 4,           /* zoo_awget() of each node to be read (zoo_awexists() if missing),
+                                            * zoo_awget_children2() of the children list */
         ZK_ACTION_ARM_TIMER = 1 << 5,      /* in timer_usec */
         ZK_ACTION_DISARM_TIMER = 1 << 6,
 } ZkAction;

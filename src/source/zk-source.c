@@ -19,12 +19,14 @@
 #include "pending-read.h"
 #include "strv.h"
 #include "zk-machine.h"
+#include "zk-nodes.h"
 #include "zk-source.h"
 #include "zk-util.h"
 
 struct ZkSource {
         sd_event *event;
-        char *hosts, *node;
+        char *hosts;
+        ZkNodes nodes;       /* the data nodes, children_of and its children, each with its read for delivery */
         char **credentials;  /* "user:password" per Auth= line, or NULL */
         size_t auths_pending; /* zoo_add_auth() calls of this handle not answered yet */
         int session_timeout_ms;
@@ -47,13 +49,13 @@ struct ZkSource {
         sd_event_source *io, *zk_timer, *machine_timer, *defer;
         unsigned pending;    /* ZkAction bits waiting for the defer source */
         /* A node set faster than COALESCE_BOUND_USEC is read at most that often (the watch is one-shot, so a
-         * postponed read gets the latest version), and a change is never read later than that. */
-        Coalescer reads;
+         * postponed read gets the latest version), and a change is never read later than that: a Coalescer per
+         * node, one timer for the earliest due. */
         sd_event_source *read_timer;
-        /* What a read brought, recorded inside zookeeper_process() and handed to the owner from a defer source
-         * of its own: the owner swaps trees and reopens files, which must not happen inside the client. */
-        PendingRead delivery;
+        /* What reads brought, recorded per node inside zookeeper_process() and handed to the owner from a defer
+         * source of its own: the owner swaps trees and reopens files, which must not happen inside the client. */
         sd_event_source *deliver;
+        uint64_t children_skipped; /* invalid child names seen, over all reads of the children */
         LogOnce state_log;
 
         /* Up once a session is established (and authenticated, with Auth=); down from a failed connect, a lost
@@ -72,17 +74,20 @@ static void zk_update_sources(ZkSource *s);
 
 #define IN_SET_PHASE_UP(p) ((p) == ZK_PHASE_READING || (p) == ZK_PHASE_WATCHING || (p) == ZK_PHASE_READ_BACKOFF)
 
-/* Callbacks carry the source and the handle generation they were issued for. */
+/* Callbacks carry the source, the handle generation they were issued for and, for reads, the node (its id, never
+ * reused, and the serial of the read): a callback of a closed handle, of a read a newer one replaced or of a child
+ * forgotten meanwhile finds nothing. */
 typedef struct Token {
         ZkSource *source;
         uint64_t generation;
+        uint64_t node_id, serial;
 } Token;
 
-static void *token_new(ZkSource *s) {
+static void *token_new(ZkSource *s, uint64_t node_id, uint64_t serial) {
         Token *t = malloc(sizeof(Token));
 
         if (t)
-                *t = (Token) { s, s->generation };
+                *t = (Token) { s, s->generation, node_id, serial };
         return t;
 }
 
@@ -100,22 +105,41 @@ static ZkSource *token_source(const void *data, bool consume) {
         return s;
 }
 
-/* From the client's callbacks: the owner gets the read from the loop, the newest one if several came first. */
-static void zk_deliver_later(ZkSource *s, int error, const char *message, const char *data, size_t size,
-                             int64_t version) {
-        if (pending_read_put(&s->delivery, error, message, data, size, version) < 0)
+/* The live source and the node of a read's token, if both are still what the read was sent for; frees the
+ * token. */
+static ZkSource *token_node(const void *data, ZkNode **ret) {
+        const Token *t = data;
+        uint64_t id = t ? t->node_id : 0, serial = t ? t->serial : 0;
+        ZkSource *s = token_source(data, true);
+
+        *ret = s ? zk_nodes_completed(&s->nodes, id, serial) : NULL;
+        return *ret ? s : NULL;
+}
+
+/* From the client's callbacks: the owner gets the read from the loop, per node the newest one if several came
+ * first. */
+static void zk_deliver_later(ZkSource *s, ZkNode *node, int error, const char *message, const char *data,
+                             size_t size, int64_t version) {
+        if (zk_node_put(node, error, message, data, size, version) < 0)
                 log_debug("ZooKeeper: out of memory keeping a read; the owner gets the error instead.");
         sd_event_source_set_enabled(s->deliver, SD_EVENT_ONESHOT);
 }
 
 static int on_deliver(sd_event_source *es _unused_, void *userdata) {
         ZkSource *s = userdata;
-        SourceRead read;
+        ZkNode *node;
 
-        if (!pending_read_take(&s->delivery, &read))
-                return 0;
-        s->handler(s, read.error, read.message, read.data, read.size, read.version, s->userdata);
-        source_read_done(&read);
+        /* The handler does not change the set (it may not free the source): each node's read once, in order. */
+        while ((node = zk_nodes_next_delivery(&s->nodes))) {
+                SourceRead read;
+
+                if (!pending_read_take(&node->delivery, &read))
+                        break;
+                s->handler(s, node->path, read.error, read.message, read.data, read.size, read.version,
+                           s->userdata);
+                source_read_done(&read);
+                zk_nodes_delivered(&s->nodes, node); /* a gone child is forgotten now */
+        }
         return 0;
 }
 
@@ -188,24 +212,49 @@ static void machine_feed(ZkSource *s, ZkEvent event) {
                 zk_outage_changed(s, outage_up(&s->outage, now_usec(CLOCK_REALTIME)));
 }
 
-static void zk_node_changed(ZkSource *s) {
-        uint64_t now;
-        usec_t due;
+/* The read timer for the earliest postponed change of any node. */
+static void zk_arm_read_timer(ZkSource *s) {
+        usec_t due = zk_nodes_due(&s->nodes);
 
-        sd_event_now(s->event, CLOCK_MONOTONIC, &now);
-        coalescer_change(&s->reads, now);
-        due = coalescer_due(&s->reads);
-        if (due <= now) {
-                machine_feed(s, ZK_EVENT_NODE_CHANGED);
+        if (due == USEC_INFINITY) {
+                sd_event_source_set_enabled(s->read_timer, SD_EVENT_OFF);
                 return;
         }
         sd_event_source_set_time(s->read_timer, due);
         sd_event_source_set_enabled(s->read_timer, SD_EVENT_ONESHOT);
 }
 
+static void zk_node_changed(ZkSource *s, const char *path) {
+        uint64_t now;
+
+        sd_event_now(s->event, CLOCK_MONOTONIC, &now);
+        if (zk_nodes_changed(&s->nodes, path, now))
+                machine_feed(s, ZK_EVENT_NODE_CHANGED);
+        zk_arm_read_timer(s);
+}
+
 static int on_read_timer(sd_event_source *es _unused_, uint64_t usec _unused_, void *userdata) {
-        machine_feed(userdata, ZK_EVENT_NODE_CHANGED);
+        ZkSource *s = userdata;
+        uint64_t now;
+
+        sd_event_now(s->event, CLOCK_MONOTONIC, &now);
+        if (zk_nodes_take_due(&s->nodes, now))
+                machine_feed(s, ZK_EVENT_NODE_CHANGED);
+        zk_arm_read_timer(s);
         return 0;
+}
+
+/* After a completion: what changed meanwhile is read next; with nothing in flight, the reads are done. */
+static void zk_reads_settle(ZkSource *s) {
+        if (zk_nodes_count(&s->nodes, ZK_NODE_DIRTY) > 0)
+                machine_feed(s, ZK_EVENT_NODE_CHANGED);
+        else if (zk_nodes_count(&s->nodes, ZK_NODE_IN_FLIGHT) == 0)
+                machine_feed(s, ZK_EVENT_READ_DONE);
+}
+
+static void zk_read_failed(ZkSource *s, ZkNode *node) {
+        zk_node_done(node, /* ok= */ false);
+        machine_feed(s, ZK_EVENT_READ_FAILED);
 }
 
 /* ---- callbacks from the client library (inside zookeeper_process) ---- */
@@ -213,10 +262,11 @@ static int on_read_timer(sd_event_source *es _unused_, uint64_t usec _unused_, v
 static void on_node_watch(zhandle_t *zh, int type, int state, const char *path, void *ctx) {
         ZkSource *s = ctx;
 
-        if (zh != s->zh || type == ZOO_SESSION_EVENT || type == ZOO_NOTWATCHING_EVENT)
+        if (zh != s->zh || type == ZOO_SESSION_EVENT || type == ZOO_NOTWATCHING_EVENT || !path)
                 return;
-        log_debug("ZooKeeper: watch fired on %s (type %d).", path ? path : "?", type);
-        zk_node_changed(s);
+        log_debug("ZooKeeper: watch fired on %s (type %d).", path, type);
+        /* Every node of that path (a data node and children_of may share it) is read again. */
+        zk_node_changed(s, path);
 }
 
 static void on_session(zhandle_t *zh, int type, int state, const char *path, void *ctx) {
@@ -227,6 +277,8 @@ static void on_session(zhandle_t *zh, int type, int state, const char *path, voi
         if (state == ZOO_CONNECTED_STATE) {
                 const clientid_t *id = zoo_client_id(zh);
 
+                /* Whatever was in flight was answered with a connection loss: every node is read again. */
+                zk_nodes_mark_all_dirty(&s->nodes);
                 s->connected = true;
                 s->socket_error[0] = 0;
                 if (id) {
@@ -264,81 +316,148 @@ static void on_auth(int rc, const void *data) {
         } else if (rc == ZAUTHFAILED) {
                 char msg[300];
                 snprintf(msg, sizeof(msg), "ZooKeeper refused the credentials of [ZooKeeper] Auth= (%s)", zerror(rc));
-                zk_deliver_later(s, zk_error_to_errno(rc), msg, NULL, 0, -1);
+                /* For the tree, as before: the first node. */
+                zk_deliver_later(s, s->nodes.nodes[0], zk_error_to_errno(rc), msg, NULL, 0, -1);
                 zk_down(s, "authentication failed: the server refused the credentials of Auth=");
                 machine_feed(s, ZK_EVENT_AUTH_FAILED);
         }
         /* Connection loss and closing are reported by session events. */
 }
 
-static void report_error(ZkSource *s, int zrc, const char *what) {
-        char msg[1200];
+static void report_error(ZkSource *s, ZkNode *node, int zrc, const char *what) {
+        char msg[ZK_PATH_MAX + 512];
 
-        snprintf(msg, sizeof(msg), "%s %s: %s", what, s->node, zerror(zrc));
-        zk_deliver_later(s, zk_error_to_errno(zrc), msg, NULL, 0, -1);
+        snprintf(msg, sizeof(msg), "%s %s: %s", what, node->path, zerror(zrc));
+        zk_deliver_later(s, node, zk_error_to_errno(zrc), msg, NULL, 0, -1);
+}
+
+static bool is_session_trouble(int rc) {
+        /* The session events drive what happens next. */
+        return rc == ZCONNECTIONLOSS || rc == ZCLOSING || rc == ZOPERATIONTIMEOUT || rc == ZSESSIONEXPIRED;
 }
 
 static void on_exists(int rc, const struct Stat *stat, const void *data) {
-        ZkSource *s = token_source(data, true);
+        ZkNode *node;
+        ZkSource *s = token_node(data, &node);
 
         if (!s)
                 return;
         if (rc == ZOK)
                 /* Created between our read and the exists call: the watch is set, read it now. */
-                machine_feed(s, ZK_EVENT_NODE_CHANGED);
+                zk_node_mark_dirty(node);
         else if (rc == ZNONODE)
-                machine_feed(s, ZK_EVENT_READ_DONE); /* watching for its creation */
-        else if (rc != ZCONNECTIONLOSS && rc != ZCLOSING && rc != ZOPERATIONTIMEOUT && rc != ZSESSIONEXPIRED) {
-                report_error(s, rc, "cannot watch");
-                machine_feed(s, ZK_EVENT_READ_FAILED);
+                zk_node_done(node, /* ok= */ true); /* watching for its creation */
+        else if (!is_session_trouble(rc)) {
+                report_error(s, node, rc, "cannot watch");
+                zk_read_failed(s, node);
+                return;
+        } else
+                return;
+        zk_reads_settle(s);
+}
+
+/* "No node": the owner learns it, and an exists watch waits for its creation. A child that vanished is not
+ * reported here: the children list says whether it left (then -ENOENT once) or came back. */
+static void zk_node_missing(ZkSource *s, ZkNode *node) {
+        char msg[ZK_PATH_MAX + 64];
+        void *t;
+        int r;
+
+        if (node->kind == ZK_NODE_CHILD) {
+                node->vanished = true;
+                zk_node_done(node, /* ok= */ true);
+                zk_node_changed(s, s->nodes.list->path);
+                zk_reads_settle(s);
+                return;
+        }
+        snprintf(msg, sizeof(msg), "node %s does not exist", node->path);
+        zk_deliver_later(s, node, -ENOENT, msg, NULL, 0, -1);
+        if (node->kind == ZK_NODE_LIST && zk_nodes_children_missing(&s->nodes) > 0)
+                sd_event_source_set_enabled(s->deliver, SD_EVENT_ONESHOT);
+        t = token_new(s, node->id, node->serial);
+        r = t ? zoo_awexists(s->zh, node->path, on_node_watch, s, on_exists, t) : ZSYSTEMERROR;
+        if (r != ZOK) {
+                free(t);
+                zk_read_failed(s, node);
         }
 }
 
 static void on_data(int rc, const char *value, int value_len, const struct Stat *stat, const void *data) {
-        ZkSource *s = token_source(data, true);
-        char msg[1200];
-        int r;
+        ZkNode *node;
+        ZkSource *s = token_node(data, &node);
+        char msg[ZK_PATH_MAX + 256];
 
         if (!s)
                 return;
         switch (rc) {
         case ZOK:
+                node->vanished = false;
                 if (value_len < 0 || (size_t) value_len > s->max_bytes) {
-                        snprintf(msg, sizeof(msg), "node %s is %d bytes, larger than the limit of %zu bytes", s->node,
-                                 value_len, s->max_bytes);
-                        zk_deliver_later(s, -EFBIG, msg, NULL, 0, stat ? stat->version : -1);
+                        snprintf(msg, sizeof(msg), "node %s is %d bytes, larger than the limit of %zu bytes",
+                                 node->path, value_len, s->max_bytes);
+                        zk_deliver_later(s, node, -EFBIG, msg, NULL, 0, stat ? stat->version : -1);
                 } else
-                        zk_deliver_later(s, 0, NULL, value ? value : "", (size_t) value_len,
+                        zk_deliver_later(s, node, 0, NULL, value ? value : "", (size_t) value_len,
                                          stat ? stat->version : -1);
-                machine_feed(s, ZK_EVENT_READ_DONE);
+                zk_node_done(node, /* ok= */ true);
+                zk_reads_settle(s);
                 return;
-        case ZNONODE: {
-                void *t = token_new(s);
-
-                snprintf(msg, sizeof(msg), "node %s does not exist", s->node);
-                zk_deliver_later(s, -ENOENT, msg, NULL, 0, -1);
-                /* Watch for its creation. */
-                r = t ? zoo_awexists(s->zh, s->node, on_node_watch, s, on_exists, t) : ZSYSTEMERROR;
-                if (r != ZOK) {
-                        free(t);
-                        machine_feed(s, ZK_EVENT_READ_FAILED);
-                }
+        case ZNONODE:
+                zk_node_missing(s, node);
                 return;
-        }
         case ZNOAUTH:
                 snprintf(msg, sizeof(msg), "not allowed to read %s: the node's ACL refuses our identity "
-                                           "(check [ZooKeeper] Auth=)", s->node);
-                zk_deliver_later(s, -EACCES, msg, NULL, 0, -1);
-                machine_feed(s, ZK_EVENT_READ_FAILED);
+                                           "(check [ZooKeeper] Auth=)", node->path);
+                zk_deliver_later(s, node, -EACCES, msg, NULL, 0, -1);
+                zk_read_failed(s, node);
                 return;
-        case ZCONNECTIONLOSS:
-        case ZOPERATIONTIMEOUT:
-        case ZCLOSING:
-        case ZSESSIONEXPIRED:
-                return; /* the session events drive what happens next */
         default:
-                report_error(s, rc, "cannot read");
-                machine_feed(s, ZK_EVENT_READ_FAILED);
+                if (is_session_trouble(rc))
+                        return;
+                report_error(s, node, rc, "cannot read");
+                zk_read_failed(s, node);
+        }
+}
+
+static void on_children(int rc, const struct String_vector *strings, const struct Stat *stat, const void *data) {
+        ZkNode *node;
+        ZkSource *s = token_node(data, &node);
+        ZkChildrenDiff d;
+        char msg[ZK_PATH_MAX + 256];
+
+        if (!s)
+                return;
+        switch (rc) {
+        case ZOK:
+                zk_nodes_children(&s->nodes, strings ? strings->data : NULL,
+                                  strings && strings->count > 0 ? (size_t) strings->count : 0, &d);
+                s->children_skipped += d.skipped;
+                if (d.skipped > 0)
+                        log_debug("ZooKeeper: skipped %zu invalid child names of %s.", d.skipped, node->path);
+                if (d.too_many) {
+                        snprintf(msg, sizeof(msg), "node %s has %zu children, more than the limit of %zu: "
+                                 "no new child is read", node->path, d.wanted, s->nodes.max_children);
+                        zk_deliver_later(s, node, -E2BIG, msg, NULL, 0, stat ? stat->cversion : -1);
+                } else
+                        /* The list read: no bytes; its version is the children's version (cversion). */
+                        zk_deliver_later(s, node, 0, NULL, NULL, 0, stat ? stat->cversion : -1);
+                zk_node_done(node, /* ok= */ true);
+                zk_reads_settle(s);
+                return;
+        case ZNONODE:
+                zk_node_missing(s, node);
+                return;
+        case ZNOAUTH:
+                snprintf(msg, sizeof(msg), "not allowed to list the children of %s: the node's ACL refuses our "
+                                           "identity (check [ZooKeeper] Auth=)", node->path);
+                zk_deliver_later(s, node, -EACCES, msg, NULL, 0, -1);
+                zk_read_failed(s, node);
+                return;
+        default:
+                if (is_session_trouble(rc))
+                        return;
+                report_error(s, node, rc, "cannot list the children of");
+                zk_read_failed(s, node);
         }
 }
 
@@ -369,6 +488,7 @@ static void on_zk_log(const char *message) {
 static void zk_open(ZkSource *s) {
         zk_close(s);
         s->generation++;
+        zk_nodes_mark_all_dirty(&s->nodes); /* a new handle: nothing is in flight or watched */
         /* A numeric host list resolves without blocking; names go through getaddrinfo once per handle. */
         s->zh = zookeeper_init2(s->hosts, on_session, s->session_timeout_ms, s->have_session ? &s->session : NULL,
                                 s, 0, on_zk_log);
@@ -380,32 +500,43 @@ static void zk_open(ZkSource *s) {
         log_debug("ZooKeeper: opened a client for %s%s.", s->hosts, s->have_session ? ", resuming the session" : "");
 }
 
+/* Sends a read (with a watch) of every node to be read; with nothing in flight afterwards, the reads are done. */
 static void zk_read(ZkSource *s) {
-        void *t = token_new(s);
         uint64_t now;
-        int rc;
 
-        if (!s->zh || !t) {
-                free(t);
+        if (!s->zh)
                 return;
-        }
-        /* This read gets the latest version: a postponed one is not needed any more. */
         sd_event_now(s->event, CLOCK_MONOTONIC, &now);
-        coalescer_acted(&s->reads, now);
-        sd_event_source_set_enabled(s->read_timer, SD_EVENT_OFF);
-        rc = zoo_awget(s->zh, s->node, on_node_watch, s, on_data, t);
-        if (rc != ZOK) {
-                free(t);
-                log_debug("ZooKeeper: cannot send read: %s", zerror(rc));
-                machine_feed(s, ZK_EVENT_READ_FAILED);
+        for (size_t i = 0; i < s->nodes.n; i++) {
+                ZkNode *node = s->nodes.nodes[i];
+                void *t;
+                int rc;
+
+                if (node->state != ZK_NODE_DIRTY)
+                        continue;
+                t = token_new(s, node->id, zk_node_sent(node, now));
+                if (!t)
+                        rc = ZSYSTEMERROR;
+                else if (node->kind == ZK_NODE_LIST)
+                        rc = zoo_awget_children2(s->zh, node->path, on_node_watch, s, on_children, t);
+                else
+                        rc = zoo_awget(s->zh, node->path, on_node_watch, s, on_data, t);
+                if (rc != ZOK) {
+                        free(t);
+                        log_debug("ZooKeeper: cannot send read of %s: %s", node->path, zerror(rc));
+                        zk_read_failed(s, node);
+                }
         }
+        zk_arm_read_timer(s);
+        if (zk_nodes_count(&s->nodes, ZK_NODE_IN_FLIGHT) == 0)
+                machine_feed(s, ZK_EVENT_READ_DONE);
 }
 
 /* Every Auth= line's credentials; the session counts as authenticated once the server took them all. */
 static void zk_auth(ZkSource *s) {
         s->auths_pending = 0;
         for (size_t i = 0; s->zh && s->credentials && s->credentials[i]; i++) {
-                void *t = token_new(s);
+                void *t = token_new(s, 0, 0);
                 int rc;
 
                 if (!t)
@@ -448,6 +579,9 @@ static int on_machine_timer(sd_event_source *es _unused_, uint64_t usec _unused_
         /* A more precise cause (a refused connect) is kept: this one is for a server that says nothing. */
         if (s->machine.phase == ZK_PHASE_CONNECTING && s->outage.state != OUTAGE_STATE_DOWN)
                 zk_down(s, "no session within %d s", s->session_timeout_ms / 1000);
+        /* The read backoff is over: every node that failed is read again (with those that changed). */
+        if (s->machine.phase == ZK_PHASE_READ_BACKOFF)
+                zk_nodes_retry_failed(&s->nodes);
         machine_feed(s, ZK_EVENT_TIMER);
         return 0;
 }
@@ -557,7 +691,7 @@ int zk_source_new(sd_event *event, const ZkSourceConfig *config, ZkSourceHandler
         s->hosts = strdup(config->hosts);
         if (!s->hosts || asprintf(&s->name, "ZooKeeper at %s", config->hosts) < 0)
                 return -ENOMEM;
-        r = zk_node_path(config->prefix, &s->node);
+        r = zk_nodes_init(&s->nodes, config->nodes, config->children_of, config->max_children);
         if (r < 0)
                 return r;
         for (size_t i = 0; config->auth && config->auth[i]; i++) {
@@ -592,7 +726,6 @@ int zk_source_new(sd_event *event, const ZkSourceConfig *config, ZkSourceHandler
         sd_event_source_set_enabled(s->read_timer, SD_EVENT_OFF);
         sd_event_source_set_enabled(s->defer, SD_EVENT_OFF);
         sd_event_source_set_enabled(s->deliver, SD_EVENT_OFF);
-        coalescer_init(&s->reads, /* settle_usec= */ 0, COALESCE_BOUND_USEC, COALESCE_BOUND_USEC);
 
         /* The client's own log goes through ours at debug level instead of to stderr. */
         zoo_set_debug_level(ZOO_LOG_LEVEL_WARN);
@@ -609,6 +742,7 @@ void zk_source_start(ZkSource *s) {
 void zk_source_reread(ZkSource *s) {
         assert(s);
 
+        zk_nodes_mark_all_dirty(&s->nodes);
         machine_feed(s, ZK_EVENT_REREAD);
 }
 
@@ -624,10 +758,9 @@ ZkSource *zk_source_free(ZkSource *s) {
         sd_event_source_disable_unref(s->read_timer);
         sd_event_source_disable_unref(s->defer);
         sd_event_source_disable_unref(s->deliver);
-        pending_read_done(&s->delivery);
+        zk_nodes_done(&s->nodes);
         sd_event_unref(s->event);
         free(s->hosts);
-        free(s->node);
         for (size_t i = 0; s->credentials && s->credentials[i]; i++)
                 explicit_bzero(s->credentials[i], strlen(s->credentials[i]));
         strv_free(s->credentials);
@@ -640,7 +773,25 @@ ZkSource *zk_source_free(ZkSource *s) {
 const char *zk_source_node(const ZkSource *s) {
         assert(s);
 
-        return s->node;
+        return s->nodes.nodes[0]->path;
+}
+
+static json_t *zk_nodes_json(const ZkSource *s) {
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && i < s->nodes.n; i++) {
+                const ZkNode *node = s->nodes.nodes[i];
+
+                if (node->kind != ZK_NODE_DATA)
+                        continue;
+                if (json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "path", node->path, "version",
+                                                       (json_int_t) node->version, "state",
+                                                       zk_node_state_to_string(node->state))) < 0) {
+                        json_decref(a);
+                        return NULL;
+                }
+        }
+        return a;
 }
 
 json_t *zk_source_status_json(const ZkSource *s) {
@@ -650,11 +801,26 @@ json_t *zk_source_status_json(const ZkSource *s) {
         assert(s);
 
         snprintf(session, sizeof(session), "0x%" PRIx64, (uint64_t) s->session.client_id);
-        o = json_pack("{s:s, s:s, s:s, s:b, s:s?, s:I, s:I, s:I}", "state", zk_phase_to_string(s->machine.phase),
-                      "hosts", s->hosts, "node", s->node, "connected", s->connected, "session_id",
+        o = json_pack("{s:s, s:s, s:s, s:b, s:s?, s:I, s:I, s:I, s:o}", "state", zk_phase_to_string(s->machine.phase),
+                      "hosts", s->hosts, "node", zk_source_node(s), "connected", s->connected, "session_id",
                       s->have_session ? session : NULL, "reconnects", (json_int_t) s->machine.reconnects,
-                      "reads_delivered", (json_int_t) s->delivery.n_taken, "reads_replaced",
-                      (json_int_t) s->delivery.n_replaced);
+                      "reads_delivered", (json_int_t) zk_nodes_taken(&s->nodes), "reads_replaced",
+                      (json_int_t) zk_nodes_replaced(&s->nodes), "nodes", zk_nodes_json(s));
+        if (o && s->nodes.list) {
+                const ZkNode *list = s->nodes.list;
+
+                if (json_object_set_new(o, "children",
+                                        json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:I}", "path", list->path,
+                                                  "count", (json_int_t) s->nodes.n_children, "max",
+                                                  (json_int_t) s->nodes.max_children, "skipped",
+                                                  (json_int_t) s->nodes.n_skipped, "skipped_total",
+                                                  (json_int_t) s->children_skipped, "state",
+                                                  zk_node_state_to_string(list->state), "version",
+                                                  (json_int_t) list->version)) < 0) {
+                        json_decref(o);
+                        return NULL;
+                }
+        }
         /* "state" is the client's phase already: the outage fields go in their own object. */
         connection = json_object();
         if (!o || !connection || outage_to_json(&s->outage, connection) < 0 ||

@@ -29,6 +29,7 @@ typedef struct ApiContext {
         uint64_t now_sec;
         const json_t *conf;      /* the last good tree, or NULL */
         int64_t conf_version;
+        const json_t *conf_versions; /* {"shared": n, "overlay": m} (issue 17), or NULL */
         const EventRing *events; /* the kept events, or NULL */
 } ApiContext;
 

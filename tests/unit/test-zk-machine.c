@@ -300,8 +300,11 @@ TEST(test_read_failed_backs_off_and_reads_again) {
         step_expect(&m, ZK_EVENT_REREAD, R, ZK_PHASE_READING);
         step_expect(&m, ZK_EVENT_READ_FAILED, T, ZK_PHASE_READ_BACKOFF);
         ASSERT_EQ_U64(m.timer_usec, BACKOFF_MIN);
-        /* The handle stays: no CLOSE, no OPEN; a watch firing meanwhile waits for the timer. */
-        step_expect(&m, ZK_EVENT_NODE_CHANGED, 0, ZK_PHASE_READ_BACKOFF);
+        /* The handle stays: no CLOSE, no OPEN; a node changing meanwhile is read (the refused ones wait
+         * for the timer), the phase stays. */
+        step_expect(&m, ZK_EVENT_NODE_CHANGED, R, ZK_PHASE_READ_BACKOFF);
+        ASSERT_EQ_U64(m.timer_usec, BACKOFF_MIN);
+        step_expect(&m, ZK_EVENT_READ_DONE, 0, ZK_PHASE_READ_BACKOFF);
         step_expect(&m, ZK_EVENT_TIMER, R, ZK_PHASE_READING);
         step_expect(&m, ZK_EVENT_READ_FAILED, T, ZK_PHASE_READ_BACKOFF);
         ASSERT_EQ_U64(m.timer_usec, 2 * BACKOFF_MIN);
@@ -459,13 +462,14 @@ static ZkMachine follow(const Path *p) {
 /* What must hold after every step. `started`: START was seen. */
 static void check_step(ZkPhase before, ZkEvent e, const ZkMachine *m, unsigned a, bool started) {
         if ((a & ~ALL_ACTIONS) || ((a & O) && m->phase != ZK_PHASE_CONNECTING) ||
-            ((a & R) && m->phase != ZK_PHASE_READING) || ((a & A) && m->phase != ZK_PHASE_AUTHENTICATING) ||
+            ((a & R) && m->phase != ZK_PHASE_READING && m->phase != ZK_PHASE_READ_BACKOFF) || ((a & A) && m->phase != ZK_PHASE_AUTHENTICATING) ||
             (started && m->phase == ZK_PHASE_IDLE))
                 fprintf(stderr, "%s + %s → %s with actions 0x%x\n", zk_phase_to_string(before), zk_event_to_string(e),
                         zk_phase_to_string(m->phase), a);
         ASSERT_EQ_INT(a & ~ALL_ACTIONS, 0);
         ASSERT_TRUE(!(a & O) || m->phase == ZK_PHASE_CONNECTING);
-        ASSERT_TRUE(!(a & R) || m->phase == ZK_PHASE_READING);
+        /* In the read backoff, nodes that changed are read (the refused ones wait for the timer). */
+        ASSERT_TRUE(!(a & R) || m->phase == ZK_PHASE_READING || m->phase == ZK_PHASE_READ_BACKOFF);
         ASSERT_TRUE(!(a & A) || m->phase == ZK_PHASE_AUTHENTICATING);
         ASSERT_TRUE(!(a & A) || m->have_auth);
         ASSERT_TRUE(!started || m->phase != ZK_PHASE_IDLE); /* never gives up */
@@ -526,7 +530,7 @@ TEST(test_transition_table) {
                 [ZK_PHASE_AUTHENTICATING] = { AU(0),     AU(D),     CN(T), B(C | F | T), B(C | F | T), RD(R),   AU(0),    AU(0),      AU(0),       AU(0),     AU(0) },
                 [ZK_PHASE_READING] =        { RD(0),     RD(D | R), CN(T), B(C | F | T), B(C | F | T), RD(0),   W(0),     RB(T),      RD(R),       RD(0),     RD(R) },
                 [ZK_PHASE_WATCHING] =       { W(0),      RD(D | R), CN(T), B(C | F | T), B(C | F | T), W(0),    W(0),     W(0),       RD(R),       W(0),      RD(R) },
-                [ZK_PHASE_READ_BACKOFF] =   { RB(0),     RD(D | R), CN(T), B(C | F | T), B(C | F | T), RB(0),   RB(0),    RB(0),      RB(0),       RD(R),     RB(0) },
+                [ZK_PHASE_READ_BACKOFF] =   { RB(0),     RD(D | R), CN(T), B(C | F | T), B(C | F | T), RB(0),   RB(0),    RB(0),      RB(R),       RD(R),     RB(0) },
                 [ZK_PHASE_BACKOFF] =        { B(0),      B(0),      B(0),  B(0),        B(0),        B(0),     B(0),     B(0),       B(0),        CN(O | T), B(0) },
 #undef I
 #undef CN
