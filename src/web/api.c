@@ -150,7 +150,7 @@ char *api_handle(const ApiContext *ctx, const char *text, size_t size, ApiAction
                 }
         }
         else if (streq(cmd, "get_conf")) {
-                json_t *o = json_pack("{s:I, s:O, s:O?}", "version", (json_int_t) ctx->conf_version, "value",
+                json_t *o = json_pack("{s:I, s:O, s:O*}", "version", (json_int_t) ctx->conf_version, "value",
                                       ctx->conf ? (json_t *) ctx->conf : json_null(), "versions",
                                       (json_t *) ctx->conf_versions);
                 answer = o ? json_dumps(o, JSON_COMPACT) : NULL;

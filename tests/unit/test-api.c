@@ -442,6 +442,12 @@ TEST(test_api_get_conf) {
         j = call(&ctx, "{\"cmd\": \"get_conf\", \"args\": {}}", NULL);
         ASSERT_EQ_INT(json_integer_value(json_object_get(j, "version")), 7);
         json_decref(j);
+        /* with a host overlay: the versions of both nodes (issue 17) */
+        ctx.conf_versions = json_pack("{s:i, s:i}", "shared", 7, "overlay", 3);
+        j = call(&ctx, "{\"cmd\": \"get_conf\"}", NULL);
+        assert_json_eq(json_object_get(j, "versions"), "{\"shared\": 7, \"overlay\": 3}");
+        json_decref(j);
+        json_decref((json_t *) ctx.conf_versions);
         json_decref(tree);
 }
 
