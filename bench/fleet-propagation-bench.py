@@ -101,6 +101,8 @@ def main():
     p.add_argument('--timeout', type=float, default=10, help='seconds a change may take to reach all (10)')
     p.add_argument('--interval', type=float, default=0,
                    help='seconds between one change reaching all and the next write (0: back to back)')
+    p.add_argument('--overlay', action='store_true',
+                   help='host-b gets a host overlay (one extra group): its changes are merged ones')
     p.add_argument('--markdown', action='store_true')
     p.add_argument('--json', action='store_true')
     args = p.parse_args()
@@ -120,10 +122,13 @@ def main():
     with Fleet() as fleet:
         fleet.begin('bench')
         v = fleet.write(fleet.shared_node, tree(args.groups, 0))
+        if args.overlay:
+            fleet.write(fleet.overlay_node('host-b'), {'slices': {'extra': {'cpu_weight': 50}}})
         fleet.start_all()
         fleet.wait_all_applied(v, timeout=30)
         for h in fleet:
-            h.wait_groups(lambda g: len(g) == args.groups, 30, what=f'{args.groups} groups')
+            n = args.groups + (1 if args.overlay and h.name == 'host-b' else 0)
+            h.wait_groups(lambda g, n=n: len(g) == n, 30, what=f'{n} groups')
         listeners = {h.name: Listener(h) for h in fleet}
         for listener in listeners.values():
             listener.start()
@@ -176,12 +181,14 @@ def main():
     if args.json:
         print(json.dumps(result, indent=1))
     elif args.markdown:
-        print(f'interval {args.interval} s between changes, {args.groups} groups\n\n'
+        print(f'interval {args.interval} s between changes, {args.groups} groups'
+              f'{", an overlay on host-b" if args.overlay else ""}\n\n'
               '| daemon | changes | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|')
         for name, r in result.items():
             print(f'| {name} | {r["n"]} | {r["p50_ms"]:.1f} | {r["p99_ms"]:.1f} | {r["max_ms"]:.1f} |')
     else:
-        print(f'{args.n} changes of a {args.groups}-group shared tree, 3 daemons, interval {args.interval} s, '
+        print(f'{args.n} changes of a {args.groups}-group shared tree, 3 daemons, interval {args.interval} s'
+              f'{", an overlay on host-b" if args.overlay else ""}, '
               f'from the set returning to each daemon\'s tree_applied event:')
         for name, r in result.items():
             print(f'  {name:7s} n={r["n"]:4d}  p50 {r["p50_ms"]:7.1f} ms  p99 {r["p99_ms"]:7.1f} ms  '
