@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from fleet import ANY, HOSTS, Fleet, desired_groups, fleet_unavailable, tree_error, tree_versions, wait_for
+from conftest import CTL
+from fleet import HOSTS, Fleet, desired_groups, fleet_unavailable, tree_error, tree_versions, wait_for
 
 A, B, C = HOSTS
 SHARED = {'slices': {'fleet_a': {'cpu_weight': 100}, 'fleet_b': {'cpu_weight': 200}}}
@@ -198,6 +199,14 @@ def test_host_keys_heartbeat_fleet_query_and_a_stale_host(fleet):
         assert any(h['account'].values()), (node, h)
         for sec, record in h['account'].items():
             assert 'fleet_b' not in json.dumps(record), (node, sec, record)
+
+    # Inside a testbed, with the daemon's config ([Redis] Address= and Prefix=), in at most 3 round trips.
+    b = fleet[B]
+    r_in = b.tb.run([CTL, 'fleet', '--json', '--stats', '--seconds', '5', f'--config={b.daemon.config_path}'])
+    inside = json.loads(r_in.stdout)
+    assert sorted(inside['hosts']) == sorted(HOSTS) and inside['stale'] == [], inside
+    trips = re.search(r'(\d+) round trips', r_in.stderr)
+    assert trips and int(trips.group(1)) <= 3, r_in.stderr
 
     # The same answer from a daemon's websocket.
     import websocket
