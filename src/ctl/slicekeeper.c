@@ -1367,7 +1367,7 @@ static int verb_fleet(char **argv, int argc) {
         bool config_given = false, stats = false;
         uint64_t start = mono_usec(), redis_usec = 0, t;
         char error[512];
-        uint64_t now;
+        uint64_t now, end_sec = 0;
         int r;
 
         for (int i = 0; i < argc; i++) {
@@ -1384,6 +1384,15 @@ static int verb_fleet(char **argv, int argc) {
                 } else if ((v = option_value(argv, argc, &i, "--seconds"))) {
                         if (fleet_seconds_parse(v, &seconds) < 0) {
                                 fprintf(stderr, "--seconds takes 1..%u, not %s.\n", FLEET_SECONDS_MAX, v);
+                                return EXIT_FAILURE;
+                        }
+                } else if ((v = option_value(argv, argc, &i, "--end"))) {
+                        char *end;
+
+                        errno = 0;
+                        end_sec = strtoull(v, &end, 10);
+                        if (errno || end == v || *end || v[0] == '-' || end_sec < FLEET_SECONDS_MAX) {
+                                fprintf(stderr, "--end takes a second since the epoch, not %s.\n", v);
                                 return EXIT_FAILURE;
                         }
                 } else if ((v = option_value(argv, argc, &i, "--config"))) {
@@ -1451,7 +1460,7 @@ static int verb_fleet(char **argv, int argc) {
                 return EXIT_FAILURE;
 
         /* round trip 1: who is there, and their last second */
-        now = (uint64_t) time(NULL);
+        now = end_sec > 0 ? end_sec : (uint64_t) time(NULL);
         t = mono_usec();
         r = redisAppendCommand(c, "ZRANGE %s/hosts 0 %d WITHSCORES", prefix, FLEET_HOSTS_MAX);
         if (r != REDIS_OK)
@@ -1559,7 +1568,7 @@ static void help(void) {
                "                         Live per group and user CPU, memory, IO/s, tasks, pressure\n"
                "                         from the daemon's window (keys c m i t sort, q quits;\n"
                "                         any user)\n"
-               "  fleet [--group PATH] [--seconds N] [--json] [--stats]\n"
+               "  fleet [--group PATH] [--seconds N] [--end SEC] [--json] [--stats]\n"
                "        [--config PATH] [--redis ADDRESS] [--prefix PREFIX]\n"
                "                         Every host's last N seconds (default 10) from Redis\n"
                "                         ([Redis] HostKeys=yes): state, CPU, memory, tasks of the\n"

@@ -265,6 +265,11 @@ static int hex4(const unsigned char *p, unsigned *ret) {
         return 0;
 }
 
+/* Bytes a string holds as they are: printable ASCII but '"' and '\\'. */
+static const bool plain_char[256] = {
+        [0x20 ... 0x21] = true, [0x23 ... 0x5b] = true, [0x5d ... 0x7e] = true,
+};
+
 /* A string at s->p ('"'); *ret_from and *ret_to its raw content, *ret_escaped whether it holds a backslash. */
 static int scan_string(Scan *s, const unsigned char **ret_from, const unsigned char **ret_to, bool *ret_escaped) {
         const unsigned char *p = s->p + 1, *end = s->end;
@@ -274,7 +279,7 @@ static int scan_string(Scan *s, const unsigned char **ret_from, const unsigned c
                 unsigned c;
 
                 /* the common case: printable ASCII */
-                while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+                while (p < end && plain_char[*p])
                         p++;
                 if (p >= end)
                         return -EBADMSG;
@@ -505,6 +510,84 @@ static int scan_value(Scan *s, unsigned depth) {
         }
 }
 
+/* The parts of a record that a cut does not pass on are only skipped: strings to their end, brackets matched,
+ * nesting bounded; a scalar to the next delimiter. What is passed on is checked in full (scan_value). */
+enum { SKIP_PLAIN, SKIP_QUOTE, SKIP_OPEN_OBJECT, SKIP_OPEN_ARRAY, SKIP_CLOSE_OBJECT, SKIP_CLOSE_ARRAY };
+static const uint8_t skip_class[256] = {
+        ['"'] = SKIP_QUOTE, ['{'] = SKIP_OPEN_OBJECT, ['['] = SKIP_OPEN_ARRAY, ['}'] = SKIP_CLOSE_OBJECT,
+        [']'] = SKIP_CLOSE_ARRAY,
+};
+static const bool scalar_end[256] = {
+        [','] = true, ['}'] = true, [']'] = true, [':'] = true, [' '] = true, ['\t'] = true, ['\n'] = true,
+        ['\r'] = true, ['{'] = true, ['['] = true, ['"'] = true,
+};
+
+/* The closing quote of a string whose content starts at p, or NULL. */
+static const unsigned char *skip_string_content(const unsigned char *p, const unsigned char *end) {
+        for (;;) {
+                while (p < end && *p != '"' && *p != '\\')
+                        p++;
+                if (p >= end)
+                        return NULL;
+                if (*p == '"')
+                        return p;
+                p += 2; /* an escape: whatever follows the backslash is not the end */
+        }
+}
+
+static int skip_value(Scan *s) {
+        const unsigned char *p = s->p, *end = s->end;
+        uint64_t objects[SCAN_DEPTH_MAX / 64] = { 0 }; /* bit d: level d is an object (else an array) */
+        unsigned depth = 0;
+
+        if (p >= end)
+                return -EBADMSG;
+        if (*p == '"') {
+                p = skip_string_content(p + 1, end);
+                if (!p)
+                        return -EBADMSG;
+                s->p = p + 1;
+                return 0;
+        }
+        if (*p != '{' && *p != '[') {
+                while (p < end && !scalar_end[*p])
+                        p++;
+                if (p == s->p)
+                        return -EBADMSG;
+                s->p = p;
+                return 0;
+        }
+        for (; p < end; p++)
+                switch (skip_class[*p]) {
+                case SKIP_PLAIN:
+                        break;
+                case SKIP_QUOTE:
+                        p = skip_string_content(p + 1, end);
+                        if (!p)
+                                return -EBADMSG;
+                        break;
+                case SKIP_OPEN_OBJECT:
+                case SKIP_OPEN_ARRAY:
+                        if (depth >= SCAN_DEPTH_MAX)
+                                return -EBADMSG;
+                        if (*p == '{')
+                                objects[depth / 64] |= UINT64_C(1) << (depth % 64);
+                        else
+                                objects[depth / 64] &= ~(UINT64_C(1) << (depth % 64));
+                        depth++;
+                        break;
+                default: /* a close */
+                        if (depth == 0 ||
+                            !!(objects[(depth - 1) / 64] & UINT64_C(1) << ((depth - 1) % 64)) != (*p == '}'))
+                                return -EBADMSG;
+                        if (--depth == 0) {
+                                s->p = p + 1;
+                                return 0;
+                        }
+                }
+        return -EBADMSG;
+}
+
 /* Whether a key's raw text (valid, escaped as JSON) says name. */
 static bool key_is(const unsigned char *key, size_t len, bool escaped, const char *name) {
         size_t n = strlen(name), at = 0;
@@ -589,7 +672,7 @@ static int find_in_node(Scan *s, Find *f, unsigned depth) {
                 return 0;
         }
         if (*s->p != '{')
-                return scan_value(s, depth);
+                return skip_value(s);
         f->in_sub = false;
         return scan_object(s, depth, on_find_member, f);
 }
@@ -599,17 +682,17 @@ static int on_find_member(Scan *s, const unsigned char *key, size_t len, bool es
         int r;
 
         if (f->found || s->p >= s->end)
-                return scan_value(s, depth);
+                return skip_value(s);
         if (!f->in_sub) {
                 if (!key_is(key, len, escaped, "sub_cgroup") || *s->p != '{')
-                        return scan_value(s, depth);
+                        return skip_value(s);
                 f->in_sub = true;
                 r = scan_object(s, depth, on_find_member, f);
                 f->in_sub = false;
                 return r;
         }
         if (!key_is(key, len, escaped, f->parts[f->at]))
-                return scan_value(s, depth);
+                return skip_value(s);
         f->at++;
         r = find_in_node(s, f, depth);
         f->at--;
@@ -635,10 +718,10 @@ static int on_top_member(Scan *s, const unsigned char *key, size_t len, bool esc
 
         /* controllers are plain short names; anything else is validated and left out */
         if (escaped || len > 32 || s->p >= s->end || *s->p != '{')
-                return scan_value(s, depth);
+                return skip_value(s);
         for (size_t i = 0; i < c->n; i++)
                 if (c->keys[i].key_len == len && memcmp(c->keys[i].key, key, len) == 0)
-                        return scan_value(s, depth); /* a repeated key: the first counts */
+                        return skip_value(s); /* a repeated key: the first counts */
         r = find_in_node(s, &f, depth);
         if (r < 0)
                 return r;

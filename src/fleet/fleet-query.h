@@ -60,9 +60,11 @@ int fleet_group_parse(const char *group, char ***ret_parts, size_t *ret_n);
 /* Appends record (len bytes of untrusted text) cut to the group of parts (n 0: the whole record): an object
  * with, for each top-level key whose value is an object (the controllers), the node at that path in it (from
  * the key's value down "sub_cgroup" then the name, level by level), keys whose tree lacks the group left out.
- * The whole record is checked to be JSON that jansson loads (an object; strict UTF-8, no \u0000, integers in
- * 64 bits, finite reals, nesting up to 256). Returns 1 when appended, 0 when no key has the group (nothing
- * appended), -EBADMSG when the record is not valid (nothing appended), -ENOMEM. */
+ * What is passed on is checked to be JSON that jansson loads (strict UTF-8, no \u0000, integers in 64 bits,
+ * finite reals, nesting up to 256): the whole record without a group; with one, the nodes passed on and the
+ * keys on the way to them, the rest only skipped (strings to their end, brackets matched, nesting bounded), which
+ * is what keeps a cut at memory speed. Returns 1 when appended, 0 when no key has the group (nothing appended),
+ * -EBADMSG when the record is not valid (nothing appended), -ENOMEM. */
 int fleet_record_cut(const char *record, size_t len, char *const *parts, size_t n_parts, Buf *out);
 
 /* What the answer says of one host, for the table: the first and last record in its window (cut). */

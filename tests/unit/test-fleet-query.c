@@ -215,6 +215,19 @@ TEST(test_cut) {
                           "\xc3\xa9t\xc3\xa9", &out), 1);
         ASSERT_STREQ(out, "{\"cpu\":{\"value\":{\"usage\":1}}}");
         free(out);
+        /* with a group, what is not passed on is only skipped; what is, is checked */
+        ASSERT_EQ_INT(cut("{\"cpu\":{\"value\":{\"usage\":01,\"x\":tru},\"sub_cgroup\":{\"b\":[1,{\"\xff\":2}],"
+                          "\"a\":{\"value\":{\"usage\":1}}}},\"junk\":[nul]}", "a", &out), 1);
+        ASSERT_STREQ(out, "{\"cpu\":{\"value\":{\"usage\":1}}}");
+        free(out);
+        ASSERT_EQ_INT(cut("{\"cpu\":{\"sub_cgroup\":{\"a\":{\"value\":{\"usage\":01}}}}}", "a", &out), -EBADMSG);
+        free(out);
+        ASSERT_EQ_INT(cut("{\"cpu\":{\"sub_cgroup\":{\"b\":[1}}, \"a\":{}}}", "a", &out), -EBADMSG);
+        free(out);
+        ASSERT_EQ_INT(cut("{\"cpu\":{\"sub_cgroup\":{\"b\":\"x}}}", "a", &out), -EBADMSG);
+        free(out);
+        ASSERT_EQ_INT(cut("{\"cpu\":{\"sub_cgroup\":{\"b\":,\"a\":{}}}}", "a", &out), -EBADMSG);
+        free(out);
         /* a repeated controller: the first counts */
         ASSERT_EQ_INT(cut("{\"cpu\":{\"sub_cgroup\":{\"a\":1}},\"cpu\":{\"sub_cgroup\":{\"a\":2}}}", "a", &out), 1);
         ASSERT_STREQ(out, "{\"cpu\":1}");
