@@ -161,13 +161,20 @@ def test_what_redis_holds_is_not_trusted(redis_server, r):
     write_host(r, 'good', now, now - 4)
     r.zadd(f'{PREFIX}/hosts', {'bad/name': now, '../x': now, 'x' * 65: now})
     r.set(f'{PREFIX}/host/good/account/{now - 1}', '{"cpu": {"value": ')  # cut short
-    r.set(f'{PREFIX}/host/good/account/{now - 2}', '{"cpu":{"value":{"usage":99999999999999999999}}}')
+    r.set(f'{PREFIX}/host/good/account/{now - 2}', '{"cpu":{"sub_cgroup":{"a":{"value":{"usage":99999999999999999999}}}}}')
     r.set(f'{PREFIX}/host/good/account/{now - 3}', b'{"cpu":{"sub_cgroup":{"a":{"value":{"n":"\xff"}}}}}')
     a = json.loads(fleet(redis_server, '--group', 'a', '--json').stdout)
     assert list(a['hosts']) == ['good']
     assert a['skipped_hosts'] == 3
     assert a['skipped'] == 3
     assert sorted(int(s) for s in a['hosts']['good']['account']) == [now - 4, now]
+    # what a cut does not pass on is only skipped: a bad number outside the group's path does not count
+    r.set(f'{PREFIX}/host/good/account/{now - 2}', '{"cpu":{"value":{"usage":1e999},"sub_cgroup":{"a":{"value":{}}}}}')
+    a = json.loads(fleet(redis_server, '--group', 'a', '--json').stdout)
+    assert a['skipped'] == 2 and a['hosts']['good']['account'][str(now - 2)] == {'cpu': {'value': {}}}
+    # the whole record is checked whole
+    a = json.loads(fleet(redis_server, '--json').stdout)
+    assert a['skipped'] == 3 and str(now - 2) not in a['hosts']['good']['account']
 
 
 def test_many_hosts_still_two_round_trips(redis_server, r):
