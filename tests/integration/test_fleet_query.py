@@ -1,17 +1,22 @@
 # SPDX-License-Identifier: MIT
-"""`slicekeeper fleet` (issue 17) against a real redis-server holding records the test writes as daemons with
-[Redis] HostKeys=yes do: <R>/host/<node>/account/<sec> and the <R>/hosts heartbeat. No testbed: it reads Redis."""
+"""`slicekeeper fleet` and the websocket's fleet_account (issue 17) against a real redis-server holding records
+the test writes as daemons with [Redis] HostKeys=yes do: <R>/host/<node>/account/<sec> and the <R>/hosts
+heartbeat. The command line needs no testbed (it reads Redis); fleet_account asks a daemon in the testbed."""
 import json
 import os
 import re
+import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
 import redis
+import websocket
 
-from conftest import BUILD
+from conftest import BUILD, EXAMPLE_TREE, EXAMPLE_UNITS, wait_for
+from servers import free_port
 
 CLI = os.path.join(BUILD, 'slicekeeper')
 PREFIX = 'fleet_test'
@@ -191,3 +196,106 @@ def test_many_hosts_still_two_round_trips(redis_server, r):
     assert len(a['hosts']) == 1200 and all(len(h['account']) == 3 for h in a['hosts'].values())
     m = re.search(r'(\d+) round trips, (\d+) commands', p.stderr)
     assert m and m.group(1) == '2' and m.group(2) == str(1 + 4), p.stderr  # 3600 keys: 4 MGETs in one pipeline
+
+
+# The websocket's fleet_account, from a daemon in the testbed.
+
+def start_daemon(daemon, slices, port, redis_address, prefix=PREFIX):
+    daemon.write_config(f'[Web]\nListen=127.0.0.1:{port}\n[Redis]\nAddress={redis_address}\nPrefix={prefix}\n')
+    daemon.write_tree(EXAMPLE_TREE)
+    daemon.start()
+    wait_for(lambda: all(slices.active(u) for u in EXAMPLE_UNITS), 10, what='the example slices')
+
+
+def ask(ws, cmd, **args):
+    ws.send(json.dumps({'cmd': cmd, 'args': args}))
+    return json.loads(ws.recv())
+
+
+def test_fleet_account_answers_as_the_command_line(daemon, slices, redis_server, r):
+    now = int(time.time())
+    write_host(r, 'web-1', now - 1, now - 20)
+    write_host(r, 'gone', now - 40, now - 60)
+    port = free_port()
+    start_daemon(daemon, slices, port, redis_server.address)
+    ws = websocket.create_connection(f'ws://127.0.0.1:{port}/', timeout=15)
+    try:
+        a = ask(ws, 'fleet_account', group='a', seconds=5)
+        assert a['group'] == 'a' and a['seconds'] == 5 and a['stale'] == ['gone'], a
+        assert sorted(a['hosts']) == ['gone', 'web-1']
+        assert len(a['hosts']['web-1']['account']) >= 4
+        rec = next(iter(a['hosts']['web-1']['account'].values()))
+        assert set(rec['cpu']['sub_cgroup']) == {'x'}
+        # the same as the command line's, but for the clock
+        cli = json.loads(fleet(redis_server, '--group', 'a', '--seconds', '5', '--json', '--end', str(a['now'])).stdout)
+        assert cli['hosts'] == a['hosts']
+        # bad arguments: an error, the connection stays
+        assert 'error' in ask(ws, 'fleet_account', seconds=0)
+        assert 'error' in ask(ws, 'fleet_account', group='a/../b')
+        assert 'error' in ask(ws, 'fleet_account', group=5)
+        # whole records, and the next request is answered as ever
+        a = ask(ws, 'fleet_account')
+        assert a['group'] is None and 'users' in a['hosts']['web-1']['account'][str(now - 1)]
+        assert 'version' in ask(ws, 'get_conf')
+    finally:
+        ws.close()
+
+
+def test_a_silent_redis_blocks_no_one_and_a_gone_client_is_fine(daemon, slices, redis_server):
+    """Redis accepts and never answers: the asking client waits, another is served meanwhile; a client that
+    leaves before the answer costs nothing; after 10 s the waiting one gets an error."""
+    silent = socket.socket()
+    silent.bind(('127.0.0.1', 0))
+    silent.listen(16)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        silent.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(silent.accept()[0])
+            except OSError:
+                pass
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    try:
+        port = free_port()
+        start_daemon(daemon, slices, port, f'127.0.0.1:{silent.getsockname()[1]}')
+        leaver = websocket.create_connection(f'ws://127.0.0.1:{port}/', timeout=15)
+        leaver.send(json.dumps({'cmd': 'fleet_account'}))
+        waiter = websocket.create_connection(f'ws://127.0.0.1:{port}/', timeout=15)
+        waiter.send(json.dumps({'cmd': 'fleet_account'}))
+        start = time.monotonic()
+        leaver.close()
+        other = websocket.create_connection(f'ws://127.0.0.1:{port}/', timeout=5)
+        assert 'version' in ask(other, 'get_conf')
+        other.close()
+        assert time.monotonic() - start < 5
+        try:
+            answer = json.loads(waiter.recv())
+        except websocket.WebSocketConnectionClosedException:
+            raise AssertionError(f'the waiting client was dropped; journal:\n{daemon.journal()}')
+        assert 'error' in answer and 'within 10 s' in answer['error'], answer
+        assert 9 <= time.monotonic() - start < 15
+        assert 'version' in ask(waiter, 'get_conf')
+        waiter.close()
+        daemon.status()  # still there
+    finally:
+        stop.set()
+        t.join()
+        for c in held:
+            c.close()
+        silent.close()
+
+
+def test_fleet_account_without_redis_says_so(daemon, slices):
+    port = free_port()
+    daemon.write_config(f'[Web]\nListen=127.0.0.1:{port}\n')
+    daemon.write_tree(EXAMPLE_TREE)
+    daemon.start()
+    ws = websocket.create_connection(f'ws://127.0.0.1:{port}/', timeout=15)
+    try:
+        assert 'no [Redis] Address=' in ask(ws, 'fleet_account')['error']
+    finally:
+        ws.close()
