@@ -416,6 +416,21 @@ static int scan_literal(Scan *s, const char *word) {
 
 static int scan_value(Scan *s, unsigned depth);
 
+/* What follows a member or an element: 1 past the close, 0 past a comma (another follows), -EBADMSG. */
+static int scan_after_item(Scan *s, char close) {
+        skip_ws(s);
+        if (s->p >= s->end)
+                return -EBADMSG;
+        if (*s->p == close) {
+                s->p++;
+                return 1;
+        }
+        if (*s->p != ',')
+                return -EBADMSG;
+        s->p++;
+        return 0;
+}
+
 /* The members of an object at s->p ('{'), each passed to on_member with the scanner at its value, which
  * it must consume (scan_value() when it has no interest). */
 typedef int (*MemberFunc)(Scan *s, const unsigned char *key, size_t key_len, bool escaped, unsigned depth,
@@ -451,16 +466,9 @@ static int scan_object(Scan *s, unsigned depth, MemberFunc on_member, void *user
                                 scan_value(s, depth + 1);
                 if (r < 0)
                         return r;
-                skip_ws(s);
-                if (s->p >= s->end)
-                        return -EBADMSG;
-                if (*s->p == '}') {
-                        s->p++;
-                        return 0;
-                }
-                if (*s->p != ',')
-                        return -EBADMSG;
-                s->p++;
+                r = scan_after_item(s, '}');
+                if (r != 0)
+                        return MIN(r, 0);
         }
 }
 
@@ -486,16 +494,9 @@ static int scan_value(Scan *s, unsigned depth) {
                         r = scan_value(s, depth + 1);
                         if (r < 0)
                                 return r;
-                        skip_ws(s);
-                        if (s->p >= s->end)
-                                return -EBADMSG;
-                        if (*s->p == ']') {
-                                s->p++;
-                                return 0;
-                        }
-                        if (*s->p != ',')
-                                return -EBADMSG;
-                        s->p++;
+                        r = scan_after_item(s, ']');
+                        if (r != 0)
+                                return MIN(r, 0);
                 }
         case '"':
                 return scan_string(s, NULL, NULL, NULL);

@@ -46,18 +46,28 @@ static void query_finish(RedisQuery *q, int error, const char *message) {
         (void) sd_event_source_set_enabled(q->timer, SD_EVENT_ONESHOT);
 }
 
-static void on_values(redisAsyncContext *ac, void *r, void *privdata) {
+/* The query a reply is for, or NULL when there is nothing to do with it: a query done already, or no reply
+ * (the connection is gone: the query ends). */
+static RedisQuery *reply_query(redisAsyncContext *ac, void *r, void *privdata) {
         RedisQuery *q = privdata;
+
+        if (!q || q->finished || ac != q->ac)
+                return NULL;
+        if (!r) {
+                q->ac = NULL; /* hiredis is freeing it */
+                query_finish(q, -EIO, redis_event_error(ac));
+                return NULL;
+        }
+        return q;
+}
+
+static void on_values(redisAsyncContext *ac, void *r, void *privdata) {
+        RedisQuery *q = reply_query(ac, r, privdata);
         char error[256] = "";
         int k;
 
-        if (!q || q->finished || ac != q->ac)
+        if (!q)
                 return;
-        if (!r) {
-                q->ac = NULL;
-                query_finish(q, -EIO, redis_event_error(ac));
-                return;
-        }
         k = q->ops.values(r, error, sizeof(error), q->userdata);
         if (k < 0) {
                 query_finish(q, k, error);
@@ -68,19 +78,14 @@ static void on_values(redisAsyncContext *ac, void *r, void *privdata) {
 }
 
 static void on_first(redisAsyncContext *ac, void *r, void *privdata) {
-        RedisQuery *q = privdata;
+        RedisQuery *q = reply_query(ac, r, privdata);
         char *const *keys = NULL;
         char error[256] = "";
         size_t n = 0;
         int k;
 
-        if (!q || q->finished || ac != q->ac)
+        if (!q)
                 return;
-        if (!r) {
-                q->ac = NULL;
-                query_finish(q, -EIO, redis_event_error(ac));
-                return;
-        }
         q->first_answered = true;
         k = q->ops.first(r, &keys, &n, error, sizeof(error), q->userdata);
         if (k < 0) {
@@ -183,7 +188,7 @@ int redis_query_start(sd_event *event, const char *address, int argc, const char
         if (!ac)
                 return -ENOMEM;
         if (ac->err) {
-                query_finish(q, -ECONNREFUSED, ac->errstr);
+                query_finish(q, -ECONNREFUSED, redis_event_error(ac));
                 redisAsyncFree(ac);
                 *ret = TAKE_PTR(q);
                 return 0;
