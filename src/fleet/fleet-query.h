@@ -18,7 +18,9 @@
 #define FLEET_RECORD_MAX (16u << 20)    /* bytes of one record; a longer one is skipped */
 #define FLEET_ANSWER_MAX ((size_t) 256 << 20) /* bytes of the whole answer */
 #define FLEET_KEYS_MAX 1000000          /* host-seconds in one query */
-#define FLEET_MGET_CHUNK 1000           /* keys per MGET; the chunks go in one pipeline (one round trip) */
+/* Keys per MGET; the chunks go in one pipeline (one round trip). Redis builds each reply whole before it sends
+ * it, so smaller ones let the reader start sooner: 250 was the best of 100..1000 at 500 hosts (bench/). */
+#define FLEET_MGET_CHUNK 250
 #define FLEET_GROUP_MAX 4096            /* bytes of --group */
 #define FLEET_PREFIX_MAX 1024           /* bytes of [Redis] Prefix= as the keys carry it */
 

@@ -11,7 +11,7 @@
 #include "macro.h"
 #include "time-util.h"
 
-#define REDIS_QUERY_MGET_CHUNK 1000 /* keys per MGET */
+#define REDIS_QUERY_MGET_CHUNK 250 /* keys per MGET (as FLEET_MGET_CHUNK) */
 #define REDIS_QUERY_TIMEOUT_USEC (10 * USEC_PER_SEC)
 
 typedef struct RedisQuery RedisQuery;

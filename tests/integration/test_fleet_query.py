@@ -195,7 +195,7 @@ def test_many_hosts_still_two_round_trips(redis_server, r):
     a = json.loads(p.stdout)
     assert len(a['hosts']) == 1200 and all(len(h['account']) == 3 for h in a['hosts'].values())
     m = re.search(r'(\d+) round trips, (\d+) commands', p.stderr)
-    assert m and m.group(1) == '2' and m.group(2) == str(1 + 4), p.stderr  # 3600 keys: 4 MGETs in one pipeline
+    assert m and m.group(1) == '2' and m.group(2) == str(1 + 15), p.stderr  # 3600 keys: 15 MGETs in one pipeline
 
 
 # The websocket's fleet_account, from a daemon in the testbed.
