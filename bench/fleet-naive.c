@@ -52,7 +52,8 @@ int main(int argc, char *argv[]) {
                 return 1;
         fwrite(answer.text.data, 1, answer.text.size, stdout);
         fputc('\n', stdout);
-        fprintf(stderr, "fleet-naive: %zu hosts, %zu keys, %u round trips\n", plan.n_hosts, plan.n_keys, round_trips);
+        fprintf(stderr, "fleet-naive: %zu hosts, %zu keys, %u round trips\n", plan.n_hosts, plan.n_keys,
+                round_trips);
         fleet_answer_done(&answer);
         fleet_plan_done(&plan);
         redisFree(c);

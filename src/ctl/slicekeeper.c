@@ -1337,8 +1337,8 @@ static void fleet_print_table(const FleetAnswer *a, const char *group) {
                 return;
         }
         width = fleet_host_width(rows, n);
-        printf("Group %s, last %u s (CPU in cores over the window)\n", group && *group ? group : "(all top-level groups)",
-               a->plan->seconds);
+        printf("Group %s, last %u s (CPU in cores over the window)\n",
+               group && *group ? group : "(all top-level groups)", a->plan->seconds);
         fleet_format_header(width, line, sizeof(line));
         printf("%s\n", line);
         for (size_t i = 0; i < n; i++) {
@@ -1432,7 +1432,8 @@ static int verb_fleet(char **argv, int argc) {
         if (!prefix)
                 prefix = config.redis_prefix;
         if (!address || !*address) {
-                fprintf(stderr, "No Redis to read: %s has no [Redis] Address=; give --redis ADDRESS.\n", config_path);
+                fprintf(stderr, "No Redis to read: %s has no [Redis] Address=; give --redis ADDRESS.\n",
+                        config_path);
                 return EXIT_FAILURE;
         }
         if (!prefix || !*prefix || strlen(prefix) > FLEET_PREFIX_MAX) {
@@ -1524,7 +1525,8 @@ static int verb_fleet(char **argv, int argc) {
         }
         r = fleet_answer_finish(&answer, error, sizeof(error));
         if (r < 0) {
-                fprintf(stderr, "Cannot read the fleet from Redis at %s: %s\n", address, r == -ENOMEM ? "out of memory" : error);
+                fprintf(stderr, "Cannot read the fleet from Redis at %s: %s\n", address,
+                        r == -ENOMEM ? "out of memory" : error);
                 return EXIT_FAILURE;
         }
         if (arg_json) {
@@ -1612,7 +1614,8 @@ int main(int argc, char *argv[]) {
                         return EXIT_FAILURE;
                 }
         if (optind >= argc) {
-                fprintf(stderr, "Expected a command (status, plan, exec-args, run, migrate, users, penalty, limit, top, fleet); "
+                fprintf(stderr, "Expected a command (status, plan, exec-args, run, migrate, users, penalty, limit, top, "
+                                "fleet); "
                                 "see --help.\n");
                 return EXIT_FAILURE;
         }

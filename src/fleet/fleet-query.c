@@ -150,8 +150,9 @@ int fleet_plan_build(const char *prefix, uint64_t now, unsigned seconds, const r
                 total += h->n_keys;
         }
         if (total > FLEET_KEYS_MAX) {
-                set_error(error, error_size, "%zu hosts over %u seconds are %zu records, more than %u: ask for fewer seconds",
-                          p.n_hosts, seconds, total, FLEET_KEYS_MAX);
+                set_error(error, error_size,
+                          "%zu hosts over %u seconds are %zu records, more than %u: ask for fewer seconds", p.n_hosts,
+                          seconds, total, FLEET_KEYS_MAX);
                 return -E2BIG;
         }
         p.keys = calloc(total + 1, sizeof(char *));
@@ -655,7 +656,8 @@ typedef struct Find {
         bool in_sub;                         /* inside "sub_cgroup" (else inside a node) */
 } Find;
 
-static int on_find_member(Scan *s, const unsigned char *key, size_t len, bool escaped, unsigned depth, void *userdata);
+static int on_find_member(Scan *s, const unsigned char *key, size_t len, bool escaped, unsigned depth,
+                          void *userdata);
 
 /* A node at s->p: the one looked for when every part is matched, else descend if it is an object. */
 static int find_in_node(Scan *s, Find *f, unsigned depth) {
@@ -678,7 +680,8 @@ static int find_in_node(Scan *s, Find *f, unsigned depth) {
         return scan_object(s, depth, on_find_member, f);
 }
 
-static int on_find_member(Scan *s, const unsigned char *key, size_t len, bool escaped, unsigned depth, void *userdata) {
+static int on_find_member(Scan *s, const unsigned char *key, size_t len, bool escaped, unsigned depth,
+                          void *userdata) {
         Find *f = userdata;
         int r;
 
@@ -712,7 +715,8 @@ typedef struct Cut {
         } keys[CUT_KEYS_MAX];
 } Cut;
 
-static int on_top_member(Scan *s, const unsigned char *key, size_t len, bool escaped, unsigned depth, void *userdata) {
+static int on_top_member(Scan *s, const unsigned char *key, size_t len, bool escaped, unsigned depth,
+                         void *userdata) {
         Cut *c = userdata;
         Find f = { .parts = c->parts, .n_parts = c->n_parts };
         int r;
