@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* slicekeeper: the command line. Asks the daemon over its control socket; never talks to ZooKeeper or Redis. */
+/* slicekeeper: the command line. Asks the daemon over its control socket; never talks to ZooKeeper, and reads
+ * Redis only for `fleet` (every host's seconds, which no one daemon holds). */
 #include <errno.h>
 #include <stdbool.h>
 #include <getopt.h>
@@ -18,6 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
+
+#include "address.h"
+#include "config.h"
+#include "fleet-query.h"
 #include "macro.h"
 #include "outage.h"
 #include "parse-util.h"
@@ -1273,6 +1279,283 @@ static int verb_top(char **argv, int argc) {
         return top_interactive(sort, depth);
 }
 
+/* fleet: every host's seconds from Redis ([Redis] HostKeys=yes on the daemons), in two round trips whatever the
+ * number of hosts: the heartbeat set, then one pipeline of MGETs. The one command that reads Redis itself. */
+#define FLEET_EXIT_NO_HOSTS 2
+#define FLEET_TIMEOUT_SEC 10
+
+static uint64_t mono_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static void redis_freep(redisContext **c) {
+        if (*c)
+                redisFree(*c);
+}
+
+static void reply_freep(redisReply **r) {
+        if (*r)
+                freeReplyObject(*r);
+}
+
+static int fleet_connect(const char *address, redisContext **ret) {
+        struct timeval tv = { .tv_sec = FLEET_TIMEOUT_SEC };
+        char why[256];
+        redisContext *c;
+        Address a;
+
+        if (address_parse_default_port(address, ADDRESS_ALLOW_UNIX, CONFIG_REDIS_DEFAULT_PORT, &a, why,
+                                       sizeof(why)) < 0) {
+                fprintf(stderr, "Not a Redis address: %s\n", why);
+                return -EINVAL;
+        }
+        c = a.family == ADDRESS_UNIX ? redisConnectUnixWithTimeout(a.host, tv) :
+                                       redisConnectWithTimeout(a.host, a.port, tv);
+        if (!c)
+                return -ENOMEM;
+        if (c->err || redisSetTimeout(c, tv) != REDIS_OK) {
+                fprintf(stderr, "Cannot reach Redis at %s: %s\n", address, c->errstr);
+                redisFree(c);
+                return -ECONNREFUSED;
+        }
+        *ret = c;
+        return 0;
+}
+
+/* The reply to the next command of the pipeline; NULL with the reason said when the connection failed. */
+static redisReply *fleet_reply(redisContext *c, const char *address) {
+        void *reply = NULL;
+
+        if (redisGetReply(c, &reply) != REDIS_OK || !reply) {
+                fprintf(stderr, "Redis at %s: %s\n", address, c->errstr[0] ? c->errstr : "connection lost");
+                return NULL;
+        }
+        return reply;
+}
+
+static void fleet_print_table(const FleetAnswer *a, const char *group) {
+        _cleanup_(freep) FleetRow *rows = NULL;
+        size_t n = 0, stale = 0;
+        unsigned width;
+        char line[512];
+
+        if (fleet_table_rows(a, &rows, &n) < 0) {
+                fprintf(stderr, "Out of memory.\n");
+                return;
+        }
+        width = fleet_host_width(rows, n);
+        printf("Group %s, last %u s (CPU in cores over the window)\n",
+               group && *group ? group : "(all top-level groups)", a->plan->seconds);
+        fleet_format_header(width, line, sizeof(line));
+        printf("%s\n", line);
+        for (size_t i = 0; i < n; i++) {
+                fleet_format_row(&rows[i], width, line, sizeof(line));
+                printf("%s\n", line);
+                stale += rows[i].stale;
+        }
+        printf("\n%zu host%s, %zu stale (no second written for more than %u s)", n, n == 1 ? "" : "s", stale,
+               FLEET_STALE_AFTER_SEC);
+        if (a->skipped > 0)
+                printf(", %zu record%s not valid skipped", a->skipped, a->skipped == 1 ? "" : "s");
+        if (a->plan->skipped_hosts > 0)
+                printf(", %zu heartbeat entr%s not a host skipped", a->plan->skipped_hosts,
+                       a->plan->skipped_hosts == 1 ? "y" : "ies");
+        printf("\n");
+}
+
+static int verb_fleet(char **argv, int argc) {
+        const char *config_path = SLICEKEEPER_CONFIG_PATH, *address = NULL, *prefix = NULL, *group = NULL;
+        _cleanup_(redis_freep) redisContext *c = NULL;
+        _cleanup_(reply_freep) redisReply *hosts = NULL;
+        _cleanup_(fleet_plan_done) FleetPlan plan = {};
+        _cleanup_(fleet_answer_done) FleetAnswer answer = {};
+        _cleanup_(config_done) Config config = {};
+        unsigned seconds = FLEET_SECONDS_DEFAULT, round_trips = 0, commands = 0;
+        bool config_given = false, stats = false;
+        uint64_t start = mono_usec(), redis_usec = 0, t;
+        char error[512];
+        uint64_t now, end_sec = 0;
+        int r;
+
+        for (int i = 0; i < argc; i++) {
+                const char *v;
+
+                if (streq(argv[i], "--json"))
+                        arg_json = true;
+                else if (streq(argv[i], "--stats"))
+                        stats = true;
+                else if ((v = option_value(argv, argc, &i, "--group"))) {
+                        if (!*v)
+                                return EXIT_FAILURE;
+                        group = v;
+                } else if ((v = option_value(argv, argc, &i, "--seconds"))) {
+                        if (fleet_seconds_parse(v, &seconds) < 0) {
+                                fprintf(stderr, "--seconds takes 1..%u, not %s.\n", FLEET_SECONDS_MAX, v);
+                                return EXIT_FAILURE;
+                        }
+                } else if ((v = option_value(argv, argc, &i, "--end"))) {
+                        char *end;
+
+                        errno = 0;
+                        end_sec = strtoull(v, &end, 10);
+                        if (errno || end == v || *end || v[0] == '-' || end_sec < FLEET_SECONDS_MAX) {
+                                fprintf(stderr, "--end takes a second since the epoch, not %s.\n", v);
+                                return EXIT_FAILURE;
+                        }
+                } else if ((v = option_value(argv, argc, &i, "--config"))) {
+                        if (!*v)
+                                return EXIT_FAILURE;
+                        config_path = v;
+                        config_given = true;
+                } else if ((v = option_value(argv, argc, &i, "--redis"))) {
+                        if (!*v)
+                                return EXIT_FAILURE;
+                        address = v;
+                } else if ((v = option_value(argv, argc, &i, "--prefix"))) {
+                        if (!*v)
+                                return EXIT_FAILURE;
+                        prefix = v;
+                } else {
+                        fprintf(stderr, "Unknown argument %s for fleet.\n", argv[i]);
+                        return EXIT_FAILURE;
+                }
+        }
+
+        /* [Redis] Address= and Prefix= as the daemon reads them, unless both are given */
+        config_init(&config);
+        if (!address || !prefix) {
+                r = config_load(&config, config_path, error, sizeof(error));
+                if (r == -ENOENT && !config_given)
+                        r = 0; /* no file at the default path: the defaults */
+                else if (r == -ENOENT)
+                        snprintf(error, sizeof(error), "%s: no such file", config_path);
+                if (r < 0) {
+                        fprintf(stderr, "Configuration error: %s\n", error);
+                        return EXIT_FAILURE;
+                }
+        }
+        if (!address)
+                address = config.redis_address;
+        if (!prefix)
+                prefix = config.redis_prefix;
+        if (!address || !*address) {
+                fprintf(stderr, "No Redis to read: %s has no [Redis] Address=; give --redis ADDRESS.\n",
+                        config_path);
+                return EXIT_FAILURE;
+        }
+        if (!prefix || !*prefix || strlen(prefix) > FLEET_PREFIX_MAX) {
+                fprintf(stderr, "--prefix takes 1..%u bytes.\n", FLEET_PREFIX_MAX);
+                return EXIT_FAILURE;
+        }
+        {
+                /* the group checked before Redis is asked */
+                char **parts = NULL;
+                size_t n = 0;
+
+                r = fleet_group_parse(group, &parts, &n);
+                if (r < 0) {
+                        fprintf(stderr, "--group takes a group path like a/b (names between '/', none empty, "
+                                        "\".\" or \"..\"), not %s.\n", group);
+                        return EXIT_FAILURE;
+                }
+                for (size_t i = 0; i < n; i++)
+                        free(parts[i]);
+                free(parts);
+        }
+
+        r = fleet_connect(address, &c);
+        if (r < 0)
+                return EXIT_FAILURE;
+
+        /* round trip 1: who is there, and their last second */
+        now = end_sec > 0 ? end_sec : (uint64_t) time(NULL);
+        t = mono_usec();
+        r = redisAppendCommand(c, "ZRANGE %s/hosts 0 %d WITHSCORES", prefix, FLEET_HOSTS_MAX);
+        if (r != REDIS_OK)
+                return EXIT_FAILURE;
+        commands++;
+        hosts = fleet_reply(c, address);
+        if (!hosts)
+                return EXIT_FAILURE;
+        round_trips++;
+        redis_usec += mono_usec() - t;
+        r = fleet_plan_build(prefix, now, seconds, hosts, &plan, error, sizeof(error));
+        if (r < 0) {
+                fprintf(stderr, "Cannot read the fleet from Redis at %s: %s\n", address, error);
+                return EXIT_FAILURE;
+        }
+        if (plan.n_hosts == 0) {
+                fprintf(stderr, "No hosts in %s/hosts at Redis %s (do the daemons write with [Redis] HostKeys=yes "
+                                "and Prefix=%s?)\n", prefix, address, prefix);
+                return FLEET_EXIT_NO_HOSTS;
+        }
+        r = fleet_answer_init(&answer, &plan, group, error, sizeof(error));
+        if (r < 0) {
+                fprintf(stderr, "%s\n", r == -ENOMEM ? "Out of memory." : error);
+                return EXIT_FAILURE;
+        }
+
+        /* round trip 2: every host's seconds, MGETs of FLEET_MGET_CHUNK keys all sent before any reply is read */
+        if (plan.n_keys > 0) {
+                size_t n_chunks = (plan.n_keys + FLEET_MGET_CHUNK - 1) / FLEET_MGET_CHUNK;
+                _cleanup_(freep) const char **args = calloc(FLEET_MGET_CHUNK + 1, sizeof(char *));
+
+                if (!args)
+                        return EXIT_FAILURE;
+                t = mono_usec();
+                args[0] = "MGET";
+                for (size_t k = 0; k < n_chunks; k++) {
+                        size_t from = k * FLEET_MGET_CHUNK, n = MIN(plan.n_keys - from, (size_t) FLEET_MGET_CHUNK);
+
+                        for (size_t i = 0; i < n; i++)
+                                args[1 + i] = plan.keys[from + i];
+                        if (redisAppendCommandArgv(c, (int) n + 1, args, NULL) != REDIS_OK) {
+                                fprintf(stderr, "Out of memory.\n");
+                                return EXIT_FAILURE;
+                        }
+                        commands++;
+                }
+                for (size_t k = 0; k < n_chunks; k++) {
+                        _cleanup_(reply_freep) redisReply *values = fleet_reply(c, address);
+
+                        if (!values)
+                                return EXIT_FAILURE;
+                        r = fleet_answer_add(&answer, values, error, sizeof(error));
+                        if (r < 0) {
+                                fprintf(stderr, "Cannot read the fleet from Redis at %s: %s\n", address,
+                                        r == -ENOMEM ? "out of memory" : error);
+                                return EXIT_FAILURE;
+                        }
+                }
+                round_trips++;
+                redis_usec += mono_usec() - t;
+        }
+        r = fleet_answer_finish(&answer, error, sizeof(error));
+        if (r < 0) {
+                fprintf(stderr, "Cannot read the fleet from Redis at %s: %s\n", address,
+                        r == -ENOMEM ? "out of memory" : error);
+                return EXIT_FAILURE;
+        }
+        if (arg_json) {
+                fwrite(answer.text.data, 1, answer.text.size, stdout);
+                fputc('\n', stdout);
+        } else
+                fleet_print_table(&answer, group);
+        if (fflush(stdout) != 0) {
+                fprintf(stderr, "Cannot write the answer: %m\n");
+                return EXIT_FAILURE;
+        }
+        if (stats)
+                fprintf(stderr, "fleet: %zu hosts, %zu keys, %u round trips, %u commands, %zu answer bytes, "
+                                "%.1f ms in Redis, %.1f ms in all\n",
+                        plan.n_hosts, plan.n_keys, round_trips, commands, answer.text.size, redis_usec / 1000.0,
+                        (mono_usec() - start) / 1000.0);
+        return EXIT_SUCCESS;
+}
+
 static void help(void) {
         printf("%s [OPTIONS...] COMMAND\n\n"
                "Query slicekeeperd.\n\n"
@@ -1296,7 +1579,12 @@ static void help(void) {
                "  top [--sort cpu|memory|io|tasks] [--depth N] [--once] [--json]\n"
                "                         Live per group and user CPU, memory, IO/s, tasks, pressure\n"
                "                         from the daemon's window (keys c m i t sort, q quits;\n"
-               "                         any user)\n\n"
+               "                         any user)\n"
+               "  fleet [--group PATH] [--seconds N] [--end SEC] [--json] [--stats]\n"
+               "        [--config PATH] [--redis ADDRESS] [--prefix PREFIX]\n"
+               "                         Every host's last N seconds (default 10) from Redis\n"
+               "                         ([Redis] HostKeys=yes): state, CPU, memory, tasks of the\n"
+               "                         group; stale hosts; exit 2 when no host wrote\n\n"
                "Options:\n"
                "  -h --help              Show this help\n"
                "     --json              Print JSON\n"
@@ -1336,7 +1624,8 @@ int main(int argc, char *argv[]) {
                         return EXIT_FAILURE;
                 }
         if (optind >= argc) {
-                fprintf(stderr, "Expected a command (status, plan, exec-args, run, migrate, users, penalty, limit, top); "
+                fprintf(stderr, "Expected a command (status, plan, exec-args, run, migrate, users, penalty, limit, top, "
+                                "fleet); "
                                 "see --help.\n");
                 return EXIT_FAILURE;
         }
@@ -1407,9 +1696,11 @@ int main(int argc, char *argv[]) {
                 r = verb_limit(&argv[optind + 1], argc - optind - 1);
         else if (streq(verb, "top"))
                 r = verb_top(&argv[optind + 1], argc - optind - 1);
+        else if (streq(verb, "fleet"))
+                return verb_fleet(&argv[optind + 1], argc - optind - 1);
         else {
                 fprintf(stderr, "Unknown command or extra arguments: %s (status, plan, exec-args, run, migrate, users, "
-                        "penalty, limit, top); see --help.\n",
+                        "penalty, limit, top, fleet); see --help.\n",
                         verb);
                 return EXIT_FAILURE;
         }

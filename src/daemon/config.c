@@ -240,20 +240,6 @@ void config_init(Config *c) {
         set_string(&c->fair_share.state_dir, "/var/lib/slicekeeper");
 }
 
-bool node_name_is_valid(const char *name) {
-        size_t n;
-
-        if (!name)
-                return false;
-        n = strlen(name);
-        if (n == 0 || n > NODE_NAME_MAX || name[0] == '.' || name[0] == '-')
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", name[i]))
-                        return false;
-        return true;
-}
-
 int config_node_name(const Config *c, char **ret, char *error, size_t error_size) {
         char host[256] = "";
         char *s;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "node-name.h" /* node_name_is_valid(), NODE_NAME_MAX */
 #include "time-util.h"
 #include "user-overrides.h"
 #include "user-state.h"
@@ -88,10 +89,6 @@ int config_load_pid_file_dropins(const char *dir, char ***pid_files, char *error
  * it names in ret_keys. */
 int config_check(const Config *c, const char *ret_keys[static 2], char *error, size_t error_size);
 
-/* A node name as it goes into ZooKeeper paths, Redis keys and events: 1..NODE_NAME_MAX bytes of [A-Za-z0-9._-],
- * not starting with '.' or '-'. */
-#define NODE_NAME_MAX 64
-bool node_name_is_valid(const char *name);
 /* [Node] Name=, or the host name when unset: 0 with a new string, or -EINVAL with `error` saying why (a host
  * name that is not a valid node name asks for [Node] Name=). */
 int config_node_name(const Config *c, char **ret, char *error, size_t error_size);

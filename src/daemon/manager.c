@@ -16,6 +16,7 @@
 #include "attacher.h"
 #include "migrator.h"
 #include "http-server.h"
+#include "fleet-account.h"
 #include "metrics.h"
 #include "record.h"
 #include "record-parse.h"
@@ -880,6 +881,13 @@ static void on_ws_message(WebClient *c, const char *text, size_t size, void *use
         EventFilter filter;
 
         ret->text = api_handle(&ctx, text, size, &action, &stream, &filter);
+        if (action == API_ACTION_FLEET_ACCOUNT) {
+                fleet_account_reply(m->event, c,
+                                    &(FleetAccountConfig) { .address = m->config->redis_address,
+                                                            .prefix = m->config->redis_prefix },
+                                    text, size, ret);
+                return;
+        }
         if (action == API_ACTION_STATUS) {
                 if (manager_status_stream(m, &ret->stream) < 0)
                         ret->text = strdup("{\"error\":\"out of memory\"}");

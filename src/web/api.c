@@ -149,6 +149,12 @@ char *api_handle(const ApiContext *ctx, const char *text, size_t size, ApiAction
                         return NULL;
                 }
         }
+        else if (streq(cmd, "fleet_account")) {
+                /* every host's seconds from Redis: answered later, by the caller (fleet-account.h) */
+                *ret_action = API_ACTION_FLEET_ACCOUNT;
+                json_decref(req);
+                return NULL;
+        }
         else if (streq(cmd, "get_conf")) {
                 json_t *o = json_pack("{s:I, s:O, s:O*}", "version", (json_int_t) ctx->conf_version, "value",
                                       ctx->conf ? (json_t *) ctx->conf : json_null(), "versions",

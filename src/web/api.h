@@ -22,6 +22,7 @@ typedef enum ApiAction {
         API_ACTION_STATUS, /* answer with the daemon's status (NULL is returned): the caller makes it */
         API_ACTION_EVENTS, /* subscribe the client to the event stream with the filter returned */
         API_ACTION_UNSUBSCRIBE_EVENTS,
+        API_ACTION_FLEET_ACCOUNT, /* answer fleet_account (NULL is returned): the caller reads Redis (fleet-account.h) */
 } ApiAction;
 
 typedef struct ApiContext {

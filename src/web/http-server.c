@@ -240,6 +240,15 @@ static void client_run(WebClient *c, int r) {
                 client_fail(c, r);
 }
 
+void web_client_wake(WebClient *c) {
+        assert(c);
+
+        if (c->linger_until_usec > 0)
+                return; /* closing: its stream is gone */
+        ws_client_wake(&c->ws);
+        client_run(c, 0);
+}
+
 /* The client the output budget drops first (ws_client_slower()), or NULL when none has output waiting. */
 static WebClient *server_slowest(WebServer *s) {
         WebClient *slowest = NULL;

@@ -70,6 +70,9 @@ size_t web_server_clients(const WebServer *s);
 json_t *web_server_status_json(const WebServer *s);
 
 void web_client_set_subscribed(WebClient *c, bool subscribed);
+/* The answer a client's streamed reply waited for is ready (its next() said -EAGAIN before): makes and writes
+ * it now. The client may be dropped by this (a write that fails): its stream's free() runs then. */
+void web_client_wake(WebClient *c);
 
 /* The event stream: a client subscribes with its filter (copied; NULL: unsubscribed); an event goes to each
  * subscribed client whose filter it matches, behind whatever was queued to it before (so a backlog answered

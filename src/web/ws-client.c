@@ -18,6 +18,7 @@ static void client_stream_end(WsClient *c) {
                 c->stream.free(c->stream.state);
         c->stream = (WebStream) { 0 };
         c->stream_started = false;
+        c->stream_waiting = false;
 }
 
 static size_t client_unsent(const WsClient *c) {
@@ -58,8 +59,9 @@ size_t ws_client_read_max(const WsClient *c) {
 bool ws_client_wants_write(const WsClient *c) {
         assert(c);
 
-        /* While a stream goes, the socket being writable is what makes the next fragment. */
-        return client_streaming(c) || client_unsent(c) > 0;
+        /* While a stream goes, the socket being writable is what makes the next fragment (unless the stream
+         * waits for its answer: then ws_client_wake() is). */
+        return (client_streaming(c) && !c->stream_waiting) || client_unsent(c) > 0;
 }
 
 /* Appends to one of the client's queues. A client that lets more than WEB_SEND_QUEUE_MAX pile up is too
@@ -251,7 +253,7 @@ int ws_client_pump(WsClient *c) {
 
         assert(c);
 
-        if (!client_streaming(c) || c->closing || client_unsent(c) >= WEB_STREAM_LOW_WATER) {
+        if (!client_streaming(c) || c->stream_waiting || c->closing || client_unsent(c) >= WEB_STREAM_LOW_WATER) {
                 /* A big fragment buffer is not kept for an idle client. */
                 if (!client_streaming(c) && c->fragment.alloc > 0)
                         buf_done(&c->fragment);
@@ -259,6 +261,10 @@ int ws_client_pump(WsClient *c) {
         }
         c->fragment.size = 0;
         more = c->stream.next(c->stream.state, &c->fragment, WEB_STREAM_FRAGMENT);
+        if (more == -EAGAIN && c->fragment.size == 0) {
+                c->stream_waiting = true;
+                return 0;
+        }
         if (more < 0) {
                 if (c->handlers.stream_error)
                         c->handlers.stream_error(c->handlers.userdata, more);
@@ -277,6 +283,12 @@ int ws_client_pump(WsClient *c) {
         if (!client_streaming(c))
                 buf_done(&c->fragment);
         return 1;
+}
+
+void ws_client_wake(WsClient *c) {
+        assert(c);
+
+        c->stream_waiting = false;
 }
 
 void ws_client_output(const WsClient *c, const uint8_t **ret_data, size_t *ret_size) {
@@ -350,7 +362,8 @@ bool ws_client_stalled(WsClient *c, usec_t now, usec_t stall_usec, size_t kernel
         if (kernel_unsent < c->kernel_unsent)
                 c->progress_usec = now;
         c->kernel_unsent = kernel_unsent;
-        if (client_unsent(c) == 0 && !client_streaming(c) && kernel_unsent == 0) {
+        /* a stream waiting for its answer waits for us, not for the client */
+        if (client_unsent(c) == 0 && (!client_streaming(c) || c->stream_waiting) && kernel_unsent == 0) {
                 c->progress_usec = now;
                 return false;
         }
@@ -385,7 +398,8 @@ bool ws_client_slower(const WsClient *a, const WsClient *b) {
 bool ws_client_idle(WsClient *c, usec_t now, usec_t idle_usec) {
         assert(c);
 
-        if (c->subscribed || c->events || c->n_heard != c->heard_seen || ws_client_wants_write(c)) {
+        if (c->subscribed || c->events || c->n_heard != c->heard_seen || ws_client_wants_write(c) ||
+            client_streaming(c)) {
                 c->heard_seen = c->n_heard;
                 c->heard_usec = now;
                 return false;

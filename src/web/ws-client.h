@@ -24,7 +24,9 @@
 #define WEB_STREAM_LOW_WATER (256u * 1024u)
 
 /* A message made part by part, as the client takes it (RFC 6455 fragments); a failing next() closes the
- * client with 1011. */
+ * client with 1011. next() returning -EAGAIN with nothing appended is an answer that is not ready yet (a
+ * deferred one, fleet_account's): nothing goes out, the client's later requests and pushes wait, and its
+ * socket is not watched for writing until ws_client_wake(). */
 typedef PartStream WebStream;
 
 typedef struct WebReply {
@@ -53,6 +55,7 @@ typedef struct WsClient {
         Buf pending;           /* whole frames that must wait until the streamed message is out */
         WebStream stream;      /* the answer being streamed, when stream.next is set */
         bool stream_started;   /* its first fragment is out */
+        bool stream_waiting;   /* its next() said -EAGAIN: not ready until ws_client_wake() */
         Buf fragment;
         uint8_t *inbox;        /* input that arrived behind the request being streamed */
         size_t inbox_size;
@@ -84,6 +87,8 @@ size_t ws_client_read_max(const WsClient *c);
  * WEB_STREAM_LOW_WATER of its output). Returns > 0 when it queued something (write it, then call again),
  * 0 when nothing is due. */
 int ws_client_pump(WsClient *c);
+/* A streamed answer that was not ready (next() said -EAGAIN) may be: the next ws_client_pump() asks again. */
+void ws_client_wake(WsClient *c);
 
 /* The bytes to write next (ret_size 0: none), valid until the next ws_client_* call; after writing, say
  * how many went with ws_client_sent(). */

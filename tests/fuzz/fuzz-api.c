@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "api.h"
+#include "fleet-account.h"
+#include "fleet-query.h"
 #include "fuzz.h"
 #include "ring.h"
 
@@ -102,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         answer = api_handle(&ctx, (const char *) data, size, &action, &stream, &filter);
         FUZZ_CHECK(action == API_ACTION_NONE || action == API_ACTION_SUBSCRIBE || action == API_ACTION_UNSUBSCRIBE ||
                    action == API_ACTION_STATUS || action == API_ACTION_EVENTS ||
-                   action == API_ACTION_UNSUBSCRIBE_EVENTS);
+                   action == API_ACTION_UNSUBSCRIBE_EVENTS || action == API_ACTION_FLEET_ACCOUNT);
         if (action == API_ACTION_EVENTS) {
                 FUZZ_CHECK(answer && !stream);
                 FUZZ_CHECK((filter.kinds & ~((1u << _EVENT_KIND_MAX) - 1)) == 0);
@@ -110,6 +112,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         if (action == API_ACTION_STATUS) { /* made by the caller */
                 FUZZ_CHECK(!answer && !stream);
+                return 0;
+        }
+        if (action == API_ACTION_FLEET_ACCOUNT) { /* made by the caller, from these arguments */
+                char *group = NULL, error[256];
+                unsigned seconds = 0;
+
+                FUZZ_CHECK(!answer && !stream);
+                if (fleet_account_parse((const char *) data, size, &group, &seconds, error, sizeof(error)) == 0) {
+                        FUZZ_CHECK(seconds >= 1 && seconds <= FLEET_SECONDS_MAX);
+                        FUZZ_CHECK(!group || strlen(group) <= FLEET_GROUP_MAX);
+                        free(group);
+                }
                 return 0;
         }
         FUZZ_CHECK(!answer != !stream); /* one or the other */

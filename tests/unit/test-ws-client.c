@@ -176,6 +176,7 @@ typedef struct Fake {
         size_t n_messages;
         size_t stream_size;   /* "stream" is answered with a stream of this many bytes */
         unsigned stream_fail; /* its next() fails on this call (0: never) */
+        bool later_ready;     /* "later" is answered with a stream that is not ready until this is set */
         unsigned streams_freed;
         unsigned n_protocol_errors;
         uint16_t protocol_error_code;
@@ -201,6 +202,17 @@ static int fake_stream_next(void *state, Buf *out, size_t want) {
         return s->left > 0;
 }
 
+/* A deferred answer (fleet_account's): -EAGAIN until the fake says it is ready, then "done". */
+static int later_stream_next(void *state, Buf *out, size_t want _unused_) {
+        FakeStream *s = state;
+
+        s->calls++;
+        if (!s->fake->later_ready)
+                return -EAGAIN;
+        ASSERT_EQ_INT(buf_put(out, "done", 4), 0);
+        return 0;
+}
+
 static void fake_stream_free(void *state) {
         FakeStream *s = state;
 
@@ -223,6 +235,14 @@ static void on_message(void *userdata, const char *text, size_t size, WebReply *
                 ASSERT_TRUE(s);
                 *s = (FakeStream) { .fake = f, .left = f->stream_size };
                 ret->stream = (WebStream) { .next = fake_stream_next, .free = fake_stream_free, .state = s };
+                return;
+        }
+        if (size == 5 && memcmp(text, "later", 5) == 0) {
+                FakeStream *s = calloc(1, sizeof(FakeStream));
+
+                ASSERT_TRUE(s);
+                *s = (FakeStream) { .fake = f };
+                ret->stream = (WebStream) { .next = later_stream_next, .free = fake_stream_free, .state = s };
                 return;
         }
         if (size == 9 && memcmp(text, "subscribe", 9) == 0)
@@ -692,6 +712,53 @@ TEST(test_stall) {
 
 #define IDLE_USEC (120 * USEC_PER_SEC)
 
+/* A streamed answer that is not ready: nothing goes out and the socket is not watched for writing, the client
+ * is neither stalled nor idle, what it asks next and pushes to it wait; once woken it goes out, then the rest. */
+TEST(test_deferred_answer) {
+        static const uint8_t push_header[] = { FIN | WS_OP_TEXT, 4 };
+        Test t = { 0 };
+        usec_t now = 1000 * USEC_PER_SEC;
+
+        setup(&t, now);
+        feed_text(&t.c, "subscribe");
+        take_all(&t.c, &t.o);
+        expect_frame(&t.o, WS_OP_TEXT, true, "re:subscribe");
+        feed_text(&t.c, "later");
+        ASSERT_EQ_INT(ws_client_pump(&t.c), 0);
+        ASSERT_EQ_INT(ws_client_pump(&t.c), 0); /* not asked again until woken */
+        ASSERT_EQ_INT(unsent(&t.c), 0);
+        ASSERT_TRUE(!ws_client_wants_write(&t.c));
+        ASSERT_TRUE(!ws_client_stalled(&t.c, now + 10 * STALL_USEC, STALL_USEC, 0));
+        ASSERT_TRUE(!ws_client_idle(&t.c, now + 10 * IDLE_USEC, IDLE_USEC));
+        ASSERT_TRUE(!ws_client_idle(&t.c, now + 20 * IDLE_USEC, IDLE_USEC));
+        feed_text(&t.c, "next");
+        ASSERT_EQ_INT(ws_client_push(&t.c, push_header, sizeof(push_header), "push", 4), 1);
+        ASSERT_EQ_INT(unsent(&t.c), 0);
+        ASSERT_EQ_INT(t.f.n_messages, 2); /* "next" waits in the inbox */
+
+        /* woken but still not ready: waits again */
+        ws_client_wake(&t.c);
+        ASSERT_TRUE(ws_client_wants_write(&t.c));
+        ASSERT_EQ_INT(ws_client_pump(&t.c), 0);
+        ASSERT_TRUE(!ws_client_wants_write(&t.c));
+
+        t.f.later_ready = true;
+        ws_client_wake(&t.c);
+        pump_all(&t.c, &t.o);
+        expect_frame(&t.o, WS_OP_TEXT, true, "done");
+        expect_frame(&t.o, WS_OP_TEXT, true, "push");
+        expect_frame(&t.o, WS_OP_TEXT, true, "re:next");
+        expect_nothing_more(&t.o);
+        ASSERT_EQ_INT(t.f.streams_freed, 1);
+
+        /* a client that goes while its answer is not ready frees the stream */
+        feed_text(&t.c, "later");
+        t.f.later_ready = false;
+        ASSERT_EQ_INT(ws_client_pump(&t.c), 0);
+        teardown(&t);
+        ASSERT_EQ_INT(t.f.streams_freed, 2);
+}
+
 TEST(test_idle) {
         Test t = { 0 };
         usec_t now = 1000 * USEC_PER_SEC;
@@ -921,6 +988,7 @@ int main(void) {
         RUN(test_pushes_slow_client);
         RUN(test_stall);
         RUN(test_idle);
+        RUN(test_deferred_answer);
         RUN(test_goodbye);
         RUN(test_memory_given_back);
         RUN(test_budget_order);

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/* The naive fleet reader, for bench/fleet-bench.py: what a cgrouparch-style reader does, one GET per host per
+ * second, each waiting for its answer, the same heartbeat read and the same answer code as `slicekeeper fleet`
+ * (src/fleet), so only the round trips differ.
+ *
+ *     fleet-naive HOST:PORT PREFIX GROUP|- SECONDS   (prints the answer; round trips to stderr) */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "fleet-query.h"
+
+int main(int argc, char *argv[]) {
+        FleetPlan plan = { 0 };
+        FleetAnswer answer = { 0 };
+        redisContext *c;
+        redisReply *hosts;
+        unsigned seconds, round_trips = 0;
+        char error[512], host[256];
+        int port;
+
+        if (argc != 5 || sscanf(argv[1], "%255[^:]:%d", host, &port) != 2 ||
+            fleet_seconds_parse(argv[4], &seconds) < 0) {
+                fprintf(stderr, "usage: fleet-naive HOST:PORT PREFIX GROUP|- SECONDS\n");
+                return 1;
+        }
+        c = redisConnect(host, port);
+        if (!c || c->err)
+                return 1;
+        hosts = redisCommand(c, "ZRANGE %s/hosts 0 %d WITHSCORES", argv[2], FLEET_HOSTS_MAX);
+        round_trips++;
+        if (fleet_plan_build(argv[2], (uint64_t) time(NULL), seconds, hosts, &plan, error, sizeof(error)) < 0 ||
+            fleet_answer_init(&answer, &plan, argv[3][0] == '-' ? NULL : argv[3], error, sizeof(error)) < 0) {
+                fprintf(stderr, "%s\n", error);
+                return 1;
+        }
+        freeReplyObject(hosts);
+        for (size_t k = 0; k < plan.n_keys; k++) {
+                redisReply *v = redisCommand(c, "GET %s", plan.keys[k]);
+                redisReply *one[1] = { v };
+                redisReply array = { .type = REDIS_REPLY_ARRAY, .elements = 1, .element = one };
+
+                round_trips++;
+                if (!v || fleet_answer_add(&answer, &array, error, sizeof(error)) < 0)
+                        return 1;
+                freeReplyObject(v);
+        }
+        if (fleet_answer_finish(&answer, error, sizeof(error)) < 0)
+                return 1;
+        fwrite(answer.text.data, 1, answer.text.size, stdout);
+        fputc('\n', stdout);
+        fprintf(stderr, "fleet-naive: %zu hosts, %zu keys, %u round trips\n", plan.n_hosts, plan.n_keys,
+                round_trips);
+        fleet_answer_done(&answer);
+        fleet_plan_done(&plan);
+        redisFree(c);
+        return 0;
+}

@@ -1,0 +1,1153 @@
+/* SPDX-License-Identifier: MIT */
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fleet-query.h"
+#include "macro.h"
+#include "node-name.h"
+#include "top.h"
+
+_printf_(3, 4) static void set_error(char *error, size_t size, const char *fmt, ...) {
+        va_list ap;
+
+        if (!error || size == 0)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(error, size, fmt, ap);
+        va_end(ap);
+}
+
+int fleet_seconds_parse(const char *s, unsigned *ret) {
+        unsigned v = 0;
+
+        assert(ret);
+
+        if (!s || !*s || strlen(s) > 3)
+                return -EINVAL;
+        for (const char *p = s; *p; p++) {
+                if (*p < '0' || *p > '9')
+                        return -EINVAL;
+                v = v * 10 + (unsigned) (*p - '0');
+        }
+        if (v < 1 || v > FLEET_SECONDS_MAX)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+/* A second as Redis writes a score: decimal digits (a double that holds an integer prints as one). 0 when
+ * it is not one. */
+static int parse_second(const char *s, size_t len, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (len == 0 || len > 15) /* up to year 31 million: a bigger "second" is not one */
+                return -EINVAL;
+        for (size_t i = 0; i < len; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -EINVAL;
+                v = v * 10 + (uint64_t) (s[i] - '0');
+        }
+        *ret = v;
+        return 0;
+}
+
+static int compare_hosts(const void *a, const void *b) {
+        return strcmp(((const FleetHost *) a)->node, ((const FleetHost *) b)->node);
+}
+
+void fleet_plan_done(FleetPlan *p) {
+        if (!p)
+                return;
+        for (size_t i = 0; i < p->n_hosts; i++)
+                free(p->hosts[i].node);
+        free(p->hosts);
+        for (size_t i = 0; i < p->n_keys; i++)
+                free(p->keys[i]);
+        free(p->keys);
+        *p = (FleetPlan) { 0 };
+}
+
+int fleet_plan_build(const char *prefix, uint64_t now, unsigned seconds, const redisReply *hosts_reply,
+                     FleetPlan *ret, char *error, size_t error_size) {
+        _cleanup_(fleet_plan_done) FleetPlan p = { .now = now, .seconds = seconds };
+        uint64_t from;
+        size_t n, k = 0, total = 0;
+
+        assert(prefix && ret);
+
+        if (seconds < 1 || seconds > FLEET_SECONDS_MAX) {
+                set_error(error, error_size, "seconds must be 1..%u, not %u", FLEET_SECONDS_MAX, seconds);
+                return -EINVAL;
+        }
+        if (strlen(prefix) > FLEET_PREFIX_MAX) {
+                set_error(error, error_size, "Redis prefix longer than %u bytes", FLEET_PREFIX_MAX);
+                return -EINVAL;
+        }
+        if (!hosts_reply) {
+                set_error(error, error_size, "no reply from Redis");
+                return -EIO;
+        }
+        if (hosts_reply->type == REDIS_REPLY_ERROR) {
+                set_error(error, error_size, "Redis: %.*s", (int) MIN(hosts_reply->len, (size_t) 200),
+                          hosts_reply->str ?: "");
+                return -EIO;
+        }
+        if (hosts_reply->type != REDIS_REPLY_ARRAY || hosts_reply->elements % 2 != 0 ||
+            (hosts_reply->elements > 0 && !hosts_reply->element)) {
+                set_error(error, error_size, "%s/hosts is not a sorted set of hosts and seconds", prefix);
+                return -EBADMSG;
+        }
+        n = hosts_reply->elements / 2;
+        if (n > FLEET_HOSTS_MAX) {
+                set_error(error, error_size, "more than %u hosts in %s/hosts", FLEET_HOSTS_MAX, prefix);
+                return -E2BIG;
+        }
+        p.hosts = calloc(MAX(n, (size_t) 1), sizeof(FleetHost));
+        if (!p.hosts)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const redisReply *m = hosts_reply->element[2 * i], *s = hosts_reply->element[2 * i + 1];
+                uint64_t last;
+
+                if (!m || !s || m->type != REDIS_REPLY_STRING || s->type != REDIS_REPLY_STRING || !m->str ||
+                    !s->str || m->len > NODE_NAME_MAX || strlen(m->str) != m->len || !node_name_is_valid(m->str) ||
+                    parse_second(s->str, s->len, &last) < 0) {
+                        p.skipped_hosts++;
+                        continue;
+                }
+                p.hosts[p.n_hosts].node = strdup(m->str);
+                if (!p.hosts[p.n_hosts].node)
+                        return -ENOMEM;
+                p.hosts[p.n_hosts++].last = last;
+        }
+        qsort(p.hosts, p.n_hosts, sizeof(FleetHost), compare_hosts);
+        /* a sorted set holds a member once; a reply that repeats one is not trusted to: keep the first */
+        for (size_t i = 0; i < p.n_hosts; i++) {
+                if (k > 0 && streq(p.hosts[k - 1].node, p.hosts[i].node)) {
+                        free(p.hosts[i].node);
+                        p.skipped_hosts++;
+                        continue;
+                }
+                p.hosts[k++] = p.hosts[i];
+        }
+        p.n_hosts = k;
+
+        from = now >= seconds ? now - seconds + 1 : 0;
+        for (size_t i = 0; i < p.n_hosts; i++) {
+                FleetHost *h = &p.hosts[i];
+                uint64_t to = MIN(now, h->last);
+
+                h->from_sec = from;
+                h->first_key = total;
+                h->n_keys = to >= from ? (size_t) (to - from + 1) : 0;
+                total += h->n_keys;
+        }
+        if (total > FLEET_KEYS_MAX) {
+                set_error(error, error_size,
+                          "%zu hosts over %u seconds are %zu records, more than %u: ask for fewer seconds", p.n_hosts,
+                          seconds, total, FLEET_KEYS_MAX);
+                return -E2BIG;
+        }
+        p.keys = calloc(total + 1, sizeof(char *));
+        if (!p.keys)
+                return -ENOMEM;
+        for (size_t i = 0; i < p.n_hosts; i++)
+                for (size_t j = 0; j < p.hosts[i].n_keys; j++) {
+                        if (asprintf(&p.keys[p.n_keys], "%s/host/%s/account/%" PRIu64, prefix, p.hosts[i].node,
+                                     p.hosts[i].from_sec + j) < 0) {
+                                p.keys[p.n_keys] = NULL;
+                                return -ENOMEM;
+                        }
+                        p.n_keys++;
+                }
+        *ret = p;
+        p = (FleetPlan) { 0 };
+        return 0;
+}
+
+static void strv_free_n(char **v) {
+        if (!v)
+                return;
+        for (char **s = v; *s; s++)
+                free(*s);
+        free(v);
+}
+
+int fleet_group_parse(const char *group, char ***ret_parts, size_t *ret_n) {
+        char **parts = NULL;
+        size_t n = 0, len;
+        const char *p, *end;
+
+        assert(ret_parts && ret_n);
+
+        if (!group)
+                group = "";
+        len = strlen(group);
+        if (len > FLEET_GROUP_MAX)
+                return -EINVAL;
+        for (size_t i = 0; i < len; i++)
+                if ((unsigned char) group[i] < 0x20 || group[i] == 0x7f)
+                        return -EINVAL;
+        p = group;
+        end = group + len;
+        if (p < end && *p == '/')
+                p++;
+        if (end > p && end[-1] == '/')
+                end--;
+        if (p >= end) {
+                *ret_parts = NULL;
+                *ret_n = 0;
+                return 0;
+        }
+        parts = calloc((size_t) (end - p) / 2 + 2, sizeof(char *));
+        if (!parts)
+                return -ENOMEM;
+        while (p <= end) {
+                const char *slash = memchr(p, '/', (size_t) (end - p));
+                size_t l = slash ? (size_t) (slash - p) : (size_t) (end - p);
+
+                if (l == 0 || (l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.')) {
+                        strv_free_n(parts);
+                        return -EINVAL;
+                }
+                parts[n] = strndup(p, l);
+                if (!parts[n]) {
+                        strv_free_n(parts);
+                        return -ENOMEM;
+                }
+                n++;
+                if (!slash)
+                        break;
+                p = slash + 1;
+        }
+        *ret_parts = parts;
+        *ret_n = n;
+        return 0;
+}
+
+/* The scanner: checks untrusted JSON text in one pass, as jansson's json_loadb() would accept it, without
+ * building anything, and tells where the values of interest lie. */
+
+#define SCAN_DEPTH_MAX 256
+
+typedef struct Scan {
+        const unsigned char *p, *end;
+} Scan;
+
+static void skip_ws(Scan *s) {
+        while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+                s->p++;
+}
+
+static int hex4(const unsigned char *p, unsigned *ret) {
+        unsigned v = 0;
+
+        for (int i = 0; i < 4; i++) {
+                unsigned c = p[i], d;
+
+                if (c >= '0' && c <= '9')
+                        d = c - '0';
+                else if (c >= 'a' && c <= 'f')
+                        d = c - 'a' + 10;
+                else if (c >= 'A' && c <= 'F')
+                        d = c - 'A' + 10;
+                else
+                        return -EBADMSG;
+                v = v << 4 | d;
+        }
+        *ret = v;
+        return 0;
+}
+
+/* Bytes a string holds as they are: printable ASCII but '"' and '\\'. */
+static const bool plain_char[256] = {
+        [0x20 ... 0x21] = true, [0x23 ... 0x5b] = true, [0x5d ... 0x7e] = true,
+};
+
+/* A string at s->p ('"'); *ret_from and *ret_to its raw content, *ret_escaped whether it holds a backslash. */
+static int scan_string(Scan *s, const unsigned char **ret_from, const unsigned char **ret_to, bool *ret_escaped) {
+        const unsigned char *p = s->p + 1, *end = s->end;
+        bool escaped = false;
+
+        for (;;) {
+                unsigned c;
+
+                /* the common case: printable ASCII */
+                while (p < end && plain_char[*p])
+                        p++;
+                if (p >= end)
+                        return -EBADMSG;
+                c = *p;
+                if (c == '"')
+                        break;
+                if (c < 0x20)
+                        return -EBADMSG;
+                if (c == '\\') {
+                        escaped = true;
+                        if (end - p < 2)
+                                return -EBADMSG;
+                        c = p[1];
+                        if (strchr("\"\\/bfnrt", (int) c) && c != 0) {
+                                p += 2;
+                                continue;
+                        }
+                        if (c != 'u' || end - p < 6)
+                                return -EBADMSG;
+                        {
+                                unsigned u, lo;
+
+                                if (hex4(p + 2, &u) < 0 || u == 0)
+                                        return -EBADMSG;
+                                p += 6;
+                                if (u >= 0xDC00 && u <= 0xDFFF)
+                                        return -EBADMSG; /* a low surrogate alone */
+                                if (u >= 0xD800 && u <= 0xDBFF) {
+                                        if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, &lo) < 0 ||
+                                            lo < 0xDC00 || lo > 0xDFFF)
+                                                return -EBADMSG;
+                                        p += 6;
+                                }
+                        }
+                        continue;
+                }
+                /* UTF-8, strict: no overlong forms, no surrogates, up to U+10FFFF */
+                if (c >= 0xC2 && c <= 0xDF) {
+                        if (end - p < 2 || (p[1] & 0xC0) != 0x80)
+                                return -EBADMSG;
+                        p += 2;
+                } else if (c >= 0xE0 && c <= 0xEF) {
+                        if (end - p < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
+                            (c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F))
+                                return -EBADMSG;
+                        p += 3;
+                } else if (c >= 0xF0 && c <= 0xF4) {
+                        if (end - p < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80 ||
+                            (c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F))
+                                return -EBADMSG;
+                        p += 4;
+                } else
+                        return -EBADMSG;
+        }
+        if (ret_from)
+                *ret_from = s->p + 1;
+        if (ret_to)
+                *ret_to = p;
+        if (ret_escaped)
+                *ret_escaped = escaped;
+        s->p = p + 1;
+        return 0;
+}
+
+static bool is_digit(unsigned char c) {
+        return c >= '0' && c <= '9';
+}
+
+/* A number: JSON's grammar; an integer must fit in 64 bits and a real must be finite, as jansson wants. */
+static int scan_number(Scan *s) {
+        const unsigned char *p = s->p, *start = s->p, *digits;
+        bool negative = false, real = false;
+
+        if (p < s->end && *p == '-') {
+                negative = true;
+                p++;
+        }
+        digits = p;
+        if (p >= s->end || !is_digit(*p))
+                return -EBADMSG;
+        if (*p == '0')
+                p++;
+        else
+                while (p < s->end && is_digit(*p))
+                        p++;
+        if (p < s->end && *p == '.') {
+                real = true;
+                p++;
+                if (p >= s->end || !is_digit(*p))
+                        return -EBADMSG;
+                while (p < s->end && is_digit(*p))
+                        p++;
+        }
+        if (p < s->end && (*p == 'e' || *p == 'E')) {
+                real = true;
+                p++;
+                if (p < s->end && (*p == '+' || *p == '-'))
+                        p++;
+                if (p >= s->end || !is_digit(*p))
+                        return -EBADMSG;
+                while (p < s->end && is_digit(*p))
+                        p++;
+        }
+        if (!real) {
+                size_t n = (size_t) (p - digits);
+                const char *limit = negative ? "9223372036854775808" : "9223372036854775807";
+
+                if (n > 19 || (n == 19 && memcmp(digits, limit, 19) > 0))
+                        return -EBADMSG;
+        } else {
+                char copy[64];
+                size_t n = (size_t) (p - start);
+
+                /* jansson refuses a real that overflows; one this long is not a usage counter either */
+                if (n >= sizeof(copy))
+                        return -EBADMSG;
+                memcpy(copy, start, n);
+                copy[n] = 0;
+                if (isinf(strtod(copy, NULL)))
+                        return -EBADMSG;
+        }
+        s->p = p;
+        return 0;
+}
+
+static int scan_literal(Scan *s, const char *word) {
+        size_t n = strlen(word);
+
+        if ((size_t) (s->end - s->p) < n || memcmp(s->p, word, n) != 0)
+                return -EBADMSG;
+        s->p += n;
+        return 0;
+}
+
+static int scan_value(Scan *s, unsigned depth);
+
+/* What follows a member or an element: 1 past the close, 0 past a comma (another follows), -EBADMSG. */
+static int scan_after_item(Scan *s, char close) {
+        skip_ws(s);
+        if (s->p >= s->end)
+                return -EBADMSG;
+        if (*s->p == close) {
+                s->p++;
+                return 1;
+        }
+        if (*s->p != ',')
+                return -EBADMSG;
+        s->p++;
+        return 0;
+}
+
+/* The members of an object at s->p ('{'), each passed to on_member with the scanner at its value, which
+ * it must consume (scan_value() when it has no interest). */
+typedef int (*MemberFunc)(Scan *s, const unsigned char *key, size_t key_len, bool escaped, unsigned depth,
+                          void *userdata);
+
+static int scan_object(Scan *s, unsigned depth, MemberFunc on_member, void *userdata) {
+        int r;
+
+        if (depth > SCAN_DEPTH_MAX)
+                return -EBADMSG;
+        s->p++;
+        skip_ws(s);
+        if (s->p < s->end && *s->p == '}') {
+                s->p++;
+                return 0;
+        }
+        for (;;) {
+                const unsigned char *from, *to;
+                bool escaped;
+
+                skip_ws(s);
+                if (s->p >= s->end || *s->p != '"')
+                        return -EBADMSG;
+                r = scan_string(s, &from, &to, &escaped);
+                if (r < 0)
+                        return r;
+                skip_ws(s);
+                if (s->p >= s->end || *s->p != ':')
+                        return -EBADMSG;
+                s->p++;
+                skip_ws(s);
+                r = on_member ? on_member(s, from, (size_t) (to - from), escaped, depth + 1, userdata) :
+                                scan_value(s, depth + 1);
+                if (r < 0)
+                        return r;
+                r = scan_after_item(s, '}');
+                if (r != 0)
+                        return MIN(r, 0);
+        }
+}
+
+static int scan_value(Scan *s, unsigned depth) {
+        int r;
+
+        if (depth > SCAN_DEPTH_MAX)
+                return -EBADMSG;
+        skip_ws(s);
+        if (s->p >= s->end)
+                return -EBADMSG;
+        switch (*s->p) {
+        case '{':
+                return scan_object(s, depth, NULL, NULL);
+        case '[':
+                s->p++;
+                skip_ws(s);
+                if (s->p < s->end && *s->p == ']') {
+                        s->p++;
+                        return 0;
+                }
+                for (;;) {
+                        r = scan_value(s, depth + 1);
+                        if (r < 0)
+                                return r;
+                        r = scan_after_item(s, ']');
+                        if (r != 0)
+                                return MIN(r, 0);
+                }
+        case '"':
+                return scan_string(s, NULL, NULL, NULL);
+        case 't':
+                return scan_literal(s, "true");
+        case 'f':
+                return scan_literal(s, "false");
+        case 'n':
+                return scan_literal(s, "null");
+        default:
+                return scan_number(s);
+        }
+}
+
+/* The parts of a record that a cut does not pass on are only skipped: strings to their end, brackets matched,
+ * nesting bounded; a scalar to the next delimiter. What is passed on is checked in full (scan_value). */
+enum { SKIP_PLAIN, SKIP_QUOTE, SKIP_OPEN_OBJECT, SKIP_OPEN_ARRAY, SKIP_CLOSE_OBJECT, SKIP_CLOSE_ARRAY };
+static const uint8_t skip_class[256] = {
+        ['"'] = SKIP_QUOTE, ['{'] = SKIP_OPEN_OBJECT, ['['] = SKIP_OPEN_ARRAY, ['}'] = SKIP_CLOSE_OBJECT,
+        [']'] = SKIP_CLOSE_ARRAY,
+};
+static const bool scalar_end[256] = {
+        [','] = true, ['}'] = true, [']'] = true, [':'] = true, [' '] = true, ['\t'] = true, ['\n'] = true,
+        ['\r'] = true, ['{'] = true, ['['] = true, ['"'] = true,
+};
+
+/* The closing quote of a string whose content starts at p, or NULL. */
+static const unsigned char *skip_string_content(const unsigned char *p, const unsigned char *end) {
+        for (;;) {
+                while (p < end && *p != '"' && *p != '\\')
+                        p++;
+                if (p >= end)
+                        return NULL;
+                if (*p == '"')
+                        return p;
+                p += 2; /* an escape: whatever follows the backslash is not the end */
+        }
+}
+
+static int skip_value(Scan *s) {
+        const unsigned char *p = s->p, *end = s->end;
+        uint64_t objects[SCAN_DEPTH_MAX / 64] = { 0 }; /* bit d: level d is an object (else an array) */
+        unsigned depth = 0;
+
+        if (p >= end)
+                return -EBADMSG;
+        if (*p == '"') {
+                p = skip_string_content(p + 1, end);
+                if (!p)
+                        return -EBADMSG;
+                s->p = p + 1;
+                return 0;
+        }
+        if (*p != '{' && *p != '[') {
+                while (p < end && !scalar_end[*p])
+                        p++;
+                if (p == s->p)
+                        return -EBADMSG;
+                s->p = p;
+                return 0;
+        }
+        for (; p < end; p++)
+                switch (skip_class[*p]) {
+                case SKIP_PLAIN:
+                        break;
+                case SKIP_QUOTE:
+                        p = skip_string_content(p + 1, end);
+                        if (!p)
+                                return -EBADMSG;
+                        break;
+                case SKIP_OPEN_OBJECT:
+                case SKIP_OPEN_ARRAY:
+                        if (depth >= SCAN_DEPTH_MAX)
+                                return -EBADMSG;
+                        if (*p == '{')
+                                objects[depth / 64] |= UINT64_C(1) << (depth % 64);
+                        else
+                                objects[depth / 64] &= ~(UINT64_C(1) << (depth % 64));
+                        depth++;
+                        break;
+                default: /* a close */
+                        if (depth == 0 ||
+                            !!(objects[(depth - 1) / 64] & UINT64_C(1) << ((depth - 1) % 64)) != (*p == '}'))
+                                return -EBADMSG;
+                        if (--depth == 0) {
+                                s->p = p + 1;
+                                return 0;
+                        }
+                }
+        return -EBADMSG;
+}
+
+/* Whether a key's raw text (valid, escaped as JSON) says name. */
+static bool key_is(const unsigned char *key, size_t len, bool escaped, const char *name) {
+        size_t n = strlen(name), at = 0;
+
+        if (!escaped)
+                return len == n && memcmp(key, name, n) == 0;
+        for (size_t i = 0; i < len;) {
+                char out[4];
+                size_t k = 0;
+
+                if (key[i] != '\\') {
+                        out[k++] = (char) key[i++];
+                } else {
+                        unsigned char e = key[i + 1];
+                        unsigned u, lo;
+
+                        i += 2;
+                        switch (e) {
+                        case 'b': out[k++] = '\b'; break;
+                        case 'f': out[k++] = '\f'; break;
+                        case 'n': out[k++] = '\n'; break;
+                        case 'r': out[k++] = '\r'; break;
+                        case 't': out[k++] = '\t'; break;
+                        case 'u':
+                                (void) hex4(key + i, &u);
+                                i += 4;
+                                if (u >= 0xD800 && u <= 0xDBFF) {
+                                        (void) hex4(key + i + 2, &lo);
+                                        i += 6;
+                                        u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+                                }
+                                if (u < 0x80)
+                                        out[k++] = (char) u;
+                                else if (u < 0x800) {
+                                        out[k++] = (char) (0xC0 | u >> 6);
+                                        out[k++] = (char) (0x80 | (u & 0x3F));
+                                } else if (u < 0x10000) {
+                                        out[k++] = (char) (0xE0 | u >> 12);
+                                        out[k++] = (char) (0x80 | ((u >> 6) & 0x3F));
+                                        out[k++] = (char) (0x80 | (u & 0x3F));
+                                } else {
+                                        out[k++] = (char) (0xF0 | u >> 18);
+                                        out[k++] = (char) (0x80 | ((u >> 12) & 0x3F));
+                                        out[k++] = (char) (0x80 | ((u >> 6) & 0x3F));
+                                        out[k++] = (char) (0x80 | (u & 0x3F));
+                                }
+                                break;
+                        default: /* '"', '\\', '/' */
+                                out[k++] = (char) e;
+                        }
+                }
+                if (at + k > n || memcmp(name + at, out, k) != 0)
+                        return false;
+                at += k;
+        }
+        return at == n;
+}
+
+/* Finding the node of a group in one controller's tree. */
+typedef struct Find {
+        char *const *parts;
+        size_t n_parts, at;                  /* looking for parts[at] in the "sub_cgroup" of the current node */
+        const unsigned char *found, *found_end; /* the node's text */
+        bool in_sub;                         /* inside "sub_cgroup" (else inside a node) */
+} Find;
+
+static int on_find_member(Scan *s, const unsigned char *key, size_t len, bool escaped, unsigned depth,
+                          void *userdata);
+
+/* A node at s->p: the one looked for when every part is matched, else descend if it is an object. */
+static int find_in_node(Scan *s, Find *f, unsigned depth) {
+        const unsigned char *start = s->p;
+        int r;
+
+        if (f->at == f->n_parts) {
+                r = scan_value(s, depth);
+                if (r < 0)
+                        return r;
+                if (!f->found) {
+                        f->found = start;
+                        f->found_end = s->p;
+                }
+                return 0;
+        }
+        if (*s->p != '{')
+                return skip_value(s);
+        f->in_sub = false;
+        return scan_object(s, depth, on_find_member, f);
+}
+
+static int on_find_member(Scan *s, const unsigned char *key, size_t len, bool escaped, unsigned depth,
+                          void *userdata) {
+        Find *f = userdata;
+        int r;
+
+        if (f->found || s->p >= s->end)
+                return skip_value(s);
+        if (!f->in_sub) {
+                if (!key_is(key, len, escaped, "sub_cgroup") || *s->p != '{')
+                        return skip_value(s);
+                f->in_sub = true;
+                r = scan_object(s, depth, on_find_member, f);
+                f->in_sub = false;
+                return r;
+        }
+        if (!key_is(key, len, escaped, f->parts[f->at]))
+                return skip_value(s);
+        f->at++;
+        r = find_in_node(s, f, depth);
+        f->at--;
+        f->in_sub = true;
+        return r;
+}
+
+#define CUT_KEYS_MAX 16 /* controllers of a cut record; a record has six top-level keys at most */
+
+typedef struct Cut {
+        char *const *parts;
+        size_t n_parts, n;
+        struct {
+                const unsigned char *key, *from, *to;
+                size_t key_len;
+        } keys[CUT_KEYS_MAX];
+} Cut;
+
+static int on_top_member(Scan *s, const unsigned char *key, size_t len, bool escaped, unsigned depth,
+                         void *userdata) {
+        Cut *c = userdata;
+        Find f = { .parts = c->parts, .n_parts = c->n_parts };
+        int r;
+
+        /* controllers are plain short names; anything else is validated and left out */
+        if (escaped || len > 32 || s->p >= s->end || *s->p != '{')
+                return skip_value(s);
+        for (size_t i = 0; i < c->n; i++)
+                if (c->keys[i].key_len == len && memcmp(c->keys[i].key, key, len) == 0)
+                        return skip_value(s); /* a repeated key: the first counts */
+        r = find_in_node(s, &f, depth);
+        if (r < 0)
+                return r;
+        if (f.found && c->n < CUT_KEYS_MAX) {
+                c->keys[c->n].key = key;
+                c->keys[c->n].key_len = len;
+                c->keys[c->n].from = f.found;
+                c->keys[c->n].to = f.found_end;
+                c->n++;
+        }
+        return 0;
+}
+
+int fleet_record_cut(const char *record, size_t len, char *const *parts, size_t n_parts, Buf *out) {
+        Scan s = { .p = (const unsigned char *) record, .end = (const unsigned char *) record + len };
+        Cut c = { .parts = parts, .n_parts = n_parts };
+        const unsigned char *start;
+        size_t need;
+        int r;
+
+        assert(out);
+        assert(record || len == 0);
+
+        skip_ws(&s);
+        if (s.p >= s.end || *s.p != '{')
+                return -EBADMSG;
+        start = s.p;
+        r = n_parts == 0 ? scan_object(&s, 0, NULL, NULL) : scan_object(&s, 0, on_top_member, &c);
+        if (r < 0)
+                return r;
+        {
+                const unsigned char *stop = s.p;
+
+                skip_ws(&s);
+                if (s.p != s.end)
+                        return -EBADMSG;
+                if (n_parts == 0)
+                        return buf_put(out, start, (size_t) (stop - start)) < 0 ? -ENOMEM : 1;
+        }
+        if (c.n == 0)
+                return 0;
+        need = 2;
+        for (size_t i = 0; i < c.n; i++)
+                need += c.keys[i].key_len + 4 + (size_t) (c.keys[i].to - c.keys[i].from);
+        if (buf_reserve(out, need) < 0)
+                return -ENOMEM;
+        buf_put_unchecked(out, "{", 1);
+        for (size_t i = 0; i < c.n; i++) {
+                if (i > 0)
+                        buf_put_unchecked(out, ",", 1);
+                buf_put_unchecked(out, "\"", 1);
+                buf_put_unchecked(out, c.keys[i].key, c.keys[i].key_len);
+                buf_put_unchecked(out, "\":", 2);
+                buf_put_unchecked(out, c.keys[i].from, (size_t) (c.keys[i].to - c.keys[i].from));
+        }
+        buf_put_unchecked(out, "}", 1);
+        return 1;
+}
+
+/* The answer. */
+
+static int put_str(Buf *b, const char *s) {
+        return buf_put(b, s, strlen(s)) < 0 ? -ENOMEM : 0;
+}
+
+_printf_(2, 3) static int put_fmt(Buf *b, const char *fmt, ...) {
+        char line[256];
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        assert(n >= 0 && (size_t) n < sizeof(line));
+        return buf_put(b, line, (size_t) n) < 0 ? -ENOMEM : 0;
+}
+
+static uint64_t host_age(const FleetPlan *p, const FleetHost *h) {
+        return p->now > h->last ? p->now - h->last : 0; /* a clock ahead of ours: not older */
+}
+
+static bool host_stale(const FleetPlan *p, const FleetHost *h) {
+        return host_age(p, h) > FLEET_STALE_AFTER_SEC;
+}
+
+void fleet_answer_done(FleetAnswer *a) {
+        if (!a)
+                return;
+        strv_free_n(a->parts);
+        if (a->results && a->plan)
+                for (size_t i = 0; i < a->plan->n_hosts; i++) {
+                        free(a->results[i].first);
+                        free(a->results[i].last);
+                }
+        free(a->results);
+        buf_done(&a->text);
+        *a = (FleetAnswer) { 0 };
+}
+
+int fleet_answer_init(FleetAnswer *a, const FleetPlan *plan, const char *group, char *error, size_t error_size) {
+        _cleanup_(fleet_answer_done) FleetAnswer t = { .plan = plan };
+        int r;
+
+        assert(a && plan);
+
+        r = fleet_group_parse(group, &t.parts, &t.n_parts);
+        if (r == -EINVAL)
+                set_error(error, error_size, "not a group path: names between '/', none empty, \".\" or \"..\", "
+                                             "at most %u bytes", FLEET_GROUP_MAX);
+        if (r < 0)
+                return r;
+        t.results = calloc(MAX(plan->n_hosts, (size_t) 1), sizeof(FleetHostResult));
+        if (!t.results)
+                return -ENOMEM;
+        r = put_fmt(&t.text, "{\"now\":%" PRIu64 ",\"seconds\":%u,\"group\":", plan->now, plan->seconds);
+        if (r < 0)
+                return r;
+        if (t.n_parts == 0)
+                r = put_str(&t.text, "null");
+        else {
+                /* the group as parsed, so the answer names what was looked for */
+                _cleanup_(freep) char *joined = NULL, *text = NULL;
+                size_t len = 0;
+                json_t *j;
+
+                for (size_t i = 0; i < t.n_parts; i++)
+                        len += strlen(t.parts[i]) + 1;
+                joined = calloc(len + 1, 1);
+                if (!joined)
+                        return -ENOMEM;
+                for (size_t i = 0; i < t.n_parts; i++) {
+                        if (i > 0)
+                                strcat(joined, "/");
+                        strcat(joined, t.parts[i]);
+                }
+                j = json_string(joined);
+                if (!j) {
+                        set_error(error, error_size, "the group is not UTF-8");
+                        return -EINVAL;
+                }
+                text = json_dumps(j, JSON_ENCODE_ANY);
+                json_decref(j);
+                if (!text)
+                        return -ENOMEM;
+                r = put_str(&t.text, text);
+        }
+        if (r < 0)
+                return r;
+        r = put_fmt(&t.text, ",\"stale_after\":%u,\"hosts\":{", FLEET_STALE_AFTER_SEC);
+        if (r < 0)
+                return r;
+        *a = t;
+        t = (FleetAnswer) { 0 };
+        return 0;
+}
+
+/* Closes the open host's object, if any. */
+static int close_host(FleetAnswer *a) {
+        if (!a->host_open)
+                return 0;
+        a->host_open = false;
+        return put_str(&a->text, "}}");
+}
+
+/* Writes the hosts before `host` (those without keys left), and opens `host` when it is below n_hosts. */
+static int open_hosts_until(FleetAnswer *a, size_t host) {
+        const FleetPlan *p = a->plan;
+        int r;
+
+        r = close_host(a);
+        if (r < 0)
+                return r;
+        for (; a->next_host <= host && a->next_host < p->n_hosts; a->next_host++) {
+                const FleetHost *h = &p->hosts[a->next_host];
+
+                r = put_fmt(&a->text, "%s\"%s\":{\"last\":%" PRIu64 ",\"age\":%" PRIu64 ",\"stale\":%s,\"account\":{",
+                            a->next_host > 0 ? "," : "", h->node, h->last, host_age(p, h),
+                            host_stale(p, h) ? "true" : "false");
+                if (r < 0)
+                        return r;
+                a->host_open = true;
+                a->any_second = false;
+                if (a->next_host < host) {
+                        r = close_host(a);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+/* The host whose keys hold key k (hosts' keys follow each other). */
+static size_t host_of_key(const FleetPlan *p, size_t k, size_t from_host) {
+        size_t h = from_host;
+
+        while (h < p->n_hosts && k >= p->hosts[h].first_key + p->hosts[h].n_keys)
+                h++;
+        return h;
+}
+
+static int keep_record(FleetHostResult *res, uint64_t sec, const uint8_t *text, size_t len) {
+        char *copy = strndup((const char *) text, len);
+
+        if (!copy)
+                return -ENOMEM;
+        if (!res->first) {
+                res->first = copy;
+                res->first_sec = sec;
+        } else {
+                free(res->last);
+                res->last = copy;
+                res->last_sec = sec;
+        }
+        res->n_records++;
+        return 0;
+}
+
+int fleet_answer_add(FleetAnswer *a, const redisReply *reply, char *error, size_t error_size) {
+        const FleetPlan *p;
+        size_t host;
+        int r;
+
+        assert(a && a->plan && !a->finished);
+        p = a->plan;
+
+        if (!reply) {
+                set_error(error, error_size, "no reply from Redis");
+                return -EIO;
+        }
+        if (reply->type == REDIS_REPLY_ERROR) {
+                set_error(error, error_size, "Redis: %.*s", (int) MIN(reply->len, (size_t) 200), reply->str ?: "");
+                return -EIO;
+        }
+        if (reply->type != REDIS_REPLY_ARRAY || (reply->elements > 0 && !reply->element) ||
+            reply->elements > p->n_keys - a->next_key) {
+                set_error(error, error_size, "Redis answered MGET with something else than one value per key");
+                return -EBADMSG;
+        }
+        host = a->next_host > 0 ? a->next_host - 1 : 0;
+        for (size_t i = 0; i < reply->elements; i++, a->next_key++) {
+                const redisReply *v = reply->element[i];
+                const FleetHost *h;
+                uint64_t sec;
+                size_t before;
+
+                host = host_of_key(p, a->next_key, host);
+                assert(host < p->n_hosts);
+                h = &p->hosts[host];
+                sec = h->from_sec + (a->next_key - h->first_key);
+                if (!a->host_open || a->next_host != host + 1) {
+                        r = open_hosts_until(a, host);
+                        if (r < 0)
+                                return r;
+                }
+                if (!v || v->type == REDIS_REPLY_NIL)
+                        continue; /* expired or never written */
+                if (v->type != REDIS_REPLY_STRING || !v->str || v->len > FLEET_RECORD_MAX) {
+                        a->skipped++;
+                        continue;
+                }
+                before = a->text.size;
+                r = put_fmt(&a->text, "%s\"%" PRIu64 "\":", a->any_second ? "," : "", sec);
+                if (r < 0)
+                        return r;
+                r = fleet_record_cut(v->str, v->len, a->parts, a->n_parts, &a->text);
+                if (r == -ENOMEM)
+                        return r;
+                if (r <= 0) {
+                        a->text.size = before;
+                        if (r < 0)
+                                a->skipped++;
+                        continue;
+                }
+                {
+                        size_t key_len = (size_t) (strchr((const char *) a->text.data + before, ':') -
+                                                   (const char *) a->text.data - before) + 1;
+
+                        r = keep_record(&a->results[host], sec, a->text.data + before + key_len,
+                                        a->text.size - before - key_len);
+                        if (r < 0)
+                                return r;
+                }
+                a->any_second = true;
+                if (a->text.size > FLEET_ANSWER_MAX) {
+                        set_error(error, error_size, "the answer is larger than %zu MiB: ask for a group or fewer "
+                                                     "seconds", FLEET_ANSWER_MAX >> 20);
+                        return -E2BIG;
+                }
+        }
+        return 0;
+}
+
+int fleet_answer_finish(FleetAnswer *a, char *error, size_t error_size) {
+        const FleetPlan *p;
+        bool first = true;
+        int r;
+
+        assert(a && a->plan && !a->finished);
+        p = a->plan;
+
+        if (a->next_key != p->n_keys) {
+                set_error(error, error_size, "Redis answered %zu of %zu keys", a->next_key, p->n_keys);
+                return -EBADMSG;
+        }
+        r = open_hosts_until(a, p->n_hosts);
+        if (r < 0)
+                return r;
+        r = put_str(&a->text, "},\"stale\":[");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < p->n_hosts; i++) {
+                if (!host_stale(p, &p->hosts[i]))
+                        continue;
+                r = put_fmt(&a->text, "%s\"%s\"", first ? "" : ",", p->hosts[i].node);
+                if (r < 0)
+                        return r;
+                first = false;
+        }
+        r = put_fmt(&a->text, "],\"skipped\":%zu,\"skipped_hosts\":%zu}", a->skipped, p->skipped_hosts);
+        if (r < 0)
+                return r;
+        if (buf_put(&a->text, "", 1) < 0)
+                return -ENOMEM;
+        a->text.size--; /* NUL-terminated, not counted */
+        a->finished = true;
+        return 0;
+}
+
+/* The table. */
+
+/* The numbers of a record (cut to the group, or whole): its root row with a group, else the sum of the
+ * top-level groups. */
+static void row_numbers(FleetRow *row, const TopTable *t, bool group) {
+        row->have = 0;
+        for (size_t i = 0; i < t->n_groups; i++) {
+                const TopRow *g = &t->rows[i];
+
+                if (group ? g->depth != 0 : g->depth != 1)
+                        continue;
+                if (g->have & TOP_HAVE_CPU) {
+                        row->cpu_cores += g->cpu_pct / 100;
+                        row->have |= FLEET_HAVE_CPU;
+                }
+                if (g->have & TOP_HAVE_MEMORY) {
+                        row->memory_bytes += g->memory_bytes;
+                        row->have |= FLEET_HAVE_MEMORY;
+                }
+                if (g->have & TOP_HAVE_TASKS) {
+                        row->tasks += g->tasks;
+                        row->have |= FLEET_HAVE_TASKS;
+                }
+        }
+}
+
+int fleet_table_rows(const FleetAnswer *a, FleetRow **ret, size_t *ret_n) {
+        const FleetPlan *p;
+        FleetRow *rows;
+
+        assert(a && a->plan && ret && ret_n);
+        p = a->plan;
+
+        rows = calloc(MAX(p->n_hosts, (size_t) 1), sizeof(FleetRow));
+        if (!rows)
+                return -ENOMEM;
+        for (size_t i = 0; i < p->n_hosts; i++) {
+                const FleetHostResult *res = &a->results[i];
+                FleetRow *row = &rows[i];
+                json_t *first = NULL, *last = NULL;
+                TopTable t = { 0 };
+
+                row->node = p->hosts[i].node;
+                row->age = host_age(p, &p->hosts[i]);
+                row->stale = host_stale(p, &p->hosts[i]);
+                row->n_records = res->n_records;
+                if (res->first)
+                        first = json_loads(res->first, 0, NULL);
+                if (res->last)
+                        last = json_loads(res->last, 0, NULL);
+                if (last && first) {
+                        if (top_table_from_records(first, last, res->last_sec,
+                                                   (double) (res->last_sec - res->first_sec), &t) >= 0)
+                                row_numbers(row, &t, a->n_parts > 0);
+                } else if (first && !res->last) {
+                        if (top_table_from_records(NULL, first, res->first_sec, 0, &t) >= 0)
+                                row_numbers(row, &t, a->n_parts > 0);
+                }
+                top_table_done(&t);
+                json_decref(first);
+                json_decref(last);
+        }
+        *ret = rows;
+        *ret_n = p->n_hosts;
+        return 0;
+}
+
+unsigned fleet_host_width(const FleetRow *rows, size_t n) {
+        size_t w = strlen("HOST");
+
+        for (size_t i = 0; i < n; i++)
+                w = MAX(w, strlen(rows[i].node));
+        return (unsigned) w;
+}
+
+void fleet_format_header(unsigned host_width, char *buf, size_t size) {
+        snprintf(buf, size, "%-*s %-5s %6s %7s %8s %7s", (int) host_width, "HOST", "STATE", "LAST", "CPU", "MEMORY",
+                 "TASKS");
+}
+
+void fleet_format_row(const FleetRow *row, unsigned host_width, char *buf, size_t size) {
+        char last[32], cpu[32] = "-", mem[32] = "-", tasks[32] = "-";
+
+        if (row->age < 100000)
+                snprintf(last, sizeof(last), "%" PRIu64 "s", row->age);
+        else
+                snprintf(last, sizeof(last), "%" PRIu64 "d", row->age / 86400);
+        if (row->have & FLEET_HAVE_CPU)
+                snprintf(cpu, sizeof(cpu), "%.2f", row->cpu_cores);
+        if (row->have & FLEET_HAVE_MEMORY)
+                top_format_bytes((double) row->memory_bytes, mem, sizeof(mem));
+        if (row->have & FLEET_HAVE_TASKS)
+                snprintf(tasks, sizeof(tasks), "%" PRIu64, row->tasks);
+        snprintf(buf, size, "%-*s %-5s %6s %7s %8s %7s", (int) host_width, row->node, row->stale ? "stale" : "ok", last,
+                 cpu, mem, tasks);
+}
