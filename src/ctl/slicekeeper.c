@@ -253,6 +253,15 @@ static void print_fair_share(const json_t *f) {
                                jstr(st, "dir"), json_integer_value(json_object_get(st, "users")),
                                json_is_string(json_object_get(st, "error")) ? "; " : "",
                                json_is_string(json_object_get(st, "error")) ? jstr(st, "error") : "");
+                if (json_is_object(json_object_get(admin, "fleet_users"))) {
+                        const json_t *fu = json_object_get(admin, "fleet_users");
+
+                        printf("  fleet users (ZooKeeper): %" JSON_INTEGER_FORMAT " entries, %" JSON_INTEGER_FORMAT
+                               " refused%s%s\n", json_integer_value(json_object_get(fu, "entries")),
+                               json_integer_value(json_object_get(fu, "rejected")),
+                               json_is_string(json_object_get(fu, "last_error")) ? "; last: " : "",
+                               json_is_string(json_object_get(fu, "last_error")) ? jstr(fu, "last_error") : "");
+                }
         }
         if (json_array_size(json_object_get(f, "list")) == 0)
                 return;
@@ -1007,11 +1016,13 @@ static int verb_users(bool me) {
                        json_is_true(json_object_get(u, "penaltyboxed")) ? "yes" : "no", mem, jstr(u, "reason"));
                 if (json_is_object(json_object_get(u, "penalty"))) {
                         describe_penalty(json_object_get(u, "penalty"), text, sizeof(text));
-                        printf("  penalty: %s\n", text);
+                        printf("  penalty (%s): %s\n", json_is_string(json_object_get(u, "penalty_source")) ?
+                                                               jstr(u, "penalty_source") : "local", text);
                 }
                 if (json_is_object(json_object_get(u, "limit"))) {
                         describe_limit(json_object_get(u, "limit"), text, sizeof(text));
-                        printf("  limit: %s\n", text);
+                        printf("  limit (%s): %s\n", json_is_string(json_object_get(u, "limit_source")) ?
+                                                             jstr(u, "limit_source") : "local", text);
                 }
                 json_object_foreach((json_t *) ov, key, v)
                         printf("  users.d %s: %s\n", key, json_string_value(v));
