@@ -56,6 +56,7 @@ typedef struct ZkTreeNode {
         json_t *json; /* the last bytes read that were JSON (NULL: missing) */
         uint64_t hash; /* ... of those bytes */
         int64_t version;
+        char *error;  /* the last read failed (unreadable, not JSON): why; no merge until a good read */
 } ZkTreeNode;
 
 struct Manager {
@@ -450,6 +451,11 @@ static void on_tree_file(FileSource *s, int error, const char *data, size_t size
         manager_tree_input(m, file_source_path(s), error, error < 0 ? msg : NULL, data, size, -1);
 }
 
+static char *mfree_str(char *s) {
+        free(s);
+        return NULL;
+}
+
 static void zk_tree_node_forget(ZkTreeNode *n) {
         n->present = false;
         json_decref(n->json);
@@ -471,6 +477,16 @@ static void manager_tree_merge(Manager *m) {
 
         if (!sh->read || !ov->read || !sh->present)
                 return; /* the first reads of both are awaited, so that no host starts without its overlay */
+        /* A node whose last read failed keeps the last good tree: merging what was read of it before would
+         * apply a tree nobody wrote (and clear the error while the node is still bad). */
+        if (sh->error || ov->error) {
+                const ZkTreeNode *bad = sh->error ? sh : ov;
+
+                tree_intake_drop(&m->intake);
+                manager_intake_schedule(m);
+                manager_set_error(m, -EINVAL, bad->error, bad->path);
+                return;
+        }
         /* Both nodes' bytes in one hash: the same pair again applies nothing. */
         h = sh->hash ^ (ov->present ? (ov->hash * 0x9e3779b97f4a7c15ULL) + 1 : 0);
         if (m->tree && h == m->tree_hash) {
@@ -520,6 +536,7 @@ static void manager_tree_node_input(Manager *m, ZkTreeNode *n, int error, const 
         int r;
 
         m->n_tree_reads++;
+        n->error = mfree_str(n->error);
         if (error == -ENOENT) {
                 n->read = true;
                 zk_tree_node_forget(n);
@@ -535,6 +552,7 @@ static void manager_tree_node_input(Manager *m, ZkTreeNode *n, int error, const 
         if (error < 0) {
                 tree_intake_drop(&m->intake);
                 manager_intake_schedule(m);
+                n->error = strdup(message ? message : STRERROR(error));
                 manager_set_error(m, error, message ? message : STRERROR(error), n->path);
                 return;
         }
@@ -549,6 +567,8 @@ static void manager_tree_node_input(Manager *m, ZkTreeNode *n, int error, const 
                                 log_oom();
                                 return;
                         }
+                        n->read = true;
+                        n->error = strdup(msg);
                         manager_set_error(m, r, msg, n->path);
                         return;
                 }
@@ -1812,8 +1832,10 @@ Manager *manager_free(Manager *m) {
         free(m->node);
         free(m->zk_shared.path);
         json_decref(m->zk_shared.json);
+        free(m->zk_shared.error);
         free(m->zk_overlay.path);
         json_decref(m->zk_overlay.json);
+        free(m->zk_overlay.error);
         free(m->zk_users_path);
         free(m->error_node);
         oom_watch_free(m->oom);
