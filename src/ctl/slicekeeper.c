@@ -398,6 +398,8 @@ static int verb_status(void) {
         }
         source = json_object_get(s, "source");
         type = json_string_value(json_object_get(source, "type"));
+        if (json_is_string(json_object_get(s, "node")))
+                printf("Node:       %s\n", jstr(s, "node"));
         if (type && streq(type, "zookeeper"))
                 printf("Source:     ZooKeeper %s, node %s, %s%s%s\n",
                        jstr(source, "hosts"),
