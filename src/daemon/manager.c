@@ -886,7 +886,8 @@ static void on_stream_free(void *state) {
 
 static void on_ws_message(WebClient *c, const char *text, size_t size, void *userdata, WebReply *ret) {
         Manager *m = userdata;
-        _cleanup_(json_decrefp) json_t *versions = manager_versions_json(m);
+        /* get_conf: cgrouparch's {"version", "value"}, and "versions" only where there are two nodes */
+        _cleanup_(json_decrefp) json_t *versions = m->overlay_on ? manager_versions_json(m) : NULL;
         ApiContext ctx = {
                 .ring = &m->ring,
                 .now_sec = now_usec(CLOCK_REALTIME) / USEC_PER_SEC,
