@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The naive fleet reader, for bench/fleet-bench.py: what a cgrouparch-style reader does, one GET per host per
- * second, each waiting for its answer, the same heartbeat read and the same answer code as `slicekeeper fleet`
+/* The naive fleet reader, for bench/fleet-bench.py: what a cgrouparch-style reader does, one HGET of the group's
+ * field (or the whole record's) per host per second, each waiting for its answer, the same heartbeat read and the same answer code as `slicekeeper fleet`
  * (src/fleet), so only the round trips differ.
  *
  *     fleet-naive HOST:PORT PREFIX GROUP|- SECONDS   (prints the answer; round trips to stderr) */
@@ -39,9 +39,10 @@ int main(int argc, char *argv[]) {
         }
         freeReplyObject(hosts);
         for (size_t k = 0; k < plan.n_keys; k++) {
-                redisReply *v = redisCommand(c, "GET %s", plan.keys[k]);
-                redisReply *one[1] = { v };
-                redisReply array = { .type = REDIS_REPLY_ARRAY, .elements = 1, .element = one };
+                redisReply *v = redisCommand(c, "HGET %s %s", plan.keys[k], answer.field);
+                redisReply kind = { .type = REDIS_REPLY_INTEGER, .integer = 1 };
+                redisReply *pair[2] = { v, &kind };
+                redisReply array = { .type = REDIS_REPLY_ARRAY, .elements = 2, .element = pair };
 
                 round_trips++;
                 if (!v || fleet_answer_add(&answer, &array, error, sizeof(error)) < 0)

@@ -1280,7 +1280,7 @@ static int verb_top(char **argv, int argc) {
 }
 
 /* fleet: every host's seconds from Redis ([Redis] HostKeys=yes on the daemons), in two round trips whatever the
- * number of hosts: the heartbeat set, then one pipeline of MGETs. The one command that reads Redis itself. */
+ * number of hosts: the heartbeat set, then one pipeline of EVALs that read the group's field of each second. The one command that reads Redis itself. */
 #define FLEET_EXIT_NO_HOSTS 2
 #define FLEET_TIMEOUT_SEC 10
 
@@ -1498,27 +1498,19 @@ static int verb_fleet(char **argv, int argc) {
                 return EXIT_FAILURE;
         }
 
-        /* round trip 2: every host's seconds, MGETs of FLEET_MGET_CHUNK keys all sent before any reply is read */
-        if (plan.n_keys > 0) {
-                size_t n_chunks = (plan.n_keys + FLEET_MGET_CHUNK - 1) / FLEET_MGET_CHUNK;
-                _cleanup_(freep) const char **args = calloc(FLEET_MGET_CHUNK + 1, sizeof(char *));
-
-                if (!args)
-                        return EXIT_FAILURE;
+        /* round trip 2: every host's seconds (the group's field, or the whole record), answer.commands (an EVAL
+         * per FLEET_MGET_CHUNK keys) all sent before any reply is read */
+        if (answer.n_commands > 0) {
                 t = mono_usec();
-                args[0] = "MGET";
-                for (size_t k = 0; k < n_chunks; k++) {
-                        size_t from = k * FLEET_MGET_CHUNK, n = MIN(plan.n_keys - from, (size_t) FLEET_MGET_CHUNK);
-
-                        for (size_t i = 0; i < n; i++)
-                                args[1 + i] = plan.keys[from + i];
-                        if (redisAppendCommandArgv(c, (int) n + 1, args, NULL) != REDIS_OK) {
+                for (size_t k = 0; k < answer.n_commands; k++) {
+                        if (redisAppendCommandArgv(c, answer.commands[k].argc, answer.commands[k].argv, NULL) !=
+                            REDIS_OK) {
                                 fprintf(stderr, "Out of memory.\n");
                                 return EXIT_FAILURE;
                         }
                         commands++;
                 }
-                for (size_t k = 0; k < n_chunks; k++) {
+                for (size_t k = 0; k < answer.n_commands; k++) {
                         _cleanup_(reply_freep) redisReply *values = fleet_reply(c, address);
 
                         if (!values)

@@ -590,6 +590,54 @@ static int skip_value(Scan *s) {
         return -EBADMSG;
 }
 
+/* The next character of a key's raw text (valid, escaped as JSON) from *i, as UTF-8 in out: its length. */
+static size_t key_next(const unsigned char *key, size_t *i, char out[static 4]) {
+        size_t k = 0;
+        unsigned char e;
+        unsigned u, lo;
+
+        if (key[*i] != '\\') {
+                out[0] = (char) key[(*i)++];
+                return 1;
+        }
+        e = key[*i + 1];
+        *i += 2;
+        switch (e) {
+        case 'b': out[k++] = '\b'; break;
+        case 'f': out[k++] = '\f'; break;
+        case 'n': out[k++] = '\n'; break;
+        case 'r': out[k++] = '\r'; break;
+        case 't': out[k++] = '\t'; break;
+        case 'u':
+                (void) hex4(key + *i, &u);
+                *i += 4;
+                if (u >= 0xD800 && u <= 0xDBFF) {
+                        (void) hex4(key + *i + 2, &lo);
+                        *i += 6;
+                        u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+                }
+                if (u < 0x80)
+                        out[k++] = (char) u;
+                else if (u < 0x800) {
+                        out[k++] = (char) (0xC0 | u >> 6);
+                        out[k++] = (char) (0x80 | (u & 0x3F));
+                } else if (u < 0x10000) {
+                        out[k++] = (char) (0xE0 | u >> 12);
+                        out[k++] = (char) (0x80 | ((u >> 6) & 0x3F));
+                        out[k++] = (char) (0x80 | (u & 0x3F));
+                } else {
+                        out[k++] = (char) (0xF0 | u >> 18);
+                        out[k++] = (char) (0x80 | ((u >> 12) & 0x3F));
+                        out[k++] = (char) (0x80 | ((u >> 6) & 0x3F));
+                        out[k++] = (char) (0x80 | (u & 0x3F));
+                }
+                break;
+        default: /* '"', '\\', '/' */
+                out[k++] = (char) e;
+        }
+        return k;
+}
+
 /* Whether a key's raw text (valid, escaped as JSON) says name. */
 static bool key_is(const unsigned char *key, size_t len, bool escaped, const char *name) {
         size_t n = strlen(name), at = 0;
@@ -598,49 +646,8 @@ static bool key_is(const unsigned char *key, size_t len, bool escaped, const cha
                 return len == n && memcmp(key, name, n) == 0;
         for (size_t i = 0; i < len;) {
                 char out[4];
-                size_t k = 0;
+                size_t k = key_next(key, &i, out);
 
-                if (key[i] != '\\') {
-                        out[k++] = (char) key[i++];
-                } else {
-                        unsigned char e = key[i + 1];
-                        unsigned u, lo;
-
-                        i += 2;
-                        switch (e) {
-                        case 'b': out[k++] = '\b'; break;
-                        case 'f': out[k++] = '\f'; break;
-                        case 'n': out[k++] = '\n'; break;
-                        case 'r': out[k++] = '\r'; break;
-                        case 't': out[k++] = '\t'; break;
-                        case 'u':
-                                (void) hex4(key + i, &u);
-                                i += 4;
-                                if (u >= 0xD800 && u <= 0xDBFF) {
-                                        (void) hex4(key + i + 2, &lo);
-                                        i += 6;
-                                        u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
-                                }
-                                if (u < 0x80)
-                                        out[k++] = (char) u;
-                                else if (u < 0x800) {
-                                        out[k++] = (char) (0xC0 | u >> 6);
-                                        out[k++] = (char) (0x80 | (u & 0x3F));
-                                } else if (u < 0x10000) {
-                                        out[k++] = (char) (0xE0 | u >> 12);
-                                        out[k++] = (char) (0x80 | ((u >> 6) & 0x3F));
-                                        out[k++] = (char) (0x80 | (u & 0x3F));
-                                } else {
-                                        out[k++] = (char) (0xF0 | u >> 18);
-                                        out[k++] = (char) (0x80 | ((u >> 12) & 0x3F));
-                                        out[k++] = (char) (0x80 | ((u >> 6) & 0x3F));
-                                        out[k++] = (char) (0x80 | (u & 0x3F));
-                                }
-                                break;
-                        default: /* '"', '\\', '/' */
-                                out[k++] = (char) e;
-                        }
-                }
                 if (at + k > n || memcmp(name + at, out, k) != 0)
                         return false;
                 at += k;
@@ -786,6 +793,211 @@ int fleet_record_cut(const char *record, size_t len, char *const *parts, size_t 
         return 1;
 }
 
+/* The split: every top-level group's cut in one pass. */
+
+#define SPLIT_ENTRIES_MAX (FLEET_SPLIT_GROUPS_MAX * CUT_KEYS_MAX)
+
+struct FleetSplitScratch {
+        /* the names seen (decoded, in text), first seen first */
+        size_t n_names;
+        struct {
+                size_t name, name_len; /* in text */
+                size_t n_entries;
+        } names[FLEET_SPLIT_GROUPS_MAX];
+        /* (name, controller, node) in the record's order */
+        size_t n_entries;
+        struct {
+                size_t name;
+                const unsigned char *key, *from, *to;
+                size_t key_len;
+        } entries[SPLIT_ENTRIES_MAX];
+        const unsigned char *key; /* the controller being scanned */
+        size_t key_len;
+        bool too_many;
+        Buf *text;
+};
+
+/* A name fleet_group_parse() takes as one part, and not the whole record's field. */
+static bool split_name_ok(const char *name, size_t len) {
+        if (len == 0 || len > FLEET_GROUP_MAX || (len == 1 && name[0] == '.') ||
+            (len == 2 && name[0] == '.' && name[1] == '.') || (len == 1 && name[0] == '*'))
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if ((unsigned char) name[i] < 0x20 || name[i] == 0x7f || name[i] == '/')
+                        return false;
+        return true;
+}
+
+/* A member of a controller's "sub_cgroup": a top-level group. */
+static int on_split_group(Scan *s, const unsigned char *key, size_t len, bool escaped, unsigned depth,
+                          void *userdata) {
+        struct FleetSplitScratch *x = userdata;
+        const unsigned char *from = s->p;
+        size_t at = x->text->size, n, name;
+        int r;
+
+        r = scan_value(s, depth);
+        if (r < 0 || x->too_many)
+                return r;
+        /* the name, decoded, at the end of text (kept there only when it is new) */
+        if (buf_reserve(x->text, len) < 0)
+                return -ENOMEM;
+        if (!escaped)
+                buf_put_unchecked(x->text, key, len);
+        else
+                for (size_t i = 0; i < len;) {
+                        char out[4];
+                        size_t k = key_next(key, &i, out);
+
+                        buf_put_unchecked(x->text, out, k);
+                }
+        n = x->text->size - at;
+        if (!split_name_ok((const char *) x->text->data + at, n)) {
+                x->text->size = at;
+                return 0;
+        }
+        for (name = 0; name < x->n_names; name++)
+                if (x->names[name].name_len == n &&
+                    memcmp(x->text->data + x->names[name].name, x->text->data + at, n) == 0)
+                        break;
+        if (name < x->n_names)
+                x->text->size = at;
+        else {
+                if (x->n_names >= FLEET_SPLIT_GROUPS_MAX) {
+                        x->too_many = true;
+                        x->text->size = at;
+                        return 0;
+                }
+                x->names[name].name = at;
+                x->names[name].name_len = n;
+                x->names[name].n_entries = 0;
+                x->n_names++;
+        }
+        /* as fleet_record_cut(): per group, a controller's key once (its first node), CUT_KEYS_MAX of them */
+        if (x->names[name].n_entries >= CUT_KEYS_MAX)
+                return 0;
+        for (size_t i = 0; i < x->n_entries; i++)
+                if (x->entries[i].name == name && x->entries[i].key_len == x->key_len &&
+                    memcmp(x->entries[i].key, x->key, x->key_len) == 0)
+                        return 0;
+        assert(x->n_entries < SPLIT_ENTRIES_MAX);
+        x->entries[x->n_entries].name = name;
+        x->entries[x->n_entries].key = x->key;
+        x->entries[x->n_entries].key_len = x->key_len;
+        x->entries[x->n_entries].from = from;
+        x->entries[x->n_entries].to = s->p;
+        x->n_entries++;
+        x->names[name].n_entries++;
+        return 0;
+}
+
+/* A member of a controller's root node: "sub_cgroup" holds the groups, the rest is only checked. */
+static int on_split_root(Scan *s, const unsigned char *key, size_t len, bool escaped, unsigned depth,
+                         void *userdata) {
+        if (s->p < s->end && *s->p == '{' && key_is(key, len, escaped, "sub_cgroup"))
+                return scan_object(s, depth, on_split_group, userdata);
+        return scan_value(s, depth);
+}
+
+static int on_split_top(Scan *s, const unsigned char *key, size_t len, bool escaped, unsigned depth,
+                        void *userdata) {
+        struct FleetSplitScratch *x = userdata;
+        int r;
+
+        /* the controllers as fleet_record_cut() takes them; the rest is checked */
+        if (escaped || len > 32 || s->p >= s->end || *s->p != '{')
+                return scan_value(s, depth);
+        x->key = key;
+        x->key_len = len;
+        r = scan_object(s, depth, on_split_root, x);
+        x->key = NULL;
+        return r;
+}
+
+void fleet_split_done(FleetSplit *sp) {
+        if (!sp)
+                return;
+        free(sp->scratch);
+        buf_done(&sp->text);
+        *sp = (FleetSplit) { 0 };
+}
+
+int fleet_record_split(const char *record, size_t len, FleetSplit *sp) {
+        Scan s = { .p = (const unsigned char *) record, .end = (const unsigned char *) record + len };
+        struct FleetSplitScratch *x;
+        size_t names_end, need = 0;
+        int r;
+
+        assert(sp);
+        assert(record || len == 0);
+
+        sp->n_groups = 0;
+        sp->text.size = 0;
+        if (!sp->scratch) {
+                sp->scratch = malloc(sizeof(struct FleetSplitScratch));
+                if (!sp->scratch)
+                        return -ENOMEM;
+        }
+        x = sp->scratch;
+        x->n_names = x->n_entries = 0;
+        x->too_many = false;
+        x->key = NULL;
+        x->text = &sp->text;
+
+        skip_ws(&s);
+        if (s.p >= s.end || *s.p != '{')
+                return -EBADMSG;
+        r = scan_object(&s, 0, on_split_top, x);
+        if (r < 0)
+                goto fail;
+        skip_ws(&s);
+        if (s.p != s.end) {
+                r = -EBADMSG;
+                goto fail;
+        }
+        if (x->too_many) {
+                sp->text.size = 0;
+                return 0;
+        }
+        /* the cuts after the names: {"key":node,...} each, controllers in the record's order */
+        names_end = sp->text.size;
+        for (size_t i = 0; i < x->n_entries; i++)
+                need += x->entries[i].key_len + 4 + (size_t) (x->entries[i].to - x->entries[i].from);
+        if (buf_reserve(&sp->text, need + 2 * x->n_names) < 0) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        for (size_t name = 0; name < x->n_names; name++) {
+                FleetSplitGroup *g = &sp->groups[name];
+                bool first = true;
+
+                g->name = x->names[name].name;
+                g->name_len = x->names[name].name_len;
+                g->cut = sp->text.size;
+                buf_put_unchecked(&sp->text, "{", 1);
+                for (size_t i = 0; i < x->n_entries; i++) {
+                        if (x->entries[i].name != name)
+                                continue;
+                        if (!first)
+                                buf_put_unchecked(&sp->text, ",", 1);
+                        first = false;
+                        buf_put_unchecked(&sp->text, "\"", 1);
+                        buf_put_unchecked(&sp->text, x->entries[i].key, x->entries[i].key_len);
+                        buf_put_unchecked(&sp->text, "\":", 2);
+                        buf_put_unchecked(&sp->text, x->entries[i].from,
+                                          (size_t) (x->entries[i].to - x->entries[i].from));
+                }
+                buf_put_unchecked(&sp->text, "}", 1);
+                g->cut_len = sp->text.size - g->cut;
+        }
+        assert(sp->text.size >= names_end);
+        sp->n_groups = x->n_names;
+        return 1;
+fail:
+        sp->text.size = 0;
+        return r;
+}
+
 /* The answer. */
 
 static int put_str(Buf *b, const char *s) {
@@ -816,6 +1028,10 @@ void fleet_answer_done(FleetAnswer *a) {
         if (!a)
                 return;
         strv_free_n(a->parts);
+        free(a->field);
+        free(a->numkeys);
+        free(a->commands);
+        free(a->command_argv);
         if (a->results && a->plan)
                 for (size_t i = 0; i < a->plan->n_hosts; i++) {
                         free(a->results[i].first);
@@ -824,6 +1040,54 @@ void fleet_answer_done(FleetAnswer *a) {
         free(a->results);
         buf_done(&a->text);
         *a = (FleetAnswer) { 0 };
+}
+
+/* Per key, in one EVAL per FLEET_MGET_CHUNK keys: the field's value (kind 1), or where the record was not split
+ * (FLEET_FIELD_GROUPS "*") the whole record (kind 0); a key that is no hash, as cgrouparch's or HostKeys' before
+ * 0.9 (a string), its value as the whole record (kind 0), or nothing (kind 2). Reads only: one round trip. */
+const char fleet_read_script[] =
+        "local f, out = ARGV[1], {}\n"
+        "for i = 1, #KEYS do\n"
+        "  local v, k = redis.pcall('HMGET', KEYS[i], f, '" FLEET_FIELD_GROUPS "'), 1\n"
+        "  local x = false\n"
+        "  if v.err then\n"
+        "    x = redis.pcall('GET', KEYS[i])\n"
+        "    if type(x) == 'table' then x, k = false, 2 else k = 0 end\n"
+        "  elseif v[1] then x = v[1]\n"
+        "  elseif v[2] == '*' and f ~= '" FLEET_FIELD_WHOLE "' then\n"
+        "    x, k = redis.call('HGET', KEYS[i], '" FLEET_FIELD_WHOLE "'), 0\n"
+        "  end\n"
+        "  out[2 * i - 1], out[2 * i] = x, k\n"
+        "end\n"
+        "return out\n";
+
+static int answer_build_commands(FleetAnswer *a) {
+        const FleetPlan *p = a->plan;
+        size_t n = (p->n_keys + FLEET_MGET_CHUNK - 1) / FLEET_MGET_CHUNK, at = 0;
+
+        a->n_commands = n;
+        if (n == 0)
+                return 0;
+        a->commands = calloc(n, sizeof(FleetCommand));
+        a->numkeys = calloc(n, 8);
+        a->command_argv = calloc(p->n_keys + 4 * n, sizeof(char *));
+        if (!a->commands || !a->numkeys || !a->command_argv)
+                return -ENOMEM;
+        for (size_t c = 0; c < n; c++) {
+                size_t from = c * FLEET_MGET_CHUNK, m = MIN(p->n_keys - from, (size_t) FLEET_MGET_CHUNK);
+                const char **argv = a->command_argv + at;
+
+                snprintf(a->numkeys + 8 * c, 8, "%zu", m);
+                argv[0] = "EVAL";
+                argv[1] = fleet_read_script;
+                argv[2] = a->numkeys + 8 * c;
+                for (size_t i = 0; i < m; i++)
+                        argv[3 + i] = p->keys[from + i];
+                argv[3 + m] = a->field;
+                a->commands[c] = (FleetCommand) { .argc = (int) (m + 4), .argv = argv };
+                at += m + 4;
+        }
+        return 0;
 }
 
 int fleet_answer_init(FleetAnswer *a, const FleetPlan *plan, const char *group, char *error, size_t error_size) {
@@ -876,6 +1140,14 @@ int fleet_answer_init(FleetAnswer *a, const FleetPlan *plan, const char *group, 
         if (r < 0)
                 return r;
         r = put_fmt(&t.text, ",\"stale_after\":%u,\"hosts\":{", FLEET_STALE_AFTER_SEC);
+        if (r < 0)
+                return r;
+        /* the field to read: the first name's (then cut below it), else the whole record's */
+        t.field_parts = t.n_parts > 0 && !streq(t.parts[0], FLEET_FIELD_WHOLE) ? 1 : 0;
+        t.field = strdup(t.field_parts ? t.parts[0] : FLEET_FIELD_WHOLE);
+        if (!t.field)
+                return -ENOMEM;
+        r = answer_build_commands(&t);
         if (r < 0)
                 return r;
         *a = t;
@@ -960,17 +1232,26 @@ int fleet_answer_add(FleetAnswer *a, const redisReply *reply, char *error, size_
                 set_error(error, error_size, "Redis: %.*s", (int) MIN(reply->len, (size_t) 200), reply->str ?: "");
                 return -EIO;
         }
-        if (reply->type != REDIS_REPLY_ARRAY || (reply->elements > 0 && !reply->element) ||
-            reply->elements > p->n_keys - a->next_key) {
-                set_error(error, error_size, "Redis answered MGET with something else than one value per key");
+        if (reply->type != REDIS_REPLY_ARRAY || (reply->elements > 0 && !reply->element) || reply->elements % 2 != 0 ||
+            reply->elements / 2 > p->n_keys - a->next_key) {
+                set_error(error, error_size, "Redis answered with something else than a value and its kind per key");
                 return -EBADMSG;
         }
+        for (size_t i = 0; i < reply->elements / 2; i++) {
+                const redisReply *k = reply->element[2 * i + 1];
+
+                if (!k || k->type != REDIS_REPLY_INTEGER || k->integer < 0 || k->integer > 2) {
+                        set_error(error, error_size, "Redis answered with something else than a value and its "
+                                                     "kind per key");
+                        return -EBADMSG;
+                }
+        }
         host = a->next_host > 0 ? a->next_host - 1 : 0;
-        for (size_t i = 0; i < reply->elements; i++, a->next_key++) {
-                const redisReply *v = reply->element[i];
+        for (size_t i = 0; i < reply->elements / 2; i++, a->next_key++) {
+                const redisReply *v = reply->element[2 * i], *kind = reply->element[2 * i + 1];
                 const FleetHost *h;
                 uint64_t sec;
-                size_t before;
+                size_t before, skip;
 
                 host = host_of_key(p, a->next_key, host);
                 assert(host < p->n_hosts);
@@ -981,17 +1262,24 @@ int fleet_answer_add(FleetAnswer *a, const redisReply *reply, char *error, size_
                         if (r < 0)
                                 return r;
                 }
+                if (kind->integer == 2) { /* a key of another type */
+                        a->skipped++;
+                        continue;
+                }
                 if (!v || v->type == REDIS_REPLY_NIL)
-                        continue; /* expired or never written */
+                        continue; /* expired or never written, or without the group */
                 if (v->type != REDIS_REPLY_STRING || !v->str || v->len > FLEET_RECORD_MAX) {
                         a->skipped++;
                         continue;
                 }
+                /* the group's field: cut below the group; the whole record: cut all the way */
+                skip = kind->integer == 1 ? a->field_parts : 0;
                 before = a->text.size;
                 r = put_fmt(&a->text, "%s\"%" PRIu64 "\":", a->any_second ? "," : "", sec);
                 if (r < 0)
                         return r;
-                r = fleet_record_cut(v->str, v->len, a->parts, a->n_parts, &a->text);
+                r = fleet_record_cut(v->str, v->len, a->parts ? a->parts + skip : NULL, a->n_parts - skip,
+                                     &a->text);
                 if (r == -ENOMEM)
                         return r;
                 if (r <= 0) {

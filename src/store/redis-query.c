@@ -17,7 +17,7 @@ struct RedisQuery {
         int argc;
         char **argv;
         size_t *argvlen;
-        size_t chunks, answered;  /* MGETs sent, answered */
+        size_t chunks, answered;  /* commands of the second step sent, answered */
         bool first_answered, finished;
         int error;
         char message[256];
@@ -79,7 +79,7 @@ static void on_values(redisAsyncContext *ac, void *r, void *privdata) {
 
 static void on_first(redisAsyncContext *ac, void *r, void *privdata) {
         RedisQuery *q = reply_query(ac, r, privdata);
-        char *const *keys = NULL;
+        const RedisQueryCommand *cmds = NULL;
         char error[256] = "";
         size_t n = 0;
         int k;
@@ -87,7 +87,7 @@ static void on_first(redisAsyncContext *ac, void *r, void *privdata) {
         if (!q)
                 return;
         q->first_answered = true;
-        k = q->ops.first(r, &keys, &n, error, sizeof(error), q->userdata);
+        k = q->ops.first(r, &cmds, &n, error, sizeof(error), q->userdata);
         if (k < 0) {
                 query_finish(q, k, error);
                 return;
@@ -96,29 +96,13 @@ static void on_first(redisAsyncContext *ac, void *r, void *privdata) {
                 query_finish(q, 0, NULL);
                 return;
         }
-        {
-                const char **argv = malloc((REDIS_QUERY_MGET_CHUNK + 1) * sizeof(char *));
-
-                if (!argv) {
-                        query_finish(q, -ENOMEM, "out of memory");
+        q->chunks = n;
+        /* every command sent now: one round trip whatever their number */
+        for (size_t c = 0; c < n; c++)
+                if (redisAsyncCommandArgv(ac, on_values, q, cmds[c].argc, cmds[c].argv, NULL) != REDIS_OK) {
+                        query_finish(q, -ENOMEM, "cannot send a command");
                         return;
                 }
-                argv[0] = "MGET";
-                q->chunks = (n + REDIS_QUERY_MGET_CHUNK - 1) / REDIS_QUERY_MGET_CHUNK;
-                /* every chunk sent now: one round trip whatever the number of keys */
-                for (size_t c = 0; c < q->chunks; c++) {
-                        size_t from = c * REDIS_QUERY_MGET_CHUNK, m = MIN(n - from, (size_t) REDIS_QUERY_MGET_CHUNK);
-
-                        for (size_t i = 0; i < m; i++)
-                                argv[1 + i] = keys[from + i];
-                        if (redisAsyncCommandArgv(ac, on_values, q, (int) (m + 1), argv, NULL) != REDIS_OK) {
-                                free(argv);
-                                query_finish(q, -ENOMEM, "cannot send MGET");
-                                return;
-                        }
-                }
-                free(argv);
-        }
 }
 
 static void on_connect(const redisAsyncContext *ac, int status) {

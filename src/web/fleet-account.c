@@ -21,6 +21,7 @@ typedef struct FleetWait {
         RedisQuery *query;
         FleetPlan plan;
         FleetAnswer answer;
+        RedisQueryCommand *commands; /* answer's, as the query takes them */
         bool answer_started;
         char *prefix, *group;
         unsigned seconds;
@@ -88,6 +89,7 @@ static void wait_free(void *state) {
         if (w->answer_started)
                 fleet_answer_done(&w->answer);
         fleet_plan_done(&w->plan);
+        free(w->commands);
         free(w->prefix);
         free(w->group);
         free(w->error_text);
@@ -113,8 +115,8 @@ static int wait_next(void *state, Buf *out, size_t want) {
         return w->sent < w->answer.text.size ? 1 : 0;
 }
 
-static int on_first(const redisReply *reply, char *const **ret_keys, size_t *ret_n, char *error, size_t error_size,
-                    void *userdata) {
+static int on_first(const redisReply *reply, const RedisQueryCommand **ret, size_t *ret_n, char *error,
+                    size_t error_size, void *userdata) {
         FleetWait *w = userdata;
         int r;
 
@@ -125,8 +127,16 @@ static int on_first(const redisReply *reply, char *const **ret_keys, size_t *ret
         if (r < 0)
                 return r;
         w->answer_started = true;
-        *ret_keys = w->plan.keys;
-        *ret_n = w->plan.n_keys;
+        w->commands = calloc(MAX(w->answer.n_commands, (size_t) 1), sizeof(RedisQueryCommand));
+        if (!w->commands) {
+                snprintf(error, error_size, "out of memory");
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < w->answer.n_commands; i++)
+                w->commands[i] = (RedisQueryCommand) { .argc = w->answer.commands[i].argc,
+                                                       .argv = w->answer.commands[i].argv };
+        *ret = w->commands;
+        *ret_n = w->answer.n_commands;
         return 0;
 }
 

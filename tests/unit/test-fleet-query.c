@@ -288,8 +288,198 @@ TEST(test_cut_invalid) {
         buf_done(&b);
 }
 
+/* The reply of the read script: per key the value (NULL: nil) and its kind (1 the field read, 0 the whole
+ * record, 2 a key of another type). */
+static redisReply *pairs_reply(size_t n, char **values, int kind) {
+        Buf b = { 0 };
+        char head[64];
+        redisReply *r;
+
+        snprintf(head, sizeof(head), "*%zu\r\n", 2 * n);
+        ASSERT_TRUE(buf_put(&b, head, strlen(head)) == 0);
+        for (size_t i = 0; i < n; i++) {
+                if (!values[i])
+                        ASSERT_TRUE(buf_put(&b, "$-1\r\n", 5) == 0);
+                else {
+                        snprintf(head, sizeof(head), "$%zu\r\n", strlen(values[i]));
+                        ASSERT_TRUE(buf_put(&b, head, strlen(head)) == 0);
+                        ASSERT_TRUE(buf_put(&b, values[i], strlen(values[i])) == 0);
+                        ASSERT_TRUE(buf_put(&b, "\r\n", 2) == 0);
+                }
+                snprintf(head, sizeof(head), ":%d\r\n", kind);
+                ASSERT_TRUE(buf_put(&b, head, strlen(head)) == 0);
+        }
+        r = reply_from((const char *) b.data, b.size);
+        buf_done(&b);
+        return r;
+}
+
 static redisReply *values_reply(size_t n, char **values) {
-        return array_reply(n, (const char *const *) values);
+        return pairs_reply(n, values, 0);
+}
+
+/* The split of text: 1 and every group's cut as fleet_record_cut() gives it, or what fleet_record_split()
+ * returned. *ret_names the names, NUL-separated ("a,b," as "a\0b\0"), in a static buffer. */
+static int check_split(const char *text, char **ret_names) {
+        static char names[8192];
+        FleetSplit sp = { 0 };
+        size_t at = 0;
+        int r;
+
+        r = fleet_record_split(text, strlen(text), &sp);
+        if (r <= 0) {
+                ASSERT_EQ_INT(sp.n_groups, 0);
+                fleet_split_done(&sp);
+                if (ret_names)
+                        *ret_names = NULL;
+                return r;
+        }
+        for (size_t i = 0; i < sp.n_groups; i++) {
+                const FleetSplitGroup *g = &sp.groups[i];
+                char *parts[2] = { strndup((const char *) sp.text.data + g->name, g->name_len), NULL };
+                Buf b = { 0 };
+
+                ASSERT_TRUE(parts[0]);
+                ASSERT_EQ_INT(fleet_record_cut(text, strlen(text), parts, 1, &b), 1);
+                if (b.size != g->cut_len || memcmp(b.data, sp.text.data + g->cut, b.size) != 0) {
+                        fprintf(stderr, "group %s: split %.*s, cut %.*s\n", parts[0], (int) g->cut_len,
+                                (const char *) sp.text.data + g->cut, (int) b.size, (const char *) b.data);
+                        ASSERT_TRUE(false);
+                }
+                /* and the whole text's cut below it equals the cut of the group's cut */
+                ASSERT_TRUE(at + g->name_len + 1 < sizeof(names));
+                memcpy(names + at, parts[0], g->name_len);
+                names[at + g->name_len] = ',';
+                at += g->name_len + 1;
+                buf_done(&b);
+                free(parts[0]);
+        }
+        names[at] = 0;
+        if (ret_names)
+                *ret_names = names;
+        fleet_split_done(&sp);
+        return r;
+}
+
+TEST(test_split) {
+        _cleanup_(freep) char *rec = record(1, 2, 3, 4);
+        char *names;
+
+        ASSERT_EQ_INT(check_split(rec, &names), 1);
+        ASSERT_STREQ(names, "a,b,");
+        /* odd ones: an escaped name is the name; a controller twice (the first with the group counts, per group);
+         * a name twice in one sub_cgroup, sub_cgroup twice; names a path cannot say are left out */
+        ASSERT_EQ_INT(check_split("{\"cpu\":{\"sub_cgroup\":{\"\\u0061\":{\"v\":1},\"a\":{\"v\":2}},"
+                                  "\"sub_cgroup\":{\"a\":3,\"c\":[1]}},\"cpu\":{\"sub_cgroup\":{\"b\":1,\"a\":9}},"
+                                  "\"io\":{\"sub_cgroup\":{\"*\":1,\".\":1,\"..\":1,\"x/y\":1,\"\":1,\"t\\tab\":1,"
+                                  "\"\\u00e9t\u00e9\":{},\"b\":null}},\"users\":{\"1\":{\"sub_cgroup\":5}},"
+                                  "\"n\":[1,{\"sub_cgroup\":{\"z\":1}}],\"\\u0063pu\":{\"sub_cgroup\":{\"q\":1}}}",
+                                  &names), 1);
+        ASSERT_STREQ(names, "a,c,b,\xc3\xa9t\xc3\xa9,");
+        /* no groups at all; no controllers */
+        ASSERT_EQ_INT(check_split("{\"cpu\":{\"value\":{}}}", &names), 1);
+        ASSERT_STREQ(names, "");
+        ASSERT_EQ_INT(check_split("{}", &names), 1);
+        /* not valid anywhere (a group's node, outside any group): no split */
+        ASSERT_EQ_INT(check_split("{\"cpu\":{\"sub_cgroup\":{\"a\":{\"v\":01}}}}", NULL), -EBADMSG);
+        ASSERT_EQ_INT(check_split("{\"cpu\":{\"sub_cgroup\":{\"a\":1}},\"x\":\"\\u0000\"}", NULL), -EBADMSG);
+        ASSERT_EQ_INT(check_split("{\"cpu\":{}} x", NULL), -EBADMSG);
+        ASSERT_EQ_INT(check_split("[1]", NULL), -EBADMSG);
+        ASSERT_EQ_INT(check_split("", NULL), -EBADMSG);
+        /* 64 groups split, 65 do not */
+        for (unsigned n = 64; n <= 65; n++) {
+                Buf b = { 0 };
+                char one[64];
+
+                ASSERT_TRUE(buf_put(&b, "{\"cpu\":{\"sub_cgroup\":{", strlen("{\"cpu\":{\"sub_cgroup\":{")) == 0);
+                for (unsigned i = 0; i < n; i++) {
+                        snprintf(one, sizeof(one), "%s\"g%u\":{\"value\":{\"usage\":%u}}", i ? "," : "", i, i);
+                        ASSERT_TRUE(buf_put(&b, one, strlen(one)) == 0);
+                }
+                snprintf(one, sizeof(one), "}},\"memory\":{\"sub_cgroup\":{\"g3\":{}}}}");
+                ASSERT_TRUE(buf_put(&b, one, strlen(one) + 1) == 0);
+                ASSERT_EQ_INT(check_split((const char *) b.data, NULL), n == 64 ? 1 : 0);
+                buf_done(&b);
+        }
+}
+
+TEST(test_answer_from_fields) {
+        const char *hosts[] = { "n1", "1000" };
+        redisReply *hr = array_reply(ELEMENTSOF(hosts), hosts);
+        _cleanup_(freep) char *r1 = record(1000000000ULL, 7, 2, 10), *want = NULL, *got = NULL;
+        FleetSplit sp = { 0 };
+        FleetPlan p;
+        FleetAnswer a;
+        char err[256], *vals[2], *field_a = NULL;
+        json_t *j, *acc;
+        redisReply *v;
+
+        ASSERT_TRUE(fleet_plan_build("R", 1000, 2, hr, &p, err, sizeof(err)) == 0);
+        ASSERT_EQ_INT(fleet_record_split(r1, strlen(r1), &sp), 1);
+        ASSERT_TRUE(sp.n_groups == 2 && memcmp(sp.text.data + sp.groups[0].name, "a", 1) == 0);
+        field_a = strndup((const char *) sp.text.data + sp.groups[0].cut, sp.groups[0].cut_len);
+
+        /* a/x read from field a (kind 1), cut below it: what the whole record cut to a/x is */
+        ASSERT_TRUE(fleet_answer_init(&a, &p, "a/x", err, sizeof(err)) == 0);
+        ASSERT_STREQ(a.field, "a");
+        ASSERT_EQ_INT(a.n_commands, 1);
+        ASSERT_EQ_INT(a.commands[0].argc, 6);
+        ASSERT_STREQ(a.commands[0].argv[0], "EVAL");
+        ASSERT_STREQ(a.commands[0].argv[2], "2");
+        ASSERT_STREQ(a.commands[0].argv[3], "R/host/n1/account/999");
+        ASSERT_STREQ(a.commands[0].argv[5], "a");
+        vals[0] = NULL, vals[1] = field_a;
+        v = pairs_reply(2, vals, 1);
+        ASSERT_TRUE(fleet_answer_add(&a, v, err, sizeof(err)) == 0);
+        freeReplyObject(v);
+        ASSERT_TRUE(fleet_answer_finish(&a, err, sizeof(err)) == 0);
+        j = json_loads((const char *) a.text.data, 0, NULL);
+        acc = json_object_get(json_object_get(json_object_get(j, "hosts"), "n1"), "account");
+        ASSERT_EQ_INT(json_object_size(acc), 1);
+        got = json_dumps(json_object_get(acc, "1000"), JSON_COMPACT | JSON_SORT_KEYS);
+        ASSERT_EQ_INT(cut(r1, "a/x", &want), 1);
+        {
+                json_t *w = json_loads(want, 0, NULL);
+
+                free(want);
+                want = json_dumps(w, JSON_COMPACT | JSON_SORT_KEYS);
+                json_decref(w);
+        }
+        ASSERT_STREQ(got, want);
+        json_decref(j);
+        fleet_answer_done(&a);
+
+        /* the group's own field, nothing below; a key of another type is skipped; "*" reads the whole record */
+        ASSERT_TRUE(fleet_answer_init(&a, &p, "a", err, sizeof(err)) == 0);
+        vals[0] = field_a, vals[1] = NULL;
+        v = pairs_reply(1, vals, 1);
+        ASSERT_TRUE(fleet_answer_add(&a, v, err, sizeof(err)) == 0);
+        freeReplyObject(v);
+        v = pairs_reply(1, vals, 2);
+        ASSERT_TRUE(fleet_answer_add(&a, v, err, sizeof(err)) == 0);
+        freeReplyObject(v);
+        ASSERT_TRUE(fleet_answer_finish(&a, err, sizeof(err)) == 0);
+        ASSERT_CONTAINS((const char *) a.text.data, "\"skipped\":1");
+        ASSERT_CONTAINS((const char *) a.text.data, field_a);
+        fleet_answer_done(&a);
+        ASSERT_TRUE(fleet_answer_init(&a, &p, "*/x", err, sizeof(err)) == 0);
+        ASSERT_STREQ(a.field, "*");
+        ASSERT_EQ_INT(a.field_parts, 0);
+        fleet_answer_done(&a);
+        ASSERT_TRUE(fleet_answer_init(&a, &p, NULL, err, sizeof(err)) == 0);
+        ASSERT_STREQ(a.field, "*");
+        fleet_answer_done(&a);
+        /* a kind that is none */
+        ASSERT_TRUE(fleet_answer_init(&a, &p, "a", err, sizeof(err)) == 0);
+        v = pairs_reply(1, vals, 3);
+        ASSERT_TRUE(fleet_answer_add(&a, v, err, sizeof(err)) == -EBADMSG);
+        freeReplyObject(v);
+        fleet_answer_done(&a);
+
+        free(field_a);
+        fleet_split_done(&sp);
+        fleet_plan_done(&p);
+        freeReplyObject(hr);
 }
 
 TEST(test_answer) {
@@ -312,7 +502,7 @@ TEST(test_answer) {
         /* n1: 998 missing, 999 and 1000; n2: 998 not JSON, 999 missing, 1000 */
         vals[0] = NULL, vals[1] = r1, vals[2] = r3;
         vals[3] = (char *) "{\"cpu\":", vals[4] = NULL, vals[5] = r2;
-        /* in two MGETs, the cut inside n2's keys */
+        /* in two replies (whole records), the cut inside n2's keys */
         v1 = values_reply(4, vals);
         v2 = values_reply(2, vals + 4);
         ASSERT_TRUE(fleet_answer_add(&a, v1, err, sizeof(err)) == 0);
@@ -431,7 +621,9 @@ int main(void) {
         test_plan_too_many_hosts();
         test_cut();
         test_cut_invalid();
+        test_split();
         test_answer();
+        test_answer_from_fields();
         test_answer_empty();
         return 0;
 }
