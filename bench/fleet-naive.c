@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The naive fleet reader, for bench/fleet-bench.py: what a cgrouparch-style reader does, one HGET of the group's
- * field (or the whole record's) per host per second, each waiting for its answer, the same heartbeat read and the same answer code as `slicekeeper fleet`
+/* The naive fleet reader, for bench/fleet-bench.py: what a reader key by key does, the same HMGET of the group's
+ * field (or the whole record's) per host per second as `slicekeeper fleet` but each waiting for its answer, the same heartbeat read and the same answer code as `slicekeeper fleet`
  * (src/fleet), so only the round trips differ.
  *
  *     fleet-naive HOST:PORT PREFIX GROUP|- SECONDS   (prints the answer; round trips to stderr) */
@@ -38,16 +38,20 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
         freeReplyObject(hosts);
-        for (size_t k = 0; k < plan.n_keys; k++) {
-                redisReply *v = redisCommand(c, "HGET %s %s", plan.keys[k], answer.field);
-                redisReply kind = { .type = REDIS_REPLY_INTEGER, .integer = 1 };
-                redisReply *pair[2] = { v, &kind };
-                redisReply array = { .type = REDIS_REPLY_ARRAY, .elements = 2, .element = pair };
+        for (unsigned step = 0; step < 2; step++) {
+                const FleetCommand *cmds = answer.commands;
+                size_t n = answer.n_commands;
 
-                round_trips++;
-                if (!v || fleet_answer_add(&answer, &array, error, sizeof(error)) < 0)
+                if (step == 1 && fleet_answer_more(&answer, &cmds, &n) < 0)
                         return 1;
-                freeReplyObject(v);
+                for (size_t k = 0; k < n; k++) {
+                        redisReply *v = redisCommandArgv(c, cmds[k].argc, cmds[k].argv, NULL);
+
+                        round_trips++;
+                        if (!v || fleet_answer_add(&answer, v, error, sizeof(error)) < 0)
+                                return 1;
+                        freeReplyObject(v);
+                }
         }
         if (fleet_answer_finish(&answer, error, sizeof(error)) < 0)
                 return 1;

@@ -1280,7 +1280,8 @@ static int verb_top(char **argv, int argc) {
 }
 
 /* fleet: every host's seconds from Redis ([Redis] HostKeys=yes on the daemons), in two round trips whatever the
- * number of hosts: the heartbeat set, then one pipeline of EVALs that read the group's field of each second. The one command that reads Redis itself. */
+ * number of hosts: the heartbeat set, then one pipeline of HMGETs of the group's field of each second (a third
+ * only for seconds whose record has no field per group: their whole records). The one command that reads Redis itself. */
 #define FLEET_EXIT_NO_HOSTS 2
 #define FLEET_TIMEOUT_SEC 10
 
@@ -1498,19 +1499,27 @@ static int verb_fleet(char **argv, int argc) {
                 return EXIT_FAILURE;
         }
 
-        /* round trip 2: every host's seconds (the group's field, or the whole record), answer.commands (an EVAL
-         * per FLEET_MGET_CHUNK keys) all sent before any reply is read */
-        if (answer.n_commands > 0) {
+        /* round trip 2: every host's seconds, the group's field (or the whole record) of each, all sent before any
+         * reply is read; round trip 3 only for the seconds whose record has no field per group */
+        for (unsigned step = 0; step < 2; step++) {
+                const FleetCommand *cmds = answer.commands;
+                size_t n = answer.n_commands;
+
+                if (step == 1 && fleet_answer_more(&answer, &cmds, &n) < 0) {
+                        fprintf(stderr, "Out of memory.\n");
+                        return EXIT_FAILURE;
+                }
+                if (n == 0)
+                        continue;
                 t = mono_usec();
-                for (size_t k = 0; k < answer.n_commands; k++) {
-                        if (redisAppendCommandArgv(c, answer.commands[k].argc, answer.commands[k].argv, NULL) !=
-                            REDIS_OK) {
+                for (size_t k = 0; k < n; k++) {
+                        if (redisAppendCommandArgv(c, cmds[k].argc, cmds[k].argv, NULL) != REDIS_OK) {
                                 fprintf(stderr, "Out of memory.\n");
                                 return EXIT_FAILURE;
                         }
                         commands++;
                 }
-                for (size_t k = 0; k < answer.n_commands; k++) {
+                for (size_t k = 0; k < n; k++) {
                         _cleanup_(reply_freep) redisReply *values = fleet_reply(c, address);
 
                         if (!values)

@@ -1029,9 +1029,12 @@ void fleet_answer_done(FleetAnswer *a) {
                 return;
         strv_free_n(a->parts);
         free(a->field);
-        free(a->numkeys);
         free(a->commands);
         free(a->command_argv);
+        free(a->more);
+        free(a->more_argv);
+        free(a->pending);
+        buf_done(&a->fallback);
         if (a->results && a->plan)
                 for (size_t i = 0; i < a->plan->n_hosts; i++) {
                         free(a->results[i].first);
@@ -1042,50 +1045,25 @@ void fleet_answer_done(FleetAnswer *a) {
         *a = (FleetAnswer) { 0 };
 }
 
-/* Per key, in one EVAL per FLEET_MGET_CHUNK keys: the field's value (kind 1), or where the record was not split
- * (FLEET_FIELD_GROUPS "*") the whole record (kind 0); a key that is no hash, as cgrouparch's or HostKeys' before
- * 0.9 (a string), its value as the whole record (kind 0), or nothing (kind 2). Reads only: one round trip. */
-const char fleet_read_script[] =
-        "local f, out = ARGV[1], {}\n"
-        "for i = 1, #KEYS do\n"
-        "  local v, k = redis.pcall('HMGET', KEYS[i], f, '" FLEET_FIELD_GROUPS "'), 1\n"
-        "  local x = false\n"
-        "  if v.err then\n"
-        "    x = redis.pcall('GET', KEYS[i])\n"
-        "    if type(x) == 'table' then x, k = false, 2 else k = 0 end\n"
-        "  elseif v[1] then x = v[1]\n"
-        "  elseif v[2] == '*' and f ~= '" FLEET_FIELD_WHOLE "' then\n"
-        "    x, k = redis.call('HGET', KEYS[i], '" FLEET_FIELD_WHOLE "'), 0\n"
-        "  end\n"
-        "  out[2 * i - 1], out[2 * i] = x, k\n"
-        "end\n"
-        "return out\n";
-
+/* Round trip 2: `HMGET <key> <field> /groups` per key: the field's value, and whether the record was split. */
 static int answer_build_commands(FleetAnswer *a) {
         const FleetPlan *p = a->plan;
-        size_t n = (p->n_keys + FLEET_MGET_CHUNK - 1) / FLEET_MGET_CHUNK, at = 0;
 
-        a->n_commands = n;
-        if (n == 0)
+        a->n_commands = p->n_keys;
+        if (p->n_keys == 0)
                 return 0;
-        a->commands = calloc(n, sizeof(FleetCommand));
-        a->numkeys = calloc(n, 8);
-        a->command_argv = calloc(p->n_keys + 4 * n, sizeof(char *));
-        if (!a->commands || !a->numkeys || !a->command_argv)
+        a->commands = calloc(p->n_keys, sizeof(FleetCommand));
+        a->command_argv = calloc(4 * p->n_keys, sizeof(char *));
+        if (!a->commands || !a->command_argv)
                 return -ENOMEM;
-        for (size_t c = 0; c < n; c++) {
-                size_t from = c * FLEET_MGET_CHUNK, m = MIN(p->n_keys - from, (size_t) FLEET_MGET_CHUNK);
-                const char **argv = a->command_argv + at;
+        for (size_t k = 0; k < p->n_keys; k++) {
+                const char **argv = a->command_argv + 4 * k;
 
-                snprintf(a->numkeys + 8 * c, 8, "%zu", m);
-                argv[0] = "EVAL";
-                argv[1] = fleet_read_script;
-                argv[2] = a->numkeys + 8 * c;
-                for (size_t i = 0; i < m; i++)
-                        argv[3 + i] = p->keys[from + i];
-                argv[3 + m] = a->field;
-                a->commands[c] = (FleetCommand) { .argc = (int) (m + 4), .argv = argv };
-                at += m + 4;
+                argv[0] = "HMGET";
+                argv[1] = p->keys[k];
+                argv[2] = a->field;
+                argv[3] = FLEET_FIELD_GROUPS;
+                a->commands[k] = (FleetCommand) { .argc = 4, .argv = argv };
         }
         return 0;
 }
@@ -1199,12 +1177,25 @@ static size_t host_of_key(const FleetPlan *p, size_t k, size_t from_host) {
         return h;
 }
 
+/* Keeps a record's text for the table: the window's first and last (they may come in any order). */
 static int keep_record(FleetHostResult *res, uint64_t sec, const uint8_t *text, size_t len) {
-        char *copy = strndup((const char *) text, len);
+        char *copy;
 
+        res->n_records++;
+        if (res->first && sec > res->first_sec && res->last && sec < res->last_sec)
+                return 0;
+        copy = strndup((const char *) text, len);
         if (!copy)
                 return -ENOMEM;
         if (!res->first) {
+                res->first = copy;
+                res->first_sec = sec;
+        } else if (sec < res->first_sec) {
+                if (!res->last) {
+                        res->last = res->first;
+                        res->last_sec = res->first_sec;
+                } else
+                        free(res->first);
                 res->first = copy;
                 res->first_sec = sec;
         } else {
@@ -1212,98 +1203,241 @@ static int keep_record(FleetHostResult *res, uint64_t sec, const uint8_t *text, 
                 res->last = copy;
                 res->last_sec = sec;
         }
-        res->n_records++;
         return 0;
+}
+
+static int answer_too_big(FleetAnswer *a, char *error, size_t error_size) {
+        if (a->text.size + a->fallback.size <= FLEET_ANSWER_MAX)
+                return 0;
+        set_error(error, error_size, "the answer is larger than %zu MiB: ask for a group or fewer seconds",
+                  FLEET_ANSWER_MAX >> 20);
+        return -E2BIG;
+}
+
+/* A value of round trip 2 for key a->next_key: the group's field (skip 1: cut below it) or the whole record. */
+static int answer_value(FleetAnswer *a, size_t host, uint64_t sec, const redisReply *v, size_t skip, char *error,
+                        size_t error_size) {
+        size_t before, key_len;
+        int r;
+
+        if (v->type != REDIS_REPLY_STRING || !v->str || v->len > FLEET_RECORD_MAX) {
+                a->skipped++;
+                return 0;
+        }
+        before = a->text.size;
+        r = put_fmt(&a->text, "%s\"%" PRIu64 "\":", a->any_second ? "," : "", sec);
+        if (r < 0)
+                return r;
+        key_len = a->text.size - before;
+        r = fleet_record_cut(v->str, v->len, a->parts ? a->parts + skip : NULL, a->n_parts - skip, &a->text);
+        if (r == -ENOMEM)
+                return r;
+        if (r <= 0) {
+                a->text.size = before;
+                if (r < 0)
+                        a->skipped++;
+                return 0;
+        }
+        r = keep_record(&a->results[host], sec, a->text.data + before + key_len, a->text.size - before - key_len);
+        if (r < 0)
+                return r;
+        a->results[host].n_written++;
+        a->any_second = true;
+        return answer_too_big(a, error, error_size);
+}
+
+/* A key whose record was not split: its whole record is asked for in round trip 3, and goes here. */
+static int answer_defer(FleetAnswer *a, size_t host, uint64_t sec) {
+        if (a->n_pending == a->pending_alloc) {
+                size_t n = MAX((size_t) 16, 2 * a->pending_alloc);
+                FleetPending *p = reallocarray(a->pending, n, sizeof(FleetPending));
+
+                if (!p)
+                        return -ENOMEM;
+                a->pending = p;
+                a->pending_alloc = n;
+        }
+        a->pending[a->n_pending++] = (FleetPending) {
+                .key = a->next_key,
+                .host = host,
+                .sec = sec,
+                .offset = a->text.size,
+                .written_before = a->results[host].n_written,
+        };
+        return 0;
+}
+
+static bool reply_is_wrongtype(const redisReply *r) {
+        return r->type == REDIS_REPLY_ERROR && r->str && r->len >= 9 && strncmp(r->str, "WRONGTYPE", 9) == 0;
+}
+
+static int reply_error(const redisReply *reply, char *error, size_t error_size) {
+        if (!reply) {
+                set_error(error, error_size, "no reply from Redis");
+                return -EIO;
+        }
+        set_error(error, error_size, "Redis: %.*s", (int) MIN(reply->len, (size_t) 200), reply->str ?: "");
+        return -EIO;
+}
+
+/* Round trip 3's reply for the next pending key: its whole record, cut aside, spliced in by finish. */
+static int answer_add_fallback(FleetAnswer *a, const redisReply *reply, char *error, size_t error_size) {
+        FleetPending *e = &a->pending[a->next_pending++];
+        size_t before = a->fallback.size;
+        int r;
+
+        if (!reply || (reply->type == REDIS_REPLY_ERROR && !reply_is_wrongtype(reply)))
+                return reply_error(reply, error, error_size);
+        if (reply->type == REDIS_REPLY_NIL)
+                return 0; /* expired since */
+        if (reply->type != REDIS_REPLY_STRING || !reply->str || reply->len > FLEET_RECORD_MAX) {
+                a->skipped++;
+                return 0;
+        }
+        r = fleet_record_cut(reply->str, reply->len, a->parts, a->n_parts, &a->fallback);
+        if (r == -ENOMEM)
+                return r;
+        if (r <= 0) {
+                a->fallback.size = before;
+                if (r < 0)
+                        a->skipped++;
+                return 0;
+        }
+        e->have = true;
+        e->cut = before;
+        e->cut_len = a->fallback.size - before;
+        r = keep_record(&a->results[e->host], e->sec, a->fallback.data + e->cut, e->cut_len);
+        if (r < 0)
+                return r;
+        return answer_too_big(a, error, error_size);
 }
 
 int fleet_answer_add(FleetAnswer *a, const redisReply *reply, char *error, size_t error_size) {
         const FleetPlan *p;
+        const redisReply *v, *groups;
+        const FleetHost *h;
         size_t host;
+        uint64_t sec;
         int r;
 
         assert(a && a->plan && !a->finished);
         p = a->plan;
 
-        if (!reply) {
-                set_error(error, error_size, "no reply from Redis");
-                return -EIO;
-        }
-        if (reply->type == REDIS_REPLY_ERROR) {
-                set_error(error, error_size, "Redis: %.*s", (int) MIN(reply->len, (size_t) 200), reply->str ?: "");
-                return -EIO;
-        }
-        if (reply->type != REDIS_REPLY_ARRAY || (reply->elements > 0 && !reply->element) || reply->elements % 2 != 0 ||
-            reply->elements / 2 > p->n_keys - a->next_key) {
-                set_error(error, error_size, "Redis answered with something else than a value and its kind per key");
+        if (a->next_key == p->n_keys) {
+                if (a->next_pending < a->n_more)
+                        return answer_add_fallback(a, reply, error, error_size);
+                set_error(error, error_size, "Redis answered more than was asked");
                 return -EBADMSG;
         }
-        for (size_t i = 0; i < reply->elements / 2; i++) {
-                const redisReply *k = reply->element[2 * i + 1];
-
-                if (!k || k->type != REDIS_REPLY_INTEGER || k->integer < 0 || k->integer > 2) {
-                        set_error(error, error_size, "Redis answered with something else than a value and its "
-                                                     "kind per key");
-                        return -EBADMSG;
-                }
+        if (!reply || (reply->type == REDIS_REPLY_ERROR && !reply_is_wrongtype(reply)))
+                return reply_error(reply, error, error_size);
+        if (reply->type != REDIS_REPLY_ERROR &&
+            (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || !reply->element || !reply->element[0] ||
+             !reply->element[1])) {
+                set_error(error, error_size, "Redis answered HMGET with something else than two values");
+                return -EBADMSG;
         }
-        host = a->next_host > 0 ? a->next_host - 1 : 0;
-        for (size_t i = 0; i < reply->elements / 2; i++, a->next_key++) {
-                const redisReply *v = reply->element[2 * i], *kind = reply->element[2 * i + 1];
-                const FleetHost *h;
-                uint64_t sec;
-                size_t before, skip;
-
-                host = host_of_key(p, a->next_key, host);
-                assert(host < p->n_hosts);
-                h = &p->hosts[host];
-                sec = h->from_sec + (a->next_key - h->first_key);
-                if (!a->host_open || a->next_host != host + 1) {
-                        r = open_hosts_until(a, host);
-                        if (r < 0)
-                                return r;
-                }
-                if (kind->integer == 2) { /* a key of another type */
-                        a->skipped++;
-                        continue;
-                }
-                if (!v || v->type == REDIS_REPLY_NIL)
-                        continue; /* expired or never written, or without the group */
-                if (v->type != REDIS_REPLY_STRING || !v->str || v->len > FLEET_RECORD_MAX) {
-                        a->skipped++;
-                        continue;
-                }
-                /* the group's field: cut below the group; the whole record: cut all the way */
-                skip = kind->integer == 1 ? a->field_parts : 0;
-                before = a->text.size;
-                r = put_fmt(&a->text, "%s\"%" PRIu64 "\":", a->any_second ? "," : "", sec);
+        host = host_of_key(p, a->next_key, a->next_host > 0 ? a->next_host - 1 : 0);
+        assert(host < p->n_hosts);
+        h = &p->hosts[host];
+        sec = h->from_sec + (a->next_key - h->first_key);
+        if (!a->host_open || a->next_host != host + 1) {
+                r = open_hosts_until(a, host);
                 if (r < 0)
                         return r;
-                r = fleet_record_cut(v->str, v->len, a->parts ? a->parts + skip : NULL, a->n_parts - skip,
-                                     &a->text);
-                if (r == -ENOMEM)
-                        return r;
-                if (r <= 0) {
-                        a->text.size = before;
-                        if (r < 0)
-                                a->skipped++;
-                        continue;
-                }
-                {
-                        size_t key_len = (size_t) (strchr((const char *) a->text.data + before, ':') -
-                                                   (const char *) a->text.data - before) + 1;
-
-                        r = keep_record(&a->results[host], sec, a->text.data + before + key_len,
-                                        a->text.size - before - key_len);
-                        if (r < 0)
-                                return r;
-                }
-                a->any_second = true;
-                if (a->text.size > FLEET_ANSWER_MAX) {
-                        set_error(error, error_size, "the answer is larger than %zu MiB: ask for a group or fewer "
-                                                     "seconds", FLEET_ANSWER_MAX >> 20);
-                        return -E2BIG;
-                }
         }
+        if (reply->type == REDIS_REPLY_ERROR) {
+                /* a key of another type (a string, as host keys were before they were hashes) */
+                a->skipped++;
+                a->next_key++;
+                return 0;
+        }
+        v = reply->element[0];
+        groups = reply->element[1];
+        if (v->type != REDIS_REPLY_NIL)
+                r = answer_value(a, host, sec, v, a->field_parts, error, error_size);
+        else if (a->field_parts > 0 && groups->type == REDIS_REPLY_STRING && groups->len == 1 && groups->str &&
+                 groups->str[0] == FLEET_FIELD_WHOLE[0])
+                /* no field per group in this record: its whole record next */
+                r = answer_defer(a, host, sec);
+        else
+                r = 0; /* expired or never written, or the record has no such group */
+        a->next_key++;
+        return r;
+}
+
+int fleet_answer_more(FleetAnswer *a, const FleetCommand **ret, size_t *ret_n) {
+        const FleetPlan *p;
+
+        assert(a && a->plan && ret && ret_n);
+        p = a->plan;
+
+        *ret = NULL;
+        *ret_n = 0;
+        if (a->next_key != p->n_keys || a->n_pending == 0 || a->n_more > 0)
+                return 0;
+        a->more = calloc(a->n_pending, sizeof(FleetCommand));
+        a->more_argv = calloc(3 * a->n_pending, sizeof(char *));
+        if (!a->more || !a->more_argv)
+                return -ENOMEM;
+        for (size_t i = 0; i < a->n_pending; i++) {
+                const char **argv = a->more_argv + 3 * i;
+
+                argv[0] = "HGET";
+                argv[1] = p->keys[a->pending[i].key];
+                argv[2] = FLEET_FIELD_WHOLE;
+                a->more[i] = (FleetCommand) { .argc = 3, .argv = argv };
+        }
+        a->n_more = a->n_pending;
+        *ret = a->more;
+        *ret_n = a->n_more;
+        return 0;
+}
+
+/* The whole records of round trip 3 go in at their places: a comma before one that follows another second of
+ * its host, and after the last of those put before the host's first second written in round trip 2. */
+static int answer_splice(FleetAnswer *a) {
+        Buf out = { 0 };
+        size_t from = 0, host = SIZE_MAX;
+        bool inserted = false;
+
+        if (buf_reserve(&out, a->text.size + a->fallback.size + 2 * a->n_pending) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < a->n_pending; i++) {
+                const FleetPending *e = &a->pending[i];
+                const FleetPending *next = i + 1 < a->n_pending ? &a->pending[i + 1] : NULL;
+                char head[32];
+                int n;
+
+                if (e->host != host) {
+                        host = e->host;
+                        inserted = false;
+                }
+                buf_put_unchecked(&out, a->text.data + from, e->offset - from);
+                from = e->offset;
+                if (e->have) {
+                        n = snprintf(head, sizeof(head), "%s\"%" PRIu64 "\":",
+                                     inserted || e->written_before > 0 ? "," : "", e->sec);
+                        if (buf_reserve(&out, (size_t) n + e->cut_len + 1) < 0) {
+                                buf_done(&out);
+                                return -ENOMEM;
+                        }
+                        buf_put_unchecked(&out, head, (size_t) n);
+                        buf_put_unchecked(&out, a->fallback.data + e->cut, e->cut_len);
+                        inserted = true;
+                }
+                if (inserted && e->written_before == 0 && a->results[host].n_written > 0 &&
+                    (!next || next->host != host || next->offset != e->offset))
+                        buf_put_unchecked(&out, ",", 1);
+        }
+        if (buf_reserve(&out, a->text.size - from + 1) < 0) {
+                buf_done(&out);
+                return -ENOMEM;
+        }
+        buf_put_unchecked(&out, a->text.data + from, a->text.size - from);
+        buf_done(&a->text);
+        a->text = out;
+        buf_done(&a->fallback);
         return 0;
 }
 
@@ -1319,9 +1453,19 @@ int fleet_answer_finish(FleetAnswer *a, char *error, size_t error_size) {
                 set_error(error, error_size, "Redis answered %zu of %zu keys", a->next_key, p->n_keys);
                 return -EBADMSG;
         }
+        if (a->next_pending != a->n_more || (a->n_pending > 0 && a->n_more == 0)) {
+                set_error(error, error_size, "Redis answered %zu of %zu whole records", a->next_pending,
+                          a->n_pending);
+                return -EBADMSG;
+        }
         r = open_hosts_until(a, p->n_hosts);
         if (r < 0)
                 return r;
+        if (a->n_pending > 0) {
+                r = answer_splice(a);
+                if (r < 0)
+                        return r;
+        }
         r = put_str(&a->text, "},\"stale\":[");
         if (r < 0)
                 return r;

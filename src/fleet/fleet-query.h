@@ -18,10 +18,6 @@
 #define FLEET_RECORD_MAX (16u << 20)    /* bytes of one record; a longer one is skipped */
 #define FLEET_ANSWER_MAX ((size_t) 256 << 20) /* bytes of the whole answer */
 #define FLEET_KEYS_MAX 1000000          /* host-seconds in one query */
-/* Keys per command of the second round trip (an EVAL; an MGET before host keys were hashes); the chunks go in one
- * pipeline (one round trip). Redis builds each reply whole before it sends it, so smaller ones let the reader
- * start sooner: 250 was the best of 100..1000 at 500 hosts (bench/). */
-#define FLEET_MGET_CHUNK 250
 #define FLEET_GROUP_MAX 4096            /* bytes of --group */
 #define FLEET_PREFIX_MAX 1024           /* bytes of [Redis] Prefix= as the keys carry it */
 
@@ -107,6 +103,7 @@ typedef struct FleetHostResult {
         size_t n_records;
         uint64_t first_sec, last_sec;
         char *first, *last; /* NUL-terminated; NULL without records (last NULL too with one record: see first) */
+        size_t n_written;   /* records written in round trip 2 */
 } FleetHostResult;
 
 /* One command of the second round trip: argv[0..argc) (the answer's and the plan's, valid while both are). */
@@ -115,8 +112,16 @@ typedef struct FleetCommand {
         const char **argv;
 } FleetCommand;
 
-/* The Lua script (read-only) of the second round trip's EVALs. */
-extern const char fleet_read_script[];
+/* A second whose record was not split (FLEET_FIELD_GROUPS "*"): its whole record is read in round trip 3 and
+ * spliced in at offset of the answer's text. */
+typedef struct FleetPending {
+        size_t key, host;
+        uint64_t sec;
+        size_t offset;         /* in text, where it goes */
+        size_t written_before; /* its host's seconds written before it */
+        bool have;             /* its cut is in fallback at cut, cut_len */
+        size_t cut, cut_len;
+} FleetPending;
 
 typedef struct FleetAnswer {
         const FleetPlan *plan; /* not owned; outlives the answer */
@@ -132,22 +137,30 @@ typedef struct FleetAnswer {
         Buf text;                 /* the answer, JSON; NUL-terminated after fleet_answer_finish() */
         char *field;              /* the field read: the group's first name, or FLEET_FIELD_WHOLE */
         size_t field_parts;       /* 1 when field is the group's first name (cut below it), else 0 */
-        /* The second round trip, all sent before a reply is read: `EVAL fleet_read_script <m> <key>... <field>`
-         * per FLEET_MGET_CHUNK keys, each answered by a value and its kind per key (fleet_answer_add()). */
+        /* Round trip 2, all sent before a reply is read: `HMGET <key> <field> /groups` per key. */
         FleetCommand *commands;
         size_t n_commands;
-        char *numkeys;
         const char **command_argv;
+        /* Round trip 3 (fleet_answer_more()), only for the seconds whose record was not split: `HGET <key> *`. */
+        FleetPending *pending;
+        size_t n_pending, pending_alloc, next_pending;
+        FleetCommand *more;
+        size_t n_more;
+        const char **more_argv;
+        Buf fallback; /* their cuts */
 } FleetAnswer;
 
 /* Starts {"now", "seconds", "group", "stale_after", "hosts": {...}, "stale": [...], "skipped",
  * "skipped_hosts"} for plan and a group (NULL or "" for whole records; -EINVAL as fleet_group_parse()). */
 int fleet_answer_init(FleetAnswer *a, const FleetPlan *plan, const char *group, char *error, size_t error_size);
-/* The reply of the next command of a->commands: for each of its keys the value (or nil) and its kind (integer:
- * 1 the field a->field, 0 the whole record, 2 a key of another type, counted as skipped). -EIO for an error
- * reply, -EBADMSG for another shape or more values than keys left, -E2BIG when the answer would pass
+/* The reply of the next command of a->commands (the field's value or nil, and FLEET_FIELD_GROUPS's; a WRONGTYPE
+ * error: a key of another type, counted as skipped), then of a->more. -EIO for another error reply, -EBADMSG
+ * for another shape or more replies than commands, -E2BIG when the answer would pass
  * FLEET_ANSWER_MAX; with the reason in error. The answer is unusable after an error. */
 int fleet_answer_add(FleetAnswer *a, const redisReply *mget_reply, char *error, size_t error_size);
+/* After every reply to a->commands: the commands of round trip 3 (`HGET <key> *` for each second whose record
+ * has no per-group fields), *ret_n 0 when none is needed; their replies go to fleet_answer_add() too. -ENOMEM. */
+int fleet_answer_more(FleetAnswer *a, const FleetCommand **ret, size_t *ret_n);
 /* Closes the answer once every key had its value (-EBADMSG otherwise). a->text.data is then the JSON. */
 int fleet_answer_finish(FleetAnswer *a, char *error, size_t error_size);
 void fleet_answer_done(FleetAnswer *a);

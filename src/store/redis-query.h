@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* A two-step read from Redis on a connection of its own, for the websocket's fleet_account: one command, then
- * the commands its reply calls for, all sent in one pipeline, each reply handed on as it comes; then it
- * disconnects. Never blocks the loop; a Redis that does not answer ends it after a timeout. */
+/* A read from Redis in two or three steps on a connection of its own, for the websocket's fleet_account: one
+ * command, then the commands its reply calls for, all sent in one pipeline, each reply handed on as it comes,
+ * maybe a third pipeline the replies call for; then it disconnects. Never blocks the loop; a Redis that does not answer ends it after a timeout. */
 #pragma once
 
 #include <hiredis/hiredis.h>
@@ -28,6 +28,9 @@ typedef struct RedisQueryOps {
                      size_t error_size, void *userdata);
         /* Each of their replies, in order; a negative errno with a message in error ends the query. */
         int (*values)(const redisReply *reply, char *error, size_t error_size, void *userdata);
+        /* May be NULL. Once every reply of the second step is in: the commands of a third step (none: the end),
+         * whose replies go to values() too. */
+        int (*more)(const RedisQueryCommand **ret, size_t *ret_n, char *error, size_t error_size, void *userdata);
         /* The end, once: 0, or a negative errno and why (the query's text: gone with it). The query may be
          * freed from here. */
         void (*done)(int error, const char *message, void *userdata);

@@ -115,6 +115,20 @@ static int wait_next(void *state, Buf *out, size_t want) {
         return w->sent < w->answer.text.size ? 1 : 0;
 }
 
+/* The answer's commands as the query takes them. */
+static int commands_of(FleetWait *w, const FleetCommand *cmds, size_t n, const RedisQueryCommand **ret,
+                       size_t *ret_n) {
+        free(w->commands);
+        w->commands = calloc(MAX(n, (size_t) 1), sizeof(RedisQueryCommand));
+        if (!w->commands)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                w->commands[i] = (RedisQueryCommand) { .argc = cmds[i].argc, .argv = cmds[i].argv };
+        *ret = w->commands;
+        *ret_n = n;
+        return 0;
+}
+
 static int on_first(const redisReply *reply, const RedisQueryCommand **ret, size_t *ret_n, char *error,
                     size_t error_size, void *userdata) {
         FleetWait *w = userdata;
@@ -127,16 +141,22 @@ static int on_first(const redisReply *reply, const RedisQueryCommand **ret, size
         if (r < 0)
                 return r;
         w->answer_started = true;
-        w->commands = calloc(MAX(w->answer.n_commands, (size_t) 1), sizeof(RedisQueryCommand));
-        if (!w->commands) {
+        if (commands_of(w, w->answer.commands, w->answer.n_commands, ret, ret_n) < 0) {
                 snprintf(error, error_size, "out of memory");
                 return -ENOMEM;
         }
-        for (size_t i = 0; i < w->answer.n_commands; i++)
-                w->commands[i] = (RedisQueryCommand) { .argc = w->answer.commands[i].argc,
-                                                       .argv = w->answer.commands[i].argv };
-        *ret = w->commands;
-        *ret_n = w->answer.n_commands;
+        return 0;
+}
+
+static int on_more(const RedisQueryCommand **ret, size_t *ret_n, char *error, size_t error_size, void *userdata) {
+        FleetWait *w = userdata;
+        const FleetCommand *cmds;
+        size_t n;
+
+        if (fleet_answer_more(&w->answer, &cmds, &n) < 0 || commands_of(w, cmds, n, ret, ret_n) < 0) {
+                snprintf(error, error_size, "out of memory");
+                return -ENOMEM;
+        }
         return 0;
 }
 
@@ -164,7 +184,8 @@ static void on_done(int error, const char *message, void *userdata) {
 
 void fleet_account_reply(sd_event *event, WebClient *client, const FleetAccountConfig *config, const char *text,
                          size_t size, WebReply *ret) {
-        static const RedisQueryOps ops = { .first = on_first, .values = on_values, .done = on_done };
+        static const RedisQueryOps ops = { .first = on_first, .values = on_values, .more = on_more,
+                                           .done = on_done };
         _cleanup_(freep) char *group = NULL, *key = NULL;
         char error[256], hosts_max[16];
         unsigned seconds;
