@@ -839,8 +839,8 @@ static int on_split_group(Scan *s, const unsigned char *key, size_t len, bool es
         r = scan_value(s, depth);
         if (r < 0 || x->too_many)
                 return r;
-        /* the name, decoded, at the end of text (kept there only when it is new) */
-        if (buf_reserve(x->text, len) < 0)
+        /* the name, decoded, at the end of text (kept there only when it is new); +1: data is never NULL */
+        if (buf_reserve(x->text, len + 1) < 0)
                 return -ENOMEM;
         if (!escaped)
                 buf_put_unchecked(x->text, key, len);
