@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The naive fleet reader, for bench/fleet-bench.py: what a reader key by key does, the same HMGET of the group's
- * field (or the whole record's) per host per second as `slicekeeper fleet` but each waiting for its answer, the same heartbeat read and the same answer code as `slicekeeper fleet`
+ * field (or the whole record's) per host per second as `slicekeeper fleet` but each waiting for its answer, the same
+ * heartbeat read and the same answer code as `slicekeeper fleet`
  * (src/fleet), so only the round trips differ.
  *
  *     fleet-naive HOST:PORT PREFIX GROUP|- SECONDS   (prints the answer; round trips to stderr) */

@@ -1281,7 +1281,8 @@ static int verb_top(char **argv, int argc) {
 
 /* fleet: every host's seconds from Redis ([Redis] HostKeys=yes on the daemons), in two round trips whatever the
  * number of hosts: the heartbeat set, then one pipeline of HMGETs of the group's field of each second (a third
- * only for seconds whose record has no field per group: their whole records). The one command that reads Redis itself. */
+ * only for seconds whose record has no field per group: their whole records). The one command that reads Redis
+ * itself. */
 #define FLEET_EXIT_NO_HOSTS 2
 #define FLEET_TIMEOUT_SEC 10
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* A read from Redis in two or three steps on a connection of its own, for the websocket's fleet_account: one
  * command, then the commands its reply calls for, all sent in one pipeline, each reply handed on as it comes,
- * maybe a third pipeline the replies call for; then it disconnects. Never blocks the loop; a Redis that does not answer ends it after a timeout. */
+ * maybe a third pipeline the replies call for; then it disconnects. Never blocks the loop; a Redis that does not answer
+ * ends it after a timeout. */
 #pragma once
 
 #include <hiredis/hiredis.h>

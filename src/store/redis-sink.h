@@ -3,7 +3,8 @@
  * the hash `<prefix>/host/<node>/account/<unix_sec>`, `HSET <key> * <json> /groups <n> <group> <cut>...` (the record
  * whole and cut per top-level group by fleet_record_split(), up to FLEET_SPLIT_GROUPS_MAX groups) and
  * `EXPIRE <key> <n>`, and one heartbeat per pipeline: `EVAL` of a script that does ZADD GT <newest> <node> on
- * <prefix>/hosts and drops the hosts silent for a day), at most one pipeline in flight. Owns the async connection, its reconnects with capped backoff, and a bounded backlog
+ * <prefix>/hosts and drops the hosts silent for a day), at most one pipeline in flight. Owns the async connection, its
+ * reconnects with capped backoff, and a bounded backlog
  * kept while Redis is away or slow: which seconds are unsent, not their text (the owner renders a second
  * again when it is sent; the window in RAM holds its values). Never blocks the loop. */
 #pragma once
@@ -96,7 +97,8 @@ int redis_sink_push_event(RedisSink *s, const char *text, size_t size);
  *  "written" (SETs answered OK), "errors" (SETs answered with an error), "reconnects" (connection attempts
  *  after the first), the events' "events_key" (the stream), "events_queued" (kept: waiting or in flight),
  *  "events_bytes" (their text), "events_written" (XADDs answered with an ID), "events_dropped" (the queue's
- *  cap, or refused), "events_errors" (XADDs answered with an error), "host_keys" (HostKeys=yes), "account_key" (the key of a
+ *  cap, or refused), "events_errors" (XADDs answered with an error), "host_keys" (HostKeys=yes), "account_key" (the key
+ * of a
  *  second without the number), "pipelines" (sent: one round trip each), "commands" (SET, or HSET and
  *  EXPIRE, and the heartbeat sent, XADDs apart), "commands_per_tick_max" (the most commands in a pipeline of one
  *  second), "pipeline_commands_max" (in any pipeline: a backlog's seconds and one heartbeat); HostKeys=yes also
