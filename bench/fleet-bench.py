@@ -132,7 +132,7 @@ def main():
     server = RedisServer().start()
     try:
         r = redis.Redis(host='127.0.0.1', port=server.port)
-        # written for seconds up to now + 40: every host stays live through the runs, the window stays full
+        # written for seconds up to now + 40: every host is live at the window's end (now + 30)
         now = int(time.time())
         last = now + 40
         size = 0
@@ -152,9 +152,12 @@ def main():
         ours, theirs, floor = [], [], []
         group = [] if args.whole else ['--group', args.group]
         field = host_keys_layout.WHOLE if args.whole else args.group.strip('/').split('/')[0]
+        # the window ends at a fixed second the records reach: every run reads a full window however long the
+        # runs take
+        end = now + 30
         argv_ours = [cli, 'fleet', '--redis', server.address, '--prefix', PREFIX, *group,
-                     '--seconds', str(args.seconds), '--json', '--stats']
-        argv_naive = [naive, server.address, PREFIX, '-' if args.whole else args.group, str(args.seconds)]
+                     '--seconds', str(args.seconds), '--end', str(end), '--json', '--stats']
+        argv_naive = [naive, server.address, PREFIX, '-' if args.whole else args.group, str(args.seconds), str(end)]
         stats = naive_stats = ''
         def sent(before, after):
             """Commands the client sent (ZRANGE, HMGET, HGET), INFO apart."""
@@ -172,7 +175,7 @@ def main():
             cmds_naive = sent(before, commandstats(r))
             theirs.append(t)
             keys = [f'{PREFIX}/host/login{h:04d}.example.org/account/{sec}' for h in range(args.hosts)
-                    for sec in range(int(time.time()) - args.seconds + 1, int(time.time()) + 1)]
+                    for sec in range(end - args.seconds + 1, end + 1)]
             t, floor_bytes = transfer_floor(server.port, keys, field)
             floor.append(t)
             if i == 0:

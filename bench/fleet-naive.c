@@ -4,7 +4,9 @@
  * heartbeat read and the same answer code as `slicekeeper fleet`
  * (src/fleet), so only the round trips differ.
  *
- *     fleet-naive HOST:PORT PREFIX GROUP|- SECONDS   (prints the answer; round trips to stderr) */
+ *     fleet-naive HOST:PORT PREFIX GROUP|- SECONDS [END]   (prints the answer; round trips to stderr)
+ *
+ * END: the window's last second, as `slicekeeper fleet --end` (default now). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +24,11 @@ int main(int argc, char *argv[]) {
         unsigned seconds, round_trips = 0;
         char error[512], host[256];
         int port;
+        uint64_t end = (uint64_t) time(NULL);
 
-        if (argc != 5 || sscanf(argv[1], "%255[^:]:%d", host, &port) != 2 ||
-            fleet_seconds_parse(argv[4], &seconds) < 0) {
-                fprintf(stderr, "usage: fleet-naive HOST:PORT PREFIX GROUP|- SECONDS\n");
+        if (argc < 5 || argc > 6 || sscanf(argv[1], "%255[^:]:%d", host, &port) != 2 ||
+            fleet_seconds_parse(argv[4], &seconds) < 0 || (argc == 6 && sscanf(argv[5], "%" SCNu64, &end) != 1)) {
+                fprintf(stderr, "usage: fleet-naive HOST:PORT PREFIX GROUP|- SECONDS [END]\n");
                 return 1;
         }
         c = redisConnect(host, port);
@@ -33,7 +36,7 @@ int main(int argc, char *argv[]) {
                 return 1;
         hosts = redisCommand(c, "ZRANGE %s/hosts 0 %d WITHSCORES", argv[2], FLEET_HOSTS_MAX);
         round_trips++;
-        if (fleet_plan_build(argv[2], (uint64_t) time(NULL), seconds, hosts, &plan, error, sizeof(error)) < 0 ||
+        if (fleet_plan_build(argv[2], end, seconds, hosts, &plan, error, sizeof(error)) < 0 ||
             fleet_answer_init(&answer, &plan, argv[3][0] == '-' ? NULL : argv[3], error, sizeof(error)) < 0) {
                 fprintf(stderr, "%s\n", error);
                 return 1;
