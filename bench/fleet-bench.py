@@ -6,16 +6,18 @@
     /usr/bin/python3 bench/fleet-bench.py --build build [--hosts 500] [--seconds 10] [--runs 50] [--group services/db]
 
 A real redis-server on loopback gets, for every host, the records of its last S seconds as daemons with
-[Redis] HostKeys=yes write them (<R>/host/<node>/account/<sec>, EX 300, and the <R>/hosts heartbeat): the
+[Redis] HostKeys=yes write them (<R>/host/<node>/account/<sec>: a hash with the whole record in field '*' and
+each top-level group's part in its own field, as tests/integration/host_keys_layout.py computes it, EX 300;
+and the <R>/hosts heartbeat): the
 record of a tree of 11 groups (4 top-level, 7 below) with every controller (cpu, blkio on two devices, memory,
 pids, pressure) and 5 users, in the daemon's compact shape. Then, R times each, alternating:
-  - `slicekeeper fleet --group G --seconds S --json --stats` (ZRANGE, then one pipeline of MGETs);
-  - build/fleet-naive, the naive peer: the same heartbeat read and the same answer code, but one GET per host
-    per second, each waiting for its answer (what a cgrouparch reader does, key by key).
-Wall time of the whole process (fork and exec included), p50 and p99, and as a floor Redis's delivery of the
-same MGETs' bytes alone (a raw socket that reads and drops them); round trips as the CLI counts them and
-the commands Redis counts (INFO stats total_commands_processed, the INFO itself taken off); the two answers
-are checked equal."""
+  - `slicekeeper fleet --group G --seconds S --json --stats` (ZRANGE, then one pipeline of HMGETs of the group's
+    field of each key);
+  - build/fleet-naive, the naive peer: the same heartbeat read and the same answer code, but each HMGET of the
+    group's field per host per second, each waiting for its answer (what a reader key by key does).
+Wall time of the whole process (fork and exec included), p50 and p99, and as a floor Redis alone: the same
+HMGETs from a raw socket that reads and drops the replies' bytes; round trips as the CLI counts them and the
+commands Redis counts (INFO commandstats); the two answers are checked equal. --whole measures the query without a group (field '*')."""
 import argparse
 import json
 import os
@@ -27,6 +29,7 @@ import time
 REPO = os.path.realpath(os.path.join(os.path.dirname(__file__), '..'))
 sys.path.insert(0, os.path.join(REPO, 'tests', 'integration'))
 import redis  # noqa: E402
+import host_keys_layout  # noqa: E402
 from servers import RedisServer  # noqa: E402
 
 PREFIX = 'cgroup_arch'
@@ -68,6 +71,10 @@ def record(host, sec, users=5, devices=2):
     return json.dumps(rec, separators=(',', ':'))
 
 
+def commandstats(r):
+    return {k[len('cmdstat_'):]: v['calls'] for k, v in r.info('commandstats').items()}
+
+
 def percentile(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
@@ -90,20 +97,22 @@ def resp(args):
     return out
 
 
-def transfer_floor(port, keys, expect_bytes):
-    """Redis's delivery alone: the same MGETs pipelined on a raw socket, the reply bytes read and dropped."""
-    request = b''.join(resp(['MGET'] + keys[i:i + 250]) for i in range(0, len(keys), 250))
+def transfer_floor(port, keys, field):
+    """Redis alone: the same HMGETs pipelined on a raw socket, the reply bytes read and dropped up to the answer
+    of a PING sent last. Returns (seconds, bytes)."""
+    request = b''.join(resp(['HMGET', k, field, host_keys_layout.GROUPS]) for k in keys) + resp(['PING'])
     buf = bytearray(1 << 20)
     with socket.create_connection(('127.0.0.1', port)) as c:
         start = time.perf_counter()
         c.sendall(request)
-        got = 0
-        while got < expect_bytes:
+        got, tail = 0, b''
+        while not tail.endswith(b'+PONG\r\n'):
             n = c.recv_into(buf)
             if n == 0:
                 break
             got += n
-        return time.perf_counter() - start
+            tail = (tail + bytes(buf[max(0, n - 16):n]))[-16:]
+        return time.perf_counter() - start, got
 
 
 def main():
@@ -115,6 +124,7 @@ def main():
     ap.add_argument('--group', default='services/db')
     ap.add_argument('--users', type=int, default=5, help='users in each record (fair share), 0..5')
     ap.add_argument('--devices', type=int, default=2, help='block devices in each group\'s blkio, 0..4')
+    ap.add_argument('--whole', action='store_true', help='no group: the whole records')
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     cli, naive = os.path.join(build, 'slicekeeper'), os.path.join(build, 'fleet-naive')
@@ -122,7 +132,7 @@ def main():
     server = RedisServer().start()
     try:
         r = redis.Redis(host='127.0.0.1', port=server.port)
-        # written for seconds up to now + 40: every host stays live through the runs, the window stays full
+        # written for seconds up to now + 40: every host is live at the window's end (now + 30)
         now = int(time.time())
         last = now + 40
         size = 0
@@ -132,32 +142,42 @@ def main():
             for sec in range(now - args.seconds - 1, last + 1):
                 text = record(h, sec, args.users, args.devices)
                 size += len(text)
-                p.set(f'{PREFIX}/host/{node}/account/{sec}', text, ex=300)
+                host_keys_layout.write(r, f'{PREFIX}/host/{node}/account/{sec}', text, ex=300, pipe=p)
             p.zadd(f'{PREFIX}/hosts', {node: last})
             p.execute()
         n_records = args.hosts * (last - now + args.seconds + 2)
         print(f'{args.hosts} hosts, {args.users} users and {args.devices} devices a record, {n_records} records of {size / n_records / 1024:.1f} KiB on average '
-              f'({size / 2**20:.0f} MiB in Redis), group {args.group}, {args.seconds} s window')
+              f'(x2 with the per-group fields), group {None if args.whole else args.group}, {args.seconds} s window')
 
         ours, theirs, floor = [], [], []
-        argv_ours = [cli, 'fleet', '--redis', server.address, '--prefix', PREFIX, '--group', args.group,
-                     '--seconds', str(args.seconds), '--json', '--stats']
-        argv_naive = [naive, server.address, PREFIX, args.group, str(args.seconds)]
+        group = [] if args.whole else ['--group', args.group]
+        field = host_keys_layout.WHOLE if args.whole else args.group.strip('/').split('/')[0]
+        # the window ends at a fixed second the records reach: every run reads a full window however long the
+        # runs take
+        end = now + 30
+        argv_ours = [cli, 'fleet', '--redis', server.address, '--prefix', PREFIX, *group,
+                     '--seconds', str(args.seconds), '--end', str(end), '--json', '--stats']
+        argv_naive = [naive, server.address, PREFIX, '-' if args.whole else args.group, str(args.seconds), str(end)]
         stats = naive_stats = ''
+        def sent(before, after):
+            """Commands the client sent (ZRANGE, HMGET, HGET), INFO apart."""
+            return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0) and k != 'info'}
+
         for i in range(args.runs):
-            before = r.info('stats')['total_commands_processed']
+            before = commandstats(r)
+            out_bytes = r.info('stats')['total_net_output_bytes']
             t, out, stats = run(argv_ours)
-            cmds_ours = r.info('stats')['total_commands_processed'] - before - 1
+            out_bytes = r.info('stats')['total_net_output_bytes'] - out_bytes
+            cmds_ours = sent(before, commandstats(r))
             ours.append(t)
-            before = r.info('stats')['total_commands_processed']
+            before = commandstats(r)
             t, out_naive, naive_stats = run(argv_naive)
-            cmds_naive = r.info('stats')['total_commands_processed'] - before - 1
+            cmds_naive = sent(before, commandstats(r))
             theirs.append(t)
             keys = [f'{PREFIX}/host/login{h:04d}.example.org/account/{sec}' for h in range(args.hosts)
-                    for sec in range(int(time.time()) - args.seconds + 1, int(time.time()) + 1)]
-            if i == 0:
-                expect = sum(len(v) + 16 for v in r.mget(keys[:250])) * len(keys) // 250
-            floor.append(transfer_floor(server.port, keys, expect * 0.99))
+                    for sec in range(end - args.seconds + 1, end + 1)]
+            t, floor_bytes = transfer_floor(server.port, keys, field)
+            floor.append(t)
             if i == 0:
                 a, b = json.loads(out), json.loads(out_naive)
                 a.pop('now'), b.pop('now')
@@ -173,15 +193,14 @@ def main():
                 print(f'answer: {len(a["hosts"])} hosts, {n_secs} seconds, {answer_bytes / 1024:.0f} KiB; '
                       f'naive answer the same: {same}')
         print(f'slicekeeper fleet: p50 {percentile(ours, 50) * 1000:.1f} ms, p99 {percentile(ours, 99) * 1000:.1f} ms, '
-              f'{cmds_ours} Redis commands; {stats.strip()}')
-        print(f'naive (GET each): p50 {percentile(theirs, 50) * 1000:.1f} ms, p99 {percentile(theirs, 99) * 1000:.1f} ms, '
-              f'{cmds_naive} Redis commands; {naive_stats.strip()}')
-        print(f'floor (the same MGETs, bytes read and dropped): p50 {percentile(floor, 50) * 1000:.1f} ms, '
-              f'p99 {percentile(floor, 99) * 1000:.1f} ms')
-        mget = r.info('commandstats').get('cmdstat_mget', {})
-        if mget:
-            print(f'Redis itself per MGET of up to 250 records: {mget["usec_per_call"] / 1000:.1f} ms of its CPU '
-                  f'(INFO commandstats, before a byte is sent)')
+              f'Redis commands {cmds_ours}, {out_bytes / 1024:.0f} KiB from Redis; {stats.strip()}')
+        print(f'naive (HMGET each): p50 {percentile(theirs, 50) * 1000:.1f} ms, p99 {percentile(theirs, 99) * 1000:.1f} ms, '
+              f'Redis commands {cmds_naive}; {naive_stats.strip()}')
+        print(f'Redis alone (the same HMGETs, {floor_bytes / 1024:.0f} KiB of replies read and dropped): '
+              f'p50 {percentile(floor, 50) * 1000:.1f} ms, p99 {percentile(floor, 99) * 1000:.1f} ms')
+        hm = r.info('commandstats').get('cmdstat_hmget', {})
+        if hm:
+            print(f'Redis itself per HMGET: {hm["usec_per_call"]:.2f} us of its CPU (INFO commandstats)')
         print(f'ratio naive/fleet: p50 {percentile(theirs, 50) / percentile(ours, 50):.1f}x, '
               f'p99 {percentile(theirs, 99) / percentile(ours, 99):.1f}x')
         ok = percentile(ours, 99) <= 0.050 and 'round trips' in stats and int(stats.split(' round trips')[0].split()[-1]) <= 3

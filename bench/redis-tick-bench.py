@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: MIT
 """Benchmark: what [Redis] HostKeys=yes costs per host and tick (issue 17: at most 3 Redis commands per host
 and tick, in one pipeline). One daemon with N groups (default 100) against a real redis-server on loopback,
-first with HostKeys=no (cgrouparch's keys), then HostKeys=yes, each for T ticks (default 60, so that the
-once-a-minute prune of <prefix>/hosts is in the count). Reports, per tick: the commands Redis ran for the
-daemon (INFO commandstats deltas: SET, ZADD, ZREMRANGEBYSCORE; XADD, the events, apart), the round trips
-(pipelines the sink sent, from its status; and the bursts MONITOR saw from the daemon's connection), the
-most commands in one tick's pipeline, and the time Redis spent on them (commandstats usec). Then a backlog:
-Redis holds writes for P seconds (CLIENT PAUSE WRITE, default 5) and the seconds that waited leave in one
-pipeline: its SETs and ZADDs.
+first with HostKeys=no (cgrouparch's keys), then HostKeys=yes, each for T ticks (default 60). Reports, per
+tick: the commands the daemon sent (INFO commandstats deltas: SET; HSET, EXPIRE and the heartbeat's EVAL,
+whose ZADD and ZREMRANGEBYSCORE run inside it; XADD, the events, apart), the round trips (pipelines the sink
+sent, from its status; and the bursts MONITOR saw from the daemon's connection), the most commands in one
+tick's pipeline, and the time Redis spent on them (commandstats usec, the script's inner commands included).
+Then a backlog: Redis holds writes for P seconds (CLIENT PAUSE WRITE, default 5) and the seconds that waited
+leave in one pipeline: an HSET and an EXPIRE each and one EVAL. With more than 64 groups a record has no
+per-group fields (only '*'); --groups 50 shows the split.
 
     /usr/bin/python3 bench/redis-tick-bench.py --build build [--groups 100] [--ticks 60] [--pause 5]"""
 import argparse
@@ -24,7 +25,8 @@ from servers import RedisServer  # noqa: E402
 from test_host_keys import bursts  # noqa: E402 (the test's reading of MONITOR: runs of one client's commands)
 
 NODE = 'bench-node-001'
-COMMANDS = ('set', 'zadd', 'zremrangebyscore', 'xadd')
+COMMANDS = ('set', 'hset', 'expire', 'eval', 'zadd', 'zremrangebyscore', 'xadd')
+SENT = ('SET', 'HSET', 'EXPIRE', 'EVAL', 'ZADD', 'ZREMRANGEBYSCORE')
 LINE = re.compile(r'^\+(\d+\.\d+) \[\d+ ([^\]]+)\] "([A-Za-z]+)"')
 
 
@@ -54,7 +56,7 @@ class Monitor:
         *lines, self.buf = self.buf.split(b'\r\n')
         for line in lines:
             m = LINE.match(line.decode(errors='replace'))
-            if m and m.group(3).upper() in ('SET', 'ZADD', 'ZREMRANGEBYSCORE'):
+            if m and m.group(3).upper() in SENT and m.group(2) != 'lua':  # not what a script ran
                 self.commands.append((float(m.group(1)), m.group(2), [m.group(3).upper()]))
 
     def close(self):
@@ -92,13 +94,22 @@ def run_mode(tb, build, server, client, n, ticks, pause, host_keys):
         seen = bursts(mon.commands)
         done = t1 - t0
         calls = {k: c1.get(k, {}).get('calls', 0) - c0.get(k, {}).get('calls', 0) for k in COMMANDS}
-        usec = sum(c1.get(k, {}).get('usec', 0) - c0.get(k, {}).get('usec', 0) for k in COMMANDS[:3])
-        data = calls['set'] + calls['zadd'] + calls['zremrangebyscore']
+        usec = sum(c1.get(k, {}).get('usec', 0) - c0.get(k, {}).get('usec', 0) for k in COMMANDS[:-1])
+        # a script's ZADD and ZREMRANGEBYSCORE count in commandstats too: sent only without the script
+        data = calls['set'] + calls['hset'] + calls['expire'] + calls['eval'] + \
+            (0 if calls['eval'] else calls['zadd'] + calls['zremrangebyscore'])
         pipelines = s1['pipelines'] - s0['pipelines']
-        record = len(client.get(client.keys('cgroup_arch/*account/*')[0]))
-        print(f'HostKeys={mode}, {n} groups (record {record} bytes), {done} ticks: '
-              f'{data / done:.3f} commands per tick (SET {calls["set"]}, ZADD {calls["zadd"]}, '
-              f'ZREMRANGEBYSCORE {calls["zremrangebyscore"]}; XADD {calls["xadd"]} apart), '
+        key = client.keys('cgroup_arch/*account/*')[0]
+        if host_keys:
+            fields = client.hgetall(key)
+            record = len(fields[b'*'])
+            split = f', hash of {len(fields)} fields, {sum(len(v) for v in fields.values())} bytes'
+        else:
+            record, split = len(client.get(key)), ''
+        print(f'HostKeys={mode}, {n} groups (record {record} bytes{split}), {done} ticks: '
+              f'{data / done:.3f} commands per tick (SET {calls["set"]}, HSET {calls["hset"]}, EXPIRE '
+              f'{calls["expire"]}, EVAL {calls["eval"]}; inside it ZADD {calls["zadd"]}, ZREMRANGEBYSCORE '
+              f'{calls["zremrangebyscore"]}; XADD {calls["xadd"]} apart), '
               f'{pipelines / done:.3f} round trips per tick (sink pipelines {pipelines}, MONITOR bursts '
               f'{len(seen)}, largest burst {max((len(b) for b in seen), default=0)} commands), '
               f'commands_per_tick_max {s1["commands_per_tick_max"]}, Redis time {usec / max(data, 1):.1f} µs '
@@ -115,11 +126,11 @@ def run_mode(tb, build, server, client, n, ticks, pause, host_keys):
         big = max(bursts(mon.commands), key=len)
         names = [c[2][0] for c in big]
         s2 = status(tb, build)['redis']
-        # a pipeline of HostKeys=yes ends with its ZADD (and maybe a ZREMRANGEBYSCORE): cut there
-        shown = ' '.join(names).replace('ZADD SET', 'ZADD | SET').replace('ZREMRANGEBYSCORE SET',
-                                                                         'ZREMRANGEBYSCORE | SET')
+        # a pipeline of HostKeys=yes ends with its EVAL: cut there
+        shown = ' '.join(names).replace('EVAL HSET', 'EVAL | HSET')
         print(f'HostKeys={mode}, after a {pause} s pause: largest burst {len(big)} commands ({names.count("SET")} '
-              f'SET, {names.count("ZADD")} ZADD): {shown}; sink pipeline_commands_max '
+              f'SET, {names.count("HSET")} HSET, {names.count("EXPIRE")} EXPIRE, {names.count("EVAL")} EVAL): '
+              f'{shown}; sink pipeline_commands_max '
               f'{s2["pipeline_commands_max"]}, commands_per_tick_max {s2["commands_per_tick_max"]}', flush=True)
         return {'mode': mode, 'ticks': done, 'calls': calls, 'pipelines': pipelines, 'bursts': len(seen),
                 'commands_per_tick_max': s1['commands_per_tick_max'], 'usec': usec,

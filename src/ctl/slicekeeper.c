@@ -1293,7 +1293,9 @@ static int verb_top(char **argv, int argc) {
 }
 
 /* fleet: every host's seconds from Redis ([Redis] HostKeys=yes on the daemons), in two round trips whatever the
- * number of hosts: the heartbeat set, then one pipeline of MGETs. The one command that reads Redis itself. */
+ * number of hosts: the heartbeat set, then one pipeline of HMGETs of the group's field of each second (a third
+ * only for seconds whose record has no field per group: their whole records). The one command that reads Redis
+ * itself. */
 #define FLEET_EXIT_NO_HOSTS 2
 #define FLEET_TIMEOUT_SEC 10
 
@@ -1511,27 +1513,27 @@ static int verb_fleet(char **argv, int argc) {
                 return EXIT_FAILURE;
         }
 
-        /* round trip 2: every host's seconds, MGETs of FLEET_MGET_CHUNK keys all sent before any reply is read */
-        if (plan.n_keys > 0) {
-                size_t n_chunks = (plan.n_keys + FLEET_MGET_CHUNK - 1) / FLEET_MGET_CHUNK;
-                _cleanup_(freep) const char **args = calloc(FLEET_MGET_CHUNK + 1, sizeof(char *));
+        /* round trip 2: every host's seconds, the group's field (or the whole record) of each, all sent before any
+         * reply is read; round trip 3 only for the seconds whose record has no field per group */
+        for (unsigned step = 0; step < 2; step++) {
+                const FleetCommand *cmds = answer.commands;
+                size_t n = answer.n_commands;
 
-                if (!args)
+                if (step == 1 && fleet_answer_more(&answer, &cmds, &n) < 0) {
+                        fprintf(stderr, "Out of memory.\n");
                         return EXIT_FAILURE;
+                }
+                if (n == 0)
+                        continue;
                 t = mono_usec();
-                args[0] = "MGET";
-                for (size_t k = 0; k < n_chunks; k++) {
-                        size_t from = k * FLEET_MGET_CHUNK, n = MIN(plan.n_keys - from, (size_t) FLEET_MGET_CHUNK);
-
-                        for (size_t i = 0; i < n; i++)
-                                args[1 + i] = plan.keys[from + i];
-                        if (redisAppendCommandArgv(c, (int) n + 1, args, NULL) != REDIS_OK) {
+                for (size_t k = 0; k < n; k++) {
+                        if (redisAppendCommandArgv(c, cmds[k].argc, cmds[k].argv, NULL) != REDIS_OK) {
                                 fprintf(stderr, "Out of memory.\n");
                                 return EXIT_FAILURE;
                         }
                         commands++;
                 }
-                for (size_t k = 0; k < n_chunks; k++) {
+                for (size_t k = 0; k < n; k++) {
                         _cleanup_(reply_freep) redisReply *values = fleet_reply(c, address);
 
                         if (!values)

@@ -590,6 +590,54 @@ static int skip_value(Scan *s) {
         return -EBADMSG;
 }
 
+/* The next character of a key's raw text (valid, escaped as JSON) from *i, as UTF-8 in out: its length. */
+static size_t key_next(const unsigned char *key, size_t *i, char out[static 4]) {
+        size_t k = 0;
+        unsigned char e;
+        unsigned u, lo;
+
+        if (key[*i] != '\\') {
+                out[0] = (char) key[(*i)++];
+                return 1;
+        }
+        e = key[*i + 1];
+        *i += 2;
+        switch (e) {
+        case 'b': out[k++] = '\b'; break;
+        case 'f': out[k++] = '\f'; break;
+        case 'n': out[k++] = '\n'; break;
+        case 'r': out[k++] = '\r'; break;
+        case 't': out[k++] = '\t'; break;
+        case 'u':
+                (void) hex4(key + *i, &u);
+                *i += 4;
+                if (u >= 0xD800 && u <= 0xDBFF) {
+                        (void) hex4(key + *i + 2, &lo);
+                        *i += 6;
+                        u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+                }
+                if (u < 0x80)
+                        out[k++] = (char) u;
+                else if (u < 0x800) {
+                        out[k++] = (char) (0xC0 | u >> 6);
+                        out[k++] = (char) (0x80 | (u & 0x3F));
+                } else if (u < 0x10000) {
+                        out[k++] = (char) (0xE0 | u >> 12);
+                        out[k++] = (char) (0x80 | ((u >> 6) & 0x3F));
+                        out[k++] = (char) (0x80 | (u & 0x3F));
+                } else {
+                        out[k++] = (char) (0xF0 | u >> 18);
+                        out[k++] = (char) (0x80 | ((u >> 12) & 0x3F));
+                        out[k++] = (char) (0x80 | ((u >> 6) & 0x3F));
+                        out[k++] = (char) (0x80 | (u & 0x3F));
+                }
+                break;
+        default: /* '"', '\\', '/' */
+                out[k++] = (char) e;
+        }
+        return k;
+}
+
 /* Whether a key's raw text (valid, escaped as JSON) says name. */
 static bool key_is(const unsigned char *key, size_t len, bool escaped, const char *name) {
         size_t n = strlen(name), at = 0;
@@ -598,49 +646,8 @@ static bool key_is(const unsigned char *key, size_t len, bool escaped, const cha
                 return len == n && memcmp(key, name, n) == 0;
         for (size_t i = 0; i < len;) {
                 char out[4];
-                size_t k = 0;
+                size_t k = key_next(key, &i, out);
 
-                if (key[i] != '\\') {
-                        out[k++] = (char) key[i++];
-                } else {
-                        unsigned char e = key[i + 1];
-                        unsigned u, lo;
-
-                        i += 2;
-                        switch (e) {
-                        case 'b': out[k++] = '\b'; break;
-                        case 'f': out[k++] = '\f'; break;
-                        case 'n': out[k++] = '\n'; break;
-                        case 'r': out[k++] = '\r'; break;
-                        case 't': out[k++] = '\t'; break;
-                        case 'u':
-                                (void) hex4(key + i, &u);
-                                i += 4;
-                                if (u >= 0xD800 && u <= 0xDBFF) {
-                                        (void) hex4(key + i + 2, &lo);
-                                        i += 6;
-                                        u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
-                                }
-                                if (u < 0x80)
-                                        out[k++] = (char) u;
-                                else if (u < 0x800) {
-                                        out[k++] = (char) (0xC0 | u >> 6);
-                                        out[k++] = (char) (0x80 | (u & 0x3F));
-                                } else if (u < 0x10000) {
-                                        out[k++] = (char) (0xE0 | u >> 12);
-                                        out[k++] = (char) (0x80 | ((u >> 6) & 0x3F));
-                                        out[k++] = (char) (0x80 | (u & 0x3F));
-                                } else {
-                                        out[k++] = (char) (0xF0 | u >> 18);
-                                        out[k++] = (char) (0x80 | ((u >> 12) & 0x3F));
-                                        out[k++] = (char) (0x80 | ((u >> 6) & 0x3F));
-                                        out[k++] = (char) (0x80 | (u & 0x3F));
-                                }
-                                break;
-                        default: /* '"', '\\', '/' */
-                                out[k++] = (char) e;
-                        }
-                }
                 if (at + k > n || memcmp(name + at, out, k) != 0)
                         return false;
                 at += k;
@@ -786,6 +793,211 @@ int fleet_record_cut(const char *record, size_t len, char *const *parts, size_t 
         return 1;
 }
 
+/* The split: every top-level group's cut in one pass. */
+
+#define SPLIT_ENTRIES_MAX (FLEET_SPLIT_GROUPS_MAX * CUT_KEYS_MAX)
+
+struct FleetSplitScratch {
+        /* the names seen (decoded, in text), first seen first */
+        size_t n_names;
+        struct {
+                size_t name, name_len; /* in text */
+                size_t n_entries;
+        } names[FLEET_SPLIT_GROUPS_MAX];
+        /* (name, controller, node) in the record's order */
+        size_t n_entries;
+        struct {
+                size_t name;
+                const unsigned char *key, *from, *to;
+                size_t key_len;
+        } entries[SPLIT_ENTRIES_MAX];
+        const unsigned char *key; /* the controller being scanned */
+        size_t key_len;
+        bool too_many;
+        Buf *text;
+};
+
+/* A name fleet_group_parse() takes as one part, and not the whole record's field. */
+static bool split_name_ok(const char *name, size_t len) {
+        if (len == 0 || len > FLEET_GROUP_MAX || (len == 1 && name[0] == '.') ||
+            (len == 2 && name[0] == '.' && name[1] == '.') || (len == 1 && name[0] == '*'))
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if ((unsigned char) name[i] < 0x20 || name[i] == 0x7f || name[i] == '/')
+                        return false;
+        return true;
+}
+
+/* A member of a controller's "sub_cgroup": a top-level group. */
+static int on_split_group(Scan *s, const unsigned char *key, size_t len, bool escaped, unsigned depth,
+                          void *userdata) {
+        struct FleetSplitScratch *x = userdata;
+        const unsigned char *from = s->p;
+        size_t at = x->text->size, n, name;
+        int r;
+
+        r = scan_value(s, depth);
+        if (r < 0 || x->too_many)
+                return r;
+        /* the name, decoded, at the end of text (kept there only when it is new); +1: data is never NULL */
+        if (buf_reserve(x->text, len + 1) < 0)
+                return -ENOMEM;
+        if (!escaped)
+                buf_put_unchecked(x->text, key, len);
+        else
+                for (size_t i = 0; i < len;) {
+                        char out[4];
+                        size_t k = key_next(key, &i, out);
+
+                        buf_put_unchecked(x->text, out, k);
+                }
+        n = x->text->size - at;
+        if (!split_name_ok((const char *) x->text->data + at, n)) {
+                x->text->size = at;
+                return 0;
+        }
+        for (name = 0; name < x->n_names; name++)
+                if (x->names[name].name_len == n &&
+                    memcmp(x->text->data + x->names[name].name, x->text->data + at, n) == 0)
+                        break;
+        if (name < x->n_names)
+                x->text->size = at;
+        else {
+                if (x->n_names >= FLEET_SPLIT_GROUPS_MAX) {
+                        x->too_many = true;
+                        x->text->size = at;
+                        return 0;
+                }
+                x->names[name].name = at;
+                x->names[name].name_len = n;
+                x->names[name].n_entries = 0;
+                x->n_names++;
+        }
+        /* as fleet_record_cut(): per group, a controller's key once (its first node), CUT_KEYS_MAX of them */
+        if (x->names[name].n_entries >= CUT_KEYS_MAX)
+                return 0;
+        for (size_t i = 0; i < x->n_entries; i++)
+                if (x->entries[i].name == name && x->entries[i].key_len == x->key_len &&
+                    memcmp(x->entries[i].key, x->key, x->key_len) == 0)
+                        return 0;
+        assert(x->n_entries < SPLIT_ENTRIES_MAX);
+        x->entries[x->n_entries].name = name;
+        x->entries[x->n_entries].key = x->key;
+        x->entries[x->n_entries].key_len = x->key_len;
+        x->entries[x->n_entries].from = from;
+        x->entries[x->n_entries].to = s->p;
+        x->n_entries++;
+        x->names[name].n_entries++;
+        return 0;
+}
+
+/* A member of a controller's root node: "sub_cgroup" holds the groups, the rest is only checked. */
+static int on_split_root(Scan *s, const unsigned char *key, size_t len, bool escaped, unsigned depth,
+                         void *userdata) {
+        if (s->p < s->end && *s->p == '{' && key_is(key, len, escaped, "sub_cgroup"))
+                return scan_object(s, depth, on_split_group, userdata);
+        return scan_value(s, depth);
+}
+
+static int on_split_top(Scan *s, const unsigned char *key, size_t len, bool escaped, unsigned depth,
+                        void *userdata) {
+        struct FleetSplitScratch *x = userdata;
+        int r;
+
+        /* the controllers as fleet_record_cut() takes them; the rest is checked */
+        if (escaped || len > 32 || s->p >= s->end || *s->p != '{')
+                return scan_value(s, depth);
+        x->key = key;
+        x->key_len = len;
+        r = scan_object(s, depth, on_split_root, x);
+        x->key = NULL;
+        return r;
+}
+
+void fleet_split_done(FleetSplit *sp) {
+        if (!sp)
+                return;
+        free(sp->scratch);
+        buf_done(&sp->text);
+        *sp = (FleetSplit) { 0 };
+}
+
+int fleet_record_split(const char *record, size_t len, FleetSplit *sp) {
+        Scan s = { .p = (const unsigned char *) record, .end = (const unsigned char *) record + len };
+        struct FleetSplitScratch *x;
+        size_t names_end, need = 0;
+        int r;
+
+        assert(sp);
+        assert(record || len == 0);
+
+        sp->n_groups = 0;
+        sp->text.size = 0;
+        if (!sp->scratch) {
+                sp->scratch = malloc(sizeof(struct FleetSplitScratch));
+                if (!sp->scratch)
+                        return -ENOMEM;
+        }
+        x = sp->scratch;
+        x->n_names = x->n_entries = 0;
+        x->too_many = false;
+        x->key = NULL;
+        x->text = &sp->text;
+
+        skip_ws(&s);
+        if (s.p >= s.end || *s.p != '{')
+                return -EBADMSG;
+        r = scan_object(&s, 0, on_split_top, x);
+        if (r < 0)
+                goto fail;
+        skip_ws(&s);
+        if (s.p != s.end) {
+                r = -EBADMSG;
+                goto fail;
+        }
+        if (x->too_many) {
+                sp->text.size = 0;
+                return 0;
+        }
+        /* the cuts after the names: {"key":node,...} each, controllers in the record's order */
+        names_end = sp->text.size;
+        for (size_t i = 0; i < x->n_entries; i++)
+                need += x->entries[i].key_len + 4 + (size_t) (x->entries[i].to - x->entries[i].from);
+        if (buf_reserve(&sp->text, need + 2 * x->n_names) < 0) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        for (size_t name = 0; name < x->n_names; name++) {
+                FleetSplitGroup *g = &sp->groups[name];
+                bool first = true;
+
+                g->name = x->names[name].name;
+                g->name_len = x->names[name].name_len;
+                g->cut = sp->text.size;
+                buf_put_unchecked(&sp->text, "{", 1);
+                for (size_t i = 0; i < x->n_entries; i++) {
+                        if (x->entries[i].name != name)
+                                continue;
+                        if (!first)
+                                buf_put_unchecked(&sp->text, ",", 1);
+                        first = false;
+                        buf_put_unchecked(&sp->text, "\"", 1);
+                        buf_put_unchecked(&sp->text, x->entries[i].key, x->entries[i].key_len);
+                        buf_put_unchecked(&sp->text, "\":", 2);
+                        buf_put_unchecked(&sp->text, x->entries[i].from,
+                                          (size_t) (x->entries[i].to - x->entries[i].from));
+                }
+                buf_put_unchecked(&sp->text, "}", 1);
+                g->cut_len = sp->text.size - g->cut;
+        }
+        assert(sp->text.size >= names_end);
+        sp->n_groups = x->n_names;
+        return 1;
+fail:
+        sp->text.size = 0;
+        return r;
+}
+
 /* The answer. */
 
 static int put_str(Buf *b, const char *s) {
@@ -816,6 +1028,13 @@ void fleet_answer_done(FleetAnswer *a) {
         if (!a)
                 return;
         strv_free_n(a->parts);
+        free(a->field);
+        free(a->commands);
+        free(a->command_argv);
+        free(a->more);
+        free(a->more_argv);
+        free(a->pending);
+        buf_done(&a->fallback);
         if (a->results && a->plan)
                 for (size_t i = 0; i < a->plan->n_hosts; i++) {
                         free(a->results[i].first);
@@ -824,6 +1043,29 @@ void fleet_answer_done(FleetAnswer *a) {
         free(a->results);
         buf_done(&a->text);
         *a = (FleetAnswer) { 0 };
+}
+
+/* Round trip 2: `HMGET <key> <field> /groups` per key: the field's value, and whether the record was split. */
+static int answer_build_commands(FleetAnswer *a) {
+        const FleetPlan *p = a->plan;
+
+        a->n_commands = p->n_keys;
+        if (p->n_keys == 0)
+                return 0;
+        a->commands = calloc(p->n_keys, sizeof(FleetCommand));
+        a->command_argv = calloc(4 * p->n_keys, sizeof(char *));
+        if (!a->commands || !a->command_argv)
+                return -ENOMEM;
+        for (size_t k = 0; k < p->n_keys; k++) {
+                const char **argv = a->command_argv + 4 * k;
+
+                argv[0] = "HMGET";
+                argv[1] = p->keys[k];
+                argv[2] = a->field;
+                argv[3] = FLEET_FIELD_GROUPS;
+                a->commands[k] = (FleetCommand) { .argc = 4, .argv = argv };
+        }
+        return 0;
 }
 
 int fleet_answer_init(FleetAnswer *a, const FleetPlan *plan, const char *group, char *error, size_t error_size) {
@@ -878,6 +1120,14 @@ int fleet_answer_init(FleetAnswer *a, const FleetPlan *plan, const char *group, 
         r = put_fmt(&t.text, ",\"stale_after\":%u,\"hosts\":{", FLEET_STALE_AFTER_SEC);
         if (r < 0)
                 return r;
+        /* the field to read: the first name's (then cut below it), else the whole record's */
+        t.field_parts = t.n_parts > 0 && !streq(t.parts[0], FLEET_FIELD_WHOLE) ? 1 : 0;
+        t.field = strdup(t.field_parts ? t.parts[0] : FLEET_FIELD_WHOLE);
+        if (!t.field)
+                return -ENOMEM;
+        r = answer_build_commands(&t);
+        if (r < 0)
+                return r;
         *a = t;
         t = (FleetAnswer) { 0 };
         return 0;
@@ -927,12 +1177,25 @@ static size_t host_of_key(const FleetPlan *p, size_t k, size_t from_host) {
         return h;
 }
 
+/* Keeps a record's text for the table: the window's first and last (they may come in any order). */
 static int keep_record(FleetHostResult *res, uint64_t sec, const uint8_t *text, size_t len) {
-        char *copy = strndup((const char *) text, len);
+        char *copy;
 
+        res->n_records++;
+        if (res->first && sec > res->first_sec && res->last && sec < res->last_sec)
+                return 0;
+        copy = strndup((const char *) text, len);
         if (!copy)
                 return -ENOMEM;
         if (!res->first) {
+                res->first = copy;
+                res->first_sec = sec;
+        } else if (sec < res->first_sec) {
+                if (!res->last) {
+                        res->last = res->first;
+                        res->last_sec = res->first_sec;
+                } else
+                        free(res->first);
                 res->first = copy;
                 res->first_sec = sec;
         } else {
@@ -940,82 +1203,235 @@ static int keep_record(FleetHostResult *res, uint64_t sec, const uint8_t *text, 
                 res->last = copy;
                 res->last_sec = sec;
         }
-        res->n_records++;
         return 0;
+}
+
+static int answer_too_big(FleetAnswer *a, char *error, size_t error_size) {
+        if (a->text.size + a->fallback.size <= FLEET_ANSWER_MAX)
+                return 0;
+        set_error(error, error_size, "the answer is larger than %zu MiB: ask for a group or fewer seconds",
+                  FLEET_ANSWER_MAX >> 20);
+        return -E2BIG;
+}
+
+/* A value of round trip 2 for key a->next_key: the group's field (skip 1: cut below it) or the whole record. */
+static int answer_value(FleetAnswer *a, size_t host, uint64_t sec, const redisReply *v, size_t skip, char *error,
+                        size_t error_size) {
+        size_t before, key_len;
+        int r;
+
+        if (v->type != REDIS_REPLY_STRING || !v->str || v->len > FLEET_RECORD_MAX) {
+                a->skipped++;
+                return 0;
+        }
+        before = a->text.size;
+        r = put_fmt(&a->text, "%s\"%" PRIu64 "\":", a->any_second ? "," : "", sec);
+        if (r < 0)
+                return r;
+        key_len = a->text.size - before;
+        r = fleet_record_cut(v->str, v->len, a->parts ? a->parts + skip : NULL, a->n_parts - skip, &a->text);
+        if (r == -ENOMEM)
+                return r;
+        if (r <= 0) {
+                a->text.size = before;
+                if (r < 0)
+                        a->skipped++;
+                return 0;
+        }
+        r = keep_record(&a->results[host], sec, a->text.data + before + key_len, a->text.size - before - key_len);
+        if (r < 0)
+                return r;
+        a->results[host].n_written++;
+        a->any_second = true;
+        return answer_too_big(a, error, error_size);
+}
+
+/* A key whose record was not split: its whole record is asked for in round trip 3, and goes here. */
+static int answer_defer(FleetAnswer *a, size_t host, uint64_t sec) {
+        if (a->n_pending == a->pending_alloc) {
+                size_t n = MAX((size_t) 16, 2 * a->pending_alloc);
+                FleetPending *p = reallocarray(a->pending, n, sizeof(FleetPending));
+
+                if (!p)
+                        return -ENOMEM;
+                a->pending = p;
+                a->pending_alloc = n;
+        }
+        a->pending[a->n_pending++] = (FleetPending) {
+                .key = a->next_key,
+                .host = host,
+                .sec = sec,
+                .offset = a->text.size,
+                .written_before = a->results[host].n_written,
+        };
+        return 0;
+}
+
+static bool reply_is_wrongtype(const redisReply *r) {
+        return r->type == REDIS_REPLY_ERROR && r->str && r->len >= 9 && strncmp(r->str, "WRONGTYPE", 9) == 0;
+}
+
+static int reply_error(const redisReply *reply, char *error, size_t error_size) {
+        if (!reply) {
+                set_error(error, error_size, "no reply from Redis");
+                return -EIO;
+        }
+        set_error(error, error_size, "Redis: %.*s", (int) MIN(reply->len, (size_t) 200), reply->str ?: "");
+        return -EIO;
+}
+
+/* Round trip 3's reply for the next pending key: its whole record, cut aside, spliced in by finish. */
+static int answer_add_fallback(FleetAnswer *a, const redisReply *reply, char *error, size_t error_size) {
+        FleetPending *e = &a->pending[a->next_pending++];
+        size_t before = a->fallback.size;
+        int r;
+
+        if (!reply || (reply->type == REDIS_REPLY_ERROR && !reply_is_wrongtype(reply)))
+                return reply_error(reply, error, error_size);
+        if (reply->type == REDIS_REPLY_NIL)
+                return 0; /* expired since */
+        if (reply->type != REDIS_REPLY_STRING || !reply->str || reply->len > FLEET_RECORD_MAX) {
+                a->skipped++;
+                return 0;
+        }
+        r = fleet_record_cut(reply->str, reply->len, a->parts, a->n_parts, &a->fallback);
+        if (r == -ENOMEM)
+                return r;
+        if (r <= 0) {
+                a->fallback.size = before;
+                if (r < 0)
+                        a->skipped++;
+                return 0;
+        }
+        e->have = true;
+        e->cut = before;
+        e->cut_len = a->fallback.size - before;
+        r = keep_record(&a->results[e->host], e->sec, a->fallback.data + e->cut, e->cut_len);
+        if (r < 0)
+                return r;
+        return answer_too_big(a, error, error_size);
 }
 
 int fleet_answer_add(FleetAnswer *a, const redisReply *reply, char *error, size_t error_size) {
         const FleetPlan *p;
+        const redisReply *v, *groups;
+        const FleetHost *h;
         size_t host;
+        uint64_t sec;
         int r;
 
         assert(a && a->plan && !a->finished);
         p = a->plan;
 
-        if (!reply) {
-                set_error(error, error_size, "no reply from Redis");
-                return -EIO;
-        }
-        if (reply->type == REDIS_REPLY_ERROR) {
-                set_error(error, error_size, "Redis: %.*s", (int) MIN(reply->len, (size_t) 200), reply->str ?: "");
-                return -EIO;
-        }
-        if (reply->type != REDIS_REPLY_ARRAY || (reply->elements > 0 && !reply->element) ||
-            reply->elements > p->n_keys - a->next_key) {
-                set_error(error, error_size, "Redis answered MGET with something else than one value per key");
+        if (a->next_key == p->n_keys) {
+                if (a->next_pending < a->n_more)
+                        return answer_add_fallback(a, reply, error, error_size);
+                set_error(error, error_size, "Redis answered more than was asked");
                 return -EBADMSG;
         }
-        host = a->next_host > 0 ? a->next_host - 1 : 0;
-        for (size_t i = 0; i < reply->elements; i++, a->next_key++) {
-                const redisReply *v = reply->element[i];
-                const FleetHost *h;
-                uint64_t sec;
-                size_t before;
-
-                host = host_of_key(p, a->next_key, host);
-                assert(host < p->n_hosts);
-                h = &p->hosts[host];
-                sec = h->from_sec + (a->next_key - h->first_key);
-                if (!a->host_open || a->next_host != host + 1) {
-                        r = open_hosts_until(a, host);
-                        if (r < 0)
-                                return r;
-                }
-                if (!v || v->type == REDIS_REPLY_NIL)
-                        continue; /* expired or never written */
-                if (v->type != REDIS_REPLY_STRING || !v->str || v->len > FLEET_RECORD_MAX) {
-                        a->skipped++;
-                        continue;
-                }
-                before = a->text.size;
-                r = put_fmt(&a->text, "%s\"%" PRIu64 "\":", a->any_second ? "," : "", sec);
+        if (!reply || (reply->type == REDIS_REPLY_ERROR && !reply_is_wrongtype(reply)))
+                return reply_error(reply, error, error_size);
+        if (reply->type != REDIS_REPLY_ERROR &&
+            (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || !reply->element || !reply->element[0] ||
+             !reply->element[1])) {
+                set_error(error, error_size, "Redis answered HMGET with something else than two values");
+                return -EBADMSG;
+        }
+        host = host_of_key(p, a->next_key, a->next_host > 0 ? a->next_host - 1 : 0);
+        assert(host < p->n_hosts);
+        h = &p->hosts[host];
+        sec = h->from_sec + (a->next_key - h->first_key);
+        if (!a->host_open || a->next_host != host + 1) {
+                r = open_hosts_until(a, host);
                 if (r < 0)
                         return r;
-                r = fleet_record_cut(v->str, v->len, a->parts, a->n_parts, &a->text);
-                if (r == -ENOMEM)
-                        return r;
-                if (r <= 0) {
-                        a->text.size = before;
-                        if (r < 0)
-                                a->skipped++;
-                        continue;
-                }
-                {
-                        size_t key_len = (size_t) (strchr((const char *) a->text.data + before, ':') -
-                                                   (const char *) a->text.data - before) + 1;
-
-                        r = keep_record(&a->results[host], sec, a->text.data + before + key_len,
-                                        a->text.size - before - key_len);
-                        if (r < 0)
-                                return r;
-                }
-                a->any_second = true;
-                if (a->text.size > FLEET_ANSWER_MAX) {
-                        set_error(error, error_size, "the answer is larger than %zu MiB: ask for a group or fewer "
-                                                     "seconds", FLEET_ANSWER_MAX >> 20);
-                        return -E2BIG;
-                }
         }
+        if (reply->type == REDIS_REPLY_ERROR) {
+                /* a key of another type (a string, as host keys were before they were hashes) */
+                a->skipped++;
+                a->next_key++;
+                return 0;
+        }
+        v = reply->element[0];
+        groups = reply->element[1];
+        if (v->type != REDIS_REPLY_NIL)
+                r = answer_value(a, host, sec, v, a->field_parts, error, error_size);
+        else if (a->field_parts > 0 && groups->type == REDIS_REPLY_STRING && groups->len == 1 && groups->str &&
+                 groups->str[0] == FLEET_FIELD_WHOLE[0])
+                /* no field per group in this record: its whole record next */
+                r = answer_defer(a, host, sec);
+        else
+                r = 0; /* expired or never written, or the record has no such group */
+        a->next_key++;
+        return r;
+}
+
+int fleet_answer_more(FleetAnswer *a, const FleetCommand **ret, size_t *ret_n) {
+        const FleetPlan *p;
+
+        assert(a && a->plan && ret && ret_n);
+        p = a->plan;
+
+        *ret = NULL;
+        *ret_n = 0;
+        if (a->next_key != p->n_keys || a->n_pending == 0 || a->n_more > 0)
+                return 0;
+        a->more = calloc(a->n_pending, sizeof(FleetCommand));
+        a->more_argv = calloc(3 * a->n_pending, sizeof(char *));
+        if (!a->more || !a->more_argv)
+                return -ENOMEM;
+        for (size_t i = 0; i < a->n_pending; i++) {
+                const char **argv = a->more_argv + 3 * i;
+
+                argv[0] = "HGET";
+                argv[1] = p->keys[a->pending[i].key];
+                argv[2] = FLEET_FIELD_WHOLE;
+                a->more[i] = (FleetCommand) { .argc = 3, .argv = argv };
+        }
+        a->n_more = a->n_pending;
+        *ret = a->more;
+        *ret_n = a->n_more;
+        return 0;
+}
+
+/* The whole records of round trip 3 go in at their places: a comma before one that follows another second of
+ * its host, and after the last of those put before the host's first second written in round trip 2. */
+static int answer_splice(FleetAnswer *a) {
+        Buf out = { 0 };
+        size_t from = 0, host = SIZE_MAX;
+        bool inserted = false;
+
+        /* all of it at once: the text, the cuts, and per second its head (at most 32 bytes) and a comma */
+        if (buf_reserve(&out, a->text.size + a->fallback.size + 33 * a->n_pending) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < a->n_pending; i++) {
+                const FleetPending *e = &a->pending[i];
+                const FleetPending *next = i + 1 < a->n_pending ? &a->pending[i + 1] : NULL;
+                char head[32];
+                int n;
+
+                if (e->host != host) {
+                        host = e->host;
+                        inserted = false;
+                }
+                buf_put_unchecked(&out, a->text.data + from, e->offset - from);
+                from = e->offset;
+                if (e->have) {
+                        n = snprintf(head, sizeof(head), "%s\"%" PRIu64 "\":",
+                                     inserted || e->written_before > 0 ? "," : "", e->sec);
+                        assert(n > 0 && (size_t) n < sizeof(head));
+                        buf_put_unchecked(&out, head, (size_t) n);
+                        buf_put_unchecked(&out, a->fallback.data + e->cut, e->cut_len);
+                        inserted = true;
+                }
+                if (inserted && e->written_before == 0 && a->results[host].n_written > 0 &&
+                    (!next || next->host != host || next->offset != e->offset))
+                        buf_put_unchecked(&out, ",", 1);
+        }
+        buf_put_unchecked(&out, a->text.data + from, a->text.size - from);
+        buf_done(&a->text);
+        a->text = out;
+        buf_done(&a->fallback);
         return 0;
 }
 
@@ -1031,9 +1447,19 @@ int fleet_answer_finish(FleetAnswer *a, char *error, size_t error_size) {
                 set_error(error, error_size, "Redis answered %zu of %zu keys", a->next_key, p->n_keys);
                 return -EBADMSG;
         }
+        if (a->next_pending != a->n_more || (a->n_pending > 0 && a->n_more == 0)) {
+                set_error(error, error_size, "Redis answered %zu of %zu whole records", a->next_pending,
+                          a->n_pending);
+                return -EBADMSG;
+        }
         r = open_hosts_until(a, p->n_hosts);
         if (r < 0)
                 return r;
+        if (a->n_pending > 0) {
+                r = answer_splice(a);
+                if (r < 0)
+                        return r;
+        }
         r = put_str(&a->text, "},\"stale\":[");
         if (r < 0)
                 return r;

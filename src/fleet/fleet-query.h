@@ -18,9 +18,6 @@
 #define FLEET_RECORD_MAX (16u << 20)    /* bytes of one record; a longer one is skipped */
 #define FLEET_ANSWER_MAX ((size_t) 256 << 20) /* bytes of the whole answer */
 #define FLEET_KEYS_MAX 1000000          /* host-seconds in one query */
-/* Keys per MGET; the chunks go in one pipeline (one round trip). Redis builds each reply whole before it sends
- * it, so smaller ones let the reader start sooner: 250 was the best of 100..1000 at 500 hosts (bench/). */
-#define FLEET_MGET_CHUNK 250
 #define FLEET_GROUP_MAX 4096            /* bytes of --group */
 #define FLEET_PREFIX_MAX 1024           /* bytes of [Redis] Prefix= as the keys carry it */
 
@@ -69,12 +66,62 @@ int fleet_group_parse(const char *group, char ***ret_parts, size_t *ret_n);
  * -EBADMSG when the record is not valid (nothing appended), -ENOMEM. */
 int fleet_record_cut(const char *record, size_t len, char *const *parts, size_t n_parts, Buf *out);
 
+/* HostKeys=yes: each second is a hash <R>/host/<node>/account/<sec> with field FLEET_FIELD_WHOLE the whole record,
+ * FLEET_FIELD_GROUPS the number of per-group fields (decimal) or "*" when the record was not split, and, split,
+ * one field per top-level group (a name under a controller's "sub_cgroup") holding fleet_record_cut() of the
+ * record for that group. A reader of group a/b reads field a and cuts it by b; field "*" only when there is no
+ * group field to read. */
+#define FLEET_FIELD_WHOLE "*"
+#define FLEET_FIELD_GROUPS "/groups" /* a '/' is in no group name */
+/* Per-group fields only up to this many top-level groups (more: only the whole record, and readers cut it):
+ * it bounds the fields per key and the argv of the writer's HSET (2 * 64 + 6). The cuts hold each node once,
+ * so the bytes written at most double whatever the number of groups. */
+#define FLEET_SPLIT_GROUPS_MAX 64
+
+typedef struct FleetSplitGroup {
+        size_t name, name_len; /* the group's name, decoded (UTF-8), in text */
+        size_t cut, cut_len;   /* its cut, in text */
+} FleetSplitGroup;
+
+typedef struct FleetSplit {
+        size_t n_groups;
+        FleetSplitGroup groups[FLEET_SPLIT_GROUPS_MAX]; /* first seen first */
+        Buf text;
+        struct FleetSplitScratch *scratch; /* kept between calls, as text */
+} FleetSplit;
+
+/* Every top-level group's cut of record in one pass: for each name under a controller's "sub_cgroup" that
+ * fleet_group_parse() takes as a one-part path (and not "*"), exactly what fleet_record_cut() gives for that
+ * path. The whole record is checked as fleet_record_cut() checks a whole one. Returns 1 (n_groups may be 0),
+ * 0 when the record has more than FLEET_SPLIT_GROUPS_MAX such names (n_groups 0), -EBADMSG when it is not
+ * valid (n_groups 0), -ENOMEM. sp may be reused: {} the first time, fleet_split_done() at the end. */
+int fleet_record_split(const char *record, size_t len, FleetSplit *sp);
+void fleet_split_done(FleetSplit *sp);
+
 /* What the answer says of one host, for the table: the first and last record in its window (cut). */
 typedef struct FleetHostResult {
         size_t n_records;
         uint64_t first_sec, last_sec;
         char *first, *last; /* NUL-terminated; NULL without records (last NULL too with one record: see first) */
+        size_t n_written;   /* records written in round trip 2 */
 } FleetHostResult;
+
+/* One command of the second round trip: argv[0..argc) (the answer's and the plan's, valid while both are). */
+typedef struct FleetCommand {
+        int argc;
+        const char **argv;
+} FleetCommand;
+
+/* A second whose record was not split (FLEET_FIELD_GROUPS "*"): its whole record is read in round trip 3 and
+ * spliced in at offset of the answer's text. */
+typedef struct FleetPending {
+        size_t key, host;
+        uint64_t sec;
+        size_t offset;         /* in text, where it goes */
+        size_t written_before; /* its host's seconds written before it */
+        bool have;             /* its cut is in fallback at cut, cut_len */
+        size_t cut, cut_len;
+} FleetPending;
 
 typedef struct FleetAnswer {
         const FleetPlan *plan; /* not owned; outlives the answer */
@@ -88,15 +135,32 @@ typedef struct FleetAnswer {
         bool any_second;          /* it has a second written already (a comma before the next) */
         bool finished;
         Buf text;                 /* the answer, JSON; NUL-terminated after fleet_answer_finish() */
+        char *field;              /* the field read: the group's first name, or FLEET_FIELD_WHOLE */
+        size_t field_parts;       /* 1 when field is the group's first name (cut below it), else 0 */
+        /* Round trip 2, all sent before a reply is read: `HMGET <key> <field> /groups` per key. */
+        FleetCommand *commands;
+        size_t n_commands;
+        const char **command_argv;
+        /* Round trip 3 (fleet_answer_more()), only for the seconds whose record was not split: `HGET <key> *`. */
+        FleetPending *pending;
+        size_t n_pending, pending_alloc, next_pending;
+        FleetCommand *more;
+        size_t n_more;
+        const char **more_argv;
+        Buf fallback; /* their cuts */
 } FleetAnswer;
 
 /* Starts {"now", "seconds", "group", "stale_after", "hosts": {...}, "stale": [...], "skipped",
  * "skipped_hosts"} for plan and a group (NULL or "" for whole records; -EINVAL as fleet_group_parse()). */
 int fleet_answer_init(FleetAnswer *a, const FleetPlan *plan, const char *group, char *error, size_t error_size);
-/* The reply of the next MGET, for the next reply->elements keys of the plan. -EIO for an error reply,
- * -EBADMSG for another shape or more values than keys left, -E2BIG when the answer would pass
+/* The reply of the next command of a->commands (the field's value or nil, and FLEET_FIELD_GROUPS's; a WRONGTYPE
+ * error: a key of another type, counted as skipped), then of a->more. -EIO for another error reply, -EBADMSG
+ * for another shape or more replies than commands, -E2BIG when the answer would pass
  * FLEET_ANSWER_MAX; with the reason in error. The answer is unusable after an error. */
 int fleet_answer_add(FleetAnswer *a, const redisReply *mget_reply, char *error, size_t error_size);
+/* After every reply to a->commands: the commands of round trip 3 (`HGET <key> *` for each second whose record
+ * has no per-group fields), *ret_n 0 when none is needed; their replies go to fleet_answer_add() too. -ENOMEM. */
+int fleet_answer_more(FleetAnswer *a, const FleetCommand **ret, size_t *ret_n);
 /* Closes the answer once every key had its value (-EBADMSG otherwise). a->text.data is then the JSON. */
 int fleet_answer_finish(FleetAnswer *a, char *error, size_t error_size);
 void fleet_answer_done(FleetAnswer *a);

@@ -10,6 +10,7 @@
 
 #include "address.h"
 #include "log.h"
+#include "fleet-query.h"
 #include "redis-event.h"
 #include "redis-fill.h"
 #include "redis-sink.h"
@@ -33,8 +34,10 @@ struct RedisFill {
 
         uint64_t next_sec, last_sec;   /* the next second to ask for; the last one */
         size_t batch;                  /* seconds per MGET: fewer when the records are big */
-        size_t in_flight;              /* seconds in the MGET in flight */
+        size_t in_flight;              /* seconds in the MGET (HGETs) in flight */
         uint64_t flight_first;
+        bool hash;                     /* HostKeys=yes: each second a hash, its field "*" read by HGET */
+        size_t answered, largest;      /* HGETs of the batch answered; the largest value among them */
 
         FillState state;
         char error[128];
@@ -80,6 +83,7 @@ static void fill_finish(RedisFill *f, FillState state, const char *error) {
 }
 
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata);
+static void on_hget_reply(redisAsyncContext *ac, void *r, void *privdata);
 
 static void fill_send(RedisFill *f) {
         const char *argv[1 + REDIS_FILL_BATCH_MAX];
@@ -102,12 +106,61 @@ static void fill_send(RedisFill *f) {
                 n++;
                 f->next_sec++;
         }
-        if (redisAsyncCommandArgv(f->ac, on_reply, f, (int) (1 + n), argv, argvlen) != REDIS_OK) {
+        if (f->hash) {
+                /* one HGET <key> * per second, pipelined: one round trip per batch as the MGET */
+                f->answered = f->largest = 0;
+                for (size_t i = 0; i < n; i++) {
+                        const char *hget[] = { "HGET", argv[1 + i], FLEET_FIELD_WHOLE };
+                        const size_t hget_len[] = { 4, argvlen[1 + i], strlen(FLEET_FIELD_WHOLE) };
+
+                        if (redisAsyncCommandArgv(f->ac, on_hget_reply, f, 3, hget, hget_len) != REDIS_OK) {
+                                fill_finish(f, FILL_FAILED, "cannot send HGET");
+                                return;
+                        }
+                }
+        } else if (redisAsyncCommandArgv(f->ac, on_reply, f, (int) (1 + n), argv, argvlen) != REDIS_OK) {
                 fill_finish(f, FILL_FAILED, "cannot send MGET");
                 return;
         }
         f->in_flight = n;
         timer_arm(f);
+}
+
+/* One second's value (a string, or nil: missing). */
+static void fill_value(RedisFill *f, uint64_t sec, const redisReply *e, size_t *largest) {
+        const char *reason = NULL;
+        int k;
+
+        f->read++;
+        if (!e || e->type != REDIS_REPLY_STRING) {
+                f->missing++;
+                return;
+        }
+        *largest = MAX(*largest, e->len);
+        k = f->on_record(f, sec, e->str, e->len, &reason, f->userdata);
+        if (k >= 0)
+                f->filled++;
+        else if (k == -EEXIST)
+                f->present++;
+        else if (k == -EBADMSG) {
+                f->skipped++;
+                if (!f->skip_reason)
+                        f->skip_reason = reason ? reason : "does not parse";
+                log_debug("Redis fill: skipped the record of %" PRIu64 ": %s", sec, reason ? reason : "does not parse");
+        } else
+                f->not_kept++;
+}
+
+/* The batch in flight is answered: the next one. */
+static void fill_batch_done(RedisFill *f, size_t largest) {
+        f->in_flight = 0;
+        /* As many as make about REDIS_FILL_BATCH_BYTES of the largest record seen in this reply (at least
+         * one); a reply of missing keys only says nothing of their size: twice as many next time. */
+        if (largest > 0)
+                f->batch = MAX((size_t) 1, MIN((size_t) REDIS_FILL_BATCH_MAX, REDIS_FILL_BATCH_BYTES / largest));
+        else
+                f->batch = MIN((size_t) REDIS_FILL_BATCH_MAX, f->batch * 2);
+        fill_send(f);
 }
 
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
@@ -132,39 +185,43 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
                 fill_finish(f, FILL_FAILED, e);
                 return;
         }
-        for (size_t i = 0; i < reply->elements; i++) {
-                const redisReply *e = reply->element[i];
-                const char *reason = NULL;
-                int k;
+        for (size_t i = 0; i < reply->elements; i++)
+                fill_value(f, f->flight_first + i, reply->element[i], &largest);
+        fill_batch_done(f, largest);
+}
 
-                f->read++;
-                if (e->type != REDIS_REPLY_STRING) {
-                        f->missing++;
-                        continue;
-                }
-                largest = MAX(largest, e->len);
-                k = f->on_record(f, f->flight_first + i, e->str, e->len, &reason, f->userdata);
-                if (k >= 0)
-                        f->filled++;
-                else if (k == -EEXIST)
-                        f->present++;
-                else if (k == -EBADMSG) {
-                        f->skipped++;
-                        if (!f->skip_reason)
-                                f->skip_reason = reason ? reason : "does not parse";
-                        log_debug("Redis fill: skipped the record of %" PRIu64 ": %s", f->flight_first + i,
-                                  reason ? reason : "does not parse");
-                } else
-                        f->not_kept++;
+/* HostKeys=yes: one HGET's answer, in the order sent. */
+static void on_hget_reply(redisAsyncContext *ac, void *r, void *privdata) {
+        RedisFill *f = privdata;
+        redisReply *reply = r;
+
+        if (ac != f->ac)
+                return;
+        if (!reply) {
+                f->ac = NULL; /* hiredis is freeing it */
+                fill_finish(f, FILL_FAILED, redis_event_error(ac));
+                return;
         }
-        f->in_flight = 0;
-        /* As many as make about REDIS_FILL_BATCH_BYTES of the largest record seen in this reply (at least
-         * one); a reply of missing keys only says nothing of their size: twice as many next time. */
-        if (largest > 0)
-                f->batch = MAX((size_t) 1, MIN((size_t) REDIS_FILL_BATCH_MAX, REDIS_FILL_BATCH_BYTES / largest));
-        else
-                f->batch = MIN((size_t) REDIS_FILL_BATCH_MAX, f->batch * 2);
-        fill_send(f);
+        if (f->answered >= f->in_flight)
+                return; /* one callback per HGET sent: cannot happen */
+        if (reply->type == REDIS_REPLY_ERROR && !(reply->str && strncmp(reply->str, "WRONGTYPE", 9) == 0)) {
+                char e[128];
+
+                snprintf(e, sizeof(e), "HGET answered %.*s", (int) MIN(reply->len, (size_t) 100),
+                         reply->str ? reply->str : "");
+                fill_finish(f, FILL_FAILED, e);
+                return;
+        }
+        if (reply->type == REDIS_REPLY_ERROR) {
+                /* a string, as host keys were before they were hashes: not read (it expires) */
+                f->read++;
+                f->skipped++;
+                if (!f->skip_reason)
+                        f->skip_reason = "not a hash";
+        } else
+                fill_value(f, f->flight_first + f->answered, reply, &f->largest);
+        if (++f->answered == f->in_flight)
+                fill_batch_done(f, f->largest);
 }
 
 static void on_connect(const redisAsyncContext *ac, int status) {
@@ -220,6 +277,7 @@ int redis_fill_new(sd_event *event, const RedisFillConfig *c, RedisFill **ret) {
         f->prefix = strdup(c->prefix ? c->prefix : DEFAULT_PREFIX);
         if (!f->host || !f->address || !f->prefix)
                 return -ENOMEM;
+        f->hash = c->node != NULL;
         r = redis_account_key_prefix(f->prefix, c->node, &f->key_prefix, 0);
         if (r < 0)
                 return r;

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Reads the seconds Redis still holds back into the window after a restart: one connection of its own, MGETs
- * of `<prefix>/account/<sec>` (HostKeys=yes: `<prefix>/host/<node>/account/<sec>`, what the sink writes) oldest
- * first, one batch in flight (one key first, then as many as make about
- * REDIS_FILL_BATCH_BYTES of the largest record seen, at most REDIS_FILL_BATCH_MAX), then it disconnects. In the background: nothing waits for it. Never blocks the loop. */
+ * of `<prefix>/account/<sec>` (HostKeys=yes: `HGET <prefix>/host/<node>/account/<sec> *` per second, pipelined:
+ * the whole record of what the sink writes) oldest first, one batch in flight (one key first, then as many as make
+ * about
+ * REDIS_FILL_BATCH_BYTES of the largest record seen, at most REDIS_FILL_BATCH_MAX), then it disconnects. In the
+ * background: nothing waits for it. Never blocks the loop. */
 #pragma once
 
 #include <jansson.h>

@@ -17,8 +17,9 @@ struct RedisQuery {
         int argc;
         char **argv;
         size_t *argvlen;
-        size_t chunks, answered;  /* MGETs sent, answered */
+        size_t chunks, answered;  /* commands of the later steps sent, answered */
         bool first_answered, finished;
+        bool third;               /* more() was asked */
         int error;
         char message[256];
         RedisQueryOps ops;
@@ -61,6 +62,17 @@ static RedisQuery *reply_query(redisAsyncContext *ac, void *r, void *privdata) {
         return q;
 }
 
+static void on_values(redisAsyncContext *ac, void *r, void *privdata);
+
+/* Every command sent now: one round trip whatever their number. */
+static void send_commands(RedisQuery *q, redisAsyncContext *ac, const RedisQueryCommand *cmds, size_t n) {
+        for (size_t c = 0; c < n; c++)
+                if (redisAsyncCommandArgv(ac, on_values, q, cmds[c].argc, cmds[c].argv, NULL) != REDIS_OK) {
+                        query_finish(q, -ENOMEM, "cannot send a command");
+                        return;
+                }
+}
+
 static void on_values(redisAsyncContext *ac, void *r, void *privdata) {
         RedisQuery *q = reply_query(ac, r, privdata);
         char error[256] = "";
@@ -73,13 +85,30 @@ static void on_values(redisAsyncContext *ac, void *r, void *privdata) {
                 query_finish(q, k, error);
                 return;
         }
-        if (++q->answered == q->chunks)
-                query_finish(q, 0, NULL);
+        if (++q->answered < q->chunks)
+                return;
+        if (!q->third && q->ops.more) {
+                const RedisQueryCommand *cmds = NULL;
+                size_t n = 0;
+
+                q->third = true;
+                k = q->ops.more(&cmds, &n, error, sizeof(error), q->userdata);
+                if (k < 0) {
+                        query_finish(q, k, error);
+                        return;
+                }
+                if (n > 0) {
+                        q->chunks += n;
+                        send_commands(q, ac, cmds, n);
+                        return;
+                }
+        }
+        query_finish(q, 0, NULL);
 }
 
 static void on_first(redisAsyncContext *ac, void *r, void *privdata) {
         RedisQuery *q = reply_query(ac, r, privdata);
-        char *const *keys = NULL;
+        const RedisQueryCommand *cmds = NULL;
         char error[256] = "";
         size_t n = 0;
         int k;
@@ -87,7 +116,7 @@ static void on_first(redisAsyncContext *ac, void *r, void *privdata) {
         if (!q)
                 return;
         q->first_answered = true;
-        k = q->ops.first(r, &keys, &n, error, sizeof(error), q->userdata);
+        k = q->ops.first(r, &cmds, &n, error, sizeof(error), q->userdata);
         if (k < 0) {
                 query_finish(q, k, error);
                 return;
@@ -96,29 +125,8 @@ static void on_first(redisAsyncContext *ac, void *r, void *privdata) {
                 query_finish(q, 0, NULL);
                 return;
         }
-        {
-                const char **argv = malloc((REDIS_QUERY_MGET_CHUNK + 1) * sizeof(char *));
-
-                if (!argv) {
-                        query_finish(q, -ENOMEM, "out of memory");
-                        return;
-                }
-                argv[0] = "MGET";
-                q->chunks = (n + REDIS_QUERY_MGET_CHUNK - 1) / REDIS_QUERY_MGET_CHUNK;
-                /* every chunk sent now: one round trip whatever the number of keys */
-                for (size_t c = 0; c < q->chunks; c++) {
-                        size_t from = c * REDIS_QUERY_MGET_CHUNK, m = MIN(n - from, (size_t) REDIS_QUERY_MGET_CHUNK);
-
-                        for (size_t i = 0; i < m; i++)
-                                argv[1 + i] = keys[from + i];
-                        if (redisAsyncCommandArgv(ac, on_values, q, (int) (m + 1), argv, NULL) != REDIS_OK) {
-                                free(argv);
-                                query_finish(q, -ENOMEM, "cannot send MGET");
-                                return;
-                        }
-                }
-                free(argv);
-        }
+        q->chunks = n;
+        send_commands(q, ac, cmds, n);
 }
 
 static void on_connect(const redisAsyncContext *ac, int status) {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "address.h"
+#include "fleet-query.h"
 #include "backoff.h"
 #include "log.h"
 #include "outage.h"
@@ -33,10 +34,24 @@
 /* An event waits this long at most for a pipeline to ride with (the tick's SET, once a second). */
 #define EVENT_WAIT_USEC (200 * USEC_PER_MSEC)
 #define EVENTS_MAX_TEXT "1000" /* REDIS_SINK_EVENTS_MAX, for the log */
-/* HostKeys=yes: hosts whose heartbeat is older than this leave <prefix>/hosts, looked at every
- * PRUNE_EVERY pipelines that carry a heartbeat (the first one included). */
+/* HostKeys=yes: hosts whose heartbeat is older than this leave <prefix>/hosts, in the heartbeat's own command. */
 #define HOSTS_PRUNE_AGE_SEC 86400U
-#define HOSTS_PRUNE_EVERY 60U
+
+/* HostKeys=yes: the heartbeat, one command: ZADD GT (done by hand: it runs before 6.2 too) and the prune of the
+ * hosts silent for a day, each tick (ZREMRANGEBYSCORE that finds nothing is O(log N)). KEYS[1] <prefix>/hosts,
+ * ARGV newest second, node, "(" oldest second kept. Answers the hosts pruned. */
+static const char heartbeat_script[] =
+        "local s = redis.call('ZSCORE', KEYS[1], ARGV[2])\n"
+        "if not s or tonumber(s) < tonumber(ARGV[1]) then redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2]) end\n"
+        "return redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])\n";
+
+/* How the heartbeat goes: the script; when Redis refuses scripts (an ACL, a proxy), ZADD GT without the prune;
+ * when it refuses GT too (before 6.2), a plain ZADD. Each first "ERR"/"NOPERM" answer moves down, for good. */
+typedef enum HeartbeatMode {
+        HEARTBEAT_SCRIPT,
+        HEARTBEAT_ZADD_GT,
+        HEARTBEAT_ZADD,
+} HeartbeatMode;
 
 /* One event's JSON, copied: sent by XADD, oldest first. */
 typedef struct QueuedEvent {
@@ -52,15 +67,17 @@ struct RedisSink {
         char *prefix;
         char *key;             /* "<prefix>/account/" with room for a number, reused per SET */
         size_t key_prefix_len;
-        /* HostKeys=yes: the node, "<prefix>/hosts", and whether ZADD GT is used (Redis >= 6.2; the first
-         * "ERR" answer to it turns it off for good). NULL node: HostKeys=no, no heartbeat. */
+        /* HostKeys=yes: the node, "<prefix>/hosts", how the heartbeat goes. NULL node: HostKeys=no, no
+         * heartbeat. */
         char *node, *hosts_key;
-        bool zadd_gt, logged_zadd_gt;
-        size_t n_hb_flight;    /* heartbeat commands (ZADD, ZREMRANGEBYSCORE) of the pipeline in flight */
-        uint64_t hb_pipelines; /* pipelines that carried a heartbeat */
+        HeartbeatMode hb_mode;
+        size_t n_hb_flight;    /* heartbeat commands of the pipeline in flight (one) */
+        size_t n_exp_flight;   /* EXPIREs of the pipeline in flight (HostKeys=yes: one per second) */
         uint64_t heartbeats, heartbeat_errors, hosts_pruned;
-        /* Commands (SET, ZADD, ZREMRANGEBYSCORE; XADDs apart) per pipeline: the most in one that carried one
-         * second (a tick), the most in any (a backlog), and the totals since start. */
+        FleetSplit split;      /* HostKeys=yes: the second being sent, cut per top-level group */
+        uint64_t split_seconds, whole_seconds; /* sent with per-group fields, with only the whole record */
+        /* Commands (SET or HSET and EXPIRE, the heartbeat; XADDs apart) per pipeline: the most in one that
+         * carried one second (a tick), the most in any (a backlog), and the totals since start. */
         size_t tick_commands_max, pipeline_commands_max;
         uint64_t pipelines, commands;
         unsigned expire_sec;
@@ -155,6 +172,7 @@ static void flight_requeue(RedisSink *s) {
         s->flight_bytes = 0;
         /* the next pipeline carries a heartbeat with its own newest second */
         s->n_hb_flight = 0;
+        s->n_exp_flight = 0;
         /* XADD is not idempotent: an event Redis took but did not answer before the connection went is sent
          * again (at least once, never lost while kept). */
         s->n_ev_flight = 0;
@@ -323,7 +341,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
 }
 
 static bool flight_pending(const RedisSink *s) {
-        return s->n_answered < s->n_flight || s->n_ev_flight > 0 || s->n_hb_flight > 0;
+        return s->n_answered < s->n_flight || s->n_ev_flight > 0 || s->n_hb_flight > 0 || s->n_exp_flight > 0;
 }
 
 static void pipeline_done(RedisSink *s) {
@@ -394,7 +412,27 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
                 pipeline_done(s);
 }
 
-/* ZADD's (an integer) or ZREMRANGEBYSCORE's (how many left the set) answer. */
+/* HostKeys=yes: EXPIRE's answer (1, or 0 when the key is gone already: expired meanwhile). */
+static void on_expire_reply(redisAsyncContext *ac, void *r, void *privdata) {
+        RedisSink *s = privdata;
+        redisReply *reply = reply_of_live(s, ac, r);
+
+        if (!reply)
+                return;
+        if (s->n_exp_flight == 0)
+                return; /* one callback per command sent: cannot happen */
+        s->n_exp_flight--;
+        if (reply->type == REDIS_REPLY_ERROR) {
+                int n = reply_error_len(reply);
+
+                s->pipeline_clean = false;
+                sink_error(s, "reconnecting", "EXPIRE refused: %.*s", n, reply->str ? reply->str : "");
+        }
+        if (!flight_pending(s))
+                pipeline_done(s);
+}
+
+/* The heartbeat's answer: the script's (the hosts pruned) or ZADD's (an integer). */
 static void on_heartbeat_reply(redisAsyncContext *ac, void *r, void *privdata) {
         RedisSink *s = privdata;
         redisReply *reply = reply_of_live(s, ac, r);
@@ -408,35 +446,34 @@ static void on_heartbeat_reply(redisAsyncContext *ac, void *r, void *privdata) {
                 int n = reply_error_len(reply);
 
                 s->heartbeat_errors++;
-                if (s->zadd_gt && n >= 3 && strncmp(reply->str, "ERR", 3) == 0) {
-                        /* Before 6.2 ZADD has no GT: a plain ZADD from the next tick on (the seconds go oldest
-                         * first, so only a clock stepped back moves the heartbeat back). */
-                        s->zadd_gt = false;
-                        if (!s->logged_zadd_gt)
+                if (s->hb_mode != HEARTBEAT_ZADD && n >= 3 &&
+                    (strncmp(reply->str, "ERR", 3) == 0 || (n >= 6 && strncmp(reply->str, "NOPERM", 6) == 0))) {
+                        if (s->hb_mode == HEARTBEAT_SCRIPT)
+                                /* no scripts here: ZADD GT from the next tick on, and no prune */
+                                log_warning("Redis at %s does not run the heartbeat's script (%.*s): the heartbeat "
+                                            "in %s is set with ZADD GT, and hosts silent for a day are not removed "
+                                            "from it.", s->address, n, reply->str, s->hosts_key);
+                        else
+                                /* Before 6.2 ZADD has no GT: a plain ZADD from the next tick on (the seconds go
+                                 * oldest first, so only a clock stepped back moves the heartbeat back). */
                                 log_warning("Redis at %s does not take ZADD GT (%.*s): the heartbeat in %s is set "
                                             "with a plain ZADD.", s->address, n, reply->str, s->hosts_key);
-                        s->logged_zadd_gt = true;
+                        s->hb_mode++;
                 } else {
                         s->pipeline_clean = false;
                         sink_error(s, "reconnecting", "heartbeat refused: %.*s", n,
                                    reply->str ? reply->str : "");
                 }
-        } else if (reply->type == REDIS_REPLY_INTEGER)
+        } else if (reply->type == REDIS_REPLY_INTEGER) {
                 s->heartbeats++;
+                if (s->hb_mode == HEARTBEAT_SCRIPT && reply->integer > 0) {
+                        s->hosts_pruned += (uint64_t) reply->integer;
+                        log_info("Redis: %lld hosts silent for more than %u s left %s.", reply->integer,
+                                 HOSTS_PRUNE_AGE_SEC, s->hosts_key);
+                }
+        }
         if (!flight_pending(s))
                 pipeline_done(s);
-}
-
-static void on_prune_reply(redisAsyncContext *ac, void *r, void *privdata) {
-        RedisSink *s = privdata;
-        redisReply *reply = r;
-
-        if (ac == s->ac && reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
-                s->hosts_pruned += (uint64_t) reply->integer;
-                log_info("Redis: %lld hosts silent for more than %u s left %s.", reply->integer,
-                         HOSTS_PRUNE_AGE_SEC, s->hosts_key);
-        }
-        on_heartbeat_reply(ac, r, privdata);
 }
 
 static void on_event_reply(redisAsyncContext *ac, void *r, void *privdata) {
@@ -466,6 +503,52 @@ static void on_event_reply(redisAsyncContext *ac, void *r, void *privdata) {
 
 /* ---- sending ---- */
 
+/* HostKeys=yes: `HSET <key> * <record> /groups <n or *> <group> <cut>...` and `EXPIRE <key> <ex>`: the record
+ * whole and cut per top-level group (fleet_record_split(), one pass), so that a fleet query for a group reads
+ * that group's part only. */
+static int sink_send_hash(RedisSink *s, const char *json, size_t size, size_t key_len, const char *ex,
+                          size_t ex_len) {
+        const char *argv[6 + 2 * FLEET_SPLIT_GROUPS_MAX];
+        size_t argvlen[6 + 2 * FLEET_SPLIT_GROUPS_MAX];
+        char groups[8];
+        int argc = 0, r;
+
+        r = fleet_record_split(json ? json : "", size, &s->split);
+        if (r > 0) {
+                snprintf(groups, sizeof(groups), "%zu", s->split.n_groups);
+                s->split_seconds++;
+        } else {
+                /* more groups than FLEET_SPLIT_GROUPS_MAX, or not a record we can cut: readers cut it */
+                s->split.n_groups = 0;
+                snprintf(groups, sizeof(groups), "%s", FLEET_FIELD_WHOLE);
+                s->whole_seconds++;
+        }
+#define ARG(p, n) (argv[argc] = (p), argvlen[argc++] = (n))
+        ARG("HSET", 4);
+        ARG(s->key, key_len);
+        ARG(FLEET_FIELD_WHOLE, strlen(FLEET_FIELD_WHOLE));
+        ARG(json ? json : "", size);
+        ARG(FLEET_FIELD_GROUPS, strlen(FLEET_FIELD_GROUPS));
+        ARG(groups, strlen(groups));
+        for (size_t i = 0; i < s->split.n_groups; i++) {
+                const FleetSplitGroup *g = &s->split.groups[i];
+
+                ARG((const char *) s->split.text.data + g->name, g->name_len);
+                ARG((const char *) s->split.text.data + g->cut, g->cut_len);
+        }
+#undef ARG
+        if (redisAsyncCommandArgv(s->ac, on_reply, s, argc, argv, argvlen) != REDIS_OK)
+                return -EIO;
+
+        const char *exp[] = { "EXPIRE", s->key, ex };
+        const size_t exp_len[] = { 6, key_len, ex_len };
+
+        if (redisAsyncCommandArgv(s->ac, on_expire_reply, s, (int) ELEMENTSOF(exp), exp, exp_len) != REDIS_OK)
+                return -EIO;
+        s->n_exp_flight++;
+        return 0;
+}
+
 static int sink_send(RedisSink *s, const QueuedSecond *q, const char *json, size_t size, usec_t now) {
         char ex[24];
         unsigned waited_sec = (unsigned) ((now - MIN(now, q->queued_usec)) / USEC_PER_SEC);
@@ -476,6 +559,8 @@ static int sink_send(RedisSink *s, const QueuedSecond *q, const char *json, size
         ex_len = snprintf(ex, sizeof(ex), "%u", s->expire_sec - MIN(waited_sec, s->expire_sec - 1));
         if (key_len < 0 || ex_len < 0)
                 return -EINVAL;
+        if (s->node)
+                return sink_send_hash(s, json, size, s->key_prefix_len + (size_t) key_len, ex, (size_t) ex_len);
 
         const char *argv[] = { "SET", s->key, json ? json : "", "EX", ex };
         const size_t argvlen[] = { 3, s->key_prefix_len + (size_t) key_len, size, 2, (size_t) ex_len };
@@ -488,7 +573,7 @@ static int sink_send(RedisSink *s, const QueuedSecond *q, const char *json, size
 
 static bool sink_can_send(const RedisSink *s) {
         return s->ac && s->connected && !s->reset_requested && s->n_flight == 0 && s->n_ev_flight == 0 &&
-               s->n_hb_flight == 0;
+               s->n_hb_flight == 0 && s->n_exp_flight == 0;
 }
 
 static void pipeline_begin(RedisSink *s) {
@@ -539,13 +624,13 @@ static int pipeline_add_events(RedisSink *s) {
         return 0;
 }
 
-/* HostKeys=yes: after the pipeline's SETs, `ZADD <prefix>/hosts [GT] <newest> <node>` (one, whatever the number
- * of seconds), and every HOSTS_PRUNE_EVERY such pipelines `ZREMRANGEBYSCORE <prefix>/hosts -inf (<newest - a
- * day>`: at most two commands more. On failure as pipeline_add(). */
+/* HostKeys=yes: after the pipeline's seconds, one heartbeat command whatever their number, with the newest
+ * second: `EVAL heartbeat_script 1 <prefix>/hosts <newest> <node> (<newest - a day>` (ZADD GT and the prune),
+ * or as hb_mode fell back `ZADD <prefix>/hosts [GT] <newest> <node>`. On failure as pipeline_add(). */
 static int pipeline_add_heartbeat(RedisSink *s) {
         char score[24], oldest[24];
         uint64_t newest = 0;
-        int score_len, oldest_len;
+        int score_len, oldest_len, r;
 
         if (!s->node || s->n_flight == 0)
                 return 0;
@@ -554,25 +639,24 @@ static int pipeline_add_heartbeat(RedisSink *s) {
         score_len = snprintf(score, sizeof(score), "%" PRIu64, newest);
         oldest_len = snprintf(oldest, sizeof(oldest), "(%" PRIu64, newest - MIN(newest, HOSTS_PRUNE_AGE_SEC));
 
+        const char *eval[] = { "EVAL", heartbeat_script, "1", s->hosts_key, score, s->node, oldest };
+        const size_t eval_len[] = { 4, strlen(heartbeat_script), 1, strlen(s->hosts_key), (size_t) score_len,
+                                    strlen(s->node), (size_t) oldest_len };
         const char *zadd[] = { "ZADD", s->hosts_key, "GT", score, s->node };
         const size_t zadd_len[] = { 4, strlen(s->hosts_key), 2, (size_t) score_len, strlen(s->node) };
         const char *zadd_plain[] = { "ZADD", s->hosts_key, score, s->node };
         const size_t zadd_plain_len[] = { 4, strlen(s->hosts_key), (size_t) score_len, strlen(s->node) };
-        const char *prune[] = { "ZREMRANGEBYSCORE", s->hosts_key, "-inf", oldest };
-        const size_t prune_len[] = { 16, strlen(s->hosts_key), 4, (size_t) oldest_len };
-        int r = s->zadd_gt ? redisAsyncCommandArgv(s->ac, on_heartbeat_reply, s, (int) ELEMENTSOF(zadd), zadd,
-                                                   zadd_len)
-                           : redisAsyncCommandArgv(s->ac, on_heartbeat_reply, s, (int) ELEMENTSOF(zadd_plain),
-                                                   zadd_plain, zadd_plain_len);
 
-        if (r == REDIS_OK) {
-                s->n_hb_flight++;
-                if (s->hb_pipelines++ % HOSTS_PRUNE_EVERY == 0) {
-                        r = redisAsyncCommandArgv(s->ac, on_prune_reply, s, (int) ELEMENTSOF(prune), prune,
-                                                  prune_len);
-                        if (r == REDIS_OK)
-                                s->n_hb_flight++;
-                }
+        switch (s->hb_mode) {
+        case HEARTBEAT_SCRIPT:
+                r = redisAsyncCommandArgv(s->ac, on_heartbeat_reply, s, (int) ELEMENTSOF(eval), eval, eval_len);
+                break;
+        case HEARTBEAT_ZADD_GT:
+                r = redisAsyncCommandArgv(s->ac, on_heartbeat_reply, s, (int) ELEMENTSOF(zadd), zadd, zadd_len);
+                break;
+        default:
+                r = redisAsyncCommandArgv(s->ac, on_heartbeat_reply, s, (int) ELEMENTSOF(zadd_plain), zadd_plain,
+                                          zadd_plain_len);
         }
         if (r != REDIS_OK) {
                 sink_error(s, RETRYING, "cannot queue a command: %s", redis_event_error(s->ac));
@@ -580,11 +664,12 @@ static int pipeline_add_heartbeat(RedisSink *s) {
                 sink_schedule_reconnect(s);
                 return -EIO;
         }
+        s->n_hb_flight++;
         return 0;
 }
 
 static void pipeline_sent(RedisSink *s) {
-        size_t n_commands = s->n_flight + s->n_hb_flight;
+        size_t n_commands = s->n_flight + s->n_exp_flight + s->n_hb_flight;
 
         if (!flight_pending(s))
                 return;
@@ -798,7 +883,7 @@ int redis_sink_new(sd_event *event, const RedisSinkConfig *c, RedisSink **ret) {
                 s->node = strdup(c->node);
                 if (!s->node || asprintf(&s->hosts_key, "%s/hosts", s->prefix) < 0)
                         return -ENOMEM;
-                s->zadd_gt = true;
+                s->hb_mode = HEARTBEAT_SCRIPT;
         }
         r = redis_account_key_prefix(s->prefix, s->node, &s->key, 24);
         if (r < 0)
@@ -853,6 +938,7 @@ RedisSink *redis_sink_free(RedisSink *s) {
         free(s->key);
         free(s->node);
         free(s->hosts_key);
+        fleet_split_done(&s->split);
         free(s->name);
         free(s);
         return NULL;
@@ -960,11 +1046,17 @@ json_t *redis_sink_status_json(const RedisSink *s) {
                                                       (json_int_t) s->pipeline_commands_max)) < 0)
                 o = (json_decref(o), NULL);
         if (o && s->node &&
-            json_object_update_new(o, json_pack("{s:s, s:s, s:b, s:I, s:I, s:I}", "node", s->node,
-                                                "hosts_key", s->hosts_key, "zadd_gt", s->zadd_gt,
+            json_object_update_new(o, json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "node",
+                                                s->node, "hosts_key", s->hosts_key, "heartbeat",
+                                                s->hb_mode == HEARTBEAT_SCRIPT ? "script" :
+                                                s->hb_mode == HEARTBEAT_ZADD_GT ? "zadd-gt" : "zadd",
+                                                "zadd_gt", s->hb_mode != HEARTBEAT_ZADD,
                                                 "heartbeats", (json_int_t) s->heartbeats,
                                                 "heartbeat_errors", (json_int_t) s->heartbeat_errors,
-                                                "hosts_pruned", (json_int_t) s->hosts_pruned)) < 0)
+                                                "hosts_pruned", (json_int_t) s->hosts_pruned,
+                                                "group_fields_max", (json_int_t) FLEET_SPLIT_GROUPS_MAX,
+                                                "split_seconds", (json_int_t) s->split_seconds,
+                                                "whole_seconds", (json_int_t) s->whole_seconds)) < 0)
                 o = (json_decref(o), NULL);
         if (o && outage_to_json(&s->outage, o) < 0)
                 o = (json_decref(o), NULL);

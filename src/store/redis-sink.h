@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The per-second writer to Redis: one `SET <prefix>/account/<unix_sec> <json> EX <n>` per record (HostKeys=yes:
- * `<prefix>/host/<node>/account/<unix_sec>`, and one heartbeat `ZADD <prefix>/hosts GT <newest> <node>` per
- * pipeline), at most one pipeline in flight. Owns the async connection, its reconnects with capped backoff, and a bounded backlog
+ * the hash `<prefix>/host/<node>/account/<unix_sec>`, `HSET <key> * <json> /groups <n> <group> <cut>...` (the record
+ * whole and cut per top-level group by fleet_record_split(), up to FLEET_SPLIT_GROUPS_MAX groups) and
+ * `EXPIRE <key> <n>`, and one heartbeat per pipeline: `EVAL` of a script that does ZADD GT <newest> <node> on
+ * <prefix>/hosts and drops the hosts silent for a day), at most one pipeline in flight. Owns the async connection, its
+ * reconnects with capped backoff, and a bounded backlog
  * kept while Redis is away or slow: which seconds are unsent, not their text (the owner renders a second
  * again when it is sent; the window in RAM holds its values). Never blocks the loop. */
 #pragma once
@@ -68,9 +71,9 @@ RedisSink *redis_sink_free(RedisSink *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(RedisSink *, redis_sink_free)
 
 /* Hands over the record of second unix_sec. Connected, with nothing in flight and nothing unsent, it leaves
- * at once as a pipeline of one SET (HostKeys=yes: and its ZADD heartbeat, and once every 60 such pipelines
- * `ZREMRANGEBYSCORE <prefix>/hosts -inf (<sec - 86400>`, which drops the hosts silent for a day: at most 3
- * commands) (the text is copied into the connection's output only). Else only the
+ * at once as a pipeline of one SET (HostKeys=yes: HSET, EXPIRE and the heartbeat's EVAL, which also drops the
+ * hosts silent for a day: 3 commands; a Redis that refuses scripts gets ZADD GT, or a plain ZADD before 6.2,
+ * without the prune) (the text is copied into the connection's output only). Else only the
  * second is kept, not its text: the unsent seconds go out oldest first, rendered by the render callback, as
  * ONE pipeline when connected and no previous pipeline is still in flight (with one heartbeat, the newest second
  * of the pipeline) (a backlog over 4 MiB of text
@@ -94,12 +97,15 @@ int redis_sink_push_event(RedisSink *s, const char *text, size_t size);
  *  "written" (SETs answered OK), "errors" (SETs answered with an error), "reconnects" (connection attempts
  *  after the first), the events' "events_key" (the stream), "events_queued" (kept: waiting or in flight),
  *  "events_bytes" (their text), "events_written" (XADDs answered with an ID), "events_dropped" (the queue's
- *  cap, or refused), "events_errors" (XADDs answered with an error), "host_keys" (HostKeys=yes), "account_key" (the key of a
- *  second without the number), "pipelines" (sent: one round trip each), "commands" (SET, ZADD and
- *  ZREMRANGEBYSCORE sent, XADDs apart), "commands_per_tick_max" (the most commands in a pipeline of one
- *  second), "pipeline_commands_max" (in any pipeline: a backlog's SETs and one heartbeat); HostKeys=yes also
- *  "node", "hosts_key", "zadd_gt" (false once Redis refused GT), "heartbeats" (ZADDs answered),
- *  "heartbeat_errors", "hosts_pruned" (hosts removed from hosts_key as silent for a day); and
+ *  cap, or refused), "events_errors" (XADDs answered with an error), "host_keys" (HostKeys=yes), "account_key" (the key
+ * of a
+ *  second without the number), "pipelines" (sent: one round trip each), "commands" (SET, or HSET and
+ *  EXPIRE, and the heartbeat sent, XADDs apart), "commands_per_tick_max" (the most commands in a pipeline of one
+ *  second), "pipeline_commands_max" (in any pipeline: a backlog's seconds and one heartbeat); HostKeys=yes also
+ *  "node", "hosts_key", "heartbeat" ("script", "zadd-gt" or "zadd": how it goes), "zadd_gt" (false once Redis
+ *  refused GT), "heartbeats" (answered), "heartbeat_errors", "hosts_pruned" (hosts removed from hosts_key as
+ *  silent for a day), "group_fields_max" (FLEET_SPLIT_GROUPS_MAX), "split_seconds" and "whole_seconds" (sent
+ *  with per-group fields, with only the whole record); and
  *  outage_to_json()'s "state", "outage", "last_outage", "outages"} */
 json_t *redis_sink_status_json(const RedisSink *s);
 /* status's "backlog_bytes". */

@@ -21,6 +21,7 @@ typedef struct FleetWait {
         RedisQuery *query;
         FleetPlan plan;
         FleetAnswer answer;
+        RedisQueryCommand *commands; /* answer's, as the query takes them */
         bool answer_started;
         char *prefix, *group;
         unsigned seconds;
@@ -88,6 +89,7 @@ static void wait_free(void *state) {
         if (w->answer_started)
                 fleet_answer_done(&w->answer);
         fleet_plan_done(&w->plan);
+        free(w->commands);
         free(w->prefix);
         free(w->group);
         free(w->error_text);
@@ -113,8 +115,22 @@ static int wait_next(void *state, Buf *out, size_t want) {
         return w->sent < w->answer.text.size ? 1 : 0;
 }
 
-static int on_first(const redisReply *reply, char *const **ret_keys, size_t *ret_n, char *error, size_t error_size,
-                    void *userdata) {
+/* The answer's commands as the query takes them. */
+static int commands_of(FleetWait *w, const FleetCommand *cmds, size_t n, const RedisQueryCommand **ret,
+                       size_t *ret_n) {
+        free(w->commands);
+        w->commands = calloc(MAX(n, (size_t) 1), sizeof(RedisQueryCommand));
+        if (!w->commands)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                w->commands[i] = (RedisQueryCommand) { .argc = cmds[i].argc, .argv = cmds[i].argv };
+        *ret = w->commands;
+        *ret_n = n;
+        return 0;
+}
+
+static int on_first(const redisReply *reply, const RedisQueryCommand **ret, size_t *ret_n, char *error,
+                    size_t error_size, void *userdata) {
         FleetWait *w = userdata;
         int r;
 
@@ -125,8 +141,22 @@ static int on_first(const redisReply *reply, char *const **ret_keys, size_t *ret
         if (r < 0)
                 return r;
         w->answer_started = true;
-        *ret_keys = w->plan.keys;
-        *ret_n = w->plan.n_keys;
+        if (commands_of(w, w->answer.commands, w->answer.n_commands, ret, ret_n) < 0) {
+                snprintf(error, error_size, "out of memory");
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int on_more(const RedisQueryCommand **ret, size_t *ret_n, char *error, size_t error_size, void *userdata) {
+        FleetWait *w = userdata;
+        const FleetCommand *cmds;
+        size_t n;
+
+        if (fleet_answer_more(&w->answer, &cmds, &n) < 0 || commands_of(w, cmds, n, ret, ret_n) < 0) {
+                snprintf(error, error_size, "out of memory");
+                return -ENOMEM;
+        }
         return 0;
 }
 
@@ -154,7 +184,8 @@ static void on_done(int error, const char *message, void *userdata) {
 
 void fleet_account_reply(sd_event *event, WebClient *client, const FleetAccountConfig *config, const char *text,
                          size_t size, WebReply *ret) {
-        static const RedisQueryOps ops = { .first = on_first, .values = on_values, .done = on_done };
+        static const RedisQueryOps ops = { .first = on_first, .values = on_values, .more = on_more,
+                                           .done = on_done };
         _cleanup_(freep) char *group = NULL, *key = NULL;
         char error[256], hosts_max[16];
         unsigned seconds;

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """`slicekeeper fleet` and the websocket's fleet_account (issue 17) against a real redis-server holding records
-the test writes as daemons with [Redis] HostKeys=yes do: <R>/host/<node>/account/<sec> and the <R>/hosts
+the test writes as daemons with [Redis] HostKeys=yes do: <R>/host/<node>/account/<sec>, a hash with the whole
+record in field '*' and each top-level group's part in its own field (host_keys_layout), and the <R>/hosts
 heartbeat. The command line needs no testbed (it reads Redis); fleet_account asks a daemon in the testbed."""
 import json
 import os
@@ -15,6 +16,7 @@ import pytest
 import redis
 import websocket
 
+import host_keys_layout
 from conftest import BUILD, EXAMPLE_TREE, EXAMPLE_UNITS, wait_for
 from servers import free_port
 
@@ -41,8 +43,9 @@ def write_host(r, node, last, first, cores=1.5, prefix=PREFIX):
     """Seconds first..last of one host, CPU growing by `cores`, and its heartbeat."""
     p = r.pipeline(transaction=False)
     for sec in range(first, last + 1):
-        p.set(f'{prefix}/host/{node}/account/{sec}', record(int((sec - first) * cores * 1e9) + 10**9,
-                                                             100 * 2**20 + sec % 7, 5), ex=300)
+        host_keys_layout.write(r, f'{prefix}/host/{node}/account/{sec}',
+                               record(int((sec - first) * cores * 1e9) + 10**9, 100 * 2**20 + sec % 7, 5), ex=300,
+                               pipe=p)
     p.zadd(f'{prefix}/hosts', {node: last})
     p.execute()
 
@@ -55,8 +58,9 @@ def fleet(redis_server, *args, prefix=PREFIX, check=True):
     return p
 
 
-def commands_processed(r):
-    return r.info('stats')['total_commands_processed']
+def commandstats(r):
+    """{command: calls}; commands a script runs count too."""
+    return {k[len('cmdstat_'):]: v['calls'] for k, v in r.info('commandstats').items()}
 
 
 @pytest.fixture
@@ -72,11 +76,15 @@ def test_every_host_of_the_group_in_two_round_trips_and_the_stale_one_named(redi
     write_host(r, 'web-2', now - 2, now - 6, cores=0.5)
     write_host(r, 'old.host', now - 40, now - 60)  # stopped 40 s ago: stale, nothing in the window
 
-    before = commands_processed(r)
+    before = commandstats(r)
     p = fleet(redis_server, '--group', 'a', '--seconds', '10', '--json', '--stats')
-    used = commands_processed(r) - before - 1  # INFO itself counts once
+    after = commandstats(r)
+    used = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
     a = json.loads(p.stdout)
-    assert used == 2, f'{used} commands: one ZRANGE and one MGET expected'
+    # one ZRANGE, then one HMGET per key (of the group's field only) in one pipeline: every record is split,
+    # so no third round trip
+    keys = int(re.search(r'(\d+) keys', p.stderr).group(1))
+    assert keys >= 15 and used == {'zrange': 1, 'hmget': keys, 'info': 1}, (used, p.stderr)
     assert 'round trips' in p.stderr and ' 2 round trips' in p.stderr, p.stderr
 
     assert a['group'] == 'a' and a['seconds'] == 10 and a['stale_after'] == 10
@@ -103,7 +111,8 @@ def test_every_host_of_the_group_in_two_round_trips_and_the_stale_one_named(redi
     assert a['hosts']['web-1']['account'][str(now - 1)]['memory'] == {'value': {'usage': (100 * 2**20 + (now - 1) % 7) // 2}}
     a = json.loads(fleet(redis_server, '--json', '--seconds', '3').stdout)
     assert a['group'] is None
-    assert json.loads(r.get(f'{PREFIX}/host/web-1/account/{now - 1}')) == a['hosts']['web-1']['account'][str(now - 1)]
+    assert (json.loads(r.hget(f'{PREFIX}/host/web-1/account/{now - 1}', '*')) ==
+            a['hosts']['web-1']['account'][str(now - 1)])
     # a group no host has: every host, no seconds
     a = json.loads(fleet(redis_server, '--group', 'nope', '--json').stdout)
     assert all(h['account'] == {} for h in a['hosts'].values())
@@ -161,25 +170,81 @@ def test_no_hosts_redis_down_and_bad_arguments_are_clear(redis_server, r):
     assert p.returncode == 1 and f'Cannot reach Redis at {address}' in p.stderr, p.stderr
 
 
+def unsplit(r, key, text):
+    """A second as the daemon writes one it cannot split (not valid, or more than 64 top-level groups): only
+    the whole record, and '/groups' '*' telling readers to cut it."""
+    r.delete(key)
+    r.hset(key, mapping={'*': text, '/groups': '*'})
+
+
 def test_what_redis_holds_is_not_trusted(redis_server, r):
     now = int(time.time())
     write_host(r, 'good', now, now - 4)
     r.zadd(f'{PREFIX}/hosts', {'bad/name': now, '../x': now, 'x' * 65: now})
-    r.set(f'{PREFIX}/host/good/account/{now - 1}', '{"cpu": {"value": ')  # cut short
-    r.set(f'{PREFIX}/host/good/account/{now - 2}', '{"cpu":{"sub_cgroup":{"a":{"value":{"usage":99999999999999999999}}}}}')
-    r.set(f'{PREFIX}/host/good/account/{now - 3}', b'{"cpu":{"sub_cgroup":{"a":{"value":{"n":"\xff"}}}}}')
+    unsplit(r, f'{PREFIX}/host/good/account/{now - 1}', '{"cpu": {"value": ')  # cut short
+    unsplit(r, f'{PREFIX}/host/good/account/{now - 2}',
+            '{"cpu":{"sub_cgroup":{"a":{"value":{"usage":99999999999999999999}}}}}')
+    unsplit(r, f'{PREFIX}/host/good/account/{now - 3}', b'{"cpu":{"sub_cgroup":{"a":{"value":{"n":"\xff"}}}}}')
     a = json.loads(fleet(redis_server, '--group', 'a', '--json').stdout)
     assert list(a['hosts']) == ['good']
     assert a['skipped_hosts'] == 3
     assert a['skipped'] == 3
     assert sorted(int(s) for s in a['hosts']['good']['account']) == [now - 4, now]
     # what a cut does not pass on is only skipped: a bad number outside the group's path does not count
-    r.set(f'{PREFIX}/host/good/account/{now - 2}', '{"cpu":{"value":{"usage":1e999},"sub_cgroup":{"a":{"value":{}}}}}')
+    unsplit(r, f'{PREFIX}/host/good/account/{now - 2}',
+            '{"cpu":{"value":{"usage":1e999},"sub_cgroup":{"a":{"value":{}}}}}')
     a = json.loads(fleet(redis_server, '--group', 'a', '--json').stdout)
     assert a['skipped'] == 2 and a['hosts']['good']['account'][str(now - 2)] == {'cpu': {'value': {}}}
     # the whole record is checked whole
     a = json.loads(fleet(redis_server, '--json').stdout)
     assert a['skipped'] == 3 and str(now - 2) not in a['hosts']['good']['account']
+    # a group's field is checked too; a key of another type (a string, as host keys were before they were
+    # hashes) is skipped
+    r.hset(f'{PREFIX}/host/good/account/{now}', 'a', '{"cpu":{"value":')
+    r.delete(f'{PREFIX}/host/good/account/{now - 4}')
+    r.set(f'{PREFIX}/host/good/account/{now - 4}', record(1, 2, 3))
+    a = json.loads(fleet(redis_server, '--group', 'a', '--json').stdout)
+    assert a['skipped'] == 4 and a['hosts']['good']['account'] == {str(now - 2): {'cpu': {'value': {}}}}, a
+
+
+def test_the_group_field_is_read_and_the_whole_record_only_when_not_split(redis_server, r):
+    now = int(time.time())
+    key = f'{PREFIX}/host/f1/account/{now}'
+    r.zadd(f'{PREFIX}/hosts', {'f1': now})
+    # the reader takes field a (here not what '*' says) and cuts it further for a/x
+    text = record(10**9, 2**20, 3)
+    host_keys_layout.write(r, key, text)
+    r.hset(key, 'a', json.dumps({'cpu': {'value': {'usage': 42}, 'sub_cgroup': {'x': {'value': {'usage': 43}}}}}))
+    a = json.loads(fleet(redis_server, '--group', 'a', '--seconds', '1', '--json').stdout)
+    assert a['hosts']['f1']['account'][str(now)] == {'cpu': {'value': {'usage': 42},
+                                                             'sub_cgroup': {'x': {'value': {'usage': 43}}}}}
+    a = json.loads(fleet(redis_server, '--group', 'a/x', '--seconds', '1', '--json').stdout)
+    assert a['hosts']['f1']['account'][str(now)] == {'cpu': {'value': {'usage': 43}}}
+    # without a group: '*'
+    a = json.loads(fleet(redis_server, '--seconds', '1', '--json').stdout)
+    assert a['hosts']['f1']['account'][str(now)] == json.loads(text)
+    # split, a group the record does not have: nothing, without reading '*'
+    a = json.loads(fleet(redis_server, '--group', 'b/nope', '--seconds', '1', '--json').stdout)
+    assert a['hosts']['f1']['account'] == {}
+    # more than 64 top-level groups: only '*' (the layout's rule), and the reader cuts it, in a third round trip
+    # for those seconds only; the others' fields are read as before, each host's seconds in one object
+    many = json.dumps({'cpu': {'sub_cgroup': {f'g{i}': {'value': {'usage': i}} for i in range(65)}}})
+    for sec in (now - 3, now - 1, now):
+        r.delete(f'{PREFIX}/host/f1/account/{sec}')
+        host_keys_layout.write(r, f'{PREFIX}/host/f1/account/{sec}', many)
+    few = json.dumps({'cpu': {'sub_cgroup': {'g5': {'value': {'usage': 55}}}}})
+    host_keys_layout.write(r, f'{PREFIX}/host/f1/account/{now - 2}', few)
+    host_keys_layout.write(r, f'{PREFIX}/host/f2/account/{now}', few)
+    r.zadd(f'{PREFIX}/hosts', {'f2': now})
+    assert r.hget(key, '/groups') == b'*' and not r.hexists(key, 'g5')
+    p = fleet(redis_server, '--group', 'g5', '--seconds', '4', '--json', '--stats')
+    a = json.loads(p.stdout)
+    assert a['hosts']['f1']['account'] == {str(now - 3): {'cpu': {'value': {'usage': 5}}},
+                                           str(now - 2): {'cpu': {'value': {'usage': 55}}},
+                                           str(now - 1): {'cpu': {'value': {'usage': 5}}},
+                                           str(now): {'cpu': {'value': {'usage': 5}}}}, a
+    assert a['hosts']['f2']['account'] == {str(now): {'cpu': {'value': {'usage': 55}}}} and a['skipped'] == 0
+    assert ' 3 round trips' in p.stderr, p.stderr
 
 
 def test_many_hosts_still_two_round_trips(redis_server, r):
@@ -188,14 +253,14 @@ def test_many_hosts_still_two_round_trips(redis_server, r):
     rec = record(10**9, 2**20, 3)
     for i in range(1200):
         for sec in range(now - 2, now + 1):
-            p.set(f'{PREFIX}/host/h{i:04d}/account/{sec}', rec, ex=300)
+            host_keys_layout.write(r, f'{PREFIX}/host/h{i:04d}/account/{sec}', rec, ex=300, pipe=p)
         p.zadd(f'{PREFIX}/hosts', {f'h{i:04d}': now})
     p.execute()
     p = fleet(redis_server, '--group', 'a/x', '--seconds', '3', '--json', '--stats')
     a = json.loads(p.stdout)
     assert len(a['hosts']) == 1200 and all(len(h['account']) == 3 for h in a['hosts'].values())
     m = re.search(r'(\d+) round trips, (\d+) commands', p.stderr)
-    assert m and m.group(1) == '2' and m.group(2) == str(1 + 15), p.stderr  # 3600 keys: 15 MGETs in one pipeline
+    assert m and m.group(1) == '2' and m.group(2) == str(1 + 3600), p.stderr  # an HMGET per key, one pipeline
 
 
 # The websocket's fleet_account, from a daemon in the testbed.

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: MIT
-"""Observed state per host (issue 17): [Redis] HostKeys=yes writes each second under the node's own key with a
-heartbeat in <prefix>/hosts, at most 3 commands per tick in one pipeline; HostKeys=no (the default) writes
+"""Observed state per host (issue 17): [Redis] HostKeys=yes writes each second under the node's own key, a hash
+with the whole record in field '*' and each top-level group's part in a field of its own, with a heartbeat in
+<prefix>/hosts: HSET, EXPIRE and one EVAL (ZADD GT and the day-old prune) per tick in one pipeline; HostKeys=no (the default) writes
 cgrouparch's unqualified key and nothing else; [Web] MetricsNodeLabel=yes puts node="..." on every series.
 Against the testbed's systemd and a real redis-server, watched with MONITOR and INFO commandstats."""
+import json
 import re
 import socket
 import threading
@@ -12,8 +14,10 @@ import urllib.request
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
+import host_keys_layout
 from conftest import EXAMPLE_TREE, EXAMPLE_UNITS, wait_for
 from servers import free_port
+from test_redis_history import show_account_text
 
 NODE = 'login-07.test'
 HOST_KEYS = f'cgroup_arch/host/{NODE}/account/'
@@ -80,8 +84,9 @@ class Monitor:
         self.sock.close()
 
 
-def daemon_commands(lines, names=('SET', 'ZADD', 'ZREMRANGEBYSCORE', 'XADD')):
-    return [c for c in lines if c[2] and c[2][0].upper() in names]
+def daemon_commands(lines, names=('SET', 'HSET', 'EXPIRE', 'EVAL', 'ZADD', 'ZREMRANGEBYSCORE', 'XADD')):
+    """The commands clients sent (not those a script ran: MONITOR shows them as client "lua")."""
+    return [c for c in lines if c[2] and c[2][0].upper() in names and c[1] != 'lua']
 
 
 def bursts(commands, gap=0.25):
@@ -97,11 +102,11 @@ def bursts(commands, gap=0.25):
 
 
 def pipelines(commands):
-    """The daemon's commands cut after each heartbeat: a pipeline is its SETs, one ZADD and maybe a
-    ZREMRANGEBYSCORE (two pipelines sent back to back are one burst)."""
+    """The daemon's commands cut after each heartbeat: a pipeline is its HSETs and EXPIREs and one EVAL (two
+    pipelines sent back to back are one burst)."""
     out = []
     for c in commands:
-        if not out or (c[2][0] == 'SET' and any(x[2][0] == 'ZADD' for x in out[-1])):
+        if not out or (c[2][0] == 'HSET' and any(x[2][0] == 'EVAL' for x in out[-1])):
             out.append([])
         out[-1].append(c)
     return out
@@ -118,8 +123,22 @@ def test_host_keys_per_node_with_heartbeat(daemon, slices, redis_server):
         start(daemon, slices, redis_server.address, port, extra='HostKeys=yes\n', web='MetricsNodeLabel=yes\n')
         wait_for(lambda: len(seconds(r, HOST_KEYS)) >= 3, 10, what='three seconds under the host key')
         assert seconds(r, 'cgroup_arch/account/') == []
-        assert r.type(f'{HOST_KEYS}{seconds(r, HOST_KEYS)[-1]}') == b'string'
-        assert 0 < r.ttl(f'{HOST_KEYS}{seconds(r, HOST_KEYS)[-1]}') <= 300
+        last = seconds(r, HOST_KEYS)[-2]  # one the daemon has had for a while
+        assert r.type(f'{HOST_KEYS}{last}') == b'hash'
+        assert 0 < r.ttl(f'{HOST_KEYS}{last}') <= 300
+
+        # the hash: '*' is the record the daemon answers, byte for byte; one field per top-level group, each the
+        # record cut to it; '/groups' their number
+        fields = {k.decode(): v.decode() for k, v in r.hgetall(f'{HOST_KEYS}{last}').items()}
+        assert show_account_text(port, start_slot=last, end_slot=last) == f'{{"{last}":{fields["*"]}}}'
+        record = json.loads(fields['*'])
+        groups = sorted(EXAMPLE_TREE['cpu']['sub_cgroup'])
+        assert sorted(set(fields) - {'*', '/groups'}) == groups, sorted(fields)
+        assert fields['/groups'] == str(len(groups))
+        for g in groups:
+            assert json.loads(fields[g]) == host_keys_layout.cut(record, g), g
+            assert 'cpu' in json.loads(fields[g]), fields[g]
+        assert host_keys_layout.split(fields['*']).keys() == fields.keys()
 
         # the heartbeat: the node with a recent score, advancing; the silent host gone, the other kept
         first = r.zscore(HOSTS, NODE)
@@ -136,7 +155,7 @@ def test_host_keys_per_node_with_heartbeat(daemon, slices, redis_server):
         daemon.wait_ticks(5)
         s1 = daemon.status()['redis']
         c1 = commandstats(r)
-        delta = {k: c1.get(k, 0) - c0.get(k, 0) for k in ('set', 'zadd', 'zremrangebyscore', 'xadd')}
+        delta = {k: c1.get(k, 0) - c0.get(k, 0) for k in ('set', 'hset', 'expire', 'eval', 'xadd')}
         n_pipelines = s1['pipelines'] - s0['pipelines']
         written = s1['written'] - s0['written']
         print(f'HostKeys=yes over {n_pipelines} pipelines: commandstats deltas {delta}; sink status '
@@ -144,32 +163,36 @@ def test_host_keys_per_node_with_heartbeat(daemon, slices, redis_server):
               f'pipeline_commands_max={s1["pipeline_commands_max"]}')
         assert n_pipelines >= 5
         # the status is read between ticks: Redis may have taken one more pipeline than the sink counted
-        assert written <= delta['set'] <= written + 1, (delta, written)
-        assert n_pipelines - 1 <= delta['zadd'] <= n_pipelines + 1, (delta, n_pipelines)
-        assert delta['set'] + delta['zadd'] + delta['zremrangebyscore'] <= 3 * (n_pipelines + 1), delta
-        assert s1['host_keys'] is True and s1['node'] == NODE and s1['zadd_gt'] is True
+        assert written <= delta['hset'] <= written + 1, (delta, written)
+        assert abs(delta['expire'] - delta['hset']) <= 1 and delta['set'] == 0, delta
+        assert n_pipelines - 1 <= delta['eval'] <= n_pipelines + 1, (delta, n_pipelines)
+        assert delta['hset'] + delta['expire'] + delta['eval'] <= 3 * (n_pipelines + 1), delta
+        assert s1['host_keys'] is True and s1['node'] == NODE and s1['heartbeat'] == 'script', s1
         assert s1['account_key'] == HOST_KEYS and s1['hosts_key'] == HOSTS
-        assert 2 <= s1['commands_per_tick_max'] <= 3, s1
+        assert s1['commands_per_tick_max'] == 3, s1
+        assert s1['split_seconds'] >= written and s1['whole_seconds'] == 0, s1
         assert s1['hosts_pruned'] == 1 and s1['heartbeat_errors'] == 0 and s1['errors'] == 0, s1
 
-        # MONITOR: the daemon's commands come in runs of at most 3 (SET, ZADD, now and then ZREMRANGEBYSCORE),
-        # from one connection, the ZADD naming the second of its run's SET
-        lines = mon.read_until(lambda ls: sum(1 for c in daemon_commands(ls) if c[2][0] == 'SET' and c[0] > steady)
-                               >= 6, 20, what='six SETs seen by MONITOR since the start settled')
-        runs = bursts(daemon_commands(lines, ('SET', 'ZADD', 'ZREMRANGEBYSCORE')))
+        # MONITOR: the daemon's commands come in runs of exactly 3 (HSET, EXPIRE, EVAL), from one connection, the
+        # EVAL naming the second of its run's HSET; the script runs ZREMRANGEBYSCORE each time
+        lines = mon.read_until(lambda ls: sum(1 for c in daemon_commands(ls) if c[2][0] == 'HSET' and c[0] > steady)
+                               >= 6, 20, what='six HSETs seen by MONITOR since the start settled')
+        runs = bursts(daemon_commands(lines, ('SET', 'HSET', 'EXPIRE', 'EVAL', 'ZADD', 'ZREMRANGEBYSCORE')))
         clients = {c[1] for run in runs for c in run}
         assert len(clients) == 1, clients
         steady_runs = [run for run in runs[:-1] if run[0][0] > steady]  # the last may be cut by the window
         assert len(steady_runs) >= 4, runs
         for run in steady_runs:
             names = [c[2][0] for c in run]
-            assert len(run) <= 3 and names[0] == 'SET' and names.count('ZADD') == 1, run
-            sec = run[0][2][1].rsplit('/', 1)[1]
-            zadd = next(c for c in run if c[2][0] == 'ZADD')[2]
-            assert zadd == ['ZADD', HOSTS, 'GT', sec, NODE], (zadd, sec)
+            assert names == ['HSET', 'EXPIRE', 'EVAL'], run
+            key = run[0][2][1]
+            sec = key.rsplit('/', 1)[1]
+            assert run[0][2][2:6] == ['*', run[0][2][3], '/groups', '2'], run[0][2][:6]
+            assert run[1][2] == ['EXPIRE', key, run[1][2][2]] and 0 < int(run[1][2][2]) <= 300, run[1]
+            assert run[2][2][2:] == ['1', HOSTS, sec, NODE, f'({int(sec) - DAY}'], (run[2][2], sec)
             assert run[-1][0] - run[0][0] < 0.05, run  # one pipeline: no round trip between them
-        first_run = [c[2][0] for c in runs[0]]
-        assert 'ZREMRANGEBYSCORE' in [c[2][0] for run in runs for c in run], first_run
+        scripted = [c[2][0] for c in lines if c[1] == 'lua']
+        assert 'ZREMRANGEBYSCORE' in scripted and 'ZADD' in scripted, scripted[:10]
 
         # A backlog (Redis holds writes for 3 s): its seconds go in one pipeline, one SET each and ONE ZADD
         # with the newest second.
@@ -177,18 +200,18 @@ def test_host_keys_per_node_with_heartbeat(daemon, slices, redis_server):
         r.execute_command('CLIENT', 'PAUSE', '3000', 'WRITE')
         done = time.monotonic() + 3
         wait_for(lambda: time.monotonic() > done, 5, what='the pause over')
-        lines = mon.read_until(lambda ls: any(len([c for c in p if c[2][0] == 'SET']) >= 2 and
-                                              any(c[2][0] == 'ZADD' for c in p)
-                                              for p in pipelines(daemon_commands(ls[before:], ('SET', 'ZADD')))),
+        lines = mon.read_until(lambda ls: any(len([c for c in p if c[2][0] == 'HSET']) >= 2 and
+                                              any(c[2][0] == 'EVAL' for c in p)
+                                              for p in pipelines(daemon_commands(ls[before:], ('HSET', 'EVAL')))),
                                10, what='a pipeline of several seconds after the pause')
-        run = next(p for p in pipelines(daemon_commands(lines[before:], ('SET', 'ZADD')))
-                   if len([c for c in p if c[2][0] == 'SET']) >= 2)
-        sets = [int(c[2][1].rsplit('/', 1)[1]) for c in run if c[2][0] == 'SET']
-        zadds = [c[2] for c in run if c[2][0] == 'ZADD']
-        print(f'after a 3 s pause: one pipeline of {len(sets)} SETs and {len(zadds)} ZADD')
-        assert sets == sorted(sets) and len(zadds) == 1 and zadds[0][3] == str(sets[-1]), run
+        run = next(p for p in pipelines(daemon_commands(lines[before:], ('HSET', 'EVAL')))
+                   if len([c for c in p if c[2][0] == 'HSET']) >= 2)
+        sets = [int(c[2][1].rsplit('/', 1)[1]) for c in run if c[2][0] == 'HSET']
+        evals = [c[2] for c in run if c[2][0] == 'EVAL']
+        print(f'after a 3 s pause: one pipeline of {len(sets)} HSETs (and EXPIREs) and {len(evals)} EVAL')
+        assert sets == sorted(sets) and len(evals) == 1 and evals[0][4] == str(sets[-1]), run
         s2 = daemon.wait_status(lambda s: s['redis']['backlog'] == 0, 5, what='the backlog sent')['redis']
-        assert s2['pipeline_commands_max'] >= len(sets) + 1 and s2['commands_per_tick_max'] <= 3, s2
+        assert s2['pipeline_commands_max'] >= 2 * len(sets) + 1 and s2['commands_per_tick_max'] <= 3, s2
     finally:
         mon.close()
 
@@ -248,8 +271,9 @@ def test_metrics_node_label_without_host_keys(daemon, slices, redis_server):
 
 
 class OldRedis:
-    """A Redis before 6.2 as far as the daemon can tell: RESP on loopback, ZADD GT refused with "ERR syntax
-    error" (what 6.0 answers), everything else taken. Keeps the commands it was sent."""
+    """A Redis before 6.2 that runs no scripts (an ACL, a proxy) as far as the daemon can tell: RESP on loopback,
+    EVAL refused with "ERR unknown command", ZADD GT refused with "ERR syntax error" (what 6.0 answers),
+    everything else taken. Keeps the commands it was sent."""
 
     def __init__(self):
         self.listener = socket.socket()
@@ -277,8 +301,12 @@ class OldRedis:
         name = args[0].upper()
         if name == b'ZADD':
             return b'-ERR syntax error\r\n' if b'GT' in [a.upper() for a in args[2:-2]] else b':1\r\n'
-        if name in (b'ZREMRANGEBYSCORE', b'DEL'):
+        if name == b'EVAL':
+            return b"-ERR unknown command 'EVAL', with args beginning with: \r\n"
+        if name in (b'ZREMRANGEBYSCORE', b'DEL', b'HSET', b'EXPIRE'):
             return b':0\r\n'
+        if name == b'HGET':
+            return b'$-1\r\n'
         if name == b'MGET':
             return b'*%d\r\n' % (len(args) - 1) + b'$-1\r\n' * (len(args) - 1)
         if name == b'XADD':
@@ -332,8 +360,9 @@ class OldRedis:
         self.listener.close()
 
 
-def test_a_redis_without_zadd_gt_gets_a_plain_zadd(daemon, slices):
-    """Redis before 6.2 has no ZADD GT: its first refusal turns GT off (said once in the journal), with no
+def test_a_redis_without_scripts_or_zadd_gt_gets_a_plain_zadd(daemon, slices):
+    """A Redis that runs no scripts: the heartbeat's EVAL refused turns it into ZADD GT (without the prune), and
+    before 6.2 there is no ZADD GT: its first refusal turns GT off (each said once in the journal), with no
     reconnect and no outage; the heartbeat then goes as a plain ZADD, one per tick."""
     server = OldRedis()
     try:
@@ -346,11 +375,15 @@ def test_a_redis_without_zadd_gt_gets_a_plain_zadd(daemon, slices):
         assert zadds[0] == ['ZADD', HOSTS, 'GT', zadds[0][3], NODE], zadds[0]
         assert all(c == ['ZADD', HOSTS, c[2], NODE] for c in zadds[1:]), zadds
         s = daemon.status()['redis']
-        assert s['zadd_gt'] is False and s['heartbeat_errors'] == 1 and s['heartbeats'] >= 3, s
+        assert [c[0] for c in server.commands if c[0] in ('EVAL', 'ZADD')][0] == 'EVAL'
+        assert len([c for c in server.commands if c[0] == 'EVAL']) == 1
+        assert s['zadd_gt'] is False and s['heartbeat'] == 'zadd' and s['heartbeat_errors'] == 2, s
+        assert s['heartbeats'] >= 3, s
         assert s['reconnects'] == 0 and s['state'] == 'up' and s['errors'] == 0, s
         assert s['commands_per_tick_max'] <= 3, s
         assert server.connections == 2  # the sink and the fill, once each
         assert daemon.journal(full=True).count('does not take ZADD GT') == 1
+        assert daemon.journal(full=True).count("does not run the heartbeat's script") == 1
         daemon.stop_cleanly()
     finally:
         server.close()

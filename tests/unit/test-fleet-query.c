@@ -288,8 +288,272 @@ TEST(test_cut_invalid) {
         buf_done(&b);
 }
 
-static redisReply *values_reply(size_t n, char **values) {
-        return array_reply(n, (const char *const *) values);
+/* A bulk string reply, or nil for NULL. */
+static redisReply *bulk_reply(const char *value) {
+        char *resp;
+        redisReply *r;
+
+        if (!value)
+                return reply_from("$-1\r\n", 5);
+        ASSERT_TRUE(asprintf(&resp, "$%zu\r\n%s\r\n", strlen(value), value) >= 0);
+        r = reply_from(resp, strlen(resp));
+        free(resp);
+        return r;
+}
+
+/* HMGET <key> <field> /groups's reply: the field's value and /groups's (NULL: nil). */
+static redisReply *hmget_reply(const char *value, const char *groups) {
+        const char *items[2] = { value, groups };
+
+        return array_reply(2, items);
+}
+
+/* Adds per key: n HMGET replies of values (a record not split: value NULL, groups "*"). */
+static void add_all(FleetAnswer *a, size_t n, char *const *values, const char *groups) {
+        char err[256];
+
+        for (size_t i = 0; i < n; i++) {
+                redisReply *v = hmget_reply(values[i], groups);
+
+                ASSERT_EQ_INT(fleet_answer_add(a, v, err, sizeof(err)), 0);
+                freeReplyObject(v);
+        }
+}
+
+/* Round trip 3: the HGETs asked for get these whole records. */
+static void add_more(FleetAnswer *a, size_t n, char *const *records) {
+        const FleetCommand *cmds;
+        size_t m;
+        char err[256];
+
+        ASSERT_EQ_INT(fleet_answer_more(a, &cmds, &m), 0);
+        ASSERT_EQ_INT(m, n);
+        for (size_t i = 0; i < n; i++) {
+                redisReply *v = bulk_reply(records[i]);
+
+                ASSERT_EQ_INT(cmds[i].argc, 3);
+                ASSERT_STREQ(cmds[i].argv[0], "HGET");
+                ASSERT_STREQ(cmds[i].argv[2], "*");
+                ASSERT_EQ_INT(fleet_answer_add(a, v, err, sizeof(err)), 0);
+                freeReplyObject(v);
+        }
+}
+
+/* The split of text: 1 and every group's cut as fleet_record_cut() gives it, or what fleet_record_split()
+ * returned. *ret_names the names, NUL-separated ("a,b," as "a\0b\0"), in a static buffer. */
+static int check_split(const char *text, char **ret_names) {
+        static char names[8192];
+        FleetSplit sp = { 0 };
+        size_t at = 0;
+        int r;
+
+        r = fleet_record_split(text, strlen(text), &sp);
+        if (r <= 0) {
+                ASSERT_EQ_INT(sp.n_groups, 0);
+                fleet_split_done(&sp);
+                if (ret_names)
+                        *ret_names = NULL;
+                return r;
+        }
+        for (size_t i = 0; i < sp.n_groups; i++) {
+                const FleetSplitGroup *g = &sp.groups[i];
+                char *parts[2] = { strndup((const char *) sp.text.data + g->name, g->name_len), NULL };
+                Buf b = { 0 };
+
+                ASSERT_TRUE(parts[0]);
+                ASSERT_EQ_INT(fleet_record_cut(text, strlen(text), parts, 1, &b), 1);
+                if (b.size != g->cut_len || memcmp(b.data, sp.text.data + g->cut, b.size) != 0) {
+                        fprintf(stderr, "group %s: split %.*s, cut %.*s\n", parts[0], (int) g->cut_len,
+                                (const char *) sp.text.data + g->cut, (int) b.size, (const char *) b.data);
+                        ASSERT_TRUE(false);
+                }
+                /* and the whole text's cut below it equals the cut of the group's cut */
+                ASSERT_TRUE(at + g->name_len + 1 < sizeof(names));
+                memcpy(names + at, parts[0], g->name_len);
+                names[at + g->name_len] = ',';
+                at += g->name_len + 1;
+                buf_done(&b);
+                free(parts[0]);
+        }
+        names[at] = 0;
+        if (ret_names)
+                *ret_names = names;
+        fleet_split_done(&sp);
+        return r;
+}
+
+TEST(test_split) {
+        _cleanup_(freep) char *rec = record(1, 2, 3, 4);
+        char *names;
+
+        ASSERT_EQ_INT(check_split(rec, &names), 1);
+        ASSERT_STREQ(names, "a,b,");
+        /* odd ones: an escaped name is the name; a controller twice (the first with the group counts, per group);
+         * a name twice in one sub_cgroup, sub_cgroup twice; names a path cannot say are left out */
+        ASSERT_EQ_INT(check_split("{\"cpu\":{\"sub_cgroup\":{\"\\u0061\":{\"v\":1},\"a\":{\"v\":2}},"
+                                  "\"sub_cgroup\":{\"a\":3,\"c\":[1]}},\"cpu\":{\"sub_cgroup\":{\"b\":1,\"a\":9}},"
+                                  "\"io\":{\"sub_cgroup\":{\"*\":1,\".\":1,\"..\":1,\"x/y\":1,\"\":1,\"t\\tab\":1,"
+                                  "\"\\u00e9t\u00e9\":{},\"b\":null}},\"users\":{\"1\":{\"sub_cgroup\":5}},"
+                                  "\"n\":[1,{\"sub_cgroup\":{\"z\":1}}],\"\\u0063pu\":{\"sub_cgroup\":{\"q\":1}}}",
+                                  &names), 1);
+        ASSERT_STREQ(names, "a,c,b,\xc3\xa9t\xc3\xa9,");
+        /* no groups at all; no controllers */
+        ASSERT_EQ_INT(check_split("{\"cpu\":{\"value\":{}}}", &names), 1);
+        ASSERT_STREQ(names, "");
+        ASSERT_EQ_INT(check_split("{}", &names), 1);
+        /* not valid anywhere (a group's node, outside any group): no split */
+        ASSERT_EQ_INT(check_split("{\"cpu\":{\"sub_cgroup\":{\"a\":{\"v\":01}}}}", NULL), -EBADMSG);
+        ASSERT_EQ_INT(check_split("{\"cpu\":{\"sub_cgroup\":{\"a\":1}},\"x\":\"\\u0000\"}", NULL), -EBADMSG);
+        ASSERT_EQ_INT(check_split("{\"cpu\":{}} x", NULL), -EBADMSG);
+        ASSERT_EQ_INT(check_split("[1]", NULL), -EBADMSG);
+        ASSERT_EQ_INT(check_split("", NULL), -EBADMSG);
+        /* 64 groups split, 65 do not */
+        for (unsigned n = 64; n <= 65; n++) {
+                Buf b = { 0 };
+                char one[64];
+
+                ASSERT_TRUE(buf_put(&b, "{\"cpu\":{\"sub_cgroup\":{", strlen("{\"cpu\":{\"sub_cgroup\":{")) == 0);
+                for (unsigned i = 0; i < n; i++) {
+                        snprintf(one, sizeof(one), "%s\"g%u\":{\"value\":{\"usage\":%u}}", i ? "," : "", i, i);
+                        ASSERT_TRUE(buf_put(&b, one, strlen(one)) == 0);
+                }
+                snprintf(one, sizeof(one), "}},\"memory\":{\"sub_cgroup\":{\"g3\":{}}}}");
+                ASSERT_TRUE(buf_put(&b, one, strlen(one) + 1) == 0);
+                ASSERT_EQ_INT(check_split((const char *) b.data, NULL), n == 64 ? 1 : 0);
+                buf_done(&b);
+        }
+}
+
+TEST(test_answer_from_fields) {
+        const char *hosts[] = { "n1", "1000" };
+        redisReply *hr = array_reply(ELEMENTSOF(hosts), hosts);
+        _cleanup_(freep) char *r1 = record(1000000000ULL, 7, 2, 10), *want = NULL, *got = NULL;
+        FleetSplit sp = { 0 };
+        FleetPlan p;
+        FleetAnswer a;
+        char err[256], *vals[2], *field_a = NULL;
+        json_t *j, *acc;
+        redisReply *v;
+
+        ASSERT_TRUE(fleet_plan_build("R", 1000, 2, hr, &p, err, sizeof(err)) == 0);
+        ASSERT_EQ_INT(fleet_record_split(r1, strlen(r1), &sp), 1);
+        ASSERT_TRUE(sp.n_groups == 2 && memcmp(sp.text.data + sp.groups[0].name, "a", 1) == 0);
+        field_a = strndup((const char *) sp.text.data + sp.groups[0].cut, sp.groups[0].cut_len);
+
+        /* a/x read from field a, cut below it: what the whole record cut to a/x is */
+        ASSERT_TRUE(fleet_answer_init(&a, &p, "a/x", err, sizeof(err)) == 0);
+        ASSERT_STREQ(a.field, "a");
+        ASSERT_EQ_INT(a.n_commands, 2);
+        ASSERT_EQ_INT(a.commands[0].argc, 4);
+        ASSERT_STREQ(a.commands[0].argv[0], "HMGET");
+        ASSERT_STREQ(a.commands[0].argv[1], "R/host/n1/account/999");
+        ASSERT_STREQ(a.commands[0].argv[2], "a");
+        ASSERT_STREQ(a.commands[0].argv[3], "/groups");
+        vals[0] = NULL, vals[1] = field_a;
+        add_all(&a, 2, vals, "2");
+        add_more(&a, 0, NULL); /* split: no third round trip */
+        ASSERT_TRUE(fleet_answer_finish(&a, err, sizeof(err)) == 0);
+        j = json_loads((const char *) a.text.data, 0, NULL);
+        acc = json_object_get(json_object_get(json_object_get(j, "hosts"), "n1"), "account");
+        ASSERT_EQ_INT(json_object_size(acc), 1);
+        got = json_dumps(json_object_get(acc, "1000"), JSON_COMPACT | JSON_SORT_KEYS);
+        ASSERT_EQ_INT(cut(r1, "a/x", &want), 1);
+        {
+                json_t *w = json_loads(want, 0, NULL);
+
+                free(want);
+                want = json_dumps(w, JSON_COMPACT | JSON_SORT_KEYS);
+                json_decref(w);
+        }
+        ASSERT_STREQ(got, want);
+        json_decref(j);
+        fleet_answer_done(&a);
+
+        /* the group's own field, nothing below; a key of another type is skipped; "*" reads the whole record */
+        ASSERT_TRUE(fleet_answer_init(&a, &p, "a", err, sizeof(err)) == 0);
+        vals[0] = field_a;
+        add_all(&a, 1, vals, "2");
+        v = reply_from("-WRONGTYPE Operation against a key holding the wrong kind of value\r\n", 68);
+        ASSERT_TRUE(fleet_answer_add(&a, v, err, sizeof(err)) == 0);
+        freeReplyObject(v);
+        add_more(&a, 0, NULL);
+        ASSERT_TRUE(fleet_answer_finish(&a, err, sizeof(err)) == 0);
+        ASSERT_CONTAINS((const char *) a.text.data, "\"skipped\":1");
+        ASSERT_CONTAINS((const char *) a.text.data, field_a);
+        fleet_answer_done(&a);
+        ASSERT_TRUE(fleet_answer_init(&a, &p, "*/x", err, sizeof(err)) == 0);
+        ASSERT_STREQ(a.field, "*");
+        ASSERT_EQ_INT(a.field_parts, 0);
+        fleet_answer_done(&a);
+        ASSERT_TRUE(fleet_answer_init(&a, &p, NULL, err, sizeof(err)) == 0);
+        ASSERT_STREQ(a.field, "*");
+        fleet_answer_done(&a);
+        /* a reply of another shape; another error */
+        ASSERT_TRUE(fleet_answer_init(&a, &p, "a", err, sizeof(err)) == 0);
+        v = bulk_reply("x");
+        ASSERT_TRUE(fleet_answer_add(&a, v, err, sizeof(err)) == -EBADMSG);
+        freeReplyObject(v);
+        fleet_answer_done(&a);
+        ASSERT_TRUE(fleet_answer_init(&a, &p, "a", err, sizeof(err)) == 0);
+        v = reply_from("-OOM x\r\n", 8);
+        ASSERT_TRUE(fleet_answer_add(&a, v, err, sizeof(err)) == -EIO);
+        freeReplyObject(v);
+        fleet_answer_done(&a);
+        fleet_plan_done(&p);
+        freeReplyObject(hr);
+
+        /* split and not split mixed within hosts: the whole records go in at their places, commas right */
+        {
+                const char *h2[] = { "m1", "1000", "m2", "1000", "m3", "1000" };
+                char *f[4], *whole[32];
+                size_t n_whole = 0;
+                unsigned shapes[3] = { 0x5 /* 0101 */, 0x3 /* 0011 */, 0xF /* 1111 */ };
+
+                hr = array_reply(ELEMENTSOF(h2), h2);
+                ASSERT_TRUE(fleet_plan_build("R", 1000, 4, hr, &p, err, sizeof(err)) == 0);
+                ASSERT_TRUE(fleet_answer_init(&a, &p, "a/x", err, sizeof(err)) == 0);
+                /* per host, bit i set: second 997 + i not split (whole record in round trip 3) */
+                for (size_t h = 0; h < 3; h++)
+                        for (size_t i = 0; i < 4; i++) {
+                                bool whole_rec = shapes[h] >> i & 1;
+
+                                f[0] = whole_rec ? NULL : field_a;
+                                add_all(&a, 1, f, whole_rec ? "*" : "2");
+                                if (whole_rec)
+                                        whole[n_whole++] = (h == 2 && i == 1) ? NULL : r1; /* one expired since */
+                        }
+                add_more(&a, n_whole, whole);
+                ASSERT_TRUE(fleet_answer_finish(&a, err, sizeof(err)) == 0);
+                j = json_loads((const char *) a.text.data, 0, NULL);
+                ASSERT_TRUE(j);
+                for (size_t h = 0; h < 3; h++) {
+                        acc = json_object_get(json_object_get(json_object_get(j, "hosts"), h2[2 * h]), "account");
+                        ASSERT_EQ_INT(json_object_size(acc), h == 2 ? 3 : 4);
+                        for (size_t i = 0; i < 4; i++) {
+                                char sec[8];
+                                json_t *x;
+
+                                snprintf(sec, sizeof(sec), "%zu", 997 + i);
+                                x = json_object_get(acc, sec);
+                                if (h == 2 && i == 1) {
+                                        ASSERT_TRUE(!x);
+                                        continue;
+                                }
+                                ASSERT_EQ_INT(json_integer_value(json_object_get(json_object_get(json_object_get(
+                                                      x, "cpu"), "value"), "usage")), 7);
+                        }
+                        ASSERT_EQ_INT(a.results[h].n_records, h == 2 ? 3 : 4);
+                        ASSERT_EQ_INT(a.results[h].first_sec, 997);
+                        ASSERT_EQ_INT(a.results[h].last_sec, 1000);
+                }
+                json_decref(j);
+                fleet_answer_done(&a);
+        }
+
+        free(field_a);
+        fleet_split_done(&sp);
+        fleet_plan_done(&p);
+        freeReplyObject(hr);
 }
 
 TEST(test_answer) {
@@ -304,19 +568,24 @@ TEST(test_answer) {
         size_t n_rows;
         char err[256], line[256];
         json_t *j, *h;
-        redisReply *v1, *v2;
 
         ASSERT_TRUE(fleet_plan_build("R", 1000, 3, hr, &p, err, sizeof(err)) == 0);
         ASSERT_EQ_INT(p.n_keys, 6); /* gone: none; n1, n2: 998..1000 */
         ASSERT_TRUE(fleet_answer_init(&a, &p, "/a", err, sizeof(err)) == 0);
-        /* n1: 998 missing, 999 and 1000; n2: 998 not JSON, 999 missing, 1000 */
+        /* n1: 998 missing, 999 and 1000; n2: 998 not JSON, 999 missing, 1000; none split: all whole records in
+         * round trip 3 */
         vals[0] = NULL, vals[1] = r1, vals[2] = r3;
         vals[3] = (char *) "{\"cpu\":", vals[4] = NULL, vals[5] = r2;
-        /* in two MGETs, the cut inside n2's keys */
-        v1 = values_reply(4, vals);
-        v2 = values_reply(2, vals + 4);
-        ASSERT_TRUE(fleet_answer_add(&a, v1, err, sizeof(err)) == 0);
-        ASSERT_TRUE(fleet_answer_add(&a, v2, err, sizeof(err)) == 0);
+        for (size_t i = 0; i < 6; i++) {
+                char *none = NULL;
+
+                add_all(&a, 1, &none, vals[i] ? "*" : NULL);
+        }
+        {
+                char *whole[4] = { r1, r3, vals[3], r2 };
+
+                add_more(&a, 4, whole);
+        }
         ASSERT_TRUE(fleet_answer_finish(&a, err, sizeof(err)) == 0);
         j = json_loads((const char *) a.text.data, 0, NULL);
         ASSERT_TRUE(j);
@@ -367,10 +636,10 @@ TEST(test_answer) {
         free(rows);
         fleet_answer_done(&a);
 
-        /* without a group: the sum of the top-level groups (a and b) */
+        /* without a group: the sum of the top-level groups (a and b), field "*" */
         ASSERT_TRUE(fleet_answer_init(&a, &p, NULL, err, sizeof(err)) == 0);
-        ASSERT_TRUE(fleet_answer_add(&a, v1, err, sizeof(err)) == 0);
-        ASSERT_TRUE(fleet_answer_add(&a, v2, err, sizeof(err)) == 0);
+        add_all(&a, 6, vals, "2");
+        add_more(&a, 0, NULL);
         ASSERT_TRUE(fleet_answer_finish(&a, err, sizeof(err)) == 0);
         ASSERT_TRUE(fleet_table_rows(&a, &rows, &n_rows) == 0);
         ASSERT_EQ_U64(rows[1].memory_bytes, 30 + 1000);
@@ -383,13 +652,33 @@ TEST(test_answer) {
 
         /* values short of the keys, more than the keys, an error reply */
         ASSERT_TRUE(fleet_answer_init(&a, &p, NULL, err, sizeof(err)) == 0);
-        ASSERT_TRUE(fleet_answer_add(&a, v1, err, sizeof(err)) == 0);
+        add_all(&a, 4, vals, "2");
         ASSERT_TRUE(fleet_answer_finish(&a, err, sizeof(err)) == -EBADMSG);
         ASSERT_CONTAINS(err, "4 of 6");
         fleet_answer_done(&a);
         ASSERT_TRUE(fleet_answer_init(&a, &p, NULL, err, sizeof(err)) == 0);
-        ASSERT_TRUE(fleet_answer_add(&a, v1, err, sizeof(err)) == 0);
-        ASSERT_TRUE(fleet_answer_add(&a, v1, err, sizeof(err)) == -EBADMSG);
+        add_all(&a, 6, vals, "2");
+        {
+                redisReply *v = hmget_reply(r1, "2");
+
+                ASSERT_TRUE(fleet_answer_add(&a, v, err, sizeof(err)) == -EBADMSG);
+                freeReplyObject(v);
+        }
+        fleet_answer_done(&a);
+        /* whole records asked for and not all answered */
+        ASSERT_TRUE(fleet_answer_init(&a, &p, "a", err, sizeof(err)) == 0);
+        {
+                char *none[6] = { 0 };
+                const FleetCommand *cmds;
+                size_t m;
+
+                add_all(&a, 6, none, "*");
+                ASSERT_TRUE(fleet_answer_finish(&a, err, sizeof(err)) == -EBADMSG);
+                ASSERT_EQ_INT(fleet_answer_more(&a, &cmds, &m), 0);
+                ASSERT_EQ_INT(m, 6);
+                ASSERT_TRUE(fleet_answer_finish(&a, err, sizeof(err)) == -EBADMSG);
+                ASSERT_CONTAINS(err, "0 of 6 whole");
+        }
         fleet_answer_done(&a);
         ASSERT_TRUE(fleet_answer_init(&a, &p, NULL, err, sizeof(err)) == 0);
         {
@@ -402,8 +691,6 @@ TEST(test_answer) {
         fleet_answer_done(&a);
         ASSERT_TRUE(fleet_answer_init(&a, &p, "a/../b", err, sizeof(err)) == -EINVAL);
 
-        freeReplyObject(v1);
-        freeReplyObject(v2);
         fleet_plan_done(&p);
         freeReplyObject(hr);
 }
@@ -431,7 +718,9 @@ int main(void) {
         test_plan_too_many_hosts();
         test_cut();
         test_cut_invalid();
+        test_split();
         test_answer();
+        test_answer_from_fields();
         test_answer_empty();
         return 0;
 }
