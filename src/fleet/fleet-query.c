@@ -1021,7 +1021,7 @@ static uint64_t host_age(const FleetPlan *p, const FleetHost *h) {
 }
 
 static bool host_stale(const FleetPlan *p, const FleetHost *h) {
-        return host_age(p, h) > FLEET_STALE_AFTER_SEC;
+        return host_age(p, h) >= FLEET_STALE_AFTER_SEC;
 }
 
 void fleet_answer_done(FleetAnswer *a) {

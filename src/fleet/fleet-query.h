@@ -14,7 +14,7 @@
 #define FLEET_HOSTS_MAX 10000           /* hosts in <R>/hosts: more is an error, not a silent cut */
 #define FLEET_SECONDS_MAX 300           /* [Redis] ExpireSec='s default: older seconds are gone */
 #define FLEET_SECONDS_DEFAULT 10
-#define FLEET_STALE_AFTER_SEC 10        /* a heartbeat older than this: the host is stale */
+#define FLEET_STALE_AFTER_SEC 10        /* a heartbeat this old (whole seconds) or older: the host is stale */
 #define FLEET_RECORD_MAX (16u << 20)    /* bytes of one record; a longer one is skipped */
 #define FLEET_ANSWER_MAX ((size_t) 256 << 20) /* bytes of the whole answer */
 #define FLEET_KEYS_MAX 1000000          /* host-seconds in one query */

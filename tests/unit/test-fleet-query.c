@@ -711,7 +711,33 @@ TEST(test_answer_empty) {
         freeReplyObject(hr);
 }
 
+/* Stale from a heartbeat 10 s old on (whole seconds: a daemon stopped just after writing second T is stale
+ * once now reaches T + 10, so within 10 s of its stop); 9 s is still alive. */
+TEST(test_stale_boundary) {
+        const char *hosts[] = { "alive", "991", "stale", "990" };
+        redisReply *hr = array_reply(ELEMENTSOF(hosts), hosts);
+        FleetPlan p;
+        FleetAnswer a;
+        char err[256];
+        json_t *j;
+
+        ASSERT_TRUE(fleet_plan_build("R", 1000, 1, hr, &p, err, sizeof(err)) == 0);
+        ASSERT_EQ_INT(p.n_keys, 0);
+        ASSERT_TRUE(fleet_answer_init(&a, &p, NULL, err, sizeof(err)) == 0);
+        ASSERT_TRUE(fleet_answer_finish(&a, err, sizeof(err)) == 0);
+        j = json_loads((const char *) a.text.data, 0, NULL);
+        ASSERT_TRUE(j);
+        ASSERT_TRUE(json_is_false(json_object_get(json_object_get(json_object_get(j, "hosts"), "alive"), "stale")));
+        ASSERT_TRUE(json_is_true(json_object_get(json_object_get(json_object_get(j, "hosts"), "stale"), "stale")));
+        ASSERT_EQ_INT(json_array_size(json_object_get(j, "stale")), 1);
+        json_decref(j);
+        fleet_answer_done(&a);
+        fleet_plan_done(&p);
+        freeReplyObject(hr);
+}
+
 int main(void) {
+        test_stale_boundary();
         test_seconds_parse();
         test_group_parse();
         test_plan();
