@@ -182,7 +182,7 @@ char *api_handle(const ApiContext *ctx, const char *text, size_t size, ApiAction
                 return NULL;
         } else
                 answer = error_text("unknown cmd (show_account, get_conf, subscribe, unsubscribe, events, "
-                                    "unsubscribe_events, status)");
+                                    "unsubscribe_events, status, fleet_account)");
         json_decref(req);
         return answer ? answer : error_text("out of memory");
 }
