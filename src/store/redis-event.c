@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <assert.h>
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -118,4 +120,32 @@ const char *redis_event_error(const redisAsyncContext *ac) {
         if (ac->err && !isempty(ac->errstr))
                 return ac->errstr;
         return "unknown error";
+}
+
+int redis_event_connect(sd_event *event, const char *host, int port, void *data, redisConnectCallback *on_connect,
+                        redisDisconnectCallback *on_disconnect, redisAsyncContext **ret, char *error,
+                        size_t error_size) {
+        redisAsyncContext *ac;
+        int r;
+
+        assert(event && host && ret);
+
+        ac = port > 0 ? redisAsyncConnect(host, port) : redisAsyncConnectUnix(host);
+        if (!ac)
+                return -ENOMEM;
+        if (ac->err) {
+                snprintf(error, error_size, "%s", redis_event_error(ac));
+                redisAsyncFree(ac);
+                return -ECONNREFUSED;
+        }
+        r = redis_event_attach(ac, event);
+        if (r < 0) {
+                redisAsyncFree(ac);
+                return r;
+        }
+        ac->data = data;
+        (void) redisAsyncSetConnectCallback(ac, on_connect);
+        (void) redisAsyncSetDisconnectCallback(ac, on_disconnect);
+        *ret = ac;
+        return 0;
 }

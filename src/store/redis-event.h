@@ -18,3 +18,12 @@ int redis_event_attach(redisAsyncContext *ac, sd_event *event);
  * fields (set where the error happens: SO_ERROR of a failed connect, read() or write() errors, a closed
  * connection) are read first. */
 const char *redis_event_error(const redisAsyncContext *ac);
+
+/* A non-blocking connection to host:port (port 0: the unix socket path host), attached to event, with data
+ * and the two callbacks set (in that order: the connect callback asks for the first write event). 0 with
+ * *ret; a connect that failed at once (a unix socket, a name that does not resolve): -ECONNREFUSED with why
+ * in error; else -ENOMEM or redis_event_attach()'s error. On error nothing is left open. A host name goes
+ * through getaddrinfo() in hiredis. */
+int redis_event_connect(sd_event *event, const char *host, int port, void *data, redisConnectCallback *on_connect,
+                        redisDisconnectCallback *on_disconnect, redisAsyncContext **ret, char *error,
+                        size_t error_size);

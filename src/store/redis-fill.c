@@ -258,7 +258,7 @@ static int on_timer(sd_event_source *es _unused_, uint64_t usec _unused_, void *
 
 int redis_fill_new(sd_event *event, const RedisFillConfig *c, RedisFill **ret) {
         _cleanup_(redis_fill_freep) RedisFill *f = NULL;
-        redisAsyncContext *ac;
+        char error[256];
         Address a;
         int r;
 
@@ -300,24 +300,11 @@ int redis_fill_new(sd_event *event, const RedisFillConfig *c, RedisFill **ret) {
                 return r;
         (void) sd_event_source_set_description(f->timer, "redis-fill-timer");
 
-        ac = f->port > 0 ? redisAsyncConnect(f->host, f->port) : redisAsyncConnectUnix(f->host);
-        if (!ac)
-                return -ENOMEM;
-        if (ac->err) {
-                fill_finish(f, FILL_FAILED, redis_event_error(ac));
-                redisAsyncFree(ac);
-                *ret = TAKE_PTR(f);
-                return 0;
-        }
-        r = redis_event_attach(ac, event);
-        if (r < 0) {
-                redisAsyncFree(ac);
+        r = redis_event_connect(event, f->host, f->port, f, on_connect, on_disconnect, &f->ac, error, sizeof(error));
+        if (r == -ECONNREFUSED)
+                fill_finish(f, FILL_FAILED, error);
+        else if (r < 0)
                 return r;
-        }
-        ac->data = f;
-        f->ac = ac;
-        (void) redisAsyncSetConnectCallback(ac, on_connect);
-        (void) redisAsyncSetDisconnectCallback(ac, on_disconnect);
         *ret = TAKE_PTR(f);
         return 0;
 }

@@ -171,6 +171,7 @@ static int on_timer(sd_event_source *es _unused_, uint64_t usec _unused_, void *
 int redis_query_start(sd_event *event, const char *address, int argc, const char *const *argv,
                       const RedisQueryOps *ops, void *userdata, RedisQuery **ret) {
         _cleanup_(redis_query_freep) RedisQuery *q = NULL;
+        char error[256];
         redisAsyncContext *ac;
         Address a;
         int r;
@@ -192,24 +193,15 @@ int redis_query_start(sd_event *event, const char *address, int argc, const char
                 return r;
         (void) sd_event_source_set_description(q->timer, "redis-query-timer");
 
-        ac = a.port > 0 ? redisAsyncConnect(a.host, a.port) : redisAsyncConnectUnix(a.host);
-        if (!ac)
-                return -ENOMEM;
-        if (ac->err) {
-                query_finish(q, -ECONNREFUSED, redis_event_error(ac));
-                redisAsyncFree(ac);
+        r = redis_event_connect(event, a.host, a.port, q, on_connect, on_disconnect, &q->ac, error, sizeof(error));
+        if (r == -ECONNREFUSED) {
+                query_finish(q, r, error);
                 *ret = TAKE_PTR(q);
                 return 0;
         }
-        r = redis_event_attach(ac, event);
-        if (r < 0) {
-                redisAsyncFree(ac);
+        if (r < 0)
                 return r;
-        }
-        ac->data = q;
-        q->ac = ac;
-        (void) redisAsyncSetConnectCallback(ac, on_connect);
-        (void) redisAsyncSetDisconnectCallback(ac, on_disconnect);
+        ac = q->ac;
         /* hiredis queues the command until the connection is up */
         if (redisAsyncCommandArgv(ac, on_first, q, argc, (const char **) argv, NULL) != REDIS_OK)
                 query_finish(q, -ENOMEM, "cannot send the command");

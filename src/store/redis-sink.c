@@ -726,37 +726,23 @@ static void sink_flush(RedisSink *s) {
 
 static void sink_connect(RedisSink *s) {
         redisAsyncContext *ac;
+        char error[256];
         int r;
 
         if (s->n_connects++ > 0)
                 s->reconnects++;
-        /* Non-blocking connect; a host name still goes through getaddrinfo() in hiredis. */
-        ac = s->port > 0 ? redisAsyncConnect(s->host, s->port) : redisAsyncConnectUnix(s->host);
-        if (!ac) {
-                sink_error(s, RETRYING, "cannot create a client: %s", STRERROR(ENOMEM));
-                sink_schedule_reconnect(s);
-                return;
-        }
-        if (ac->err) {
-                /* A unix socket connect() fails at once; TCP fails here on resolution or no route. */
-                sink_error(s, RETRYING, "cannot connect: %s", redis_event_error(ac));
-                redisAsyncFree(ac);
-                sink_schedule_reconnect(s);
-                return;
-        }
-        r = redis_event_attach(ac, s->event);
+        r = redis_event_connect(s->event, s->host, s->port, s, on_connect, on_disconnect, &ac, error, sizeof(error));
         if (r < 0) {
-                sink_error(s, RETRYING, "cannot watch the connection: %s", STRERROR(r));
-                redisAsyncFree(ac);
+                /* a unix socket connect() fails at once; TCP fails here on resolution or no route */
+                if (r == -ECONNREFUSED)
+                        sink_error(s, RETRYING, "cannot connect: %s", error);
+                else
+                        sink_error(s, RETRYING, "cannot watch the connection: %s", STRERROR(r));
                 sink_schedule_reconnect(s);
                 return;
         }
-        ac->data = s;
         s->ac = ac;
         s->connected = false;
-        /* After attaching: setting the connect callback asks for the first write event. */
-        (void) redisAsyncSetConnectCallback(ac, on_connect);
-        (void) redisAsyncSetDisconnectCallback(ac, on_disconnect);
         timer_arm(s, CONNECT_TIMEOUT_USEC);
 }
 
