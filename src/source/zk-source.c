@@ -382,6 +382,29 @@ static void zk_node_missing(ZkSource *s, ZkNode *node) {
         }
 }
 
+/* A read (of data, or the list of children) that did not succeed: a missing node is watched for; a refusal or a
+ * server error is delivered and the node read again after a backoff; session trouble waits for the session's
+ * events. what: "read", "list the children of". */
+static void zk_read_refused(ZkSource *s, ZkNode *node, int rc, const char *what) {
+        char msg[ZK_PATH_MAX + 256];
+
+        if (rc == ZNONODE) {
+                zk_node_missing(s, node);
+                return;
+        }
+        if (is_session_trouble(rc))
+                return;
+        if (rc == ZNOAUTH) {
+                snprintf(msg, sizeof(msg), "not allowed to %s %s: the node's ACL refuses our identity (check "
+                                           "[ZooKeeper] Auth=)", what, node->path);
+                zk_deliver_later(s, node, -EACCES, msg, NULL, 0, -1);
+        } else {
+                snprintf(msg, sizeof(msg), "cannot %s", what);
+                report_error(s, node, rc, msg);
+        }
+        zk_read_failed(s, node);
+}
+
 static void on_data(int rc, const char *value, int value_len, const struct Stat *stat, const void *data) {
         ZkNode *node;
         ZkSource *s = token_node(data, &node);
@@ -402,20 +425,8 @@ static void on_data(int rc, const char *value, int value_len, const struct Stat 
                 zk_node_done(node, /* ok= */ true);
                 zk_reads_settle(s);
                 return;
-        case ZNONODE:
-                zk_node_missing(s, node);
-                return;
-        case ZNOAUTH:
-                snprintf(msg, sizeof(msg), "not allowed to read %s: the node's ACL refuses our identity "
-                                           "(check [ZooKeeper] Auth=)", node->path);
-                zk_deliver_later(s, node, -EACCES, msg, NULL, 0, -1);
-                zk_read_failed(s, node);
-                return;
         default:
-                if (is_session_trouble(rc))
-                        return;
-                report_error(s, node, rc, "cannot read");
-                zk_read_failed(s, node);
+                zk_read_refused(s, node, rc, "read");
         }
 }
 
@@ -444,20 +455,8 @@ static void on_children(int rc, const struct String_vector *strings, const struc
                 zk_node_done(node, /* ok= */ true);
                 zk_reads_settle(s);
                 return;
-        case ZNONODE:
-                zk_node_missing(s, node);
-                return;
-        case ZNOAUTH:
-                snprintf(msg, sizeof(msg), "not allowed to list the children of %s: the node's ACL refuses our "
-                                           "identity (check [ZooKeeper] Auth=)", node->path);
-                zk_deliver_later(s, node, -EACCES, msg, NULL, 0, -1);
-                zk_read_failed(s, node);
-                return;
         default:
-                if (is_session_trouble(rc))
-                        return;
-                report_error(s, node, rc, "cannot list the children of");
-                zk_read_failed(s, node);
+                zk_read_refused(s, node, rc, "list the children of");
         }
 }
 
