@@ -6,6 +6,7 @@ user.slice); memory limits, default and clamped above the use, never an OOM kill
 throttled users. Users as in test_users.py: UIDs in the testbed's own /etc/passwd, each a busy loop started
 with `systemd-run --uid=UID --slice=user-UID.slice`. Layout-agnostic: v1 cpu and memory in the namespace
 testbed, pure v2 in tests/vm's guest (tb.layout 'v2')."""
+import errno
 import os
 import re
 import time
@@ -52,7 +53,14 @@ def cgroup_value(tb, controller, uid, name):
     slice when nothing there asks for it (no cpu.max once the caps are lifted)."""
     if not os.path.exists(tb.cgroup_file(controller, f'{slice_path(uid)}/{name}')):
         return None
-    return tb.read_cgroup(controller, f'{slice_path(uid)}/{name}')
+    try:
+        return tb.read_cgroup(controller, f'{slice_path(uid)}/{name}')
+    except OSError as e:
+        # v2: the controller is being turned off below the slice right now (its files answer ENODEV until
+        # they are gone), or the file went between the two calls
+        if e.errno in (errno.ENODEV, errno.ENOENT):
+            return None
+        raise
 
 
 def kernel_cap(tb, uid):
