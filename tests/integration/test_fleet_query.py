@@ -77,7 +77,7 @@ def test_every_host_of_the_group_in_two_round_trips_and_the_stale_one_named(redi
     write_host(r, 'old.host', now - 40, now - 60)  # stopped 40 s ago: stale, nothing in the window
 
     before = commandstats(r)
-    p = fleet(redis_server, '--group', 'a', '--seconds', '10', '--json', '--stats')
+    p = fleet(redis_server, '--end', str(now), '--group', 'a', '--seconds', '10', '--json', '--stats')
     after = commandstats(r)
     used = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
     a = json.loads(p.stdout)
@@ -107,14 +107,14 @@ def test_every_host_of_the_group_in_two_round_trips_and_the_stale_one_named(redi
     assert old['stale'] is True and old['account'] == {} and old['age'] >= 40
 
     # a deeper group and the whole record
-    a = json.loads(fleet(redis_server, '--group', 'a/x', '--json').stdout)
+    a = json.loads(fleet(redis_server, '--end', str(now), '--group', 'a/x', '--json').stdout)
     assert a['hosts']['web-1']['account'][str(now - 1)]['memory'] == {'value': {'usage': (100 * 2**20 + (now - 1) % 7) // 2}}
-    a = json.loads(fleet(redis_server, '--json', '--seconds', '3').stdout)
+    a = json.loads(fleet(redis_server, '--end', str(now), '--json', '--seconds', '3').stdout)
     assert a['group'] is None
     assert (json.loads(r.hget(f'{PREFIX}/host/web-1/account/{now - 1}', '*')) ==
             a['hosts']['web-1']['account'][str(now - 1)])
     # a group no host has: every host, no seconds
-    a = json.loads(fleet(redis_server, '--group', 'nope', '--json').stdout)
+    a = json.loads(fleet(redis_server, '--end', str(now), '--group', 'nope', '--json').stdout)
     assert all(h['account'] == {} for h in a['hosts'].values())
 
 
@@ -122,7 +122,7 @@ def test_the_table_shows_state_age_cores_memory_tasks(redis_server, r):
     now = int(time.time())
     write_host(r, 'n1', now - 1, now - 12, cores=1.5)
     write_host(r, 'n2', now - 30, now - 35)
-    out = fleet(redis_server, '--group', 'a').stdout
+    out = fleet(redis_server, '--end', str(now), '--group', 'a').stdout
     lines = out.splitlines()
     header = next(line for line in lines if line.startswith('HOST'))
     assert header.split() == ['HOST', 'STATE', 'LAST', 'CPU', 'MEMORY', 'TASKS']
@@ -132,7 +132,7 @@ def test_the_table_shows_state_age_cores_memory_tasks(redis_server, r):
     assert n2[1] == 'stale' and n2[3:] == ['-', '-', '-'], out
     assert '2 hosts, 1 stale' in out
     # without a group: the sum of the top-level groups a and b
-    out = fleet(redis_server).stdout
+    out = fleet(redis_server, '--end', str(now)).stdout
     n1 = next(line for line in out.splitlines() if line.startswith('n1 ')).split()
     assert n1[5] == '7', out
 
@@ -185,7 +185,7 @@ def test_what_redis_holds_is_not_trusted(redis_server, r):
     unsplit(r, f'{PREFIX}/host/good/account/{now - 2}',
             '{"cpu":{"sub_cgroup":{"a":{"value":{"usage":99999999999999999999}}}}}')
     unsplit(r, f'{PREFIX}/host/good/account/{now - 3}', b'{"cpu":{"sub_cgroup":{"a":{"value":{"n":"\xff"}}}}}')
-    a = json.loads(fleet(redis_server, '--group', 'a', '--json').stdout)
+    a = json.loads(fleet(redis_server, '--end', str(now), '--group', 'a', '--json').stdout)
     assert list(a['hosts']) == ['good']
     assert a['skipped_hosts'] == 3
     assert a['skipped'] == 3
@@ -193,17 +193,17 @@ def test_what_redis_holds_is_not_trusted(redis_server, r):
     # what a cut does not pass on is only skipped: a bad number outside the group's path does not count
     unsplit(r, f'{PREFIX}/host/good/account/{now - 2}',
             '{"cpu":{"value":{"usage":1e999},"sub_cgroup":{"a":{"value":{}}}}}')
-    a = json.loads(fleet(redis_server, '--group', 'a', '--json').stdout)
+    a = json.loads(fleet(redis_server, '--end', str(now), '--group', 'a', '--json').stdout)
     assert a['skipped'] == 2 and a['hosts']['good']['account'][str(now - 2)] == {'cpu': {'value': {}}}
     # the whole record is checked whole
-    a = json.loads(fleet(redis_server, '--json').stdout)
+    a = json.loads(fleet(redis_server, '--end', str(now), '--json').stdout)
     assert a['skipped'] == 3 and str(now - 2) not in a['hosts']['good']['account']
     # a group's field is checked too; a key of another type (a string, as host keys were before they were
     # hashes) is skipped
     r.hset(f'{PREFIX}/host/good/account/{now}', 'a', '{"cpu":{"value":')
     r.delete(f'{PREFIX}/host/good/account/{now - 4}')
     r.set(f'{PREFIX}/host/good/account/{now - 4}', record(1, 2, 3))
-    a = json.loads(fleet(redis_server, '--group', 'a', '--json').stdout)
+    a = json.loads(fleet(redis_server, '--end', str(now), '--group', 'a', '--json').stdout)
     assert a['skipped'] == 4 and a['hosts']['good']['account'] == {str(now - 2): {'cpu': {'value': {}}}}, a
 
 
@@ -215,16 +215,16 @@ def test_the_group_field_is_read_and_the_whole_record_only_when_not_split(redis_
     text = record(10**9, 2**20, 3)
     host_keys_layout.write(r, key, text)
     r.hset(key, 'a', json.dumps({'cpu': {'value': {'usage': 42}, 'sub_cgroup': {'x': {'value': {'usage': 43}}}}}))
-    a = json.loads(fleet(redis_server, '--group', 'a', '--seconds', '1', '--json').stdout)
+    a = json.loads(fleet(redis_server, '--end', str(now), '--group', 'a', '--seconds', '1', '--json').stdout)
     assert a['hosts']['f1']['account'][str(now)] == {'cpu': {'value': {'usage': 42},
                                                              'sub_cgroup': {'x': {'value': {'usage': 43}}}}}
-    a = json.loads(fleet(redis_server, '--group', 'a/x', '--seconds', '1', '--json').stdout)
+    a = json.loads(fleet(redis_server, '--end', str(now), '--group', 'a/x', '--seconds', '1', '--json').stdout)
     assert a['hosts']['f1']['account'][str(now)] == {'cpu': {'value': {'usage': 43}}}
     # without a group: '*'
-    a = json.loads(fleet(redis_server, '--seconds', '1', '--json').stdout)
+    a = json.loads(fleet(redis_server, '--end', str(now), '--seconds', '1', '--json').stdout)
     assert a['hosts']['f1']['account'][str(now)] == json.loads(text)
     # split, a group the record does not have: nothing, without reading '*'
-    a = json.loads(fleet(redis_server, '--group', 'b/nope', '--seconds', '1', '--json').stdout)
+    a = json.loads(fleet(redis_server, '--end', str(now), '--group', 'b/nope', '--seconds', '1', '--json').stdout)
     assert a['hosts']['f1']['account'] == {}
     # more than 64 top-level groups: only '*' (the layout's rule), and the reader cuts it, in a third round trip
     # for those seconds only; the others' fields are read as before, each host's seconds in one object
@@ -237,7 +237,7 @@ def test_the_group_field_is_read_and_the_whole_record_only_when_not_split(redis_
     host_keys_layout.write(r, f'{PREFIX}/host/f2/account/{now}', few)
     r.zadd(f'{PREFIX}/hosts', {'f2': now})
     assert r.hget(key, '/groups') == b'*' and not r.hexists(key, 'g5')
-    p = fleet(redis_server, '--group', 'g5', '--seconds', '4', '--json', '--stats')
+    p = fleet(redis_server, '--end', str(now), '--group', 'g5', '--seconds', '4', '--json', '--stats')
     a = json.loads(p.stdout)
     assert a['hosts']['f1']['account'] == {str(now - 3): {'cpu': {'value': {'usage': 5}}},
                                            str(now - 2): {'cpu': {'value': {'usage': 55}}},
@@ -256,7 +256,7 @@ def test_many_hosts_still_two_round_trips(redis_server, r):
             host_keys_layout.write(r, f'{PREFIX}/host/h{i:04d}/account/{sec}', rec, ex=300, pipe=p)
         p.zadd(f'{PREFIX}/hosts', {f'h{i:04d}': now})
     p.execute()
-    p = fleet(redis_server, '--group', 'a/x', '--seconds', '3', '--json', '--stats')
+    p = fleet(redis_server, '--end', str(now), '--group', 'a/x', '--seconds', '3', '--json', '--stats')
     a = json.loads(p.stdout)
     assert len(a['hosts']) == 1200 and all(len(h['account']) == 3 for h in a['hosts'].values())
     m = re.search(r'(\d+) round trips, (\d+) commands', p.stderr)
