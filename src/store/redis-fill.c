@@ -163,18 +163,26 @@ static void fill_batch_done(RedisFill *f, size_t largest) {
         fill_send(f);
 }
 
+/* Whether a reply is for the live connection and is one: a reply of a connection dropped meanwhile is
+ * ignored; none at all means hiredis is freeing the connection, and the fill has failed. */
+static bool fill_reply_live(RedisFill *f, redisAsyncContext *ac, const redisReply *reply) {
+        if (ac != f->ac)
+                return false;
+        if (!reply) {
+                f->ac = NULL; /* hiredis is freeing it */
+                fill_finish(f, FILL_FAILED, redis_event_error(ac));
+                return false;
+        }
+        return true;
+}
+
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata) {
         RedisFill *f = privdata;
         redisReply *reply = r;
         size_t largest = 0;
 
-        if (ac != f->ac)
+        if (!fill_reply_live(f, ac, reply))
                 return;
-        if (!reply) {
-                f->ac = NULL; /* hiredis is freeing it */
-                fill_finish(f, FILL_FAILED, redis_event_error(ac));
-                return;
-        }
         if (reply->type != REDIS_REPLY_ARRAY || reply->elements != f->in_flight) {
                 char e[128];
 
@@ -195,13 +203,8 @@ static void on_hget_reply(redisAsyncContext *ac, void *r, void *privdata) {
         RedisFill *f = privdata;
         redisReply *reply = r;
 
-        if (ac != f->ac)
+        if (!fill_reply_live(f, ac, reply))
                 return;
-        if (!reply) {
-                f->ac = NULL; /* hiredis is freeing it */
-                fill_finish(f, FILL_FAILED, redis_event_error(ac));
-                return;
-        }
         if (f->answered >= f->in_flight)
                 return; /* one callback per HGET sent: cannot happen */
         if (reply->type == REDIS_REPLY_ERROR && !(reply->str && strncmp(reply->str, "WRONGTYPE", 9) == 0)) {
